@@ -1,0 +1,41 @@
+//! The errors of generation, each saying what to do about it.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+/// Why [`crate::generate`] failed.
+#[derive(Debug, Error)]
+pub enum GenError {
+    /// Reading or writing `path` failed.
+    #[error(
+        "I/O error on {}: {source} (check that the folder exists, is readable and writable, and that the disk is not full)",
+        path.display()
+    )]
+    Io {
+        /// The file or folder involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The book folder is missing or holds no `*.txt` books.
+    #[error(
+        "no books (*.txt) in {dir}: the folder is missing or empty; download plain-text UTF-8 books from \
+         Project Gutenberg (https://www.gutenberg.org/browse/scores/top), e.g. \
+         https://www.gutenberg.org/ebooks/1342.txt.utf-8, into {dir}, or pass --corpus DIR",
+        dir = dir.display()
+    )]
+    MissingCorpus {
+        /// The folder that was searched.
+        dir: PathBuf,
+    },
+    /// The spec cannot be generated (zero files, sizes out of range, ...).
+    #[error("invalid generation spec: {0}")]
+    InvalidSpec(String),
+}
+
+/// Wraps an I/O error with the path it happened on (for `map_err`).
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> GenError + '_ {
+    move |source| GenError::Io { path: path.to_path_buf(), source }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the harness needs besides Rust: redis-server and
+# redis-sentinel (Debian/Ubuntu packages). Does nothing when they are there.
+set -euo pipefail
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "error: cargo not found: install Rust first (https://rustup.rs), then rerun this command" >&2
+  exit 1
+fi
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing ${need[*]} (needed to run Redis-coordinated word counts)" >&2
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "error: ${need[*]} missing and apt-get not found: install Redis >= 7.0 (redis-server and redis-sentinel) with your package manager, then rerun" >&2
+  exit 1
+fi
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  as_root=(sudo)
+else
+  echo "error: ${need[*]} missing and not root (no sudo): run 'apt-get update && apt-get install -y redis-server redis-sentinel' as root, then rerun" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq redis-server redis-sentinel >/dev/null
+for binary in redis-server redis-sentinel; do
+  if ! command -v "$binary" >/dev/null 2>&1; then
+    echo "error: $binary still not found after apt-get install: install Redis >= 7.0 by hand, then rerun" >&2
+    exit 1
+  fi
+done

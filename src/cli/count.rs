@@ -1,0 +1,121 @@
+//! `harness count`: one run of one mode over some paths; prints the top
+//! words and a summary line, optionally writes every count to a file.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+
+use super::TokenizerArg;
+use crate::input::{collect_files, plan_units};
+use crate::local::{run_processes, run_serial, run_threads, LocalOutcome};
+use crate::words::Tokenizer;
+
+/// Arguments of `harness count`.
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    /// Files and/or folders to count (folders are walked recursively).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// How to run the count.
+    #[arg(long, value_enum, default_value_t = ModeArg::Serial)]
+    pub mode: ModeArg,
+    /// Worker threads or processes (ignored by `serial`).
+    #[arg(long, short = 'w', default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub workers: u32,
+    /// How many top words to print.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Write ALL counts here, `word<TAB>count` per line, count descending then word ascending.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// What counts as a word.
+    #[arg(long, value_enum, default_value_t = TokenizerArg::Whitespace)]
+    pub tokenizer: TokenizerArg,
+    /// Largest unit of work; bigger files are split into byte ranges cut at whitespace
+    /// (e.g. 4MiB). Default: about an eighth of each worker's share, 1 MiB to 64 MiB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub unit_bytes: Option<u64>,
+}
+
+/// The modes `harness count` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// One process, one thread: the reference.
+    Serial,
+    /// Worker threads in one process.
+    Threads,
+    /// Worker OS processes fed over pipes.
+    Processes,
+}
+
+impl ModeArg {
+    fn name(self) -> &'static str {
+        match self {
+            ModeArg::Serial => "serial",
+            ModeArg::Threads => "threads",
+            ModeArg::Processes => "processes",
+        }
+    }
+}
+
+/// Parses a size with units for clap.
+pub fn parse_size_arg(text: &str) -> Result<u64, String> {
+    data_gen::parse_size(text).map_err(|e| e.to_string())
+}
+
+/// The automatic unit size: about an eighth of each worker's share of the
+/// bytes, between 1 MiB and 64 MiB.
+pub fn auto_unit_bytes(total_bytes: u64, workers: u32) -> u64 {
+    (total_bytes / (u64::from(workers) * 8)).clamp(1 << 20, 64 << 20)
+}
+
+/// Runs `harness count`.
+pub fn run(args: CountArgs) -> Result<()> {
+    let started = Instant::now();
+    let tokenizer: Tokenizer = args.tokenizer.into();
+    let workers = if args.mode == ModeArg::Serial { 1 } else { args.workers };
+    let files = collect_files(&args.paths, |path, kind| {
+        eprintln!("note: skipping {} ({kind}, not a regular file)", path.display());
+    })?;
+    let total_bytes: u64 = files.iter().map(|f| f.bytes).sum();
+    let unit_bytes = args.unit_bytes.unwrap_or_else(|| auto_unit_bytes(total_bytes, workers));
+    let units = plan_units(&files, unit_bytes)?;
+    let plan_s = started.elapsed().as_secs_f64();
+    let outcome: LocalOutcome = match args.mode {
+        ModeArg::Serial => run_serial(&units, tokenizer)?,
+        ModeArg::Threads => run_threads(&units, tokenizer, workers as usize)?,
+        ModeArg::Processes => {
+            let exe = std::env::current_exe().context("cannot find the harness executable to start workers")?;
+            run_processes(&exe, &units, tokenizer, workers as usize)?
+        }
+    };
+    if let Some(output) = &args.output {
+        crate::fsutil::write_atomically(output, |w| outcome.counts.write_tsv(w))?;
+    }
+    let wall_s = started.elapsed().as_secs_f64();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for (word, count) in outcome.counts.top(args.top) {
+        writeln!(out, "{count:>12}  {}", String::from_utf8_lossy(word))?;
+    }
+    writeln!(
+        out,
+        "mode={} workers={} files={} units={} bytes={} words={} distinct={} wall_s={:.3} plan_s={:.3} count_s={:.3} merge_s={:.3}",
+        args.mode.name(),
+        workers,
+        files.len(),
+        units.len(),
+        outcome.tally.bytes,
+        outcome.tally.words,
+        outcome.counts.distinct(),
+        wall_s,
+        plan_s,
+        outcome.count_s,
+        outcome.merge_s,
+    )?;
+    out.flush()?;
+    Ok(())
+}

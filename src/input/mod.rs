@@ -1,0 +1,10 @@
+//! Inputs: walking the paths a user gives into a stable list of regular
+//! files, and cutting that list into units of work (whole files, or byte
+//! ranges of a large file cut just after a whitespace byte), and counting a
+//! unit.
+
+mod units;
+mod walk;
+
+pub use units::{count_unit, plan_units, Unit};
+pub use walk::{collect_files, InputError, InputFile};

@@ -1,0 +1,69 @@
+//! The local modes of Lab 1: `serial` (one thread, the reference and the
+//! T_s of efficiency), `threads` (p threads in one process) and `processes`
+//! (p worker OS processes fed units over pipes). All three pull units from
+//! one queue, largest first, so a big file split into ranges keeps every
+//! worker busy, and all three give identical counts.
+
+mod processes;
+mod threads;
+mod wire;
+
+use std::time::Instant;
+
+use crate::input::{count_unit, InputError, Unit};
+use crate::words::{Tally, Tokenizer, WordCounts};
+
+pub use processes::{run_processes, serve_local_worker, LocalWorkerError};
+pub use threads::run_threads;
+
+/// What a local run produced.
+#[derive(Debug, Clone, Default)]
+pub struct LocalOutcome {
+    /// The merged counts.
+    pub counts: WordCounts,
+    /// Bytes and words seen.
+    pub tally: Tally,
+    /// Seconds from the first unit handed out to the last partial result received.
+    pub count_s: f64,
+    /// Seconds spent merging partial counts.
+    pub merge_s: f64,
+    /// Per worker: units counted (a serial run has one worker).
+    pub units_per_worker: Vec<u64>,
+}
+
+/// Counts every unit in order on the calling thread.
+pub fn run_serial(units: &[Unit], tokenizer: Tokenizer) -> Result<LocalOutcome, InputError> {
+    let started = Instant::now();
+    let mut counts = WordCounts::new();
+    let mut tally = Tally::default();
+    for unit in units {
+        tally.add(count_unit(unit, tokenizer, &mut counts)?);
+    }
+    Ok(LocalOutcome {
+        counts,
+        tally,
+        count_s: started.elapsed().as_secs_f64(),
+        merge_s: 0.0,
+        units_per_worker: vec![units.len() as u64],
+    })
+}
+
+/// Orders units for dynamic scheduling: largest first (longest processing
+/// time first keeps the tail short), ties in input order.
+pub fn largest_first(units: &[Unit]) -> Vec<Unit> {
+    let mut ordered = units.to_vec();
+    ordered.sort_by_key(|u| std::cmp::Reverse(u.bytes()));
+    ordered
+}
+
+/// Merges partial results into one, timing the merge.
+fn merge_partials(partials: Vec<(WordCounts, Tally)>) -> (WordCounts, Tally, f64) {
+    let started = Instant::now();
+    let mut counts = WordCounts::new();
+    let mut tally = Tally::default();
+    for (partial, partial_tally) in partials {
+        counts.merge(partial);
+        tally.add(partial_tally);
+    }
+    (counts, tally, started.elapsed().as_secs_f64())
+}

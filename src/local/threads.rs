@@ -1,0 +1,48 @@
+//! `threads` mode: p threads in one process, each with its own map, pulling
+//! units from a shared index; maps merged at the end.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use super::{largest_first, merge_partials, LocalOutcome};
+use crate::input::{count_unit, InputError, Unit};
+use crate::words::{Tally, Tokenizer, WordCounts};
+
+/// Counts `units` with `workers` threads (at least 1).
+pub fn run_threads(units: &[Unit], tokenizer: Tokenizer, workers: usize) -> Result<LocalOutcome, InputError> {
+    let ordered = largest_first(units);
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    let results: Vec<Result<(WordCounts, Tally, u64), InputError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers.max(1))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut counts = WordCounts::new();
+                    let mut tally = Tally::default();
+                    let mut done = 0u64;
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(unit) = ordered.get(index) else { break };
+                        tally.add(count_unit(unit, tokenizer, &mut counts)?);
+                        done += 1;
+                    }
+                    Ok((counts, tally, done))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    let count_s = started.elapsed().as_secs_f64();
+    let mut partials = Vec::with_capacity(results.len());
+    let mut units_per_worker = Vec::with_capacity(results.len());
+    for result in results {
+        let (counts, tally, done) = result?;
+        partials.push((counts, tally));
+        units_per_worker.push(done);
+    }
+    let (counts, tally, merge_s) = merge_partials(partials);
+    Ok(LocalOutcome { counts, tally, count_s, merge_s, units_per_worker })
+}

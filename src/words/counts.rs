@@ -1,0 +1,380 @@
+//! The word-count map: counting a stream, merging partial maps, the output
+//! order, and a compact binary encoding for sending counts between
+//! processes.
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, Read, Write};
+
+use super::tokenize::{complete_prefix_len, for_each_word, Tokenizer};
+
+/// The hasher of the word map (measured fastest of std/foldhash/ahash here).
+type WordHasher = foldhash::fast::RandomState;
+
+/// Size of the read buffer used when streaming a file.
+pub const DEFAULT_CHUNK_BYTES: usize = 256 * 1024;
+
+/// The UTF-8 byte-order mark skipped at the start of a file.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// How many words, and how many bytes, a count has seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Tally {
+    /// Bytes read (including separators and any skipped BOM).
+    pub bytes: u64,
+    /// Word occurrences counted.
+    pub words: u64,
+}
+
+impl Tally {
+    /// Adds another tally to this one.
+    pub fn add(&mut self, other: Tally) {
+        self.bytes += other.bytes;
+        self.words += other.words;
+    }
+}
+
+/// Counts of words (raw bytes, already lowercased) to occurrences.
+#[derive(Debug, Clone, Default)]
+pub struct WordCounts {
+    map: HashMap<Box<[u8]>, u64, WordHasher>,
+}
+
+impl PartialEq for WordCounts {
+    fn eq(&self, other: &Self) -> bool {
+        self.map == other.map
+    }
+}
+
+impl Eq for WordCounts {}
+
+impl WordCounts {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `count` occurrences of `word`.
+    #[inline]
+    pub fn add(&mut self, word: &[u8], count: u64) {
+        if let Some(existing) = self.map.get_mut(word) {
+            *existing += count;
+        } else {
+            self.map.insert(word.into(), count);
+        }
+    }
+
+    /// The count of `word` (0 when absent).
+    pub fn get(&self, word: &[u8]) -> u64 {
+        self.map.get(word).copied().unwrap_or(0)
+    }
+
+    /// Number of distinct words.
+    pub fn distinct(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Sum of all counts.
+    pub fn total(&self) -> u64 {
+        self.map.values().sum()
+    }
+
+    /// True when no word was counted.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Iterates over (word, count) in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
+        self.map.iter().map(|(w, &c)| (&**w, c))
+    }
+
+    /// Adds every count of `other` into this map, consuming `other`.
+    ///
+    /// The larger map is kept and the smaller one folded in, so merging p
+    /// partial maps costs the size of the smaller ones.
+    pub fn merge(&mut self, mut other: WordCounts) {
+        if other.map.len() > self.map.len() {
+            std::mem::swap(&mut self.map, &mut other.map);
+        }
+        self.map.reserve(other.map.len() / 4);
+        for (word, count) in other.map {
+            if let Some(existing) = self.map.get_mut(&word) {
+                *existing += count;
+            } else {
+                self.map.insert(word, count);
+            }
+        }
+    }
+
+    /// Counts the words of `text`, which must be complete words (cut at a
+    /// separator) and is lowercased in place.
+    #[inline]
+    pub fn count_text(&mut self, text: &mut [u8], tokenizer: Tokenizer) -> u64 {
+        text.make_ascii_lowercase();
+        let mut words = 0;
+        for_each_word(text, tokenizer.word_bytes(), |word| {
+            words += 1;
+            self.add(word, 1);
+        });
+        words
+    }
+
+    /// Streams `reader` to its end in chunks of `chunk_bytes`, counting every
+    /// word, including words that straddle chunk boundaries. When
+    /// `at_file_start` is true a leading UTF-8 BOM is skipped.
+    ///
+    /// Memory stays bounded by the longest word: the buffer only grows when
+    /// a single word is longer than it.
+    pub fn count_reader<R: Read>(
+        &mut self,
+        mut reader: R,
+        tokenizer: Tokenizer,
+        at_file_start: bool,
+        chunk_bytes: usize,
+    ) -> io::Result<Tally> {
+        let class = tokenizer.word_bytes();
+        let chunk_bytes = chunk_bytes.max(1);
+        let mut buffer = vec![0u8; chunk_bytes];
+        // Bytes at the front of `buffer` that are the start of an unfinished word.
+        let mut carried = 0usize;
+        let mut tally = Tally::default();
+        let mut bom_checked = !at_file_start;
+        loop {
+            if carried == buffer.len() {
+                // One word fills the whole buffer: grow it to keep the word whole.
+                buffer.resize(buffer.len() * 2, 0);
+            }
+            let read = match reader.read(&mut buffer[carried..]) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            tally.bytes += read as u64;
+            let mut start = 0;
+            let filled = carried + read;
+            if !bom_checked {
+                if filled < UTF8_BOM.len() && UTF8_BOM.starts_with(&buffer[..filled]) {
+                    carried = filled;
+                    continue;
+                }
+                bom_checked = true;
+                if buffer[..filled].starts_with(UTF8_BOM) {
+                    start = UTF8_BOM.len();
+                }
+            }
+            // The carried bytes hold no separator, so only the new bytes are searched.
+            let search_from = start.max(carried);
+            let complete = match complete_prefix_len(&buffer[search_from..filled], class) {
+                0 => start,
+                len => search_from + len,
+            };
+            tally.words += self.count_text(&mut buffer[start..complete], tokenizer);
+            buffer.copy_within(complete..filled, 0);
+            carried = filled - complete;
+        }
+        let mut start = 0;
+        if !bom_checked && buffer[..carried].starts_with(UTF8_BOM) {
+            start = UTF8_BOM.len();
+        }
+        tally.words += self.count_text(&mut buffer[start..carried], tokenizer);
+        Ok(tally)
+    }
+
+    /// All (word, count) pairs in output order: count descending, then word
+    /// ascending (bytewise).
+    pub fn sorted(&self) -> Vec<(&[u8], u64)> {
+        let mut entries: Vec<(&[u8], u64)> = self.iter().collect();
+        entries.sort_unstable_by(|a, b| output_order(*a, *b));
+        entries
+    }
+
+    /// The `k` first entries in output order, without sorting everything.
+    pub fn top(&self, k: usize) -> Vec<(&[u8], u64)> {
+        let mut entries: Vec<(&[u8], u64)> = self.iter().collect();
+        if k < entries.len() {
+            entries.select_nth_unstable_by(k, |a, b| output_order(*a, *b));
+            entries.truncate(k);
+        }
+        entries.sort_unstable_by(|a, b| output_order(*a, *b));
+        entries
+    }
+
+    /// Writes every count as `word<TAB>count\n` in output order, words as
+    /// their raw bytes.
+    pub fn write_tsv<W: Write>(&self, mut out: W) -> io::Result<()> {
+        let mut line = Vec::with_capacity(64);
+        for (word, count) in self.sorted() {
+            line.clear();
+            line.extend_from_slice(word);
+            line.push(b'\t');
+            line.extend_from_slice(count.to_string().as_bytes());
+            line.push(b'\n');
+            out.write_all(&line)?;
+        }
+        out.flush()
+    }
+
+    /// Writes the map in the binary encoding read by [`WordCounts::read_binary`]:
+    /// per entry a little-endian u32 length, the word, a little-endian u64
+    /// count; then the u32 `END_OF_COUNTS` marker.
+    pub fn write_binary<W: Write>(&self, mut out: W) -> io::Result<()> {
+        for (word, count) in self.iter() {
+            let len = u32::try_from(word.len())
+                .ok()
+                .filter(|&len| len != END_OF_COUNTS)
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "a word of 4 GiB or more cannot be sent"))?;
+            out.write_all(&len.to_le_bytes())?;
+            out.write_all(word)?;
+            out.write_all(&count.to_le_bytes())?;
+        }
+        out.write_all(&END_OF_COUNTS.to_le_bytes())?;
+        out.flush()
+    }
+
+    /// Reads entries written by [`WordCounts::write_binary`] and adds them to
+    /// this map. Fails with `InvalidData`/`UnexpectedEof` on a truncated or
+    /// corrupt stream (e.g. the sender crashed).
+    pub fn read_binary<R: BufRead>(&mut self, mut input: R) -> io::Result<()> {
+        let mut word = Vec::new();
+        loop {
+            let mut len_bytes = [0u8; 4];
+            input.read_exact(&mut len_bytes)?;
+            let len = u32::from_le_bytes(len_bytes);
+            if len == END_OF_COUNTS {
+                return Ok(());
+            }
+            word.resize(len as usize, 0);
+            input.read_exact(&mut word)?;
+            let mut count_bytes = [0u8; 8];
+            input.read_exact(&mut count_bytes)?;
+            self.add(&word, u64::from_le_bytes(count_bytes));
+        }
+    }
+}
+
+/// Marks the end of a binary-encoded count map.
+pub const END_OF_COUNTS: u32 = u32::MAX;
+
+/// The output order: count descending, then word ascending (bytewise).
+#[inline]
+pub fn output_order(a: (&[u8], u64), b: (&[u8], u64)) -> std::cmp::Ordering {
+    b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An independent, obviously-correct reference: split the whole input at
+    /// once, the slow way.
+    fn reference(input: &[u8]) -> std::collections::BTreeMap<Vec<u8>, u64> {
+        let body = input.strip_prefix(UTF8_BOM).unwrap_or(input);
+        let mut map = std::collections::BTreeMap::new();
+        for word in body.split(|b| b" \t\n\x0b\x0c\r".contains(b)) {
+            if !word.is_empty() {
+                *map.entry(word.to_ascii_lowercase()).or_insert(0) += 1;
+            }
+        }
+        map
+    }
+
+    fn as_btree(counts: &WordCounts) -> std::collections::BTreeMap<Vec<u8>, u64> {
+        counts.iter().map(|(w, c)| (w.to_vec(), c)).collect()
+    }
+
+    fn tricky_input() -> Vec<u8> {
+        let mut text = Vec::new();
+        text.extend_from_slice(UTF8_BOM);
+        text.extend_from_slice(b"The the THE, the\r\nCaf\xC3\xA9 caf\xC3\xA9\tA\x0bb\x0cc\r\n\r\n");
+        text.extend_from_slice(b"\xff\xfe\x00binary\x00 \x80\x81 z");
+        text.extend_from_slice(&b"longword".repeat(50));
+        text.extend_from_slice(b" end-without-newline");
+        text
+    }
+
+    #[test]
+    fn every_chunk_size_matches_the_reference() {
+        let input = tricky_input();
+        let expected = reference(&input);
+        for chunk in 1..=input.len() + 1 {
+            let mut counts = WordCounts::new();
+            let tally = counts.count_reader(&input[..], Tokenizer::Whitespace, true, chunk).unwrap();
+            assert_eq!(as_btree(&counts), expected, "chunk size {chunk}");
+            assert_eq!(tally.bytes, input.len() as u64);
+            assert_eq!(tally.words, expected.values().sum::<u64>());
+        }
+    }
+
+    #[test]
+    fn bom_is_skipped_only_at_file_start() {
+        let input = b"\xEF\xBB\xBFword";
+        let mut at_start = WordCounts::new();
+        at_start.count_reader(&input[..], Tokenizer::Whitespace, true, 2).unwrap();
+        assert_eq!(at_start.get(b"word"), 1);
+        let mut mid_file = WordCounts::new();
+        mid_file.count_reader(&input[..], Tokenizer::Whitespace, false, 2).unwrap();
+        assert_eq!(mid_file.get(b"\xEF\xBB\xBFword"), 1);
+    }
+
+    #[test]
+    fn a_lone_bom_or_empty_input_counts_nothing() {
+        for input in [&b""[..], &b"\xEF\xBB\xBF"[..], &b"\xEF\xBB"[..], &b" \r\n "[..]] {
+            let mut counts = WordCounts::new();
+            counts.count_reader(input, Tokenizer::Whitespace, true, 1).unwrap();
+            let expected = reference(input);
+            assert_eq!(as_btree(&counts), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn output_order_is_count_desc_then_bytes_asc() {
+        let mut counts = WordCounts::new();
+        for (w, c) in [(&b"b"[..], 2), (b"a", 2), (b"\xff", 5), (b"c", 1), (b"A", 2)] {
+            counts.add(w, c);
+        }
+        let sorted: Vec<_> = counts.sorted().into_iter().map(|(w, c)| (w.to_vec(), c)).collect();
+        assert_eq!(sorted, vec![(b"\xff".to_vec(), 5), (b"A".to_vec(), 2), (b"a".to_vec(), 2), (b"b".to_vec(), 2), (b"c".to_vec(), 1)]);
+        assert_eq!(counts.top(2), counts.sorted()[..2].to_vec());
+        assert_eq!(counts.top(99), counts.sorted());
+    }
+
+    #[test]
+    fn merge_adds_counts_whichever_side_is_bigger() {
+        let mut small = WordCounts::new();
+        small.add(b"x", 1);
+        let mut big = WordCounts::new();
+        for w in [&b"x"[..], b"y", b"z"] {
+            big.add(w, 10);
+        }
+        let mut left = small.clone();
+        left.merge(big.clone());
+        let mut right = big;
+        right.merge(small);
+        assert_eq!(left, right);
+        assert_eq!(left.get(b"x"), 11);
+        assert_eq!(left.total(), 31);
+    }
+
+    #[test]
+    fn binary_encoding_round_trips_and_detects_truncation() {
+        let mut counts = WordCounts::new();
+        counts.count_reader(&tricky_input()[..], Tokenizer::Whitespace, true, 7).unwrap();
+        let mut bytes = Vec::new();
+        counts.write_binary(&mut bytes).unwrap();
+        let mut back = WordCounts::new();
+        back.read_binary(&bytes[..]).unwrap();
+        assert_eq!(back, counts);
+        let mut truncated = WordCounts::new();
+        assert!(truncated.read_binary(&bytes[..bytes.len() - 3]).is_err());
+    }
+
+    #[test]
+    fn tsv_has_raw_bytes_and_output_order() {
+        let mut counts = WordCounts::new();
+        counts.count_reader(&b"b a b \xe9"[..], Tokenizer::Whitespace, true, 3).unwrap();
+        let mut out = Vec::new();
+        counts.write_tsv(&mut out).unwrap();
+        assert_eq!(out, b"b\t2\na\t1\n\xe9\t1\n");
+    }
+}

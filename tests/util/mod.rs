@@ -1,0 +1,122 @@
+//! Helpers shared by the integration tests: running the real binary, a
+//! per-test temp dir, and an independent reference word counter.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The harness binary built by cargo for these tests.
+pub fn harness() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_harness"))
+}
+
+/// Runs the harness with `args` and returns its output.
+pub fn run(args: &[&str]) -> Output {
+    harness().args(args).output().expect("the harness binary runs")
+}
+
+/// Runs the harness and panics with its stderr unless it succeeded.
+pub fn run_ok(args: &[&str]) -> Output {
+    let output = run(args);
+    assert!(
+        output.status.success(),
+        "harness {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    output
+}
+
+/// The independent reference: reads every file whole, strips one leading
+/// BOM, splits on the six ASCII whitespace bytes, lowercases ASCII, and
+/// prints `word\tcount\n` sorted by count descending then word bytes.
+/// Deliberately shares no code with the harness.
+pub fn reference_tsv(files: &[PathBuf]) -> Vec<u8> {
+    let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    for file in files {
+        let bytes = std::fs::read(file).expect("fixture readable");
+        let body = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(&bytes);
+        for word in body.split(|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')) {
+            if !word.is_empty() {
+                *counts.entry(word.to_ascii_lowercase()).or_default() += 1;
+            }
+        }
+    }
+    let mut entries: Vec<(Vec<u8>, u64)> = counts.into_iter().collect();
+    entries.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut out = Vec::new();
+    for (word, count) in entries {
+        out.extend_from_slice(&word);
+        out.push(b'\t');
+        out.extend_from_slice(count.to_string().as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Every regular file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("dir readable") {
+            let path = entry.expect("entry").path();
+            let kind = std::fs::symlink_metadata(&path).expect("metadata").file_type();
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// The book corpus beside the checkout, when it is there (CI has it; a
+/// user's clone may not).
+pub fn gutenberg() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/gutenberg");
+    dir.is_dir().then_some(dir)
+}
+
+/// A folder of small files full of what breaks word counters: CRLF, BOMs,
+/// tabs, vertical tabs, form feeds, non-ASCII and invalid UTF-8, NUL and
+/// other binary bytes, empty files, no trailing newline, long words, and a
+/// file large enough to be split into many byte ranges.
+pub fn tricky_corpus(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("empty.txt".into(), Vec::new()),
+        ("only-bom.txt".into(), b"\xEF\xBB\xBF".to_vec()),
+        ("bom.txt".into(), b"\xEF\xBB\xBFThe first word has a BOM\r\nthe THE The\r\n".to_vec()),
+        ("bom-then-space.txt".into(), b"\xEF\xBB\xBF the".to_vec()),
+        ("crlf.txt".into(), b"one two\r\nthree\r\n\r\nfour\r".to_vec()),
+        ("tabs-ff-vt.txt".into(), b"a\tb\x0bc\x0cd  e\t\tf".to_vec()),
+        ("no-newline.txt".into(), b"last words without newline".to_vec()),
+        ("utf8.txt".into(), "Caf\u{e9} CAF\u{c9} na\u{ef}ve \u{a0}nbsp \u{3000}ideographic \u{1F600}\n".as_bytes().to_vec()),
+        ("invalid-utf8.txt".into(), b"\xff\xfe bad \xc3( \x80\x81\x82 WORD\xffWORD".to_vec()),
+        ("binary.bin".into(), (0u8..=255).cycle().take(70_000).collect()),
+        ("mid-bom.txt".into(), b"x \xEF\xBB\xBFnot-stripped".to_vec()),
+    ];
+    let mut long = Vec::new();
+    for i in 0..40_000u32 {
+        long.extend_from_slice(format!("w{} ", i % 997).as_bytes());
+        if i % 13 == 0 {
+            long.extend_from_slice(b"\r\n");
+        }
+        if i % 5000 == 0 {
+            long.extend_from_slice(&b"Z".repeat(300_000));
+            long.push(b' ');
+        }
+    }
+    files.push(("large.txt".into(), long));
+    std::fs::create_dir_all(dir.join("nested/deeper")).expect("mkdir");
+    files.push(("nested/deeper/inner.txt".into(), b"nested Nested NESTED".to_vec()));
+    let mut paths = Vec::new();
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).expect("write fixture");
+        paths.push(path);
+    }
+    paths
+}
