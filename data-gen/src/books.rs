@@ -30,7 +30,9 @@ pub(crate) struct BookStream {
 impl BookStream {
     /// Lists the `*.txt` files of `dir`, sorted by name.
     pub(crate) fn open(dir: &Path) -> Result<Self, GenError> {
-        let missing = || GenError::MissingCorpus { dir: dir.to_path_buf() };
+        let missing = || GenError::MissingCorpus {
+            dir: dir.to_path_buf(),
+        };
         let entries = match fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Err(missing()),
@@ -39,7 +41,11 @@ impl BookStream {
         let mut books = Vec::new();
         for entry in entries {
             let path = entry.map_err(io_error(dir))?.path();
-            if path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("txt")) && path.is_file() {
+            if path
+                .extension()
+                .is_some_and(|ext| ext.eq_ignore_ascii_case("txt"))
+                && path.is_file()
+            {
                 books.push(path);
             }
         }
@@ -47,7 +53,13 @@ impl BookStream {
             return Err(missing());
         }
         books.sort();
-        Ok(Self { dir: dir.to_path_buf(), books, next_book: 0, current: Vec::new(), position: 0 })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            books,
+            next_book: 0,
+            current: Vec::new(),
+            position: 0,
+        })
     }
 
     /// Writes the next `target` bytes of the stream to a new file at `path`,
@@ -62,7 +74,11 @@ impl BookStream {
             }
             let available = &self.current[self.position..];
             let wanted = usize::try_from(target - written).unwrap_or(usize::MAX);
-            let take = if available.len() <= wanted { available.len() } else { end_of_word(available, wanted) };
+            let take = if available.len() <= wanted {
+                available.len()
+            } else {
+                end_of_word(available, wanted)
+            };
             out.write_all(&available[..take]).map_err(io_error(path))?;
             self.position += take;
             written += take as u64;
@@ -90,7 +106,9 @@ impl BookStream {
             self.position = 0;
             return Ok(());
         }
-        Err(GenError::MissingCorpus { dir: self.dir.clone() })
+        Err(GenError::MissingCorpus {
+            dir: self.dir.clone(),
+        })
     }
 }
 

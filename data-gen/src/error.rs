@@ -37,5 +37,8 @@ pub enum GenError {
 
 /// Wraps an I/O error with the path it happened on (for `map_err`).
 pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> GenError + '_ {
-    move |source| GenError::Io { path: path.to_path_buf(), source }
+    move |source| GenError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }

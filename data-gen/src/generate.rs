@@ -42,7 +42,9 @@ pub fn generate(spec: &GenSpec, out_dir: &Path) -> Result<Vec<GeneratedFile>, Ge
 
     let mut source = match &spec.preset {
         Preset::Books { corpus_dir, .. } => Source::Books(BookStream::open(corpus_dir)?),
-        _ => Source::Synthetic(TextModel::new(spec.vocabulary).map_err(|e| GenError::InvalidSpec(e.to_string()))?),
+        _ => Source::Synthetic(
+            TextModel::new(spec.vocabulary).map_err(|e| GenError::InvalidSpec(e.to_string()))?,
+        ),
     };
     fs::create_dir_all(out_dir).map_err(io_error(out_dir))?;
     remove_if_present(&marker)?;
@@ -54,7 +56,9 @@ pub fn generate(spec: &GenSpec, out_dir: &Path) -> Result<Vec<GeneratedFile>, Ge
         let bytes = match &mut source {
             Source::Synthetic(model) => {
                 let file = File::create(&path).map_err(io_error(&path))?;
-                model.write(file, planned.bytes, file_seed(spec.seed, index)).map_err(io_error(&path))?;
+                model
+                    .write(file, planned.bytes, file_seed(spec.seed, index))
+                    .map_err(io_error(&path))?;
                 planned.bytes
             }
             Source::Books(books) => books.write_file(&path, planned.bytes)?,
@@ -88,7 +92,10 @@ fn cached_files(
     for planned in plan {
         let path = out_dir.join(&planned.name);
         match fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => files.push(GeneratedFile { bytes: meta.len(), path }),
+            Ok(meta) if meta.is_file() => files.push(GeneratedFile {
+                bytes: meta.len(),
+                path,
+            }),
             Ok(_) => return Ok(None),
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(error) => return Err(io_error(&path)(error)),
@@ -111,8 +118,15 @@ fn remove_stale_files(out_dir: &Path, preset: &str) -> Result<(), GenError> {
     for entry in fs::read_dir(out_dir).map_err(io_error(out_dir))? {
         let entry = entry.map_err(io_error(out_dir))?;
         let name = entry.file_name();
-        let matches = name.to_str().is_some_and(|name| name.starts_with(&prefix) && name.ends_with(".txt"));
-        if matches && entry.file_type().map_err(io_error(&entry.path()))?.is_file() {
+        let matches = name
+            .to_str()
+            .is_some_and(|name| name.starts_with(&prefix) && name.ends_with(".txt"));
+        if matches
+            && entry
+                .file_type()
+                .map_err(io_error(&entry.path()))?
+                .is_file()
+        {
             remove_if_present(&entry.path())?;
         }
     }
@@ -134,8 +148,12 @@ fn file_seed(seed: u64, index: usize) -> u64 {
 /// current directory, else the same folder next to this crate's workspace,
 /// whichever exists first (as a canonical path); `None` if neither does.
 pub fn default_corpus_dir() -> Option<PathBuf> {
-    let from_current_dir = Path::new("..").join("shared").join("corpus").join("gutenberg");
-    let from_workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/gutenberg");
+    let from_current_dir = Path::new("..")
+        .join("shared")
+        .join("corpus")
+        .join("gutenberg");
+    let from_workspace =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/gutenberg");
     [from_current_dir, from_workspace]
         .into_iter()
         .find(|dir| dir.is_dir())
@@ -157,19 +175,33 @@ mod tests {
     }
 
     fn file_name(file: &GeneratedFile) -> &str {
-        file.path.file_name().and_then(|n| n.to_str()).expect("UTF-8 file name")
+        file.path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("UTF-8 file name")
     }
 
     fn check_sizes(files: &[GeneratedFile]) {
         for file in files {
-            assert_eq!(fs::metadata(&file.path).expect("stat").len(), file.bytes, "{}", file.path.display());
+            assert_eq!(
+                fs::metadata(&file.path).expect("stat").len(),
+                file.bytes,
+                "{}",
+                file.path.display()
+            );
         }
     }
 
     #[test]
     fn ladder_files_have_exact_power_of_ten_sizes() {
         let dir = temp_dir();
-        let spec = GenSpec::new(Preset::Ladder { max_bytes: 1_500_000, per_size: 1 }, 42);
+        let spec = GenSpec::new(
+            Preset::Ladder {
+                max_bytes: 1_500_000,
+                per_size: 1,
+            },
+            42,
+        );
         let files = generate(&spec, dir.path()).expect("generate");
         let listing: Vec<(&str, u64)> = files.iter().map(|f| (file_name(f), f.bytes)).collect();
         assert_eq!(
@@ -188,7 +220,14 @@ mod tests {
     #[test]
     fn skew_has_one_big_file() {
         let dir = temp_dir();
-        let spec = GenSpec::new(Preset::Skew { files: 4, file_bytes: 3_000, factor: DEFAULT_SKEW_FACTOR }, 1);
+        let spec = GenSpec::new(
+            Preset::Skew {
+                files: 4,
+                file_bytes: 3_000,
+                factor: DEFAULT_SKEW_FACTOR,
+            },
+            1,
+        );
         let files = generate(&spec, dir.path()).expect("generate");
         check_sizes(&files);
         let sizes: Vec<u64> = files.iter().map(|f| f.bytes).collect();
@@ -202,19 +241,38 @@ mod tests {
 
     #[test]
     fn uniform_is_deterministic_and_seed_dependent() {
-        let spec = GenSpec::new(Preset::Uniform { files: 3, file_bytes: 777 }, 5);
+        let spec = GenSpec::new(
+            Preset::Uniform {
+                files: 3,
+                file_bytes: 777,
+            },
+            5,
+        );
         let (first, second, other) = (temp_dir(), temp_dir(), temp_dir());
         let a = generate(&spec, first.path()).expect("generate");
         let b = generate(&spec, second.path()).expect("generate");
-        let c = generate(&GenSpec { seed: 6, ..spec.clone() }, other.path()).expect("generate");
+        let c = generate(
+            &GenSpec {
+                seed: 6,
+                ..spec.clone()
+            },
+            other.path(),
+        )
+        .expect("generate");
         check_sizes(&a);
-        assert_eq!(a.iter().map(file_name).collect::<Vec<_>>(), ["uniform-000.txt", "uniform-001.txt", "uniform-002.txt"]);
+        assert_eq!(
+            a.iter().map(file_name).collect::<Vec<_>>(),
+            ["uniform-000.txt", "uniform-001.txt", "uniform-002.txt"]
+        );
         assert!(a.iter().all(|f| f.bytes == 777));
         for ((a, b), c) in a.iter().zip(&b).zip(&c) {
             assert_eq!(read(a), read(b));
             assert_ne!(read(a), read(c));
         }
-        let fewer_words = GenSpec { vocabulary: 100, ..spec };
+        let fewer_words = GenSpec {
+            vocabulary: 100,
+            ..spec
+        };
         let fourth = temp_dir();
         let d = generate(&fewer_words, fourth.path()).expect("generate");
         assert_ne!(read(&a[0]), read(&d[0]));
@@ -234,14 +292,24 @@ mod tests {
     #[test]
     fn complete_marker_allows_reuse_and_stale_files_go() {
         let dir = temp_dir();
-        let spec = GenSpec::new(Preset::Skew { files: 2, file_bytes: 500, factor: 3 }, 9);
+        let spec = GenSpec::new(
+            Preset::Skew {
+                files: 2,
+                file_bytes: 500,
+                factor: 3,
+            },
+            9,
+        );
         fs::write(dir.path().join("skew-07.txt"), "stale").expect("write");
         fs::write(dir.path().join("notes.md"), "keep").expect("write");
         let files = generate(&spec, dir.path()).expect("generate");
         assert!(!dir.path().join("skew-07.txt").exists());
         assert!(dir.path().join("notes.md").exists());
         let marker = dir.path().join(COMPLETE_MARKER);
-        assert_eq!(fs::read_to_string(&marker).expect("marker"), spec.cache_key());
+        assert_eq!(
+            fs::read_to_string(&marker).expect("marker"),
+            spec.cache_key()
+        );
 
         // A matching marker means no regeneration: a changed file stays changed.
         let original = read(&files[0]);
@@ -255,11 +323,24 @@ mod tests {
         assert_eq!(read(&files[0]), original);
 
         // A different spec in the same folder: regenerated and re-marked.
-        let bigger = GenSpec::new(Preset::Skew { files: 1, file_bytes: 600, factor: 3 }, 9);
+        let bigger = GenSpec::new(
+            Preset::Skew {
+                files: 1,
+                file_bytes: 600,
+                factor: 3,
+            },
+            9,
+        );
         let files = generate(&bigger, dir.path()).expect("generate");
-        assert_eq!(files.iter().map(|f| f.bytes).collect::<Vec<_>>(), [600, 1_800]);
+        assert_eq!(
+            files.iter().map(|f| f.bytes).collect::<Vec<_>>(),
+            [600, 1_800]
+        );
         assert!(!dir.path().join("skew-01.txt").exists());
-        assert_eq!(fs::read_to_string(&marker).expect("marker"), bigger.cache_key());
+        assert_eq!(
+            fs::read_to_string(&marker).expect("marker"),
+            bigger.cache_key()
+        );
 
         // A missing file also means regeneration.
         fs::remove_file(&files[1].path).expect("remove");
@@ -272,7 +353,10 @@ mod tests {
         let corpus = temp_dir();
         let books: [(&str, &[u8]); 3] = [
             ("b-second.txt", b"Second book, second line.\r\nThe end.\r\n"),
-            ("a-first.txt", b"\xEF\xBB\xBFFirst book with caf\xC3\xA9 and more words here"),
+            (
+                "a-first.txt",
+                b"\xEF\xBB\xBFFirst book with caf\xC3\xA9 and more words here",
+            ),
             ("c-empty.TXT", b""),
         ];
         for (name, text) in books {
@@ -281,10 +365,25 @@ mod tests {
         fs::write(corpus.path().join("ignored.md"), "not a book").expect("write");
 
         let out = temp_dir();
-        let spec = GenSpec::new(Preset::Books { corpus_dir: corpus.path().into(), total_bytes: 300, files: 4 }, 1);
+        let spec = GenSpec::new(
+            Preset::Books {
+                corpus_dir: corpus.path().into(),
+                total_bytes: 300,
+                files: 4,
+            },
+            1,
+        );
         let files = generate(&spec, out.path()).expect("generate");
         check_sizes(&files);
-        assert_eq!(files.iter().map(file_name).collect::<Vec<_>>(), ["books-00.txt", "books-01.txt", "books-02.txt", "books-03.txt"]);
+        assert_eq!(
+            files.iter().map(file_name).collect::<Vec<_>>(),
+            [
+                "books-00.txt",
+                "books-01.txt",
+                "books-02.txt",
+                "books-03.txt"
+            ]
+        );
 
         let mut stream = Vec::new();
         for _ in 0..20 {
@@ -294,11 +393,23 @@ mod tests {
         let mut joined = Vec::new();
         for file in &files {
             let text = read(file);
-            assert!((75..75 + "Second".len() as u64 + 2).contains(&file.bytes), "{}: {}", file_name(file), file.bytes);
-            assert!(text.last().is_some_and(|&b| crate::books::is_word_separator(b)), "ends at a word boundary");
+            assert!(
+                (75..75 + "Second".len() as u64 + 2).contains(&file.bytes),
+                "{}: {}",
+                file_name(file),
+                file.bytes
+            );
+            assert!(
+                text.last()
+                    .is_some_and(|&b| crate::books::is_word_separator(b)),
+                "ends at a word boundary"
+            );
             joined.extend_from_slice(&text);
         }
-        assert!(stream.starts_with(&joined), "files continue one round-robin stream");
+        assert!(
+            stream.starts_with(&joined),
+            "files continue one round-robin stream"
+        );
         let again_dir = temp_dir();
         let again = generate(&spec, again_dir.path()).expect("generate");
         assert!(files.iter().zip(&again).all(|(a, b)| read(a) == read(b)));
@@ -310,18 +421,31 @@ mod tests {
         fs::write(empty.path().join("readme.md"), "no books").expect("write");
         let missing = empty.path().join("absent");
         for dir in [empty.path().to_path_buf(), missing] {
-            let spec = GenSpec::new(Preset::Books { corpus_dir: dir.clone(), total_bytes: 100, files: 1 }, 1);
+            let spec = GenSpec::new(
+                Preset::Books {
+                    corpus_dir: dir.clone(),
+                    total_bytes: 100,
+                    files: 1,
+                },
+                1,
+            );
             let out = temp_dir();
             fs::write(out.path().join("books-00.txt"), "old").expect("write");
             match generate(&spec, out.path()) {
                 Err(error @ GenError::MissingCorpus { .. }) => {
                     let message = error.to_string();
                     assert!(message.contains(&dir.display().to_string()), "{message}");
-                    assert!(message.contains("https://www.gutenberg.org/ebooks/1342.txt.utf-8"), "{message}");
+                    assert!(
+                        message.contains("https://www.gutenberg.org/ebooks/1342.txt.utf-8"),
+                        "{message}"
+                    );
                 }
                 other => panic!("expected MissingCorpus, got {other:?}"),
             }
-            assert!(out.path().join("books-00.txt").exists(), "nothing removed before the corpus is found");
+            assert!(
+                out.path().join("books-00.txt").exists(),
+                "nothing removed before the corpus is found"
+            );
         }
     }
 
@@ -330,16 +454,27 @@ mod tests {
         let dir = temp_dir();
         let blocker = dir.path().join("file");
         fs::write(&blocker, "not a folder").expect("write");
-        let spec = GenSpec::new(Preset::Uniform { files: 1, file_bytes: 10 }, 1);
-        let error = generate(&spec, &blocker.join("out")).expect_err("cannot create a folder in a file");
+        let spec = GenSpec::new(
+            Preset::Uniform {
+                files: 1,
+                file_bytes: 10,
+            },
+            1,
+        );
+        let error =
+            generate(&spec, &blocker.join("out")).expect_err("cannot create a folder in a file");
         assert!(matches!(error, GenError::Io { .. }));
-        assert!(error.to_string().contains(&blocker.display().to_string()), "{error}");
+        assert!(
+            error.to_string().contains(&blocker.display().to_string()),
+            "{error}"
+        );
     }
 
     #[test]
     fn file_seeds_differ_per_index_and_seed() {
-        let seeds: std::collections::HashSet<u64> =
-            (0..3).flat_map(|seed| (0..100).map(move |index| file_seed(seed, index))).collect();
+        let seeds: std::collections::HashSet<u64> = (0..3)
+            .flat_map(|seed| (0..100).map(move |index| file_seed(seed, index)))
+            .collect();
         assert_eq!(seeds.len(), 300);
     }
 

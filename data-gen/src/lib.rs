@@ -43,5 +43,7 @@ mod synth;
 pub use error::GenError;
 pub use generate::{COMPLETE_MARKER, GeneratedFile, default_corpus_dir, generate};
 pub use size::{SizeError, format_size, parse_size};
-pub use spec::{DEFAULT_PER_SIZE, DEFAULT_SKEW_FACTOR, DEFAULT_VOCABULARY, GenSpec, LADDER_MIN_BYTES, Preset};
+pub use spec::{
+    DEFAULT_PER_SIZE, DEFAULT_SKEW_FACTOR, DEFAULT_VOCABULARY, GenSpec, LADDER_MIN_BYTES, Preset,
+};
 pub use synth::{MAX_VOCABULARY, write_synthetic};

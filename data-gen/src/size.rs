@@ -28,7 +28,9 @@ pub enum SizeError {
         unit: String,
     },
     /// The size is not a whole number of bytes (e.g. "1.5B").
-    #[error("invalid size {text:?}: not a whole number of bytes (e.g. \"1.5KiB\" = 1536 bytes is fine)")]
+    #[error(
+        "invalid size {text:?}: not a whole number of bytes (e.g. \"1.5KiB\" = 1536 bytes is fine)"
+    )]
     Fractional {
         /// The text as given.
         text: String,
@@ -75,7 +77,9 @@ pub fn parse_size(text: &str) -> Result<u64, SizeError> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(trimmed.len());
     let (number, unit) = (&trimmed[..split], trimmed[split..].trim_start());
-    let invalid_number = || SizeError::InvalidNumber { text: text.to_owned() };
+    let invalid_number = || SizeError::InvalidNumber {
+        text: text.to_owned(),
+    };
 
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
@@ -92,7 +96,9 @@ pub fn parse_size(text: &str) -> Result<u64, SizeError> {
         unit: unit.to_owned(),
     })?;
 
-    let overflow = || SizeError::Overflow { text: text.to_owned() };
+    let overflow = || SizeError::Overflow {
+        text: text.to_owned(),
+    };
     let whole: u128 = whole.parse().map_err(|_| overflow())?;
     let multiplier = u128::from(multiplier);
     let mut bytes = whole.checked_mul(multiplier).ok_or_else(overflow)?;
@@ -100,8 +106,10 @@ pub fn parse_size(text: &str) -> Result<u64, SizeError> {
         let scale = 10u128.pow(fraction.len() as u32);
         // At most 24 digits times at most 2^40 stays far below u128::MAX.
         let scaled: u128 = fraction.parse::<u128>().map_err(|_| invalid_number())? * multiplier;
-        if scaled % scale != 0 {
-            return Err(SizeError::Fractional { text: text.to_owned() });
+        if !scaled.is_multiple_of(scale) {
+            return Err(SizeError::Fractional {
+                text: text.to_owned(),
+            });
         }
         bytes = bytes.checked_add(scaled / scale).ok_or_else(overflow)?;
     }
@@ -203,21 +211,44 @@ mod tests {
         assert_eq!(parse_size("  "), Err(SizeError::Empty));
         for text in ["MB", "1.2.3KB", "1.KB", ".5KB", "-1", "+3", "1e6"] {
             let expected = match text {
-                "1e6" => SizeError::UnknownUnit { text: text.into(), unit: "e6".into() },
+                "1e6" => SizeError::UnknownUnit {
+                    text: text.into(),
+                    unit: "e6".into(),
+                },
                 _ => SizeError::InvalidNumber { text: text.into() },
             };
             assert_eq!(parse_size(text), Err(expected), "{text}");
         }
         assert_eq!(
             parse_size("3 parsecs"),
-            Err(SizeError::UnknownUnit { text: "3 parsecs".into(), unit: "parsecs".into() })
+            Err(SizeError::UnknownUnit {
+                text: "3 parsecs".into(),
+                unit: "parsecs".into()
+            })
         );
-        assert_eq!(parse_size("1.5B"), Err(SizeError::Fractional { text: "1.5B".into() }));
-        assert_eq!(parse_size("1.0001KB"), Err(SizeError::Fractional { text: "1.0001KB".into() }));
-        assert_eq!(parse_size("20000000TB"), Err(SizeError::Overflow { text: "20000000TB".into() }));
+        assert_eq!(
+            parse_size("1.5B"),
+            Err(SizeError::Fractional {
+                text: "1.5B".into()
+            })
+        );
+        assert_eq!(
+            parse_size("1.0001KB"),
+            Err(SizeError::Fractional {
+                text: "1.0001KB".into()
+            })
+        );
+        assert_eq!(
+            parse_size("20000000TB"),
+            Err(SizeError::Overflow {
+                text: "20000000TB".into()
+            })
+        );
         assert_eq!(
             parse_size("18446744073709551616"),
-            Err(SizeError::Overflow { text: "18446744073709551616".into() })
+            Err(SizeError::Overflow {
+                text: "18446744073709551616".into()
+            })
         );
     }
 
@@ -270,7 +301,14 @@ mod tests {
 
     #[test]
     fn exact_labels_always_round_trip() {
-        for bytes in [1_000_001, 1_234_567, 123_456_789_012, u64::MAX, u64::MAX - 1, 10_001] {
+        for bytes in [
+            1_000_001,
+            1_234_567,
+            123_456_789_012,
+            u64::MAX,
+            u64::MAX - 1,
+            10_001,
+        ] {
             let label = exact_size_label(bytes);
             assert_eq!(parse_size(&label), Ok(bytes), "{bytes} -> {label}");
         }

@@ -100,7 +100,11 @@ pub(crate) struct PlannedFile {
 impl GenSpec {
     /// A spec for `preset` with the default vocabulary.
     pub fn new(preset: Preset, seed: u64) -> Self {
-        Self { preset, seed, vocabulary: DEFAULT_VOCABULARY }
+        Self {
+            preset,
+            seed,
+            vocabulary: DEFAULT_VOCABULARY,
+        }
     }
 
     /// A short, stable, filesystem-safe key naming this spec, e.g.
@@ -110,12 +114,25 @@ impl GenSpec {
     pub fn cache_key(&self) -> String {
         let size = exact_size_label;
         let preset = match &self.preset {
-            Preset::Ladder { max_bytes, per_size } => format!("ladder-m{}-p{per_size}", size(*max_bytes)),
-            Preset::Skew { files, file_bytes, factor } => {
+            Preset::Ladder {
+                max_bytes,
+                per_size,
+            } => format!("ladder-m{}-p{per_size}", size(*max_bytes)),
+            Preset::Skew {
+                files,
+                file_bytes,
+                factor,
+            } => {
                 format!("skew-f{files}-s{}-x{factor}", size(*file_bytes))
             }
-            Preset::Uniform { files, file_bytes } => format!("uniform-f{files}-s{}", size(*file_bytes)),
-            Preset::Books { corpus_dir, total_bytes, files } => format!(
+            Preset::Uniform { files, file_bytes } => {
+                format!("uniform-f{files}-s{}", size(*file_bytes))
+            }
+            Preset::Books {
+                corpus_dir,
+                total_bytes,
+                files,
+            } => format!(
                 "books-c{:08x}-t{}-f{files}",
                 short_hash(corpus_dir.as_os_str().as_encoded_bytes()),
                 size(*total_bytes)
@@ -135,12 +152,19 @@ impl GenSpec {
                 self.vocabulary
             ));
         }
-        let planned = |index: u64, count: u64, min_width: usize, label: &str, bytes: u64| PlannedFile {
-            name: format!("{name}-{index:0width$}{label}.txt", width = index_width(count, min_width)),
-            bytes,
-        };
+        let planned =
+            |index: u64, count: u64, min_width: usize, label: &str, bytes: u64| PlannedFile {
+                name: format!(
+                    "{name}-{index:0width$}{label}.txt",
+                    width = index_width(count, min_width)
+                ),
+                bytes,
+            };
         match self.preset {
-            Preset::Ladder { max_bytes, per_size } => {
+            Preset::Ladder {
+                max_bytes,
+                per_size,
+            } => {
                 if max_bytes < LADDER_MIN_BYTES {
                     return invalid(format!(
                         "ladder max_bytes must be at least {} (the smallest step), got {}",
@@ -157,30 +181,53 @@ impl GenSpec {
                     .iter()
                     .flat_map(|&bytes| std::iter::repeat_n(bytes, per_size as usize))
                     .enumerate()
-                    .map(|(index, bytes)| planned(index as u64, count, 2, &format!("-{}", format_size(bytes)), bytes))
+                    .map(|(index, bytes)| {
+                        planned(
+                            index as u64,
+                            count,
+                            2,
+                            &format!("-{}", format_size(bytes)),
+                            bytes,
+                        )
+                    })
                     .collect();
                 Ok(files)
             }
-            Preset::Skew { files, file_bytes, factor } => {
+            Preset::Skew {
+                files,
+                file_bytes,
+                factor,
+            } => {
                 check_files_and_size(name, files, file_bytes)?;
                 if factor == 0 {
                     return invalid("skew factor must be at least 1".into());
                 }
                 let Some(big_bytes) = file_bytes.checked_mul(u64::from(factor)) else {
-                    return invalid(format!("skew big file of {factor} x {} bytes is too large", file_bytes));
+                    return invalid(format!(
+                        "skew big file of {factor} x {} bytes is too large",
+                        file_bytes
+                    ));
                 };
                 let count = u64::from(files);
-                let mut list: Vec<PlannedFile> =
-                    (0..count).map(|index| planned(index, count, 2, "", file_bytes)).collect();
-                list.push(PlannedFile { name: format!("{name}-big.txt"), bytes: big_bytes });
+                let mut list: Vec<PlannedFile> = (0..count)
+                    .map(|index| planned(index, count, 2, "", file_bytes))
+                    .collect();
+                list.push(PlannedFile {
+                    name: format!("{name}-big.txt"),
+                    bytes: big_bytes,
+                });
                 Ok(list)
             }
             Preset::Uniform { files, file_bytes } => {
                 check_files_and_size(name, files, file_bytes)?;
                 let count = u64::from(files);
-                Ok((0..count).map(|index| planned(index, count, 3, "", file_bytes)).collect())
+                Ok((0..count)
+                    .map(|index| planned(index, count, 3, "", file_bytes))
+                    .collect())
             }
-            Preset::Books { total_bytes, files, .. } => {
+            Preset::Books {
+                total_bytes, files, ..
+            } => {
                 if files == 0 {
                     return invalid("books needs at least one file, got files = 0".into());
                 }
@@ -202,10 +249,14 @@ impl GenSpec {
 /// Rejects zero files or zero-byte files.
 fn check_files_and_size(preset: &str, files: u32, file_bytes: u64) -> Result<(), GenError> {
     if files == 0 {
-        return Err(GenError::InvalidSpec(format!("{preset} needs at least one file, got files = 0")));
+        return Err(GenError::InvalidSpec(format!(
+            "{preset} needs at least one file, got files = 0"
+        )));
     }
     if file_bytes == 0 {
-        return Err(GenError::InvalidSpec(format!("{preset} file_bytes must be at least 1 byte, got 0")));
+        return Err(GenError::InvalidSpec(format!(
+            "{preset} file_bytes must be at least 1 byte, got 0"
+        )));
     }
     Ok(())
 }
@@ -219,13 +270,18 @@ fn ladder_sizes(max_bytes: u64) -> Vec<u64> {
 
 /// Digits needed to zero-pad indices `0..count`, at least `min_width`.
 fn index_width(count: u64, min_width: usize) -> usize {
-    let digits = count.saturating_sub(1).checked_ilog10().map_or(1, |log| log as usize + 1);
+    let digits = count
+        .saturating_sub(1)
+        .checked_ilog10()
+        .map_or(1, |log| log as usize + 1);
     digits.max(min_width)
 }
 
 /// 32-bit FNV-1a: short, stable across platforms and Rust versions.
 fn short_hash(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5, |hash, &byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
+    bytes.iter().fold(0x811c_9dc5, |hash, &byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    })
 }
 
 #[cfg(test)]
@@ -234,20 +290,36 @@ mod tests {
     use std::collections::HashSet;
 
     fn names(spec: &GenSpec) -> Vec<String> {
-        spec.plan().expect("valid spec").into_iter().map(|file| file.name).collect()
+        spec.plan()
+            .expect("valid spec")
+            .into_iter()
+            .map(|file| file.name)
+            .collect()
     }
 
     #[test]
     fn ladder_steps_by_powers_of_ten() {
-        assert_eq!(ladder_sizes(1_000_000), [100, 1_000, 10_000, 100_000, 1_000_000]);
+        assert_eq!(
+            ladder_sizes(1_000_000),
+            [100, 1_000, 10_000, 100_000, 1_000_000]
+        );
         assert_eq!(ladder_sizes(999_999), [100, 1_000, 10_000, 100_000]);
         assert_eq!(ladder_sizes(100), [100]);
-        assert_eq!(ladder_sizes(u64::MAX).last(), Some(&10_000_000_000_000_000_000));
+        assert_eq!(
+            ladder_sizes(u64::MAX).last(),
+            Some(&10_000_000_000_000_000_000)
+        );
     }
 
     #[test]
     fn file_names_are_zero_padded_and_sorted() {
-        let ladder = GenSpec::new(Preset::Ladder { max_bytes: 10_000, per_size: 2 }, 1);
+        let ladder = GenSpec::new(
+            Preset::Ladder {
+                max_bytes: 10_000,
+                per_size: 2,
+            },
+            1,
+        );
         assert_eq!(
             names(&ladder),
             [
@@ -259,12 +331,38 @@ mod tests {
                 "ladder-05-10KB.txt"
             ]
         );
-        let skew = GenSpec::new(Preset::Skew { files: 3, file_bytes: 10, factor: 10 }, 1);
-        assert_eq!(names(&skew), ["skew-00.txt", "skew-01.txt", "skew-02.txt", "skew-big.txt"]);
-        let uniform = GenSpec::new(Preset::Uniform { files: 1_001, file_bytes: 1 }, 1);
+        let skew = GenSpec::new(
+            Preset::Skew {
+                files: 3,
+                file_bytes: 10,
+                factor: 10,
+            },
+            1,
+        );
+        assert_eq!(
+            names(&skew),
+            ["skew-00.txt", "skew-01.txt", "skew-02.txt", "skew-big.txt"]
+        );
+        let uniform = GenSpec::new(
+            Preset::Uniform {
+                files: 1_001,
+                file_bytes: 1,
+            },
+            1,
+        );
         let uniform = names(&uniform);
-        assert_eq!((uniform[0].as_str(), uniform[1_000].as_str()), ("uniform-0000.txt", "uniform-1000.txt"));
-        let books = GenSpec::new(Preset::Books { corpus_dir: "c".into(), total_bytes: 10, files: 3 }, 1);
+        assert_eq!(
+            (uniform[0].as_str(), uniform[1_000].as_str()),
+            ("uniform-0000.txt", "uniform-1000.txt")
+        );
+        let books = GenSpec::new(
+            Preset::Books {
+                corpus_dir: "c".into(),
+                total_bytes: 10,
+                files: 3,
+            },
+            1,
+        );
         let plan = books.plan().expect("valid spec");
         assert_eq!(plan.iter().map(|f| f.bytes).collect::<Vec<_>>(), [4, 3, 3]);
         assert_eq!(plan[0].name, "books-00.txt");
@@ -276,54 +374,229 @@ mod tests {
     #[test]
     fn invalid_specs_are_rejected() {
         let invalid = [
-            Preset::Ladder { max_bytes: 99, per_size: 1 },
-            Preset::Ladder { max_bytes: 1_000, per_size: 0 },
-            Preset::Skew { files: 0, file_bytes: 10, factor: 10 },
-            Preset::Skew { files: 1, file_bytes: 0, factor: 10 },
-            Preset::Skew { files: 1, file_bytes: 10, factor: 0 },
-            Preset::Skew { files: 1, file_bytes: u64::MAX, factor: 2 },
-            Preset::Uniform { files: 0, file_bytes: 10 },
-            Preset::Uniform { files: 1, file_bytes: 0 },
-            Preset::Books { corpus_dir: "c".into(), total_bytes: 0, files: 1 },
-            Preset::Books { corpus_dir: "c".into(), total_bytes: 10, files: 0 },
-            Preset::Books { corpus_dir: "c".into(), total_bytes: 2, files: 3 },
+            Preset::Ladder {
+                max_bytes: 99,
+                per_size: 1,
+            },
+            Preset::Ladder {
+                max_bytes: 1_000,
+                per_size: 0,
+            },
+            Preset::Skew {
+                files: 0,
+                file_bytes: 10,
+                factor: 10,
+            },
+            Preset::Skew {
+                files: 1,
+                file_bytes: 0,
+                factor: 10,
+            },
+            Preset::Skew {
+                files: 1,
+                file_bytes: 10,
+                factor: 0,
+            },
+            Preset::Skew {
+                files: 1,
+                file_bytes: u64::MAX,
+                factor: 2,
+            },
+            Preset::Uniform {
+                files: 0,
+                file_bytes: 10,
+            },
+            Preset::Uniform {
+                files: 1,
+                file_bytes: 0,
+            },
+            Preset::Books {
+                corpus_dir: "c".into(),
+                total_bytes: 0,
+                files: 1,
+            },
+            Preset::Books {
+                corpus_dir: "c".into(),
+                total_bytes: 10,
+                files: 0,
+            },
+            Preset::Books {
+                corpus_dir: "c".into(),
+                total_bytes: 2,
+                files: 3,
+            },
         ];
         for preset in invalid {
             let result = GenSpec::new(preset.clone(), 1).plan();
-            assert!(matches!(result, Err(GenError::InvalidSpec(_))), "{preset:?}: {result:?}");
+            assert!(
+                matches!(result, Err(GenError::InvalidSpec(_))),
+                "{preset:?}: {result:?}"
+            );
         }
-        let no_words = GenSpec { vocabulary: 0, ..GenSpec::new(Preset::Uniform { files: 1, file_bytes: 1 }, 1) };
+        let no_words = GenSpec {
+            vocabulary: 0,
+            ..GenSpec::new(
+                Preset::Uniform {
+                    files: 1,
+                    file_bytes: 1,
+                },
+                1,
+            )
+        };
         assert!(matches!(no_words.plan(), Err(GenError::InvalidSpec(_))));
     }
 
     #[test]
     fn cache_keys_are_safe_and_differ_per_field() {
-        let skew = GenSpec { vocabulary: 50_000, ..GenSpec::new(Preset::Skew { files: 8, file_bytes: 1_000_000, factor: 10 }, 42) };
+        let skew = GenSpec {
+            vocabulary: 50_000,
+            ..GenSpec::new(
+                Preset::Skew {
+                    files: 8,
+                    file_bytes: 1_000_000,
+                    factor: 10,
+                },
+                42,
+            )
+        };
         assert_eq!(skew.cache_key(), "skew-f8-s1MB-x10-seed42-v50000");
-        let base_books = Preset::Books { corpus_dir: "/data/books".into(), total_bytes: 1 << 20, files: 4 };
+        let base_books = Preset::Books {
+            corpus_dir: "/data/books".into(),
+            total_bytes: 1 << 20,
+            files: 4,
+        };
         let variants = [
-            GenSpec::new(Preset::Ladder { max_bytes: 1_000_000, per_size: 1 }, 1),
-            GenSpec::new(Preset::Ladder { max_bytes: 1_000_001, per_size: 1 }, 1),
-            GenSpec::new(Preset::Ladder { max_bytes: 1_000_000, per_size: 2 }, 1),
-            GenSpec::new(Preset::Skew { files: 8, file_bytes: 1_000, factor: 10 }, 1),
-            GenSpec::new(Preset::Skew { files: 9, file_bytes: 1_000, factor: 10 }, 1),
-            GenSpec::new(Preset::Skew { files: 8, file_bytes: 1_001, factor: 10 }, 1),
-            GenSpec::new(Preset::Skew { files: 8, file_bytes: 1_000, factor: 11 }, 1),
-            GenSpec::new(Preset::Uniform { files: 8, file_bytes: 1_000 }, 1),
-            GenSpec::new(Preset::Uniform { files: 8, file_bytes: 1_234_567 }, 1),
-            GenSpec::new(Preset::Uniform { files: 8, file_bytes: 1_234_568 }, 1),
-            GenSpec::new(Preset::Uniform { files: 8, file_bytes: 1_000 }, 2),
-            GenSpec { vocabulary: 7, ..GenSpec::new(Preset::Uniform { files: 8, file_bytes: 1_000 }, 1) },
+            GenSpec::new(
+                Preset::Ladder {
+                    max_bytes: 1_000_000,
+                    per_size: 1,
+                },
+                1,
+            ),
+            GenSpec::new(
+                Preset::Ladder {
+                    max_bytes: 1_000_001,
+                    per_size: 1,
+                },
+                1,
+            ),
+            GenSpec::new(
+                Preset::Ladder {
+                    max_bytes: 1_000_000,
+                    per_size: 2,
+                },
+                1,
+            ),
+            GenSpec::new(
+                Preset::Skew {
+                    files: 8,
+                    file_bytes: 1_000,
+                    factor: 10,
+                },
+                1,
+            ),
+            GenSpec::new(
+                Preset::Skew {
+                    files: 9,
+                    file_bytes: 1_000,
+                    factor: 10,
+                },
+                1,
+            ),
+            GenSpec::new(
+                Preset::Skew {
+                    files: 8,
+                    file_bytes: 1_001,
+                    factor: 10,
+                },
+                1,
+            ),
+            GenSpec::new(
+                Preset::Skew {
+                    files: 8,
+                    file_bytes: 1_000,
+                    factor: 11,
+                },
+                1,
+            ),
+            GenSpec::new(
+                Preset::Uniform {
+                    files: 8,
+                    file_bytes: 1_000,
+                },
+                1,
+            ),
+            GenSpec::new(
+                Preset::Uniform {
+                    files: 8,
+                    file_bytes: 1_234_567,
+                },
+                1,
+            ),
+            GenSpec::new(
+                Preset::Uniform {
+                    files: 8,
+                    file_bytes: 1_234_568,
+                },
+                1,
+            ),
+            GenSpec::new(
+                Preset::Uniform {
+                    files: 8,
+                    file_bytes: 1_000,
+                },
+                2,
+            ),
+            GenSpec {
+                vocabulary: 7,
+                ..GenSpec::new(
+                    Preset::Uniform {
+                        files: 8,
+                        file_bytes: 1_000,
+                    },
+                    1,
+                )
+            },
             GenSpec::new(base_books.clone(), 1),
-            GenSpec::new(Preset::Books { corpus_dir: "/data/books2".into(), total_bytes: 1 << 20, files: 4 }, 1),
-            GenSpec::new(Preset::Books { corpus_dir: "/data/books".into(), total_bytes: 1 << 21, files: 4 }, 1),
-            GenSpec::new(Preset::Books { corpus_dir: "/data/books".into(), total_bytes: 1 << 20, files: 5 }, 1),
+            GenSpec::new(
+                Preset::Books {
+                    corpus_dir: "/data/books2".into(),
+                    total_bytes: 1 << 20,
+                    files: 4,
+                },
+                1,
+            ),
+            GenSpec::new(
+                Preset::Books {
+                    corpus_dir: "/data/books".into(),
+                    total_bytes: 1 << 21,
+                    files: 4,
+                },
+                1,
+            ),
+            GenSpec::new(
+                Preset::Books {
+                    corpus_dir: "/data/books".into(),
+                    total_bytes: 1 << 20,
+                    files: 5,
+                },
+                1,
+            ),
         ];
         let keys: HashSet<String> = variants.iter().map(GenSpec::cache_key).collect();
         assert_eq!(keys.len(), variants.len(), "{keys:?}");
         for key in &keys {
-            assert!(key.len() <= 64 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b)), "{key}");
+            assert!(
+                key.len() <= 64
+                    && key
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b)),
+                "{key}"
+            );
         }
-        assert_eq!(GenSpec::new(base_books.clone(), 1).cache_key(), GenSpec::new(base_books, 1).cache_key());
+        assert_eq!(
+            GenSpec::new(base_books.clone(), 1).cache_key(),
+            GenSpec::new(base_books, 1).cache_key()
+        );
     }
 }

@@ -11,14 +11,14 @@ use std::io::{self, Write};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, RngExt, SeedableRng};
 
-/// Largest vocabulary accepted (about 160 MB of tables).
-pub const MAX_VOCABULARY: u32 = 10_000_000;
+/// Largest synthetic vocabulary accepted (its tables then take about 30 MB).
+pub const MAX_VOCABULARY: u32 = 1_000_000;
 
 /// Zipf exponent `s` in `P(rank r) ~ 1 / r^s`; natural English text is near 1.
 const ZIPF_EXPONENT: f64 = 1.07;
 /// Seed of the vocabulary generator. The vocabulary depends only on its size,
 /// so all files of a spec share it (and a larger vocabulary extends a smaller one).
-const VOCABULARY_SEED: u64 = 0x7a1f_5eed_0f_c0de;
+const VOCABULARY_SEED: u64 = 0x7a1f_5eed_0fc0_de00;
 /// Longest syllable-built word, in letters.
 const MAX_WORD_LETTERS: usize = 14;
 /// Room for one word in bytes (a syllable word may carry one 2-byte accent).
@@ -44,22 +44,32 @@ const MAX_FILLER: usize = 12;
 
 /// Frequent English words, in rough frequency order; they take the top ranks.
 const COMMON_WORDS: &[&str] = &[
-    "the", "of", "and", "to", "a", "in", "is", "that", "it", "was", "he", "for", "on", "are",
-    "as", "with", "his", "they", "i", "at", "be", "this", "have", "from", "or", "one", "had",
-    "by", "but", "not", "what", "all", "were", "we", "when", "your", "can", "said", "there",
-    "an", "each", "which", "she", "do", "how", "their", "if", "will", "up", "other", "about",
-    "out", "many", "then", "them", "these", "so", "some", "her", "would", "make", "like", "him",
-    "into", "time", "has", "look", "two", "more", "go", "see", "no", "way", "could", "my",
-    "than", "first", "been", "who", "its", "now", "people", "over", "down", "only", "did",
-    "get", "come", "made", "may", "part", "upon", "little", "very", "after", "before", "where",
-    "again", "never", "old", "man", "great", "good", "day", "long", "must", "know", "house",
+    "the", "of", "and", "to", "a", "in", "is", "that", "it", "was", "he", "for", "on", "are", "as",
+    "with", "his", "they", "i", "at", "be", "this", "have", "from", "or", "one", "had", "by",
+    "but", "not", "what", "all", "were", "we", "when", "your", "can", "said", "there", "an",
+    "each", "which", "she", "do", "how", "their", "if", "will", "up", "other", "about", "out",
+    "many", "then", "them", "these", "so", "some", "her", "would", "make", "like", "him", "into",
+    "time", "has", "look", "two", "more", "go", "see", "no", "way", "could", "my", "than", "first",
+    "been", "who", "its", "now", "people", "over", "down", "only", "did", "get", "come", "made",
+    "may", "part", "upon", "little", "very", "after", "before", "where", "again", "never", "old",
+    "man", "great", "good", "day", "long", "must", "know", "house",
 ];
 
 /// Real loanwords with non-ASCII letters, placed at ranks [`LOANWORD_FIRST_RANK`],
 /// `+ LOANWORD_RANK_STEP`, ... so UTF-8 shows up in every realistic file.
 const LOANWORDS: &[&str] = &[
-    "café", "naïve", "résumé", "façade", "déjà", "über", "jalapeño", "crème", "fiancé",
-    "smörgåsbord", "piñata", "rôle",
+    "café",
+    "naïve",
+    "résumé",
+    "façade",
+    "déjà",
+    "über",
+    "jalapeño",
+    "crème",
+    "fiancé",
+    "smörgåsbord",
+    "piñata",
+    "rôle",
 ];
 const LOANWORD_FIRST_RANK: usize = 150;
 const LOANWORD_RANK_STEP: usize = 200;
@@ -67,15 +77,20 @@ const LOANWORD_RANK_STEP: usize = 200;
 const ACCENT_PROBABILITY: f64 = 0.01;
 
 const ONSETS: &[&str] = &[
-    "", "", "", "l", "n", "r", "s", "t", "m", "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "y",
-    "z", "br", "ch", "cl", "cr", "dr", "fl", "fr", "gl", "gr", "pl", "pr", "qu", "sc", "sh", "sl",
-    "sp", "st", "str", "th", "tr", "wh",
+    "", "", "", "l", "n", "r", "s", "t", "m", "b", "c", "d", "f", "g", "h", "j", "k", "l", "m",
+    "n", "p", "r", "s", "t", "v", "w", "y", "z", "br", "ch", "cl", "cr", "dr", "fl", "fr", "gl",
+    "gr", "pl", "pr", "qu", "sc", "sh", "sl", "sp", "st", "str", "th", "tr", "wh",
 ];
-const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "a", "e", "i", "o", "ai", "ea", "ee", "ie", "oo", "ou", "y"];
+const VOWELS: &[&str] = &[
+    "a", "e", "i", "o", "u", "a", "e", "i", "o", "ai", "ea", "ee", "ie", "oo", "ou", "y",
+];
 const CODAS: &[&str] = &[
-    "", "", "", "", "", "", "", "", "n", "r", "s", "t", "l", "m", "nd", "ng", "nt", "rd", "st", "ck", "th", "rn",
+    "", "", "", "", "", "", "", "", "n", "r", "s", "t", "l", "m", "nd", "ng", "nt", "rd", "st",
+    "ck", "th", "rn",
 ];
-const SUFFIXES: &[&str] = &["ing", "ed", "ly", "er", "ness", "tion", "s", "est", "ful", "ish"];
+const SUFFIXES: &[&str] = &[
+    "ing", "ed", "ly", "er", "ness", "tion", "s", "est", "ful", "ish",
+];
 const SUFFIX_PROBABILITY: f64 = 0.15;
 
 /// Writes synthetic text of exactly `bytes` bytes to `w`, deterministic from
@@ -93,7 +108,30 @@ pub fn write_synthetic<W: Write>(w: W, bytes: u64, seed: u64, vocabulary: u32) -
     TextModel::new(vocabulary)?.write(w, bytes, seed)
 }
 
-/// One vocabulary word, stored inline so sampling touches a single cache line.
+/// What goes before a token.
+#[derive(Clone, Copy)]
+enum Separator {
+    /// Nothing: the first token of the text.
+    None,
+    /// One space, within a line.
+    Space,
+    /// A newline: the token starts a new line.
+    Line,
+    /// A blank line: the token starts a new paragraph.
+    Paragraph,
+}
+
+impl Separator {
+    fn len(self) -> usize {
+        match self {
+            Separator::None => 0,
+            Separator::Space | Separator::Line => 1,
+            Separator::Paragraph => 2,
+        }
+    }
+}
+
+/// One vocabulary word, stored inline (no pointer to chase).
 #[derive(Clone, Copy)]
 struct Word {
     bytes: [u8; WORD_SLOT],
@@ -104,7 +142,10 @@ impl Word {
     fn new(text: &[u8]) -> Self {
         let mut bytes = [0; WORD_SLOT];
         bytes[..text.len()].copy_from_slice(text);
-        Self { bytes, len: text.len() as u8 }
+        Self {
+            bytes,
+            len: text.len() as u8,
+        }
     }
 
     fn as_bytes(&self) -> &[u8] {
@@ -127,13 +168,19 @@ impl TextModel {
         if !(1..=MAX_VOCABULARY).contains(&vocabulary) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("vocabulary must be between 1 and {MAX_VOCABULARY} words, got {vocabulary}"),
+                format!(
+                    "vocabulary must be between 1 and {MAX_VOCABULARY} words, got {vocabulary}"
+                ),
             ));
         }
         let words = build_vocabulary(vocabulary as usize);
         let fillers = build_fillers(&words);
         let zipf = ZipfSampler::new(words.len(), ZIPF_EXPONENT);
-        Ok(Self { words, zipf, fillers })
+        Ok(Self {
+            words,
+            zipf,
+            fillers,
+        })
     }
 
     /// Writes exactly `bytes` bytes of text to `out`, deterministic from `seed`.
@@ -150,7 +197,7 @@ impl TextModel {
         let mut paragraph_break = false;
 
         loop {
-            let word = self.words[self.zipf.sample(rng.next_u64())].as_bytes();
+            let word = &self.words[self.zipf.sample(rng.next_u64())];
             let dice = rng.next_u64();
             sentence_left -= 1;
             let capitalize = sentence_start || dice & 0xffff < CAPITALIZE_PER_65536;
@@ -167,15 +214,15 @@ impl TextModel {
                     _ => None,
                 }
             };
-            let token_len = word.len() + usize::from(punctuation.is_some());
-            let separator: &[u8] = if line_len == 0 {
-                b""
+            let token_len = usize::from(word.len) + usize::from(punctuation.is_some());
+            let separator = if line_len == 0 {
+                Separator::None
             } else if paragraph_break {
-                b"\n\n"
+                Separator::Paragraph
             } else if line_len + 1 + token_len > line_target {
-                b"\n"
+                Separator::Line
             } else {
-                b" "
+                Separator::Space
             };
             let needed = (separator.len() + token_len) as u64;
             if needed + 1 > remaining {
@@ -183,21 +230,33 @@ impl TextModel {
                 break;
             }
 
-            buf.extend_from_slice(separator);
+            match separator {
+                Separator::None => {}
+                Separator::Space => buf.push(b' '),
+                Separator::Line => buf.push(b'\n'),
+                Separator::Paragraph => buf.extend_from_slice(b"\n\n"),
+            }
             let start = buf.len();
-            buf.extend_from_slice(word);
+            // Copying the whole fixed-size slot and cutting it back is faster
+            // than a variable-length copy.
+            buf.extend_from_slice(&word.bytes);
+            buf.truncate(start + usize::from(word.len));
             if capitalize {
                 buf[start].make_ascii_uppercase();
             }
             buf.extend(punctuation);
             remaining -= needed;
 
-            if separator.first() != Some(&b'\n') {
+            if matches!(separator, Separator::None | Separator::Space) {
                 line_len += separator.len() + token_len;
             } else {
                 line_len = token_len;
                 line_target = rng.random_range(LINE_MIN..=LINE_MAX);
-                paragraph_lines = if paragraph_break { 0 } else { paragraph_lines + 1 };
+                paragraph_lines = if paragraph_break {
+                    0
+                } else {
+                    paragraph_lines + 1
+                };
                 paragraph_break = false;
             }
             sentence_start = sentence_left == 0;
@@ -254,12 +313,17 @@ impl TextModel {
 /// fixed ranks, and syllable words that tend to get longer with rank.
 fn build_vocabulary(count: usize) -> Vec<Word> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(VOCABULARY_SEED);
-    let mut seen: HashSet<Vec<u8>> = COMMON_WORDS
+    // Words are NUL-free, so their zero-padded slots are as distinct as they are.
+    let mut seen: HashSet<[u8; WORD_SLOT]> = COMMON_WORDS
         .iter()
         .chain(LOANWORDS)
-        .map(|word| word.as_bytes().to_vec())
+        .map(|word| Word::new(word.as_bytes()).bytes)
         .collect();
-    let mut words: Vec<Word> = COMMON_WORDS.iter().take(count).map(|w| Word::new(w.as_bytes())).collect();
+    let mut words: Vec<Word> = COMMON_WORDS
+        .iter()
+        .take(count)
+        .map(|w| Word::new(w.as_bytes()))
+        .collect();
     while words.len() < count {
         let rank = words.len();
         let loanword = rank
@@ -271,21 +335,20 @@ fn build_vocabulary(count: usize) -> Vec<Word> {
             continue;
         }
         let word = loop {
-            let candidate = syllable_word(&mut rng, rank);
-            if !seen.contains(&candidate) {
+            let candidate = Word::new(&syllable_word(&mut rng, rank));
+            if seen.insert(candidate.bytes) {
                 break candidate;
             }
         };
-        words.push(Word::new(&word));
-        seen.insert(word);
+        words.push(word);
     }
     words
 }
 
 /// One pseudo-English word of at most [`MAX_WORD_LETTERS`] letters.
 fn syllable_word(rng: &mut Xoshiro256PlusPlus, rank: usize) -> Vec<u8> {
-    // Frequent words are short (1-2 syllables); rare ones have up to 4.
-    let max_syllables = ((rank + 1).ilog2() as usize / 5).min(2) + 2;
+    // Frequent words are short (1-2 syllables); rarer ones have up to 3.
+    let max_syllables = if rank < 32 { 2 } else { 3 };
     loop {
         let mut word = Vec::with_capacity(WORD_SLOT);
         for _ in 0..rng.random_range(1..=max_syllables) {
@@ -316,13 +379,18 @@ fn accent_first_vowel(word: &mut Vec<u8>) {
         b'u' => Some("ü"),
         _ => None,
     };
-    if let Some((at, replacement)) = word.iter().enumerate().find_map(|(i, &b)| accented(b).map(|r| (i, r))) {
+    if let Some((at, replacement)) = word
+        .iter()
+        .enumerate()
+        .find_map(|(i, &b)| accented(b).map(|r| (i, r)))
+    {
         word.splice(at..=at, replacement.bytes());
     }
 }
 
 /// For each length 1..=MAX_FILLER, the most frequent ASCII word of exactly that
-/// length; missing lengths are cut from (or cycle) the most frequent ASCII word.
+/// length; a missing length is cut from the most frequent longer ASCII word
+/// (or, in tiny vocabularies, repeats the top word).
 fn build_fillers(words: &[Word]) -> Vec<Vec<u8>> {
     let ascii = || words.iter().map(Word::as_bytes).filter(|w| w.is_ascii());
     (1..=MAX_FILLER)
@@ -382,7 +450,11 @@ impl ZipfSampler {
             guide.push(rank as u32);
         }
         guide.push((ranks - 1) as u32);
-        Self { cumulative, guide, shift }
+        Self {
+            cumulative,
+            guide,
+            shift,
+        }
     }
 
     /// The rank for a uniformly random `r`: the first with `cumulative > r`.
@@ -402,7 +474,9 @@ mod tests {
 
     fn text(model: &TextModel, bytes: u64, seed: u64) -> Vec<u8> {
         let mut out = Vec::new();
-        model.write(&mut out, bytes, seed).expect("writing to a Vec cannot fail");
+        model
+            .write(&mut out, bytes, seed)
+            .expect("writing to a Vec cannot fail");
         out
     }
 
@@ -429,21 +503,37 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         let long = lines.iter().filter(|l| l.len() > LINE_MAX).count();
         assert!(long <= 1, "only the final filler may stretch a line");
-        let full: Vec<usize> = lines.iter().filter(|l| !l.is_empty()).map(|l| l.len()).collect();
+        let full: Vec<usize> = lines
+            .iter()
+            .filter(|l| !l.is_empty())
+            .map(|l| l.len())
+            .collect();
         let mean = full.iter().sum::<usize>() / full.len();
         assert!((55..=80).contains(&mean), "mean line length {mean}");
         assert!(out.contains("\n\n"), "paragraphs");
         assert!(!out.contains("  ") && !out.contains("\n\n\n"));
 
         let tokens: Vec<&str> = out.split_ascii_whitespace().collect();
-        let share = |pred: &dyn Fn(&str) -> bool| tokens.iter().filter(|t| pred(t)).count() as f64 / tokens.len() as f64;
+        let share = |pred: &dyn Fn(&str) -> bool| {
+            tokens.iter().filter(|t| pred(t)).count() as f64 / tokens.len() as f64
+        };
         let capitalized = share(&|t| t.starts_with(|c: char| c.is_ascii_uppercase()));
-        assert!((0.06..0.15).contains(&capitalized), "capitalized {capitalized}");
+        assert!(
+            (0.06..0.15).contains(&capitalized),
+            "capitalized {capitalized}"
+        );
         let punctuated = share(&|t| t.ends_with([',', '.', ';', '?', '!']));
-        assert!((0.05..0.25).contains(&punctuated), "punctuated {punctuated}");
+        assert!(
+            (0.05..0.25).contains(&punctuated),
+            "punctuated {punctuated}"
+        );
         let non_ascii = share(&|t| !t.is_ascii());
         assert!((0.0005..0.05).contains(&non_ascii), "non-ASCII {non_ascii}");
-        assert!(tokens.iter().all(|t| t.chars().count() <= MAX_WORD_LETTERS + 1));
+        assert!(
+            tokens
+                .iter()
+                .all(|t| t.chars().count() <= MAX_WORD_LETTERS + 1)
+        );
     }
 
     #[test]
@@ -452,8 +542,17 @@ mod tests {
         let large = build_vocabulary(20_000);
         let distinct: HashSet<&[u8]> = large.iter().map(Word::as_bytes).collect();
         assert_eq!(distinct.len(), large.len());
-        assert!(small.iter().zip(&large).all(|(a, b)| a.as_bytes() == b.as_bytes()));
-        assert!(large.iter().all(|w| !w.as_bytes().is_empty() && w.as_bytes().len() < WORD_SLOT));
+        assert!(
+            small
+                .iter()
+                .zip(&large)
+                .all(|(a, b)| a.as_bytes() == b.as_bytes())
+        );
+        assert!(
+            large
+                .iter()
+                .all(|w| !w.as_bytes().is_empty() && w.as_bytes().len() < WORD_SLOT)
+        );
         assert!(large.iter().any(|w| w.as_bytes() == "café".as_bytes()));
         assert!(large.iter().filter(|w| !w.as_bytes().is_ascii()).count() > LOANWORDS.len());
     }
@@ -489,9 +588,15 @@ mod tests {
     fn zipf_sampler_matches_a_linear_search() {
         let sampler = ZipfSampler::new(1_000, ZIPF_EXPONENT);
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
-        let probes = (0..10_000).map(|_| rng.next_u64()).chain([0, 1, u64::MAX - 1, u64::MAX]);
+        let probes = (0..10_000)
+            .map(|_| rng.next_u64())
+            .chain([0, 1, u64::MAX - 1, u64::MAX]);
         for r in probes {
-            let expected = sampler.cumulative.iter().position(|&c| c > r).unwrap_or(999);
+            let expected = sampler
+                .cumulative
+                .iter()
+                .position(|&c| c > r)
+                .unwrap_or(999);
             assert_eq!(sampler.sample(r), expected, "r = {r}");
         }
         let single = ZipfSampler::new(1, ZIPF_EXPONENT);
@@ -506,20 +611,13 @@ mod tests {
         let model = TextModel::new(crate::DEFAULT_VOCABULARY).expect("valid vocabulary");
         let bytes = 1u64 << 30;
         let start = std::time::Instant::now();
-        model.write(io::sink(), bytes, 1).expect("writing to a sink cannot fail");
+        model
+            .write(io::sink(), bytes, 1)
+            .expect("writing to a sink cannot fail");
         let seconds = start.elapsed().as_secs_f64();
-        eprintln!("synthetic text: {:.0} MB/s ({bytes} bytes in {seconds:.2} s)", bytes as f64 / 1e6 / seconds);
-    }
-
-    #[test]
-    fn sample_print() {
-        let model = TextModel::new(50_000).expect("valid vocabulary");
-        eprintln!("{}", String::from_utf8(text(&model, 1500, 1)).unwrap());
-        let t = text(&model, 1_000_000, 2);
-        let n = t.split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty()).count();
-        eprintln!("avg token {:.2} bytes incl sep", 1e6 / n as f64);
-        let v = build_vocabulary(50_000);
-        eprintln!("avg vocab word {:.2}", v.iter().map(|w| w.len as f64).sum::<f64>() / 5e4);
-        let mut lens = [0usize; 17]; for w in &v { lens[w.len as usize] += 1; } eprintln!("{lens:?}");
+        eprintln!(
+            "synthetic text: {:.0} MB/s ({bytes} bytes in {seconds:.2} s)",
+            bytes as f64 / 1e6 / seconds
+        );
     }
 }

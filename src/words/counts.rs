@@ -2,13 +2,10 @@
 //! order, and a compact binary encoding for sending counts between
 //! processes.
 
-use std::collections::HashMap;
 use std::io::{self, BufRead, Read, Write};
 
+use super::table::WordTable;
 use super::tokenize::{complete_prefix_len, for_each_word, Tokenizer};
-
-/// The hasher of the word map (measured fastest of std/foldhash/ahash here).
-type WordHasher = foldhash::fast::RandomState;
 
 /// Size of the read buffer used when streaming a file.
 pub const DEFAULT_CHUNK_BYTES: usize = 256 * 1024;
@@ -36,12 +33,12 @@ impl Tally {
 /// Counts of words (raw bytes, already lowercased) to occurrences.
 #[derive(Debug, Clone, Default)]
 pub struct WordCounts {
-    map: HashMap<Box<[u8]>, u64, WordHasher>,
+    table: WordTable,
 }
 
 impl PartialEq for WordCounts {
     fn eq(&self, other: &Self) -> bool {
-        self.map == other.map
+        self.distinct() == other.distinct() && self.iter().all(|(word, count)| other.table.get(word) == Some(count))
     }
 }
 
@@ -56,36 +53,32 @@ impl WordCounts {
     /// Adds `count` occurrences of `word`.
     #[inline]
     pub fn add(&mut self, word: &[u8], count: u64) {
-        if let Some(existing) = self.map.get_mut(word) {
-            *existing += count;
-        } else {
-            self.map.insert(word.into(), count);
-        }
+        self.table.add(word, count);
     }
 
     /// The count of `word` (0 when absent).
     pub fn get(&self, word: &[u8]) -> u64 {
-        self.map.get(word).copied().unwrap_or(0)
+        self.table.get(word).unwrap_or(0)
     }
 
     /// Number of distinct words.
     pub fn distinct(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
 
     /// Sum of all counts.
     pub fn total(&self) -> u64 {
-        self.map.values().sum()
+        self.iter().map(|(_, count)| count).sum()
     }
 
     /// True when no word was counted.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.table.is_empty()
     }
 
     /// Iterates over (word, count) in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
-        self.map.iter().map(|(w, &c)| (&**w, c))
+        self.table.iter()
     }
 
     /// Adds every count of `other` into this map, consuming `other`.
@@ -93,17 +86,10 @@ impl WordCounts {
     /// The larger map is kept and the smaller one folded in, so merging p
     /// partial maps costs the size of the smaller ones.
     pub fn merge(&mut self, mut other: WordCounts) {
-        if other.map.len() > self.map.len() {
-            std::mem::swap(&mut self.map, &mut other.map);
+        if other.distinct() > self.distinct() {
+            std::mem::swap(&mut self.table, &mut other.table);
         }
-        self.map.reserve(other.map.len() / 4);
-        for (word, count) in other.map {
-            if let Some(existing) = self.map.get_mut(&word) {
-                *existing += count;
-            } else {
-                self.map.insert(word, count);
-            }
-        }
+        self.table.merge_from(&other.table);
     }
 
     /// Counts the words of `text`, which must be complete words (cut at a

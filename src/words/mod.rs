@@ -3,6 +3,7 @@
 //! output order. Knows nothing about files, processes or Redis.
 
 mod counts;
+mod table;
 mod tokenize;
 
 pub use counts::{output_order, Tally, WordCounts, DEFAULT_CHUNK_BYTES, END_OF_COUNTS, UTF8_BOM};
