@@ -1,5 +1,6 @@
-//! Writing a spec's files into a folder, with a `.complete` marker that lets
-//! an unchanged spec reuse the folder.
+//! Writing a spec's files into a folder, with a `.<folder>.complete` marker
+//! beside it that lets an unchanged spec reuse the folder. The marker lives
+//! outside the folder so that counting the folder counts only the text.
 
 use std::fs::{self, File};
 use std::io;
@@ -10,8 +11,21 @@ use crate::error::{GenError, io_error};
 use crate::spec::{GenSpec, PlannedFile, Preset};
 use crate::synth::TextModel;
 
-/// Name of the marker file holding the cache key of a finished generation.
+/// Suffix of the marker file holding the cache key of a finished generation.
 pub const COMPLETE_MARKER: &str = ".complete";
+
+/// The marker of `out_dir`: `.<name>.complete` in its parent folder.
+pub fn marker_path(out_dir: &Path) -> PathBuf {
+    match (out_dir.parent(), out_dir.file_name()) {
+        (Some(parent), Some(name)) => {
+            let mut marker = std::ffi::OsString::from(".");
+            marker.push(name);
+            marker.push(COMPLETE_MARKER);
+            parent.join(marker)
+        }
+        _ => out_dir.join(COMPLETE_MARKER),
+    }
+}
 
 /// One generated file.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +41,7 @@ pub struct GeneratedFile {
 ///
 /// Names sort meaningfully: `ladder-00-100B.txt`, `skew-00.txt` ...
 /// `skew-big.txt`, `uniform-000.txt`, `books-00.txt`. The same spec always
-/// gives byte-identical files. If `out_dir` holds a [`COMPLETE_MARKER`] file
+/// gives byte-identical files. If the folder's [`marker_path`] file
 /// whose content is [`GenSpec::cache_key`] and all the files are there, they
 /// are listed without regenerating. Otherwise the marker and stale files of the
 /// preset's name pattern (`<preset>-*.txt`) are removed first, the files are
@@ -35,7 +49,7 @@ pub struct GeneratedFile {
 pub fn generate(spec: &GenSpec, out_dir: &Path) -> Result<Vec<GeneratedFile>, GenError> {
     let plan = spec.plan()?;
     let key = spec.cache_key();
-    let marker = out_dir.join(COMPLETE_MARKER);
+    let marker = marker_path(out_dir);
     if let Some(files) = cached_files(out_dir, &marker, &key, &plan)? {
         return Ok(files);
     }
@@ -164,10 +178,24 @@ pub fn default_corpus_dir() -> Option<PathBuf> {
 mod tests {
     use super::*;
     use crate::spec::DEFAULT_SKEW_FACTOR;
-    use tempfile::TempDir;
+    /// An output folder inside a temp dir, so the marker beside it is
+    /// cleaned up too.
+    struct OutDir {
+        _root: tempfile::TempDir,
+        path: PathBuf,
+    }
 
-    fn temp_dir() -> TempDir {
-        tempfile::tempdir().expect("create a temp dir")
+    impl OutDir {
+        fn path(&self) -> &Path {
+            &self.path
+        }
+    }
+
+    fn temp_dir() -> OutDir {
+        let root = tempfile::tempdir().expect("create a temp dir");
+        let path = root.path().join("out");
+        fs::create_dir(&path).expect("create the output folder");
+        OutDir { _root: root, path }
     }
 
     fn read(file: &GeneratedFile) -> Vec<u8> {
@@ -305,7 +333,7 @@ mod tests {
         let files = generate(&spec, dir.path()).expect("generate");
         assert!(!dir.path().join("skew-07.txt").exists());
         assert!(dir.path().join("notes.md").exists());
-        let marker = dir.path().join(COMPLETE_MARKER);
+        let marker = marker_path(dir.path());
         assert_eq!(
             fs::read_to_string(&marker).expect("marker"),
             spec.cache_key()

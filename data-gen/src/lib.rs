@@ -41,7 +41,7 @@ mod spec;
 mod synth;
 
 pub use error::GenError;
-pub use generate::{COMPLETE_MARKER, GeneratedFile, default_corpus_dir, generate};
+pub use generate::{COMPLETE_MARKER, GeneratedFile, default_corpus_dir, generate, marker_path};
 pub use size::{SizeError, format_size, parse_size};
 pub use spec::{
     DEFAULT_PER_SIZE, DEFAULT_SKEW_FACTOR, DEFAULT_VOCABULARY, GenSpec, LADDER_MIN_BYTES, Preset,

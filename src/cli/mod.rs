@@ -2,7 +2,8 @@
 //! function per command. Each command turns its arguments into library
 //! calls and prints; no counting or Redis logic lives here.
 
-mod count;
+pub mod count;
+pub mod generate;
 
 use std::path::PathBuf;
 
@@ -25,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Count the words of files and folders once and print the top words.
     Count(count::CountArgs),
+    /// Make deterministic input files (synthetic Zipf text or real books).
+    Gen(generate::GenArgs),
     /// Internal: a `processes`-mode worker fed units on stdin.
     #[command(hide = true)]
     LocalWorker {
@@ -56,6 +59,7 @@ impl From<TokenizerArg> for Tokenizer {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Count(args) => count::run(args),
+        Command::Gen(args) => generate::run(args),
         Command::LocalWorker { tokenizer } => Ok(crate::local::serve_local_worker(tokenizer.into())?),
     }
 }
