@@ -3,15 +3,12 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
 use super::TokenizerArg;
-use crate::input::{collect_files, plan_units};
-use crate::local::{run_processes, run_serial, run_threads, LocalOutcome};
-use crate::words::Tokenizer;
+use crate::job::{run_job, JobSpec, Mode};
 
 /// Arguments of `harness count`.
 #[derive(Debug, Args)]
@@ -51,12 +48,12 @@ pub enum ModeArg {
     Processes,
 }
 
-impl ModeArg {
-    fn name(self) -> &'static str {
-        match self {
-            ModeArg::Serial => "serial",
-            ModeArg::Threads => "threads",
-            ModeArg::Processes => "processes",
+impl From<ModeArg> for Mode {
+    fn from(arg: ModeArg) -> Mode {
+        match arg {
+            ModeArg::Serial => Mode::Serial,
+            ModeArg::Threads => Mode::Threads,
+            ModeArg::Processes => Mode::Processes,
         }
     }
 }
@@ -66,53 +63,39 @@ pub fn parse_size_arg(text: &str) -> Result<u64, String> {
     data_gen::parse_size(text).map_err(|e| e.to_string())
 }
 
-/// The automatic unit size: about an eighth of each worker's share of the
-/// bytes, between 1 MiB and 64 MiB.
-pub fn auto_unit_bytes(total_bytes: u64, workers: u32) -> u64 {
-    (total_bytes / (u64::from(workers) * 8)).clamp(1 << 20, 64 << 20)
-}
-
 /// Runs `harness count`.
 pub fn run(args: CountArgs) -> Result<()> {
-    let started = Instant::now();
-    let tokenizer: Tokenizer = args.tokenizer.into();
-    let workers = if args.mode == ModeArg::Serial { 1 } else { args.workers };
-    let files = collect_files(&args.paths, |path, kind| {
-        eprintln!("note: skipping {} ({kind}, not a regular file)", path.display());
-    })?;
-    let total_bytes: u64 = files.iter().map(|f| f.bytes).sum();
-    let unit_bytes = args.unit_bytes.unwrap_or_else(|| auto_unit_bytes(total_bytes, workers));
-    let units = plan_units(&files, unit_bytes)?;
-    let plan_s = started.elapsed().as_secs_f64();
-    let outcome: LocalOutcome = match args.mode {
-        ModeArg::Serial => run_serial(&units, tokenizer)?,
-        ModeArg::Threads => run_threads(&units, tokenizer, workers as usize)?,
-        ModeArg::Processes => {
-            let exe = std::env::current_exe().context("cannot find the harness executable to start workers")?;
-            run_processes(&exe, &units, tokenizer, workers as usize)?
-        }
+    let mode: Mode = args.mode.into();
+    let spec = JobSpec {
+        paths: args.paths.clone(),
+        mode,
+        workers: args.workers,
+        tokenizer: args.tokenizer.into(),
+        unit_bytes: args.unit_bytes,
     };
+    let exe = std::env::current_exe().context("cannot find the harness executable to start workers")?;
+    let outcome = run_job(&spec, &exe)?;
     if let Some(output) = &args.output {
         crate::fsutil::write_atomically(output, |w| outcome.counts.write_tsv(w))?;
     }
-    let wall_s = started.elapsed().as_secs_f64();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for (word, count) in outcome.counts.top(args.top) {
         writeln!(out, "{count:>12}  {}", String::from_utf8_lossy(word))?;
     }
+    let workers = if mode == Mode::Serial { 1 } else { args.workers };
     writeln!(
         out,
         "mode={} workers={} files={} units={} bytes={} words={} distinct={} wall_s={:.3} plan_s={:.3} count_s={:.3} merge_s={:.3}",
-        args.mode.name(),
+        mode.name(),
         workers,
-        files.len(),
-        units.len(),
+        outcome.files,
+        outcome.units,
         outcome.tally.bytes,
         outcome.tally.words,
         outcome.counts.distinct(),
-        wall_s,
-        plan_s,
+        outcome.wall_s,
+        outcome.plan_s,
         outcome.count_s,
         outcome.merge_s,
     )?;

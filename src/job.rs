@@ -1,0 +1,112 @@
+//! A job: one execution of one mode over one set of inputs, from paths to
+//! merged counts plus the measurements a CSV row needs. Both `harness count`
+//! and the experiment runner go through [`run_job`].
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::input::{collect_files, plan_units};
+use crate::local::{run_processes, run_serial, run_threads, LocalOutcome};
+use crate::words::{Tally, Tokenizer, WordCounts};
+
+/// How a job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// One process, one thread: the reference.
+    Serial,
+    /// Worker threads in one process.
+    Threads,
+    /// Worker OS processes fed over pipes.
+    Processes,
+}
+
+impl Mode {
+    /// The name used on the command line and in CSV files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Serial => "serial",
+            Mode::Threads => "threads",
+            Mode::Processes => "processes",
+        }
+    }
+}
+
+/// Everything a job needs to run.
+#[derive(Debug, Clone)]
+pub struct JobSpec {
+    /// Files and folders to count.
+    pub paths: Vec<PathBuf>,
+    /// How to run.
+    pub mode: Mode,
+    /// Workers (threads or processes); 1 for serial.
+    pub workers: u32,
+    /// What counts as a word.
+    pub tokenizer: Tokenizer,
+    /// Largest unit of work; `None` picks one from the input size.
+    pub unit_bytes: Option<u64>,
+}
+
+/// What a job produced and how long its phases took.
+#[derive(Debug, Clone)]
+pub struct JobOutcome {
+    /// The merged counts.
+    pub counts: WordCounts,
+    /// Input files.
+    pub files: usize,
+    /// Units of work the files were cut into.
+    pub units: usize,
+    /// Unit size used.
+    pub unit_bytes: u64,
+    /// Bytes and words seen.
+    pub tally: Tally,
+    /// Seconds from start to merged counts (excludes writing output).
+    pub wall_s: f64,
+    /// Seconds walking the inputs and cutting units.
+    pub plan_s: f64,
+    /// Seconds of the parallel counting phase.
+    pub count_s: f64,
+    /// Seconds merging partial counts.
+    pub merge_s: f64,
+    /// Units counted per worker.
+    pub units_per_worker: Vec<u64>,
+}
+
+/// The automatic unit size: about an eighth of each worker's share of the
+/// bytes, between 1 MiB and 64 MiB.
+pub fn auto_unit_bytes(total_bytes: u64, workers: u32) -> u64 {
+    (total_bytes / (u64::from(workers.max(1)) * 8)).clamp(1 << 20, 64 << 20)
+}
+
+/// Runs a job. `exe` is the harness binary, re-invoked for worker processes.
+pub fn run_job(spec: &JobSpec, exe: &Path) -> Result<JobOutcome> {
+    let started = Instant::now();
+    let workers = if spec.mode == Mode::Serial { 1 } else { spec.workers.max(1) };
+    let files = collect_files(&spec.paths, |path, kind| {
+        eprintln!("note: skipping {} ({kind}, not a regular file)", path.display());
+    })?;
+    let total_bytes: u64 = files.iter().map(|f| f.bytes).sum();
+    let unit_bytes = spec.unit_bytes.unwrap_or_else(|| auto_unit_bytes(total_bytes, workers));
+    let units = plan_units(&files, unit_bytes)?;
+    let plan_s = started.elapsed().as_secs_f64();
+    let outcome: LocalOutcome = match spec.mode {
+        Mode::Serial => run_serial(&units, spec.tokenizer)?,
+        Mode::Threads => run_threads(&units, spec.tokenizer, workers as usize)?,
+        Mode::Processes => run_processes(exe, &units, spec.tokenizer, workers as usize)
+            .with_context(|| format!("the processes-mode run with {workers} workers failed"))?,
+    };
+    Ok(JobOutcome {
+        counts: outcome.counts,
+        files: files.len(),
+        units: units.len(),
+        unit_bytes,
+        tally: outcome.tally,
+        wall_s: started.elapsed().as_secs_f64(),
+        plan_s,
+        count_s: outcome.count_s,
+        merge_s: outcome.merge_s,
+        units_per_worker: outcome.units_per_worker,
+    })
+}
