@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 
 use crate::input::{collect_files, plan_units};
 use crate::local::{run_processes, run_serial, run_threads, LocalOutcome};
+use crate::queue::{run_redis_job, RedisOptions, RedisReport};
 use crate::words::{Tally, Tokenizer, WordCounts};
 
 /// How a job runs.
@@ -21,6 +22,8 @@ pub enum Mode {
     Threads,
     /// Worker OS processes fed over pipes.
     Processes,
+    /// Worker OS processes coordinated through a Redis stream and sorted set.
+    Redis,
 }
 
 impl Mode {
@@ -30,6 +33,7 @@ impl Mode {
             Mode::Serial => "serial",
             Mode::Threads => "threads",
             Mode::Processes => "processes",
+            Mode::Redis => "redis",
         }
     }
 }
@@ -47,6 +51,8 @@ pub struct JobSpec {
     pub tokenizer: Tokenizer,
     /// Largest unit of work; `None` picks one from the input size.
     pub unit_bytes: Option<u64>,
+    /// Settings of the `redis` mode (ignored by the others).
+    pub redis: RedisOptions,
 }
 
 /// What a job produced and how long its phases took.
@@ -72,6 +78,10 @@ pub struct JobOutcome {
     pub merge_s: f64,
     /// Units counted per worker.
     pub units_per_worker: Vec<u64>,
+    /// The Redis measurements (`redis` mode only).
+    pub redis: Option<RedisReport>,
+    /// What the workers did when (`redis` mode; empty for the local modes).
+    pub events: Vec<crate::events::Event>,
 }
 
 /// The automatic unit size: about an eighth of each worker's share of the
@@ -91,11 +101,27 @@ pub fn run_job(spec: &JobSpec, exe: &Path) -> Result<JobOutcome> {
     let unit_bytes = spec.unit_bytes.unwrap_or_else(|| auto_unit_bytes(total_bytes, workers));
     let units = plan_units(&files, unit_bytes)?;
     let plan_s = started.elapsed().as_secs_f64();
-    let outcome: LocalOutcome = match spec.mode {
-        Mode::Serial => run_serial(&units, spec.tokenizer)?,
-        Mode::Threads => run_threads(&units, spec.tokenizer, workers as usize)?,
-        Mode::Processes => run_processes(exe, &units, spec.tokenizer, workers as usize)
-            .with_context(|| format!("the processes-mode run with {workers} workers failed"))?,
+    let (outcome, redis, events): (LocalOutcome, _, _) = match spec.mode {
+        Mode::Serial => (run_serial(&units, spec.tokenizer)?, None, Vec::new()),
+        Mode::Threads => (run_threads(&units, spec.tokenizer, workers as usize)?, None, Vec::new()),
+        Mode::Processes => (
+            run_processes(exe, &units, spec.tokenizer, workers as usize)
+                .with_context(|| format!("the processes-mode run with {workers} workers failed"))?,
+            None,
+            Vec::new(),
+        ),
+        Mode::Redis => {
+            let run = run_redis_job(&units, spec.tokenizer, workers, &spec.redis, exe)
+                .with_context(|| format!("the redis-mode run with {workers} workers failed"))?;
+            let local = LocalOutcome {
+                counts: run.counts,
+                tally: run.tally,
+                count_s: run.count_s,
+                merge_s: run.merge_s,
+                units_per_worker: run.units_per_worker,
+            };
+            (local, Some(run.report), run.events)
+        }
     };
     Ok(JobOutcome {
         counts: outcome.counts,
@@ -108,5 +134,7 @@ pub fn run_job(spec: &JobSpec, exe: &Path) -> Result<JobOutcome> {
         count_s: outcome.count_s,
         merge_s: outcome.merge_s,
         units_per_worker: outcome.units_per_worker,
+        redis,
+        events,
     })
 }

@@ -9,22 +9,32 @@
 //! - [`words`]: the word definition, counting, merging and output order.
 //! - [`input`]: walking paths into files and cutting files into units.
 //! - [`job`]: one execution of one mode over one input, with its timings.
+//! - [`experiment`]: TOML experiments, matrix expansion, the runner and the oracle check.
 //! - [`events`]: the per-run event log (who took which unit when).
 //! - [`interrupt`]: Ctrl-C as a flag that loops poll, so guards clean up.
 //! - [`local`]: the Lab 1 modes (`serial`, `threads`, `processes`).
 //! - [`cli`]: the command line: argument structs and one function per command.
 //! - [`fsutil`]: writing files whole or not at all.
+//! - [`results`]: CSV rows (appended whole), reading them back, the environment sidecar.
 //! - [`plot`]: PNG line, bar and timeline charts from already-aggregated data.
 //! - [`servers`]: redis-server processes the harness starts, kills and restarts.
+//! - [`queue`]: the Redis work queue (stream backend, commit paths) and the client side of the `redis` mode.
+//! - [`worker`]: the stateless `redis-worker` process loop (take, count, commit; reconnects).
+//! - [`faults`]: crash points and CPU throttling of stragglers (cgroups, SIGSTOP fallback).
 #![warn(missing_docs)]
 
 pub mod cli;
 pub mod events;
+pub mod experiment;
+pub mod faults;
 pub mod fsutil;
 pub mod input;
 pub mod interrupt;
 pub mod job;
 pub mod local;
 pub mod plot;
+pub mod queue;
+pub mod results;
 pub mod servers;
 pub mod words;
+pub mod worker;

@@ -8,7 +8,9 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
 use super::TokenizerArg;
+use crate::faults::SlowWorker;
 use crate::job::{run_job, JobSpec, Mode};
+use crate::queue::{CommitPath, RedisOptions};
 
 /// Arguments of `harness count`.
 #[derive(Debug, Args)]
@@ -35,6 +37,18 @@ pub struct CountArgs {
     /// (e.g. 4MiB). Default: about an eighth of each worker's share, 1 MiB to 64 MiB.
     #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
     pub unit_bytes: Option<u64>,
+    /// `redis` mode: merge with one ZINCRBY per word occurrence instead of one per distinct word of a unit.
+    #[arg(long)]
+    pub per_word: bool,
+    /// `redis` mode: use this Redis (redis://:PASSWORD@HOST:PORT/) instead of starting one; nothing is killed.
+    #[arg(long, value_name = "URL")]
+    pub redis_url: Option<String>,
+    /// `redis` mode: limit worker W to fraction F of one CPU (cgroup, or SIGSTOP/SIGCONT where cgroups are not writable); repeatable.
+    #[arg(long, value_name = "W:F")]
+    pub slow: Vec<SlowWorker>,
+    /// `redis` mode: leave the job's keys (wc:{JOB}:*) in an external Redis after the run.
+    #[arg(long)]
+    pub keep_keys: bool,
 }
 
 /// The modes `harness count` runs.
@@ -46,6 +60,8 @@ pub enum ModeArg {
     Threads,
     /// Worker OS processes fed over pipes.
     Processes,
+    /// Worker OS processes coordinated through Redis (a managed server unless --redis-url).
+    Redis,
 }
 
 impl From<ModeArg> for Mode {
@@ -54,6 +70,7 @@ impl From<ModeArg> for Mode {
             ModeArg::Serial => Mode::Serial,
             ModeArg::Threads => Mode::Threads,
             ModeArg::Processes => Mode::Processes,
+            ModeArg::Redis => Mode::Redis,
         }
     }
 }
@@ -72,7 +89,17 @@ pub fn run(args: CountArgs) -> Result<()> {
         workers: args.workers,
         tokenizer: args.tokenizer.into(),
         unit_bytes: args.unit_bytes,
+        redis: RedisOptions {
+            url: args.redis_url.clone(),
+            commit: if args.per_word { CommitPath::PerWord } else { CommitPath::PerUnit },
+            slow: args.slow.clone(),
+            keep_keys: args.keep_keys,
+            ..RedisOptions::default()
+        },
     };
+    if mode != Mode::Redis && (args.per_word || args.redis_url.is_some() || !args.slow.is_empty() || args.keep_keys) {
+        anyhow::bail!("--per-word, --redis-url, --slow and --keep-keys only apply to --mode redis: add --mode redis or leave them out");
+    }
     let exe = std::env::current_exe().context("cannot find the harness executable to start workers")?;
     let outcome = run_job(&spec, &exe)?;
     if let Some(output) = &args.output {
@@ -84,7 +111,7 @@ pub fn run(args: CountArgs) -> Result<()> {
         writeln!(out, "{count:>12}  {}", String::from_utf8_lossy(word))?;
     }
     let workers = if mode == Mode::Serial { 1 } else { args.workers };
-    writeln!(
+    write!(
         out,
         "mode={} workers={} files={} units={} bytes={} words={} distinct={} wall_s={:.3} plan_s={:.3} count_s={:.3} merge_s={:.3}",
         mode.name(),
@@ -99,6 +126,24 @@ pub fn run(args: CountArgs) -> Result<()> {
         outcome.count_s,
         outcome.merge_s,
     )?;
+    if let Some(redis) = &outcome.redis {
+        write!(
+            out,
+            " commit={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} updates_per_merge_s={:.0} redis_version={} throttle={} server={} redis_pid={} worker_pids={}",
+            redis.commit,
+            redis.word_updates,
+            redis.count_s,
+            redis.merge_s,
+            redis.wait_s,
+            redis.updates_per_merge_s(),
+            redis.redis_version,
+            redis.throttle,
+            redis.server,
+            redis.redis_pid.map_or_else(|| "-".to_owned(), |pid| pid.to_string()),
+            redis.worker_pids.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
+        )?;
+    }
+    writeln!(out)?;
     out.flush()?;
     Ok(())
 }

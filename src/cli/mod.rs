@@ -4,6 +4,8 @@
 
 pub mod count;
 pub mod generate;
+pub mod plot;
+pub mod run;
 
 use std::path::PathBuf;
 
@@ -28,12 +30,51 @@ pub enum Command {
     Count(count::CountArgs),
     /// Make deterministic input files (synthetic Zipf text or real books).
     Gen(generate::GenArgs),
+    /// Run an experiment file's matrix, appending one CSV row per run.
+    Run(run::RunArgs),
+    /// Draw PNG plots (time, speed-up, efficiency) from a results CSV.
+    Plot(plot::PlotArgs),
     /// Internal: a `processes`-mode worker fed units on stdin.
     #[command(hide = true)]
     LocalWorker {
         /// Tokenizer to count with.
         #[arg(long, value_enum, default_value_t = TokenizerArg::Whitespace)]
         tokenizer: TokenizerArg,
+    },
+    /// Internal: a `redis`-mode worker; the Redis URL comes from --url or
+    /// the HARNESS_REDIS_URL environment variable (kept off the command line).
+    #[command(hide = true)]
+    RedisWorker {
+        /// Redis URL (default: $HARNESS_REDIS_URL).
+        #[arg(long)]
+        url: Option<String>,
+        /// Job id (its keys are wc:{JOB}:*).
+        #[arg(long)]
+        job: String,
+        /// Worker index.
+        #[arg(long)]
+        worker: u32,
+        /// Tokenizer to count with.
+        #[arg(long, value_enum, default_value_t = TokenizerArg::Whitespace)]
+        tokenizer: TokenizerArg,
+        /// One ZINCRBY per word occurrence instead of per distinct word.
+        #[arg(long)]
+        per_word: bool,
+        /// File to append events to.
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// Crash on purpose at POINT[:N] (the N-th unit taken; default the first).
+        #[arg(long, value_name = "POINT[:N]")]
+        crash: Option<crate::faults::CrashPlan>,
+        /// Milliseconds a read blocks when no unit is waiting.
+        #[arg(long, default_value_t = 100)]
+        block_ms: u64,
+        /// Commands per pipeline round trip.
+        #[arg(long, default_value_t = 10_000)]
+        pipeline: usize,
+        /// Seconds to keep trying to reconnect after losing Redis.
+        #[arg(long, default_value_t = 30)]
+        reconnect_s: u64,
     },
 }
 
@@ -60,7 +101,28 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Count(args) => count::run(args),
         Command::Gen(args) => generate::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Plot(args) => plot::run(args),
         Command::LocalWorker { tokenizer } => Ok(crate::local::serve_local_worker(tokenizer.into())?),
+        Command::RedisWorker { url, job, worker, tokenizer, per_word, events, crash, block_ms, pipeline, reconnect_s } => {
+            let url = match url.or_else(|| std::env::var(crate::queue::URL_ENV).ok()) {
+                Some(url) => url,
+                None => anyhow::bail!("redis-worker needs --url or {} (it is started by `harness count --mode redis`)", crate::queue::URL_ENV),
+            };
+            let config = crate::worker::WorkerConfig {
+                url,
+                job,
+                worker,
+                tokenizer: tokenizer.into(),
+                commit: if per_word { crate::queue::CommitPath::PerWord } else { crate::queue::CommitPath::PerUnit },
+                events,
+                crash,
+                block_ms,
+                pipeline_commands: pipeline,
+                reconnect_s,
+            };
+            std::process::exit(crate::worker::serve(&config))
+        }
     }
 }
 

@@ -26,12 +26,14 @@
 mod axis;
 mod bar;
 mod canvas;
+mod figures;
 mod line;
 mod timeline;
 
 use std::path::PathBuf;
 
 pub use bar::draw_bar_chart;
+pub use figures::{build_chart, draw_experiment_plots};
 pub use line::draw_line_chart;
 pub use timeline::draw_timeline;
 

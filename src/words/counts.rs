@@ -4,11 +4,16 @@
 
 use std::io::{self, BufRead, Read, Write};
 
+use super::scan::scan_words;
 use super::table::WordTable;
-use super::tokenize::{complete_prefix_len, for_each_word, Tokenizer};
+use super::tokenize::{complete_prefix_len, Tokenizer};
 
 /// Size of the read buffer used when streaming a file.
 pub const DEFAULT_CHUNK_BYTES: usize = 256 * 1024;
+
+/// Bytes kept after the data in the streaming buffer, never read into, so
+/// that 16 bytes can be loaded at any word start (see `WordTable::add_spans`).
+const SLACK: usize = 16;
 
 /// The UTF-8 byte-order mark skipped at the start of a file.
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -97,10 +102,17 @@ impl WordCounts {
     #[inline]
     pub fn count_text(&mut self, text: &mut [u8], tokenizer: Tokenizer) -> u64 {
         text.make_ascii_lowercase();
+        self.count_lowercased(text, 0..text.len(), tokenizer)
+    }
+
+    /// Counts the words of `text[range]`, which must be lowercased complete
+    /// words; bytes of `text` after the range may be read but are not counted.
+    #[inline]
+    fn count_lowercased(&mut self, text: &[u8], range: std::ops::Range<usize>, tokenizer: Tokenizer) -> u64 {
         let mut words = 0;
-        for_each_word(text, tokenizer.word_bytes(), |word| {
-            words += 1;
-            self.add(word, 1);
+        scan_words(text, range, tokenizer, |starts, ends| {
+            words += starts.len() as u64;
+            self.table.add_spans(text, starts, ends);
         });
         words
     }
@@ -119,18 +131,20 @@ impl WordCounts {
         chunk_bytes: usize,
     ) -> io::Result<Tally> {
         let class = tokenizer.word_bytes();
-        let chunk_bytes = chunk_bytes.max(1);
-        let mut buffer = vec![0u8; chunk_bytes];
+        // Data goes in `buffer[..capacity]`; `SLACK` bytes follow.
+        let mut capacity = chunk_bytes.max(1);
+        let mut buffer = vec![0u8; capacity + SLACK];
         // Bytes at the front of `buffer` that are the start of an unfinished word.
         let mut carried = 0usize;
         let mut tally = Tally::default();
         let mut bom_checked = !at_file_start;
         loop {
-            if carried == buffer.len() {
+            if carried == capacity {
                 // One word fills the whole buffer: grow it to keep the word whole.
-                buffer.resize(buffer.len() * 2, 0);
+                capacity *= 2;
+                buffer.resize(capacity + SLACK, 0);
             }
-            let read = match reader.read(&mut buffer[carried..]) {
+            let read = match reader.read(&mut buffer[carried..capacity]) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -155,7 +169,8 @@ impl WordCounts {
                 0 => start,
                 len => search_from + len,
             };
-            tally.words += self.count_text(&mut buffer[start..complete], tokenizer);
+            buffer[start..complete].make_ascii_lowercase();
+            tally.words += self.count_lowercased(&buffer, start..complete, tokenizer);
             buffer.copy_within(complete..filled, 0);
             carried = filled - complete;
         }
@@ -163,7 +178,8 @@ impl WordCounts {
         if !bom_checked && buffer[..carried].starts_with(UTF8_BOM) {
             start = UTF8_BOM.len();
         }
-        tally.words += self.count_text(&mut buffer[start..carried], tokenizer);
+        buffer[start..carried].make_ascii_lowercase();
+        tally.words += self.count_lowercased(&buffer, start..carried, tokenizer);
         Ok(tally)
     }
 
@@ -265,6 +281,18 @@ mod tests {
         map
     }
 
+    /// The same reference for the alnum tokenizer.
+    fn alnum_reference(input: &[u8]) -> std::collections::BTreeMap<Vec<u8>, u64> {
+        let body = input.strip_prefix(UTF8_BOM).unwrap_or(input);
+        let mut map = std::collections::BTreeMap::new();
+        for word in body.split(|&b| !(b.is_ascii_alphanumeric() || b >= 0x80)) {
+            if !word.is_empty() {
+                *map.entry(word.to_ascii_lowercase()).or_insert(0) += 1;
+            }
+        }
+        map
+    }
+
     fn as_btree(counts: &WordCounts) -> std::collections::BTreeMap<Vec<u8>, u64> {
         counts.iter().map(|(w, c)| (w.to_vec(), c)).collect()
     }
@@ -289,6 +317,60 @@ mod tests {
             assert_eq!(as_btree(&counts), expected, "chunk size {chunk}");
             assert_eq!(tally.bytes, input.len() as u64);
             assert_eq!(tally.words, expected.values().sum::<u64>());
+        }
+    }
+
+    /// Random text biased toward the edge cases: every separator, bytes at
+    /// the edges of the alnum ranges, non-ASCII, and word lengths around 0,
+    /// the 15/16 inline limit and the 64-byte block size.
+    fn random_input(rng: &mut impl rand::RngExt) -> Vec<u8> {
+        const SEPARATORS: &[u8] = b" \t\n\x0b\x0c\r";
+        const EDGES: &[u8] = b"AZaz09@[`{/:\x00\x08\x0e\x1f\x7f\x80\xbf\xc3\xef\xbb\xff-'.";
+        let mut text = Vec::new();
+        if rng.random_range(0..4) == 0 {
+            text.extend_from_slice(UTF8_BOM);
+        }
+        for _ in 0..rng.random_range(0..120) {
+            for _ in 0..rng.random_range(0..4) {
+                text.push(SEPARATORS[rng.random_range(0..SEPARATORS.len())]);
+            }
+            let len = match rng.random_range(0..4) {
+                0 => rng.random_range(0..20),
+                1 => rng.random_range(14..18),
+                2 => rng.random_range(60..70),
+                _ => rng.random_range(1..8),
+            };
+            for _ in 0..len {
+                text.push(match rng.random_range(0..4) {
+                    0 => EDGES[rng.random_range(0..EDGES.len())],
+                    1 => rng.random_range(0..=255),
+                    _ => rng.random_range(b'a'..=b'z'),
+                });
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn random_inputs_match_the_references_for_both_tokenizers() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x00c0_ffee);
+        for case in 0..400 {
+            let input = random_input(&mut rng);
+            for (tokenizer, expected) in [(Tokenizer::Whitespace, reference(&input)), (Tokenizer::Alnum, alnum_reference(&input))] {
+                for chunk in [1, 2, 3, 15, 16, 17, 63, 64, 65, 200, input.len() + 1] {
+                    let mut counts = WordCounts::new();
+                    let tally = counts.count_reader(&input[..], tokenizer, true, chunk).unwrap();
+                    assert_eq!(as_btree(&counts), expected, "case {case}, {tokenizer}, chunk {chunk}, input {input:?}");
+                    assert_eq!(tally.words, expected.values().sum::<u64>());
+                    assert_eq!(tally.bytes, input.len() as u64);
+                }
+                let mut text = input.clone();
+                let mut counts = WordCounts::new();
+                let body = if text.starts_with(UTF8_BOM) { &mut text[UTF8_BOM.len()..] } else { &mut text[..] };
+                counts.count_text(body, tokenizer);
+                assert_eq!(as_btree(&counts), expected, "case {case}, {tokenizer}, count_text");
+            }
         }
     }
 

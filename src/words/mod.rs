@@ -3,6 +3,7 @@
 //! output order. Knows nothing about files, processes or Redis.
 
 mod counts;
+mod scan;
 mod table;
 mod tokenize;
 

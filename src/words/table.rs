@@ -4,32 +4,111 @@
 //! 16-byte key (bytes, zero padding, length in the last byte) stored inline
 //! in the table: hashing it is one multiply and comparing it is two integer
 //! compares, with no pointer to chase and no allocation. Longer words live
-//! in one shared arena and are compared bytewise. The table itself is
-//! hashbrown's SwissTable.
+//! in one shared arena and are compared bytewise.
+//!
+//! The table is open addressing with linear probing over a power-of-two
+//! array of 24-byte slots (key and count side by side, no separate control
+//! bytes). A word's home slot is a plain function of its hash, so a batch
+//! of words can be hashed and all their home slots prefetched before the
+//! first lookup: with a vocabulary too large for the caches, the cache
+//! misses of a whole batch then overlap instead of being paid one after
+//! the other ([`WordTable::add_spans`]). Frequent words are inserted early
+//! and so sit in (or right next to) their home slot.
 
 use std::hash::BuildHasher;
 
-use hashbrown::HashTable;
+use super::scan::BATCH;
 
 /// Longest word stored inline.
 const INLINE_MAX: usize = 15;
-/// Value of the last key byte marking a word stored in the arena.
+/// Top key byte (byte 15) of a word stored in the arena.
 const IN_ARENA: u8 = 0xFF;
+/// Top key byte of an empty slot; a real key has its length (<= 15) or
+/// `IN_ARENA` there, so no key ever equals an empty slot's.
+const EMPTY: u8 = 0xFE;
+/// Slots in a new table.
+const MIN_SLOTS: usize = 64;
 
-/// One distinct word and its count.
+/// A slot's 16-byte key.
+///
+/// Inline word: its bytes, zero padding, its length in byte 15.
+/// Arena word: arena offset in bytes 0..8, length in bytes 8..12,
+/// `IN_ARENA` in byte 15 (all little-endian).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key([u8; 16]);
+
+impl Key {
+    const EMPTY: Key = {
+        let mut bytes = [0u8; 16];
+        bytes[15] = EMPTY;
+        Key(bytes)
+    };
+
+    /// The top byte: a length, `IN_ARENA` or `EMPTY`.
+    #[inline]
+    fn tag(self) -> u8 {
+        self.0[15]
+    }
+
+    /// Packs the first `len` (<= 15) bytes of `bytes`; the rest is masked off.
+    #[inline]
+    fn inline(bytes: [u8; 16], len: usize) -> Key {
+        debug_assert!(len <= INLINE_MAX);
+        let all = u128::from_le_bytes(bytes);
+        // Keep the low `len` bytes (8 * len <= 120, so the shift is in
+        // range), then put the length in the top byte.
+        let key = (all & ((1u128 << (8 * len)) - 1)) | ((len as u128) << 120);
+        Key(key.to_le_bytes())
+    }
+
+    /// Packs a short word from a slice of exactly its length.
+    #[inline]
+    fn of_short(word: &[u8]) -> Key {
+        let mut bytes = [0u8; 16];
+        bytes[..word.len()].copy_from_slice(word);
+        Key::inline(bytes, word.len())
+    }
+
+    /// The key of an arena word.
+    fn in_arena(offset: u64, len: u32) -> Key {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&offset.to_le_bytes());
+        bytes[8..12].copy_from_slice(&len.to_le_bytes());
+        bytes[15] = IN_ARENA;
+        Key(bytes)
+    }
+
+    /// The hash of an inline key (one folded multiply of its two halves).
+    #[inline]
+    fn hash(self) -> u64 {
+        let all = u128::from_le_bytes(self.0);
+        folded_multiply(all as u64 ^ 0x243F_6A88_85A3_08D3, (all >> 64) as u64 ^ 0x1319_8A2E_0370_7344)
+    }
+}
+
+/// One distinct word and its count, or an empty slot (`Key::EMPTY`).
 #[derive(Debug, Clone, Copy)]
-struct Entry {
-    /// Inline: word bytes, zero padding, length in byte 15. Arena: offset
-    /// (bytes 0..8), length (bytes 8..12), `IN_ARENA` in byte 15.
-    key: [u8; 16],
+struct Slot {
+    key: Key,
     count: u64,
 }
 
+const EMPTY_SLOT: Slot = Slot { key: Key::EMPTY, count: 0 };
+
 /// A map from words (byte strings) to counts.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WordTable {
-    entries: HashTable<Entry>,
+    /// Power-of-two many slots, at most 7/8 full.
+    slots: Vec<Slot>,
+    /// Occupied slots.
+    len: usize,
     arena: Vec<u8>,
+}
+
+impl Default for WordTable {
+    fn default() -> Self {
+        WordTable { slots: vec![EMPTY_SLOT; MIN_SLOTS], len: 0, arena: Vec::new() }
+    }
 }
 
 const LONG_HASHER: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x5eed_c0de_1234_abcd);
@@ -40,165 +119,241 @@ fn folded_multiply(a: u64, b: u64) -> u64 {
     (product as u64) ^ ((product >> 64) as u64)
 }
 
-#[inline]
-fn hash_inline(key: &[u8; 16]) -> u64 {
-    let lo = u64::from_le_bytes([key[0], key[1], key[2], key[3], key[4], key[5], key[6], key[7]]);
-    let hi = u64::from_le_bytes([key[8], key[9], key[10], key[11], key[12], key[13], key[14], key[15]]);
-    folded_multiply(lo ^ 0x243F_6A88_85A3_08D3, hi ^ 0x1319_8A2E_0370_7344)
-}
-
-#[inline]
-fn read_u64(bytes: &[u8], at: usize) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(word)
-}
-
-#[inline]
-fn read_u32(bytes: &[u8], at: usize) -> u64 {
-    let mut word = [0u8; 4];
-    word.copy_from_slice(&bytes[at..at + 4]);
-    u64::from(u32::from_le_bytes(word))
-}
-
-/// Packs a word of at most 15 bytes into its inline key, with a few
-/// overlapping fixed-size loads instead of a byte loop.
-#[inline]
-fn pack_inline(word: &[u8]) -> [u8; 16] {
-    let len = word.len();
-    debug_assert!(len <= INLINE_MAX);
-    let (lo, hi) = if len >= 8 {
-        let tail = read_u64(word, len - 8);
-        (read_u64(word, 0), if len == 8 { 0 } else { tail >> (8 * (16 - len)) })
-    } else if len >= 4 {
-        let tail = read_u32(word, len - 4);
-        let upper = if len == 4 { 0 } else { (tail >> (8 * (8 - len))) << 32 };
-        (read_u32(word, 0) | upper, 0)
-    } else {
-        let mut lo = 0u64;
-        for (i, &b) in word.iter().enumerate() {
-            lo |= u64::from(b) << (8 * i);
+/// Hints the CPU to start loading `slot`'s cache line(s) now.
+#[inline(always)]
+fn prefetch(slot: &Slot) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let first: *const Slot = slot;
+        // A 24-byte slot may straddle two 64-byte lines: fetch its last byte's too.
+        let last = first.cast::<u8>().wrapping_add(size_of::<Slot>() - 1);
+        // SAFETY: a prefetch is only a hint: it never faults, whatever the
+        // address, and changes no memory. SSE is baseline on x86_64.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(first.cast());
+            _mm_prefetch::<_MM_HINT_T0>(last.cast());
         }
-        (lo, 0)
-    };
-    let hi = hi | ((len as u64) << 56);
-    let mut key = [0u8; 16];
-    key[..8].copy_from_slice(&lo.to_le_bytes());
-    key[8..].copy_from_slice(&hi.to_le_bytes());
-    key
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = slot;
 }
 
 impl WordTable {
     /// Number of distinct words.
     #[inline]
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
+    }
+
+    /// The home slot of `hash`.
+    #[inline]
+    fn home(&self, hash: u64) -> usize {
+        hash as usize & (self.slots.len() - 1)
     }
 
     /// Adds `count` to `word`.
     #[inline]
     pub fn add(&mut self, word: &[u8], count: u64) {
         if word.len() <= INLINE_MAX {
-            self.add_inline(pack_inline(word), count);
+            let key = Key::of_short(word);
+            self.add_inline(key, key.hash(), count);
         } else {
             self.add_long(word, count);
         }
     }
 
+    /// Adds one occurrence of each word `text[starts[k]..ends[k]]`.
+    ///
+    /// Works in batches: first every short word of the batch is packed
+    /// (one 16-byte load where `text` has 16 bytes at its start, which the
+    /// streaming reader guarantees with slack after its data), hashed, and
+    /// its home slot prefetched; then the lookups run, by which time most
+    /// of those cache lines have arrived.
     #[inline]
-    fn add_inline(&mut self, key: [u8; 16], count: u64) {
-        let hash = hash_inline(&key);
-        if let Some(entry) = self.entries.find_mut(hash, |e| e.key == key) {
-            entry.count += count;
-        } else {
-            self.insert_inline(hash, key, count);
+    pub fn add_spans(&mut self, text: &[u8], starts: &[usize], ends: &[usize]) {
+        for (starts, ends) in starts.chunks(BATCH).zip(ends.chunks(BATCH)) {
+            let mut keys = [Key::EMPTY; BATCH];
+            let mut hashes = [0u64; BATCH];
+            for (k, (&start, &end)) in starts.iter().zip(ends).enumerate() {
+                let len = end - start;
+                if len > INLINE_MAX {
+                    // Handled in the second pass; `keys[k]` stays EMPTY as the marker.
+                    continue;
+                }
+                let key = match text.get(start..start + 16) {
+                    Some(bytes) => Key::inline(bytes.try_into().expect("16 bytes"), len),
+                    None => Key::of_short(&text[start..end]),
+                };
+                keys[k] = key;
+                hashes[k] = key.hash();
+                prefetch(&self.slots[self.home(hashes[k])]);
+            }
+            for (k, (&start, &end)) in starts.iter().zip(ends).enumerate() {
+                if keys[k] == Key::EMPTY {
+                    self.add_long(&text[start..end], 1);
+                } else {
+                    self.add_inline(keys[k], hashes[k], 1);
+                }
+            }
         }
     }
 
+    #[inline]
+    fn add_inline(&mut self, key: Key, hash: u64, count: u64) {
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            let slot = &mut self.slots[i];
+            if slot.key == key {
+                slot.count += count;
+                return;
+            }
+            if slot.key.tag() == EMPTY {
+                self.insert_at(i, key, count);
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Fills the empty slot `i` and grows the table when it gets too full.
     #[cold]
     #[inline(never)]
-    fn insert_inline(&mut self, hash: u64, key: [u8; 16], count: u64) {
-        let arena = &self.arena;
-        self.entries.insert_unique(hash, Entry { key, count }, |e| rehash(e, arena));
+    fn insert_at(&mut self, i: usize, key: Key, count: u64) {
+        self.slots[i] = Slot { key, count };
+        self.len += 1;
+        if self.len > max_len(self.slots.len()) {
+            self.resize(self.slots.len() * 2);
+        }
     }
 
     #[cold]
     #[inline(never)]
     fn add_long(&mut self, word: &[u8], count: u64) {
-        let hash = LONG_HASHER.hash_one(word);
-        let arena = &self.arena;
-        if let Some(entry) = self.entries.find_mut(hash, |e| long_word(e, arena) == Some(word)) {
-            entry.count += count;
-            return;
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(LONG_HASHER.hash_one(word));
+        loop {
+            let slot = &mut self.slots[i];
+            match slot.key.tag() {
+                EMPTY => break,
+                IN_ARENA if arena_word(slot.key, &self.arena) == word => {
+                    slot.count += count;
+                    return;
+                }
+                _ => i = (i + 1) & mask,
+            }
         }
         let Ok(len) = u32::try_from(word.len()) else {
             panic!("a single word of 4 GiB or more cannot be counted");
         };
-        let mut key = [0u8; 16];
-        key[..8].copy_from_slice(&(self.arena.len() as u64).to_le_bytes());
-        key[8..12].copy_from_slice(&len.to_le_bytes());
-        key[15] = IN_ARENA;
+        let key = Key::in_arena(self.arena.len() as u64, len);
         self.arena.extend_from_slice(word);
-        let arena = &self.arena;
-        self.entries.insert_unique(hash, Entry { key, count }, |e| rehash(e, arena));
+        self.insert_at(i, key, count);
+    }
+
+    /// Rebuilds the table with `slots` slots (a power of two larger than `len`).
+    fn resize(&mut self, slots: usize) {
+        debug_assert!(slots.is_power_of_two() && slots > self.len);
+        let mut fresh: Vec<Slot> = Vec::with_capacity(slots);
+        unsafe {
+            let p = fresh.as_mut_ptr() as usize;
+            let a = (p + 4095) & !4095;
+            let bytes = slots * 24;
+            if bytes > (1 << 21) { libc::madvise(a as *mut libc::c_void, bytes - (a - p), libc::MADV_HUGEPAGE); }
+        }
+        fresh.resize(slots, EMPTY_SLOT);
+        let old = std::mem::replace(&mut self.slots, fresh);
+        let mask = slots - 1;
+        for slot in old.into_iter().filter(|s| s.key.tag() != EMPTY) {
+            let hash = match slot.key.tag() {
+                IN_ARENA => LONG_HASHER.hash_one(arena_word(slot.key, &self.arena)),
+                _ => slot.key.hash(),
+            };
+            let mut i = hash as usize & mask;
+            while self.slots[i].key.tag() != EMPTY {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = slot;
+        }
     }
 
     /// The count of `word`, if present.
     pub fn get(&self, word: &[u8]) -> Option<u64> {
-        if word.len() <= INLINE_MAX {
-            let key = pack_inline(word);
-            self.entries.find(hash_inline(&key), |e| e.key == key).map(|e| e.count)
+        let (hash, key) = if word.len() <= INLINE_MAX {
+            let key = Key::of_short(word);
+            (key.hash(), Some(key))
         } else {
-            let arena = &self.arena;
-            self.entries
-                .find(LONG_HASHER.hash_one(word), |e| long_word(e, arena) == Some(word))
-                .map(|e| e.count)
+            (LONG_HASHER.hash_one(word), None)
+        };
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(hash);
+        loop {
+            let slot = &self.slots[i];
+            let found = match (slot.key.tag(), key) {
+                (EMPTY, _) => return None,
+                (_, Some(key)) => slot.key == key,
+                (IN_ARENA, None) => arena_word(slot.key, &self.arena) == word,
+                _ => false,
+            };
+            if found {
+                return Some(slot.count);
+            }
+            i = (i + 1) & mask;
         }
     }
 
     /// Iterates over (word, count) in table order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
-        self.entries.iter().map(|e| (word_of(e, &self.arena), e.count))
+        self.slots.iter().filter(|s| s.key.tag() != EMPTY).map(|s| (self.word_of(s), s.count))
+    }
+
+    /// The word stored in the occupied `slot`.
+    fn word_of<'a>(&'a self, slot: &'a Slot) -> &'a [u8] {
+        match slot.key.tag() {
+            IN_ARENA => arena_word(slot.key, &self.arena),
+            len => &slot.key.0[..usize::from(len)],
+        }
     }
 
     /// Adds every entry of `other`.
     pub fn merge_from(&mut self, other: &WordTable) {
-        self.entries.reserve(other.len() / 2, |e| rehash(e, &self.arena));
-        for entry in other.entries.iter() {
-            if entry.key[15] == IN_ARENA {
-                self.add_long(word_of(entry, &other.arena), entry.count);
-            } else {
-                self.add_inline(entry.key, entry.count);
+        // Most words of two partial counts overlap: plan for half of `other` to be new.
+        let wanted = self.len + other.len / 2;
+        let mut slots = self.slots.len();
+        while max_len(slots) < wanted {
+            slots *= 2;
+        }
+        if slots > self.slots.len() {
+            self.resize(slots);
+        }
+        for slot in other.slots.iter().filter(|s| s.key.tag() != EMPTY) {
+            match slot.key.tag() {
+                IN_ARENA => self.add_long(arena_word(slot.key, &other.arena), slot.count),
+                _ => self.add_inline(slot.key, slot.key.hash(), slot.count),
             }
         }
     }
 }
 
-fn rehash(entry: &Entry, arena: &[u8]) -> u64 {
-    match long_word(entry, arena) {
-        Some(word) => LONG_HASHER.hash_one(word),
-        None => hash_inline(&entry.key),
-    }
+/// Most words a table of `slots` slots holds before it grows.
+#[inline]
+fn max_len(slots: usize) -> usize {
+    slots / 2
 }
 
+/// The bytes of the arena word whose key is `key`.
 #[inline]
-fn long_word<'a>(entry: &Entry, arena: &'a [u8]) -> Option<&'a [u8]> {
-    if entry.key[15] != IN_ARENA {
-        return None;
-    }
-    let offset = read_u64(&entry.key, 0) as usize;
-    let len = read_u32(&entry.key, 8) as usize;
-    Some(&arena[offset..offset + len])
-}
-
-#[inline]
-fn word_of<'a>(entry: &'a Entry, arena: &'a [u8]) -> &'a [u8] {
-    long_word(entry, arena).unwrap_or_else(|| &entry.key[..usize::from(entry.key[15])])
+fn arena_word(key: Key, arena: &[u8]) -> &[u8] {
+    let [o0, o1, o2, o3, o4, o5, o6, o7, l0, l1, l2, l3, ..] = key.0;
+    let offset = u64::from_le_bytes([o0, o1, o2, o3, o4, o5, o6, o7]) as usize;
+    let len = u32::from_le_bytes([l0, l1, l2, l3]) as usize;
+    &arena[offset..offset + len]
 }
 
 #[cfg(test)]
@@ -206,16 +361,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn packing_keeps_every_length_and_byte() {
+    fn packing_keeps_every_length_and_byte_and_masks_the_rest() {
         let source: Vec<u8> = (1..=15).chain([0, 0xFF]).collect();
         for len in 0..=INLINE_MAX {
             let word = &source[..len];
-            let key = pack_inline(word);
-            assert_eq!(&key[..len], word, "len {len}");
-            assert!(key[len..15].iter().all(|&b| b == 0), "len {len}");
-            assert_eq!(usize::from(key[15]), len);
+            let key = Key::of_short(word);
+            assert_eq!(&key.0[..len], word, "len {len}");
+            assert!(key.0[len..15].iter().all(|&b| b == 0), "len {len}");
+            assert_eq!(usize::from(key.tag()), len);
+            // Whatever follows the word in a 16-byte load is masked off.
+            let mut loaded = [0xABu8; 16];
+            loaded[..len].copy_from_slice(word);
+            assert_eq!(Key::inline(loaded, len), key, "len {len}");
         }
-        assert_ne!(pack_inline(b"a"), pack_inline(b"a\0"));
+        assert_ne!(Key::of_short(b"a"), Key::of_short(b"a\0"));
     }
 
     #[test]
@@ -255,5 +414,34 @@ mod tests {
         assert_eq!(left.get(&[b'L'; 40]), Some(6));
         assert_eq!(left.get(&[b'R'; 30]), Some(3));
         assert_eq!(left.len(), 3);
+    }
+
+    #[test]
+    fn add_spans_matches_add_with_and_without_bytes_after_the_words() {
+        // Words of every length 1..=20 (short, 15/16 boundary, long), then
+        // the same text cut so the last words sit at its very end.
+        let mut text = Vec::new();
+        let mut spans = Vec::new();
+        for round in 0..5u8 {
+            for len in 1..=20 {
+                let start = text.len();
+                text.extend((0..len).map(|i| b'a' + (i as u8 + round) % 3));
+                spans.push((start, text.len()));
+                text.push(b' ');
+            }
+        }
+        let (starts, ends): (Vec<usize>, Vec<usize>) = spans.iter().copied().unzip();
+        let mut expected = WordTable::default();
+        for &(s, e) in &spans {
+            expected.add(&text[s..e], 1);
+        }
+        for cut in [text.len(), text.len() - 1] {
+            let mut got = WordTable::default();
+            got.add_spans(&text[..cut], &starts, &ends);
+            assert_eq!(got.len(), expected.len());
+            for (word, count) in expected.iter() {
+                assert_eq!(got.get(word), Some(count), "{word:?}");
+            }
+        }
     }
 }

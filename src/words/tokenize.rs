@@ -1,5 +1,7 @@
-//! Byte classes of the two tokenizers and the scanning loop that splits a
-//! buffer into words.
+//! Byte classes of the two tokenizers and splitting a buffer into words
+//! (the fast scanner itself is in `scan`).
+
+use super::scan::scan_words;
 
 /// Which bytes form words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -79,27 +81,20 @@ const fn alnum_table() -> ByteClass {
 static WHITESPACE_WORDS: ByteClass = whitespace_table();
 static ALNUM_WORDS: ByteClass = alnum_table();
 
-/// Calls `on_word` for every complete word of `text`, in order.
+/// Calls `on_word` for every word of `text`, in order.
 ///
-/// `text` must already be lowercased; words are the maximal runs of bytes
-/// marked `true` in `class`. A word touching either end of `text` is
-/// reported as it is, so callers that stream must cut `text` at a separator.
+/// Words are the maximal runs of bytes that `tokenizer` puts in words
+/// (those marked `true` in [`Tokenizer::word_bytes`]), reported exactly as
+/// they appear (lowercase `text` first to get lowercased words). A word
+/// touching either end of `text` is reported as it is, so callers that
+/// stream must cut `text` at a separator.
 #[inline]
-pub fn for_each_word(text: &[u8], class: &ByteClass, mut on_word: impl FnMut(&[u8])) {
-    let mut i = 0;
-    let n = text.len();
-    while i < n {
-        while i < n && !class[text[i] as usize] {
-            i += 1;
+pub fn for_each_word(text: &[u8], tokenizer: Tokenizer, mut on_word: impl FnMut(&[u8])) {
+    scan_words(text, 0..text.len(), tokenizer, |starts, ends| {
+        for (&start, &end) in starts.iter().zip(ends) {
+            on_word(&text[start..end]);
         }
-        let start = i;
-        while i < n && class[text[i] as usize] {
-            i += 1;
-        }
-        if start < i {
-            on_word(&text[start..i]);
-        }
-    }
+    });
 }
 
 /// Index just past the last separator byte of `text` (0 when there is none).
@@ -119,7 +114,7 @@ mod tests {
 
     fn words(text: &[u8], tokenizer: Tokenizer) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
-        for_each_word(text, tokenizer.word_bytes(), |w| out.push(w.to_vec()));
+        for_each_word(text, tokenizer, |w| out.push(w.to_vec()));
         out
     }
 

@@ -1,0 +1,24 @@
+//! `harness plot`: PNG plots of an experiment's results CSV.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+/// Arguments of `harness plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// A results CSV written by `harness run` (e.g. results/workers.csv).
+    pub csv: PathBuf,
+    /// Folder for the PNG files.
+    #[arg(long, default_value = "plots")]
+    pub out: PathBuf,
+}
+
+/// Runs `harness plot`.
+pub fn run(args: PlotArgs) -> Result<()> {
+    for path in crate::plot::draw_experiment_plots(&args.csv, &args.out)? {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,372 @@
+//! Experiments: a TOML file (fixed settings, a `[matrix]` of parameter
+//! axes, repetitions, plots) validated once into a typed [`Experiment`]
+//! whose runs are the cartesian product of the axes; the runner that
+//! executes them, checks every result against the serial oracle and appends
+//! CSV rows.
+//!
+//! Data flows one way: TOML -> [`Experiment`] -> [`RunParams`] -> job ->
+//! [`crate::results::RunRow`].
+
+mod inputs;
+mod runner;
+mod schema;
+
+use std::path::{Path, PathBuf};
+
+use data_gen::{GenSpec, Preset};
+use serde::Serialize;
+
+pub use inputs::{count_differences, Oracle};
+pub use runner::{csv_path, run_experiment, sidecar_path, RunOptions, RunSummary, Sidecar};
+pub use schema::{ExperimentFile, FixedTable, InputTable, PlotSpec, Size};
+
+use crate::job::Mode;
+use crate::words::Tokenizer;
+
+/// Why an experiment file cannot be used. Each names the file, and the key
+/// and line where it can.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// The file cannot be read.
+    #[error("cannot read experiment {path}: {source}; check the path")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Malformed TOML, an unknown key or a wrong type (the message has the line).
+    #[error("experiment {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A value or combination that cannot run.
+    #[error("experiment {path}, key `{key}` (line {line}): {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong and what to do.
+        message: String,
+    },
+}
+
+/// Where a run's input comes from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum InputSource {
+    /// Files and folders as they are.
+    Path(PathBuf),
+    /// Files made by the generator (already scaled), cached by their spec.
+    Generated(#[serde(serialize_with = "serialize_gen_spec")] GenSpec),
+}
+
+fn serialize_gen_spec<S: serde::Serializer>(spec: &GenSpec, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&spec.cache_key())
+}
+
+impl InputSource {
+    /// A short human label for CSVs and plot titles.
+    pub fn label(&self) -> String {
+        match self {
+            InputSource::Path(path) => path.display().to_string(),
+            InputSource::Generated(spec) => {
+                let size = data_gen::format_size;
+                match &spec.preset {
+                    Preset::Ladder { max_bytes, per_size } => format!("ladder 100B..{} x{per_size}", size(*max_bytes)),
+                    Preset::Skew { files, file_bytes, factor } => format!("skew {files}x{} + 1x{}", size(*file_bytes), size(file_bytes * u64::from(*factor))),
+                    Preset::Uniform { files, file_bytes } => format!("uniform {files}x{}", size(*file_bytes)),
+                    Preset::Books { total_bytes, files, .. } => format!("books {} in {files} files", size(*total_bytes)),
+                }
+            }
+        }
+    }
+}
+
+/// The parameters of one run, validated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunParams {
+    /// How it runs.
+    pub mode: Mode,
+    /// Workers (1 for serial).
+    pub workers: u32,
+    /// What counts as a word.
+    pub tokenizer: Tokenizer,
+    /// Largest unit of work (`None`: automatic).
+    pub unit_bytes: Option<u64>,
+    /// The input.
+    pub input: InputSource,
+}
+
+impl RunParams {
+    /// A stable key for these parameters at this scale (same key = same run).
+    pub fn key(&self, scale: f64) -> String {
+        let text = serde_json::to_string(&(self, scale)).unwrap_or_default();
+        let hash = blake3::hash(text.as_bytes()).to_hex();
+        format!("{}-{}w-{}", self.mode.name(), self.workers, &hash[..10])
+    }
+
+    /// One line describing the run.
+    pub fn describe(&self) -> String {
+        let unit = self.unit_bytes.map_or_else(|| "auto".to_string(), data_gen::format_size);
+        format!(
+            "mode={} workers={} tokenizer={} unit={} input={}",
+            self.mode.name(),
+            self.workers,
+            self.tokenizer,
+            unit,
+            self.input.label()
+        )
+    }
+}
+
+/// A validated experiment.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// The file it came from.
+    pub source: PathBuf,
+    /// Name (CSV file name).
+    pub name: String,
+    /// What it shows.
+    pub description: String,
+    /// The lab question.
+    pub lab: Option<String>,
+    /// Measured repetitions per run.
+    pub repetitions: u32,
+    /// Unrecorded warm-up runs per parameter set.
+    pub warmup: u32,
+    /// Whether wrong counts are failures.
+    pub expect_exact: bool,
+    /// Scale applied to generated inputs.
+    pub scale: f64,
+    /// Distinct parameter sets, in matrix order.
+    pub runs: Vec<RunParams>,
+    /// Plots to draw.
+    pub plots: Vec<PlotSpec>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Line of the first `key =` in the text (for errors about fixed keys).
+fn line_of_key(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|line| {
+            let trimmed = line.trim_start();
+            trimmed.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map_or(1, |i| i + 1)
+}
+
+/// Reads and validates an experiment file; generated input sizes are
+/// multiplied by `scale`.
+pub fn load_experiment(path: &Path, scale: f64) -> Result<Experiment, ExperimentError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read { path: path.to_path_buf(), source })?;
+    parse_experiment(path, &text, scale)
+}
+
+/// Validates experiment text (see [`load_experiment`]).
+pub fn parse_experiment(path: &Path, text: &str, scale: f64) -> Result<Experiment, ExperimentError> {
+    let file: ExperimentFile = toml::from_str(text).map_err(|e| ExperimentError::Parse { path: path.to_path_buf(), message: e.to_string().trim_end().to_string() })?;
+    let invalid = |key: &str, line: usize, message: String| ExperimentError::Invalid { path: path.to_path_buf(), key: key.to_string(), line, message };
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(invalid("--scale", 1, format!("scale must be a positive number, not {scale}")));
+    }
+    let name = match &file.name {
+        Some(name) => name.clone(),
+        None => path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "experiment".into()),
+    };
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(invalid("name", line_of_key(text, "name"), format!("`{name}` must be letters, digits, - or _ (it names the CSV file)")));
+    }
+    let repetitions = file.repetitions.unwrap_or(3);
+    if repetitions == 0 {
+        return Err(invalid("repetitions", line_of_key(text, "repetitions"), "must be at least 1".into()));
+    }
+    let mut combos = vec![file.fixed.clone()];
+    if let Some(matrix) = &file.matrix {
+        let axes = matrix.get_ref().axes();
+        if axes.is_empty() {
+            return Err(invalid("matrix", line_of(text, matrix.span().start), "the [matrix] table has no axes: list at least one parameter, or remove the table".into()));
+        }
+        for (key, span, values) in axes {
+            if values.is_empty() {
+                return Err(invalid(key, line_of(text, span.start), "empty list: give at least one value".into()));
+            }
+            if let Some(clash) = file.fixed.keys().iter().find(|k| **k == key) {
+                return Err(invalid(clash, line_of(text, span.start), "set both in [fixed] and in [matrix]: keep one".into()));
+            }
+            combos = combos
+                .iter()
+                .flat_map(|base| {
+                    values.iter().map(move |value| {
+                        let mut combo = base.clone();
+                        combo.overlay(value);
+                        combo
+                    })
+                })
+                .collect();
+        }
+    }
+    let mut runs: Vec<RunParams> = Vec::new();
+    for combo in &combos {
+        let run = validate_run(combo, scale).map_err(|(key, message)| invalid(key, line_of_key(text, key), message))?;
+        if !runs.contains(&run) {
+            runs.push(run);
+        }
+    }
+    for plot in &file.plot {
+        if !matches!(plot.kind.as_str(), "time" | "speedup" | "efficiency") {
+            return Err(invalid("kind", line_of_key(text, "kind"), format!("unknown plot kind `{}`: use time, speedup or efficiency", plot.kind)));
+        }
+    }
+    Ok(Experiment {
+        source: path.to_path_buf(),
+        name,
+        description: file.description,
+        lab: file.lab,
+        repetitions,
+        warmup: file.warmup.unwrap_or(0),
+        expect_exact: file.expect_exact.unwrap_or(true),
+        scale,
+        runs,
+        plots: file.plot,
+    })
+}
+
+fn validate_run(table: &FixedTable, scale: f64) -> Result<RunParams, (&'static str, String)> {
+    let mode = table.mode.ok_or(("mode", "missing: set mode in [fixed] or list modes in [matrix]".to_string()))?;
+    let workers = match (mode, table.workers) {
+        (Mode::Serial, _) => 1,
+        (_, Some(0)) => return Err(("workers", "must be at least 1".into())),
+        (_, Some(workers)) => workers,
+        (_, None) => return Err(("workers", format!("missing for mode {}: set workers in [fixed] or [matrix]", mode.name()))),
+    };
+    let unit_bytes = match table.unit_bytes {
+        Some(Size(0)) => return Err(("unit_bytes", "must be at least 1 byte".into())),
+        other => other.map(|s| s.0),
+    };
+    let input = table.input.as_ref().ok_or(("input", "missing: give input = { path = \"...\" } or input = { preset = \"...\", ... }".to_string()))?;
+    Ok(RunParams { mode, workers, tokenizer: table.tokenizer.unwrap_or_default(), unit_bytes, input: validate_input(input, scale)? })
+}
+
+fn scaled(size: Option<Size>, default: u64, scale: f64) -> u64 {
+    ((size.map_or(default, |s| s.0) as f64 * scale).round() as u64).max(1)
+}
+
+fn validate_input(input: &InputTable, scale: f64) -> Result<InputSource, (&'static str, String)> {
+    match (&input.path, &input.preset) {
+        (Some(path), None) => {
+            let others = InputTable { path: None, ..input.clone() };
+            if others != (InputTable { path: None, preset: None, files: None, size: None, max_size: None, per_size: None, factor: None, total: None, corpus: None, seed: None, vocabulary: None }) {
+                return Err(("input", "a path input takes no generator settings: remove them or use preset = ...".into()));
+            }
+            Ok(InputSource::Path(path.clone()))
+        }
+        (None, Some(preset)) => {
+            let files = input.files.unwrap_or(8);
+            let preset = match preset.as_str() {
+                "ladder" => Preset::Ladder { max_bytes: scaled(input.max_size, 100_000_000, scale).max(100), per_size: input.per_size.unwrap_or(1) },
+                "skew" => Preset::Skew { files, file_bytes: scaled(input.size, 1_000_000, scale), factor: input.factor.unwrap_or(10) },
+                "uniform" => Preset::Uniform { files, file_bytes: scaled(input.size, 1_000_000, scale) },
+                "books" => {
+                    let corpus_dir = match &input.corpus {
+                        Some(dir) => dir.clone(),
+                        None => data_gen::default_corpus_dir().ok_or((
+                            "input",
+                            "the books preset needs the book folder ../shared/corpus/gutenberg, which is not here: download plain-text books \
+                             from Project Gutenberg (https://www.gutenberg.org/browse/scores/top) into a folder and set corpus = \"DIR\""
+                                .to_string(),
+                        ))?,
+                    };
+                    Preset::Books { corpus_dir, total_bytes: scaled(input.total, 200_000_000, scale), files }
+                }
+                other => return Err(("preset", format!("unknown preset `{other}`: use ladder, skew, uniform or books"))),
+            };
+            Ok(InputSource::Generated(GenSpec {
+                preset,
+                seed: input.seed.unwrap_or(42),
+                vocabulary: input.vocabulary.unwrap_or(data_gen::DEFAULT_VOCABULARY),
+            }))
+        }
+        (Some(_), Some(_)) => Err(("input", "give either path or preset, not both".into())),
+        (None, None) => Err(("input", "give path = \"...\" or preset = \"...\"".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Experiment, ExperimentError> {
+        parse_experiment(Path::new("exp.toml"), text, 1.0)
+    }
+
+    const BASE: &str = "description = \"d\"\n[fixed]\ninput = { preset = \"uniform\", files = 2, size = \"1KB\" }\n";
+
+    #[test]
+    fn the_matrix_is_a_cartesian_product_with_serial_deduplicated() {
+        let text = format!("{BASE}[matrix]\nmode = [\"serial\", \"threads\", \"processes\"]\nworkers = [1, 2, 3]\n");
+        let experiment = parse(&text).unwrap();
+        assert_eq!(experiment.runs.len(), 1 + 3 + 3);
+        assert_eq!(experiment.runs[0].mode, Mode::Serial);
+        assert_eq!(experiment.runs[0].workers, 1);
+        assert_eq!((experiment.runs[1].mode, experiment.runs[1].workers), (Mode::Threads, 1));
+        assert_eq!((experiment.runs[6].mode, experiment.runs[6].workers), (Mode::Processes, 3));
+        assert_eq!(experiment.repetitions, 3);
+        assert_eq!(experiment.name, "exp");
+        let keys: std::collections::HashSet<_> = experiment.runs.iter().map(|r| r.key(1.0)).collect();
+        assert_eq!(keys.len(), 7);
+    }
+
+    #[test]
+    fn inputs_can_be_an_axis_and_scale_shrinks_generated_sizes() {
+        let text = "description = \"d\"\n[fixed]\nmode = \"serial\"\n[matrix]\ninput = [{ preset = \"uniform\", files = 1, size = \"1MB\" }, { path = \"data/x\" }]\n";
+        let experiment = parse_experiment(Path::new("e.toml"), text, 0.5).unwrap();
+        assert_eq!(experiment.runs.len(), 2);
+        match &experiment.runs[0].input {
+            InputSource::Generated(spec) => assert_eq!(spec.preset, Preset::Uniform { files: 1, file_bytes: 500_000 }),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(experiment.runs[1].input, InputSource::Path("data/x".into()));
+    }
+
+    fn error_of(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_name_the_file_the_key_and_the_line() {
+        let unknown = error_of(&format!("{BASE}wrkers = 2\n"));
+        assert!(unknown.contains("exp.toml") && unknown.contains("wrkers") && unknown.contains("line 4"), "{unknown}");
+        let wrong_type = error_of(&format!("{BASE}mode = \"serial\"\nworkers = \"two\"\n"));
+        assert!(wrong_type.contains("workers") || wrong_type.contains("line 5"), "{wrong_type}");
+        assert!(wrong_type.contains("line 5"), "{wrong_type}");
+        let bad_mode = error_of(&format!("{BASE}mode = \"quantum\"\n"));
+        assert!(bad_mode.contains("quantum") && bad_mode.contains("line 4"), "{bad_mode}");
+        let empty_axis = error_of(&format!("{BASE}mode = \"processes\"\n[matrix]\nworkers = []\n"));
+        assert!(empty_axis.contains("`workers`") && empty_axis.contains("line 6") && empty_axis.contains("empty"), "{empty_axis}");
+        let empty_matrix = error_of(&format!("{BASE}mode = \"serial\"\n[matrix]\n"));
+        assert!(empty_matrix.contains("no axes"), "{empty_matrix}");
+        let no_workers = error_of(&format!("{BASE}mode = \"threads\"\n"));
+        assert!(no_workers.contains("`workers`") && no_workers.contains("missing"), "{no_workers}");
+        let zero_workers = error_of(&format!("{BASE}mode = \"threads\"\nworkers = 0\n"));
+        assert!(zero_workers.contains("line 5") && zero_workers.contains("at least 1"), "{zero_workers}");
+        let both = error_of(&format!("{BASE}mode = \"serial\"\n[matrix]\nmode = [\"serial\"]\n"));
+        assert!(both.contains("both"), "{both}");
+        let bad_size = error_of("description = \"d\"\n[fixed]\nmode = \"serial\"\ninput = { preset = \"uniform\", size = \"12 parsecs\" }\n");
+        assert!(bad_size.contains("line 4") && bad_size.contains("parsecs"), "{bad_size}");
+        let malformed = error_of("description = \"d\"\n[fixed\n");
+        assert!(malformed.contains("line 2"), "{malformed}");
+        let no_description = error_of("[fixed]\nmode = \"serial\"\n");
+        assert!(no_description.contains("description"), "{no_description}");
+        let bad_plot = error_of(&format!("{BASE}mode = \"serial\"\n[[plot]]\nkind = \"pie\"\nx = \"workers\"\n"));
+        assert!(bad_plot.contains("pie") && bad_plot.contains("line 6"), "{bad_plot}");
+    }
+}

@@ -1,0 +1,242 @@
+//! The experiment runner: for each parameter set, materialize its input,
+//! get the oracle, run warm-ups and the pending repetitions, check each
+//! result, and append one CSV row per run. Rows already in the CSV are
+//! skipped (resume after Ctrl-C); `force` reruns them.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::inputs::{count_differences, materialize, Oracle};
+use super::{Experiment, PlotSpec, RunParams};
+use crate::job::{run_job, JobSpec};
+use crate::results::{append_row, capture_environment, git_commit, read_rows, utc_timestamp, Environment, RunRow};
+
+/// How to run an experiment.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Folder of the CSVs (`<name>.csv`, `<name>.env.json`, `<name>/` for event logs).
+    pub out_dir: PathBuf,
+    /// Folder of generated inputs and the oracle cache.
+    pub data_dir: PathBuf,
+    /// Rerun runs whose rows exist (their rows are replaced).
+    pub force: bool,
+    /// The harness binary, re-invoked for worker processes.
+    pub exe: PathBuf,
+    /// The command line, recorded with the results.
+    pub command_line: String,
+    /// Self-test of the checker: add one to a word's count before checking.
+    pub inject_miscount: bool,
+}
+
+/// What a call to [`run_experiment`] did.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    /// Runs executed.
+    pub ran: usize,
+    /// Runs skipped because their rows existed.
+    pub skipped: usize,
+    /// Runs expected to be exact that were not: their descriptions.
+    pub wrong: Vec<String>,
+    /// The CSV written.
+    pub csv: PathBuf,
+    /// Seconds for the whole experiment.
+    pub wall_s: f64,
+}
+
+/// The sidecar written beside the CSV: provenance and the plots to draw.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct Sidecar {
+    /// Where and how the results were measured.
+    pub environment: Environment,
+    /// The experiment file.
+    pub source: String,
+    /// What the experiment shows.
+    pub description: String,
+    /// The lab question.
+    pub lab: Option<String>,
+    /// Scale of generated inputs.
+    pub scale: f64,
+    /// Plots to draw.
+    pub plots: Vec<PlotSpec>,
+}
+
+/// Paths of an experiment's result files.
+pub fn csv_path(out_dir: &Path, name: &str) -> PathBuf {
+    out_dir.join(format!("{name}.csv"))
+}
+
+/// Path of the sidecar of a CSV (`x.csv` -> `x.env.json`).
+pub fn sidecar_path(csv: &Path) -> PathBuf {
+    csv.with_extension("env.json")
+}
+
+/// Runs every pending repetition of every run of `experiment`.
+pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<RunSummary> {
+    let started = std::time::Instant::now();
+    std::fs::create_dir_all(&options.out_dir)
+        .with_context(|| format!("cannot create the results folder {}: check permissions or pass --out", options.out_dir.display()))?;
+    let csv = csv_path(&options.out_dir, &experiment.name);
+    let existing = read_rows(&csv)?;
+    let done: std::collections::HashSet<String> = existing.iter().map(|r| r.run_id.clone()).collect();
+    write_sidecar(experiment, options, &csv)?;
+
+    let total = experiment.runs.len() * experiment.repetitions as usize;
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} runs, ETA {eta} | {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let verbose = bar.is_hidden();
+    let commit = git_commit();
+    let mut oracle = Oracle::new(&options.data_dir);
+    let mut summary = RunSummary { csv: csv.clone(), ..RunSummary::default() };
+    for params in &experiment.runs {
+        crate::interrupt::check()?;
+        let key = params.key(experiment.scale);
+        let pending: Vec<u32> = (1..=experiment.repetitions)
+            .filter(|rep| options.force || !done.contains(&format!("{key}-r{rep}")))
+            .collect();
+        summary.skipped += experiment.repetitions as usize - pending.len();
+        bar.inc((experiment.repetitions as usize - pending.len()) as u64);
+        if pending.is_empty() {
+            continue;
+        }
+        bar.set_message(params.describe());
+        let paths = materialize(&params.input, &options.data_dir)?;
+        let expected = oracle
+            .counts(&paths, params.tokenizer)
+            .with_context(|| format!("cannot compute the serial oracle of {}", params.input.label()))?
+            .clone();
+        let spec = JobSpec {
+            paths: paths.clone(),
+            mode: params.mode,
+            workers: params.workers,
+            tokenizer: params.tokenizer,
+            unit_bytes: params.unit_bytes,
+            redis: crate::queue::RedisOptions::default(),
+        };
+        for _ in 0..experiment.warmup {
+            crate::interrupt::check()?;
+            run_job(&spec, &options.exe).with_context(|| format!("warm-up run failed: {}", params.describe()))?;
+        }
+        for rep in pending {
+            crate::interrupt::check()?;
+            let run_id = format!("{key}-r{rep}");
+            let outcome = run_job(&spec, &options.exe).map_err(|e| {
+                if crate::interrupt::requested() { anyhow::Error::new(crate::interrupt::Interrupted) } else { e }
+            });
+            let mut outcome = outcome.with_context(|| format!("run {run_id} failed: {}", params.describe()))?;
+            if options.inject_miscount {
+                if let Some((word, _)) = outcome.counts.top(1).first().map(|(w, c)| (w.to_vec(), *c)) {
+                    outcome.counts.add(&word, 1);
+                }
+            }
+            let diff_words = count_differences(&outcome.counts, &expected);
+            let row = build_row(experiment, params, &key, rep, &commit, &paths, &outcome, diff_words)?;
+            store_row(&csv, &row, options.force)?;
+            summary.ran += 1;
+            let verdict = if row.correct { "exact".to_string() } else { format!("WRONG: {diff_words} words differ") };
+            if !row.correct && experiment.expect_exact {
+                summary.wrong.push(format!("{run_id} ({}): {diff_words} words differ from the serial oracle", params.describe()));
+            }
+            let line = format!("{run_id}: {} in {:.3}s, {verdict}", params.describe(), row.wall_s);
+            if verbose {
+                eprintln!("[{}/{}] {line}", bar.position() + 1, total);
+            } else if !row.correct {
+                bar.println(line);
+            }
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    summary.wall_s = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_row(
+    experiment: &Experiment,
+    params: &RunParams,
+    key: &str,
+    rep: u32,
+    commit: &str,
+    paths: &[PathBuf],
+    outcome: &crate::job::JobOutcome,
+    diff_words: u64,
+) -> Result<RunRow> {
+    let files = crate::input::collect_files(paths, |_, _| {})?;
+    let max_file_bytes = files.iter().map(|f| f.bytes).max().unwrap_or(0);
+    Ok(RunRow {
+        experiment: experiment.name.clone(),
+        run_id: format!("{key}-r{rep}"),
+        params_key: key.to_string(),
+        rep,
+        timestamp: utc_timestamp(),
+        git_commit: commit.to_string(),
+        scale: experiment.scale,
+        mode: params.mode.name().to_string(),
+        workers: params.workers,
+        tokenizer: params.tokenizer.name().to_string(),
+        unit_bytes: outcome.unit_bytes,
+        input: params.input.label(),
+        max_file_bytes,
+        per_word: false,
+        slow: String::new(),
+        throttle: "none".into(),
+        atomic: false,
+        autoclaim_ms: 0,
+        crash: String::new(),
+        kill_every_ms: 0,
+        wall_s: outcome.wall_s,
+        plan_s: outcome.plan_s,
+        count_s: outcome.count_s,
+        merge_s: outcome.merge_s,
+        wait_s: 0.0,
+        bytes: outcome.tally.bytes,
+        words: outcome.tally.words,
+        distinct: outcome.counts.distinct() as u64,
+        files: outcome.files as u64,
+        units: outcome.units as u64,
+        word_updates: 0,
+        units_stolen: 0,
+        crashes: 0,
+        redis_restarts: 0,
+        duplicate_commits: 0,
+        correct: diff_words == 0,
+        diff_words,
+        expect_exact: experiment.expect_exact,
+    })
+}
+
+fn store_row(csv: &Path, row: &RunRow, replace: bool) -> Result<()> {
+    if replace {
+        let rows = read_rows(csv)?;
+        if rows.iter().any(|r| r.run_id == row.run_id) {
+            let kept: Vec<RunRow> = rows.into_iter().filter(|r| r.run_id != row.run_id).collect();
+            crate::fsutil::write_atomically(csv, |w| {
+                let mut writer = csv::Writer::from_writer(w);
+                for kept_row in &kept {
+                    writer.serialize(kept_row).map_err(std::io::Error::other)?;
+                }
+                writer.flush()
+            })?;
+        }
+    }
+    Ok(append_row(csv, row)?)
+}
+
+fn write_sidecar(experiment: &Experiment, options: &RunOptions, csv: &Path) -> Result<()> {
+    let sidecar = Sidecar {
+        environment: capture_environment(options.command_line.clone(), utc_timestamp()),
+        source: experiment.source.display().to_string(),
+        description: experiment.description.clone(),
+        lab: experiment.lab.clone(),
+        scale: experiment.scale,
+        plots: experiment.plots.clone(),
+    };
+    let path = sidecar_path(csv);
+    crate::fsutil::write_atomically(&path, |w| serde_json::to_writer_pretty(w, &sidecar).map_err(std::io::Error::other))
+}

@@ -1,0 +1,175 @@
+//! The experiment file (TOML) as written by users, with serde's
+//! `deny_unknown_fields` so a misspelt key is an error naming its line, and
+//! the validation into a typed [`Experiment`](super::Experiment).
+//!
+//! Every run parameter can be set in `[fixed]` or be an axis in `[matrix]`;
+//! both tables are generated from one list of parameters so they can never
+//! disagree.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+use crate::job::Mode;
+use crate::words::Tokenizer;
+
+/// A size written as a number of bytes or a string with units ("8MiB").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Size(pub u64);
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Size, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bytes(u64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer) {
+            Ok(Raw::Bytes(bytes)) => Ok(Size(bytes)),
+            Ok(Raw::Text(text)) => data_gen::parse_size(&text).map(Size).map_err(serde::de::Error::custom),
+            Err(_) => Err(serde::de::Error::custom("expected a size: a number of bytes or a string such as \"8MiB\" or \"1GB\"")),
+        }
+    }
+}
+
+/// Where a run's input comes from: a path, or a generator preset.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputTable {
+    /// A file or folder (relative to the current directory).
+    pub path: Option<PathBuf>,
+    /// A `harness gen` preset: ladder, skew, uniform, books.
+    pub preset: Option<String>,
+    /// Files (skew: the equal ones; uniform; books).
+    pub files: Option<u32>,
+    /// Size of each file (skew, uniform); scaled by `--scale`.
+    pub size: Option<Size>,
+    /// Largest file of a ladder; scaled by `--scale`.
+    pub max_size: Option<Size>,
+    /// Files of each ladder size.
+    pub per_size: Option<u32>,
+    /// How many times bigger the big skew file is.
+    pub factor: Option<u32>,
+    /// Total size of the books preset; scaled by `--scale`.
+    pub total: Option<Size>,
+    /// Book folder for the books preset (default: ../shared/corpus/gutenberg).
+    pub corpus: Option<PathBuf>,
+    /// Seed of the synthetic text.
+    pub seed: Option<u64>,
+    /// Distinct words of the synthetic vocabulary.
+    pub vocabulary: Option<u32>,
+}
+
+macro_rules! run_parameters {
+    ($($(#[doc = $doc:literal])* $name:ident : $ty:ty,)*) => {
+        /// Run parameters as written in `[fixed]`: each one optional.
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct FixedTable {
+            $($(#[doc = $doc])* pub $name: Option<$ty>,)*
+        }
+
+        /// Run parameters as written in `[matrix]`: each one a list of values.
+        #[derive(Debug, Clone, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct MatrixTable {
+            $($(#[doc = $doc])* pub $name: Option<Spanned<Vec<$ty>>>,)*
+        }
+
+        impl FixedTable {
+            /// Sets every parameter that `other` sets.
+            pub fn overlay(&mut self, other: &FixedTable) {
+                $(if other.$name.is_some() { self.$name = other.$name.clone(); })*
+            }
+
+            /// Names of the parameters this table sets.
+            pub fn keys(&self) -> Vec<&'static str> {
+                let mut keys = Vec::new();
+                $(if self.$name.is_some() { keys.push(stringify!($name)); })*
+                keys
+            }
+        }
+
+        impl MatrixTable {
+            /// The axes in file order of declaration: name, byte span of the
+            /// list, and one single-parameter table per value.
+            pub fn axes(&self) -> Vec<(&'static str, std::ops::Range<usize>, Vec<FixedTable>)> {
+                let mut axes = Vec::new();
+                $(if let Some(values) = &self.$name {
+                    let tables = values.get_ref().iter().map(|v| FixedTable { $name: Some(v.clone()), ..FixedTable::default() }).collect();
+                    axes.push((stringify!($name), values.span(), tables));
+                })*
+                axes
+            }
+        }
+    };
+}
+
+run_parameters! {
+    /// serial, threads, processes, redis.
+    mode: Mode,
+    /// Worker threads or processes.
+    workers: u32,
+    /// whitespace or alnum.
+    tokenizer: Tokenizer,
+    /// Largest unit of work; bigger files are split into byte ranges.
+    unit_bytes: Size,
+    /// The input.
+    input: InputTable,
+}
+
+/// One `[[plot]]` entry.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlotSpec {
+    /// time, speedup, efficiency.
+    pub kind: String,
+    /// Column on the x axis (e.g. workers, files, max_file_bytes).
+    pub x: String,
+    /// Column on the y axis for `time` plots (default wall_s).
+    pub y: Option<String>,
+    /// Columns whose values split the runs into lines (e.g. ["mode"]).
+    #[serde(default)]
+    pub series: Vec<String>,
+    /// Only rows whose columns have these values.
+    #[serde(default, rename = "where")]
+    pub filter: std::collections::BTreeMap<String, String>,
+    /// Title (default from the experiment).
+    pub title: Option<String>,
+    /// Output file name without extension (default `<experiment>-<kind>-<x>`).
+    pub file: Option<String>,
+    /// Log x axis (default: when x spans more than two decades).
+    pub log_x: Option<bool>,
+    /// Log y axis (default: when y spans more than two decades).
+    pub log_y: Option<bool>,
+}
+
+/// The experiment file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentFile {
+    /// Name; also the CSV name (default: the file name without .toml).
+    pub name: Option<String>,
+    /// What the experiment shows.
+    pub description: String,
+    /// The lab question it answers.
+    pub lab: Option<String>,
+    /// Measured repetitions of each run (default 3).
+    pub repetitions: Option<u32>,
+    /// Unrecorded warm-up runs before the repetitions of each parameter set (default 0).
+    pub warmup: Option<u32>,
+    /// Whether runs must give exact counts (default true); false for runs
+    /// meant to show a failure, whose wrong counts are then expected.
+    pub expect_exact: Option<bool>,
+    /// Parameters of every run.
+    #[serde(default)]
+    pub fixed: FixedTable,
+    /// Parameter axes; runs are their cartesian product.
+    #[serde(default)]
+    pub matrix: Option<Spanned<MatrixTable>>,
+    /// Plots to draw from the results.
+    #[serde(default)]
+    pub plot: Vec<PlotSpec>,
+}

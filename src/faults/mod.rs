@@ -1,0 +1,20 @@
+//! Faults injected into runs, all configurable per worker.
+//!
+//! - [`CrashPoint`] / [`CrashPlan`] / [`Crasher`]: named points in the worker
+//!   loop where a worker configured with a plan exits abruptly (no cleanup,
+//!   exit code [`CRASH_EXIT_CODE`]). The worker calls [`Crasher::reach`] at
+//!   every point; adding a point is adding an enum variant and one call.
+//! - [`SlowWorker`] / [`Throttler`] / [`Throttle`]: stragglers, a process
+//!   limited to a fraction of one CPU with a cgroup (v1 `cpu.cfs_quota_us`,
+//!   v2 `cpu.max`, through cgroups-rs with only the `cpu` controller) or,
+//!   where cgroups are not writable, a SIGSTOP/SIGCONT duty cycle. The
+//!   method used is reported as a [`ThrottleMethod`].
+//!
+//! Outside killers and Redis faults (kill -9 every N seconds) will live here
+//! too; they only need the process ids and the `servers` guards.
+
+mod crash;
+mod throttle;
+
+pub use crash::{CrashPlan, CrashPoint, Crasher, CRASH_EXIT_CODE};
+pub use throttle::{SlowWorker, Throttle, ThrottleError, ThrottleMethod, Throttler};

@@ -1,0 +1,266 @@
+//! Figures of an experiment, from its results alone: reads the CSV and its
+//! sidecar (the plots the experiment asked for), aggregates repetitions
+//! into medians with min..max spreads, derives speed-up and efficiency from
+//! the serial runs of the same input, and draws one PNG per plot.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+use super::{draw_line_chart, AxisFormat, LineChart, Series, SpreadPoint};
+use crate::experiment::{sidecar_path, PlotSpec, Sidecar};
+use crate::results::{read_rows, RunRow};
+
+/// A row as named columns.
+type Columns = serde_json::Map<String, Value>;
+
+fn columns(row: &RunRow) -> Columns {
+    match serde_json::to_value(row) {
+        Ok(Value::Object(map)) => map,
+        _ => Columns::new(),
+    }
+}
+
+fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn label_of(column: &str, value: &Value) -> String {
+    match (column, value.as_u64()) {
+        (c, Some(bytes)) if c.ends_with("bytes") => format!("{c} {}", data_gen::format_size(bytes)),
+        ("workers", Some(n)) => format!("{n} workers"),
+        ("mode" | "input" | "tokenizer", _) => text_of(value),
+        _ => format!("{column}={}", text_of(value)),
+    }
+}
+
+fn median_min_max(values: &mut [f64]) -> Option<(f64, f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    let median = if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 };
+    Some((median, values[0], values[n - 1]))
+}
+
+/// The plots to draw when the experiment named none: time, and for runs
+/// with several worker counts speed-up and efficiency, vs workers.
+fn default_plots(rows: &[RunRow]) -> Vec<PlotSpec> {
+    let mut workers: Vec<u32> = rows.iter().map(|r| r.workers).collect();
+    workers.sort_unstable();
+    workers.dedup();
+    let plot = |kind: &str| PlotSpec {
+        kind: kind.to_string(),
+        x: "workers".into(),
+        y: None,
+        series: vec!["mode".into()],
+        filter: BTreeMap::new(),
+        title: None,
+        file: None,
+        log_x: None,
+        log_y: None,
+    };
+    let mut plots = vec![plot("time")];
+    if workers.len() > 1 && rows.iter().any(|r| r.mode == "serial") {
+        plots.push(plot("speedup"));
+        plots.push(plot("efficiency"));
+    }
+    plots
+}
+
+/// Draws every plot of the experiment whose results are in `csv` into
+/// `out_dir`; returns the files written.
+pub fn draw_experiment_plots(csv: &Path, out_dir: &Path) -> Result<Vec<PathBuf>> {
+    let rows = read_rows(csv)?;
+    if rows.is_empty() {
+        bail!("{} has no rows: run the experiment first (harness run experiments/NAME.toml)", csv.display());
+    }
+    let sidecar: Option<Sidecar> = std::fs::read(sidecar_path(csv)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let plots = match &sidecar {
+        Some(s) if !s.plots.is_empty() => s.plots.clone(),
+        _ => default_plots(&rows),
+    };
+    let name = rows[0].experiment.clone();
+    let mut written = Vec::new();
+    for spec in &plots {
+        let chart = build_chart(&name, &rows, spec, sidecar.as_ref())?;
+        let file = spec.file.clone().unwrap_or_else(|| format!("{name}-{}-{}", spec.kind, spec.x));
+        let path = out_dir.join(format!("{file}.png"));
+        draw_line_chart(&chart, &path).with_context(|| format!("cannot draw the {} plot of {}", spec.kind, csv.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn check_column(rows: &[Columns], column: &str, what: &str) -> Result<()> {
+    if rows.first().is_some_and(|r| !r.contains_key(column)) {
+        let known: Vec<&String> = rows[0].keys().collect();
+        bail!("the plot's {what} column `{column}` does not exist; columns are: {}", known.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "));
+    }
+    Ok(())
+}
+
+/// Builds the line chart of one plot spec.
+pub fn build_chart(name: &str, rows: &[RunRow], spec: &PlotSpec, sidecar: Option<&Sidecar>) -> Result<LineChart> {
+    let all: Vec<Columns> = rows.iter().map(columns).collect();
+    check_column(&all, &spec.x, "x")?;
+    for column in spec.series.iter().chain(spec.filter.keys()) {
+        check_column(&all, column, "series/where")?;
+    }
+    let y_column = spec.y.clone().unwrap_or_else(|| "wall_s".into());
+    check_column(&all, &y_column, "y")?;
+    // Serial baseline per input: median wall time of the serial runs.
+    let baseline_key = |r: &Columns| format!("{}|{}|{}", text_of(&r["input"]), text_of(&r["tokenizer"]), text_of(&r["scale"]));
+    let mut serial_times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in all.iter().filter(|r| r["mode"] == "serial") {
+        serial_times.entry(baseline_key(r)).or_default().push(r["wall_s"].as_f64().unwrap_or(f64::NAN));
+    }
+    let baselines: BTreeMap<String, f64> =
+        serial_times.into_iter().filter_map(|(k, mut v)| median_min_max(&mut v).map(|(m, _, _)| (k, m))).collect();
+
+    let derived = matches!(spec.kind.as_str(), "speedup" | "efficiency");
+    let mut series: BTreeMap<String, BTreeMap<u64, (f64, Vec<f64>)>> = BTreeMap::new();
+    for r in &all {
+        if spec.filter.iter().any(|(column, value)| text_of(&r[column]) != *value) {
+            continue;
+        }
+        if derived && r["mode"] == "serial" && !spec.filter.contains_key("mode") {
+            continue;
+        }
+        let Some(x) = r[&spec.x].as_f64() else {
+            bail!("the plot's x column `{}` is not numeric (value {}); pick a numeric column such as workers or files", spec.x, r[&spec.x]);
+        };
+        let y = match spec.kind.as_str() {
+            "time" => r[&y_column].as_f64().unwrap_or(f64::NAN),
+            kind => {
+                let Some(t_s) = baselines.get(&baseline_key(r)) else { continue };
+                let t_p = r["wall_s"].as_f64().unwrap_or(f64::NAN);
+                let p = r["workers"].as_f64().unwrap_or(1.0);
+                if kind == "speedup" { t_s / t_p } else { t_s / (p * t_p) }
+            }
+        };
+        let label = if spec.series.is_empty() {
+            name.to_string()
+        } else {
+            spec.series.iter().map(|c| label_of(c, &r[c])).collect::<Vec<_>>().join(", ")
+        };
+        series.entry(label).or_default().entry(x.to_bits()).or_insert((x, Vec::new())).1.push(y);
+    }
+    if derived && baselines.is_empty() {
+        bail!("a {} plot needs serial runs of the same input in the CSV (T_s); add mode \"serial\" to the experiment", spec.kind);
+    }
+    let mut lines: Vec<Series> = series
+        .into_iter()
+        .map(|(label, points)| Series {
+            label,
+            points: points
+                .into_values()
+                .filter_map(|(x, mut ys)| median_min_max(&mut ys).map(|(median, min, max)| SpreadPoint { x, median, min, max }))
+                .collect(),
+        })
+        .collect();
+    let xs: Vec<f64> = lines.iter().flat_map(|s| s.points.iter().map(|p| p.x)).collect();
+    let ys: Vec<f64> = lines.iter().flat_map(|s| s.points.iter().map(|p| p.median)).collect();
+    let spans_decades = |v: &[f64]| {
+        let positive: Vec<f64> = v.iter().copied().filter(|x| *x > 0.0).collect();
+        let (lo, hi) = positive.iter().fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
+        !positive.is_empty() && hi / lo > 100.0
+    };
+    if spec.kind == "speedup" && spec.x == "workers" && !xs.is_empty() {
+        let mut ideal: Vec<f64> = xs.clone();
+        ideal.sort_by(f64::total_cmp);
+        ideal.dedup();
+        lines.push(Series { label: "ideal (speed-up = p)".into(), points: ideal.into_iter().map(|x| SpreadPoint::exact(x, x)).collect() });
+    }
+    let (y_label, y_format) = match spec.kind.as_str() {
+        "speedup" => ("speed-up T_s / T_p".to_string(), AxisFormat::Plain),
+        "efficiency" => ("efficiency E = T_s / (p T_p)".to_string(), AxisFormat::Plain),
+        _ => (axis_label(&y_column), if y_column.ends_with("_s") { AxisFormat::Seconds } else if y_column.ends_with("bytes") { AxisFormat::Bytes } else { AxisFormat::Plain }),
+    };
+    let mut inputs: Vec<String> = rows.iter().map(|r| r.input.clone()).collect();
+    inputs.sort();
+    inputs.dedup();
+    let input_text = if inputs.len() <= 2 { inputs.join(" / ") } else { format!("{} inputs", inputs.len()) };
+    let reps = rows.iter().map(|r| r.rep).max().unwrap_or(1);
+    let scale = rows[0].scale;
+    let host = sidecar.map(|s| format!(", {} ({} cores)", s.environment.cpu_model, s.environment.cores)).unwrap_or_default();
+    Ok(LineChart {
+        title: spec.title.clone().unwrap_or_else(|| format!("{name}: {} vs {}", spec.kind, spec.x)),
+        subtitle: Some(format!("experiment {name}, input {input_text}, scale {scale}; median of {reps} reps, whiskers min-max{host}")),
+        x_label: axis_label(&spec.x),
+        y_label,
+        x_log: spec.log_x.unwrap_or_else(|| spans_decades(&xs)),
+        y_log: spec.log_y.unwrap_or_else(|| spec.kind == "time" && spans_decades(&ys)),
+        x_format: if spec.x.ends_with("bytes") { AxisFormat::Bytes } else if spec.x.ends_with("_s") || spec.x.ends_with("_ms") { AxisFormat::Plain } else { AxisFormat::Plain },
+        y_format,
+        series: lines,
+        reference_line: (spec.kind == "efficiency").then(|| (1.0, "ideal efficiency".to_string())),
+        y_from_zero: spec.kind != "time" || !spans_decades(&ys),
+    })
+}
+
+fn axis_label(column: &str) -> String {
+    match column {
+        "workers" => "workers (p)".into(),
+        "files" => "input files".into(),
+        "wall_s" => "completion time (s)".into(),
+        "count_s" => "counting time (s)".into(),
+        "merge_s" => "merge time (s)".into(),
+        "max_file_bytes" => "file size (bytes)".into(),
+        "bytes" => "input size (bytes)".into(),
+        "unit_bytes" => "unit of work (bytes)".into(),
+        "autoclaim_ms" => "XAUTOCLAIM timeout (ms)".into(),
+        other if other.ends_with("_s") => format!("{other} (s)"),
+        other if other.ends_with("_ms") => format!("{other} (ms)"),
+        other if other.ends_with("bytes") => format!("{other} (bytes)"),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(mode: &str, workers: u32, rep: u32, wall_s: f64) -> RunRow {
+        RunRow { mode: mode.into(), workers, rep, wall_s, input: "in".into(), ..RunRow::example() }
+    }
+
+    fn spec(kind: &str) -> PlotSpec {
+        PlotSpec { kind: kind.into(), x: "workers".into(), y: None, series: vec!["mode".into()], filter: BTreeMap::new(), title: None, file: None, log_x: None, log_y: None }
+    }
+
+    #[test]
+    fn efficiency_uses_the_serial_median_of_the_same_input() {
+        let rows = vec![row("serial", 1, 1, 2.0), row("serial", 1, 2, 2.2), row("serial", 1, 3, 1.8), row("processes", 2, 1, 1.25), row("processes", 2, 2, 1.0)];
+        let chart = build_chart("x", &rows, &spec("efficiency"), None).unwrap();
+        assert_eq!(chart.series.len(), 1);
+        let point = &chart.series[0].points[0];
+        assert_eq!(point.x, 2.0);
+        assert!((point.max - 1.0).abs() < 1e-9 && (point.min - 0.8).abs() < 1e-9, "{point:?}");
+        assert_eq!(chart.reference_line, Some((1.0, "ideal efficiency".into())));
+    }
+
+    #[test]
+    fn an_unknown_column_is_a_clear_error() {
+        let rows = vec![row("serial", 1, 1, 2.0)];
+        let mut bad = spec("time");
+        bad.x = "wrokers".into();
+        let err = build_chart("x", &rows, &bad, None).unwrap_err().to_string();
+        assert!(err.contains("wrokers") && err.contains("columns are"), "{err}");
+    }
+
+    #[test]
+    fn speedup_without_serial_runs_says_what_to_add() {
+        let rows = vec![row("processes", 2, 1, 1.0)];
+        let err = build_chart("x", &rows, &spec("speedup"), None).unwrap_err().to_string();
+        assert!(err.contains("serial"), "{err}");
+    }
+}

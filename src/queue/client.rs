@@ -1,0 +1,206 @@
+//! The client side of a Redis-mode job: start (or reach) the server, queue
+//! the units, start the workers (throttling stragglers), wait for them, read
+//! the counts back, clean up.
+
+use std::path::Path;
+use std::time::Instant;
+
+use super::connection::Endpoint;
+use super::error::QueueError;
+use super::keys::JobKeys;
+use super::pool::{WorkerLaunch, WorkerPool};
+use super::stats::RedisReport;
+use super::stream::StreamQueue;
+use super::{CommitPath, RedisOptions};
+use crate::events::{read_events, Event};
+use crate::faults::{ThrottleMethod, Throttler};
+use crate::input::Unit;
+use crate::interrupt;
+use crate::servers::{RedisConfig, RedisServer};
+use crate::words::{Tally, Tokenizer, WordCounts};
+
+/// What a Redis-mode job produced.
+#[derive(Debug, Clone)]
+pub struct RedisOutcome {
+    /// The counts read back from the sorted set.
+    pub counts: WordCounts,
+    /// Bytes and words the workers counted.
+    pub tally: Tally,
+    /// Seconds from starting the workers until the last one exited.
+    pub count_s: f64,
+    /// Seconds reading the counts back from Redis.
+    pub merge_s: f64,
+    /// Units committed per worker.
+    pub units_per_worker: Vec<u64>,
+    /// The Redis measurements.
+    pub report: RedisReport,
+    /// Every worker's events, sorted by time.
+    pub events: Vec<Event>,
+}
+
+/// Runs one Redis-mode job over `units` with `workers` worker processes
+/// (`exe redis-worker ...`). The managed server (if any), the workers and
+/// their throttles are stopped on every path out, errors and Ctrl-C
+/// included; call it from the thread that owns the run (see `servers`).
+pub fn run_redis_job(
+    units: &[Unit],
+    tokenizer: Tokenizer,
+    workers: u32,
+    options: &RedisOptions,
+    exe: &Path,
+) -> Result<RedisOutcome, QueueError> {
+    options.validate(workers)?;
+    let started = Instant::now();
+    let (mut managed, endpoint) = match &options.url {
+        Some(url) => (None, Endpoint::new(url)),
+        None => {
+            let server = RedisServer::start(RedisConfig::default())?;
+            let endpoint = Endpoint::new(&server.url());
+            (Some(server), endpoint)
+        }
+    };
+    let mut con = endpoint.connect()?;
+    let version = endpoint.server_version(&mut con)?;
+    let mut report = RedisReport::new("", endpoint.shown(), managed.is_some(), &version, options.commit);
+    report.redis_pid = managed.as_ref().and_then(RedisServer::pid);
+    report.server_s = started.elapsed().as_secs_f64();
+
+    let phase = Instant::now();
+    let keys = JobKeys::random();
+    report.job_id = keys.job().to_owned();
+    let queue = StreamQueue::new(endpoint.clone(), keys.clone());
+    let _cleanup = KeyCleanup { queue: &queue, endpoint: &endpoint, armed: managed.is_none() && !options.keep_keys };
+    let mut ordered = units.to_vec();
+    ordered.sort_by_key(|u| std::cmp::Reverse(u.bytes()));
+    queue.create(&mut con, &ordered)?;
+    drop(con);
+    report.enqueue_s = phase.elapsed().as_secs_f64();
+
+    let job_dir = tempfile::Builder::new()
+        .prefix("harness-redis-job-")
+        .tempdir()
+        .map_err(|source| QueueError::Io { what: "creating a temporary directory for the workers' logs".into(), source })?;
+    let launches: Vec<WorkerLaunch> = (0..workers)
+        .map(|worker| {
+            let events = job_dir.path().join(format!("worker-{worker}.events"));
+            WorkerLaunch {
+                args: worker_args(&keys, worker, tokenizer, options, &events),
+                url: endpoint.url().to_owned(),
+                stderr: job_dir.path().join(format!("worker-{worker}.stderr")),
+                events,
+            }
+        })
+        .collect();
+    let phase = Instant::now();
+    let mut pool = WorkerPool::spawn(exe, &launches)?;
+    report.throttle = throttle_stragglers(&mut pool, options)?;
+    let stats = pool.wait(|| {
+        interrupt::check()?;
+        if let Some(server) = managed.as_mut()
+            && !server.is_running()
+        {
+            return Err(QueueError::ServerDied { port: server.port(), log_tail: log_tail(&server.dir().join("redis.log")) });
+        }
+        Ok(())
+    })?;
+    let count_s = phase.elapsed().as_secs_f64();
+    let mut tally = Tally::default();
+    for worker in &stats {
+        report.add_worker(worker);
+        tally.add(Tally { bytes: worker.bytes, words: worker.words });
+    }
+
+    let phase = Instant::now();
+    let mut con = endpoint.connect()?;
+    let counts = queue.read_counts(&mut con)?;
+    let merge_s = phase.elapsed().as_secs_f64();
+    report.read_s = merge_s;
+
+    let mut events = Vec::new();
+    for launch in &launches {
+        if launch.events.exists() {
+            let worker_events = read_events(&launch.events)
+                .map_err(|source| QueueError::Io { what: format!("reading {}", launch.events.display()), source })?;
+            events.extend(worker_events);
+        }
+    }
+    events.sort_by(|a, b| a.at_unix_s.total_cmp(&b.at_unix_s));
+    Ok(RedisOutcome { counts, tally, count_s, merge_s, units_per_worker: report.units_per_worker.clone(), report, events })
+}
+
+/// The `redis-worker` arguments of worker `worker`.
+fn worker_args(keys: &JobKeys, worker: u32, tokenizer: Tokenizer, options: &RedisOptions, events: &Path) -> Vec<String> {
+    let mut args = vec![
+        "redis-worker".to_owned(),
+        "--job".into(),
+        keys.job().into(),
+        "--worker".into(),
+        worker.to_string(),
+        "--tokenizer".into(),
+        tokenizer.name().into(),
+        "--events".into(),
+        events.display().to_string(),
+        "--block-ms".into(),
+        options.block_ms.to_string(),
+        "--pipeline".into(),
+        options.pipeline_commands.to_string(),
+        "--reconnect-s".into(),
+        options.reconnect_s.to_string(),
+    ];
+    if options.commit == CommitPath::PerWord {
+        args.push("--per-word".into());
+    }
+    args
+}
+
+/// Applies `--slow` to the started workers; returns the method used.
+fn throttle_stragglers(pool: &mut WorkerPool, options: &RedisOptions) -> Result<ThrottleMethod, QueueError> {
+    if options.slow.is_empty() {
+        return Ok(ThrottleMethod::None);
+    }
+    let throttler = Throttler::detect();
+    let pids = pool.pids();
+    let mut method = ThrottleMethod::None;
+    for slow in &options.slow {
+        let Some(&pid) = pids.get(slow.worker as usize) else { continue };
+        let throttle = throttler
+            .throttle(pid, slow.cpu_fraction, &format!("w{}", slow.worker))
+            .map_err(|e| QueueError::Io { what: format!("throttling worker {}", slow.worker), source: std::io::Error::other(e) })?;
+        method = throttle.method();
+        eprintln!("note: worker {} (pid {pid}) limited to {} of one CPU with {method}", slow.worker, slow.cpu_fraction);
+        pool.attach_throttle(slow.worker, throttle);
+    }
+    Ok(method)
+}
+
+/// Deletes the job's keys from an external server when the job ends, on
+/// success and on failure alike (a managed server is simply stopped).
+struct KeyCleanup<'a> {
+    queue: &'a StreamQueue,
+    endpoint: &'a Endpoint,
+    armed: bool,
+}
+
+impl Drop for KeyCleanup<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let deleted = self.endpoint.connect().and_then(|mut con| self.queue.delete(&mut con));
+        if let Err(e) = deleted {
+            eprintln!("warning: could not delete the job's keys {} from {}: {e}", self.queue.keys(), self.endpoint.shown());
+        }
+    }
+}
+
+/// The last lines of a log file, for messages.
+fn log_tail(path: &Path) -> String {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(15)..].join("\n")
+        }
+        Err(e) => format!("(could not read {}: {e})", path.display()),
+    }
+}

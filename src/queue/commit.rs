@@ -1,0 +1,171 @@
+//! Commit paths: how a worker merges the counts of one unit into the
+//! job's sorted set and acknowledges the unit's message.
+//!
+//! - [`CommitPath::PerUnit`]: one `ZINCRBY key count word` per distinct word
+//!   of the unit (the lab's "per-file" merge).
+//! - [`CommitPath::PerWord`]: one `ZINCRBY key 1 word` per word occurrence
+//!   (the lab's "per-word" merge).
+//!
+//! Both are pipelined, at most `pipeline_commands` commands per round
+//! trip, and end with `XACK`; neither is atomic (a crash between the
+//! increments and the `XACK` lets the unit be counted twice). An atomic path
+//! (one `FCALL` that increments only when its `XACK` returned 1) is a third
+//! variant to add here.
+
+use std::fmt;
+use std::str::FromStr;
+
+use redis::Pipeline;
+
+use crate::words::WordCounts;
+
+/// How a worker merges a unit's counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommitPath {
+    /// One `ZINCRBY` per distinct word of the unit, by its count.
+    #[default]
+    PerUnit,
+    /// One `ZINCRBY` of 1 per word occurrence.
+    PerWord,
+}
+
+impl CommitPath {
+    /// The name used on command lines and in CSV files.
+    pub fn name(self) -> &'static str {
+        match self {
+            CommitPath::PerUnit => "per-unit",
+            CommitPath::PerWord => "per-word",
+        }
+    }
+
+    /// How many `ZINCRBY` commands the path sends for `counts`.
+    pub fn updates(self, counts: &WordCounts) -> u64 {
+        match self {
+            CommitPath::PerUnit => counts.distinct() as u64,
+            CommitPath::PerWord => counts.total(),
+        }
+    }
+}
+
+impl fmt::Display for CommitPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for CommitPath {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "per-unit" | "per-file" => Ok(CommitPath::PerUnit),
+            "per-word" => Ok(CommitPath::PerWord),
+            _ => Err(format!("unknown commit path {text:?}: use per-unit or per-word")),
+        }
+    }
+}
+
+/// What one commit sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// `ZINCRBY` commands sent.
+    pub updates: u64,
+    /// Round trips to Redis, the acknowledgement included.
+    pub round_trips: u64,
+    /// Whether `XACK` acknowledged the message (false: it was already acknowledged).
+    pub acked: bool,
+}
+
+/// Sends the increments of one commit through `send`, as pipelines of at
+/// most `chunk` commands, built one at a time (a per-word commit of a large
+/// unit would not fit in memory at once). `send` gets each pipeline and
+/// whether it is the last, so it can append the `XACK` to it. A unit without
+/// words still gets one (empty) last pipeline.
+pub fn for_each_pipeline<E>(
+    path: CommitPath,
+    counts_key: &str,
+    counts: &WordCounts,
+    chunk: usize,
+    mut send: impl FnMut(&mut Pipeline, bool) -> Result<(), E>,
+) -> Result<(), E> {
+    let chunk = chunk.max(1);
+    let total = path.updates(counts);
+    let mut pipe = redis::Pipeline::with_capacity(chunk.min(total as usize) + 1);
+    if total == 0 {
+        return send(&mut pipe, true);
+    }
+    let (mut in_pipe, mut sent) = (0usize, 0u64);
+    for (word, count) in counts.iter() {
+        let (repeat, by) = match path {
+            CommitPath::PerUnit => (1, count),
+            CommitPath::PerWord => (count, 1),
+        };
+        for _ in 0..repeat {
+            pipe.cmd("ZINCRBY").arg(counts_key).arg(by).arg(word).ignore();
+            in_pipe += 1;
+            sent += 1;
+            if in_pipe == chunk || sent == total {
+                send(&mut pipe, sent == total)?;
+                pipe.clear();
+                in_pipe = 0;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts() -> WordCounts {
+        let mut counts = WordCounts::new();
+        counts.add(b"a", 3);
+        counts.add(b"b\xff", 1);
+        counts.add(b"c", 2);
+        counts
+    }
+
+    /// Commands per pipeline, and which pipelines were marked last.
+    fn commands(path: CommitPath, counts: &WordCounts, chunk: usize) -> (Vec<usize>, Vec<bool>) {
+        let (mut sizes, mut last) = (Vec::new(), Vec::new());
+        for_each_pipeline(path, "k", counts, chunk, |pipe, is_last| {
+            sizes.push(pipe.cmd_iter().count());
+            last.push(is_last);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        (sizes, last)
+    }
+
+    #[test]
+    fn per_unit_sends_one_update_per_distinct_word() {
+        let counts = counts();
+        assert_eq!(CommitPath::PerUnit.updates(&counts), 3);
+        assert_eq!(commands(CommitPath::PerUnit, &counts, 10), (vec![3], vec![true]));
+        assert_eq!(commands(CommitPath::PerUnit, &counts, 2), (vec![2, 1], vec![false, true]));
+    }
+
+    #[test]
+    fn per_word_sends_one_update_per_occurrence() {
+        let counts = counts();
+        assert_eq!(CommitPath::PerWord.updates(&counts), 6);
+        assert_eq!(commands(CommitPath::PerWord, &counts, 4), (vec![4, 2], vec![false, true]));
+        assert_eq!(commands(CommitPath::PerWord, &counts, 3), (vec![3, 3], vec![false, true]));
+    }
+
+    #[test]
+    fn empty_counts_still_give_one_pipeline_for_the_ack() {
+        assert_eq!(commands(CommitPath::PerUnit, &WordCounts::new(), 10), (vec![0], vec![true]));
+    }
+
+    #[test]
+    fn names_parse() {
+        for path in [CommitPath::PerUnit, CommitPath::PerWord] {
+            assert_eq!(path.name().parse(), Ok(path));
+        }
+        assert_eq!("per-file".parse(), Ok(CommitPath::PerUnit));
+        assert!("atomic".parse::<CommitPath>().is_err());
+    }
+}

@@ -1,0 +1,234 @@
+//! Typed errors of the Redis mode. Callers tell apart "Redis is gone"
+//! (retry or reconnect), "auth" (fix the URL), "bad input" and worker
+//! failures; every message names the server without its password and says
+//! what to do.
+
+use redis::{ErrorKind, RedisError};
+
+use crate::input::InputError;
+use crate::interrupt::Interrupted;
+use crate::servers::ServerError;
+
+/// Why a Redis-mode job, or one of its workers, failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The URL cannot be parsed.
+    #[error("{url} is not a usable Redis URL ({detail}): write it as redis://:PASSWORD@HOST:PORT/ (or redis://HOST:PORT/ without a password)")]
+    BadUrl {
+        /// The URL, password removed.
+        url: String,
+        /// What the client library said.
+        detail: String,
+    },
+    /// No server answers at the URL.
+    #[error("cannot reach Redis at {url}: {source}; check that a server is running there and the host and port are right, or leave out --redis-url to let the harness start its own")]
+    Unreachable {
+        /// The URL, password removed.
+        url: String,
+        /// The client error.
+        source: RedisError,
+    },
+    /// The server refused the password (or wants one and none was given).
+    #[error("Redis at {url} refused the credentials ({detail}): put the right password in the URL, as redis://:PASSWORD@HOST:PORT/")]
+    Auth {
+        /// The URL, password removed.
+        url: String,
+        /// What the server or client said.
+        detail: String,
+    },
+    /// The connection broke (or timed out) while a command was under way.
+    #[error("lost Redis at {url} while {during}: {source}; check that the server is still running (was it killed, restarted or overloaded?)")]
+    Gone {
+        /// The URL, password removed.
+        url: String,
+        /// What was being done.
+        during: String,
+        /// The client error.
+        source: RedisError,
+    },
+    /// The server answered a command with an error.
+    #[error("Redis at {url} refused {during}: {source}; check that the server is a Redis >= 7 that accepts stream and sorted-set commands")]
+    Command {
+        /// The URL, password removed.
+        url: String,
+        /// What was being done.
+        during: String,
+        /// The client error.
+        source: RedisError,
+    },
+    /// A stream message this harness did not write, or a mangled one.
+    #[error("message {id} of {stream} is malformed ({detail}): another program wrote to this job's keys; rerun the job")]
+    BadMessage {
+        /// The message id.
+        id: String,
+        /// The stream key.
+        stream: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A reply of an unexpected shape.
+    #[error("unexpected reply from Redis at {url} to {during}: {detail}")]
+    BadReply {
+        /// The URL, password removed.
+        url: String,
+        /// What was being done.
+        during: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The options do not fit the job (e.g. `--slow` names a worker that does not run).
+    #[error("{0}")]
+    BadOptions(String),
+    /// An input file cannot be used (bad input: fix the paths, not Redis).
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The managed redis-server could not be started or died.
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    /// The managed redis-server exited while the job ran.
+    #[error("the redis-server the harness started (port {port}) exited during the job: see its log below and rerun; last log lines:\n{log_tail}")]
+    ServerDied {
+        /// Its port.
+        port: u16,
+        /// The end of its log.
+        log_tail: String,
+    },
+    /// A worker process could not be started.
+    #[error("cannot start worker process {exe}: {source}; check that the harness binary is still there and executable")]
+    Spawn {
+        /// The executable.
+        exe: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A worker process failed; its own message is included.
+    #[error("worker {worker} (pid {pid}) {status}: {message}")]
+    Worker {
+        /// Worker index.
+        worker: u32,
+        /// Its process id.
+        pid: u32,
+        /// How it ended, e.g. "exited with code 3".
+        status: String,
+        /// The last lines it wrote to stderr, or what else is known.
+        message: String,
+    },
+    /// A local operation (temporary directory, event log) failed.
+    #[error("{what} failed: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Ctrl-C.
+    #[error(transparent)]
+    Interrupted(#[from] Interrupted),
+}
+
+impl QueueError {
+    /// Classifies an error of a command sent on an established connection.
+    pub fn from_command(source: RedisError, url: &str, during: &str) -> QueueError {
+        let (url, during) = (url.to_owned(), during.to_owned());
+        if is_auth(&source) {
+            QueueError::Auth { url, detail: auth_detail(&source) }
+        } else if is_transient(&source) {
+            QueueError::Gone { url, during, source }
+        } else {
+            QueueError::Command { url, during, source }
+        }
+    }
+
+    /// Classifies an error of opening a connection (or its first `PING`).
+    pub fn from_connect(source: RedisError, url: &str) -> QueueError {
+        let url = url.to_owned();
+        if is_auth(&source) {
+            QueueError::Auth { url, detail: auth_detail(&source) }
+        } else if source.kind() == ErrorKind::InvalidClientConfig {
+            QueueError::BadUrl { url, detail: source.to_string() }
+        } else if is_transient(&source) {
+            QueueError::Unreachable { url, source }
+        } else {
+            QueueError::Command { url, during: "connecting".into(), source }
+        }
+    }
+
+    /// True when Redis went away (down, restarting, unreachable, timing
+    /// out): the cases where reconnecting may help.
+    pub fn is_redis_gone(&self) -> bool {
+        matches!(self, QueueError::Gone { .. } | QueueError::Unreachable { .. })
+    }
+
+    /// True for a credentials problem.
+    pub fn is_auth(&self) -> bool {
+        matches!(self, QueueError::Auth { .. })
+    }
+
+    /// True when the input (files) is the problem, not Redis.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, QueueError::Input(_))
+    }
+}
+
+/// Wrong password (`WRONGPASS`), none given (`NOAUTH`), or the client's own
+/// authentication failure.
+fn is_auth(error: &RedisError) -> bool {
+    error.kind() == ErrorKind::AuthenticationFailed || matches!(error.code(), Some("NOAUTH" | "WRONGPASS"))
+}
+
+fn auth_detail(error: &RedisError) -> String {
+    match error.code() {
+        Some("NOAUTH") => "the server requires a password and none was given".into(),
+        _ => "wrong password".into(),
+    }
+}
+
+/// Connection-level trouble, including a server still loading its snapshot.
+fn is_transient(error: &RedisError) -> bool {
+    error.is_io_error()
+        || error.is_connection_dropped()
+        || error.is_connection_refusal()
+        || error.is_timeout()
+        || matches!(error.kind(), ErrorKind::Server(redis::ServerErrorKind::BusyLoading))
+}
+
+/// Removes the user and password from a URL for messages:
+/// `redis://:secret@127.0.0.1:6379/0` becomes `redis://127.0.0.1:6379/0`.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else { return url.to_owned() };
+    let authority_start = scheme_end + 3;
+    let rest = &url[authority_start..];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_len].rfind('@') {
+        Some(at) => format!("{}{}", &url[..authority_start], &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_credentials() {
+        assert_eq!(redact_url("redis://:s3cret@127.0.0.1:6379/"), "redis://127.0.0.1:6379/");
+        assert_eq!(redact_url("redis://user:p%40ss@host:1/2"), "redis://host:1/2");
+        assert_eq!(redact_url("redis://host:1/"), "redis://host:1/");
+        assert_eq!(redact_url("redis://a@b@host"), "redis://host");
+        assert_eq!(redact_url("redis+unix:///tmp/r.sock"), "redis+unix:///tmp/r.sock");
+        assert_eq!(redact_url("not a url"), "not a url");
+    }
+
+    #[test]
+    fn errors_are_classified() {
+        let io: RedisError = std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into();
+        assert!(QueueError::from_connect(io.clone(), "u").is_redis_gone());
+        assert!(QueueError::from_command(io, "u", "x").is_redis_gone());
+        let auth: RedisError = (ErrorKind::AuthenticationFailed, "Password authentication failed").into();
+        let err = QueueError::from_connect(auth, "redis://h:1/");
+        assert!(err.is_auth());
+        assert!(err.to_string().contains("redis://h:1/") && err.to_string().contains("password"), "{err}");
+        let config: RedisError = (ErrorKind::InvalidClientConfig, "bad port").into();
+        assert!(matches!(QueueError::from_connect(config, "u"), QueueError::BadUrl { .. }));
+    }
+}

@@ -1,0 +1,149 @@
+//! The Redis work queue: the `redis` mode of Lab 2 (and the base of Labs 3-4).
+//!
+//! A client puts one message per unit of work on a stream; worker processes
+//! (see [`crate::worker`]) read them through a consumer group one at a time,
+//! count the unit, merge its counts into a sorted set with `ZINCRBY` and
+//! acknowledge the message; the client reads the sorted set back.
+//!
+//! # Layout
+//!
+//! - [`WorkQueue`]: what the worker loop needs from a backend; the streams
+//!   backend ([`StreamQueue`]) implements it, a Functions lease backend for
+//!   RedisRaft can later.
+//! - `commit`: the commit paths ([`CommitPath`]: per unit, per word; an
+//!   atomic Function call is the next one).
+//! - `keys`, `message`: key names (`wc:{JOB}:...`) and the binary-safe
+//!   message encoding of a unit.
+//! - `connection`, `error`: connecting with timeouts, and typed errors that
+//!   tell "Redis gone" from "auth" from "bad input".
+//! - `client`, `pool`, `stats`: the client side of a job ([`run_redis_job`]),
+//!   its worker processes, and the measurements workers report.
+
+mod client;
+mod commit;
+mod connection;
+mod error;
+mod keys;
+mod message;
+mod pool;
+mod stats;
+mod stream;
+
+use redis::Connection;
+
+pub use client::{run_redis_job, RedisOutcome};
+pub use commit::{for_each_pipeline, CommitPath, CommitStats};
+pub use connection::{Endpoint, COMMAND_TIMEOUT, CONNECT_TIMEOUT};
+pub use error::{redact_url, QueueError};
+pub use keys::JobKeys;
+pub use message::{decode_unit, encode_unit, unit_label, Taken};
+pub use pool::URL_ENV;
+pub use stats::{exit_code, RedisReport, WorkerStats};
+pub use stream::StreamQueue;
+
+use crate::faults::SlowWorker;
+use crate::words::WordCounts;
+
+/// Settings of the `redis` mode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedisOptions {
+    /// An external server (`redis://:PASSWORD@HOST:PORT/`); `None` starts a
+    /// managed one on a free loopback port with a random password.
+    pub url: Option<String>,
+    /// How workers merge counts.
+    pub commit: CommitPath,
+    /// Workers limited to a fraction of one CPU.
+    pub slow: Vec<SlowWorker>,
+    /// Keep the job's keys in an external server after the job.
+    pub keep_keys: bool,
+    /// Milliseconds a worker's read blocks when no unit is waiting.
+    pub block_ms: u64,
+    /// Commands per pipeline round trip when committing.
+    pub pipeline_commands: usize,
+    /// Seconds a worker keeps trying to reconnect after losing Redis.
+    pub reconnect_s: u64,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        RedisOptions {
+            url: None,
+            commit: CommitPath::PerUnit,
+            slow: Vec::new(),
+            keep_keys: false,
+            block_ms: 100,
+            pipeline_commands: 10_000,
+            reconnect_s: 30,
+        }
+    }
+}
+
+impl RedisOptions {
+    /// Checks the options against the number of workers.
+    pub fn validate(&self, workers: u32) -> Result<(), QueueError> {
+        let bad = QueueError::BadOptions;
+        let mut seen = Vec::new();
+        for slow in &self.slow {
+            if slow.worker >= workers {
+                return Err(bad(format!(
+                    "--slow {slow} names worker {} but only {workers} workers run (indices 0..{}): use a smaller index or more --workers",
+                    slow.worker,
+                    workers.saturating_sub(1)
+                )));
+            }
+            if !(slow.cpu_fraction > 0.0 && slow.cpu_fraction < 1.0) {
+                return Err(bad(format!("--slow {slow}: the CPU fraction must be between 0 and 1 (exclusive)")));
+            }
+            if seen.contains(&slow.worker) {
+                return Err(bad(format!("--slow names worker {} twice: give each worker at most once", slow.worker)));
+            }
+            seen.push(slow.worker);
+        }
+        if self.block_ms == 0 || self.pipeline_commands == 0 {
+            return Err(bad("block_ms and pipeline_commands must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// What the worker loop needs from a work-queue backend. Every call gets
+/// the worker's one connection, which the loop replaces after Redis comes
+/// back (then [`WorkQueue::on_connect`] runs again).
+pub trait WorkQueue {
+    /// Prepares a new connection (e.g. loads Functions; re-reads this
+    /// worker's own pending units first).
+    fn on_connect(&mut self, con: &mut Connection) -> Result<(), QueueError>;
+    /// The next unit for this worker, or `None` after waiting briefly.
+    fn take(&mut self, con: &mut Connection) -> Result<Option<Taken>, QueueError>;
+    /// Units handed out but not yet acknowledged, over all workers.
+    fn pending(&mut self, con: &mut Connection) -> Result<u64, QueueError>;
+    /// Merges `counts` of `taken` and acknowledges it. With `ack_separately`
+    /// the acknowledgement is its own round trip and `before_ack` runs just
+    /// before it (the `mid-commit` crash point).
+    fn commit(
+        &mut self,
+        con: &mut Connection,
+        taken: &Taken,
+        counts: &WordCounts,
+        ack_separately: bool,
+        before_ack: &mut dyn FnMut(),
+    ) -> Result<CommitStats, QueueError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_checked_against_the_worker_count() {
+        let slow = |worker, cpu_fraction| SlowWorker { worker, cpu_fraction };
+        let ok = RedisOptions { slow: vec![slow(0, 0.5), slow(1, 0.25)], ..RedisOptions::default() };
+        assert!(ok.validate(2).is_ok());
+        let err = ok.validate(1).unwrap_err().to_string();
+        assert!(err.contains("only 1 workers"), "{err}");
+        let twice = RedisOptions { slow: vec![slow(0, 0.5), slow(0, 0.25)], ..RedisOptions::default() };
+        assert!(twice.validate(2).unwrap_err().to_string().contains("twice"));
+        let whole = RedisOptions { slow: vec![slow(0, 1.0)], ..RedisOptions::default() };
+        assert!(whole.validate(2).is_err());
+    }
+}

@@ -1,0 +1,227 @@
+//! The worker processes of one job: this binary re-invoked as
+//! `harness redis-worker`, each owned by a guard that kills and reaps it
+//! (and lifts its throttle first) on every exit path.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::error::QueueError;
+use super::stats::{exit_code, WorkerStats};
+use crate::faults::Throttle;
+
+/// Environment variable carrying the Redis URL to workers (kept off the
+/// command line, where other users could read the password).
+pub const URL_ENV: &str = "HARNESS_REDIS_URL";
+/// How often the client looks at its workers.
+const POLL: Duration = Duration::from_millis(10);
+/// How many trailing stderr lines a failure message quotes.
+const STDERR_TAIL_LINES: usize = 8;
+
+/// How to start one worker.
+#[derive(Debug, Clone)]
+pub struct WorkerLaunch {
+    /// Arguments after the executable (`redis-worker ...`).
+    pub args: Vec<String>,
+    /// The Redis URL, passed in [`URL_ENV`].
+    pub url: String,
+    /// Where the worker's event log goes.
+    pub events: PathBuf,
+    /// Where its stderr goes.
+    pub stderr: PathBuf,
+}
+
+/// One running worker process.
+struct WorkerProcess {
+    worker: u32,
+    child: Child,
+    stderr: PathBuf,
+    throttle: Option<Throttle>,
+    stats: Option<WorkerStats>,
+}
+
+/// The workers of a job. Dropping the pool kills and reaps every worker
+/// still running.
+pub struct WorkerPool {
+    workers: Vec<WorkerProcess>,
+}
+
+impl WorkerPool {
+    /// Starts one process per launch, worker `i` from `launches[i]`.
+    pub fn spawn(exe: &Path, launches: &[WorkerLaunch]) -> Result<WorkerPool, QueueError> {
+        let mut pool = WorkerPool { workers: Vec::with_capacity(launches.len()) };
+        for (worker, launch) in launches.iter().enumerate() {
+            let stderr = File::create(&launch.stderr)
+                .map_err(|source| QueueError::Io { what: format!("creating {}", launch.stderr.display()), source })?;
+            let mut command = Command::new(exe);
+            command
+                .args(&launch.args)
+                .env(URL_ENV, &launch.url)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(stderr);
+            worker_process_setup(&mut command);
+            let child = command.spawn().map_err(|source| QueueError::Spawn { exe: exe.display().to_string(), source })?;
+            pool.workers.push(WorkerProcess {
+                worker: worker as u32,
+                child,
+                stderr: launch.stderr.clone(),
+                throttle: None,
+                stats: None,
+            });
+        }
+        Ok(pool)
+    }
+
+    /// Process id of each worker, by index.
+    pub fn pids(&self) -> Vec<u32> {
+        self.workers.iter().map(|w| w.child.id()).collect()
+    }
+
+    /// Keeps `throttle` (of worker `worker`) until that worker exits.
+    pub fn attach_throttle(&mut self, worker: u32, throttle: Throttle) {
+        if let Some(process) = self.workers.get_mut(worker as usize) {
+            process.throttle = Some(throttle);
+        }
+    }
+
+    /// Waits until every worker has exited, calling `check` between polls
+    /// (it returns an error to abort: Ctrl-C, a dead server). The first
+    /// worker that fails ends the wait with its error; the rest are killed
+    /// when the pool drops. Returns each worker's stats, by index.
+    pub fn wait(mut self, mut check: impl FnMut() -> Result<(), QueueError>) -> Result<Vec<WorkerStats>, QueueError> {
+        loop {
+            check()?;
+            let mut running = 0;
+            for process in &mut self.workers {
+                if process.stats.is_some() {
+                    continue;
+                }
+                if !has_exited(process.child.id()) {
+                    running += 1;
+                    continue;
+                }
+                // Lift the throttle before reaping, so no signal can reach a recycled pid.
+                drop(process.throttle.take());
+                process.stats = Some(process.finish()?);
+            }
+            if running == 0 {
+                break;
+            }
+            std::thread::sleep(POLL);
+        }
+        Ok(self.workers.iter().filter_map(|p| p.stats.clone()).collect())
+    }
+}
+
+impl WorkerProcess {
+    /// Reaps the exited process and reads its stats, or says why it failed.
+    fn finish(&mut self) -> Result<WorkerStats, QueueError> {
+        let pid = self.child.id();
+        let status = self.child.wait().map_err(|source| QueueError::Io { what: format!("waiting for worker process {pid}"), source })?;
+        let mut stdout = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            let _ = out.read_to_string(&mut stdout);
+        }
+        let stderr = std::fs::read(&self.stderr).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let failed = |status: String, message: String| QueueError::Worker { worker: self.worker, pid, status, message };
+        if !status.success() {
+            use std::os::unix::process::ExitStatusExt;
+            let how = match (status.code(), status.signal()) {
+                (Some(exit_code::CRASHED), _) => "crashed on purpose (an injected crash point)".to_owned(),
+                (Some(code), _) => format!("exited with code {code}"),
+                (None, Some(signal)) => format!("was killed by signal {signal}"),
+                (None, None) => "ended abnormally".to_owned(),
+            };
+            let tail = stderr_tail(&stderr);
+            let message = if tail.is_empty() { "it printed nothing on stderr; check `dmesg` for an out-of-memory kill".into() } else { tail };
+            return Err(failed(how, message));
+        }
+        for line in stderr.lines().filter(|l| !l.trim().is_empty()) {
+            eprintln!("worker {}: {line}", self.worker);
+        }
+        WorkerStats::from_output(&stdout).map_err(|message| failed("exited normally but".into(), message))
+    }
+}
+
+impl Drop for WorkerPool {
+    fn drop(&mut self) {
+        for process in &mut self.workers {
+            if process.stats.is_none() {
+                let _ = process.child.kill();
+                drop(process.throttle.take());
+                let _ = process.child.wait();
+            }
+        }
+    }
+}
+
+/// The last lines of a worker's stderr.
+fn stderr_tail(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join("\n")
+}
+
+/// True once the process has exited, without reaping it (so its pid cannot
+/// be reused while a throttle may still signal it).
+fn has_exited(pid: u32) -> bool {
+    let id: libc::id_t = pid;
+    // SAFETY: an all-zero siginfo_t is a valid out-parameter for waitid.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid only writes into `info`; WNOWAIT leaves the child reapable.
+    let result = unsafe { libc::waitid(libc::P_PID, id, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT) };
+    // SAFETY: si_pid is set by waitid (0 while the child runs).
+    result == -1 || unsafe { info.si_pid() } != 0
+}
+
+/// Worker processes die with the harness (SIGKILL when the spawning thread
+/// exits, as for redis-server) and ignore Ctrl-C: the harness sees the
+/// interrupt and stops them itself, so an interrupted job reports
+/// "interrupted" rather than a worker failure.
+fn worker_process_setup(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id();
+    // SAFETY: the hook runs between fork and exec and only makes
+    // async-signal-safe calls (prctl, getppid, signal); it does not allocate.
+    unsafe {
+        command.pre_exec(move || {
+            #[cfg(target_os = "linux")]
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if u32::try_from(libc::getppid()) != Ok(parent) {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stderr_tail_keeps_the_last_non_empty_lines() {
+        let text: String = (0..20).map(|i| format!("line {i}\n\n")).collect();
+        let tail = stderr_tail(&text);
+        assert_eq!(tail.lines().count(), STDERR_TAIL_LINES);
+        assert!(tail.ends_with("line 19"));
+    }
+
+    #[test]
+    fn exited_children_are_seen_before_reaping() {
+        let mut child = Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !has_exited(pid) {
+            assert!(std::time::Instant::now() < deadline, "child never exited");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Still reapable: WNOWAIT did not consume the status.
+        assert!(child.wait().unwrap().success());
+    }
+}

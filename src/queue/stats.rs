@@ -1,0 +1,185 @@
+//! What workers measure and how the client sums it: the worker prints one
+//! JSON line of [`WorkerStats`] on stdout when it exits normally, and its
+//! exit code ([`exit_code`]) says which kind of failure ended it otherwise.
+
+use serde::{Deserialize, Serialize};
+
+use super::commit::CommitPath;
+use crate::faults::ThrottleMethod;
+
+/// Exit codes of a `redis-worker` process.
+pub mod exit_code {
+    /// All units done and nothing pending.
+    pub const OK: i32 = 0;
+    /// Any other failure.
+    pub const FAILED: i32 = 1;
+    /// An input file could not be read.
+    pub const BAD_INPUT: i32 = 2;
+    /// Redis went away and did not come back in time.
+    pub const REDIS_GONE: i32 = 3;
+    /// Redis refused the credentials.
+    pub const AUTH: i32 = 4;
+    /// The worker crashed on purpose at a crash point (see `faults`).
+    pub const CRASHED: i32 = crate::faults::CRASH_EXIT_CODE;
+}
+
+/// One worker's measurements.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkerStats {
+    /// Worker index.
+    pub worker: u32,
+    /// Process id.
+    pub pid: u32,
+    /// Units counted and committed.
+    pub units: u64,
+    /// Bytes of those units.
+    pub bytes: u64,
+    /// Word occurrences in those units.
+    pub words: u64,
+    /// `ZINCRBY` commands sent.
+    pub word_updates: u64,
+    /// Commit round trips to Redis.
+    pub round_trips: u64,
+    /// Seconds counting units.
+    pub count_s: f64,
+    /// Seconds merging (commit round trips, acknowledgement included).
+    pub merge_s: f64,
+    /// Seconds waiting for work (reads that returned nothing, pending checks).
+    pub wait_s: f64,
+    /// Times the worker reconnected after losing Redis.
+    pub reconnects: u64,
+}
+
+impl WorkerStats {
+    /// The line a worker prints on stdout at exit.
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// The stats in a worker's stdout (its last non-empty line).
+    pub fn from_output(stdout: &str) -> Result<WorkerStats, String> {
+        let line = stdout.lines().rev().find(|l| !l.trim().is_empty()).ok_or("it printed no statistics")?;
+        serde_json::from_str(line).map_err(|e| format!("its statistics line {line:?} is not valid: {e}"))
+    }
+}
+
+/// The Redis-specific measurements of one job, summed over its workers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RedisReport {
+    /// The job id in the key names (`wc:{JOB}:*`).
+    pub job_id: String,
+    /// The server, as a URL without credentials.
+    pub server: String,
+    /// Whether the harness started (and stopped) the server itself.
+    pub managed: bool,
+    /// The server's version, e.g. "7.0.15".
+    pub redis_version: String,
+    /// The managed server's process id.
+    pub redis_pid: Option<u32>,
+    /// The worker processes' ids, by worker index.
+    pub worker_pids: Vec<u32>,
+    /// How workers merged.
+    pub commit: CommitPath,
+    /// How stragglers were slowed down (`none` without `--slow`).
+    pub throttle: ThrottleMethod,
+    /// Units committed, over all workers.
+    pub units: u64,
+    /// `ZINCRBY` commands sent, over all workers.
+    pub word_updates: u64,
+    /// Commit round trips, over all workers.
+    pub round_trips: u64,
+    /// Seconds counting, summed over workers.
+    pub count_s: f64,
+    /// Seconds merging, summed over workers.
+    pub merge_s: f64,
+    /// Seconds waiting for work, summed over workers.
+    pub wait_s: f64,
+    /// Reconnects, over all workers.
+    pub reconnects: u64,
+    /// Units committed per worker.
+    pub units_per_worker: Vec<u64>,
+    /// Seconds starting (or connecting to) the server.
+    pub server_s: f64,
+    /// Seconds creating the group and adding the units to the stream.
+    pub enqueue_s: f64,
+    /// Seconds reading the final counts back.
+    pub read_s: f64,
+}
+
+impl RedisReport {
+    /// A report with no worker added yet.
+    pub fn new(job_id: &str, server: &str, managed: bool, redis_version: &str, commit: CommitPath) -> RedisReport {
+        RedisReport {
+            job_id: job_id.to_owned(),
+            server: server.to_owned(),
+            managed,
+            redis_version: redis_version.to_owned(),
+            redis_pid: None,
+            worker_pids: Vec::new(),
+            commit,
+            throttle: ThrottleMethod::None,
+            units: 0,
+            word_updates: 0,
+            round_trips: 0,
+            count_s: 0.0,
+            merge_s: 0.0,
+            wait_s: 0.0,
+            reconnects: 0,
+            units_per_worker: Vec::new(),
+            server_s: 0.0,
+            enqueue_s: 0.0,
+            read_s: 0.0,
+        }
+    }
+
+    /// Adds one worker's stats (call in worker order).
+    pub fn add_worker(&mut self, stats: &WorkerStats) {
+        self.worker_pids.push(stats.pid);
+        self.units_per_worker.push(stats.units);
+        self.units += stats.units;
+        self.word_updates += stats.word_updates;
+        self.round_trips += stats.round_trips;
+        self.count_s += stats.count_s;
+        self.merge_s += stats.merge_s;
+        self.wait_s += stats.wait_s;
+        self.reconnects += stats.reconnects;
+    }
+
+    /// Word updates per second of merge time (0 when nothing was merged).
+    pub fn updates_per_merge_s(&self) -> f64 {
+        if self.merge_s > 0.0 { self.word_updates as f64 / self.merge_s } else { 0.0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(worker: u32, units: u64, updates: u64, merge_s: f64) -> WorkerStats {
+        WorkerStats { worker, pid: 100 + worker, units, word_updates: updates, round_trips: units, count_s: 1.0, merge_s, wait_s: 0.5, reconnects: worker as u64, ..Default::default() }
+    }
+
+    #[test]
+    fn stats_lines_round_trip_and_garbage_is_reported() {
+        let one = stats(1, 3, 40, 0.25);
+        assert_eq!(WorkerStats::from_output(&format!("noise\n{}\n\n", one.to_line())), Ok(one));
+        assert!(WorkerStats::from_output("").unwrap_err().contains("no statistics"));
+        assert!(WorkerStats::from_output("{\"worker\":").unwrap_err().contains("not valid"));
+    }
+
+    #[test]
+    fn reports_sum_workers() {
+        let mut report = RedisReport::new("j", "redis://h:1/", true, "7.0.15", CommitPath::PerUnit);
+        assert_eq!(report.updates_per_merge_s(), 0.0);
+        report.add_worker(&stats(0, 2, 100, 0.5));
+        report.add_worker(&stats(1, 3, 300, 1.5));
+        assert_eq!(report.units, 5);
+        assert_eq!(report.units_per_worker, vec![2, 3]);
+        assert_eq!(report.worker_pids, vec![100, 101]);
+        assert_eq!(report.word_updates, 400);
+        assert_eq!(report.round_trips, 5);
+        assert_eq!((report.count_s, report.merge_s, report.wait_s), (2.0, 2.0, 1.0));
+        assert_eq!(report.reconnects, 1);
+        assert_eq!(report.updates_per_merge_s(), 200.0);
+    }
+}

@@ -1,0 +1,293 @@
+//! The streams backend: one stream of unit messages per job, one consumer
+//! group of workers, and a sorted set of counts.
+//!
+//! - client: `XGROUP CREATE stream group 0 MKSTREAM`, pipelined `XADD`s;
+//!   at the end `ZRANGE counts a b WITHSCORES` in slices, then `DEL`.
+//! - worker: `XREADGROUP GROUP group consumer COUNT 1 [BLOCK ms] STREAMS
+//!   stream ID` with ID `0` (its own pending messages, after a restart or a
+//!   reconnect) until that is empty, then `>`; a commit (see
+//!   [`super::commit`]) ending in `XACK`; `XPENDING stream group` to see
+//!   whether any unit is still held by someone.
+
+use redis::streams::{StreamPendingReply, StreamReadOptions, StreamReadReply};
+use redis::{Commands, Connection, Value};
+
+use super::commit::{for_each_pipeline, CommitPath, CommitStats};
+use super::connection::Endpoint;
+use super::error::QueueError;
+use super::keys::JobKeys;
+use super::message::{decode_unit, encode_unit, Taken};
+use super::WorkQueue;
+use crate::input::Unit;
+use crate::words::WordCounts;
+
+/// Members read per `ZRANGE` round trip.
+const READ_SLICE: isize = 50_000;
+/// `XADD`s per pipeline round trip.
+const ENQUEUE_CHUNK: usize = 10_000;
+
+/// The streams work queue of one job, seen from one process.
+#[derive(Debug, Clone)]
+pub struct StreamQueue {
+    endpoint: Endpoint,
+    keys: JobKeys,
+    consumer: String,
+    block_ms: u64,
+    pipeline_commands: usize,
+    commit: CommitPath,
+    /// False until this consumer's own pending messages were all re-read.
+    backlog_done: bool,
+}
+
+impl StreamQueue {
+    /// The queue of job `keys` on `endpoint`, as the client sees it.
+    pub fn new(endpoint: Endpoint, keys: JobKeys) -> StreamQueue {
+        StreamQueue {
+            endpoint,
+            keys,
+            consumer: "client".into(),
+            block_ms: 100,
+            pipeline_commands: 10_000,
+            commit: CommitPath::PerUnit,
+            backlog_done: false,
+        }
+    }
+
+    /// The same queue as worker `worker` sees it: reads block up to
+    /// `block_ms`, commits use `commit` with `pipeline_commands` per round trip.
+    pub fn for_worker(mut self, worker: u32, block_ms: u64, pipeline_commands: usize, commit: CommitPath) -> StreamQueue {
+        self.consumer = JobKeys::consumer(worker);
+        self.block_ms = block_ms;
+        self.pipeline_commands = pipeline_commands.max(1);
+        self.commit = commit;
+        self
+    }
+
+    /// The job's keys.
+    pub fn keys(&self) -> &JobKeys {
+        &self.keys
+    }
+
+    fn error(&self, source: redis::RedisError, during: &str) -> QueueError {
+        if source.code() == Some("NOGROUP") {
+            return QueueError::BadReply {
+                url: self.endpoint.shown().into(),
+                during: during.into(),
+                detail: format!(
+                    "the job's stream or group ({}) is gone: the server lost its data (restarted without snapshots?) or someone deleted the keys; rerun the job",
+                    self.keys
+                ),
+            };
+        }
+        self.endpoint.error(source, during)
+    }
+
+    /// Creates the group and adds one message per unit, in the given order.
+    pub fn create(&self, con: &mut Connection, units: &[Unit]) -> Result<(), QueueError> {
+        let (stream, group) = (self.keys.stream(), self.keys.group());
+        let created: redis::RedisResult<()> = con.xgroup_create_mkstream(&stream, &group, "0");
+        if let Err(e) = created {
+            if e.code() != Some("BUSYGROUP") {
+                return Err(self.error(e, "XGROUP CREATE"));
+            }
+        }
+        for chunk in units.chunks(ENQUEUE_CHUNK) {
+            let mut pipe = redis::pipe();
+            for unit in chunk {
+                let cmd = pipe.cmd("XADD").arg(&stream).arg("*");
+                for (field, value) in encode_unit(unit) {
+                    cmd.arg(field).arg(value);
+                }
+                cmd.ignore();
+            }
+            pipe.query::<()>(con).map_err(|e| self.error(e, "XADD of the units"))?;
+        }
+        Ok(())
+    }
+
+    /// Reads the whole sorted set of counts (words are raw bytes).
+    pub fn read_counts(&self, con: &mut Connection) -> Result<WordCounts, QueueError> {
+        let key = self.keys.counts();
+        let during = "ZRANGE of the counts";
+        let members: usize = con.zcard(&key).map_err(|e| self.error(e, "ZCARD of the counts"))?;
+        let mut counts = WordCounts::new();
+        let mut start = 0isize;
+        while (start as usize) < members {
+            let reply: Value = redis::cmd("ZRANGE")
+                .arg(&key)
+                .arg(start)
+                .arg(start + READ_SLICE - 1)
+                .arg("WITHSCORES")
+                .query(con)
+                .map_err(|e| self.error(e, during))?;
+            let read = add_scored_members(reply, &mut counts).map_err(|detail| QueueError::BadReply {
+                url: self.endpoint.shown().into(),
+                during: during.into(),
+                detail,
+            })?;
+            if read == 0 {
+                break;
+            }
+            start += read as isize;
+        }
+        Ok(counts)
+    }
+
+    /// Deletes the job's keys (the group goes with the stream).
+    pub fn delete(&self, con: &mut Connection) -> Result<(), QueueError> {
+        con.del::<_, ()>(self.keys.all()).map_err(|e| self.error(e, "DEL of the job's keys"))
+    }
+
+    /// Sends the `XACK` of `id` alone.
+    fn ack(&self, con: &mut Connection, id: &str) -> Result<bool, QueueError> {
+        let acked: u64 = con.xack(self.keys.stream(), self.keys.group(), &[id]).map_err(|e| self.error(e, "XACK"))?;
+        Ok(acked == 1)
+    }
+}
+
+impl WorkQueue for StreamQueue {
+    fn on_connect(&mut self, _con: &mut Connection) -> Result<(), QueueError> {
+        // Whatever this consumer held before the connection broke is still
+        // pending for it: read that again first.
+        self.backlog_done = false;
+        Ok(())
+    }
+
+    fn take(&mut self, con: &mut Connection) -> Result<Option<Taken>, QueueError> {
+        let stream = self.keys.stream();
+        loop {
+            let (id, options) = if self.backlog_done {
+                (">", StreamReadOptions::default().group(self.keys.group(), &self.consumer).count(1).block(self.block_ms as usize))
+            } else {
+                ("0", StreamReadOptions::default().group(self.keys.group(), &self.consumer).count(1))
+            };
+            let reply: Option<StreamReadReply> =
+                con.xread_options(&[&stream], &[id], &options).map_err(|e| self.error(e, "XREADGROUP"))?;
+            let entry = reply.and_then(|r| r.keys.into_iter().next()).and_then(|k| k.ids.into_iter().next());
+            match entry {
+                Some(entry) => {
+                    let unit = decode_unit(&entry.map).map_err(|detail| QueueError::BadMessage {
+                        id: entry.id.clone(),
+                        stream: stream.clone(),
+                        detail,
+                    })?;
+                    return Ok(Some(Taken { id: entry.id, unit }));
+                }
+                None if !self.backlog_done => self.backlog_done = true,
+                None => return Ok(None),
+            }
+        }
+    }
+
+    fn pending(&mut self, con: &mut Connection) -> Result<u64, QueueError> {
+        let reply: StreamPendingReply =
+            con.xpending(self.keys.stream(), self.keys.group()).map_err(|e| self.error(e, "XPENDING"))?;
+        Ok(reply.count() as u64)
+    }
+
+    fn commit(
+        &mut self,
+        con: &mut Connection,
+        taken: &Taken,
+        counts: &WordCounts,
+        ack_separately: bool,
+        before_ack: &mut dyn FnMut(),
+    ) -> Result<CommitStats, QueueError> {
+        let (stream, group) = (self.keys.stream(), self.keys.group());
+        let mut stats = CommitStats { updates: self.commit.updates(counts), ..CommitStats::default() };
+        for_each_pipeline(self.commit, &self.keys.counts(), counts, self.pipeline_commands, |pipe, last| {
+            if last && !ack_separately {
+                pipe.cmd("XACK").arg(&stream).arg(&group).arg(&taken.id);
+                let (acked,): (u64,) = pipe.query(con).map_err(|e| self.error(e, "ZINCRBY + XACK"))?;
+                stats.acked = acked == 1;
+            } else if !pipe.is_empty() {
+                pipe.query::<()>(con).map_err(|e| self.error(e, "ZINCRBY"))?;
+            } else {
+                return Ok(());
+            }
+            stats.round_trips += 1;
+            Ok::<(), QueueError>(())
+        })?;
+        if ack_separately {
+            before_ack();
+            stats.acked = self.ack(con, &taken.id)?;
+            stats.round_trips += 1;
+        }
+        Ok(stats)
+    }
+}
+
+/// Adds the members of a `ZRANGE ... WITHSCORES` reply (RESP2: a flat
+/// member/score array; RESP3: member/score pairs) and returns how many.
+fn add_scored_members(reply: Value, counts: &mut WordCounts) -> Result<usize, String> {
+    let Value::Array(items) = reply else { return Err(format!("expected an array, got {reply:?}")) };
+    let mut flat = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Value::Array(pair) => flat.extend(pair),
+            other => flat.push(other),
+        }
+    }
+    if flat.len() % 2 != 0 {
+        return Err("odd number of member/score items".into());
+    }
+    let mut read = 0;
+    let mut items = flat.into_iter();
+    while let (Some(member), Some(score)) = (items.next(), items.next()) {
+        let Value::BulkString(word) = member else { return Err(format!("member is not a string: {member:?}")) };
+        counts.add(&word, parse_count(&score)?);
+        read += 1;
+    }
+    Ok(read)
+}
+
+/// A score that must be a whole, non-negative count.
+fn parse_count(score: &Value) -> Result<u64, String> {
+    let float = match score {
+        Value::BulkString(bytes) => {
+            let text = std::str::from_utf8(bytes).map_err(|_| "score is not text".to_string())?;
+            if let Ok(whole) = text.parse::<u64>() {
+                return Ok(whole);
+            }
+            text.parse::<f64>().map_err(|_| format!("score {text:?} is not a number"))?
+        }
+        Value::Double(value) => *value,
+        Value::Int(value) => *value as f64,
+        other => return Err(format!("score is not a number: {other:?}")),
+    };
+    if float >= 0.0 && float.fract() == 0.0 && float < 9.007_199_254_740_992e15 {
+        Ok(float as u64)
+    } else {
+        Err(format!("score {float} is not a whole count"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(bytes: &[u8]) -> Value {
+        Value::BulkString(bytes.to_vec())
+    }
+
+    #[test]
+    fn scored_members_parse_flat_and_paired_replies() {
+        let mut counts = WordCounts::new();
+        let flat = Value::Array(vec![bulk(b"the"), bulk(b"12"), bulk(b"\xff\x00x"), bulk(b"3")]);
+        assert_eq!(add_scored_members(flat, &mut counts), Ok(2));
+        let paired = Value::Array(vec![Value::Array(vec![bulk(b"a"), Value::Double(5.0)])]);
+        assert_eq!(add_scored_members(paired, &mut counts), Ok(1));
+        assert_eq!((counts.get(b"the"), counts.get(b"\xff\x00x"), counts.get(b"a")), (12, 3, 5));
+    }
+
+    #[test]
+    fn bad_scores_are_errors() {
+        let mut counts = WordCounts::new();
+        for score in [bulk(b"1.5"), bulk(b"-1"), bulk(b"abc"), Value::Nil] {
+            let reply = Value::Array(vec![bulk(b"w"), score.clone()]);
+            assert!(add_scored_members(reply, &mut counts).is_err(), "{score:?}");
+        }
+        assert!(add_scored_members(Value::Array(vec![bulk(b"w")]), &mut counts).is_err());
+        assert_eq!(parse_count(&bulk(b"1e3")), Ok(1000));
+    }
+}

@@ -1,0 +1,155 @@
+//! One CSV row: a run's parameters, measurements and correctness.
+
+use serde::{Deserialize, Serialize};
+
+/// One run of an experiment, as one flat CSV row. Units are in the names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    /// Experiment name.
+    pub experiment: String,
+    /// Unique id of this run: `<params key>-r<repetition>`.
+    pub run_id: String,
+    /// Identifies the parameter set (same parameters + scale = same key).
+    pub params_key: String,
+    /// Repetition number, from 1.
+    pub rep: u32,
+    /// When the run finished (RFC 3339, UTC).
+    pub timestamp: String,
+    /// Git commit of the harness that ran it.
+    pub git_commit: String,
+    /// Scale applied to generated inputs.
+    pub scale: f64,
+    /// Mode: serial, threads, processes, redis.
+    pub mode: String,
+    /// Workers (1 for serial).
+    pub workers: u32,
+    /// Tokenizer.
+    pub tokenizer: String,
+    /// Largest unit of work, bytes.
+    pub unit_bytes: u64,
+    /// Input label (path, or generator preset and parameters).
+    pub input: String,
+    /// Size of the largest input file, bytes (the x of size ladders).
+    pub max_file_bytes: u64,
+    /// Redis: one ZINCRBY per word occurrence instead of per distinct word.
+    pub per_word: bool,
+    /// Stragglers, e.g. `0:0.5` (worker:fraction of a CPU), `;`-separated.
+    pub slow: String,
+    /// How stragglers were throttled: cgroup-v1, cgroup-v2, sigstop, none.
+    pub throttle: String,
+    /// Redis: atomic commit through a Redis Function.
+    pub atomic: bool,
+    /// Redis: XAUTOCLAIM idle timeout in ms (0 = no stealing).
+    pub autoclaim_ms: u64,
+    /// Injected crash points, e.g. `1:mid-count:2`, `;`-separated.
+    pub crash: String,
+    /// Kill a random worker every this many ms (0 = never).
+    pub kill_every_ms: u64,
+    /// Wall time of the job, seconds.
+    pub wall_s: f64,
+    /// Walking inputs and cutting units, seconds.
+    pub plan_s: f64,
+    /// Counting phase, seconds (workers' sum for Redis runs).
+    pub count_s: f64,
+    /// Merging partial counts, seconds (Redis: commit round trips, workers' sum).
+    pub merge_s: f64,
+    /// Redis: workers waiting for work, seconds (sum).
+    pub wait_s: f64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Words counted.
+    pub words: u64,
+    /// Distinct words.
+    pub distinct: u64,
+    /// Input files.
+    pub files: u64,
+    /// Units of work.
+    pub units: u64,
+    /// Redis: word updates sent (ZINCRBY or equivalent).
+    pub word_updates: u64,
+    /// Redis: units taken over from another worker.
+    pub units_stolen: u64,
+    /// Worker crashes injected or kills from outside.
+    pub crashes: u64,
+    /// Redis restarts during the run.
+    pub redis_restarts: u64,
+    /// Redis: commits refused because the unit was already committed.
+    pub duplicate_commits: u64,
+    /// Counts equal to the serial oracle.
+    pub correct: bool,
+    /// Words whose count differs from the oracle (0 when correct).
+    pub diff_words: u64,
+    /// The experiment expects this run to be exact (false for runs meant to
+    /// show a failure, whose wrong counts are then not an error).
+    pub expect_exact: bool,
+}
+
+impl RunRow {
+    /// The CSV header, in column order.
+    pub fn header() -> Vec<String> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        // Serializing a default row writes the header as a side effect.
+        let _ = writer.serialize(RunRow::example());
+        let bytes = writer.into_inner().unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        text.lines().next().unwrap_or_default().split(',').map(str::to_string).collect()
+    }
+
+    /// A row with every field set, for tests and the header.
+    pub fn example() -> RunRow {
+        RunRow {
+            experiment: "example".into(),
+            run_id: "k-r1".into(),
+            params_key: "k".into(),
+            rep: 1,
+            timestamp: "2026-01-01T00:00:00Z".into(),
+            git_commit: "unknown".into(),
+            scale: 1.0,
+            mode: "serial".into(),
+            workers: 1,
+            tokenizer: "whitespace".into(),
+            unit_bytes: 1,
+            input: "x".into(),
+            max_file_bytes: 0,
+            per_word: false,
+            slow: String::new(),
+            throttle: "none".into(),
+            atomic: false,
+            autoclaim_ms: 0,
+            crash: String::new(),
+            kill_every_ms: 0,
+            wall_s: 0.0,
+            plan_s: 0.0,
+            count_s: 0.0,
+            merge_s: 0.0,
+            wait_s: 0.0,
+            bytes: 0,
+            words: 0,
+            distinct: 0,
+            files: 0,
+            units: 0,
+            word_updates: 0,
+            units_stolen: 0,
+            crashes: 0,
+            redis_restarts: 0,
+            duplicate_commits: 0,
+            correct: true,
+            diff_words: 0,
+            expect_exact: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_lists_every_field_in_order() {
+        let header = RunRow::header();
+        assert_eq!(header.first().map(String::as_str), Some("experiment"));
+        assert!(header.contains(&"wall_s".to_string()));
+        assert!(header.contains(&"correct".to_string()));
+        assert_eq!(header.last().map(String::as_str), Some("expect_exact"));
+    }
+}

@@ -1,0 +1,242 @@
+//! The Redis-mode worker process (`harness redis-worker`, started by the
+//! client in [`crate::queue`]): stateless, one Redis connection, a loop of
+//! take -> count -> commit, and reconnection when Redis goes away.
+//!
+//! The loop per unit, with the crash points of [`crate::faults`]:
+//!
+//! ```text
+//! take (own pending first, then new)   -- wait_s
+//!   after-read
+//! count_unit                           -- count_s
+//!   mid-count, before-commit
+//! ZINCRBY pipelines [mid-commit] XACK  -- merge_s
+//!   after-commit
+//! ```
+//!
+//! When a read returns nothing and `XPENDING` shows no unit held by anyone,
+//! the worker prints its [`WorkerStats`] as one JSON line and exits 0. On a
+//! connection-level error it reconnects with backoff for up to
+//! `reconnect_s`, prepares the new connection ([`WorkQueue::on_connect`])
+//! and carries on with the units it still holds. Stealing (`XAUTOCLAIM`)
+//! slots in before the read, an atomic commit path in the queue.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use redis::Connection;
+
+use crate::events::{EventKind, EventWriter};
+use crate::faults::{CrashPlan, CrashPoint, Crasher};
+use crate::input::count_unit;
+use crate::queue::{exit_code, unit_label, CommitPath, Endpoint, JobKeys, QueueError, StreamQueue, WorkQueue, WorkerStats};
+use crate::words::{Tokenizer, WordCounts};
+
+/// First pause between reconnect attempts; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+/// Longest pause between reconnect attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Everything one worker needs.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// The Redis URL (with password).
+    pub url: String,
+    /// The job id (`wc:{JOB}:*`).
+    pub job: String,
+    /// This worker's index (its consumer name is `worker-INDEX`).
+    pub worker: u32,
+    /// What counts as a word.
+    pub tokenizer: Tokenizer,
+    /// How counts are merged.
+    pub commit: CommitPath,
+    /// Where to append events; `None` records none.
+    pub events: Option<PathBuf>,
+    /// Where to crash on purpose, if anywhere.
+    pub crash: Option<CrashPlan>,
+    /// Milliseconds a read blocks when no unit is waiting.
+    pub block_ms: u64,
+    /// Commands per pipeline round trip.
+    pub pipeline_commands: usize,
+    /// Seconds to keep trying to reconnect.
+    pub reconnect_s: u64,
+}
+
+/// Runs the worker loop until no unit is left; returns its measurements.
+pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
+    let endpoint = Endpoint::new(&config.url);
+    let keys = JobKeys::new(&config.job).map_err(QueueError::BadOptions)?;
+    let mut queue = StreamQueue::new(endpoint.clone(), keys).for_worker(
+        config.worker,
+        config.block_ms,
+        config.pipeline_commands,
+        config.commit,
+    );
+    let mut worker = Worker {
+        config,
+        endpoint,
+        events: EventLog::open(config.events.as_deref(), config.worker),
+        crash: Crasher::new(config.crash),
+        stats: WorkerStats { worker: config.worker, pid: std::process::id(), ..WorkerStats::default() },
+    };
+    worker.events.record(EventKind::Start, "", &format!("pid={} commit={}", std::process::id(), config.commit));
+    let mut con = worker.connect(&mut queue, false)?;
+    loop {
+        match worker.step(&mut queue, &mut con) {
+            Ok(Step::Finished) => break,
+            Ok(Step::Worked | Step::Waited) => {}
+            Err(e) if e.is_redis_gone() => {
+                worker.events.record(EventKind::RedisDown, "", &e.to_string());
+                con = worker.connect(&mut queue, true)?;
+                worker.stats.reconnects += 1;
+                worker.events.record(EventKind::RedisUp, "", "");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    worker.events.record(EventKind::Exit, "", &format!("units={}", worker.stats.units));
+    Ok(worker.stats)
+}
+
+/// The `redis-worker` command: runs the loop, prints the stats line on
+/// stdout, or the error on stderr; returns the process exit code
+/// ([`exit_code`]).
+pub fn serve(config: &WorkerConfig) -> i32 {
+    match run_worker(config) {
+        Ok(stats) => {
+            println!("{}", stats.to_line());
+            exit_code::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            if e.is_bad_input() {
+                exit_code::BAD_INPUT
+            } else if e.is_redis_gone() {
+                exit_code::REDIS_GONE
+            } else if e.is_auth() {
+                exit_code::AUTH
+            } else {
+                exit_code::FAILED
+            }
+        }
+    }
+}
+
+/// What one pass of the loop did.
+enum Step {
+    /// A unit was counted and committed.
+    Worked,
+    /// Nothing to take, but units are still pending somewhere.
+    Waited,
+    /// Nothing to take and nothing pending: done.
+    Finished,
+}
+
+struct Worker<'a> {
+    config: &'a WorkerConfig,
+    endpoint: Endpoint,
+    events: EventLog,
+    crash: Crasher,
+    stats: WorkerStats,
+}
+
+impl Worker<'_> {
+    /// Connects (retrying while Redis is unreachable, for up to
+    /// `reconnect_s`) and prepares the connection.
+    fn connect(&mut self, queue: &mut impl WorkQueue, again: bool) -> Result<Connection, QueueError> {
+        let deadline = Instant::now() + Duration::from_secs(self.config.reconnect_s);
+        let mut backoff = FIRST_BACKOFF;
+        let mut noted = again;
+        loop {
+            let attempt = self.endpoint.connect().and_then(|mut con| queue.on_connect(&mut con).map(|()| con));
+            match attempt {
+                Ok(con) => return Ok(con),
+                Err(e) if e.is_redis_gone() && Instant::now() + backoff < deadline => {
+                    if !noted {
+                        eprintln!("note: Redis not reachable yet ({e}); retrying for up to {} s", self.config.reconnect_s);
+                        noted = true;
+                    }
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Takes, counts and commits one unit, or finds there is none.
+    fn step(&mut self, queue: &mut impl WorkQueue, con: &mut Connection) -> Result<Step, QueueError> {
+        // (Stealing stale units with XAUTOCLAIM goes here, before new reads.)
+        let waiting = Instant::now();
+        let Some(taken) = queue.take(con)? else {
+            let pending = queue.pending(con)?;
+            self.stats.wait_s += waiting.elapsed().as_secs_f64();
+            return Ok(if pending == 0 { Step::Finished } else { Step::Waited });
+        };
+        self.stats.wait_s += waiting.elapsed().as_secs_f64();
+        self.crash.unit_taken();
+        let label = unit_label(&taken.unit);
+        self.events.record(EventKind::Take, &label, &taken.id);
+        self.crash_point(CrashPoint::AfterRead, &label);
+
+        let counting = Instant::now();
+        let mut counts = WordCounts::new();
+        let tally = count_unit(&taken.unit, self.config.tokenizer, &mut counts)?;
+        self.crash_point(CrashPoint::MidCount, &label);
+        self.stats.count_s += counting.elapsed().as_secs_f64();
+        self.events.record(EventKind::Counted, &label, &format!("words={} distinct={}", tally.words, counts.distinct()));
+        self.crash_point(CrashPoint::BeforeCommit, &label);
+
+        let merging = Instant::now();
+        let ack_separately = self.crash.armed(CrashPoint::MidCommit);
+        let (crash, events) = (&self.crash, &mut self.events);
+        let commit = queue.commit(con, &taken, &counts, ack_separately, &mut || {
+            crash.reach(CrashPoint::MidCommit, || events.record(EventKind::Crash, &label, CrashPoint::MidCommit.name()))
+        })?;
+        self.stats.merge_s += merging.elapsed().as_secs_f64();
+        self.stats.word_updates += commit.updates;
+        self.stats.round_trips += commit.round_trips;
+        let kind = if commit.acked { EventKind::Committed } else { EventKind::Refused };
+        self.events.record(kind, &label, &format!("updates={} round_trips={}", commit.updates, commit.round_trips));
+        self.stats.units += 1;
+        self.stats.bytes += tally.bytes;
+        self.stats.words += tally.words;
+        self.crash_point(CrashPoint::AfterCommit, &label);
+        Ok(Step::Worked)
+    }
+
+    /// Crashes here if the plan says so, recording a `crash` event first.
+    fn crash_point(&mut self, point: CrashPoint, label: &str) {
+        let events = &mut self.events;
+        self.crash.reach(point, || events.record(EventKind::Crash, label, point.name()));
+    }
+}
+
+/// The worker's event log; a failure to write it is reported once and
+/// otherwise ignored (events are for timelines, not correctness).
+struct EventLog {
+    writer: Option<EventWriter>,
+    warned: bool,
+}
+
+impl EventLog {
+    fn open(path: Option<&std::path::Path>, worker: u32) -> EventLog {
+        let writer = path.and_then(|path| match EventWriter::append(path, i64::from(worker)) {
+            Ok(writer) => Some(writer),
+            Err(e) => {
+                eprintln!("warning: cannot write events to {}: {e}; continuing without them", path.display());
+                None
+            }
+        });
+        EventLog { writer, warned: false }
+    }
+
+    fn record(&mut self, kind: EventKind, unit: &str, detail: &str) {
+        if let Some(writer) = &mut self.writer
+            && let Err(e) = writer.record(kind, unit, detail)
+            && !self.warned
+        {
+            eprintln!("warning: writing an event failed: {e}; later failures are not reported");
+            self.warned = true;
+        }
+    }
+}
