@@ -136,6 +136,13 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<R
             }
             let diff_words = count_differences(&outcome.counts, &expected);
             let row = build_row(experiment, params, &key, rep, &commit, &paths, &outcome, diff_words)?;
+            if !outcome.events.is_empty() {
+                let events_file = crate::results::events_path(&csv, &run_id);
+                if let Some(dir) = events_file.parent() {
+                    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                }
+                crate::fsutil::write_atomically(&events_file, |w| crate::events::write_events_csv(w, &outcome.events))?;
+            }
             store_row(&csv, &row, options.force)?;
             summary.ran += 1;
             let verdict = if row.correct { "exact".to_string() } else { format!("WRONG: {diff_words} words differ") };

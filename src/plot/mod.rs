@@ -29,6 +29,7 @@ mod canvas;
 mod figures;
 mod line;
 mod timeline;
+mod timelines;
 
 use std::path::PathBuf;
 
@@ -36,6 +37,7 @@ pub use bar::draw_bar_chart;
 pub use figures::{build_chart, draw_experiment_plots};
 pub use line::draw_line_chart;
 pub use timeline::draw_timeline;
+pub use timelines::{draw_run_timeline, timeline_from_events};
 
 /// Width of every chart, in pixels.
 pub const WIDTH: u32 = 1280;

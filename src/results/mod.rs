@@ -9,4 +9,4 @@ mod store;
 
 pub use environment::{capture_environment, git_commit, utc_timestamp, Environment};
 pub use row::RunRow;
-pub use store::{append_row, read_rows, ResultsError};
+pub use store::{append_row, events_path, read_rows, ResultsError};

@@ -260,15 +260,7 @@ impl WordTable {
     /// Rebuilds the table with `slots` slots (a power of two larger than `len`).
     fn resize(&mut self, slots: usize) {
         debug_assert!(slots.is_power_of_two() && slots > self.len);
-        let mut fresh: Vec<Slot> = Vec::with_capacity(slots);
-        unsafe {
-            let p = fresh.as_mut_ptr() as usize;
-            let a = (p + 4095) & !4095;
-            let bytes = slots * 24;
-            if bytes > (1 << 21) { libc::madvise(a as *mut libc::c_void, bytes - (a - p), libc::MADV_HUGEPAGE); }
-        }
-        fresh.resize(slots, EMPTY_SLOT);
-        let old = std::mem::replace(&mut self.slots, fresh);
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY_SLOT; slots]);
         let mask = slots - 1;
         for slot in old.into_iter().filter(|s| s.key.tag() != EMPTY) {
             let hash = match slot.key.tag() {
@@ -445,3 +437,28 @@ mod tests {
         }
     }
 }
+#[cfg(test)]
+mod probe_stats {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn stats() {
+        for f in ["/tmp/bench/big.txt", "/tmp/bench/small-vocab.txt"] {
+            let mut c = crate::words::WordCounts::new();
+            c.count_reader(std::fs::File::open(f).unwrap().take(60_000_000), crate::words::Tokenizer::Whitespace, true, 1 << 18).unwrap();
+            let t = c.table_for_stats();
+            let mask = t.slots.len() - 1;
+            let mut hist = [0u64; 10];
+            let mut total = 0u64;
+            for (i, s) in t.slots.iter().enumerate() {
+                if s.key.tag() == EMPTY { continue; }
+                let h = if s.key.tag() == IN_ARENA { LONG_HASHER.hash_one(arena_word(s.key, &t.arena)) } else { s.key.hash() };
+                let d = (i.wrapping_sub(h as usize)) & mask;
+                hist[d.min(9)] += s.count;
+                total += s.count;
+            }
+            println!("{f}: slots {} len {} weighted displacement: {:?}", t.slots.len(), t.len, hist.iter().map(|&h| format!("{:.3}", h as f64 / total as f64)).collect::<Vec<_>>());
+        }
+    }
+}
+use std::io::Read;
