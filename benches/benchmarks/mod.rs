@@ -2,6 +2,7 @@
 
 pub mod count;
 pub mod merge;
+pub mod redis_merge;
 
 use std::path::PathBuf;
 

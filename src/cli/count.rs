@@ -100,6 +100,10 @@ pub fn run(args: CountArgs) -> Result<()> {
     if mode != Mode::Redis && (args.per_word || args.redis_url.is_some() || !args.slow.is_empty() || args.keep_keys) {
         anyhow::bail!("--per-word, --redis-url, --slow and --keep-keys only apply to --mode redis: add --mode redis or leave them out");
     }
+    if mode == Mode::Redis {
+        // Ctrl-C stops the workers and the managed redis-server through their guards.
+        crate::interrupt::install();
+    }
     let exe = std::env::current_exe().context("cannot find the harness executable to start workers")?;
     let outcome = run_job(&spec, &exe)?;
     if let Some(output) = &args.output {

@@ -20,7 +20,9 @@ pub use inputs::{count_differences, Oracle};
 pub use runner::{csv_path, run_experiment, sidecar_path, RunOptions, RunSummary, Sidecar};
 pub use schema::{ExperimentFile, FixedTable, InputTable, PlotSpec, Size};
 
+use crate::faults::SlowWorker;
 use crate::job::Mode;
+use crate::queue::{CommitPath, RedisOptions};
 use crate::words::Tokenizer;
 
 /// Why an experiment file cannot be used. Each names the file, and the key
@@ -101,9 +103,27 @@ pub struct RunParams {
     pub unit_bytes: Option<u64>,
     /// The input.
     pub input: InputSource,
+    /// Redis: one ZINCRBY per word occurrence.
+    pub per_word: bool,
+    /// Redis: slowed-down workers.
+    pub slow: Vec<SlowWorker>,
 }
 
 impl RunParams {
+    /// The `slow` setting as written in CSVs (`0:0.5;1:0.25`).
+    pub fn slow_text(&self) -> String {
+        self.slow.iter().map(ToString::to_string).collect::<Vec<_>>().join(";")
+    }
+
+    /// The Redis options of this run.
+    pub fn redis_options(&self) -> RedisOptions {
+        RedisOptions {
+            commit: if self.per_word { CommitPath::PerWord } else { CommitPath::PerUnit },
+            slow: self.slow.clone(),
+            ..RedisOptions::default()
+        }
+    }
+
     /// A stable key for these parameters at this scale (same key = same run).
     pub fn key(&self, scale: f64) -> String {
         let text = serde_json::to_string(&(self, scale)).unwrap_or_default();
@@ -114,14 +134,14 @@ impl RunParams {
     /// One line describing the run.
     pub fn describe(&self) -> String {
         let unit = self.unit_bytes.map_or_else(|| "auto".to_string(), data_gen::format_size);
-        format!(
-            "mode={} workers={} tokenizer={} unit={} input={}",
-            self.mode.name(),
-            self.workers,
-            self.tokenizer,
-            unit,
-            self.input.label()
-        )
+        let mut text = format!("mode={} workers={} tokenizer={} unit={} input={}", self.mode.name(), self.workers, self.tokenizer, unit, self.input.label());
+        if self.per_word {
+            text.push_str(" per_word");
+        }
+        if !self.slow.is_empty() {
+            text.push_str(&format!(" slow={}", self.slow_text()));
+        }
+        text
     }
 }
 
@@ -222,8 +242,11 @@ pub fn parse_experiment(path: &Path, text: &str, scale: f64) -> Result<Experimen
         }
     }
     for plot in &file.plot {
-        if !matches!(plot.kind.as_str(), "time" | "speedup" | "efficiency") {
-            return Err(invalid("kind", line_of_key(text, "kind"), format!("unknown plot kind `{}`: use time, speedup or efficiency", plot.kind)));
+        if !matches!(plot.kind.as_str(), "time" | "speedup" | "efficiency" | "timeline") {
+            return Err(invalid("kind", line_of_key(text, "kind"), format!("unknown plot kind `{}`: use time, speedup, efficiency or timeline", plot.kind)));
+        }
+        if plot.kind != "timeline" && plot.x.is_empty() {
+            return Err(invalid("x", line_of_key(text, "kind"), format!("the {} plot needs x = \"COLUMN\" (e.g. workers)", plot.kind)));
         }
     }
     Ok(Experiment {
@@ -253,7 +276,25 @@ fn validate_run(table: &FixedTable, scale: f64) -> Result<RunParams, (&'static s
         other => other.map(|s| s.0),
     };
     let input = table.input.as_ref().ok_or(("input", "missing: give input = { path = \"...\" } or input = { preset = \"...\", ... }".to_string()))?;
-    Ok(RunParams { mode, workers, tokenizer: table.tokenizer.unwrap_or_default(), unit_bytes, input: validate_input(input, scale)? })
+    let per_word = table.per_word.unwrap_or(false);
+    if per_word && mode != Mode::Redis {
+        return Err(("per_word", format!("applies to mode redis only, not {}: drop it or use mode = \"redis\"", mode.name())));
+    }
+    let slow = table
+        .slow
+        .as_deref()
+        .unwrap_or("")
+        .split(';')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.parse::<SlowWorker>().map_err(|e| ("slow", e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !slow.is_empty() && mode != Mode::Redis {
+        return Err(("slow", format!("stragglers apply to mode redis only, not {}: use mode = \"redis\"", mode.name())));
+    }
+    if let Some(bad) = slow.iter().find(|s| s.worker >= workers) {
+        return Err(("slow", format!("names worker {} but only {workers} workers run (0..{})", bad.worker, workers - 1)));
+    }
+    Ok(RunParams { mode, workers, tokenizer: table.tokenizer.unwrap_or_default(), unit_bytes, input: validate_input(input, scale)?, per_word, slow })
 }
 
 fn scaled(size: Option<Size>, default: u64, scale: f64) -> u64 {

@@ -116,7 +116,7 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<R
             workers: params.workers,
             tokenizer: params.tokenizer,
             unit_bytes: params.unit_bytes,
-            redis: crate::queue::RedisOptions::default(),
+            redis: params.redis_options(),
         };
         for _ in 0..experiment.warmup {
             crate::interrupt::check()?;
@@ -176,6 +176,7 @@ fn build_row(
 ) -> Result<RunRow> {
     let files = crate::input::collect_files(paths, |_, _| {})?;
     let max_file_bytes = files.iter().map(|f| f.bytes).max().unwrap_or(0);
+    let redis = outcome.redis.as_ref();
     Ok(RunRow {
         experiment: experiment.name.clone(),
         run_id: format!("{key}-r{rep}"),
@@ -190,9 +191,10 @@ fn build_row(
         unit_bytes: outcome.unit_bytes,
         input: params.input.label(),
         max_file_bytes,
-        per_word: false,
-        slow: String::new(),
-        throttle: "none".into(),
+        per_word: params.per_word,
+        slow: params.slow_text(),
+        slowest_cpu: params.slow.iter().map(|s| s.cpu_fraction).fold(1.0, f64::min),
+        throttle: redis.map_or_else(|| "none".to_string(), |r| r.throttle.name().to_string()),
         atomic: false,
         autoclaim_ms: 0,
         crash: String::new(),
@@ -201,13 +203,14 @@ fn build_row(
         plan_s: outcome.plan_s,
         count_s: outcome.count_s,
         merge_s: outcome.merge_s,
-        wait_s: 0.0,
+        wait_s: redis.map_or(0.0, |r| r.wait_s),
         bytes: outcome.tally.bytes,
         words: outcome.tally.words,
         distinct: outcome.counts.distinct() as u64,
         files: outcome.files as u64,
         units: outcome.units as u64,
-        word_updates: 0,
+        units_per_worker: outcome.units_per_worker.iter().map(ToString::to_string).collect::<Vec<_>>().join(";"),
+        word_updates: redis.map_or(0, |r| r.word_updates),
         units_stolen: 0,
         crashes: 0,
         redis_restarts: 0,

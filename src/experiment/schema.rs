@@ -118,15 +118,20 @@ run_parameters! {
     unit_bytes: Size,
     /// The input.
     input: InputTable,
+    /// Redis: one ZINCRBY per word occurrence instead of per distinct word of a unit.
+    per_word: bool,
+    /// Redis: stragglers, `WORKER:FRACTION` of one CPU, `;`-separated (e.g. "0:0.5"); "" for none.
+    slow: String,
 }
 
 /// One `[[plot]]` entry.
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlotSpec {
-    /// time, speedup, efficiency.
+    /// time, speedup, efficiency, timeline.
     pub kind: String,
-    /// Column on the x axis (e.g. workers, files, max_file_bytes).
+    /// Column on the x axis (e.g. workers, files, max_file_bytes); not used by timelines.
+    #[serde(default)]
     pub x: String,
     /// Column on the y axis for `time` plots (default wall_s).
     pub y: Option<String>,

@@ -91,6 +91,10 @@ pub fn draw_experiment_plots(csv: &Path, out_dir: &Path) -> Result<Vec<PathBuf>>
     let name = rows[0].experiment.clone();
     let mut written = Vec::new();
     for spec in &plots {
+        if spec.kind == "timeline" {
+            written.push(draw_timeline_plot(csv, &rows, spec, out_dir)?);
+            continue;
+        }
         let chart = build_chart(&name, &rows, spec, sidecar.as_ref())?;
         let file = spec.file.clone().unwrap_or_else(|| format!("{name}-{}-{}", spec.kind, spec.x));
         let path = out_dir.join(format!("{file}.png"));
@@ -98,6 +102,34 @@ pub fn draw_experiment_plots(csv: &Path, out_dir: &Path) -> Result<Vec<PathBuf>>
         written.push(path);
     }
     Ok(written)
+}
+
+/// A `timeline` plot: the timeline of the first run (lowest repetition)
+/// matching the plot's `where` filter that has an event log.
+fn draw_timeline_plot(csv: &Path, rows: &[RunRow], spec: &PlotSpec, out_dir: &Path) -> Result<PathBuf> {
+    let all: Vec<Columns> = rows.iter().map(columns).collect();
+    for column in spec.filter.keys() {
+        check_column(&all, column, "where")?;
+    }
+    let chosen = rows
+        .iter()
+        .zip(&all)
+        .filter(|(_, r)| spec.filter.iter().all(|(column, value)| text_of(&r[column]) == *value))
+        .map(|(row, _)| row)
+        .filter(|row| crate::results::events_path(csv, &row.run_id).exists())
+        .min_by_key(|row| row.rep);
+    let Some(row) = chosen else {
+        bail!("no run with an event log matches the timeline plot's where = {:?} (only redis-mode runs log events)", spec.filter);
+    };
+    let drawn = super::draw_run_timeline(csv, &row.run_id, out_dir)?;
+    match &spec.file {
+        Some(file) => {
+            let target = out_dir.join(format!("{file}.png"));
+            std::fs::rename(&drawn, &target).with_context(|| format!("cannot rename {} to {}", drawn.display(), target.display()))?;
+            Ok(target)
+        }
+        None => Ok(drawn),
+    }
 }
 
 fn check_column(rows: &[Columns], column: &str, what: &str) -> Result<()> {

@@ -79,7 +79,7 @@ pub fn run_redis_job(
     let job_dir = tempfile::Builder::new()
         .prefix("harness-redis-job-")
         .tempdir()
-        .map_err(|source| QueueError::Io { what: "creating a temporary directory for the workers' logs".into(), source })?;
+        .map_err(|error| QueueError::Io { what: "creating a temporary directory for the workers' logs".into(), error })?;
     let launches: Vec<WorkerLaunch> = (0..workers)
         .map(|worker| {
             let events = job_dir.path().join(format!("worker-{worker}.events"));
@@ -120,7 +120,7 @@ pub fn run_redis_job(
     for launch in &launches {
         if launch.events.exists() {
             let worker_events = read_events(&launch.events)
-                .map_err(|source| QueueError::Io { what: format!("reading {}", launch.events.display()), source })?;
+                .map_err(|error| QueueError::Io { what: format!("reading {}", launch.events.display()), error })?;
             events.extend(worker_events);
         }
     }
@@ -163,9 +163,7 @@ fn throttle_stragglers(pool: &mut WorkerPool, options: &RedisOptions) -> Result<
     let mut method = ThrottleMethod::None;
     for slow in &options.slow {
         let Some(&pid) = pids.get(slow.worker as usize) else { continue };
-        let throttle = throttler
-            .throttle(pid, slow.cpu_fraction, &format!("w{}", slow.worker))
-            .map_err(|e| QueueError::Io { what: format!("throttling worker {}", slow.worker), source: std::io::Error::other(e) })?;
+        let throttle = throttler.throttle(pid, slow.cpu_fraction, &format!("w{}", slow.worker))?;
         method = throttle.method();
         eprintln!("note: worker {} (pid {pid}) limited to {} of one CPU with {method}", slow.worker, slow.cpu_fraction);
         pool.attach_throttle(slow.worker, throttle);

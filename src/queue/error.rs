@@ -21,12 +21,12 @@ pub enum QueueError {
         detail: String,
     },
     /// No server answers at the URL.
-    #[error("cannot reach Redis at {url}: {source}; check that a server is running there and the host and port are right, or leave out --redis-url to let the harness start its own")]
+    #[error("cannot reach Redis at {url}: {error}; check that a server is running there and the host and port are right, or leave out --redis-url to let the harness start its own")]
     Unreachable {
         /// The URL, password removed.
         url: String,
-        /// The client error.
-        source: RedisError,
+        /// The client error (shown in the message, not chained again).
+        error: RedisError,
     },
     /// The server refused the password (or wants one and none was given).
     #[error("Redis at {url} refused the credentials ({detail}): put the right password in the URL, as redis://:PASSWORD@HOST:PORT/")]
@@ -37,24 +37,24 @@ pub enum QueueError {
         detail: String,
     },
     /// The connection broke (or timed out) while a command was under way.
-    #[error("lost Redis at {url} while {during}: {source}; check that the server is still running (was it killed, restarted or overloaded?)")]
+    #[error("lost Redis at {url} while {during}: {error}; check that the server is still running (was it killed, restarted or overloaded?)")]
     Gone {
         /// The URL, password removed.
         url: String,
         /// What was being done.
         during: String,
-        /// The client error.
-        source: RedisError,
+        /// The client error (shown in the message, not chained again).
+        error: RedisError,
     },
     /// The server answered a command with an error.
-    #[error("Redis at {url} refused {during}: {source}; check that the server is a Redis >= 7 that accepts stream and sorted-set commands")]
+    #[error("Redis at {url} refused {during}: {error}; check that the server is a Redis >= 7 that accepts stream and sorted-set commands")]
     Command {
         /// The URL, password removed.
         url: String,
         /// What was being done.
         during: String,
-        /// The client error.
-        source: RedisError,
+        /// The client error (shown in the message, not chained again).
+        error: RedisError,
     },
     /// A stream message this harness did not write, or a mangled one.
     #[error("message {id} of {stream} is malformed ({detail}): another program wrote to this job's keys; rerun the job")]
@@ -94,12 +94,12 @@ pub enum QueueError {
         log_tail: String,
     },
     /// A worker process could not be started.
-    #[error("cannot start worker process {exe}: {source}; check that the harness binary is still there and executable")]
+    #[error("cannot start worker process {exe}: {error}; check that the harness binary is still there and executable")]
     Spawn {
         /// The executable.
         exe: String,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A worker process failed; its own message is included.
     #[error("worker {worker} (pid {pid}) {status}: {message}")]
@@ -113,13 +113,16 @@ pub enum QueueError {
         /// The last lines it wrote to stderr, or what else is known.
         message: String,
     },
+    /// A straggler could not be throttled.
+    #[error(transparent)]
+    Throttle(#[from] crate::faults::ThrottleError),
     /// A local operation (temporary directory, event log) failed.
-    #[error("{what} failed: {source}")]
+    #[error("{what} failed: {error}")]
     Io {
         /// What was being done.
         what: String,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Ctrl-C.
     #[error(transparent)]
@@ -133,9 +136,9 @@ impl QueueError {
         if is_auth(&source) {
             QueueError::Auth { url, detail: auth_detail(&source) }
         } else if is_transient(&source) {
-            QueueError::Gone { url, during, source }
+            QueueError::Gone { url, during, error: source }
         } else {
-            QueueError::Command { url, during, source }
+            QueueError::Command { url, during, error: source }
         }
     }
 
@@ -147,9 +150,9 @@ impl QueueError {
         } else if source.kind() == ErrorKind::InvalidClientConfig {
             QueueError::BadUrl { url, detail: source.to_string() }
         } else if is_transient(&source) {
-            QueueError::Unreachable { url, source }
+            QueueError::Unreachable { url, error: source }
         } else {
-            QueueError::Command { url, during: "connecting".into(), source }
+            QueueError::Command { url, during: "connecting".into(), error: source }
         }
     }
 

@@ -54,7 +54,7 @@ impl WorkerPool {
         let mut pool = WorkerPool { workers: Vec::with_capacity(launches.len()) };
         for (worker, launch) in launches.iter().enumerate() {
             let stderr = File::create(&launch.stderr)
-                .map_err(|source| QueueError::Io { what: format!("creating {}", launch.stderr.display()), source })?;
+                .map_err(|error| QueueError::Io { what: format!("creating {}", launch.stderr.display()), error })?;
             let mut command = Command::new(exe);
             command
                 .args(&launch.args)
@@ -63,7 +63,7 @@ impl WorkerPool {
                 .stdout(Stdio::piped())
                 .stderr(stderr);
             worker_process_setup(&mut command);
-            let child = command.spawn().map_err(|source| QueueError::Spawn { exe: exe.display().to_string(), source })?;
+            let child = command.spawn().map_err(|error| QueueError::Spawn { exe: exe.display().to_string(), error })?;
             pool.workers.push(WorkerProcess {
                 worker: worker as u32,
                 child,
@@ -120,7 +120,7 @@ impl WorkerProcess {
     /// Reaps the exited process and reads its stats, or says why it failed.
     fn finish(&mut self) -> Result<WorkerStats, QueueError> {
         let pid = self.child.id();
-        let status = self.child.wait().map_err(|source| QueueError::Io { what: format!("waiting for worker process {pid}"), source })?;
+        let status = self.child.wait().map_err(|error| QueueError::Io { what: format!("waiting for worker process {pid}"), error })?;
         let mut stdout = String::new();
         if let Some(mut out) = self.child.stdout.take() {
             let _ = out.read_to_string(&mut stdout);

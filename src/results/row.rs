@@ -35,6 +35,8 @@ pub struct RunRow {
     pub per_word: bool,
     /// Stragglers, e.g. `0:0.5` (worker:fraction of a CPU), `;`-separated.
     pub slow: String,
+    /// CPU fraction of the slowest worker (1 = no straggler).
+    pub slowest_cpu: f64,
     /// How stragglers were throttled: cgroup-v1, cgroup-v2, sigstop, none.
     pub throttle: String,
     /// Redis: atomic commit through a Redis Function.
@@ -65,6 +67,8 @@ pub struct RunRow {
     pub files: u64,
     /// Units of work.
     pub units: u64,
+    /// Units committed by each worker, `;`-separated, by worker index.
+    pub units_per_worker: String,
     /// Redis: word updates sent (ZINCRBY or equivalent).
     pub word_updates: u64,
     /// Redis: units taken over from another worker.
@@ -113,6 +117,7 @@ impl RunRow {
             max_file_bytes: 0,
             per_word: false,
             slow: String::new(),
+            slowest_cpu: 1.0,
             throttle: "none".into(),
             atomic: false,
             autoclaim_ms: 0,
@@ -128,6 +133,7 @@ impl RunRow {
             distinct: 0,
             files: 0,
             units: 0,
+            units_per_worker: String::new(),
             word_updates: 0,
             units_stolen: 0,
             crashes: 0,

@@ -41,7 +41,6 @@ pub struct WordCounts {
     table: WordTable,
 }
 
-impl WordCounts { #[cfg(test)] pub(crate) fn table_for_stats(&self) -> &WordTable { &self.table } }
 impl PartialEq for WordCounts {
     fn eq(&self, other: &Self) -> bool {
         self.distinct() == other.distinct() && self.iter().all(|(word, count)| other.table.get(word) == Some(count))

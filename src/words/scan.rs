@@ -154,13 +154,29 @@ struct Spans {
 
 impl Spans {
     /// Appends `base + i` to `out` for every set bit i of `bits`, lowest first.
+    ///
+    /// Writes eight positions per round whether or not that many bits are
+    /// left (the extra ones are garbage past the new length, overwritten
+    /// later), so the loop exit depends on the number of edges divided by
+    /// eight, which a block rarely changes: far fewer mispredicted branches
+    /// than one exit test per edge.
     #[inline(always)]
     fn push_bits(out: &mut [usize; CAPACITY], len: &mut usize, base: usize, mut bits: u64) {
-        while bits != 0 {
-            out[*len] = base + bits.trailing_zeros() as usize;
-            *len += 1;
-            bits &= bits - 1; // clear the lowest set bit
+        let count = bits.count_ones() as usize;
+        // A block has at most BLOCK / 2 edges of one kind, and the caller
+        // keeps `len <= BATCH` before a block, so this fits in CAPACITY.
+        let out = &mut out[*len..*len + BLOCK / 2];
+        for round in out.chunks_exact_mut(8) {
+            for slot in round {
+                // trailing_zeros of 0 is 64: a harmless garbage position.
+                *slot = base + bits.trailing_zeros() as usize;
+                bits &= bits.wrapping_sub(1); // clear the lowest set bit
+            }
+            if bits == 0 {
+                break;
+            }
         }
+        *len += count;
     }
 
     /// Hands out the complete words and keeps an open one for later.

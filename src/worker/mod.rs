@@ -240,3 +240,82 @@ impl EventLog {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{plan_units, InputFile, Unit};
+    use crate::servers::{RedisConfig, RedisServer};
+
+    /// `files` small files of a few words each, as units.
+    fn small_units(dir: &std::path::Path, files: usize) -> Vec<Unit> {
+        let inputs: Vec<InputFile> = (0..files)
+            .map(|i| {
+                let path = dir.join(format!("f{i:05}.txt"));
+                let text = format!("w{} w{} common Common\n", i % 17, i % 5);
+                std::fs::write(&path, &text).unwrap();
+                InputFile { path, bytes: text.len() as u64 }
+            })
+            .collect();
+        plan_units(&inputs, 1 << 20).unwrap()
+    }
+
+    fn config(server: &RedisServer, job: &str) -> WorkerConfig {
+        WorkerConfig {
+            url: server.url(),
+            job: job.to_owned(),
+            worker: 0,
+            tokenizer: Tokenizer::Whitespace,
+            commit: CommitPath::PerWord,
+            events: None,
+            crash: None,
+            block_ms: 20,
+            pipeline_commands: 1000,
+            reconnect_s: 20,
+        }
+    }
+
+    #[test]
+    fn a_worker_reconnects_after_redis_restarts_and_counts_stay_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let units = small_units(dir.path(), 3000);
+        let mut expected = WordCounts::new();
+        for unit in &units {
+            count_unit(unit, Tokenizer::Whitespace, &mut expected).unwrap();
+        }
+        let mut server = RedisServer::start(RedisConfig { snapshot_interval_s: Some(3600), ..RedisConfig::default() }).unwrap();
+        let endpoint = Endpoint::new(&server.url());
+        let keys = JobKeys::random();
+        let queue = StreamQueue::new(endpoint.clone(), keys.clone());
+        let mut con = endpoint.connect().unwrap();
+        queue.create(&mut con, &units).unwrap();
+        // The server restarts from this snapshot: every unit queued, no count yet.
+        let () = redis::cmd("SAVE").query(&mut con).unwrap();
+        let config = config(&server, keys.job());
+        let stats = std::thread::scope(|scope| {
+            let worker = scope.spawn(|| run_worker(&config));
+            std::thread::sleep(Duration::from_millis(150));
+            assert!(!worker.is_finished(), "the worker finished before Redis was killed; give it more units");
+            server.kill9().unwrap();
+            std::thread::sleep(Duration::from_millis(200));
+            server.restart().unwrap();
+            worker.join().unwrap()
+        })
+        .unwrap();
+        assert!(stats.reconnects >= 1, "{stats:?}");
+        let counts = queue.read_counts(&mut endpoint.connect().unwrap()).unwrap();
+        assert!(counts == expected, "counts differ after the restart");
+    }
+
+    #[test]
+    fn a_worker_gives_up_with_redis_gone_when_redis_stays_down() {
+        let mut server = RedisServer::start(RedisConfig::default()).unwrap();
+        let config = WorkerConfig { reconnect_s: 1, ..config(&server, "nojob") };
+        server.kill9().unwrap();
+        let started = Instant::now();
+        let err = run_worker(&config).unwrap_err();
+        assert!(err.is_redis_gone(), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(serve(&config), exit_code::REDIS_GONE);
+    }
+}
