@@ -20,8 +20,9 @@ use cgroups_rs::fs::cpu::CpuController;
 use cgroups_rs::fs::hierarchies::{self, V1};
 use cgroups_rs::fs::{Cgroup, Controllers};
 
-/// CFS period, and duty-cycle period, in microseconds.
-const PERIOD_US: u64 = 100_000;
+/// CFS period, and duty-cycle period, in microseconds. Short, so a throttled
+/// worker cannot burst through a whole unit on one period's quota.
+const PERIOD_US: u64 = 20_000;
 /// The root of cgroup v2 (and of the v1 controller mounts).
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 

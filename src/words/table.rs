@@ -134,10 +134,13 @@ fn prefetch(slot: &Slot) {
     {
         use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         let first: *const Slot = slot;
+        // A 24-byte slot may straddle two 64-byte lines: fetch its last byte's too.
+        let last = first.cast::<u8>().wrapping_add(size_of::<Slot>() - 1);
         // SAFETY: a prefetch is only a hint: it never faults, whatever the
         // address, and changes no memory. SSE is baseline on x86_64.
         unsafe {
             _mm_prefetch::<_MM_HINT_T0>(first.cast());
+            _mm_prefetch::<_MM_HINT_T0>(last.cast());
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
