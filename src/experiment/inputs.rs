@@ -128,7 +128,7 @@ mod tests {
         std::fs::create_dir(&input).unwrap();
         std::fs::write(input.join("a.txt"), "x y x").unwrap();
         let mut oracle = Oracle::new(&dir.path().join("data"));
-        assert_eq!(oracle.counts(&[input.clone()], Tokenizer::Whitespace).unwrap().get(b"x"), 2);
+        assert_eq!(oracle.counts(std::slice::from_ref(&input), Tokenizer::Whitespace).unwrap().get(b"x"), 2);
         let cached: Vec<_> = std::fs::read_dir(dir.path().join("data/oracle")).unwrap().collect();
         assert_eq!(cached.len(), 1);
         std::fs::write(input.join("a.txt"), "x y x x").unwrap();

@@ -129,10 +129,10 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<R
                 if crate::interrupt::requested() { anyhow::Error::new(crate::interrupt::Interrupted) } else { e }
             });
             let mut outcome = outcome.with_context(|| format!("run {run_id} failed: {}", params.describe()))?;
-            if options.inject_miscount {
-                if let Some((word, _)) = outcome.counts.top(1).first().map(|(w, c)| (w.to_vec(), *c)) {
-                    outcome.counts.add(&word, 1);
-                }
+            if options.inject_miscount
+                && let Some(word) = outcome.counts.top(1).first().map(|(w, _)| w.to_vec())
+            {
+                outcome.counts.add(&word, 1);
             }
             let diff_words = count_differences(&outcome.counts, &expected);
             let row = build_row(experiment, params, &key, rep, &commit, &paths, &outcome, diff_words)?;

@@ -179,7 +179,7 @@ mod tests {
         let files = collect_files(&[dir.path().to_path_buf()], |p, kind| skipped.push((p.to_path_buf(), kind))).unwrap();
         assert_eq!(files.len(), 1);
         assert_eq!(skipped, vec![(fifo.clone(), "fifo")]);
-        let err = collect_files(&[fifo.clone()], |_, _| {}).unwrap_err();
+        let err = collect_files(std::slice::from_ref(&fifo), |_, _| {}).unwrap_err();
         assert!(err.to_string().contains("is a fifo"), "{err}");
     }
 
@@ -187,7 +187,7 @@ mod tests {
     fn missing_and_empty_inputs_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("nope");
-        let err = collect_files(&[missing.clone()], |_, _| {}).unwrap_err();
+        let err = collect_files(std::slice::from_ref(&missing), |_, _| {}).unwrap_err();
         assert!(matches!(err, InputError::NotFound { .. }));
         assert!(err.to_string().contains("nope"));
         let err = collect_files(&[dir.path().to_path_buf()], |_, _| {}).unwrap_err();

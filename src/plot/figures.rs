@@ -231,7 +231,7 @@ pub fn build_chart(name: &str, rows: &[RunRow], spec: &PlotSpec, sidecar: Option
         y_label,
         x_log: spec.log_x.unwrap_or_else(|| spans_decades(&xs)),
         y_log: spec.log_y.unwrap_or_else(|| spec.kind == "time" && spans_decades(&ys)),
-        x_format: if spec.x.ends_with("bytes") { AxisFormat::Bytes } else if spec.x.ends_with("_s") || spec.x.ends_with("_ms") { AxisFormat::Plain } else { AxisFormat::Plain },
+        x_format: if spec.x.ends_with("bytes") { AxisFormat::Bytes } else { AxisFormat::Plain },
         y_format,
         series: lines,
         reference_line: (spec.kind == "efficiency").then(|| (1.0, "ideal efficiency".to_string())),

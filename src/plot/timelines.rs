@@ -96,10 +96,10 @@ pub fn draw_run_timeline(csv: &Path, run_id: &str, out_dir: &Path) -> Result<Pat
     let events = read_events_csv(&path).with_context(|| format!("cannot read the event log {} (only redis-mode runs log events)", path.display()))?;
     let mut names = BTreeMap::new();
     for slow in row.slow.split(';').filter(|s| !s.is_empty()) {
-        if let Some((worker, fraction)) = slow.split_once(':') {
-            if let (Ok(worker), Ok(fraction)) = (worker.parse::<usize>(), fraction.parse::<f64>()) {
-                names.insert(worker, format!("worker {worker} (cpu {:.0}%)", fraction * 100.0));
-            }
+        if let Some((worker, fraction)) = slow.split_once(':')
+            && let (Ok(worker), Ok(fraction)) = (worker.parse::<usize>(), fraction.parse::<f64>())
+        {
+            names.insert(worker, format!("worker {worker} (cpu {:.0}%)", fraction * 100.0));
         }
     }
     let title = format!("{}: timeline of {run_id}", row.experiment);

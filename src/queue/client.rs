@@ -2,6 +2,7 @@
 //! the units, start the workers (throttling stragglers), wait for them, read
 //! the counts back, clean up.
 
+use std::ffi::OsString;
 use std::path::Path;
 use std::time::Instant;
 
@@ -129,24 +130,26 @@ pub fn run_redis_job(
 }
 
 /// The `redis-worker` arguments of worker `worker`.
-fn worker_args(keys: &JobKeys, worker: u32, tokenizer: Tokenizer, options: &RedisOptions, events: &Path) -> Vec<String> {
-    let mut args = vec![
-        "redis-worker".to_owned(),
-        "--job".into(),
-        keys.job().into(),
-        "--worker".into(),
-        worker.to_string(),
-        "--tokenizer".into(),
-        tokenizer.name().into(),
-        "--events".into(),
-        events.display().to_string(),
-        "--block-ms".into(),
-        options.block_ms.to_string(),
-        "--pipeline".into(),
-        options.pipeline_commands.to_string(),
-        "--reconnect-s".into(),
-        options.reconnect_s.to_string(),
-    ];
+fn worker_args(keys: &JobKeys, worker: u32, tokenizer: Tokenizer, options: &RedisOptions, events: &Path) -> Vec<OsString> {
+    let mut args: Vec<OsString> = [
+        "redis-worker",
+        "--job",
+        keys.job(),
+        "--worker",
+        &worker.to_string(),
+        "--tokenizer",
+        tokenizer.name(),
+        "--block-ms",
+        &options.block_ms.to_string(),
+        "--pipeline",
+        &options.pipeline_commands.to_string(),
+        "--reconnect-s",
+        &options.reconnect_s.to_string(),
+    ]
+    .into_iter()
+    .map(OsString::from)
+    .collect();
+    args.extend([OsString::from("--events"), events.as_os_str().to_owned()]);
     if options.commit == CommitPath::PerWord {
         args.push("--per-word".into());
     }

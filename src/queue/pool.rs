@@ -24,7 +24,7 @@ const STDERR_TAIL_LINES: usize = 8;
 #[derive(Debug, Clone)]
 pub struct WorkerLaunch {
     /// Arguments after the executable (`redis-worker ...`).
-    pub args: Vec<String>,
+    pub args: Vec<std::ffi::OsString>,
     /// The Redis URL, passed in [`URL_ENV`].
     pub url: String,
     /// Where the worker's event log goes.

@@ -145,7 +145,8 @@ impl RedisReport {
         self.reconnects += stats.reconnects;
     }
 
-    /// Word updates per second of merge time (0 when nothing was merged).
+    /// Word updates per second of merge time, the merge time summed over
+    /// workers (so a per-worker rate; 0 when nothing was merged).
     pub fn updates_per_merge_s(&self) -> f64 {
         if self.merge_s > 0.0 { self.word_updates as f64 / self.merge_s } else { 0.0 }
     }
