@@ -86,10 +86,10 @@ impl StreamQueue {
     pub fn create(&self, con: &mut Connection, units: &[Unit]) -> Result<(), QueueError> {
         let (stream, group) = (self.keys.stream(), self.keys.group());
         let created: redis::RedisResult<()> = con.xgroup_create_mkstream(&stream, &group, "0");
-        if let Err(e) = created {
-            if e.code() != Some("BUSYGROUP") {
-                return Err(self.error(e, "XGROUP CREATE"));
-            }
+        if let Err(e) = created
+            && e.code() != Some("BUSYGROUP")
+        {
+            return Err(self.error(e, "XGROUP CREATE"));
         }
         for chunk in units.chunks(ENQUEUE_CHUNK) {
             let mut pipe = redis::pipe();

@@ -14,8 +14,15 @@
 //! misses of a whole batch then overlap instead of being paid one after
 //! the other ([`WordTable::add_spans`]). Frequent words are inserted early
 //! and so sit in (or right next to) their home slot.
+//!
+//! Every table hashes with its own random seeds. With one fixed hash,
+//! re-inserting a table's entries in its slot order (merging, or reading
+//! back what `write_binary` sent) into a smaller, growing table stacks
+//! them onto the same few home slots and linear probing goes quadratic.
 
 use std::hash::BuildHasher;
+
+use foldhash::fast::FixedState;
 
 use super::scan::BATCH;
 
@@ -86,11 +93,12 @@ impl Key {
         Key(bytes)
     }
 
-    /// The hash of an inline key (one folded multiply of its two halves).
+    /// The hash of an inline key under `seeds`: one folded multiply of its
+    /// two seeded halves.
     #[inline]
-    fn hash(self) -> u64 {
+    fn hash(self, seeds: [u64; 2]) -> u64 {
         let all = u128::from_le_bytes(self.0);
-        folded_multiply(all as u64 ^ 0x243F_6A88_85A3_08D3, (all >> 64) as u64 ^ 0x1319_8A2E_0370_7344)
+        folded_multiply(all as u64 ^ seeds[0], (all >> 64) as u64 ^ seeds[1])
     }
 }
 
@@ -111,15 +119,26 @@ pub struct WordTable {
     /// Occupied slots.
     len: usize,
     arena: Vec<u8>,
+    /// This table's seeds for inline keys ([`Key::hash`]).
+    seeds: [u64; 2],
+    /// This table's hasher for arena words.
+    long_hasher: FixedState,
 }
 
 impl Default for WordTable {
     fn default() -> Self {
-        WordTable { slots: vec![EMPTY_SLOT; MIN_SLOTS], len: 0, arena: Vec::new() }
+        // foldhash seeds each RandomState differently (stack address, ASLR
+        // and a per-thread counter); three draws give the three seeds.
+        let mut draw = || foldhash::fast::RandomState::default().hash_one(0u64);
+        WordTable {
+            slots: vec![EMPTY_SLOT; MIN_SLOTS],
+            len: 0,
+            arena: Vec::new(),
+            seeds: [draw(), draw()],
+            long_hasher: FixedState::with_seed(draw()),
+        }
     }
 }
-
-const LONG_HASHER: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x5eed_c0de_1234_abcd);
 
 #[inline]
 fn folded_multiply(a: u64, b: u64) -> u64 {
@@ -170,7 +189,7 @@ impl WordTable {
     pub fn add(&mut self, word: &[u8], count: u64) {
         if word.len() <= INLINE_MAX {
             let key = Key::of_short(word);
-            self.add_inline(key, key.hash(), count);
+            self.add_inline(key, key.hash(self.seeds), count);
         } else {
             self.add_long(word, count);
         }
@@ -199,7 +218,7 @@ impl WordTable {
                     None => Key::of_short(&text[start..end]),
                 };
                 keys[k] = key;
-                hashes[k] = key.hash();
+                hashes[k] = key.hash(self.seeds);
                 prefetch(&self.slots[self.home(hashes[k])]);
             }
             for (k, (&start, &end)) in starts.iter().zip(ends).enumerate() {
@@ -245,7 +264,7 @@ impl WordTable {
     #[inline(never)]
     fn add_long(&mut self, word: &[u8], count: u64) {
         let mask = self.slots.len() - 1;
-        let mut i = self.home(LONG_HASHER.hash_one(word));
+        let mut i = self.home(self.long_hasher.hash_one(word));
         loop {
             let slot = &mut self.slots[i];
             match slot.key.tag() {
@@ -272,8 +291,8 @@ impl WordTable {
         let mask = slots - 1;
         for slot in old.into_iter().filter(|s| s.key.tag() != EMPTY) {
             let hash = match slot.key.tag() {
-                IN_ARENA => LONG_HASHER.hash_one(arena_word(slot.key, &self.arena)),
-                _ => slot.key.hash(),
+                IN_ARENA => self.long_hasher.hash_one(arena_word(slot.key, &self.arena)),
+                _ => slot.key.hash(self.seeds),
             };
             let mut i = hash as usize & mask;
             while self.slots[i].key.tag() != EMPTY {
@@ -287,9 +306,9 @@ impl WordTable {
     pub fn get(&self, word: &[u8]) -> Option<u64> {
         let (hash, key) = if word.len() <= INLINE_MAX {
             let key = Key::of_short(word);
-            (key.hash(), Some(key))
+            (key.hash(self.seeds), Some(key))
         } else {
-            (LONG_HASHER.hash_one(word), None)
+            (self.long_hasher.hash_one(word), None)
         };
         let mask = self.slots.len() - 1;
         let mut i = self.home(hash);
@@ -335,7 +354,7 @@ impl WordTable {
         for slot in other.slots.iter().filter(|s| s.key.tag() != EMPTY) {
             match slot.key.tag() {
                 IN_ARENA => self.add_long(arena_word(slot.key, &other.arena), slot.count),
-                _ => self.add_inline(slot.key, slot.key.hash(), slot.count),
+                _ => self.add_inline(slot.key, slot.key.hash(self.seeds), slot.count),
             }
         }
     }
