@@ -56,14 +56,28 @@ pub fn largest_first(units: &[Unit]) -> Vec<Unit> {
     ordered
 }
 
-/// Merges partial results into one, timing the merge.
-fn merge_partials(partials: Vec<(WordCounts, Tally)>) -> (WordCounts, Tally, f64) {
+/// One worker's result: its counts, its tally, and how many units it counted.
+type Partial = (WordCounts, Tally, u64);
+
+/// Joins scoped worker threads, re-raising a worker's panic.
+fn join_all<T>(handles: Vec<std::thread::ScopedJoinHandle<'_, T>>) -> Vec<T> {
+    handles
+        .into_iter()
+        .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        .collect()
+}
+
+/// Merges the workers' partial results into one outcome, timing the merge;
+/// the first worker error wins.
+fn merge_partials<E>(results: Vec<Result<Partial, E>>, count_s: f64) -> Result<LocalOutcome, E> {
+    let partials = results.into_iter().collect::<Result<Vec<_>, E>>()?;
     let started = Instant::now();
-    let mut counts = WordCounts::new();
-    let mut tally = Tally::default();
-    for (partial, partial_tally) in partials {
-        counts.merge(partial);
-        tally.add(partial_tally);
+    let mut outcome = LocalOutcome { count_s, ..LocalOutcome::default() };
+    for (partial, tally, done) in partials {
+        outcome.counts.merge(partial);
+        outcome.tally.add(tally);
+        outcome.units_per_worker.push(done);
     }
-    (counts, tally, started.elapsed().as_secs_f64())
+    outcome.merge_s = started.elapsed().as_secs_f64();
+    Ok(outcome)
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::wire;
-use super::{largest_first, merge_partials, LocalOutcome};
+use super::{join_all, largest_first, merge_partials, LocalOutcome, Partial};
 use crate::input::{count_unit, Unit};
 use crate::words::{Tally, Tokenizer, WordCounts};
 
@@ -78,7 +78,7 @@ pub fn run_processes(
             .map_err(|source| LocalWorkerError::Spawn { exe: exe.display().to_string(), source })?;
         children.push(WorkerChild(child));
     }
-    let results: Vec<Result<(WordCounts, Tally, u64), LocalWorkerError>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Partial, LocalWorkerError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = children
             .iter_mut()
             .enumerate()
@@ -87,22 +87,11 @@ pub fn run_processes(
                 scope.spawn(move || drive_worker(worker, &mut child.0, ordered, next))
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
+        join_all(handles)
     });
     let count_s = started.elapsed().as_secs_f64();
-    let mut partials = Vec::with_capacity(results.len());
-    let mut units_per_worker = Vec::with_capacity(results.len());
-    for result in results {
-        let (counts, tally, done) = result?;
-        partials.push((counts, tally));
-        units_per_worker.push(done);
-    }
     drop(children);
-    let (counts, tally, merge_s) = merge_partials(partials);
-    Ok(LocalOutcome { counts, tally, count_s, merge_s, units_per_worker })
+    merge_partials(results, count_s)
 }
 
 /// Feeds one worker until the queue is empty, then collects its counts.
@@ -111,7 +100,7 @@ fn drive_worker(
     child: &mut Child,
     ordered: &[Unit],
     next: &AtomicUsize,
-) -> Result<(WordCounts, Tally, u64), LocalWorkerError> {
+) -> Result<Partial, LocalWorkerError> {
     let pid = child.id();
     let lost = |detail: String| LocalWorkerError::Lost { worker, pid, detail };
     let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {

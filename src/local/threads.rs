@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use super::{largest_first, merge_partials, LocalOutcome};
+use super::{join_all, largest_first, merge_partials, LocalOutcome, Partial};
 use crate::input::{count_unit, InputError, Unit};
 use crate::words::{Tally, Tokenizer, WordCounts};
 
@@ -13,7 +13,7 @@ pub fn run_threads(units: &[Unit], tokenizer: Tokenizer, workers: usize) -> Resu
     let ordered = largest_first(units);
     let next = AtomicUsize::new(0);
     let started = Instant::now();
-    let results: Vec<Result<(WordCounts, Tally, u64), InputError>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Partial, InputError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers.max(1))
             .map(|_| {
                 scope.spawn(|| {
@@ -30,19 +30,8 @@ pub fn run_threads(units: &[Unit], tokenizer: Tokenizer, workers: usize) -> Resu
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
+        join_all(handles)
     });
     let count_s = started.elapsed().as_secs_f64();
-    let mut partials = Vec::with_capacity(results.len());
-    let mut units_per_worker = Vec::with_capacity(results.len());
-    for result in results {
-        let (counts, tally, done) = result?;
-        partials.push((counts, tally));
-        units_per_worker.push(done);
-    }
-    let (counts, tally, merge_s) = merge_partials(partials);
-    Ok(LocalOutcome { counts, tally, count_s, merge_s, units_per_worker })
+    merge_partials(results, count_s)
 }
