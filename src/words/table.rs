@@ -129,12 +129,12 @@ impl Default for WordTable {
     fn default() -> Self {
         // foldhash seeds each RandomState differently (stack address, ASLR
         // and a per-thread counter); three draws give the three seeds.
-        let mut draw = || foldhash::fast::RandomState::default().hash_one(0u64);
+        let draw = || foldhash::fast::RandomState::default().hash_one(0u64);
         WordTable {
             slots: vec![EMPTY_SLOT; MIN_SLOTS],
             len: 0,
             arena: Vec::new(),
-            seeds: [1, 2],
+            seeds: [draw(), draw()],
             long_hasher: FixedState::with_seed(draw()),
         }
     }
@@ -234,7 +234,7 @@ impl WordTable {
     #[inline]
     fn add_inline(&mut self, key: Key, hash: u64, count: u64) {
         let mask = self.slots.len() - 1;
-        let mut i = hash as usize & mask;
+        let mut i = self.home(hash);
         loop {
             let slot = &mut self.slots[i];
             if slot.key == key {
