@@ -84,10 +84,13 @@ pub struct JobOutcome {
     pub events: Vec<crate::events::Event>,
 }
 
-/// The automatic unit size: about an eighth of each worker's share of the
-/// bytes, between 1 MiB and 64 MiB.
-pub fn auto_unit_bytes(total_bytes: u64, workers: u32) -> u64 {
-    (total_bytes / (u64::from(workers.max(1)) * 8)).clamp(1 << 20, 64 << 20)
+/// The automatic unit size for `mode`: a slice of each worker's share of
+/// the bytes, between 1 MiB and 64 MiB. Local modes hand out units almost
+/// for free, so they use small slices (a 32nd) to keep the tail short;
+/// the Redis mode pays a commit per unit, so it uses an eighth.
+pub fn auto_unit_bytes(total_bytes: u64, workers: u32, mode: Mode) -> u64 {
+    let slices = if mode == Mode::Redis { 8 } else { 32 };
+    (total_bytes / (u64::from(workers.max(1)) * slices)).clamp(1 << 20, 64 << 20)
 }
 
 /// Runs a job. `exe` is the harness binary, re-invoked for worker processes.
@@ -98,7 +101,7 @@ pub fn run_job(spec: &JobSpec, exe: &Path) -> Result<JobOutcome> {
         eprintln!("note: skipping {} ({kind}, not a regular file)", path.display());
     })?;
     let total_bytes: u64 = files.iter().map(|f| f.bytes).sum();
-    let unit_bytes = spec.unit_bytes.unwrap_or_else(|| auto_unit_bytes(total_bytes, workers));
+    let unit_bytes = spec.unit_bytes.unwrap_or_else(|| auto_unit_bytes(total_bytes, workers, spec.mode));
     let units = plan_units(&files, unit_bytes)?;
     let plan_s = started.elapsed().as_secs_f64();
     let (outcome, redis, events): (LocalOutcome, _, _) = match spec.mode {

@@ -129,8 +129,7 @@ fn drive_worker(
         other => return Err(lost(format!("unexpected reply byte {other}"))),
     }
     let tally = wire::read_tally(&mut from_worker).map_err(|e| lost(format!("reading its tally: {e}")))?;
-    let mut counts = WordCounts::new();
-    counts.read_binary(&mut from_worker).map_err(|e| lost(format!("reading its counts: {e}")))?;
+    let counts = WordCounts::read_raw(&mut from_worker).map_err(|e| lost(format!("reading its counts: {e}")))?;
     Ok((counts, tally, done))
 }
 
@@ -161,5 +160,5 @@ pub fn serve_local_worker(tokenizer: Tokenizer) -> std::io::Result<()> {
     }
     output.write_all(&[wire::RESULT])?;
     wire::write_tally(&mut output, tally)?;
-    counts.write_binary(&mut output)
+    counts.write_raw(&mut output)
 }

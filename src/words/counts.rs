@@ -234,6 +234,20 @@ impl WordCounts {
         out.flush()
     }
 
+    /// Writes the map whole, as it is in memory, for [`WordCounts::read_raw`]
+    /// (no per-word work on either side; used between local processes of
+    /// the same binary, not as a storage format).
+    pub fn write_raw<W: Write>(&self, mut out: W) -> io::Result<()> {
+        self.table.write_raw(&mut out)?;
+        out.flush()
+    }
+
+    /// Reads a map written by [`WordCounts::write_raw`]; `InvalidData` or
+    /// `UnexpectedEof` when the stream is not one whole map.
+    pub fn read_raw<R: Read>(mut input: R) -> io::Result<WordCounts> {
+        Ok(WordCounts { table: WordTable::read_raw(&mut input)? })
+    }
+
     /// Reads entries written by [`WordCounts::write_binary`] and adds them to
     /// this map. Fails with `InvalidData`/`UnexpectedEof` on a truncated or
     /// corrupt stream (e.g. the sender crashed).

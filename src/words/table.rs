@@ -36,6 +36,9 @@ const EMPTY: u8 = 0xFE;
 /// Slots in a new table.
 const MIN_SLOTS: usize = 64;
 
+/// First word of a table written by [`WordTable::write_raw`] ("WCTABLE1").
+const RAW_MAGIC: u64 = u64::from_le_bytes(*b"WCTABLE1");
+
 /// A slot's 16-byte key.
 ///
 /// Inline word: its bytes, zero padding, its length in byte 15.
@@ -121,6 +124,8 @@ pub struct WordTable {
     arena: Vec<u8>,
     /// This table's seeds for inline keys ([`Key::hash`]).
     seeds: [u64; 2],
+    /// Seed of `long_hasher`, kept so a table can be sent whole.
+    long_seed: u64,
     /// This table's hasher for arena words.
     long_hasher: FixedState,
 }
@@ -130,12 +135,14 @@ impl Default for WordTable {
         // foldhash seeds each RandomState differently (stack address, ASLR
         // and a per-thread counter); three draws give the three seeds.
         let draw = || foldhash::fast::RandomState::default().hash_one(0u64);
+        let long_seed = draw();
         WordTable {
             slots: vec![EMPTY_SLOT; MIN_SLOTS],
             len: 0,
             arena: Vec::new(),
             seeds: [draw(), draw()],
-            long_hasher: FixedState::with_seed(draw()),
+            long_seed,
+            long_hasher: FixedState::with_seed(long_seed),
         }
     }
 }
@@ -340,6 +347,79 @@ impl WordTable {
         }
     }
 
+    /// Writes the table as it is in memory (seeds, slots, arena), so
+    /// [`WordTable::read_raw`] rebuilds it without hashing a single word:
+    /// how `processes`-mode workers send their counts to the parent.
+    pub fn write_raw<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+        for value in [RAW_MAGIC, self.seeds[0], self.seeds[1], self.long_seed, self.slots.len() as u64, self.len as u64, self.arena.len() as u64] {
+            out.write_all(&value.to_le_bytes())?;
+        }
+        let mut buffer = Vec::with_capacity(24 * 4096);
+        for chunk in self.slots.chunks(4096) {
+            buffer.clear();
+            for slot in chunk {
+                buffer.extend_from_slice(&slot.key.0);
+                buffer.extend_from_slice(&slot.count.to_le_bytes());
+            }
+            out.write_all(&buffer)?;
+        }
+        out.write_all(&self.arena)
+    }
+
+    /// Reads a table written by [`WordTable::write_raw`]. Fails with
+    /// `InvalidData` on anything that is not such a table, and with
+    /// `UnexpectedEof` when it is cut short.
+    pub fn read_raw<R: std::io::Read>(input: &mut R) -> std::io::Result<WordTable> {
+        let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not a word table: {what}"));
+        let mut header = [0u64; 7];
+        for value in &mut header {
+            let mut bytes = [0u8; 8];
+            input.read_exact(&mut bytes)?;
+            *value = u64::from_le_bytes(bytes);
+        }
+        let [magic, seed0, seed1, long_seed, slots, len, arena_len] = header;
+        if magic != RAW_MAGIC {
+            return Err(invalid("bad magic number"));
+        }
+        let slots = usize::try_from(slots).ok().filter(|n| n.is_power_of_two() && *n >= MIN_SLOTS && *n <= 1 << 40).ok_or_else(|| invalid("bad slot count"))?;
+        let len = usize::try_from(len).ok().filter(|&n| n <= max_len(slots)).ok_or_else(|| invalid("bad length"))?;
+        let arena_len = usize::try_from(arena_len).map_err(|_| invalid("bad arena length"))?;
+        let mut table = WordTable {
+            slots: Vec::with_capacity(slots),
+            len,
+            arena: vec![0u8; arena_len],
+            seeds: [seed0, seed1],
+            long_seed,
+            long_hasher: FixedState::with_seed(long_seed),
+        };
+        let mut buffer = vec![0u8; 24 * 4096];
+        let mut occupied = 0;
+        while table.slots.len() < slots {
+            let take = (slots - table.slots.len()).min(4096);
+            input.read_exact(&mut buffer[..24 * take])?;
+            for raw in buffer[..24 * take].chunks_exact(24) {
+                let mut key = [0u8; 16];
+                key.copy_from_slice(&raw[..16]);
+                let mut count = [0u8; 8];
+                count.copy_from_slice(&raw[16..]);
+                let slot = Slot { key: Key(key), count: u64::from_le_bytes(count) };
+                if slot.key.tag() == IN_ARENA {
+                    let (offset, word_len) = arena_span(slot.key);
+                    if offset.checked_add(word_len).is_none_or(|end| end > arena_len) {
+                        return Err(invalid("a word outside the arena"));
+                    }
+                }
+                occupied += usize::from(slot.key.tag() != EMPTY);
+                table.slots.push(slot);
+            }
+        }
+        if occupied != len {
+            return Err(invalid("slot count and length disagree"));
+        }
+        input.read_exact(&mut table.arena)?;
+        Ok(table)
+    }
+
     /// Adds every entry of `other`.
     pub fn merge_from(&mut self, other: &WordTable) {
         // Most words of two partial counts overlap: plan for half of `other` to be new.
@@ -378,15 +458,43 @@ fn max_len(slots: usize) -> usize {
 /// The bytes of the arena word whose key is `key`.
 #[inline]
 fn arena_word(key: Key, arena: &[u8]) -> &[u8] {
+    let (offset, len) = arena_span(key);
+    &arena[offset..offset + len]
+}
+
+/// Offset and length in the arena of the word behind an `IN_ARENA` key.
+fn arena_span(key: Key) -> (usize, usize) {
     let [o0, o1, o2, o3, o4, o5, o6, o7, l0, l1, l2, l3, ..] = key.0;
     let offset = u64::from_le_bytes([o0, o1, o2, o3, o4, o5, o6, o7]) as usize;
     let len = u32::from_le_bytes([l0, l1, l2, l3]) as usize;
-    &arena[offset..offset + len]
+    (offset, len)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_tables_round_trip_and_reject_garbage() {
+        let mut table = WordTable::default();
+        for i in 0..5_000u32 {
+            table.add(format!("w{i}{}", "y".repeat((i % 30) as usize)).as_bytes(), u64::from(i) + 1);
+        }
+        let mut bytes = Vec::new();
+        table.write_raw(&mut bytes).unwrap();
+        let back = WordTable::read_raw(&mut &bytes[..]).unwrap();
+        assert_eq!(back.len(), table.len());
+        for (word, count) in table.iter() {
+            assert_eq!(back.get(word), Some(count));
+        }
+        let mut more = back.clone();
+        more.add(b"w1", 1);
+        assert_eq!(more.get(b"w1"), Some(3));
+        assert!(WordTable::read_raw(&mut &bytes[..bytes.len() - 1]).is_err());
+        let mut corrupt = bytes.clone();
+        corrupt[0] ^= 1;
+        assert!(WordTable::read_raw(&mut &corrupt[..]).is_err());
+    }
 
     /// Mean distance of the occupied slots from their home slots.
     fn mean_displacement(table: &WordTable) -> f64 {
