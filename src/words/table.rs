@@ -488,8 +488,8 @@ mod tests {
             assert_eq!(back.get(word), Some(count));
         }
         let mut more = back.clone();
-        more.add(b"w1", 1);
-        assert_eq!(more.get(b"w1"), Some(3));
+        more.add(b"w1y", 1);
+        assert_eq!(more.get(b"w1y"), Some(3));
         assert!(WordTable::read_raw(&mut &bytes[..bytes.len() - 1]).is_err());
         let mut corrupt = bytes.clone();
         corrupt[0] ^= 1;
