@@ -46,6 +46,23 @@ pub struct CountArgs {
     /// `redis` mode: limit worker W to fraction F of one CPU (cgroup, or SIGSTOP/SIGCONT where cgroups are not writable); repeatable.
     #[arg(long, value_name = "W:F")]
     pub slow: Vec<SlowWorker>,
+    /// `redis` mode: merge and acknowledge each unit in ONE atomic Redis Function call
+    /// (FCALL wc_commit: counts applied only if XACK returned 1).
+    #[arg(long, conflicts_with = "per_word")]
+    pub atomic: bool,
+    /// `redis` mode: idle workers steal (XAUTOCLAIM) units pending longer than T milliseconds; 0 = off.
+    #[arg(long, value_name = "T", default_value_t = 0)]
+    pub autoclaim_ms: u64,
+    /// `redis` mode: worker W exits abruptly at crash point POINT (after-read, mid-count,
+    /// before-commit, mid-commit, after-commit) on its NTH unit (default 1); repeatable.
+    #[arg(long, value_name = "W:POINT[:NTH]")]
+    pub crash: Vec<crate::queue::WorkerCrash>,
+    /// `redis` mode: SIGKILL a random live worker every T milliseconds (never the last one); 0 = off.
+    #[arg(long, value_name = "T", default_value_t = 0)]
+    pub kill_every_ms: u64,
+    /// `redis` mode: commands (or atomic-commit staging pairs) per round trip (tests use a tiny value to exercise chunked commits).
+    #[arg(long, hide = true, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub pipeline: u64,
     /// `redis` mode: leave the job's keys (wc:{JOB}:*) in an external Redis after the run.
     #[arg(long)]
     pub keep_keys: bool,
@@ -91,14 +108,25 @@ pub fn run(args: CountArgs) -> Result<()> {
         unit_bytes: args.unit_bytes,
         redis: RedisOptions {
             url: args.redis_url.clone(),
-            commit: if args.per_word { CommitPath::PerWord } else { CommitPath::PerUnit },
+            commit: if args.atomic {
+                CommitPath::Atomic
+            } else if args.per_word {
+                CommitPath::PerWord
+            } else {
+                CommitPath::PerUnit
+            },
+            autoclaim_ms: args.autoclaim_ms,
+            crash: args.crash.clone(),
+            kill_every_ms: args.kill_every_ms,
+            pipeline_commands: args.pipeline as usize,
             slow: args.slow.clone(),
             keep_keys: args.keep_keys,
             ..RedisOptions::default()
         },
     };
-    if mode != Mode::Redis && (args.per_word || args.redis_url.is_some() || !args.slow.is_empty() || args.keep_keys) {
-        anyhow::bail!("--per-word, --redis-url, --slow and --keep-keys only apply to --mode redis: add --mode redis or leave them out");
+    let faults = args.atomic || args.autoclaim_ms > 0 || !args.crash.is_empty() || args.kill_every_ms > 0;
+    if mode != Mode::Redis && (args.per_word || args.redis_url.is_some() || !args.slow.is_empty() || args.keep_keys || faults) {
+        anyhow::bail!("--per-word, --redis-url, --slow, --keep-keys, --atomic, --autoclaim-ms, --crash and --kill-every-ms only apply to --mode redis: add --mode redis or leave them out");
     }
     if mode == Mode::Redis {
         // Ctrl-C stops the workers and the managed redis-server through their guards.
@@ -133,8 +161,12 @@ pub fn run(args: CountArgs) -> Result<()> {
     if let Some(redis) = &outcome.redis {
         write!(
             out,
-            " commit={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} updates_per_merge_s={:.0} redis_version={} throttle={} server={} redis_pid={} worker_pids={}",
+            " commit={} units_stolen={} crashes={} kills={} duplicate_commits={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} updates_per_merge_s={:.0} redis_version={} throttle={} server={} redis_pid={} worker_pids={}",
             redis.commit,
+            redis.units_stolen,
+            redis.crashes,
+            redis.kills,
+            redis.duplicate_commits,
             redis.word_updates,
             redis.count_s,
             redis.merge_s,

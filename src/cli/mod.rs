@@ -75,6 +75,12 @@ pub enum Command {
         /// Seconds to keep trying to reconnect after losing Redis.
         #[arg(long, default_value_t = 30)]
         reconnect_s: u64,
+        /// Commit with the atomic Redis Function (wc_commit).
+        #[arg(long, conflicts_with = "per_word")]
+        atomic: bool,
+        /// Steal units idle longer than this many milliseconds (0: never).
+        #[arg(long, default_value_t = 0)]
+        autoclaim_ms: u64,
     },
 }
 
@@ -104,7 +110,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Run(args) => run::run(args),
         Command::Plot(args) => plot::run(args),
         Command::LocalWorker { tokenizer } => Ok(crate::local::serve_local_worker(tokenizer.into())?),
-        Command::RedisWorker { url, job, worker, tokenizer, per_word, events, crash, block_ms, pipeline, reconnect_s } => {
+        Command::RedisWorker { url, job, worker, tokenizer, per_word, events, crash, block_ms, pipeline, reconnect_s, atomic, autoclaim_ms } => {
             let url = match url.or_else(|| std::env::var(crate::queue::URL_ENV).ok()) {
                 Some(url) => url,
                 None => anyhow::bail!("redis-worker needs --url or {} (it is started by `harness count --mode redis`)", crate::queue::URL_ENV),
@@ -114,12 +120,19 @@ pub fn run(cli: Cli) -> Result<()> {
                 job,
                 worker,
                 tokenizer: tokenizer.into(),
-                commit: if per_word { crate::queue::CommitPath::PerWord } else { crate::queue::CommitPath::PerUnit },
+                commit: if atomic {
+                    crate::queue::CommitPath::Atomic
+                } else if per_word {
+                    crate::queue::CommitPath::PerWord
+                } else {
+                    crate::queue::CommitPath::PerUnit
+                },
                 events,
                 crash,
                 block_ms,
                 pipeline_commands: pipeline,
                 reconnect_s,
+                autoclaim_ms,
             };
             std::process::exit(crate::worker::serve(&config))
         }

@@ -18,11 +18,11 @@ use serde::Serialize;
 
 pub use inputs::{count_differences, Oracle};
 pub use runner::{csv_path, run_experiment, sidecar_path, RunOptions, RunSummary, Sidecar};
-pub use schema::{ExperimentFile, FixedTable, InputTable, PlotSpec, Size};
+pub use schema::{ExperimentFile, FixedTable, InexactTable, InputTable, PlotSpec, Size};
 
 use crate::faults::SlowWorker;
 use crate::job::Mode;
-use crate::queue::{CommitPath, RedisOptions};
+use crate::queue::{crash_list_text, parse_crash_list, CommitPath, RedisOptions, WorkerCrash};
 use crate::words::Tokenizer;
 
 /// Why an experiment file cannot be used. Each names the file, and the key
@@ -107,6 +107,28 @@ pub struct RunParams {
     pub per_word: bool,
     /// Redis: slowed-down workers.
     pub slow: Vec<SlowWorker>,
+    /// Redis: atomic commits (FCALL wc_commit).
+    #[serde(skip_serializing_if = "is_false")]
+    pub atomic: bool,
+    /// Redis: steal units idle longer than this (0: off).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub autoclaim_ms: u64,
+    /// Redis: injected crashes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub crash: Vec<WorkerCrash>,
+    /// Redis: kill a random live worker this often (0: off).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub kill_every_ms: u64,
+}
+
+// New parameters are left out of the run key at their defaults, so runs
+// recorded before they existed keep their keys (resume still skips them).
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 impl RunParams {
@@ -118,8 +140,17 @@ impl RunParams {
     /// The Redis options of this run.
     pub fn redis_options(&self) -> RedisOptions {
         RedisOptions {
-            commit: if self.per_word { CommitPath::PerWord } else { CommitPath::PerUnit },
+            commit: if self.atomic {
+                CommitPath::Atomic
+            } else if self.per_word {
+                CommitPath::PerWord
+            } else {
+                CommitPath::PerUnit
+            },
             slow: self.slow.clone(),
+            autoclaim_ms: self.autoclaim_ms,
+            crash: self.crash.clone(),
+            kill_every_ms: self.kill_every_ms,
             ..RedisOptions::default()
         }
     }
@@ -141,7 +172,53 @@ impl RunParams {
         if !self.slow.is_empty() {
             text.push_str(&format!(" slow={}", self.slow_text()));
         }
+        if self.atomic {
+            text.push_str(" atomic");
+        }
+        if self.autoclaim_ms > 0 {
+            text.push_str(&format!(" autoclaim_ms={}", self.autoclaim_ms));
+        }
+        if !self.crash.is_empty() {
+            text.push_str(&format!(" crash={}", self.crash_text()));
+        }
+        if self.kill_every_ms > 0 {
+            text.push_str(&format!(" kill_every_ms={}", self.kill_every_ms));
+        }
         text
+    }
+
+    /// The `crash` setting as written in CSVs (`0:mid-commit:1;1:after-read:2`).
+    pub fn crash_text(&self) -> String {
+        crash_list_text(&self.crash)
+    }
+
+    /// The value of parameter `name` as text, for `[[inexact]]` matches
+    /// (`None`: not a parameter that can be matched).
+    fn param_text(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "mode" => self.mode.name().to_string(),
+            "workers" => self.workers.to_string(),
+            "tokenizer" => self.tokenizer.name().to_string(),
+            "per_word" => self.per_word.to_string(),
+            "slow" => self.slow_text(),
+            "atomic" => self.atomic.to_string(),
+            "autoclaim_ms" => self.autoclaim_ms.to_string(),
+            "crash" => self.crash_text(),
+            "kill_every_ms" => self.kill_every_ms.to_string(),
+            _ => return None,
+        })
+    }
+
+    /// True when every entry of `table` matches these parameters.
+    pub fn matches(&self, table: &InexactTable) -> bool {
+        table.filter.iter().all(|(key, value)| {
+            let wanted = match value {
+                toml::Value::String(text) if key == "crash" => parse_crash_list(text).map(|c| crash_list_text(&c)).unwrap_or_else(|_| text.clone()),
+                toml::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            self.param_text(key).is_some_and(|have| have == wanted)
+        })
     }
 }
 
@@ -168,6 +245,16 @@ pub struct Experiment {
     pub runs: Vec<RunParams>,
     /// Plots to draw.
     pub plots: Vec<PlotSpec>,
+    /// Runs expected to show wrong counts (`[[inexact]]`).
+    pub inexact: Vec<InexactTable>,
+}
+
+impl Experiment {
+    /// Whether the run with `params` must give exact counts: the file's
+    /// `expect_exact`, unless an `[[inexact]]` table matches the run.
+    pub fn expect_exact_for(&self, params: &RunParams) -> bool {
+        self.expect_exact && !self.inexact.iter().any(|table| params.matches(table))
+    }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -249,6 +336,15 @@ pub fn parse_experiment(path: &Path, text: &str, scale: f64) -> Result<Experimen
             return Err(invalid("x", line_of_key(text, "kind"), format!("the {} plot needs x = \"COLUMN\" (e.g. workers)", plot.kind)));
         }
     }
+    const MATCHABLE: [&str; 9] = ["mode", "workers", "tokenizer", "per_word", "slow", "atomic", "autoclaim_ms", "crash", "kill_every_ms"];
+    for table in &file.inexact {
+        if table.filter.is_empty() {
+            return Err(invalid("inexact", line_of(text, text.find("[[inexact]]").unwrap_or(0)), "an [[inexact]] table needs where = { PARAMETER = VALUE, ... }".into()));
+        }
+        if let Some(key) = table.filter.keys().find(|k| !MATCHABLE.contains(&k.as_str())) {
+            return Err(invalid("inexact", line_of(text, text.find("[[inexact]]").unwrap_or(0)), format!("cannot match on `{key}`: use {}", MATCHABLE.join(", "))));
+        }
+    }
     Ok(Experiment {
         source: path.to_path_buf(),
         name,
@@ -260,6 +356,7 @@ pub fn parse_experiment(path: &Path, text: &str, scale: f64) -> Result<Experimen
         scale,
         runs,
         plots: file.plot,
+        inexact: file.inexact,
     })
 }
 
@@ -294,7 +391,43 @@ fn validate_run(table: &FixedTable, scale: f64) -> Result<RunParams, (&'static s
     if let Some(bad) = slow.iter().find(|s| s.worker >= workers) {
         return Err(("slow", format!("names worker {} but only {workers} workers run (0..{})", bad.worker, workers - 1)));
     }
-    Ok(RunParams { mode, workers, tokenizer: table.tokenizer.unwrap_or_default(), unit_bytes, input: validate_input(input, scale)?, per_word, slow })
+    let atomic = table.atomic.unwrap_or(false);
+    let autoclaim_ms = table.autoclaim_ms.unwrap_or(0);
+    let crash = parse_crash_list(table.crash.as_deref().unwrap_or("")).map_err(|e| ("crash", e))?;
+    let kill_every_ms = table.kill_every_ms.unwrap_or(0);
+    let redis_only = [("atomic", atomic), ("autoclaim_ms", autoclaim_ms > 0), ("crash", !crash.is_empty()), ("kill_every_ms", kill_every_ms > 0)];
+    if let Some((key, _)) = redis_only.iter().find(|(_, set)| *set && mode != Mode::Redis) {
+        return Err((key, format!("applies to mode redis only, not {}: drop it or use mode = \"redis\"", mode.name())));
+    }
+    if atomic && per_word {
+        return Err(("atomic", "atomic commits merge per distinct word of a unit: drop per_word (or atomic)".into()));
+    }
+    let mut crashed = Vec::new();
+    for c in &crash {
+        if c.worker >= workers {
+            return Err(("crash", format!("names worker {} but only {workers} workers run (0..{})", c.worker, workers - 1)));
+        }
+        if crashed.contains(&c.worker) {
+            return Err(("crash", format!("names worker {} twice: give each worker at most one crash point", c.worker)));
+        }
+        crashed.push(c.worker);
+    }
+    if kill_every_ms > 0 && workers < 2 {
+        return Err(("kill_every_ms", "needs workers >= 2 (the last live worker is never killed)".into()));
+    }
+    Ok(RunParams {
+        mode,
+        workers,
+        tokenizer: table.tokenizer.unwrap_or_default(),
+        unit_bytes,
+        input: validate_input(input, scale)?,
+        per_word,
+        slow,
+        atomic,
+        autoclaim_ms,
+        crash,
+        kill_every_ms,
+    })
 }
 
 fn scaled(size: Option<Size>, default: u64, scale: f64) -> u64 {
@@ -380,6 +513,32 @@ mod tests {
 
     fn error_of(text: &str) -> String {
         parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn fault_parameters_are_validated_and_inexact_tables_match_runs() {
+        let base = "description = \"d\"\n[fixed]\nmode = \"redis\"\nworkers = 2\nautoclaim_ms = 50\ninput = { preset = \"uniform\", files = 2, size = \"1KB\" }\n";
+        let text = format!(
+            "{base}[matrix]\natomic = [true, false]\ncrash = [\"0:mid-commit\", \"1:after-read:2\"]\n[[inexact]]\nwhere = {{ atomic = false, crash = \"0:mid-commit\" }}\nreason = \"double counting\"\n"
+        );
+        let experiment = parse(&text).unwrap();
+        assert_eq!(experiment.runs.len(), 4);
+        let inexact: Vec<bool> = experiment.runs.iter().map(|r| !experiment.expect_exact_for(r)).collect();
+        assert_eq!(inexact, vec![false, false, true, false]);
+        let run = &experiment.runs[2];
+        assert_eq!((run.atomic, run.autoclaim_ms, run.crash_text()), (false, 50, "0:mid-commit:1".to_string()));
+        assert_eq!(run.redis_options().crash.len(), 1);
+        assert!(experiment.runs[0].describe().contains("atomic autoclaim_ms=50 crash=0:mid-commit:1"));
+        assert_eq!(experiment.runs[0].redis_options().commit, CommitPath::Atomic);
+        // Defaults leave run keys as they were before these parameters existed.
+        let plain = parse(&format!("{BASE}mode = \"serial\"\n")).unwrap();
+        assert!(!serde_json::to_string(&plain.runs[0]).unwrap().contains("atomic"));
+        assert!(error_of(&format!("{base}crash = \"2:after-read\"\n")).contains("only 2 workers"));
+        assert!(error_of(&format!("{base}crash = \"0:lunch\"\n")).contains("unknown crash point"));
+        let one = base.replace("workers = 2", "workers = 1");
+        assert!(error_of(&format!("{one}kill_every_ms = 100\n")).contains("kill_every_ms"));
+        assert!(error_of(&format!("{BASE}mode = \"serial\"\natomic = true\n")).contains("redis only"));
+        assert!(error_of(&format!("{base}[[inexact]]\nwhere = {{ colour = \"red\" }}\n")).contains("cannot match on `colour`"));
     }
 
     #[test]

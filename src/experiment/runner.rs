@@ -146,7 +146,7 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<R
             store_row(&csv, &row, options.force)?;
             summary.ran += 1;
             let verdict = if row.correct { "exact".to_string() } else { format!("WRONG: {diff_words} words differ") };
-            if !row.correct && experiment.expect_exact {
+            if !row.correct && row.expect_exact {
                 summary.wrong.push(format!("{run_id} ({}): {diff_words} words differ from the serial oracle", params.describe()));
             }
             let line = format!("{run_id}: {} in {:.3}s, {verdict}", params.describe(), row.wall_s);
@@ -195,10 +195,10 @@ fn build_row(
         slow: params.slow_text(),
         slowest_cpu: params.slow.iter().map(|s| s.cpu_fraction).fold(1.0, f64::min),
         throttle: redis.map_or_else(|| "none".to_string(), |r| r.throttle.name().to_string()),
-        atomic: false,
-        autoclaim_ms: 0,
-        crash: String::new(),
-        kill_every_ms: 0,
+        atomic: params.atomic,
+        autoclaim_ms: params.autoclaim_ms,
+        crash: params.crash_text(),
+        kill_every_ms: params.kill_every_ms,
         wall_s: outcome.wall_s,
         plan_s: outcome.plan_s,
         count_s: outcome.count_s,
@@ -211,13 +211,13 @@ fn build_row(
         units: outcome.units as u64,
         units_per_worker: outcome.units_per_worker.iter().map(ToString::to_string).collect::<Vec<_>>().join(";"),
         word_updates: redis.map_or(0, |r| r.word_updates),
-        units_stolen: 0,
-        crashes: 0,
+        units_stolen: redis.map_or(0, |r| r.units_stolen),
+        crashes: redis.map_or(0, |r| r.crashes + r.kills),
         redis_restarts: 0,
-        duplicate_commits: 0,
+        duplicate_commits: redis.map_or(0, |r| r.duplicate_commits),
         correct: diff_words == 0,
         diff_words,
-        expect_exact: experiment.expect_exact,
+        expect_exact: experiment.expect_exact_for(params),
     })
 }
 

@@ -122,6 +122,28 @@ run_parameters! {
     per_word: bool,
     /// Redis: stragglers, `WORKER:FRACTION` of one CPU, `;`-separated (e.g. "0:0.5"); "" for none.
     slow: String,
+    /// Redis: commit each unit with one atomic Function call (FCALL wc_commit).
+    atomic: bool,
+    /// Redis: workers steal units idle longer than this many milliseconds (0: off).
+    autoclaim_ms: u64,
+    /// Redis: injected crashes, `WORKER:POINT[:NTH]`, `;`-separated (e.g. "0:mid-commit"); "" for none.
+    crash: String,
+    /// Redis: SIGKILL a random live worker (never the last) every this many milliseconds (0: off).
+    kill_every_ms: u64,
+}
+
+/// One `[[inexact]]` table: runs whose parameters match every entry of
+/// `where` are expected to show wrong counts (e.g. a non-atomic commit
+/// crashing mid-commit); their rows get `expect_exact = false` and a wrong
+/// count there does not fail `harness run` (an exact one is fine too).
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InexactTable {
+    /// Parameter values to match, e.g. `{ atomic = false, crash = "0:mid-commit" }`.
+    #[serde(rename = "where")]
+    pub filter: std::collections::BTreeMap<String, toml::Value>,
+    /// Why these runs may be wrong (for readers).
+    pub reason: Option<String>,
 }
 
 /// One `[[plot]]` entry.
@@ -177,4 +199,7 @@ pub struct ExperimentFile {
     /// Plots to draw from the results.
     #[serde(default)]
     pub plot: Vec<PlotSpec>,
+    /// Runs expected to show wrong counts.
+    #[serde(default)]
+    pub inexact: Vec<InexactTable>,
 }

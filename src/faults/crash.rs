@@ -18,7 +18,10 @@ pub enum CrashPoint {
     MidCount,
     /// The unit is counted; no increment sent yet.
     BeforeCommit,
-    /// The increments were applied but the message was not acknowledged.
+    /// Plain commits: the increments were applied but the message was not
+    /// acknowledged. Atomic commits: a large unit's counts were staged but
+    /// the one `FCALL` was not sent (for a unit sent inline, the same place
+    /// as `before-commit`); nothing was applied.
     MidCommit,
     /// The commit (increments and acknowledgement) is done; the next read has not started.
     AfterCommit,

@@ -10,8 +10,12 @@
 //!   where cgroups are not writable, a SIGSTOP/SIGCONT duty cycle. The
 //!   method used is reported as a [`ThrottleMethod`].
 //!
-//! Outside killers and Redis faults (kill -9 every N seconds) will live here
-//! too; they only need the process ids and the `servers` guards.
+//! Crash plans reach a worker as `redis-worker --crash POINT[:N]` (from
+//! `harness count --crash W:POINT[:N]` / the `crash` run parameter). The
+//! outside killer of `--kill-every-ms` (SIGKILL of a random live worker,
+//! never the last) runs in the client's wait loop, which owns the worker
+//! processes (`queue::pool`). Redis faults (kill -9 every N seconds) will
+//! live here; they only need the process ids and the `servers` guards.
 
 mod crash;
 mod throttle;

@@ -4,12 +4,12 @@
 
 use std::ffi::OsString;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::connection::Endpoint;
 use super::error::QueueError;
 use super::keys::JobKeys;
-use super::pool::{WorkerLaunch, WorkerPool};
+use super::pool::{FaultPolicy, WorkerLaunch, WorkerPool};
 use super::stats::RedisReport;
 use super::stream::StreamQueue;
 use super::{CommitPath, RedisOptions};
@@ -74,6 +74,9 @@ pub fn run_redis_job(
     let mut ordered = units.to_vec();
     ordered.sort_by_key(|u| std::cmp::Reverse(u.bytes()));
     queue.create(&mut con, &ordered)?;
+    if options.commit == CommitPath::Atomic {
+        queue.load_functions(&mut con)?;
+    }
     drop(con);
     report.enqueue_s = phase.elapsed().as_secs_f64();
 
@@ -95,8 +98,32 @@ pub fn run_redis_job(
     let phase = Instant::now();
     let mut pool = WorkerPool::spawn(exe, &launches)?;
     report.throttle = throttle_stragglers(&mut pool, options)?;
-    let stats = pool.wait(|| {
+    let policy = FaultPolicy {
+        crashes_expected: !options.crash.is_empty() || options.kill_every_ms > 0,
+        kill_every: (options.kill_every_ms > 0).then(|| Duration::from_millis(options.kill_every_ms)),
+    };
+    let mut stuck_checked = 0usize;
+    let mut watch_con = None;
+    let outcome = pool.wait(&policy, |crashed| {
         interrupt::check()?;
+        // Without stealing, a unit held by a dead worker is never done and
+        // the live workers would wait for it forever: fail instead.
+        if options.autoclaim_ms == 0 && crashed.len() > stuck_checked {
+            stuck_checked = crashed.len();
+            if watch_con.is_none() {
+                watch_con = Some(endpoint.connect()?);
+            }
+            let con = watch_con.as_mut().expect("connected above");
+            let pending = queue.pending_by_consumer(con)?;
+            for &worker in crashed {
+                let consumer = JobKeys::consumer(worker);
+                if let Some((_, held)) = pending.iter().find(|(name, held)| *name == consumer && *held > 0) {
+                    return Err(QueueError::Stuck(format!(
+                        "worker {worker} crashed (or was killed) holding {held} unit(s) that are still pending, and no worker steals pending units: rerun with --autoclaim-ms T (experiment parameter autoclaim_ms, e.g. 1000) so live workers XAUTOCLAIM units idle longer than T ms"
+                    )));
+                }
+            }
+        }
         if let Some(server) = managed.as_mut()
             && !server.is_running()
         {
@@ -105,8 +132,10 @@ pub fn run_redis_job(
         Ok(())
     })?;
     let count_s = phase.elapsed().as_secs_f64();
+    report.crashes = outcome.crashes;
+    report.kills = outcome.kills;
     let mut tally = Tally::default();
-    for worker in &stats {
+    for worker in &outcome.stats {
         report.add_worker(worker);
         tally.add(Tally { bytes: worker.bytes, words: worker.words });
     }
@@ -150,8 +179,16 @@ fn worker_args(keys: &JobKeys, worker: u32, tokenizer: Tokenizer, options: &Redi
     .map(OsString::from)
     .collect();
     args.extend([OsString::from("--events"), events.as_os_str().to_owned()]);
-    if options.commit == CommitPath::PerWord {
-        args.push("--per-word".into());
+    match options.commit {
+        CommitPath::PerWord => args.push("--per-word".into()),
+        CommitPath::Atomic => args.push("--atomic".into()),
+        CommitPath::PerUnit => {}
+    }
+    if options.autoclaim_ms > 0 {
+        args.extend(["--autoclaim-ms".into(), options.autoclaim_ms.to_string().into()]);
+    }
+    if let Some(crash) = options.crash.iter().find(|c| c.worker == worker) {
+        args.extend(["--crash".into(), crash.plan.to_string().into()]);
     }
     args
 }

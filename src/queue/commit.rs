@@ -6,11 +6,32 @@
 //! - [`CommitPath::PerWord`]: one `ZINCRBY key 1 word` per word occurrence
 //!   (the lab's "per-word" merge).
 //!
-//! Both are pipelined, at most `pipeline_commands` commands per round
-//! trip, and end with `XACK`; neither is atomic (a crash between the
-//! increments and the `XACK` lets the unit be counted twice). An atomic path
-//! (one `FCALL` that increments only when its `XACK` returned 1) is a third
-//! variant to add here.
+//! - [`CommitPath::Atomic`] (`--atomic`, Lab 3): one `FCALL wc_commit`
+//!   (the Redis Function in `lua/wordcount.lua`, [`FUNCTION_LIBRARY`]) that
+//!   `XACK`s the message and, only if `XACK` returned 1, applies the unit's
+//!   counts, all in one atomic call. A duplicate commit (the unit was
+//!   stolen and already committed by another worker) returns 0 and applies
+//!   nothing.
+//!
+//! The first two are pipelined, at most `pipeline_commands` commands per
+//! round trip, and end with `XACK`; they are not atomic (a crash between
+//! the increments and the `XACK` lets the unit be counted twice).
+//!
+//! # Atomic commits of large units ([`StagePlan`])
+//!
+//! A unit with at most `pipeline_commands` distinct words sends its
+//! word/count pairs inline in the `FCALL`. A larger one is staged first:
+//! pipelined `HSET` of chunks of at most `pipeline_commands` pairs into a
+//! hash per (message, consumer), `wc:{JOB}:stage:{MSGID}:{CONSUMER}`, then
+//! one `FCALL` without inline pairs applies the staged hash (only if its
+//! `XACK` returned 1) and deletes it. Staging is idempotent (each word is in
+//! exactly one chunk; `HSET` overwrites with the same count) and
+//! invisible to the counts until the `FCALL`, so atomicity and exactly-once
+//! application hold however many chunks there are; thief and straggler stage
+//! into different keys. The `mid-commit` crash point of the atomic path is
+//! after staging, before the `FCALL` (for an inline unit that is the same
+//! place as `before-commit`): the counts are untouched and another worker's
+//! commit of the stolen unit applies them once.
 
 use std::fmt;
 use std::str::FromStr;
@@ -28,6 +49,44 @@ pub enum CommitPath {
     PerUnit,
     /// One `ZINCRBY` of 1 per word occurrence.
     PerWord,
+    /// One atomic `FCALL wc_commit` (XACK, then the unit's counts only if
+    /// XACK returned 1), staging large units first.
+    Atomic,
+}
+
+/// The Redis Function library of the atomic commit (`lua/wordcount.lua`).
+pub const FUNCTION_LIBRARY: &str = include_str!("../../lua/wordcount.lua");
+/// The name of the atomic commit function in [`FUNCTION_LIBRARY`].
+pub const COMMIT_FUNCTION: &str = "wc_commit";
+
+/// How an atomic commit of a unit with `distinct` distinct words sends
+/// them, given at most `chunk` pairs per round trip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StagePlan {
+    /// Every pair inline in the one `FCALL`.
+    Inline,
+    /// `chunks` pipelined `HSET` round trips into the stage hash, then an
+    /// `FCALL` without inline pairs.
+    Staged {
+        /// Number of staging chunks.
+        chunks: u64,
+    },
+}
+
+impl StagePlan {
+    /// The plan for `distinct` words with at most `chunk` pairs per round trip.
+    pub fn new(distinct: u64, chunk: usize) -> StagePlan {
+        let chunk = chunk.max(1) as u64;
+        if distinct <= chunk { StagePlan::Inline } else { StagePlan::Staged { chunks: distinct.div_ceil(chunk) } }
+    }
+
+    /// Round trips of the whole commit (staging plus the `FCALL`).
+    pub fn round_trips(self) -> u64 {
+        match self {
+            StagePlan::Inline => 1,
+            StagePlan::Staged { chunks } => chunks + 1,
+        }
+    }
 }
 
 impl CommitPath {
@@ -36,13 +95,14 @@ impl CommitPath {
         match self {
             CommitPath::PerUnit => "per-unit",
             CommitPath::PerWord => "per-word",
+            CommitPath::Atomic => "atomic",
         }
     }
 
     /// How many `ZINCRBY` commands the path sends for `counts`.
     pub fn updates(self, counts: &WordCounts) -> u64 {
         match self {
-            CommitPath::PerUnit => counts.distinct() as u64,
+            CommitPath::PerUnit | CommitPath::Atomic => counts.distinct() as u64,
             CommitPath::PerWord => counts.total(),
         }
     }
@@ -61,7 +121,8 @@ impl FromStr for CommitPath {
         match text {
             "per-unit" | "per-file" => Ok(CommitPath::PerUnit),
             "per-word" => Ok(CommitPath::PerWord),
-            _ => Err(format!("unknown commit path {text:?}: use per-unit or per-word")),
+            "atomic" => Ok(CommitPath::Atomic),
+            _ => Err(format!("unknown commit path {text:?}: use per-unit, per-word or atomic")),
         }
     }
 }
@@ -98,7 +159,7 @@ pub fn for_each_pipeline<E>(
     let (mut in_pipe, mut sent) = (0usize, 0u64);
     for (word, count) in counts.iter() {
         let (repeat, by) = match path {
-            CommitPath::PerUnit => (1, count),
+            CommitPath::PerUnit | CommitPath::Atomic => (1, count),
             CommitPath::PerWord => (count, 1),
         };
         for _ in 0..repeat {
@@ -162,10 +223,27 @@ mod tests {
 
     #[test]
     fn names_parse() {
-        for path in [CommitPath::PerUnit, CommitPath::PerWord] {
+        for path in [CommitPath::PerUnit, CommitPath::PerWord, CommitPath::Atomic] {
             assert_eq!(path.name().parse(), Ok(path));
         }
         assert_eq!("per-file".parse(), Ok(CommitPath::PerUnit));
-        assert!("atomic".parse::<CommitPath>().is_err());
+        assert!("atomically".parse::<CommitPath>().is_err());
+    }
+
+    #[test]
+    fn stage_plans_inline_small_units_and_chunk_large_ones() {
+        assert_eq!(StagePlan::new(0, 10), StagePlan::Inline);
+        assert_eq!(StagePlan::new(10, 10), StagePlan::Inline);
+        assert_eq!(StagePlan::new(11, 10), StagePlan::Staged { chunks: 2 });
+        assert_eq!(StagePlan::new(30, 10), StagePlan::Staged { chunks: 3 });
+        assert_eq!(StagePlan::new(5, 0), StagePlan::Staged { chunks: 5 });
+        assert_eq!(StagePlan::new(30, 10).round_trips(), 4);
+        assert_eq!(StagePlan::Inline.round_trips(), 1);
+    }
+
+    #[test]
+    fn the_function_library_declares_the_commit_function() {
+        assert!(FUNCTION_LIBRARY.starts_with("#!lua name=wordcount"));
+        assert!(FUNCTION_LIBRARY.contains(&format!("register_function('{COMMIT_FUNCTION}'")));
     }
 }

@@ -113,6 +113,9 @@ pub enum QueueError {
         /// The last lines it wrote to stderr, or what else is known.
         message: String,
     },
+    /// Crashed workers left units pending that no live worker will take.
+    #[error("{0}")]
+    Stuck(String),
     /// A straggler could not be throttled.
     #[error(transparent)]
     Throttle(#[from] crate::faults::ThrottleError),

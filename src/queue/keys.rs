@@ -44,6 +44,12 @@ impl JobKeys {
         format!("wc:{{{}}}:counts", self.job)
     }
 
+    /// The staging hash of an atomic commit of message `id` by `consumer`:
+    /// `wc:{JOB}:stage:{ID}:{CONSUMER}` (see [`super::commit`]).
+    pub fn stage(&self, id: &str, consumer: &str) -> String {
+        format!("wc:{{{}}}:stage:{id}:{consumer}", self.job)
+    }
+
     /// The consumer group of the workers: `wc:{JOB}:workers`.
     pub fn group(&self) -> String {
         format!("wc:{{{}}}:workers", self.job)
@@ -77,6 +83,7 @@ mod tests {
         assert_eq!(keys.counts(), "wc:{ab12}:counts");
         assert_eq!(keys.group(), "wc:{ab12}:workers");
         assert_eq!(JobKeys::consumer(3), "worker-3");
+        assert_eq!(keys.stage("1-0", "worker-1"), "wc:{ab12}:stage:1-0:worker-1");
         assert_eq!(keys.all(), vec!["wc:{ab12}:stream", "wc:{ab12}:counts"]);
         assert_eq!(keys.to_string(), "wc:{ab12}:*");
     }

@@ -24,6 +24,8 @@ pub struct Taken {
     pub id: String,
     /// The unit to count.
     pub unit: Unit,
+    /// Whether it was stolen (`XAUTOCLAIM`ed) from another consumer.
+    pub stolen: bool,
 }
 
 /// The field/value pairs of a unit's message.

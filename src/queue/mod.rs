@@ -10,8 +10,15 @@
 //! - [`WorkQueue`]: what the worker loop needs from a backend; the streams
 //!   backend ([`StreamQueue`]) implements it, a Functions lease backend for
 //!   RedisRaft can later.
-//! - `commit`: the commit paths ([`CommitPath`]: per unit, per word; an
-//!   atomic Function call is the next one).
+//! - `commit`: the commit paths ([`CommitPath`]: per unit, per word, and
+//!   atomic: one `FCALL wc_commit` of `lua/wordcount.lua` that applies a
+//!   unit's counts only if its `XACK` returned 1, staging large units in a
+//!   per-(message, consumer) hash first; see [`StagePlan`]).
+//! - Faults (Lab 3): workers steal units idle longer than `autoclaim_ms`
+//!   (`XAUTOCLAIM`); the client tolerates workers crashing at crash points
+//!   and kills a random live one every `kill_every_ms` (never the last), and
+//!   fails with a clear message when crashed workers hold units nobody
+//!   will steal (autoclaim off).
 //! - `keys`, `message`: key names (`wc:{JOB}:...`) and the binary-safe
 //!   message encoding of a unit.
 //! - `connection`, `error`: connecting with timeouts, and typed errors that
@@ -32,16 +39,16 @@ mod stream;
 use redis::Connection;
 
 pub use client::{run_redis_job, RedisOutcome};
-pub use commit::{for_each_pipeline, CommitPath, CommitStats};
+pub use commit::{for_each_pipeline, CommitPath, CommitStats, StagePlan, COMMIT_FUNCTION, FUNCTION_LIBRARY};
 pub use connection::{Endpoint, COMMAND_TIMEOUT, CONNECT_TIMEOUT};
 pub use error::{redact_url, QueueError};
 pub use keys::JobKeys;
 pub use message::{decode_unit, encode_unit, unit_label, Taken};
-pub use pool::URL_ENV;
+pub use pool::{FaultPolicy, URL_ENV};
 pub use stats::{exit_code, RedisReport, WorkerStats};
 pub use stream::StreamQueue;
 
-use crate::faults::SlowWorker;
+use crate::faults::{CrashPlan, SlowWorker};
 use crate::words::WordCounts;
 
 /// Settings of the `redis` mode.
@@ -62,6 +69,52 @@ pub struct RedisOptions {
     pub pipeline_commands: usize,
     /// Seconds a worker keeps trying to reconnect after losing Redis.
     pub reconnect_s: u64,
+    /// Workers steal units idle longer than this many milliseconds (0: never).
+    pub autoclaim_ms: u64,
+    /// Crash plans per worker (at most one per worker).
+    pub crash: Vec<WorkerCrash>,
+    /// SIGKILL a random live worker (never the last) this often; 0: never.
+    pub kill_every_ms: u64,
+}
+
+/// A crash plan for one worker: `WORKER:POINT[:NTH]`, e.g. `0:mid-commit:2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct WorkerCrash {
+    /// Worker index.
+    pub worker: u32,
+    /// Where and on which unit it crashes.
+    pub plan: CrashPlan,
+}
+
+impl std::str::FromStr for WorkerCrash {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (worker, plan) = text
+            .split_once(':')
+            .ok_or_else(|| format!("bad crash {text:?}: write WORKER:POINT[:NTH], e.g. 0:mid-commit or 1:after-read:3"))?;
+        let worker = worker
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| format!("bad worker index {worker:?} in crash {text:?}: write WORKER:POINT[:NTH], e.g. 0:mid-commit"))?;
+        Ok(WorkerCrash { worker, plan: plan.trim().parse()? })
+    }
+}
+
+impl std::fmt::Display for WorkerCrash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.worker, self.plan)
+    }
+}
+
+/// Parses a `;`-separated list of crashes (`0:mid-commit;1:after-read:2`).
+pub fn parse_crash_list(text: &str) -> Result<Vec<WorkerCrash>, String> {
+    text.split(';').filter(|s| !s.trim().is_empty()).map(str::parse).collect()
+}
+
+/// Writes crashes as a `;`-separated list.
+pub fn crash_list_text(crashes: &[WorkerCrash]) -> String {
+    crashes.iter().map(ToString::to_string).collect::<Vec<_>>().join(";")
 }
 
 impl Default for RedisOptions {
@@ -74,6 +127,9 @@ impl Default for RedisOptions {
             block_ms: 100,
             pipeline_commands: 10_000,
             reconnect_s: 30,
+            autoclaim_ms: 0,
+            crash: Vec::new(),
+            kill_every_ms: 0,
         }
     }
 }
@@ -98,6 +154,23 @@ impl RedisOptions {
                 return Err(bad(format!("--slow names worker {} twice: give each worker at most once", slow.worker)));
             }
             seen.push(slow.worker);
+        }
+        let mut crashed = Vec::new();
+        for crash in &self.crash {
+            if crash.worker >= workers {
+                return Err(bad(format!(
+                    "--crash {crash} names worker {} but only {workers} workers run (indices 0..{}): use a smaller index or more --workers",
+                    crash.worker,
+                    workers.saturating_sub(1)
+                )));
+            }
+            if crashed.contains(&crash.worker) {
+                return Err(bad(format!("--crash names worker {} twice: give each worker at most one crash point", crash.worker)));
+            }
+            crashed.push(crash.worker);
+        }
+        if self.kill_every_ms > 0 && workers < 2 {
+            return Err(bad("--kill-every-ms needs at least 2 workers (the last live worker is never killed)".into()));
         }
         if self.block_ms == 0 || self.pipeline_commands == 0 {
             return Err(bad("block_ms and pipeline_commands must be at least 1".into()));
@@ -145,5 +218,25 @@ mod tests {
         assert!(twice.validate(2).unwrap_err().to_string().contains("twice"));
         let whole = RedisOptions { slow: vec![slow(0, 1.0)], ..RedisOptions::default() };
         assert!(whole.validate(2).is_err());
+    }
+
+    #[test]
+    fn crashes_parse_and_are_checked() {
+        let crashes = parse_crash_list("0:mid-commit; 1:after-read:3;").unwrap();
+        assert_eq!(crashes.len(), 2);
+        assert_eq!(crashes[1].plan.on_unit, 3);
+        assert_eq!(crash_list_text(&crashes), "0:mid-commit:1;1:after-read:3");
+        assert!(parse_crash_list("mid-commit").is_err());
+        assert!(parse_crash_list("x:mid-commit").is_err());
+        assert!(parse_crash_list("0:lunch").is_err());
+        assert_eq!(parse_crash_list("").unwrap(), vec![]);
+        let options = RedisOptions { crash: crashes, ..RedisOptions::default() };
+        assert!(options.validate(2).is_ok());
+        assert!(options.validate(1).unwrap_err().to_string().contains("only 1 workers"));
+        let twice = RedisOptions { crash: parse_crash_list("0:after-read;0:mid-count").unwrap(), ..RedisOptions::default() };
+        assert!(twice.validate(2).unwrap_err().to_string().contains("twice"));
+        let kill = RedisOptions { kill_every_ms: 100, ..RedisOptions::default() };
+        assert!(kill.validate(1).is_err());
+        assert!(kill.validate(2).is_ok());
     }
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+
 use super::error::QueueError;
 use super::stats::{exit_code, WorkerStats};
 use crate::faults::Throttle;
@@ -40,6 +41,12 @@ struct WorkerProcess {
     stderr: PathBuf,
     throttle: Option<Throttle>,
     stats: Option<WorkerStats>,
+    /// Reaped (stats read, or crashed/killed).
+    done: bool,
+    /// Killed by the pool on purpose.
+    killed: bool,
+    /// Its event log.
+    events: PathBuf,
 }
 
 /// The workers of a job. Dropping the pool kills and reaps every worker
@@ -70,6 +77,9 @@ impl WorkerPool {
                 stderr: launch.stderr.clone(),
                 throttle: None,
                 stats: None,
+                done: false,
+                killed: false,
+                events: launch.events.clone(),
             });
         }
         Ok(pool)
@@ -88,37 +98,125 @@ impl WorkerPool {
     }
 
     /// Waits until every worker has exited, calling `check` between polls
-    /// (it returns an error to abort: Ctrl-C, a dead server). The first
-    /// worker that fails ends the wait with its error; the rest are killed
-    /// when the pool drops. Returns each worker's stats, by index.
-    pub fn wait(mut self, mut check: impl FnMut() -> Result<(), QueueError>) -> Result<Vec<WorkerStats>, QueueError> {
+    /// with the indices of the workers that crashed so far (it returns an
+    /// error to abort: Ctrl-C, a dead server, units stuck with a crashed
+    /// worker). Without expected faults the first worker that fails ends the
+    /// wait with its error; with them (`policy.crashes_expected`), workers
+    /// that crashed at a crash point or were killed by the pool
+    /// (`policy.kill_every`, a random live worker, never the last) are
+    /// counted and the job goes on, but if none exits normally the job
+    /// fails. The rest are killed when the pool drops.
+    pub fn wait(
+        &mut self,
+        policy: &FaultPolicy,
+        mut check: impl FnMut(&[u32]) -> Result<(), QueueError>,
+    ) -> Result<PoolOutcome, QueueError> {
+        use rand::RngExt;
+        let mut outcome = PoolOutcome::default();
+        let mut crashed: Vec<u32> = Vec::new();
+        let mut rng = rand::rng();
+        let mut last_kill = std::time::Instant::now();
+        let mut normal_exits = 0usize;
         loop {
-            check()?;
-            let mut running = 0;
-            for process in &mut self.workers {
-                if process.stats.is_some() {
+            check(&crashed)?;
+            let mut running = Vec::new();
+            for (index, process) in self.workers.iter_mut().enumerate() {
+                if process.done {
                     continue;
                 }
                 if !has_exited(process.child.id()) {
-                    running += 1;
+                    running.push(index);
                     continue;
                 }
                 // Lift the throttle before reaping, so no signal can reach a recycled pid.
                 drop(process.throttle.take());
-                process.stats = Some(process.finish()?);
+                process.done = true;
+                let finished = process.finish(policy.crashes_expected)?;
+                // A dead worker printed no stats: it counts with zeros.
+                let zeros = WorkerStats { worker: process.worker, pid: process.child.id(), ..WorkerStats::default() };
+                match finished {
+                    Finished::Stats(stats) => {
+                        process.stats = Some(stats);
+                        normal_exits += 1;
+                    }
+                    Finished::Crashed => {
+                        outcome.crashes += 1;
+                        crashed.push(process.worker);
+                        process.stats = Some(zeros);
+                    }
+                    Finished::Killed => {
+                        outcome.kills += 1;
+                        crashed.push(process.worker);
+                        process.stats = Some(zeros);
+                    }
+                }
             }
-            if running == 0 {
+            if running.is_empty() {
                 break;
+            }
+            if let Some(every) = policy.kill_every
+                && last_kill.elapsed() >= every
+            {
+                last_kill = std::time::Instant::now();
+                if running.len() >= 2 {
+                    let victim = running[rng.random_range(0..running.len())];
+                    let process = &mut self.workers[victim];
+                    if process.child.kill().is_ok() {
+                        process.killed = true;
+                        if let Ok(mut writer) = crate::events::EventWriter::append(&process.events, i64::from(process.worker)) {
+                            let _ = writer.record(crate::events::EventKind::Crash, "", "killed from outside");
+                        }
+                    }
+                }
             }
             std::thread::sleep(POLL);
         }
-        Ok(self.workers.iter().filter_map(|p| p.stats.clone()).collect())
+        if normal_exits == 0 {
+            return Err(QueueError::Stuck(format!(
+                "all {} workers crashed or were killed before the job finished ({} crashes, {} kills): nobody is left to count the remaining units; inject fewer faults or use more workers",
+                self.workers.len(),
+                outcome.crashes,
+                outcome.kills
+            )));
+        }
+        outcome.stats = self.workers.iter().filter_map(|p| p.stats.clone()).collect();
+        outcome.crashed = crashed;
+        Ok(outcome)
     }
+}
+
+/// How the pool treats dying workers.
+#[derive(Debug, Clone, Default)]
+pub struct FaultPolicy {
+    /// Crashes at crash points (and kills by the pool) are part of the run.
+    pub crashes_expected: bool,
+    /// SIGKILL a random live worker this often (never the last one).
+    pub kill_every: Option<Duration>,
+}
+
+/// What the workers of a job did.
+#[derive(Debug, Clone, Default)]
+pub struct PoolOutcome {
+    /// Stats of the workers that exited normally, by index.
+    pub stats: Vec<WorkerStats>,
+    /// Workers that crashed at a crash point.
+    pub crashes: u64,
+    /// Workers the pool killed.
+    pub kills: u64,
+    /// Indices of the crashed and killed workers, in the order seen.
+    pub crashed: Vec<u32>,
+}
+
+/// How a worker ended.
+enum Finished {
+    Stats(WorkerStats),
+    Crashed,
+    Killed,
 }
 
 impl WorkerProcess {
     /// Reaps the exited process and reads its stats, or says why it failed.
-    fn finish(&mut self) -> Result<WorkerStats, QueueError> {
+    fn finish(&mut self, crashes_expected: bool) -> Result<Finished, QueueError> {
         let pid = self.child.id();
         let status = self.child.wait().map_err(|error| QueueError::Io { what: format!("waiting for worker process {pid}"), error })?;
         let mut stdout = String::new();
@@ -129,6 +227,12 @@ impl WorkerProcess {
         let failed = |status: String, message: String| QueueError::Worker { worker: self.worker, pid, status, message };
         if !status.success() {
             use std::os::unix::process::ExitStatusExt;
+            if crashes_expected && status.code() == Some(exit_code::CRASHED) {
+                return Ok(Finished::Crashed);
+            }
+            if self.killed && status.signal() == Some(libc::SIGKILL) {
+                return Ok(Finished::Killed);
+            }
             let how = match (status.code(), status.signal()) {
                 (Some(exit_code::CRASHED), _) => "crashed on purpose (an injected crash point)".to_owned(),
                 (Some(code), _) => format!("exited with code {code}"),
@@ -142,14 +246,14 @@ impl WorkerProcess {
         for line in stderr.lines().filter(|l| !l.trim().is_empty()) {
             eprintln!("worker {}: {line}", self.worker);
         }
-        WorkerStats::from_output(&stdout).map_err(|message| failed("exited normally but".into(), message))
+        WorkerStats::from_output(&stdout).map(Finished::Stats).map_err(|message| failed("exited normally but".into(), message))
     }
 }
 
 impl Drop for WorkerPool {
     fn drop(&mut self) {
         for process in &mut self.workers {
-            if process.stats.is_none() {
+            if !process.done {
                 let _ = process.child.kill();
                 drop(process.throttle.take());
                 let _ = process.child.wait();

@@ -48,6 +48,13 @@ pub struct WorkerStats {
     pub wait_s: f64,
     /// Times the worker reconnected after losing Redis.
     pub reconnects: u64,
+    /// Units it stole (`XAUTOCLAIM`) from another consumer.
+    #[serde(default)]
+    pub units_stolen: u64,
+    /// Commits whose acknowledgement found the unit already acknowledged
+    /// (atomic: refused, nothing applied; other paths: counted twice).
+    #[serde(default)]
+    pub duplicate_commits: u64,
 }
 
 impl WorkerStats {
@@ -96,6 +103,14 @@ pub struct RedisReport {
     pub wait_s: f64,
     /// Reconnects, over all workers.
     pub reconnects: u64,
+    /// Units stolen with `XAUTOCLAIM`, over all workers that exited normally.
+    pub units_stolen: u64,
+    /// Duplicate commits (acknowledgement returned 0), over all workers that exited normally.
+    pub duplicate_commits: u64,
+    /// Workers that crashed at an injected crash point.
+    pub crashes: u64,
+    /// Workers killed from outside (`--kill-every-ms`).
+    pub kills: u64,
     /// Units committed per worker.
     pub units_per_worker: Vec<u64>,
     /// Seconds starting (or connecting to) the server.
@@ -125,6 +140,10 @@ impl RedisReport {
             merge_s: 0.0,
             wait_s: 0.0,
             reconnects: 0,
+            units_stolen: 0,
+            duplicate_commits: 0,
+            crashes: 0,
+            kills: 0,
             units_per_worker: Vec::new(),
             server_s: 0.0,
             enqueue_s: 0.0,
@@ -143,6 +162,8 @@ impl RedisReport {
         self.merge_s += stats.merge_s;
         self.wait_s += stats.wait_s;
         self.reconnects += stats.reconnects;
+        self.units_stolen += stats.units_stolen;
+        self.duplicate_commits += stats.duplicate_commits;
     }
 
     /// Word updates per second of merge time, the merge time summed over

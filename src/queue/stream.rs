@@ -5,14 +5,17 @@
 //!   at the end `ZRANGE counts a b WITHSCORES` in slices, then `DEL`.
 //! - worker: `XREADGROUP GROUP group consumer COUNT 1 [BLOCK ms] STREAMS
 //!   stream ID` with ID `0` (its own pending messages, after a restart or a
-//!   reconnect) until that is empty, then `>`; a commit (see
+//!   reconnect) until that is empty, then (with `autoclaim_ms` > 0) first
+//!   `XAUTOCLAIM stream group consumer autoclaim_ms 0-0 COUNT 1` to steal a
+//!   unit idle that long (its holder crashed or is a straggler), then `>`;
+//!   a commit (see
 //!   [`super::commit`]) ending in `XACK`; `XPENDING stream group` to see
 //!   whether any unit is still held by someone.
 
 use redis::streams::{StreamPendingReply, StreamReadOptions, StreamReadReply};
 use redis::{Commands, Connection, Value};
 
-use super::commit::{for_each_pipeline, CommitPath, CommitStats};
+use super::commit::{for_each_pipeline, CommitPath, CommitStats, StagePlan, COMMIT_FUNCTION, FUNCTION_LIBRARY};
 use super::connection::Endpoint;
 use super::error::QueueError;
 use super::keys::JobKeys;
@@ -25,6 +28,9 @@ use crate::words::WordCounts;
 const READ_SLICE: isize = 50_000;
 /// `XADD`s per pipeline round trip.
 const ENQUEUE_CHUNK: usize = 10_000;
+/// Milliseconds a staging hash of an atomic commit lives (a crashed
+/// worker's stage disappears on its own).
+const STAGE_TTL_MS: u64 = 3_600_000;
 
 /// The streams work queue of one job, seen from one process.
 #[derive(Debug, Clone)]
@@ -35,6 +41,8 @@ pub struct StreamQueue {
     block_ms: u64,
     pipeline_commands: usize,
     commit: CommitPath,
+    /// Steal units idle longer than this many milliseconds (0: never).
+    autoclaim_ms: u64,
     /// False until this consumer's own pending messages were all re-read.
     backlog_done: bool,
 }
@@ -49,6 +57,7 @@ impl StreamQueue {
             block_ms: 100,
             pipeline_commands: 10_000,
             commit: CommitPath::PerUnit,
+            autoclaim_ms: 0,
             backlog_done: false,
         }
     }
@@ -61,6 +70,103 @@ impl StreamQueue {
         self.pipeline_commands = pipeline_commands.max(1);
         self.commit = commit;
         self
+    }
+
+    /// Makes the worker steal (`XAUTOCLAIM`) units idle longer than
+    /// `autoclaim_ms` before reading new ones (0: never).
+    pub fn with_autoclaim(mut self, autoclaim_ms: u64) -> StreamQueue {
+        self.autoclaim_ms = autoclaim_ms;
+        self
+    }
+
+    /// Loads the Function library (`FUNCTION LOAD REPLACE`).
+    pub fn load_functions(&self, con: &mut Connection) -> Result<(), QueueError> {
+        redis::cmd("FUNCTION")
+            .arg("LOAD")
+            .arg("REPLACE")
+            .arg(FUNCTION_LIBRARY)
+            .query::<String>(con)
+            .map(|_| ())
+            .map_err(|e| self.error(e, "FUNCTION LOAD REPLACE of lua/wordcount.lua"))
+    }
+
+    /// Units pending per consumer (`XPENDING stream group` summary).
+    pub fn pending_by_consumer(&self, con: &mut Connection) -> Result<Vec<(String, u64)>, QueueError> {
+        let reply: StreamPendingReply =
+            con.xpending(self.keys.stream(), self.keys.group()).map_err(|e| self.error(e, "XPENDING"))?;
+        Ok(match reply {
+            StreamPendingReply::Data(data) => data.consumers.into_iter().map(|c| (c.name, c.pending as u64)).collect(),
+            _ => Vec::new(),
+        })
+    }
+
+    /// Steals one unit idle longer than `autoclaim_ms`, if any.
+    fn steal(&self, con: &mut Connection) -> Result<Option<Taken>, QueueError> {
+        let stream = self.keys.stream();
+        let reply: redis::streams::StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+            .arg(&stream)
+            .arg(self.keys.group())
+            .arg(&self.consumer)
+            .arg(self.autoclaim_ms)
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(1)
+            .query(con)
+            .map_err(|e| self.error(e, "XAUTOCLAIM"))?;
+        let Some(entry) = reply.claimed.into_iter().next() else { return Ok(None) };
+        let unit = decode_unit(&entry.map).map_err(|detail| QueueError::BadMessage { id: entry.id.clone(), stream, detail })?;
+        Ok(Some(Taken { id: entry.id, unit, stolen: true }))
+    }
+
+    /// The atomic commit: stage if large, then one `FCALL wc_commit`.
+    fn commit_atomic(
+        &self,
+        con: &mut Connection,
+        taken: &Taken,
+        counts: &WordCounts,
+        before_fcall: &mut dyn FnMut(),
+    ) -> Result<CommitStats, QueueError> {
+        let plan = StagePlan::new(counts.distinct() as u64, self.pipeline_commands);
+        let stage = self.keys.stage(&taken.id, &self.consumer);
+        let mut fcall = redis::cmd("FCALL");
+        fcall
+            .arg(COMMIT_FUNCTION)
+            .arg(3)
+            .arg(self.keys.stream())
+            .arg(self.keys.counts())
+            .arg(&stage)
+            .arg(self.keys.group())
+            .arg(&taken.id);
+        match plan {
+            StagePlan::Inline => {
+                for (word, count) in counts.iter() {
+                    fcall.arg(word).arg(count);
+                }
+            }
+            StagePlan::Staged { .. } => {
+                let mut pipe = redis::pipe();
+                let mut in_pipe = 0usize;
+                let mut chunks = counts.iter().peekable();
+                while let Some((word, count)) = chunks.next() {
+                    if in_pipe == 0 {
+                        pipe.cmd("HSET").arg(&stage);
+                    }
+                    // Arguments of the open HSET: appended pairs.
+                    pipe.arg(word).arg(count);
+                    in_pipe += 1;
+                    if in_pipe == self.pipeline_commands || chunks.peek().is_none() {
+                        pipe.ignore();
+                        pipe.cmd("PEXPIRE").arg(&stage).arg(STAGE_TTL_MS).ignore();
+                        pipe.query::<()>(con).map_err(|e| self.error(e, "HSET staging of an atomic commit"))?;
+                        pipe.clear();
+                        in_pipe = 0;
+                    }
+                }
+            }
+        }
+        before_fcall();
+        let applied: u64 = fcall.query(con).map_err(|e| self.error(e, "FCALL wc_commit"))?;
+        Ok(CommitStats { updates: counts.distinct() as u64, round_trips: plan.round_trips(), acked: applied == 1 })
     }
 
     /// The job's keys.
@@ -133,9 +239,18 @@ impl StreamQueue {
         Ok(counts)
     }
 
-    /// Deletes the job's keys (the group goes with the stream).
+    /// Deletes the job's keys (the group goes with the stream), and any
+    /// staging hash a crashed worker left behind (`wc:{JOB}:stage:*`).
     pub fn delete(&self, con: &mut Connection) -> Result<(), QueueError> {
-        con.del::<_, ()>(self.keys.all()).map_err(|e| self.error(e, "DEL of the job's keys"))
+        let pattern = format!("wc:{{{}}}:stage:*", self.keys.job());
+        let stages: Vec<String> = con
+            .scan_match::<_, String>(&pattern)
+            .map_err(|e| self.error(e, "SCAN of the job's staging keys"))?
+            .filter_map(Result::ok)
+            .collect();
+        let mut keys = self.keys.all();
+        keys.extend(stages);
+        con.del::<_, ()>(keys).map_err(|e| self.error(e, "DEL of the job's keys"))
     }
 
     /// Sends the `XACK` of `id` alone.
@@ -146,15 +261,24 @@ impl StreamQueue {
 }
 
 impl WorkQueue for StreamQueue {
-    fn on_connect(&mut self, _con: &mut Connection) -> Result<(), QueueError> {
+    fn on_connect(&mut self, con: &mut Connection) -> Result<(), QueueError> {
         // Whatever this consumer held before the connection broke is still
         // pending for it: read that again first.
         self.backlog_done = false;
+        if self.commit == CommitPath::Atomic {
+            self.load_functions(con)?;
+        }
         Ok(())
     }
 
     fn take(&mut self, con: &mut Connection) -> Result<Option<Taken>, QueueError> {
         let stream = self.keys.stream();
+        if self.backlog_done
+            && self.autoclaim_ms > 0
+            && let Some(stolen) = self.steal(con)?
+        {
+            return Ok(Some(stolen));
+        }
         loop {
             let (id, options) = if self.backlog_done {
                 (">", StreamReadOptions::default().group(self.keys.group(), &self.consumer).count(1).block(self.block_ms as usize))
@@ -171,7 +295,7 @@ impl WorkQueue for StreamQueue {
                         stream: stream.clone(),
                         detail,
                     })?;
-                    return Ok(Some(Taken { id: entry.id, unit }));
+                    return Ok(Some(Taken { id: entry.id, unit, stolen: false }));
                 }
                 None if !self.backlog_done => self.backlog_done = true,
                 None => return Ok(None),
@@ -193,6 +317,9 @@ impl WorkQueue for StreamQueue {
         ack_separately: bool,
         before_ack: &mut dyn FnMut(),
     ) -> Result<CommitStats, QueueError> {
+        if self.commit == CommitPath::Atomic {
+            return self.commit_atomic(con, taken, counts, before_ack);
+        }
         let (stream, group) = (self.keys.stream(), self.keys.group());
         let mut stats = CommitStats { updates: self.commit.updates(counts), ..CommitStats::default() };
         for_each_pipeline(self.commit, &self.keys.counts(), counts, self.pipeline_commands, |pipe, last| {

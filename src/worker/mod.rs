@@ -17,8 +17,12 @@
 //! the worker prints its [`WorkerStats`] as one JSON line and exits 0. On a
 //! connection-level error it reconnects with backoff for up to
 //! `reconnect_s`, prepares the new connection ([`WorkQueue::on_connect`])
-//! and carries on with the units it still holds. Stealing (`XAUTOCLAIM`)
-//! slots in before the read, an atomic commit path in the queue.
+//! and carries on with the units it still holds. With `autoclaim_ms` > 0
+//! the take first steals (`XAUTOCLAIM`) a unit idle that long (a `steal`
+//! event, counted in `units_stolen`); a commit whose acknowledgement found
+//! the message already acknowledged is a `refused` event and counted in
+//! `duplicate_commits` (with `--atomic` its counts were not applied; on the
+//! other paths they were, i.e. counted twice).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -59,6 +63,8 @@ pub struct WorkerConfig {
     pub pipeline_commands: usize,
     /// Seconds to keep trying to reconnect.
     pub reconnect_s: u64,
+    /// Steal units idle longer than this many milliseconds (0: never).
+    pub autoclaim_ms: u64,
 }
 
 /// Runs the worker loop until no unit is left; returns its measurements.
@@ -70,7 +76,8 @@ pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
         config.block_ms,
         config.pipeline_commands,
         config.commit,
-    );
+    )
+    .with_autoclaim(config.autoclaim_ms);
     let mut worker = Worker {
         config,
         endpoint,
@@ -175,6 +182,10 @@ impl Worker<'_> {
         self.stats.wait_s += waiting.elapsed().as_secs_f64();
         self.crash.unit_taken();
         let label = unit_label(&taken.unit);
+        if taken.stolen {
+            self.stats.units_stolen += 1;
+            self.events.record(EventKind::Steal, &label, &taken.id);
+        }
         self.events.record(EventKind::Take, &label, &taken.id);
         self.crash_point(CrashPoint::AfterRead, &label);
 
@@ -195,6 +206,9 @@ impl Worker<'_> {
         self.stats.merge_s += merging.elapsed().as_secs_f64();
         self.stats.word_updates += commit.updates;
         self.stats.round_trips += commit.round_trips;
+        if !commit.acked {
+            self.stats.duplicate_commits += 1;
+        }
         let kind = if commit.acked { EventKind::Committed } else { EventKind::Refused };
         self.events.record(kind, &label, &format!("updates={} round_trips={}", commit.updates, commit.round_trips));
         self.stats.units += 1;
@@ -272,6 +286,7 @@ mod tests {
             block_ms: 20,
             pipeline_commands: 1000,
             reconnect_s: 20,
+            autoclaim_ms: 0,
         }
     }
 
