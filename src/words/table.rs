@@ -422,20 +422,27 @@ impl WordTable {
 
     /// Adds every entry of `other`.
     pub fn merge_from(&mut self, other: &WordTable) {
-        // Most words of two partial counts overlap: plan for half of `other` to be new.
-        let wanted = self.len + other.len / 2;
-        let mut slots = self.slots.len();
-        while max_len(slots) < wanted {
-            slots *= 2;
-        }
-        if slots > self.slots.len() {
-            self.resize(slots);
-        }
+        // Partial counts of one input share most of their words, so no room
+        // is reserved up front: growing (rehashing everything) only happens
+        // when the new words really need it. Lookups go in batches whose
+        // home slots are prefetched first, so their cache misses overlap.
+        let mut batch: Vec<(Key, u64, u64)> = Vec::with_capacity(BATCH);
         for slot in other.slots.iter().filter(|s| s.key.tag() != EMPTY) {
-            match slot.key.tag() {
-                IN_ARENA => self.add_long(arena_word(slot.key, &other.arena), slot.count),
-                _ => self.add_inline(slot.key, slot.key.hash(self.seeds), slot.count),
+            if slot.key.tag() == IN_ARENA {
+                self.add_long(arena_word(slot.key, &other.arena), slot.count);
+                continue;
             }
+            let hash = slot.key.hash(self.seeds);
+            prefetch(&self.slots[self.home(hash)]);
+            batch.push((slot.key, hash, slot.count));
+            if batch.len() == BATCH {
+                for (key, hash, count) in batch.drain(..) {
+                    self.add_inline(key, hash, count);
+                }
+            }
+        }
+        for (key, hash, count) in batch {
+            self.add_inline(key, hash, count);
         }
     }
 }
