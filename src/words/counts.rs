@@ -234,6 +234,12 @@ impl WordCounts {
         out.flush()
     }
 
+    /// Forgets every word but keeps the memory, so counting unit after unit
+    /// does not grow a table from scratch each time.
+    pub fn clear(&mut self) {
+        self.table.clear();
+    }
+
     /// Writes the map whole, as it is in memory, for [`WordCounts::read_raw`]
     /// (no per-word work on either side; used between local processes of
     /// the same binary, not as a storage format).

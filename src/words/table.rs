@@ -347,6 +347,13 @@ impl WordTable {
         }
     }
 
+    /// Forgets every word but keeps the slots' memory (and the seeds).
+    pub fn clear(&mut self) {
+        self.slots.fill(EMPTY_SLOT);
+        self.len = 0;
+        self.arena.clear();
+    }
+
     /// Writes the table as it is in memory (seeds, slots, arena), so
     /// [`WordTable::read_raw`] rebuilds it without hashing a single word:
     /// how `processes`-mode workers send their counts to the parent.
@@ -533,9 +540,11 @@ mod tests {
             copy.add(word, count);
         }
         assert_eq!(copy.len(), full.len());
-        // About 2 at this load for a good hash; thousands with a shared one.
-        assert!(mean_displacement(&copy) < 5.0, "{}", mean_displacement(&copy));
-        assert!(mean_displacement(&full) < 5.0, "{}", mean_displacement(&full));
+        // About 3 at this load for a good hash (up to ~6 with an unlucky
+        // random seed); thousands with a shared one. The bound leaves room
+        // for the first and catches the second.
+        assert!(mean_displacement(&copy) < 50.0, "{}", mean_displacement(&copy));
+        assert!(mean_displacement(&full) < 50.0, "{}", mean_displacement(&full));
     }
 
     #[test]

@@ -84,6 +84,7 @@ pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
         events: EventLog::open(config.events.as_deref(), config.worker),
         crash: Crasher::new(config.crash),
         stats: WorkerStats { worker: config.worker, pid: std::process::id(), ..WorkerStats::default() },
+        counts: WordCounts::new(),
     };
     worker.events.record(EventKind::Start, "", &format!("pid={} commit={}", std::process::id(), config.commit));
     let mut con = worker.connect(&mut queue, false)?;
@@ -144,6 +145,8 @@ struct Worker<'a> {
     events: EventLog,
     crash: Crasher,
     stats: WorkerStats,
+    /// The current unit's counts; cleared, not reallocated, per unit.
+    counts: WordCounts,
 }
 
 impl Worker<'_> {
@@ -190,17 +193,17 @@ impl Worker<'_> {
         self.crash_point(CrashPoint::AfterRead, &label);
 
         let counting = Instant::now();
-        let mut counts = WordCounts::new();
-        let tally = count_unit(&taken.unit, self.config.tokenizer, &mut counts)?;
+        self.counts.clear();
+        let tally = count_unit(&taken.unit, self.config.tokenizer, &mut self.counts)?;
         self.crash_point(CrashPoint::MidCount, &label);
         self.stats.count_s += counting.elapsed().as_secs_f64();
-        self.events.record(EventKind::Counted, &label, &format!("words={} distinct={}", tally.words, counts.distinct()));
+        self.events.record(EventKind::Counted, &label, &format!("words={} distinct={}", tally.words, self.counts.distinct()));
         self.crash_point(CrashPoint::BeforeCommit, &label);
 
         let merging = Instant::now();
         let ack_separately = self.crash.armed(CrashPoint::MidCommit);
-        let (crash, events) = (&self.crash, &mut self.events);
-        let commit = queue.commit(con, &taken, &counts, ack_separately, &mut || {
+        let (crash, events, counts) = (&self.crash, &mut self.events, &self.counts);
+        let commit = queue.commit(con, &taken, counts, ack_separately, &mut || {
             crash.reach(CrashPoint::MidCommit, || events.record(EventKind::Crash, &label, CrashPoint::MidCommit.name()))
         })?;
         self.stats.merge_s += merging.elapsed().as_secs_f64();
