@@ -37,7 +37,10 @@ fn label_of(column: &str, value: &Value) -> String {
         (c, Some(bytes)) if c.ends_with("bytes") => format!("{c} {}", data_gen::format_size(bytes)),
         ("workers", Some(n)) => format!("{n} workers"),
         ("mode" | "input" | "tokenizer", _) => text_of(value),
-        _ => format!("{column}={}", text_of(value)),
+        _ => match text_of(value) {
+            text if text.is_empty() => format!("{column}=none"),
+            text => format!("{column}={text}"),
+        },
     }
 }
 
