@@ -11,4 +11,8 @@ mod benchmarks;
 
 use criterion::criterion_main;
 
-criterion_main!(benchmarks::count::benches, benchmarks::merge::benches, benchmarks::redis_merge::benches);
+criterion_main!(
+    benchmarks::count::benches,
+    benchmarks::merge::benches,
+    benchmarks::redis_merge::benches
+);

@@ -52,7 +52,10 @@ pub struct Event {
 
 /// Seconds since the Unix epoch, now.
 pub fn now_unix_s() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// Appends events to a file, one CSV line each, flushed immediately.
@@ -64,14 +67,25 @@ pub struct EventWriter {
 impl EventWriter {
     /// Opens (creating or appending to) `path` for events of `worker`.
     pub fn append(path: &Path, worker: i64) -> io::Result<EventWriter> {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-        let writer = csv::WriterBuilder::new().has_headers(false).from_writer(file);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        let writer = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(file);
         Ok(EventWriter { writer, worker })
     }
 
     /// Records one event now.
     pub fn record(&mut self, kind: EventKind, unit: &str, detail: &str) -> io::Result<()> {
-        let event = Event { at_unix_s: now_unix_s(), worker: self.worker, kind, unit: unit.to_string(), detail: detail.to_string() };
+        let event = Event {
+            at_unix_s: now_unix_s(),
+            worker: self.worker,
+            kind,
+            unit: unit.to_string(),
+            detail: detail.to_string(),
+        };
         self.writer.serialize(&event).map_err(io::Error::other)?;
         self.writer.flush()
     }
@@ -80,7 +94,11 @@ impl EventWriter {
 /// Reads events written by [`EventWriter`] (no header). A last line cut
 /// short by a crash is ignored.
 pub fn read_events(path: &Path) -> io::Result<Vec<Event>> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(path).map_err(io::Error::other)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .map_err(io::Error::other)?;
     Ok(reader.deserialize().filter_map(Result::ok).collect())
 }
 
@@ -98,7 +116,10 @@ pub fn write_events_csv<W: Write>(out: W, events: &[Event]) -> io::Result<()> {
 /// Reads a CSV written by [`write_events_csv`].
 pub fn read_events_csv(path: &Path) -> io::Result<Vec<Event>> {
     let mut reader = csv::Reader::from_path(path).map_err(io::Error::other)?;
-    reader.deserialize().collect::<Result<Vec<Event>, _>>().map_err(io::Error::other)
+    reader
+        .deserialize()
+        .collect::<Result<Vec<Event>, _>>()
+        .map_err(io::Error::other)
 }
 
 #[cfg(test)]
@@ -111,9 +132,16 @@ mod tests {
         let path = dir.path().join("w0.events");
         let mut writer = EventWriter::append(&path, 0).unwrap();
         writer.record(EventKind::Take, "a.txt:0-10", "").unwrap();
-        writer.record(EventKind::Committed, "a.txt:0-10", "with, comma").unwrap();
+        writer
+            .record(EventKind::Committed, "a.txt:0-10", "with, comma")
+            .unwrap();
         drop(writer);
-        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"17.5,0,cou").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"17.5,0,cou")
+            .unwrap();
         let events = read_events(&path).unwrap();
         assert_eq!(events.len(), 2);
         assert_eq!(events[1].detail, "with, comma");

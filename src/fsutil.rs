@@ -9,7 +9,10 @@ use anyhow::{Context, Result};
 /// Writes a file atomically: `write` fills a temp file in the same
 /// directory, which is then renamed over `path`. On any error the temp file
 /// is removed and `path` is left as it was.
-pub fn write_atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -17,14 +20,25 @@ pub fn write_atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::
     let mut temp = tempfile::Builder::new()
         .prefix(".harness-tmp-")
         .tempfile_in(dir)
-        .with_context(|| format!("cannot create a file in {}: check that the folder exists and is writable", dir.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot create a file in {}: check that the folder exists and is writable",
+                dir.display()
+            )
+        })?;
     {
         let mut buffered = std::io::BufWriter::with_capacity(1 << 20, temp.as_file_mut());
         write(&mut buffered).with_context(|| format!("cannot write {}", path.display()))?;
-        buffered.flush().with_context(|| format!("cannot write {}", path.display()))?;
+        buffered
+            .flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    temp.persist(path)
-        .with_context(|| format!("cannot move the finished file into place at {}", path.display()))?;
+    temp.persist(path).with_context(|| {
+        format!(
+            "cannot move the finished file into place at {}",
+            path.display()
+        )
+    })?;
     Ok(())
 }
 

@@ -33,5 +33,9 @@ pub fn requested() -> bool {
 
 /// `Err(Interrupted)` once Ctrl-C was pressed.
 pub fn check() -> Result<(), Interrupted> {
-    if requested() { Err(Interrupted) } else { Ok(()) }
+    if requested() {
+        Err(Interrupted)
+    } else {
+        Ok(())
+    }
 }

@@ -8,8 +8,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::input::{collect_files, plan_units};
-use crate::local::{run_processes, run_serial, run_threads, LocalOutcome};
-use crate::queue::{run_redis_job, RedisOptions, RedisReport};
+use crate::local::{LocalOutcome, run_processes, run_serial, run_threads};
+use crate::queue::{RedisOptions, RedisReport, run_redis_job};
 use crate::words::{Tally, Tokenizer, WordCounts};
 
 /// How a job runs.
@@ -96,17 +96,30 @@ pub fn auto_unit_bytes(total_bytes: u64, workers: u32, mode: Mode) -> u64 {
 /// Runs a job. `exe` is the harness binary, re-invoked for worker processes.
 pub fn run_job(spec: &JobSpec, exe: &Path) -> Result<JobOutcome> {
     let started = Instant::now();
-    let workers = if spec.mode == Mode::Serial { 1 } else { spec.workers.max(1) };
+    let workers = if spec.mode == Mode::Serial {
+        1
+    } else {
+        spec.workers.max(1)
+    };
     let files = collect_files(&spec.paths, |path, kind| {
-        eprintln!("note: skipping {} ({kind}, not a regular file)", path.display());
+        eprintln!(
+            "note: skipping {} ({kind}, not a regular file)",
+            path.display()
+        );
     })?;
     let total_bytes: u64 = files.iter().map(|f| f.bytes).sum();
-    let unit_bytes = spec.unit_bytes.unwrap_or_else(|| auto_unit_bytes(total_bytes, workers, spec.mode));
+    let unit_bytes = spec
+        .unit_bytes
+        .unwrap_or_else(|| auto_unit_bytes(total_bytes, workers, spec.mode));
     let units = plan_units(&files, unit_bytes)?;
     let plan_s = started.elapsed().as_secs_f64();
     let (outcome, redis, events): (LocalOutcome, _, _) = match spec.mode {
         Mode::Serial => (run_serial(&units, spec.tokenizer)?, None, Vec::new()),
-        Mode::Threads => (run_threads(&units, spec.tokenizer, workers as usize)?, None, Vec::new()),
+        Mode::Threads => (
+            run_threads(&units, spec.tokenizer, workers as usize)?,
+            None,
+            Vec::new(),
+        ),
         Mode::Processes => (
             run_processes(exe, &units, spec.tokenizer, workers as usize)
                 .with_context(|| format!("the processes-mode run with {workers} workers failed"))?,

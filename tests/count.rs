@@ -13,13 +13,25 @@ fn assert_modes_match_reference(input: &std::path::Path, expected: &[u8], unit_s
         for workers in ["1", "2", "3"] {
             for unit in unit_sizes {
                 let output = out_dir.path().join(format!("{mode}-{workers}-{unit}.tsv"));
-                let mut args = vec!["count", input, "--mode", mode, "--workers", workers, "--output", output.to_str().unwrap()];
+                let mut args = vec![
+                    "count",
+                    input,
+                    "--mode",
+                    mode,
+                    "--workers",
+                    workers,
+                    "--output",
+                    output.to_str().unwrap(),
+                ];
                 if !unit.is_empty() {
                     args.extend(["--unit-bytes", unit]);
                 }
                 run_ok(&args);
                 let got = std::fs::read(&output).unwrap();
-                assert!(got == expected, "{mode} with {workers} workers, unit {unit:?}: output differs from the reference");
+                assert!(
+                    got == expected,
+                    "{mode} with {workers} workers, unit {unit:?}: output differs from the reference"
+                );
             }
         }
     }
@@ -55,7 +67,11 @@ fn stdout_has_top_words_and_a_summary_line() {
     assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["3", "b"]);
     assert_eq!(lines[1].split_whitespace().collect::<Vec<_>>(), ["2", "a"]);
     for field in ["files=1", "bytes=12", "words=6", "distinct=3", "wall_s="] {
-        assert!(lines[2].contains(field), "summary lacks {field}: {}", lines[2]);
+        assert!(
+            lines[2].contains(field),
+            "summary lacks {field}: {}",
+            lines[2]
+        );
     }
 }
 
@@ -67,7 +83,16 @@ fn a_huge_word_without_whitespace_is_counted_once_in_every_mode() {
     std::fs::write(&path, &word).unwrap();
     for mode in ["serial", "processes"] {
         let out = dir.path().join(format!("{mode}.tsv"));
-        run_ok(&["count", path.to_str().unwrap(), "--mode", mode, "--unit-bytes", "1MiB", "--output", out.to_str().unwrap()]);
+        run_ok(&[
+            "count",
+            path.to_str().unwrap(),
+            "--mode",
+            mode,
+            "--unit-bytes",
+            "1MiB",
+            "--output",
+            out.to_str().unwrap(),
+        ]);
         let got = std::fs::read(&out).unwrap();
         assert_eq!(got.len(), (100 << 20) + 3);
         assert!(got.ends_with(b"q\t1\n"));
@@ -80,7 +105,10 @@ fn assert_clear_failure(args: &[&str], must_mention: &[&str]) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
     for text in must_mention {
-        assert!(stderr.contains(text), "{args:?}: error should mention {text:?}: {stderr}");
+        assert!(
+            stderr.contains(text),
+            "{args:?}: error should mention {text:?}: {stderr}"
+        );
     }
 }
 
@@ -90,26 +118,52 @@ fn bad_input_gets_a_clear_error_and_no_partial_output() {
     let out = dir.path().join("out.tsv");
     let out_arg = out.to_str().unwrap();
     let missing = dir.path().join("missing");
-    assert_clear_failure(&["count", missing.to_str().unwrap(), "--output", out_arg], &["missing", "does not exist"]);
+    assert_clear_failure(
+        &["count", missing.to_str().unwrap(), "--output", out_arg],
+        &["missing", "does not exist"],
+    );
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    assert_clear_failure(&["count", empty.to_str().unwrap(), "--output", out_arg], &["no regular files", "empty"]);
+    assert_clear_failure(
+        &["count", empty.to_str().unwrap(), "--output", out_arg],
+        &["no regular files", "empty"],
+    );
     let fifo = dir.path().join("fifo");
     let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
-    assert_clear_failure(&["count", fifo.to_str().unwrap(), "--output", out_arg], &["fifo"]);
+    assert_clear_failure(
+        &["count", fifo.to_str().unwrap(), "--output", out_arg],
+        &["fifo"],
+    );
     let good = dir.path().join("good.txt");
     std::fs::write(&good, "fine words").unwrap();
-    assert_clear_failure(&["count", good.to_str().unwrap(), "--workers", "0"], &["--workers"]);
-    assert_clear_failure(&["count", good.to_str().unwrap(), "--mode", "quantum"], &["--mode", "quantum"]);
-    assert_clear_failure(&["count", good.to_str().unwrap(), "--output", "/nonexistent-dir/x.tsv"], &["/nonexistent-dir"]);
+    assert_clear_failure(
+        &["count", good.to_str().unwrap(), "--workers", "0"],
+        &["--workers"],
+    );
+    assert_clear_failure(
+        &["count", good.to_str().unwrap(), "--mode", "quantum"],
+        &["--mode", "quantum"],
+    );
+    assert_clear_failure(
+        &[
+            "count",
+            good.to_str().unwrap(),
+            "--output",
+            "/nonexistent-dir/x.tsv",
+        ],
+        &["/nonexistent-dir"],
+    );
     assert!(!out.exists(), "no output file may be left after a failure");
     if unsafe { libc::geteuid() } != 0 {
         use std::os::unix::fs::PermissionsExt;
         let locked = dir.path().join("locked.txt");
         std::fs::write(&locked, "secret").unwrap();
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
-        assert_clear_failure(&["count", locked.to_str().unwrap()], &["locked.txt", "permission"]);
+        assert_clear_failure(
+            &["count", locked.to_str().unwrap()],
+            &["locked.txt", "permission"],
+        );
     }
 }
 

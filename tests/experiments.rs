@@ -46,14 +46,24 @@ impl Lab {
     }
 
     fn run_args(&self, extra: &[&str]) -> Vec<String> {
-        let mut args = vec!["run".to_string(), self.path("tiny.toml"), "--out".into(), self.path("results"), "--data".into(), self.path("data")];
+        let mut args = vec![
+            "run".to_string(),
+            self.path("tiny.toml"),
+            "--out".into(),
+            self.path("results"),
+            "--data".into(),
+            self.path("data"),
+        ];
         args.extend(extra.iter().map(|s| s.to_string()));
         args
     }
 
     fn rows(&self) -> Vec<csv::StringRecord> {
         let mut reader = csv::Reader::from_path(self.dir.path().join("results/tiny.csv")).unwrap();
-        reader.records().map(|r| r.expect("every row parses whole")).collect()
+        reader
+            .records()
+            .map(|r| r.expect("every row parses whole"))
+            .collect()
     }
 }
 
@@ -62,50 +72,92 @@ fn as_strs(args: &[String]) -> Vec<&str> {
 }
 
 fn column(header: &csv::StringRecord, name: &str) -> usize {
-    header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"))
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
 }
 
 fn is_png(path: &Path) -> bool {
-    std::fs::read(path).map(|b| b.starts_with(b"\x89PNG\r\n\x1a\n") && b.len() > 1000).unwrap_or(false)
+    std::fs::read(path)
+        .map(|b| b.starts_with(b"\x89PNG\r\n\x1a\n") && b.len() > 1000)
+        .unwrap_or(false)
 }
 
 #[test]
 fn runs_are_recorded_correct_resumed_and_plotted() {
     let lab = Lab::new(TINY);
     let first = run_ok(&as_strs(&lab.run_args(&[])));
-    assert!(String::from_utf8_lossy(&first.stdout).contains("10 runs done"), "{}", String::from_utf8_lossy(&first.stdout));
+    assert!(
+        String::from_utf8_lossy(&first.stdout).contains("10 runs done"),
+        "{}",
+        String::from_utf8_lossy(&first.stdout)
+    );
     let rows = lab.rows();
-    assert_eq!(rows.len(), 10, "serial once (workers ignored) + 2 threads + 2 processes, 2 reps each");
-    let header = csv::Reader::from_path(lab.dir.path().join("results/tiny.csv")).unwrap().headers().unwrap().clone();
+    assert_eq!(
+        rows.len(),
+        10,
+        "serial once (workers ignored) + 2 threads + 2 processes, 2 reps each"
+    );
+    let header = csv::Reader::from_path(lab.dir.path().join("results/tiny.csv"))
+        .unwrap()
+        .headers()
+        .unwrap()
+        .clone();
     let correct = column(&header, "correct");
     assert!(rows.iter().all(|r| &r[correct] == "true"));
     assert!(lab.dir.path().join("results/tiny.env.json").exists());
 
     let again = run_ok(&as_strs(&lab.run_args(&[])));
-    assert!(String::from_utf8_lossy(&again.stdout).contains("0 runs done, 10 already"), "{}", String::from_utf8_lossy(&again.stdout));
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("0 runs done, 10 already"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
     assert_eq!(lab.rows().len(), 10, "a rerun adds no rows");
 
     let forced = run_ok(&as_strs(&lab.run_args(&["--force", "--reps", "1"])));
     assert!(String::from_utf8_lossy(&forced.stdout).contains("5 runs done"));
-    assert_eq!(lab.rows().len(), 10, "--force replaces rows instead of adding");
+    assert_eq!(
+        lab.rows().len(),
+        10,
+        "--force replaces rows instead of adding"
+    );
 
     let plots = lab.path("plots");
     let output = run_ok(&["plot", &lab.path("results/tiny.csv"), "--out", &plots]);
     assert!(String::from_utf8_lossy(&output.stdout).contains("tiny-efficiency-workers.png"));
-    assert!(is_png(&Path::new(&plots).join("tiny-efficiency-workers.png")));
+    assert!(is_png(
+        &Path::new(&plots).join("tiny-efficiency-workers.png")
+    ));
     assert!(is_png(&Path::new(&plots).join("tiny-time-workers.png")));
 }
 
 #[test]
 fn a_corrupted_count_is_caught_and_fails_the_run() {
-    let lab = Lab::new(&TINY.replace("workers = [1, 2]", "workers = [2]").replace("repetitions = 2", "repetitions = 1"));
+    let lab = Lab::new(
+        &TINY
+            .replace("workers = [1, 2]", "workers = [2]")
+            .replace("repetitions = 2", "repetitions = 1"),
+    );
     let output = run(&as_strs(&lab.run_args(&["--inject-miscount"])));
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("WRONG COUNT") && stderr.contains("differ from the serial oracle"), "{stderr}");
+    assert!(
+        stderr.contains("WRONG COUNT") && stderr.contains("differ from the serial oracle"),
+        "{stderr}"
+    );
     let rows = lab.rows();
-    let header = csv::Reader::from_path(lab.dir.path().join("results/tiny.csv")).unwrap().headers().unwrap().clone();
-    assert!(rows.iter().all(|r| &r[column(&header, "correct")] == "false" && &r[column(&header, "diff_words")] == "1"));
+    let header = csv::Reader::from_path(lab.dir.path().join("results/tiny.csv"))
+        .unwrap()
+        .headers()
+        .unwrap()
+        .clone();
+    assert!(
+        rows.iter()
+            .all(|r| &r[column(&header, "correct")] == "false"
+                && &r[column(&header, "diff_words")] == "1")
+    );
 }
 
 #[test]
@@ -113,7 +165,12 @@ fn killing_the_runner_at_any_moment_leaves_a_valid_csv_and_resume_completes_it()
     let lab = Lab::new(&TINY.replace("repetitions = 2", "repetitions = 6"));
     let args = lab.run_args(&[]);
     for delay_ms in [150u64, 300, 450, 600] {
-        let mut child = harness().args(&args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let mut child = harness()
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill();
         let _ = child.wait();
@@ -132,11 +189,16 @@ fn killing_the_runner_at_any_moment_leaves_a_valid_csv_and_resume_completes_it()
 
 #[test]
 fn schema_problems_are_clear_errors_and_leave_results_untouched() {
-    let lab = Lab::new("description = \"d\"\n[fixed]\nmode = \"serial\"\nwrkers = 3\ninput = { path = \".\" }\n");
+    let lab = Lab::new(
+        "description = \"d\"\n[fixed]\nmode = \"serial\"\nwrkers = 3\ninput = { path = \".\" }\n",
+    );
     let output = run(&as_strs(&lab.run_args(&[])));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
-    assert!(stderr.contains("tiny.toml") && stderr.contains("wrkers") && stderr.contains("line 4"), "{stderr}");
+    assert!(
+        stderr.contains("tiny.toml") && stderr.contains("wrkers") && stderr.contains("line 4"),
+        "{stderr}"
+    );
 
     let missing = run(&["run", &lab.path("nope.toml")]);
     assert!(!missing.status.success());
@@ -148,18 +210,40 @@ fn schema_problems_are_clear_errors_and_leave_results_untouched() {
     std::fs::write(&old_csv, "experiment,run,seconds\nx,1,2.0\n").unwrap();
     let output = run(&as_strs(&old.run_args(&[])));
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("other columns"), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(std::fs::read_to_string(&old_csv).unwrap(), "experiment,run,seconds\nx,1,2.0\n");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("other columns"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&old_csv).unwrap(),
+        "experiment,run,seconds\nx,1,2.0\n"
+    );
 }
 
 #[test]
 fn plotting_a_missing_column_or_an_empty_csv_is_a_clear_error() {
-    let lab = Lab::new(&TINY.replace("x = \"workers\"\nseries = [\"mode\"]\n\n[[plot]]", "x = \"wrokers\"\n\n[[plot]]").replace("repetitions = 2", "repetitions = 1"));
+    let lab = Lab::new(
+        &TINY
+            .replace(
+                "x = \"workers\"\nseries = [\"mode\"]\n\n[[plot]]",
+                "x = \"wrokers\"\n\n[[plot]]",
+            )
+            .replace("repetitions = 2", "repetitions = 1"),
+    );
     run_ok(&as_strs(&lab.run_args(&[])));
-    let output = run(&["plot", &lab.path("results/tiny.csv"), "--out", &lab.path("plots")]);
+    let output = run(&[
+        "plot",
+        &lab.path("results/tiny.csv"),
+        "--out",
+        &lab.path("plots"),
+    ]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("wrokers") && stderr.contains("columns are"), "{stderr}");
+    assert!(
+        stderr.contains("wrokers") && stderr.contains("columns are"),
+        "{stderr}"
+    );
     let missing = run(&["plot", &lab.path("results/none.csv")]);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("none.csv"));

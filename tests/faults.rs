@@ -15,12 +15,20 @@ use util::{files_under, gutenberg, reference_tsv, run, run_ok, tricky_corpus};
 fn summary(stdout: &[u8]) -> Vec<(String, String)> {
     let text = String::from_utf8_lossy(stdout);
     let line = text.lines().last().unwrap_or_default().to_owned();
-    line.split_whitespace().filter_map(|f| f.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned()))).collect()
+    line.split_whitespace()
+        .filter_map(|f| f.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect()
 }
 
 fn field(fields: &[(String, String)], key: &str) -> u64 {
-    let value = fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("summary lacks {key}: {fields:?}"));
-    value.parse().unwrap_or_else(|_| panic!("{key}={value} is not a number"))
+    let value = fields
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("summary lacks {key}: {fields:?}"));
+    value
+        .parse()
+        .unwrap_or_else(|_| panic!("{key}={value} is not a number"))
 }
 
 /// `files` small files of distinct-ish words (a few KB each).
@@ -28,7 +36,9 @@ fn small_corpus(dir: &Path, files: usize, words_per_file: usize) -> Vec<PathBuf>
     (0..files)
         .map(|i| {
             let path = dir.join(format!("f{i:03}.txt"));
-            let text: String = (0..words_per_file).map(|w| format!("w{} c{} The\n", (w * 7 + i) % 301, w % 13)).collect();
+            let text: String = (0..words_per_file)
+                .map(|w| format!("w{} c{} The\n", (w * 7 + i) % 301, w % 13))
+                .collect();
             std::fs::write(&path, text).unwrap();
             path
         })
@@ -40,7 +50,16 @@ fn small_corpus(dir: &Path, files: usize, words_per_file: usize) -> Vec<PathBuf>
 fn count(input: &Path, args: &[&str]) -> (Vec<u8>, Vec<(String, String)>) {
     let out = tempfile::tempdir().unwrap();
     let output = out.path().join("counts.tsv");
-    let mut all = vec!["count", input.to_str().unwrap(), "--mode", "redis", "--top", "0", "-o", output.to_str().unwrap()];
+    let mut all = vec![
+        "count",
+        input.to_str().unwrap(),
+        "--mode",
+        "redis",
+        "--top",
+        "0",
+        "-o",
+        output.to_str().unwrap(),
+    ];
     all.extend(args);
     let result = run_ok(&all);
     (std::fs::read(&output).unwrap(), summary(&result.stdout))
@@ -51,15 +70,41 @@ fn atomic_commits_stay_exact_with_a_crash_at_every_point() {
     let dir = tempfile::tempdir().unwrap();
     let files = tricky_corpus(dir.path());
     let expected = reference_tsv(&files);
-    for point in ["after-read", "mid-count", "before-commit", "mid-commit", "after-commit"] {
+    for point in [
+        "after-read",
+        "mid-count",
+        "before-commit",
+        "mid-commit",
+        "after-commit",
+    ] {
         let (first, second) = (format!("0:{point}:2"), format!("1:{point}"));
         // A tiny pipeline makes every unit with more than 50 distinct words a staged (chunked) commit.
-        let args = ["--atomic", "--workers", "3", "--unit-bytes", "64KiB", "--autoclaim-ms", "50", "--pipeline", "50", "--crash", &first, "--crash", &second];
+        let args = [
+            "--atomic",
+            "--workers",
+            "3",
+            "--unit-bytes",
+            "64KiB",
+            "--autoclaim-ms",
+            "50",
+            "--pipeline",
+            "50",
+            "--crash",
+            &first,
+            "--crash",
+            &second,
+        ];
         let (got, fields) = count(dir.path(), &args);
-        assert!(got == expected, "--atomic with crashes at {point}: output differs from the reference");
+        assert!(
+            got == expected,
+            "--atomic with crashes at {point}: output differs from the reference"
+        );
         assert_eq!(field(&fields, "crashes"), 2, "{point}: {fields:?}");
         if point != "after-commit" {
-            assert!(field(&fields, "units_stolen") >= 1, "{point}: the crashed workers' units were not stolen: {fields:?}");
+            assert!(
+                field(&fields, "units_stolen") >= 1,
+                "{point}: the crashed workers' units were not stolen: {fields:?}"
+            );
         }
     }
 }
@@ -81,12 +126,24 @@ fn random_crash_and_kill_schedules_stay_exact_with_atomic_commits() {
     let dir = tempfile::tempdir().unwrap();
     let files = small_corpus(dir.path(), 16, 150);
     let expected = reference_tsv(&files);
-    let points = ["after-read", "mid-count", "before-commit", "mid-commit", "after-commit"];
+    let points = [
+        "after-read",
+        "mid-count",
+        "before-commit",
+        "mid-commit",
+        "after-commit",
+    ];
     let mut rng = Rng(0x5eed_1ab3);
     let runs = 50;
     for run_index in 0..runs {
         let workers = 2 + rng.below(2) as u32;
-        let mut args: Vec<String> = vec!["--atomic".into(), "--workers".into(), workers.to_string(), "--unit-bytes".into(), "1KiB".into()];
+        let mut args: Vec<String> = vec![
+            "--atomic".into(),
+            "--workers".into(),
+            workers.to_string(),
+            "--unit-bytes".into(),
+            "1KiB".into(),
+        ];
         args.extend(["--autoclaim-ms".into(), (10 + rng.below(40)).to_string()]);
         let kill = rng.below(3) == 0;
         if kill {
@@ -96,12 +153,18 @@ fn random_crash_and_kill_schedules_stay_exact_with_atomic_commits() {
             let crashing = 1 + rng.below(u64::from(workers - 1)) as u32;
             for worker in 0..crashing {
                 let point = points[rng.below(points.len() as u64) as usize];
-                args.extend(["--crash".into(), format!("{worker}:{point}:{}", 1 + rng.below(3))]);
+                args.extend([
+                    "--crash".into(),
+                    format!("{worker}:{point}:{}", 1 + rng.below(3)),
+                ]);
             }
         }
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let (got, fields) = count(dir.path(), &refs);
-        assert!(got == expected, "run {run_index} ({args:?}): output differs from the reference; summary {fields:?}");
+        assert!(
+            got == expected,
+            "run {run_index} ({args:?}): output differs from the reference; summary {fields:?}"
+        );
     }
 }
 
@@ -110,15 +173,40 @@ fn plain_commits_double_count_after_a_mid_commit_crash() {
     let dir = tempfile::tempdir().unwrap();
     let files = small_corpus(dir.path(), 12, 150);
     let expected = reference_tsv(&files);
-    let args = ["--workers", "2", "--unit-bytes", "1KiB", "--autoclaim-ms", "30", "--crash", "0:mid-commit"];
+    let args = [
+        "--workers",
+        "2",
+        "--unit-bytes",
+        "1KiB",
+        "--autoclaim-ms",
+        "30",
+        "--crash",
+        "0:mid-commit",
+    ];
     let (got, fields) = count(dir.path(), &args);
     assert_eq!(field(&fields, "crashes"), 1, "{fields:?}");
     assert!(field(&fields, "units_stolen") >= 1, "{fields:?}");
-    assert!(got != expected, "the non-atomic mid-commit crash should count the stolen unit twice");
+    assert!(
+        got != expected,
+        "the non-atomic mid-commit crash should count the stolen unit twice"
+    );
     // The same schedule with the atomic commit is exact.
-    let atomic = ["--atomic", "--workers", "2", "--unit-bytes", "1KiB", "--autoclaim-ms", "30", "--crash", "0:mid-commit"];
+    let atomic = [
+        "--atomic",
+        "--workers",
+        "2",
+        "--unit-bytes",
+        "1KiB",
+        "--autoclaim-ms",
+        "30",
+        "--crash",
+        "0:mid-commit",
+    ];
     let (got, _) = count(dir.path(), &atomic);
-    assert!(got == expected, "the atomic commit should survive the same crash");
+    assert!(
+        got == expected,
+        "the atomic commit should survive the same crash"
+    );
 }
 
 #[test]
@@ -130,17 +218,32 @@ fn a_stolen_stragglers_duplicate_commit_is_refused_and_counts_stay_exact() {
     let files: Vec<PathBuf> = (0..3)
         .map(|i| {
             let path = dir.path().join(format!("big{i}.txt"));
-            let text: String = (0..100_000u64).map(|w| format!("w{} c{}\n", (w * 7919 + i * 131) % 20011, w % 13)).collect();
+            let text: String = (0..100_000u64)
+                .map(|w| format!("w{} c{}\n", (w * 7919 + i * 131) % 20011, w % 13))
+                .collect();
             std::fs::write(&path, text).unwrap();
             path
         })
         .collect();
     let expected = reference_tsv(&files);
-    let args = ["--atomic", "--workers", "2", "--slow", "0:0.1", "--autoclaim-ms", "20", "--unit-bytes", "256KiB"];
+    let args = [
+        "--atomic",
+        "--workers",
+        "2",
+        "--slow",
+        "0:0.1",
+        "--autoclaim-ms",
+        "20",
+        "--unit-bytes",
+        "256KiB",
+    ];
     let (got, fields) = count(dir.path(), &args);
     assert!(got == expected, "counts differ after stealing: {fields:?}");
     assert!(field(&fields, "units_stolen") >= 1, "{fields:?}");
-    assert!(field(&fields, "duplicate_commits") >= 1, "the straggler's late commit should have been refused: {fields:?}");
+    assert!(
+        field(&fields, "duplicate_commits") >= 1,
+        "the straggler's late commit should have been refused: {fields:?}"
+    );
 }
 
 #[test]
@@ -148,22 +251,53 @@ fn units_held_by_a_crashed_worker_without_autoclaim_fail_fast() {
     let dir = tempfile::tempdir().unwrap();
     small_corpus(dir.path(), 6, 50);
     let started = std::time::Instant::now();
-    let result = run(&["count", dir.path().to_str().unwrap(), "--mode", "redis", "--workers", "2", "--unit-bytes", "1KiB", "--crash", "0:after-read"]);
+    let result = run(&[
+        "count",
+        dir.path().to_str().unwrap(),
+        "--mode",
+        "redis",
+        "--workers",
+        "2",
+        "--unit-bytes",
+        "1KiB",
+        "--crash",
+        "0:after-read",
+    ]);
     assert!(!result.status.success());
     let stderr = String::from_utf8_lossy(&result.stderr);
-    assert!(stderr.contains("--autoclaim-ms") && stderr.contains("worker 0"), "{stderr}");
+    assert!(
+        stderr.contains("--autoclaim-ms") && stderr.contains("worker 0"),
+        "{stderr}"
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
 
 #[test]
 fn gutenberg_books_are_exact_with_staged_atomic_commits_and_kills() {
     let Some(books) = gutenberg() else {
-        eprintln!("skipped: no ../shared/corpus/gutenberg (download a few Project Gutenberg books there to run this test)");
+        eprintln!(
+            "skipped: no ../shared/corpus/gutenberg (download a few Project Gutenberg books there to run this test)"
+        );
         return;
     };
     let expected = reference_tsv(&files_under(&books));
     // 2000 pairs per round trip: most units are staged in several chunks.
-    let args = ["--atomic", "--workers", "3", "--unit-bytes", "1MiB", "--pipeline", "2000", "--autoclaim-ms", "200", "--kill-every-ms", "300"];
+    let args = [
+        "--atomic",
+        "--workers",
+        "3",
+        "--unit-bytes",
+        "1MiB",
+        "--pipeline",
+        "2000",
+        "--autoclaim-ms",
+        "200",
+        "--kill-every-ms",
+        "300",
+    ];
     let (got, fields) = count(&books, &args);
-    assert!(got == expected, "books with staged atomic commits and kills: output differs from the reference: {fields:?}");
+    assert!(
+        got == expected,
+        "books with staged atomic commits and kills: output differs from the reference: {fields:?}"
+    );
 }

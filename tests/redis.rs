@@ -18,12 +18,20 @@ fn summary(stdout: &[u8]) -> Vec<(String, String)> {
     let text = String::from_utf8_lossy(stdout);
     let line = text.lines().last().unwrap_or_default().to_owned();
     line.split_whitespace()
-        .filter_map(|field| field.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .filter_map(|field| {
+            field
+                .split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        })
         .collect()
 }
 
 fn field<'a>(fields: &'a [(String, String)], key: &str) -> &'a str {
-    fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("summary lacks {key}: {fields:?}"))
+    fields
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("summary lacks {key}: {fields:?}"))
 }
 
 /// True once no process with this id exists any more.
@@ -32,7 +40,11 @@ fn gone(pid: u32) -> bool {
     loop {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
         // A zombie (state Z) is dead too; it only waits for its parent.
-        let alive = stat.is_ok_and(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')));
+        let alive = stat.is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+        });
         if !alive {
             return true;
         }
@@ -55,7 +67,10 @@ fn assert_nothing_left(fields: &[(String, String)]) {
         assert!(gone(pid), "redis-server {pid} still runs");
         let server = field(fields, "server");
         let address = server.trim_start_matches("redis://").trim_end_matches('/');
-        assert!(TcpStream::connect(address).is_err(), "the managed redis-server at {address} still answers");
+        assert!(
+            TcpStream::connect(address).is_err(),
+            "the managed redis-server at {address} still answers"
+        );
     }
 }
 
@@ -64,11 +79,25 @@ fn assert_nothing_left(fields: &[(String, String)]) {
 fn assert_redis_matches(input: &Path, expected: &[u8], extra: &[&str]) -> Vec<(String, String)> {
     let out_dir = tempfile::tempdir().unwrap();
     let output = out_dir.path().join("counts.tsv");
-    let mut args = vec!["count", input.to_str().unwrap(), "--mode", "redis", "--output", output.to_str().unwrap(), "--top", "3"];
+    let mut args = vec![
+        "count",
+        input.to_str().unwrap(),
+        "--mode",
+        "redis",
+        "--output",
+        output.to_str().unwrap(),
+        "--top",
+        "3",
+    ];
     args.extend(extra);
     let result = run_ok(&args);
     let got = std::fs::read(&output).unwrap();
-    assert!(got == expected, "redis {extra:?}: output differs from the reference ({} vs {} bytes)", got.len(), expected.len());
+    assert!(
+        got == expected,
+        "redis {extra:?}: output differs from the reference ({} vs {} bytes)",
+        got.len(),
+        expected.len()
+    );
     let fields = summary(&result.stdout);
     assert_eq!(field(&fields, "mode"), "redis");
     assert_nothing_left(&fields);
@@ -88,7 +117,11 @@ fn tricky_with_odd_name(dir: &Path) -> Vec<PathBuf> {
 fn tricky_bytes_are_exact_in_every_commit_path_and_unit_size() {
     let dir = tempfile::tempdir().unwrap();
     let expected = reference_tsv(&tricky_with_odd_name(dir.path()));
-    for extra in [&["--workers", "2"][..], &["--workers", "3", "--unit-bytes", "1000"], &["--workers", "2", "--per-word", "--unit-bytes", "65536"]] {
+    for extra in [
+        &["--workers", "2"][..],
+        &["--workers", "3", "--unit-bytes", "1000"],
+        &["--workers", "2", "--per-word", "--unit-bytes", "65536"],
+    ] {
         let fields = assert_redis_matches(dir.path(), &expected, extra);
         assert_eq!(field(&fields, "throttle"), "none");
         assert!(field(&fields, "redis_version").starts_with(|c: char| c.is_ascii_digit()));
@@ -114,9 +147,17 @@ fn gutenberg_books_are_exact_per_unit_and_per_word() {
     for book in &few {
         std::fs::copy(book, subset.path().join(book.file_name().unwrap())).unwrap();
     }
-    let fields = assert_redis_matches(subset.path(), &reference_tsv(&few), &["--workers", "2", "--per-word"]);
+    let fields = assert_redis_matches(
+        subset.path(),
+        &reference_tsv(&few),
+        &["--workers", "2", "--per-word"],
+    );
     assert_eq!(field(&fields, "commit"), "per-word");
-    assert_eq!(field(&fields, "word_updates"), field(&fields, "words"), "per-word sends one update per occurrence");
+    assert_eq!(
+        field(&fields, "word_updates"),
+        field(&fields, "words"),
+        "per-word sends one update per occurrence"
+    );
     assert!(distinct_updates < field(&summary_of_serial(&books), "words").parse().unwrap());
 }
 
@@ -131,23 +172,44 @@ fn two_jobs_share_one_external_redis_and_leave_no_keys() {
     let dir = tempfile::tempdir().unwrap();
     let expected = reference_tsv(&tricky_with_odd_name(dir.path()));
     let (a, b) = std::thread::scope(|scope| {
-        let jobs: Vec<_> = [["--workers", "2", "--unit-bytes", "2000"], ["--workers", "3", "--unit-bytes", "5000"]]
-            .into_iter()
-            .map(|extra| {
-                let (dir, expected, url) = (dir.path(), &expected, &url);
-                scope.spawn(move || assert_redis_matches(dir, expected, &[&extra[..], &["--redis-url", url]].concat()))
+        let jobs: Vec<_> = [
+            ["--workers", "2", "--unit-bytes", "2000"],
+            ["--workers", "3", "--unit-bytes", "5000"],
+        ]
+        .into_iter()
+        .map(|extra| {
+            let (dir, expected, url) = (dir.path(), &expected, &url);
+            scope.spawn(move || {
+                assert_redis_matches(dir, expected, &[&extra[..], &["--redis-url", url]].concat())
             })
-            .collect();
+        })
+        .collect();
         let mut results = jobs.into_iter().map(|j| j.join().unwrap());
         (results.next().unwrap(), results.next().unwrap())
     });
     for fields in [&a, &b] {
-        assert_eq!(field(fields, "redis_pid"), "-", "an external server has no managed pid");
-        assert!(!field(fields, "server").contains(server.password()), "the password leaked into the summary");
+        assert_eq!(
+            field(fields, "redis_pid"),
+            "-",
+            "an external server has no managed pid"
+        );
+        assert!(
+            !field(fields, "server").contains(server.password()),
+            "the password leaked into the summary"
+        );
     }
-    let mut con = redis::Client::open(url.as_str()).unwrap().get_connection().unwrap();
+    let mut con = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
     let left: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
-    assert!(left.is_empty(), "keys left behind: {:?}", left.iter().map(|k| String::from_utf8_lossy(k).into_owned()).collect::<Vec<_>>());
+    assert!(
+        left.is_empty(),
+        "keys left behind: {:?}",
+        left.iter()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .collect::<Vec<_>>()
+    );
     let pong: String = redis::cmd("PING").query(&mut con).unwrap();
     assert_eq!(pong, "PONG", "the external server must not be stopped");
 }
@@ -156,24 +218,44 @@ fn two_jobs_share_one_external_redis_and_leave_no_keys() {
 fn a_straggler_is_throttled_and_the_counts_stay_exact() {
     let dir = tempfile::tempdir().unwrap();
     let expected = reference_tsv(&tricky_with_odd_name(dir.path()));
-    let fields = assert_redis_matches(dir.path(), &expected, &["--workers", "2", "--unit-bytes", "2000", "--slow", "0:0.5"]);
+    let fields = assert_redis_matches(
+        dir.path(),
+        &expected,
+        &["--workers", "2", "--unit-bytes", "2000", "--slow", "0:0.5"],
+    );
     let method = field(&fields, "throttle");
-    assert!(["cgroup-v1", "cgroup-v2", "sigstop"].contains(&method), "throttle={method}");
+    assert!(
+        ["cgroup-v1", "cgroup-v2", "sigstop"].contains(&method),
+        "throttle={method}"
+    );
 }
 
 fn assert_clear_failure(args: &[&str], must_mention: &[&str], must_not_mention: &[&str]) {
     let started = Instant::now();
     let output = run(args);
     assert!(!output.status.success(), "{args:?} should fail");
-    assert!(started.elapsed() < Duration::from_secs(20), "{args:?} took {:?} to fail", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{args:?} took {:?} to fail",
+        started.elapsed()
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     for text in must_mention {
-        assert!(stderr.contains(text), "stderr of {args:?} lacks {text:?}:\n{stderr}");
+        assert!(
+            stderr.contains(text),
+            "stderr of {args:?} lacks {text:?}:\n{stderr}"
+        );
     }
     for text in must_not_mention {
-        assert!(!stderr.contains(text), "stderr of {args:?} shows {text:?}:\n{stderr}");
+        assert!(
+            !stderr.contains(text),
+            "stderr of {args:?} shows {text:?}:\n{stderr}"
+        );
     }
-    assert!(stderr.lines().count() <= 3, "one clear message expected:\n{stderr}");
+    assert!(
+        stderr.lines().count() <= 3,
+        "one clear message expected:\n{stderr}"
+    );
 }
 
 #[test]
@@ -187,26 +269,56 @@ fn a_wrong_password_is_a_clear_error() {
     let shown = format!("redis://127.0.0.1:{port}/");
     assert_clear_failure(
         &["count", input, "--mode", "redis", "--redis-url", &wrong],
-        &[&shown, "refused the credentials", "wrong password", "redis://:PASSWORD@"],
+        &[
+            &shown,
+            "refused the credentials",
+            "wrong password",
+            "redis://:PASSWORD@",
+        ],
         &["not-the-password"],
     );
     let anonymous = format!("redis://127.0.0.1:{port}/");
-    assert_clear_failure(&["count", input, "--mode", "redis", "--redis-url", &anonymous], &[&shown, "requires a password"], &[]);
+    assert_clear_failure(
+        &["count", input, "--mode", "redis", "--redis-url", &anonymous],
+        &[&shown, "requires a password"],
+        &[],
+    );
 }
 
 #[test]
 fn an_unreachable_server_is_a_clear_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.txt"), "a b c\n").unwrap();
     let url = format!("redis://:secret@127.0.0.1:{port}/");
     assert_clear_failure(
-        &["count", dir.path().to_str().unwrap(), "--mode", "redis", "--redis-url", &url],
-        &[&format!("cannot reach Redis at redis://127.0.0.1:{port}/"), "check that a server is running"],
+        &[
+            "count",
+            dir.path().to_str().unwrap(),
+            "--mode",
+            "redis",
+            "--redis-url",
+            &url,
+        ],
+        &[
+            &format!("cannot reach Redis at redis://127.0.0.1:{port}/"),
+            "check that a server is running",
+        ],
         &["secret"],
     );
     assert_clear_failure(
-        &["count", dir.path().to_str().unwrap(), "--mode", "redis", "--redis-url", "http://nope"],
+        &[
+            "count",
+            dir.path().to_str().unwrap(),
+            "--mode",
+            "redis",
+            "--redis-url",
+            "http://nope",
+        ],
         &["not a usable Redis URL", "redis://:PASSWORD@HOST:PORT/"],
         &[],
     );
@@ -217,22 +329,61 @@ fn bad_redis_options_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.txt"), "a b c\n").unwrap();
     let input = dir.path().to_str().unwrap();
-    assert_clear_failure(&["count", input, "--mode", "redis", "--workers", "2", "--slow", "5:0.5"], &["names worker 5", "only 2 workers"], &[]);
-    assert_clear_failure(&["count", input, "--mode", "redis", "--slow", "0:2"], &["WORKER:FRACTION"], &[]);
-    assert_clear_failure(&["count", input, "--mode", "processes", "--per-word"], &["only apply to --mode redis"], &[]);
-    assert_clear_failure(&["count", &format!("{input}/missing"), "--mode", "redis"], &["does not exist"], &[]);
+    assert_clear_failure(
+        &[
+            "count",
+            input,
+            "--mode",
+            "redis",
+            "--workers",
+            "2",
+            "--slow",
+            "5:0.5",
+        ],
+        &["names worker 5", "only 2 workers"],
+        &[],
+    );
+    assert_clear_failure(
+        &["count", input, "--mode", "redis", "--slow", "0:2"],
+        &["WORKER:FRACTION"],
+        &[],
+    );
+    assert_clear_failure(
+        &["count", input, "--mode", "processes", "--per-word"],
+        &["only apply to --mode redis"],
+        &[],
+    );
+    assert_clear_failure(
+        &["count", &format!("{input}/missing"), "--mode", "redis"],
+        &["does not exist"],
+        &[],
+    );
 }
 
 /// Runs `harness redis-worker` for job `job` on `url` with extra arguments.
 fn redis_worker(url: &str, job: &str, events: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["redis-worker", "--job", job, "--worker", "0", "--events", events.to_str().unwrap(), "--block-ms", "20"];
+    let mut args = vec![
+        "redis-worker",
+        "--job",
+        job,
+        "--worker",
+        "0",
+        "--events",
+        events.to_str().unwrap(),
+        "--block-ms",
+        "20",
+    ];
     args.extend(extra);
-    util::harness().args(&args).env(harness::queue::URL_ENV, url).output().unwrap()
+    util::harness()
+        .args(&args)
+        .env(harness::queue::URL_ENV, url)
+        .output()
+        .unwrap()
 }
 
 #[test]
 fn a_worker_crashing_mid_commit_leaves_its_unit_pending_and_a_rerun_finishes_it() {
-    use harness::input::{plan_units, InputFile};
+    use harness::input::{InputFile, plan_units};
     use harness::queue::{Endpoint, JobKeys, StreamQueue, WorkQueue};
 
     let dir = tempfile::tempdir().unwrap();
@@ -240,7 +391,10 @@ fn a_worker_crashing_mid_commit_leaves_its_unit_pending_and_a_rerun_finishes_it(
         .map(|i| {
             let path = dir.path().join(format!("f{i}.txt"));
             std::fs::write(&path, format!("unit{i} shared shared\n")).unwrap();
-            InputFile { bytes: std::fs::metadata(&path).unwrap().len(), path }
+            InputFile {
+                bytes: std::fs::metadata(&path).unwrap().len(),
+                path,
+            }
         })
         .collect();
     let units = plan_units(&files, 1 << 20).unwrap();
@@ -252,21 +406,46 @@ fn a_worker_crashing_mid_commit_leaves_its_unit_pending_and_a_rerun_finishes_it(
     queue.create(&mut con, &units).unwrap();
 
     let events = dir.path().join("worker-0.events");
-    let crashed = redis_worker(&server.url(), keys.job(), &events, &["--crash", "mid-commit:2"]);
-    assert_eq!(crashed.status.code(), Some(harness::queue::exit_code::CRASHED), "{crashed:?}");
+    let crashed = redis_worker(
+        &server.url(),
+        keys.job(),
+        &events,
+        &["--crash", "mid-commit:2"],
+    );
+    assert_eq!(
+        crashed.status.code(),
+        Some(harness::queue::exit_code::CRASHED),
+        "{crashed:?}"
+    );
     let logged = harness::events::read_events(&events).unwrap();
-    let crash = logged.iter().find(|e| e.kind == harness::events::EventKind::Crash).expect("a crash event");
+    let crash = logged
+        .iter()
+        .find(|e| e.kind == harness::events::EventKind::Crash)
+        .expect("a crash event");
     assert_eq!(crash.detail, "mid-commit");
-    assert_eq!(queue.pending(&mut con).unwrap(), 1, "the crashed unit stays pending");
+    assert_eq!(
+        queue.pending(&mut con).unwrap(),
+        1,
+        "the crashed unit stays pending"
+    );
 
     // The same (stateless) worker restarted takes its pending unit again and
     // finishes the job. The plain commit path is not atomic: the unit whose
     // increments were applied before the crash is counted twice.
     let rerun = redis_worker(&server.url(), keys.job(), &events, &[]);
-    assert!(rerun.status.success(), "{}", String::from_utf8_lossy(&rerun.stderr));
-    let stats = harness::queue::WorkerStats::from_output(&String::from_utf8_lossy(&rerun.stdout)).unwrap();
+    assert!(
+        rerun.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+    let stats =
+        harness::queue::WorkerStats::from_output(&String::from_utf8_lossy(&rerun.stdout)).unwrap();
     assert_eq!(stats.units, 3);
     assert_eq!(queue.pending(&mut con).unwrap(), 0);
     let counts = queue.read_counts(&mut con).unwrap();
-    assert_eq!(counts.get(b"shared"), 2 * 4 + 2, "one unit's increments were applied twice");
+    assert_eq!(
+        counts.get(b"shared"),
+        2 * 4 + 2,
+        "one unit's increments were applied twice"
+    );
 }

@@ -10,7 +10,10 @@ use std::path::PathBuf;
 /// lab machines), else `None` and the book benchmark is skipped with a note.
 pub fn book_text(max_bytes: usize) -> Option<Vec<u8>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/gutenberg");
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir).ok()?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     names.sort();
     let mut text = Vec::new();
     for name in names {

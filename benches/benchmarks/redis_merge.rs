@@ -12,8 +12,8 @@
 //! The sorted set keeps its members between iterations, so most updates
 //! hit existing members, as in a job after its first units.
 
-use criterion::{criterion_group, Criterion, Throughput};
-use harness::queue::{for_each_pipeline, CommitPath};
+use criterion::{Criterion, Throughput, criterion_group};
+use harness::queue::{CommitPath, for_each_pipeline};
 use harness::servers::{RedisConfig, RedisServer};
 use harness::words::WordCounts;
 
@@ -29,7 +29,10 @@ fn batch(distinct: usize) -> WordCounts {
 }
 
 fn pipelined(con: &mut redis::Connection, path: CommitPath, key: &str, counts: &WordCounts) {
-    for_each_pipeline(path, key, counts, PIPELINE_COMMANDS, |pipe, _last| pipe.query::<()>(con)).expect("ZINCRBY pipeline");
+    for_each_pipeline(path, key, counts, PIPELINE_COMMANDS, |pipe, _last| {
+        pipe.query::<()>(con)
+    })
+    .expect("ZINCRBY pipeline");
 }
 
 fn bench_redis_merge(c: &mut Criterion) {
@@ -52,7 +55,9 @@ fn bench_redis_merge(c: &mut Criterion) {
         let key = format!("bench:{distinct}");
         for path in [CommitPath::PerUnit, CommitPath::PerWord] {
             group.throughput(Throughput::Elements(path.updates(&counts)));
-            group.bench_function(format!("pipelined-{path}/{distinct}"), |b| b.iter(|| pipelined(&mut con, path, &key, &counts)));
+            group.bench_function(format!("pipelined-{path}/{distinct}"), |b| {
+                b.iter(|| pipelined(&mut con, path, &key, &counts))
+            });
         }
         let mut invocation = script.key(&key);
         for (word, count) in counts.iter() {
@@ -60,7 +65,11 @@ fn bench_redis_merge(c: &mut Criterion) {
         }
         group.throughput(Throughput::Elements(distinct as u64));
         group.bench_function(format!("eval-batch/{distinct}"), |b| {
-            b.iter(|| invocation.invoke::<u64>(&mut con).expect("EVALSHA of the ZINCRBY loop"))
+            b.iter(|| {
+                invocation
+                    .invoke::<u64>(&mut con)
+                    .expect("EVALSHA of the ZINCRBY loop")
+            })
         });
     }
     group.finish();

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 
 use super::TokenizerArg;
 use crate::faults::SlowWorker;
-use crate::job::{run_job, JobSpec, Mode};
+use crate::job::{JobSpec, Mode, run_job};
 use crate::queue::{CommitPath, RedisOptions};
 
 /// Arguments of `harness count`.
@@ -124,15 +124,25 @@ pub fn run(args: CountArgs) -> Result<()> {
             ..RedisOptions::default()
         },
     };
-    let faults = args.atomic || args.autoclaim_ms > 0 || !args.crash.is_empty() || args.kill_every_ms > 0;
-    if mode != Mode::Redis && (args.per_word || args.redis_url.is_some() || !args.slow.is_empty() || args.keep_keys || faults) {
-        anyhow::bail!("--per-word, --redis-url, --slow, --keep-keys, --atomic, --autoclaim-ms, --crash and --kill-every-ms only apply to --mode redis: add --mode redis or leave them out");
+    let faults =
+        args.atomic || args.autoclaim_ms > 0 || !args.crash.is_empty() || args.kill_every_ms > 0;
+    if mode != Mode::Redis
+        && (args.per_word
+            || args.redis_url.is_some()
+            || !args.slow.is_empty()
+            || args.keep_keys
+            || faults)
+    {
+        anyhow::bail!(
+            "--per-word, --redis-url, --slow, --keep-keys, --atomic, --autoclaim-ms, --crash and --kill-every-ms only apply to --mode redis: add --mode redis or leave them out"
+        );
     }
     if mode == Mode::Redis {
         // Ctrl-C stops the workers and the managed redis-server through their guards.
         crate::interrupt::install();
     }
-    let exe = std::env::current_exe().context("cannot find the harness executable to start workers")?;
+    let exe =
+        std::env::current_exe().context("cannot find the harness executable to start workers")?;
     let outcome = run_job(&spec, &exe)?;
     if let Some(output) = &args.output {
         crate::fsutil::write_atomically(output, |w| outcome.counts.write_tsv(w))?;
@@ -142,7 +152,11 @@ pub fn run(args: CountArgs) -> Result<()> {
     for (word, count) in outcome.counts.top(args.top) {
         writeln!(out, "{count:>12}  {}", String::from_utf8_lossy(word))?;
     }
-    let workers = if mode == Mode::Serial { 1 } else { args.workers };
+    let workers = if mode == Mode::Serial {
+        1
+    } else {
+        args.workers
+    };
     write!(
         out,
         "mode={} workers={} files={} units={} bytes={} words={} distinct={} wall_s={:.3} plan_s={:.3} count_s={:.3} merge_s={:.3}",
@@ -175,8 +189,15 @@ pub fn run(args: CountArgs) -> Result<()> {
             redis.redis_version,
             redis.throttle,
             redis.server,
-            redis.redis_pid.map_or_else(|| "-".to_owned(), |pid| pid.to_string()),
-            redis.worker_pids.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
+            redis
+                .redis_pid
+                .map_or_else(|| "-".to_owned(), |pid| pid.to_string()),
+            redis
+                .worker_pids
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
         )?;
     }
     writeln!(out)?;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use data_gen::{format_size, generate, GenSpec, Preset};
+use data_gen::{GenSpec, Preset, format_size, generate};
 
 use super::count::parse_size_arg;
 
@@ -62,9 +62,19 @@ pub enum PresetArg {
 /// Builds the generator spec from the arguments.
 pub fn spec_from_args(args: &GenArgs) -> Result<GenSpec> {
     let preset = match args.preset {
-        PresetArg::Ladder => Preset::Ladder { max_bytes: args.max_size, per_size: args.per_size },
-        PresetArg::Skew => Preset::Skew { files: args.files, file_bytes: args.size, factor: args.factor },
-        PresetArg::Uniform => Preset::Uniform { files: args.files, file_bytes: args.size },
+        PresetArg::Ladder => Preset::Ladder {
+            max_bytes: args.max_size,
+            per_size: args.per_size,
+        },
+        PresetArg::Skew => Preset::Skew {
+            files: args.files,
+            file_bytes: args.size,
+            factor: args.factor,
+        },
+        PresetArg::Uniform => Preset::Uniform {
+            files: args.files,
+            file_bytes: args.size,
+        },
         PresetArg::Books => {
             let corpus_dir = match &args.corpus {
                 Some(dir) => dir.clone(),
@@ -73,17 +83,31 @@ pub fn spec_from_args(args: &GenArgs) -> Result<GenSpec> {
                      Project Gutenberg (https://www.gutenberg.org/browse/scores/top) into a folder and pass --corpus DIR",
                 )?,
             };
-            Preset::Books { corpus_dir, total_bytes: args.total, files: args.files }
+            Preset::Books {
+                corpus_dir,
+                total_bytes: args.total,
+                files: args.files,
+            }
         }
     };
-    Ok(GenSpec { preset, seed: args.seed, vocabulary: args.vocabulary })
+    Ok(GenSpec {
+        preset,
+        seed: args.seed,
+        vocabulary: args.vocabulary,
+    })
 }
 
 /// Runs `harness gen`.
 pub fn run(args: GenArgs) -> Result<()> {
     let spec = spec_from_args(&args)?;
     let started = std::time::Instant::now();
-    let files = generate(&spec, &args.out).with_context(|| format!("cannot generate {} into {}", spec.cache_key(), args.out.display()))?;
+    let files = generate(&spec, &args.out).with_context(|| {
+        format!(
+            "cannot generate {} into {}",
+            spec.cache_key(),
+            args.out.display()
+        )
+    })?;
     let total: u64 = files.iter().map(|f| f.bytes).sum();
     println!(
         "generated {} files, {} in total, into {} ({}) in {:.2}s",

@@ -109,11 +109,29 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Gen(args) => generate::run(args),
         Command::Run(args) => run::run(args),
         Command::Plot(args) => plot::run(args),
-        Command::LocalWorker { tokenizer } => Ok(crate::local::serve_local_worker(tokenizer.into())?),
-        Command::RedisWorker { url, job, worker, tokenizer, per_word, events, crash, block_ms, pipeline, reconnect_s, atomic, autoclaim_ms } => {
+        Command::LocalWorker { tokenizer } => {
+            Ok(crate::local::serve_local_worker(tokenizer.into())?)
+        }
+        Command::RedisWorker {
+            url,
+            job,
+            worker,
+            tokenizer,
+            per_word,
+            events,
+            crash,
+            block_ms,
+            pipeline,
+            reconnect_s,
+            atomic,
+            autoclaim_ms,
+        } => {
             let url = match url.or_else(|| std::env::var(crate::queue::URL_ENV).ok()) {
                 Some(url) => url,
-                None => anyhow::bail!("redis-worker needs --url or {} (it is started by `harness count --mode redis`)", crate::queue::URL_ENV),
+                None => anyhow::bail!(
+                    "redis-worker needs --url or {} (it is started by `harness count --mode redis`)",
+                    crate::queue::URL_ENV
+                ),
             };
             let config = crate::worker::WorkerConfig {
                 url,
@@ -150,5 +168,9 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 /// The paths of a command, for messages.
 pub fn display_paths(paths: &[PathBuf]) -> String {
-    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ")
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -4,10 +4,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use crate::experiment::{load_experiment, run_experiment, RunOptions};
+use crate::experiment::{RunOptions, load_experiment, run_experiment};
 
 /// Arguments of `harness run`.
 #[derive(Debug, Args)]
@@ -56,7 +56,12 @@ pub fn run(args: RunArgs) -> Result<()> {
             experiment.scale
         )?;
         for params in &experiment.runs {
-            writeln!(out, "{}  {}", params.key(experiment.scale), params.describe())?;
+            writeln!(
+                out,
+                "{}  {}",
+                params.key(experiment.scale),
+                params.describe()
+            )?;
         }
         return Ok(());
     }
@@ -64,7 +69,8 @@ pub fn run(args: RunArgs) -> Result<()> {
         out_dir: args.out.clone(),
         data_dir: args.data.clone(),
         force: args.force,
-        exe: std::env::current_exe().context("cannot find the harness executable to start workers")?,
+        exe: std::env::current_exe()
+            .context("cannot find the harness executable to start workers")?,
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
         inject_miscount: args.inject_miscount,
     };

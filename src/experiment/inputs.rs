@@ -20,7 +20,13 @@ pub fn materialize(input: &InputSource, data_dir: &Path) -> Result<Vec<PathBuf>>
         InputSource::Path(path) => Ok(vec![path.clone()]),
         InputSource::Generated(spec) => {
             let dir = data_dir.join("gen").join(spec.cache_key());
-            let files = data_gen::generate(spec, &dir).with_context(|| format!("cannot generate the input {} into {}", spec.cache_key(), dir.display()))?;
+            let files = data_gen::generate(spec, &dir).with_context(|| {
+                format!(
+                    "cannot generate the input {} into {}",
+                    spec.cache_key(),
+                    dir.display()
+                )
+            })?;
             Ok(files.into_iter().map(|f| f.path).collect())
         }
     }
@@ -33,12 +39,19 @@ pub fn content_hash(paths: &[PathBuf]) -> Result<String> {
     let mut hasher = blake3::Hasher::new();
     let mut buffer = vec![0u8; 1 << 20];
     for file in &files {
-        let name = file.path.file_name().map(|n| n.as_encoded_bytes().to_vec()).unwrap_or_default();
+        let name = file
+            .path
+            .file_name()
+            .map(|n| n.as_encoded_bytes().to_vec())
+            .unwrap_or_default();
         hasher.update(&(name.len() as u64).to_le_bytes());
         hasher.update(&name);
-        let mut reader = std::fs::File::open(&file.path).with_context(|| format!("cannot read {}", file.path.display()))?;
+        let mut reader = std::fs::File::open(&file.path)
+            .with_context(|| format!("cannot read {}", file.path.display()))?;
         loop {
-            let read = reader.read(&mut buffer).with_context(|| format!("cannot read {}", file.path.display()))?;
+            let read = reader
+                .read(&mut buffer)
+                .with_context(|| format!("cannot read {}", file.path.display()))?;
             if read == 0 {
                 break;
             }
@@ -59,7 +72,10 @@ pub struct Oracle {
 impl Oracle {
     /// An oracle caching its counts under `data_dir/oracle`.
     pub fn new(data_dir: &Path) -> Oracle {
-        Oracle { dir: data_dir.join("oracle"), cached: HashMap::new() }
+        Oracle {
+            dir: data_dir.join("oracle"),
+            cached: HashMap::new(),
+        }
     }
 
     /// The reference counts of the input at `paths`.
@@ -80,14 +96,17 @@ impl Oracle {
             };
             self.cached.insert(key.clone(), counts);
         }
-        self.cached.get(&key).context("the oracle cache lost an entry it just stored")
+        self.cached
+            .get(&key)
+            .context("the oracle cache lost an entry it just stored")
     }
 
     fn compute(&self, paths: &[PathBuf], tokenizer: Tokenizer, file: &Path) -> Result<WordCounts> {
         let files = collect_files(paths, |_, _| {})?;
         let units = plan_units(&files, u64::MAX)?;
         let counts = run_serial(&units, tokenizer)?.counts;
-        std::fs::create_dir_all(&self.dir).with_context(|| format!("cannot create the oracle cache {}", self.dir.display()))?;
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create the oracle cache {}", self.dir.display()))?;
         crate::fsutil::write_atomically(file, |w| counts.write_binary(w))?;
         Ok(counts)
     }
@@ -96,8 +115,14 @@ impl Oracle {
 /// How many words have a different count in `got` than in `expected`
 /// (missing and extra words included).
 pub fn count_differences(got: &WordCounts, expected: &WordCounts) -> u64 {
-    let wrong_or_extra = got.iter().filter(|(word, count)| expected.get(word) != *count).count();
-    let missing = expected.iter().filter(|(word, _)| got.get(word) == 0).count();
+    let wrong_or_extra = got
+        .iter()
+        .filter(|(word, count)| expected.get(word) != *count)
+        .count();
+    let missing = expected
+        .iter()
+        .filter(|(word, _)| got.get(word) == 0)
+        .count();
     (wrong_or_extra + missing) as u64
 }
 
@@ -128,11 +153,26 @@ mod tests {
         std::fs::create_dir(&input).unwrap();
         std::fs::write(input.join("a.txt"), "x y x").unwrap();
         let mut oracle = Oracle::new(&dir.path().join("data"));
-        assert_eq!(oracle.counts(std::slice::from_ref(&input), Tokenizer::Whitespace).unwrap().get(b"x"), 2);
-        let cached: Vec<_> = std::fs::read_dir(dir.path().join("data/oracle")).unwrap().collect();
+        assert_eq!(
+            oracle
+                .counts(std::slice::from_ref(&input), Tokenizer::Whitespace)
+                .unwrap()
+                .get(b"x"),
+            2
+        );
+        let cached: Vec<_> = std::fs::read_dir(dir.path().join("data/oracle"))
+            .unwrap()
+            .collect();
         assert_eq!(cached.len(), 1);
         std::fs::write(input.join("a.txt"), "x y x x").unwrap();
         let mut fresh = Oracle::new(&dir.path().join("data"));
-        assert_eq!(fresh.counts(&[input], Tokenizer::Whitespace).unwrap().get(b"x"), 3, "new content, new oracle");
+        assert_eq!(
+            fresh
+                .counts(&[input], Tokenizer::Whitespace)
+                .unwrap()
+                .get(b"x"),
+            3,
+            "new content, new oracle"
+        );
     }
 }

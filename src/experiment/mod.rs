@@ -16,13 +16,13 @@ use std::path::{Path, PathBuf};
 use data_gen::{GenSpec, Preset};
 use serde::Serialize;
 
-pub use inputs::{count_differences, Oracle};
-pub use runner::{csv_path, run_experiment, sidecar_path, RunOptions, RunSummary, Sidecar};
+pub use inputs::{Oracle, count_differences};
+pub use runner::{RunOptions, RunSummary, Sidecar, csv_path, run_experiment, sidecar_path};
 pub use schema::{ExperimentFile, FixedTable, InexactTable, InputTable, PlotSpec, Size};
 
 use crate::faults::SlowWorker;
 use crate::job::Mode;
-use crate::queue::{crash_list_text, parse_crash_list, CommitPath, RedisOptions, WorkerCrash};
+use crate::queue::{CommitPath, RedisOptions, WorkerCrash, crash_list_text, parse_crash_list};
 use crate::words::Tokenizer;
 
 /// Why an experiment file cannot be used. Each names the file, and the key
@@ -68,7 +68,10 @@ pub enum InputSource {
     Generated(#[serde(serialize_with = "serialize_gen_spec")] GenSpec),
 }
 
-fn serialize_gen_spec<S: serde::Serializer>(spec: &GenSpec, serializer: S) -> Result<S::Ok, S::Error> {
+fn serialize_gen_spec<S: serde::Serializer>(
+    spec: &GenSpec,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&spec.cache_key())
 }
 
@@ -80,10 +83,25 @@ impl InputSource {
             InputSource::Generated(spec) => {
                 let size = data_gen::format_size;
                 match &spec.preset {
-                    Preset::Ladder { max_bytes, per_size } => format!("ladder 100B..{} x{per_size}", size(*max_bytes)),
-                    Preset::Skew { files, file_bytes, factor } => format!("skew {files}x{} + 1x{}", size(*file_bytes), size(file_bytes * u64::from(*factor))),
-                    Preset::Uniform { files, file_bytes } => format!("uniform {files}x{}", size(*file_bytes)),
-                    Preset::Books { total_bytes, files, .. } => format!("books {} in {files} files", size(*total_bytes)),
+                    Preset::Ladder {
+                        max_bytes,
+                        per_size,
+                    } => format!("ladder 100B..{} x{per_size}", size(*max_bytes)),
+                    Preset::Skew {
+                        files,
+                        file_bytes,
+                        factor,
+                    } => format!(
+                        "skew {files}x{} + 1x{}",
+                        size(*file_bytes),
+                        size(file_bytes * u64::from(*factor))
+                    ),
+                    Preset::Uniform { files, file_bytes } => {
+                        format!("uniform {files}x{}", size(*file_bytes))
+                    }
+                    Preset::Books {
+                        total_bytes, files, ..
+                    } => format!("books {} in {files} files", size(*total_bytes)),
                 }
             }
         }
@@ -134,7 +152,11 @@ fn is_zero(value: &u64) -> bool {
 impl RunParams {
     /// The `slow` setting as written in CSVs (`0:0.5;1:0.25`).
     pub fn slow_text(&self) -> String {
-        self.slow.iter().map(ToString::to_string).collect::<Vec<_>>().join(";")
+        self.slow
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(";")
     }
 
     /// The Redis options of this run.
@@ -164,8 +186,17 @@ impl RunParams {
 
     /// One line describing the run.
     pub fn describe(&self) -> String {
-        let unit = self.unit_bytes.map_or_else(|| "auto".to_string(), data_gen::format_size);
-        let mut text = format!("mode={} workers={} tokenizer={} unit={} input={}", self.mode.name(), self.workers, self.tokenizer, unit, self.input.label());
+        let unit = self
+            .unit_bytes
+            .map_or_else(|| "auto".to_string(), data_gen::format_size);
+        let mut text = format!(
+            "mode={} workers={} tokenizer={} unit={} input={}",
+            self.mode.name(),
+            self.workers,
+            self.tokenizer,
+            unit,
+            self.input.label()
+        );
         if self.per_word {
             text.push_str(" per_word");
         }
@@ -213,7 +244,9 @@ impl RunParams {
     pub fn matches(&self, table: &InexactTable) -> bool {
         table.filter.iter().all(|(key, value)| {
             let wanted = match value {
-                toml::Value::String(text) if key == "crash" => parse_crash_list(text).map(|c| crash_list_text(&c)).unwrap_or_else(|_| text.clone()),
+                toml::Value::String(text) if key == "crash" => parse_crash_list(text)
+                    .map(|c| crash_list_text(&c))
+                    .unwrap_or_else(|_| text.clone()),
                 toml::Value::String(text) => text.clone(),
                 other => other.to_string(),
             };
@@ -266,7 +299,9 @@ fn line_of_key(text: &str, key: &str) -> usize {
     text.lines()
         .position(|line| {
             let trimmed = line.trim_start();
-            trimmed.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('='))
+            trimmed
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
         })
         .map_or(1, |i| i + 1)
 }
@@ -274,40 +309,87 @@ fn line_of_key(text: &str, key: &str) -> usize {
 /// Reads and validates an experiment file; generated input sizes are
 /// multiplied by `scale`.
 pub fn load_experiment(path: &Path, scale: f64) -> Result<Experiment, ExperimentError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     parse_experiment(path, &text, scale)
 }
 
 /// Validates experiment text (see [`load_experiment`]).
-pub fn parse_experiment(path: &Path, text: &str, scale: f64) -> Result<Experiment, ExperimentError> {
-    let file: ExperimentFile = toml::from_str(text).map_err(|e| ExperimentError::Parse { path: path.to_path_buf(), message: e.to_string().trim_end().to_string() })?;
-    let invalid = |key: &str, line: usize, message: String| ExperimentError::Invalid { path: path.to_path_buf(), key: key.to_string(), line, message };
+pub fn parse_experiment(
+    path: &Path,
+    text: &str,
+    scale: f64,
+) -> Result<Experiment, ExperimentError> {
+    let file: ExperimentFile = toml::from_str(text).map_err(|e| ExperimentError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string().trim_end().to_string(),
+    })?;
+    let invalid = |key: &str, line: usize, message: String| ExperimentError::Invalid {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        line,
+        message,
+    };
     if !(scale.is_finite() && scale > 0.0) {
-        return Err(invalid("--scale", 1, format!("scale must be a positive number, not {scale}")));
+        return Err(invalid(
+            "--scale",
+            1,
+            format!("scale must be a positive number, not {scale}"),
+        ));
     }
     let name = match &file.name {
         Some(name) => name.clone(),
-        None => path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "experiment".into()),
+        None => path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "experiment".into()),
     };
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(invalid("name", line_of_key(text, "name"), format!("`{name}` must be letters, digits, - or _ (it names the CSV file)")));
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(invalid(
+            "name",
+            line_of_key(text, "name"),
+            format!("`{name}` must be letters, digits, - or _ (it names the CSV file)"),
+        ));
     }
     let repetitions = file.repetitions.unwrap_or(3);
     if repetitions == 0 {
-        return Err(invalid("repetitions", line_of_key(text, "repetitions"), "must be at least 1".into()));
+        return Err(invalid(
+            "repetitions",
+            line_of_key(text, "repetitions"),
+            "must be at least 1".into(),
+        ));
     }
     let mut combos = vec![file.fixed.clone()];
     if let Some(matrix) = &file.matrix {
         let axes = matrix.get_ref().axes();
         if axes.is_empty() {
-            return Err(invalid("matrix", line_of(text, matrix.span().start), "the [matrix] table has no axes: list at least one parameter, or remove the table".into()));
+            return Err(invalid(
+                "matrix",
+                line_of(text, matrix.span().start),
+                "the [matrix] table has no axes: list at least one parameter, or remove the table"
+                    .into(),
+            ));
         }
         for (key, span, values) in axes {
             if values.is_empty() {
-                return Err(invalid(key, line_of(text, span.start), "empty list: give at least one value".into()));
+                return Err(invalid(
+                    key,
+                    line_of(text, span.start),
+                    "empty list: give at least one value".into(),
+                ));
             }
             if let Some(clash) = file.fixed.keys().iter().find(|k| **k == key) {
-                return Err(invalid(clash, line_of(text, span.start), "set both in [fixed] and in [matrix]: keep one".into()));
+                return Err(invalid(
+                    clash,
+                    line_of(text, span.start),
+                    "set both in [fixed] and in [matrix]: keep one".into(),
+                ));
             }
             combos = combos
                 .iter()
@@ -323,26 +405,63 @@ pub fn parse_experiment(path: &Path, text: &str, scale: f64) -> Result<Experimen
     }
     let mut runs: Vec<RunParams> = Vec::new();
     for combo in &combos {
-        let run = validate_run(combo, scale).map_err(|(key, message)| invalid(key, line_of_key(text, key), message))?;
+        let run = validate_run(combo, scale)
+            .map_err(|(key, message)| invalid(key, line_of_key(text, key), message))?;
         if !runs.contains(&run) {
             runs.push(run);
         }
     }
     for plot in &file.plot {
-        if !matches!(plot.kind.as_str(), "time" | "speedup" | "efficiency" | "timeline") {
-            return Err(invalid("kind", line_of_key(text, "kind"), format!("unknown plot kind `{}`: use time, speedup, efficiency or timeline", plot.kind)));
+        if !matches!(
+            plot.kind.as_str(),
+            "time" | "speedup" | "efficiency" | "timeline"
+        ) {
+            return Err(invalid(
+                "kind",
+                line_of_key(text, "kind"),
+                format!(
+                    "unknown plot kind `{}`: use time, speedup, efficiency or timeline",
+                    plot.kind
+                ),
+            ));
         }
         if plot.kind != "timeline" && plot.x.is_empty() {
-            return Err(invalid("x", line_of_key(text, "kind"), format!("the {} plot needs x = \"COLUMN\" (e.g. workers)", plot.kind)));
+            return Err(invalid(
+                "x",
+                line_of_key(text, "kind"),
+                format!("the {} plot needs x = \"COLUMN\" (e.g. workers)", plot.kind),
+            ));
         }
     }
-    const MATCHABLE: [&str; 9] = ["mode", "workers", "tokenizer", "per_word", "slow", "atomic", "autoclaim_ms", "crash", "kill_every_ms"];
+    const MATCHABLE: [&str; 9] = [
+        "mode",
+        "workers",
+        "tokenizer",
+        "per_word",
+        "slow",
+        "atomic",
+        "autoclaim_ms",
+        "crash",
+        "kill_every_ms",
+    ];
     for table in &file.inexact {
         if table.filter.is_empty() {
-            return Err(invalid("inexact", line_of(text, text.find("[[inexact]]").unwrap_or(0)), "an [[inexact]] table needs where = { PARAMETER = VALUE, ... }".into()));
+            return Err(invalid(
+                "inexact",
+                line_of(text, text.find("[[inexact]]").unwrap_or(0)),
+                "an [[inexact]] table needs where = { PARAMETER = VALUE, ... }".into(),
+            ));
         }
-        if let Some(key) = table.filter.keys().find(|k| !MATCHABLE.contains(&k.as_str())) {
-            return Err(invalid("inexact", line_of(text, text.find("[[inexact]]").unwrap_or(0)), format!("cannot match on `{key}`: use {}", MATCHABLE.join(", "))));
+        if let Some(key) = table
+            .filter
+            .keys()
+            .find(|k| !MATCHABLE.contains(&k.as_str()))
+        {
+            return Err(invalid(
+                "inexact",
+                line_of(text, text.find("[[inexact]]").unwrap_or(0)),
+                format!("cannot match on `{key}`: use {}", MATCHABLE.join(", ")),
+            ));
         }
     }
     Ok(Experiment {
@@ -361,21 +480,41 @@ pub fn parse_experiment(path: &Path, text: &str, scale: f64) -> Result<Experimen
 }
 
 fn validate_run(table: &FixedTable, scale: f64) -> Result<RunParams, (&'static str, String)> {
-    let mode = table.mode.ok_or(("mode", "missing: set mode in [fixed] or list modes in [matrix]".to_string()))?;
+    let mode = table.mode.ok_or((
+        "mode",
+        "missing: set mode in [fixed] or list modes in [matrix]".to_string(),
+    ))?;
     let workers = match (mode, table.workers) {
         (Mode::Serial, _) => 1,
         (_, Some(0)) => return Err(("workers", "must be at least 1".into())),
         (_, Some(workers)) => workers,
-        (_, None) => return Err(("workers", format!("missing for mode {}: set workers in [fixed] or [matrix]", mode.name()))),
+        (_, None) => {
+            return Err((
+                "workers",
+                format!(
+                    "missing for mode {}: set workers in [fixed] or [matrix]",
+                    mode.name()
+                ),
+            ));
+        }
     };
     let unit_bytes = match table.unit_bytes {
         Some(Size(0)) => return Err(("unit_bytes", "must be at least 1 byte".into())),
         other => other.map(|s| s.0),
     };
-    let input = table.input.as_ref().ok_or(("input", "missing: give input = { path = \"...\" } or input = { preset = \"...\", ... }".to_string()))?;
+    let input = table.input.as_ref().ok_or((
+        "input",
+        "missing: give input = { path = \"...\" } or input = { preset = \"...\", ... }".to_string(),
+    ))?;
     let per_word = table.per_word.unwrap_or(false);
     if per_word && mode != Mode::Redis {
-        return Err(("per_word", format!("applies to mode redis only, not {}: drop it or use mode = \"redis\"", mode.name())));
+        return Err((
+            "per_word",
+            format!(
+                "applies to mode redis only, not {}: drop it or use mode = \"redis\"",
+                mode.name()
+            ),
+        ));
     }
     let slow = table
         .slow
@@ -386,34 +525,80 @@ fn validate_run(table: &FixedTable, scale: f64) -> Result<RunParams, (&'static s
         .map(|s| s.parse::<SlowWorker>().map_err(|e| ("slow", e)))
         .collect::<Result<Vec<_>, _>>()?;
     if !slow.is_empty() && mode != Mode::Redis {
-        return Err(("slow", format!("stragglers apply to mode redis only, not {}: use mode = \"redis\"", mode.name())));
+        return Err((
+            "slow",
+            format!(
+                "stragglers apply to mode redis only, not {}: use mode = \"redis\"",
+                mode.name()
+            ),
+        ));
     }
     if let Some(bad) = slow.iter().find(|s| s.worker >= workers) {
-        return Err(("slow", format!("names worker {} but only {workers} workers run (0..{})", bad.worker, workers - 1)));
+        return Err((
+            "slow",
+            format!(
+                "names worker {} but only {workers} workers run (0..{})",
+                bad.worker,
+                workers - 1
+            ),
+        ));
     }
     let atomic = table.atomic.unwrap_or(false);
     let autoclaim_ms = table.autoclaim_ms.unwrap_or(0);
     let crash = parse_crash_list(table.crash.as_deref().unwrap_or("")).map_err(|e| ("crash", e))?;
     let kill_every_ms = table.kill_every_ms.unwrap_or(0);
-    let redis_only = [("atomic", atomic), ("autoclaim_ms", autoclaim_ms > 0), ("crash", !crash.is_empty()), ("kill_every_ms", kill_every_ms > 0)];
-    if let Some((key, _)) = redis_only.iter().find(|(_, set)| *set && mode != Mode::Redis) {
-        return Err((key, format!("applies to mode redis only, not {}: drop it or use mode = \"redis\"", mode.name())));
+    let redis_only = [
+        ("atomic", atomic),
+        ("autoclaim_ms", autoclaim_ms > 0),
+        ("crash", !crash.is_empty()),
+        ("kill_every_ms", kill_every_ms > 0),
+    ];
+    if let Some((key, _)) = redis_only
+        .iter()
+        .find(|(_, set)| *set && mode != Mode::Redis)
+    {
+        return Err((
+            key,
+            format!(
+                "applies to mode redis only, not {}: drop it or use mode = \"redis\"",
+                mode.name()
+            ),
+        ));
     }
     if atomic && per_word {
-        return Err(("atomic", "atomic commits merge per distinct word of a unit: drop per_word (or atomic)".into()));
+        return Err((
+            "atomic",
+            "atomic commits merge per distinct word of a unit: drop per_word (or atomic)".into(),
+        ));
     }
     let mut crashed = Vec::new();
     for c in &crash {
         if c.worker >= workers {
-            return Err(("crash", format!("names worker {} but only {workers} workers run (0..{})", c.worker, workers - 1)));
+            return Err((
+                "crash",
+                format!(
+                    "names worker {} but only {workers} workers run (0..{})",
+                    c.worker,
+                    workers - 1
+                ),
+            ));
         }
         if crashed.contains(&c.worker) {
-            return Err(("crash", format!("names worker {} twice: give each worker at most one crash point", c.worker)));
+            return Err((
+                "crash",
+                format!(
+                    "names worker {} twice: give each worker at most one crash point",
+                    c.worker
+                ),
+            ));
         }
         crashed.push(c.worker);
     }
     if kill_every_ms > 0 && workers < 2 {
-        return Err(("kill_every_ms", "needs workers >= 2 (the last live worker is never killed)".into()));
+        return Err((
+            "kill_every_ms",
+            "needs workers >= 2 (the last live worker is never killed)".into(),
+        ));
     }
     Ok(RunParams {
         mode,
@@ -437,18 +622,49 @@ fn scaled(size: Option<Size>, default: u64, scale: f64) -> u64 {
 fn validate_input(input: &InputTable, scale: f64) -> Result<InputSource, (&'static str, String)> {
     match (&input.path, &input.preset) {
         (Some(path), None) => {
-            let others = InputTable { path: None, ..input.clone() };
-            if others != (InputTable { path: None, preset: None, files: None, size: None, max_size: None, per_size: None, factor: None, total: None, corpus: None, seed: None, vocabulary: None }) {
-                return Err(("input", "a path input takes no generator settings: remove them or use preset = ...".into()));
+            let others = InputTable {
+                path: None,
+                ..input.clone()
+            };
+            if others
+                != (InputTable {
+                    path: None,
+                    preset: None,
+                    files: None,
+                    size: None,
+                    max_size: None,
+                    per_size: None,
+                    factor: None,
+                    total: None,
+                    corpus: None,
+                    seed: None,
+                    vocabulary: None,
+                })
+            {
+                return Err((
+                    "input",
+                    "a path input takes no generator settings: remove them or use preset = ..."
+                        .into(),
+                ));
             }
             Ok(InputSource::Path(path.clone()))
         }
         (None, Some(preset)) => {
             let files = input.files.unwrap_or(8);
             let preset = match preset.as_str() {
-                "ladder" => Preset::Ladder { max_bytes: scaled(input.max_size, 100_000_000, scale).max(100), per_size: input.per_size.unwrap_or(1) },
-                "skew" => Preset::Skew { files, file_bytes: scaled(input.size, 1_000_000, scale), factor: input.factor.unwrap_or(10) },
-                "uniform" => Preset::Uniform { files, file_bytes: scaled(input.size, 1_000_000, scale) },
+                "ladder" => Preset::Ladder {
+                    max_bytes: scaled(input.max_size, 100_000_000, scale).max(100),
+                    per_size: input.per_size.unwrap_or(1),
+                },
+                "skew" => Preset::Skew {
+                    files,
+                    file_bytes: scaled(input.size, 1_000_000, scale),
+                    factor: input.factor.unwrap_or(10),
+                },
+                "uniform" => Preset::Uniform {
+                    files,
+                    file_bytes: scaled(input.size, 1_000_000, scale),
+                },
                 "books" => {
                     let corpus_dir = match &input.corpus {
                         Some(dir) => dir.clone(),
@@ -459,9 +675,18 @@ fn validate_input(input: &InputTable, scale: f64) -> Result<InputSource, (&'stat
                                 .to_string(),
                         ))?,
                     };
-                    Preset::Books { corpus_dir, total_bytes: scaled(input.total, 200_000_000, scale), files }
+                    Preset::Books {
+                        corpus_dir,
+                        total_bytes: scaled(input.total, 200_000_000, scale),
+                        files,
+                    }
                 }
-                other => return Err(("preset", format!("unknown preset `{other}`: use ladder, skew, uniform or books"))),
+                other => {
+                    return Err((
+                        "preset",
+                        format!("unknown preset `{other}`: use ladder, skew, uniform or books"),
+                    ));
+                }
             };
             Ok(InputSource::Generated(GenSpec {
                 preset,
@@ -486,16 +711,25 @@ mod tests {
 
     #[test]
     fn the_matrix_is_a_cartesian_product_with_serial_deduplicated() {
-        let text = format!("{BASE}[matrix]\nmode = [\"serial\", \"threads\", \"processes\"]\nworkers = [1, 2, 3]\n");
+        let text = format!(
+            "{BASE}[matrix]\nmode = [\"serial\", \"threads\", \"processes\"]\nworkers = [1, 2, 3]\n"
+        );
         let experiment = parse(&text).unwrap();
         assert_eq!(experiment.runs.len(), 1 + 3 + 3);
         assert_eq!(experiment.runs[0].mode, Mode::Serial);
         assert_eq!(experiment.runs[0].workers, 1);
-        assert_eq!((experiment.runs[1].mode, experiment.runs[1].workers), (Mode::Threads, 1));
-        assert_eq!((experiment.runs[6].mode, experiment.runs[6].workers), (Mode::Processes, 3));
+        assert_eq!(
+            (experiment.runs[1].mode, experiment.runs[1].workers),
+            (Mode::Threads, 1)
+        );
+        assert_eq!(
+            (experiment.runs[6].mode, experiment.runs[6].workers),
+            (Mode::Processes, 3)
+        );
         assert_eq!(experiment.repetitions, 3);
         assert_eq!(experiment.name, "exp");
-        let keys: std::collections::HashSet<_> = experiment.runs.iter().map(|r| r.key(1.0)).collect();
+        let keys: std::collections::HashSet<_> =
+            experiment.runs.iter().map(|r| r.key(1.0)).collect();
         assert_eq!(keys.len(), 7);
     }
 
@@ -505,7 +739,13 @@ mod tests {
         let experiment = parse_experiment(Path::new("e.toml"), text, 0.5).unwrap();
         assert_eq!(experiment.runs.len(), 2);
         match &experiment.runs[0].input {
-            InputSource::Generated(spec) => assert_eq!(spec.preset, Preset::Uniform { files: 1, file_bytes: 500_000 }),
+            InputSource::Generated(spec) => assert_eq!(
+                spec.preset,
+                Preset::Uniform {
+                    files: 1,
+                    file_bytes: 500_000
+                }
+            ),
             other => panic!("{other:?}"),
         }
         assert_eq!(experiment.runs[1].input, InputSource::Path("data/x".into()));
@@ -523,50 +763,111 @@ mod tests {
         );
         let experiment = parse(&text).unwrap();
         assert_eq!(experiment.runs.len(), 4);
-        let inexact: Vec<bool> = experiment.runs.iter().map(|r| !experiment.expect_exact_for(r)).collect();
+        let inexact: Vec<bool> = experiment
+            .runs
+            .iter()
+            .map(|r| !experiment.expect_exact_for(r))
+            .collect();
         assert_eq!(inexact, vec![false, false, true, false]);
         let run = &experiment.runs[2];
-        assert_eq!((run.atomic, run.autoclaim_ms, run.crash_text()), (false, 50, "0:mid-commit:1".to_string()));
+        assert_eq!(
+            (run.atomic, run.autoclaim_ms, run.crash_text()),
+            (false, 50, "0:mid-commit:1".to_string())
+        );
         assert_eq!(run.redis_options().crash.len(), 1);
-        assert!(experiment.runs[0].describe().contains("atomic autoclaim_ms=50 crash=0:mid-commit:1"));
-        assert_eq!(experiment.runs[0].redis_options().commit, CommitPath::Atomic);
+        assert!(
+            experiment.runs[0]
+                .describe()
+                .contains("atomic autoclaim_ms=50 crash=0:mid-commit:1")
+        );
+        assert_eq!(
+            experiment.runs[0].redis_options().commit,
+            CommitPath::Atomic
+        );
         // Defaults leave run keys as they were before these parameters existed.
         let plain = parse(&format!("{BASE}mode = \"serial\"\n")).unwrap();
-        assert!(!serde_json::to_string(&plain.runs[0]).unwrap().contains("atomic"));
+        assert!(
+            !serde_json::to_string(&plain.runs[0])
+                .unwrap()
+                .contains("atomic")
+        );
         assert!(error_of(&format!("{base}crash = \"2:after-read\"\n")).contains("only 2 workers"));
         assert!(error_of(&format!("{base}crash = \"0:lunch\"\n")).contains("unknown crash point"));
         let one = base.replace("workers = 2", "workers = 1");
         assert!(error_of(&format!("{one}kill_every_ms = 100\n")).contains("kill_every_ms"));
-        assert!(error_of(&format!("{BASE}mode = \"serial\"\natomic = true\n")).contains("redis only"));
-        assert!(error_of(&format!("{base}[[inexact]]\nwhere = {{ colour = \"red\" }}\n")).contains("cannot match on `colour`"));
+        assert!(
+            error_of(&format!("{BASE}mode = \"serial\"\natomic = true\n")).contains("redis only")
+        );
+        assert!(
+            error_of(&format!(
+                "{base}[[inexact]]\nwhere = {{ colour = \"red\" }}\n"
+            ))
+            .contains("cannot match on `colour`")
+        );
     }
 
     #[test]
     fn errors_name_the_file_the_key_and_the_line() {
         let unknown = error_of(&format!("{BASE}wrkers = 2\n"));
-        assert!(unknown.contains("exp.toml") && unknown.contains("wrkers") && unknown.contains("line 4"), "{unknown}");
+        assert!(
+            unknown.contains("exp.toml")
+                && unknown.contains("wrkers")
+                && unknown.contains("line 4"),
+            "{unknown}"
+        );
         let wrong_type = error_of(&format!("{BASE}mode = \"serial\"\nworkers = \"two\"\n"));
-        assert!(wrong_type.contains("workers") || wrong_type.contains("line 5"), "{wrong_type}");
+        assert!(
+            wrong_type.contains("workers") || wrong_type.contains("line 5"),
+            "{wrong_type}"
+        );
         assert!(wrong_type.contains("line 5"), "{wrong_type}");
         let bad_mode = error_of(&format!("{BASE}mode = \"quantum\"\n"));
-        assert!(bad_mode.contains("quantum") && bad_mode.contains("line 4"), "{bad_mode}");
-        let empty_axis = error_of(&format!("{BASE}mode = \"processes\"\n[matrix]\nworkers = []\n"));
-        assert!(empty_axis.contains("`workers`") && empty_axis.contains("line 6") && empty_axis.contains("empty"), "{empty_axis}");
+        assert!(
+            bad_mode.contains("quantum") && bad_mode.contains("line 4"),
+            "{bad_mode}"
+        );
+        let empty_axis = error_of(&format!(
+            "{BASE}mode = \"processes\"\n[matrix]\nworkers = []\n"
+        ));
+        assert!(
+            empty_axis.contains("`workers`")
+                && empty_axis.contains("line 6")
+                && empty_axis.contains("empty"),
+            "{empty_axis}"
+        );
         let empty_matrix = error_of(&format!("{BASE}mode = \"serial\"\n[matrix]\n"));
         assert!(empty_matrix.contains("no axes"), "{empty_matrix}");
         let no_workers = error_of(&format!("{BASE}mode = \"threads\"\n"));
-        assert!(no_workers.contains("`workers`") && no_workers.contains("missing"), "{no_workers}");
+        assert!(
+            no_workers.contains("`workers`") && no_workers.contains("missing"),
+            "{no_workers}"
+        );
         let zero_workers = error_of(&format!("{BASE}mode = \"threads\"\nworkers = 0\n"));
-        assert!(zero_workers.contains("line 5") && zero_workers.contains("at least 1"), "{zero_workers}");
-        let both = error_of(&format!("{BASE}mode = \"serial\"\n[matrix]\nmode = [\"serial\"]\n"));
+        assert!(
+            zero_workers.contains("line 5") && zero_workers.contains("at least 1"),
+            "{zero_workers}"
+        );
+        let both = error_of(&format!(
+            "{BASE}mode = \"serial\"\n[matrix]\nmode = [\"serial\"]\n"
+        ));
         assert!(both.contains("both"), "{both}");
-        let bad_size = error_of("description = \"d\"\n[fixed]\nmode = \"serial\"\ninput = { preset = \"uniform\", size = \"12 parsecs\" }\n");
-        assert!(bad_size.contains("line 4") && bad_size.contains("parsecs"), "{bad_size}");
+        let bad_size = error_of(
+            "description = \"d\"\n[fixed]\nmode = \"serial\"\ninput = { preset = \"uniform\", size = \"12 parsecs\" }\n",
+        );
+        assert!(
+            bad_size.contains("line 4") && bad_size.contains("parsecs"),
+            "{bad_size}"
+        );
         let malformed = error_of("description = \"d\"\n[fixed\n");
         assert!(malformed.contains("line 2"), "{malformed}");
         let no_description = error_of("[fixed]\nmode = \"serial\"\n");
         assert!(no_description.contains("description"), "{no_description}");
-        let bad_plot = error_of(&format!("{BASE}mode = \"serial\"\n[[plot]]\nkind = \"pie\"\nx = \"workers\"\n"));
-        assert!(bad_plot.contains("pie") && bad_plot.contains("line 6"), "{bad_plot}");
+        let bad_plot = error_of(&format!(
+            "{BASE}mode = \"serial\"\n[[plot]]\nkind = \"pie\"\nx = \"workers\"\n"
+        ));
+        assert!(
+            bad_plot.contains("pie") && bad_plot.contains("line 6"),
+            "{bad_plot}"
+        );
     }
 }

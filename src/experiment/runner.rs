@@ -9,10 +9,12 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use super::inputs::{count_differences, materialize, Oracle};
+use super::inputs::{Oracle, count_differences, materialize};
 use super::{Experiment, PlotSpec, RunParams};
-use crate::job::{run_job, JobSpec};
-use crate::results::{append_row, capture_environment, git_commit, read_rows, utc_timestamp, Environment, RunRow};
+use crate::job::{JobSpec, run_job};
+use crate::results::{
+    Environment, RunRow, append_row, capture_environment, git_commit, read_rows, utc_timestamp,
+};
 
 /// How to run an experiment.
 #[derive(Debug, Clone)]
@@ -76,11 +78,16 @@ pub fn sidecar_path(csv: &Path) -> PathBuf {
 /// Runs every pending repetition of every run of `experiment`.
 pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<RunSummary> {
     let started = std::time::Instant::now();
-    std::fs::create_dir_all(&options.out_dir)
-        .with_context(|| format!("cannot create the results folder {}: check permissions or pass --out", options.out_dir.display()))?;
+    std::fs::create_dir_all(&options.out_dir).with_context(|| {
+        format!(
+            "cannot create the results folder {}: check permissions or pass --out",
+            options.out_dir.display()
+        )
+    })?;
     let csv = csv_path(&options.out_dir, &experiment.name);
     let existing = read_rows(&csv)?;
-    let done: std::collections::HashSet<String> = existing.iter().map(|r| r.run_id.clone()).collect();
+    let done: std::collections::HashSet<String> =
+        existing.iter().map(|r| r.run_id.clone()).collect();
     write_sidecar(experiment, options, &csv)?;
 
     let total = experiment.runs.len() * experiment.repetitions as usize;
@@ -92,7 +99,10 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<R
     let verbose = bar.is_hidden();
     let commit = git_commit();
     let mut oracle = Oracle::new(&options.data_dir);
-    let mut summary = RunSummary { csv: csv.clone(), ..RunSummary::default() };
+    let mut summary = RunSummary {
+        csv: csv.clone(),
+        ..RunSummary::default()
+    };
     for params in &experiment.runs {
         crate::interrupt::check()?;
         let key = params.key(experiment.scale);
@@ -108,7 +118,12 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<R
         let paths = materialize(&params.input, &options.data_dir)?;
         let expected = oracle
             .counts(&paths, params.tokenizer)
-            .with_context(|| format!("cannot compute the serial oracle of {}", params.input.label()))?
+            .with_context(|| {
+                format!(
+                    "cannot compute the serial oracle of {}",
+                    params.input.label()
+                )
+            })?
             .clone();
         let spec = JobSpec {
             paths: paths.clone(),
@@ -120,36 +135,58 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<R
         };
         for _ in 0..experiment.warmup {
             crate::interrupt::check()?;
-            run_job(&spec, &options.exe).with_context(|| format!("warm-up run failed: {}", params.describe()))?;
+            run_job(&spec, &options.exe)
+                .with_context(|| format!("warm-up run failed: {}", params.describe()))?;
         }
         for rep in pending {
             crate::interrupt::check()?;
             let run_id = format!("{key}-r{rep}");
             let outcome = run_job(&spec, &options.exe).map_err(|e| {
-                if crate::interrupt::requested() { anyhow::Error::new(crate::interrupt::Interrupted) } else { e }
+                if crate::interrupt::requested() {
+                    anyhow::Error::new(crate::interrupt::Interrupted)
+                } else {
+                    e
+                }
             });
-            let mut outcome = outcome.with_context(|| format!("run {run_id} failed: {}", params.describe()))?;
+            let mut outcome =
+                outcome.with_context(|| format!("run {run_id} failed: {}", params.describe()))?;
             if options.inject_miscount
                 && let Some(word) = outcome.counts.top(1).first().map(|(w, _)| w.to_vec())
             {
                 outcome.counts.add(&word, 1);
             }
             let diff_words = count_differences(&outcome.counts, &expected);
-            let row = build_row(experiment, params, &key, rep, &commit, &paths, &outcome, diff_words)?;
+            let row = build_row(
+                experiment, params, &key, rep, &commit, &paths, &outcome, diff_words,
+            )?;
             if !outcome.events.is_empty() {
                 let events_file = crate::results::events_path(&csv, &run_id);
                 if let Some(dir) = events_file.parent() {
-                    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
                 }
-                crate::fsutil::write_atomically(&events_file, |w| crate::events::write_events_csv(w, &outcome.events))?;
+                crate::fsutil::write_atomically(&events_file, |w| {
+                    crate::events::write_events_csv(w, &outcome.events)
+                })?;
             }
             store_row(&csv, &row, options.force)?;
             summary.ran += 1;
-            let verdict = if row.correct { "exact".to_string() } else { format!("WRONG: {diff_words} words differ") };
+            let verdict = if row.correct {
+                "exact".to_string()
+            } else {
+                format!("WRONG: {diff_words} words differ")
+            };
             if !row.correct && row.expect_exact {
-                summary.wrong.push(format!("{run_id} ({}): {diff_words} words differ from the serial oracle", params.describe()));
+                summary.wrong.push(format!(
+                    "{run_id} ({}): {diff_words} words differ from the serial oracle",
+                    params.describe()
+                ));
             }
-            let line = format!("{run_id}: {} in {:.3}s, {verdict}", params.describe(), row.wall_s);
+            let line = format!(
+                "{run_id}: {} in {:.3}s, {verdict}",
+                params.describe(),
+                row.wall_s
+            );
             if verbose {
                 eprintln!("[{}/{}] {line}", bar.position() + 1, total);
             } else if !row.correct {
@@ -193,7 +230,11 @@ fn build_row(
         max_file_bytes,
         per_word: params.per_word,
         slow: params.slow_text(),
-        slowest_cpu: params.slow.iter().map(|s| s.cpu_fraction).fold(1.0, f64::min),
+        slowest_cpu: params
+            .slow
+            .iter()
+            .map(|s| s.cpu_fraction)
+            .fold(1.0, f64::min),
         throttle: redis.map_or_else(|| "none".to_string(), |r| r.throttle.name().to_string()),
         atomic: params.atomic,
         autoclaim_ms: params.autoclaim_ms,
@@ -209,7 +250,12 @@ fn build_row(
         distinct: outcome.counts.distinct() as u64,
         files: outcome.files as u64,
         units: outcome.units as u64,
-        units_per_worker: outcome.units_per_worker.iter().map(ToString::to_string).collect::<Vec<_>>().join(";"),
+        units_per_worker: outcome
+            .units_per_worker
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(";"),
         word_updates: redis.map_or(0, |r| r.word_updates),
         units_stolen: redis.map_or(0, |r| r.units_stolen),
         crashes: redis.map_or(0, |r| r.crashes + r.kills),
@@ -225,7 +271,10 @@ fn store_row(csv: &Path, row: &RunRow, replace: bool) -> Result<()> {
     if replace {
         let rows = read_rows(csv)?;
         if rows.iter().any(|r| r.run_id == row.run_id) {
-            let kept: Vec<RunRow> = rows.into_iter().filter(|r| r.run_id != row.run_id).collect();
+            let kept: Vec<RunRow> = rows
+                .into_iter()
+                .filter(|r| r.run_id != row.run_id)
+                .collect();
             crate::fsutil::write_atomically(csv, |w| {
                 let mut writer = csv::Writer::from_writer(w);
                 for kept_row in &kept {
@@ -248,5 +297,7 @@ fn write_sidecar(experiment: &Experiment, options: &RunOptions, csv: &Path) -> R
         plots: experiment.plots.clone(),
     };
     let path = sidecar_path(csv);
-    crate::fsutil::write_atomically(&path, |w| serde_json::to_writer_pretty(w, &sidecar).map_err(std::io::Error::other))
+    crate::fsutil::write_atomically(&path, |w| {
+        serde_json::to_writer_pretty(w, &sidecar).map_err(std::io::Error::other)
+    })
 }

@@ -28,8 +28,12 @@ impl<'de> Deserialize<'de> for Size {
         }
         match Raw::deserialize(deserializer) {
             Ok(Raw::Bytes(bytes)) => Ok(Size(bytes)),
-            Ok(Raw::Text(text)) => data_gen::parse_size(&text).map(Size).map_err(serde::de::Error::custom),
-            Err(_) => Err(serde::de::Error::custom("expected a size: a number of bytes or a string such as \"8MiB\" or \"1GB\"")),
+            Ok(Raw::Text(text)) => data_gen::parse_size(&text)
+                .map(Size)
+                .map_err(serde::de::Error::custom),
+            Err(_) => Err(serde::de::Error::custom(
+                "expected a size: a number of bytes or a string such as \"8MiB\" or \"1GB\"",
+            )),
         }
     }
 }

@@ -59,10 +59,16 @@ impl FromStr for CrashPoint {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        CrashPoint::ALL.into_iter().find(|p| p.name() == text).ok_or_else(|| {
-            let names: Vec<&str> = CrashPoint::ALL.iter().map(|p| p.name()).collect();
-            format!("unknown crash point {text:?}: use one of {}", names.join(", "))
-        })
+        CrashPoint::ALL
+            .into_iter()
+            .find(|p| p.name() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = CrashPoint::ALL.iter().map(|p| p.name()).collect();
+                format!(
+                    "unknown crash point {text:?}: use one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -92,7 +98,10 @@ impl FromStr for CrashPlan {
             }
             None => (text, 1),
         };
-        Ok(CrashPlan { point: point.parse()?, on_unit })
+        Ok(CrashPlan {
+            point: point.parse()?,
+            on_unit,
+        })
     }
 }
 
@@ -113,7 +122,10 @@ pub struct Crasher {
 impl Crasher {
     /// A hook following `plan` (`None`: never crash).
     pub fn new(plan: Option<CrashPlan>) -> Crasher {
-        Crasher { plan, units_taken: 0 }
+        Crasher {
+            plan,
+            units_taken: 0,
+        }
     }
 
     /// Tells the hook a new unit was taken; call before the unit's first point.
@@ -124,7 +136,8 @@ impl Crasher {
     /// True when the current unit will crash at `point` (lets the caller
     /// make the point observable, e.g. send the acknowledgement separately).
     pub fn armed(&self, point: CrashPoint) -> bool {
-        self.plan.is_some_and(|plan| plan.point == point && plan.on_unit == self.units_taken)
+        self.plan
+            .is_some_and(|plan| plan.point == point && plan.on_unit == self.units_taken)
     }
 
     /// At `point`: when the plan says so, runs `last_words` (e.g. record a
@@ -149,21 +162,46 @@ mod tests {
             assert_eq!(point.name().parse::<CrashPoint>(), Ok(point));
         }
         let err = "during-lunch".parse::<CrashPoint>().unwrap_err();
-        assert!(err.contains("after-read") && err.contains("during-lunch"), "{err}");
+        assert!(
+            err.contains("after-read") && err.contains("during-lunch"),
+            "{err}"
+        );
     }
 
     #[test]
     fn plans_parse_with_and_without_a_unit_number() {
-        assert_eq!("mid-commit:3".parse(), Ok(CrashPlan { point: CrashPoint::MidCommit, on_unit: 3 }));
-        assert_eq!("after-read".parse(), Ok(CrashPlan { point: CrashPoint::AfterRead, on_unit: 1 }));
+        assert_eq!(
+            "mid-commit:3".parse(),
+            Ok(CrashPlan {
+                point: CrashPoint::MidCommit,
+                on_unit: 3
+            })
+        );
+        assert_eq!(
+            "after-read".parse(),
+            Ok(CrashPlan {
+                point: CrashPoint::AfterRead,
+                on_unit: 1
+            })
+        );
         assert!("after-read:0".parse::<CrashPlan>().is_err());
         assert!("after-read:x".parse::<CrashPlan>().is_err());
-        assert_eq!(CrashPlan { point: CrashPoint::MidCount, on_unit: 2 }.to_string(), "mid-count:2");
+        assert_eq!(
+            CrashPlan {
+                point: CrashPoint::MidCount,
+                on_unit: 2
+            }
+            .to_string(),
+            "mid-count:2"
+        );
     }
 
     #[test]
     fn armed_only_on_the_planned_unit_and_point() {
-        let mut hook = Crasher::new(Some(CrashPlan { point: CrashPoint::BeforeCommit, on_unit: 2 }));
+        let mut hook = Crasher::new(Some(CrashPlan {
+            point: CrashPoint::BeforeCommit,
+            on_unit: 2,
+        }));
         assert!(!hook.armed(CrashPoint::BeforeCommit));
         hook.unit_taken();
         assert!(!hook.armed(CrashPoint::BeforeCommit));

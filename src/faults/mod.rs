@@ -20,5 +20,5 @@
 mod crash;
 mod throttle;
 
-pub use crash::{CrashPlan, CrashPoint, Crasher, CRASH_EXIT_CODE};
+pub use crash::{CRASH_EXIT_CODE, CrashPlan, CrashPoint, Crasher};
 pub use throttle::{SlowWorker, Throttle, ThrottleError, ThrottleMethod, Throttler};

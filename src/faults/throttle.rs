@@ -41,15 +41,23 @@ impl FromStr for SlowWorker {
     /// Parses `WORKER:FRACTION`, e.g. `0:0.5`.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let usage = "use WORKER:FRACTION with a worker index and a CPU fraction between 0 and 1, e.g. 0:0.5";
-        let (worker, fraction) = text.split_once(':').ok_or_else(|| format!("bad slow-worker spec {text:?}: {usage}"))?;
-        let worker = worker.trim().parse::<u32>().map_err(|_| format!("bad worker index {worker:?} in {text:?}: {usage}"))?;
+        let (worker, fraction) = text
+            .split_once(':')
+            .ok_or_else(|| format!("bad slow-worker spec {text:?}: {usage}"))?;
+        let worker = worker
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| format!("bad worker index {worker:?} in {text:?}: {usage}"))?;
         let cpu_fraction = fraction
             .trim()
             .parse::<f64>()
             .ok()
             .filter(|f| *f > 0.0 && *f < 1.0)
             .ok_or_else(|| format!("bad CPU fraction {fraction:?} in {text:?}: {usage}"))?;
-        Ok(SlowWorker { worker, cpu_fraction })
+        Ok(SlowWorker {
+            worker,
+            cpu_fraction,
+        })
     }
 }
 
@@ -120,12 +128,16 @@ impl Throttler {
     /// The best method this machine allows: a writable cgroup `cpu`
     /// controller (v2 unified or v1), else SIGSTOP/SIGCONT.
     pub fn detect() -> Throttler {
-        Throttler { preferred: detect_cgroup().unwrap_or(ThrottleMethod::Sigstop) }
+        Throttler {
+            preferred: detect_cgroup().unwrap_or(ThrottleMethod::Sigstop),
+        }
     }
 
     /// A throttler that always uses the SIGSTOP/SIGCONT duty cycle.
     pub fn sigstop_only() -> Throttler {
-        Throttler { preferred: ThrottleMethod::Sigstop }
+        Throttler {
+            preferred: ThrottleMethod::Sigstop,
+        }
     }
 
     /// The method [`Throttler::throttle`] tries first.
@@ -136,18 +148,38 @@ impl Throttler {
     /// Limits process `pid` to `cpu_fraction` of one CPU until the returned
     /// guard drops. `label` goes into the cgroup's name. When the cgroup
     /// cannot be set up the duty cycle is used instead; a note says why.
-    pub fn throttle(&self, pid: u32, cpu_fraction: f64, label: &str) -> Result<Throttle, ThrottleError> {
+    pub fn throttle(
+        &self,
+        pid: u32,
+        cpu_fraction: f64,
+        label: &str,
+    ) -> Result<Throttle, ThrottleError> {
         if !(cpu_fraction > 0.0 && cpu_fraction < 1.0) {
             return Err(ThrottleError::BadFraction(cpu_fraction));
         }
-        if matches!(self.preferred, ThrottleMethod::CgroupV1 | ThrottleMethod::CgroupV2) {
+        if matches!(
+            self.preferred,
+            ThrottleMethod::CgroupV1 | ThrottleMethod::CgroupV2
+        ) {
             match CgroupGuard::create(pid, cpu_fraction, label) {
-                Ok(guard) => return Ok(Throttle { method: self.preferred, _cgroup: Some(guard), _cycle: None }),
-                Err(why) => eprintln!("note: cgroup throttling of process {pid} failed ({why}); using SIGSTOP/SIGCONT instead"),
+                Ok(guard) => {
+                    return Ok(Throttle {
+                        method: self.preferred,
+                        _cgroup: Some(guard),
+                        _cycle: None,
+                    });
+                }
+                Err(why) => eprintln!(
+                    "note: cgroup throttling of process {pid} failed ({why}); using SIGSTOP/SIGCONT instead"
+                ),
             }
         }
         let cycle = DutyCycle::start(pid, cpu_fraction)?;
-        Ok(Throttle { method: ThrottleMethod::Sigstop, _cgroup: None, _cycle: Some(cycle) })
+        Ok(Throttle {
+            method: ThrottleMethod::Sigstop,
+            _cgroup: None,
+            _cycle: Some(cycle),
+        })
     }
 }
 
@@ -175,7 +207,8 @@ impl Throttle {
 /// A writable cgroup `cpu` controller, if there is one.
 fn detect_cgroup() -> Option<ThrottleMethod> {
     if hierarchies::is_cgroup2_unified_mode() {
-        let controllers = std::fs::read_to_string(Path::new(CGROUP_ROOT).join("cgroup.controllers")).ok()?;
+        let controllers =
+            std::fs::read_to_string(Path::new(CGROUP_ROOT).join("cgroup.controllers")).ok()?;
         let has_cpu = controllers.split_whitespace().any(|c| c == "cpu");
         (has_cpu && writable(Path::new(CGROUP_ROOT))).then_some(ThrottleMethod::CgroupV2)
     } else {
@@ -187,7 +220,9 @@ fn detect_cgroup() -> Option<ThrottleMethod> {
 /// Whether this process may write to `path` (access(2) with W_OK).
 fn writable(path: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
-    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
     // SAFETY: c_path is a valid NUL-terminated string for the duration of the call.
     unsafe { libc::access(c_path.as_ptr(), libc::W_OK) == 0 }
 }
@@ -200,18 +235,32 @@ struct CgroupGuard {
 
 impl fmt::Debug for CgroupGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CgroupGuard").field("path", &self.cgroup.path()).field("pid", &self.pid).finish()
+        f.debug_struct("CgroupGuard")
+            .field("path", &self.cgroup.path())
+            .field("pid", &self.pid)
+            .finish()
     }
 }
 
 impl CgroupGuard {
     fn create(pid: u32, cpu_fraction: f64, label: &str) -> Result<CgroupGuard, String> {
-        let name = format!("harness-{}-{label}-{:08x}", std::process::id(), rand::random::<u32>());
-        let cgroup = Cgroup::new_with_specified_controllers(hierarchies::auto(), &name, Some(vec!["cpu".to_owned()]))
-            .map_err(|e| format!("creating cgroup {name}: {e}"))?;
+        let name = format!(
+            "harness-{}-{label}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        let cgroup = Cgroup::new_with_specified_controllers(
+            hierarchies::auto(),
+            &name,
+            Some(vec!["cpu".to_owned()]),
+        )
+        .map_err(|e| format!("creating cgroup {name}: {e}"))?;
         // From here on the guard deletes the cgroup whatever fails next.
         let guard = CgroupGuard { cgroup, pid };
-        let cpu: &CpuController = guard.cgroup.controller_of().ok_or_else(|| format!("cgroup {name} has no cpu controller"))?;
+        let cpu: &CpuController = guard
+            .cgroup
+            .controller_of()
+            .ok_or_else(|| format!("cgroup {name} has no cpu controller"))?;
         let quota_us = ((PERIOD_US as f64 * cpu_fraction).round() as i64).max(1000);
         cpu.set_cfs_quota_and_period(Some(quota_us), Some(PERIOD_US))
             .map_err(|e| format!("setting the CPU quota of {name}: {e}"))?;
@@ -231,7 +280,10 @@ impl Drop for CgroupGuard {
             let _ = self.cgroup.remove_task_by_tgid(proc_pid);
         }
         if let Err(e) = self.cgroup.delete() {
-            eprintln!("warning: could not delete cgroup {}: {e}; remove it with rmdir", self.cgroup.path());
+            eprintln!(
+                "warning: could not delete cgroup {}: {e}; remove it with rmdir",
+                self.cgroup.path()
+            );
         }
     }
 }
@@ -252,7 +304,10 @@ impl DutyCycle {
         let (stop, stopped_rx) = mpsc::channel::<()>();
         let target = libc::pid_t::try_from(pid).map_err(|_| ThrottleError::Thread {
             pid,
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "process id out of range"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "process id out of range",
+            ),
         })?;
         let thread = std::thread::Builder::new()
             .name(format!("sigstop-{pid}"))
@@ -266,20 +321,29 @@ impl DutyCycle {
                     if !signal(libc::SIGCONT) {
                         break;
                     }
-                    if !matches!(stopped_rx.recv_timeout(running), Err(RecvTimeoutError::Timeout)) {
+                    if !matches!(
+                        stopped_rx.recv_timeout(running),
+                        Err(RecvTimeoutError::Timeout)
+                    ) {
                         break;
                     }
                     if !signal(libc::SIGSTOP) {
                         break;
                     }
-                    if !matches!(stopped_rx.recv_timeout(stopped), Err(RecvTimeoutError::Timeout)) {
+                    if !matches!(
+                        stopped_rx.recv_timeout(stopped),
+                        Err(RecvTimeoutError::Timeout)
+                    ) {
                         break;
                     }
                 }
                 signal(libc::SIGCONT);
             })
             .map_err(|source| ThrottleError::Thread { pid, source })?;
-        Ok(DutyCycle { stop: Some(stop), thread: Some(thread) })
+        Ok(DutyCycle {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
     }
 }
 
@@ -301,9 +365,23 @@ mod tests {
 
     #[test]
     fn slow_worker_specs_parse_and_reject_nonsense() {
-        assert_eq!("0:0.5".parse(), Ok(SlowWorker { worker: 0, cpu_fraction: 0.5 }));
-        assert_eq!("3: 0.25".parse(), Ok(SlowWorker { worker: 3, cpu_fraction: 0.25 }));
-        for bad in ["0", "0:1", "0:0", "0:-0.5", "x:0.5", "0:half", "0:1.5", "0:NaN"] {
+        assert_eq!(
+            "0:0.5".parse(),
+            Ok(SlowWorker {
+                worker: 0,
+                cpu_fraction: 0.5
+            })
+        );
+        assert_eq!(
+            "3: 0.25".parse(),
+            Ok(SlowWorker {
+                worker: 3,
+                cpu_fraction: 0.25
+            })
+        );
+        for bad in [
+            "0", "0:1", "0:0", "0:-0.5", "x:0.5", "0:half", "0:1.5", "0:NaN",
+        ] {
             let err = bad.parse::<SlowWorker>().unwrap_err();
             assert!(err.contains("WORKER:FRACTION"), "{bad}: {err}");
         }
@@ -311,8 +389,16 @@ mod tests {
 
     #[test]
     fn method_names_match_serde() {
-        for method in [ThrottleMethod::CgroupV1, ThrottleMethod::CgroupV2, ThrottleMethod::Sigstop, ThrottleMethod::None] {
-            assert_eq!(serde_json::to_string(&method).unwrap(), format!("\"{}\"", method.name()));
+        for method in [
+            ThrottleMethod::CgroupV1,
+            ThrottleMethod::CgroupV2,
+            ThrottleMethod::Sigstop,
+            ThrottleMethod::None,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&method).unwrap(),
+                format!("\"{}\"", method.name())
+            );
         }
     }
 
@@ -338,7 +424,12 @@ mod tests {
 
     /// Measures the CPU share a spinning child gets while throttled to 0.3.
     fn measured_share(throttler: Throttler) -> (f64, ThrottleMethod) {
-        let spinner = Spinner(Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap());
+        let spinner = Spinner(
+            Command::new("sh")
+                .args(["-c", "while :; do :; done"])
+                .spawn()
+                .unwrap(),
+        );
         let pid = spinner.0.id();
         let throttle = throttler.throttle(pid, 0.3, "test").unwrap();
         std::thread::sleep(Duration::from_millis(200));
@@ -380,6 +471,9 @@ mod tests {
 
     #[test]
     fn bad_fraction_is_refused() {
-        assert!(matches!(Throttler::sigstop_only().throttle(1, 1.0, "x"), Err(ThrottleError::BadFraction(_))));
+        assert!(matches!(
+            Throttler::sigstop_only().throttle(1, 1.0, "x"),
+            Err(ThrottleError::BadFraction(_))
+        ));
     }
 }

@@ -6,5 +6,5 @@
 mod units;
 mod walk;
 
-pub use units::{count_unit, plan_units, Unit};
-pub use walk::{collect_files, InputError, InputFile};
+pub use units::{Unit, count_unit, plan_units};
+pub use walk::{InputError, InputFile, collect_files};

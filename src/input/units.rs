@@ -6,7 +6,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
 use super::walk::{InputError, InputFile};
-use crate::words::{is_separator_whitespace, Tally, Tokenizer, WordCounts, DEFAULT_CHUNK_BYTES};
+use crate::words::{DEFAULT_CHUNK_BYTES, Tally, Tokenizer, WordCounts, is_separator_whitespace};
 
 /// A byte range `[start, end)` of one file, counted as one piece of work.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -42,10 +42,17 @@ pub fn plan_units(files: &[InputFile], unit_bytes: u64) -> Result<Vec<Unit>, Inp
     let mut units = Vec::new();
     for file in files {
         if file.bytes <= unit_bytes {
-            units.push(Unit { path: file.path.clone(), start: 0, end: file.bytes });
+            units.push(Unit {
+                path: file.path.clone(),
+                start: 0,
+                end: file.bytes,
+            });
             continue;
         }
-        let unreadable = |source| InputError::Unreadable { path: file.path.clone(), source };
+        let unreadable = |source| InputError::Unreadable {
+            path: file.path.clone(),
+            source,
+        };
         let mut reader = File::open(&file.path).map_err(unreadable)?;
         let pieces = file.bytes.div_ceil(unit_bytes);
         let piece = file.bytes / pieces;
@@ -54,13 +61,21 @@ pub fn plan_units(files: &[InputFile], unit_bytes: u64) -> Result<Vec<Unit>, Inp
             let target = (k * piece).max(start);
             match cut_after_whitespace(&mut reader, target, file.bytes).map_err(unreadable)? {
                 Some(cut) => {
-                    units.push(Unit { path: file.path.clone(), start, end: cut });
+                    units.push(Unit {
+                        path: file.path.clone(),
+                        start,
+                        end: cut,
+                    });
                     start = cut;
                 }
                 None => break,
             }
         }
-        units.push(Unit { path: file.path.clone(), start, end: file.bytes });
+        units.push(Unit {
+            path: file.path.clone(),
+            start,
+            end: file.bytes,
+        });
     }
     Ok(units)
 }
@@ -76,7 +91,10 @@ fn cut_after_whitespace(file: &mut File, from: u64, len: u64) -> io::Result<Opti
         if read == 0 {
             break;
         }
-        if let Some(i) = buffer[..read].iter().position(|&b| is_separator_whitespace(b)) {
+        if let Some(i) = buffer[..read]
+            .iter()
+            .position(|&b| is_separator_whitespace(b))
+        {
             let cut = offset + i as u64 + 1;
             return Ok((cut < len).then_some(cut));
         }
@@ -86,14 +104,26 @@ fn cut_after_whitespace(file: &mut File, from: u64, len: u64) -> io::Result<Opti
 }
 
 /// Counts the words of `unit` into `counts`, streaming it in chunks.
-pub fn count_unit(unit: &Unit, tokenizer: Tokenizer, counts: &mut WordCounts) -> Result<Tally, InputError> {
-    let unreadable = |source| InputError::Unreadable { path: unit.path.clone(), source };
+pub fn count_unit(
+    unit: &Unit,
+    tokenizer: Tokenizer,
+    counts: &mut WordCounts,
+) -> Result<Tally, InputError> {
+    let unreadable = |source| InputError::Unreadable {
+        path: unit.path.clone(),
+        source,
+    };
     let mut file = File::open(&unit.path).map_err(unreadable)?;
     if unit.start > 0 {
         file.seek(SeekFrom::Start(unit.start)).map_err(unreadable)?;
     }
     counts
-        .count_reader(file.take(unit.bytes()), tokenizer, unit.is_file_start(), DEFAULT_CHUNK_BYTES)
+        .count_reader(
+            file.take(unit.bytes()),
+            tokenizer,
+            unit.is_file_start(),
+            DEFAULT_CHUNK_BYTES,
+        )
         .map_err(unreadable)
 }
 
@@ -104,7 +134,10 @@ mod tests {
     fn file_with(dir: &tempfile::TempDir, name: &str, text: &[u8]) -> InputFile {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
-        InputFile { path, bytes: text.len() as u64 }
+        InputFile {
+            path,
+            bytes: text.len() as u64,
+        }
     }
 
     #[test]
@@ -125,7 +158,9 @@ mod tests {
                 count_unit(unit, Tokenizer::Whitespace, &mut split).unwrap();
             }
             let mut whole = WordCounts::new();
-            whole.count_reader(&text[..], Tokenizer::Whitespace, true, 1 << 16).unwrap();
+            whole
+                .count_reader(&text[..], Tokenizer::Whitespace, true, 1 << 16)
+                .unwrap();
             assert_eq!(split, whole, "unit size {unit_bytes}");
         }
     }

@@ -28,7 +28,9 @@ pub enum InputError {
         cwd: String,
     },
     /// A given path exists but is not a regular file or directory.
-    #[error("input {path} is a {kind}, not a regular file or directory: pass regular files or folders of them")]
+    #[error(
+        "input {path} is a {kind}, not a regular file or directory: pass regular files or folders of them"
+    )]
     NotAFile {
         /// The offending path.
         path: PathBuf,
@@ -69,21 +71,36 @@ pub fn collect_files(
         let metadata = fs::metadata(path).map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => InputError::NotFound {
                 path: path.clone(),
-                cwd: std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "the current directory".into()),
+                cwd: std::env::current_dir()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_else(|_| "the current directory".into()),
             },
-            _ => InputError::Unreadable { path: path.clone(), source },
+            _ => InputError::Unreadable {
+                path: path.clone(),
+                source,
+            },
         })?;
         if metadata.is_dir() {
             walk_dir(path, &mut files, &mut on_skip)?;
         } else if metadata.is_file() {
             check_readable(path)?;
-            files.push(InputFile { path: path.clone(), bytes: metadata.len() });
+            files.push(InputFile {
+                path: path.clone(),
+                bytes: metadata.len(),
+            });
         } else {
-            return Err(InputError::NotAFile { path: path.clone(), kind: file_kind(&metadata) });
+            return Err(InputError::NotAFile {
+                path: path.clone(),
+                kind: file_kind(&metadata),
+            });
         }
     }
     if files.is_empty() {
-        let joined = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+        let joined = paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         return Err(InputError::NoFiles { paths: joined });
     }
     Ok(files)
@@ -94,15 +111,25 @@ fn walk_dir(
     files: &mut Vec<InputFile>,
     on_skip: &mut impl FnMut(&Path, &'static str),
 ) -> Result<(), InputError> {
-    let unreadable = |source| InputError::Unreadable { path: dir.to_path_buf(), source };
+    let unreadable = |source| InputError::Unreadable {
+        path: dir.to_path_buf(),
+        source,
+    };
     let mut entries = fs::read_dir(dir)
         .map_err(unreadable)?
         .map(|entry| entry.map(|e| e.path()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(unreadable)?;
-    entries.sort_by(|a, b| a.as_os_str().as_encoded_bytes().cmp(b.as_os_str().as_encoded_bytes()));
+    entries.sort_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
     for path in entries {
-        let link = fs::symlink_metadata(&path).map_err(|source| InputError::Unreadable { path: path.clone(), source })?;
+        let link = fs::symlink_metadata(&path).map_err(|source| InputError::Unreadable {
+            path: path.clone(),
+            source,
+        })?;
         let metadata = if link.file_type().is_symlink() {
             match fs::metadata(&path) {
                 Ok(target) if target.is_file() => target,
@@ -122,7 +149,10 @@ fn walk_dir(
             walk_dir(&path, files, on_skip)?;
         } else if metadata.is_file() {
             check_readable(&path)?;
-            files.push(InputFile { bytes: metadata.len(), path });
+            files.push(InputFile {
+                bytes: metadata.len(),
+                path,
+            });
         } else {
             on_skip(&path, file_kind(&metadata));
         }
@@ -131,7 +161,12 @@ fn walk_dir(
 }
 
 fn check_readable(path: &Path) -> Result<(), InputError> {
-    fs::File::open(path).map(drop).map_err(|source| InputError::Unreadable { path: path.to_path_buf(), source })
+    fs::File::open(path)
+        .map(drop)
+        .map_err(|source| InputError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 fn file_kind(metadata: &fs::Metadata) -> &'static str {
@@ -153,18 +188,29 @@ mod tests {
     use super::*;
 
     fn names(files: &[InputFile], root: &Path) -> Vec<String> {
-        files.iter().map(|f| f.path.strip_prefix(root).unwrap().display().to_string()).collect()
+        files
+            .iter()
+            .map(|f| f.path.strip_prefix(root).unwrap().display().to_string())
+            .collect()
     }
 
     #[test]
     fn walks_directories_recursively_in_stable_order() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("b/inner")).unwrap();
-        for (name, text) in [("b/inner/z.txt", "z"), ("a.txt", "aa"), ("b/c.txt", ""), ("B.txt", "x")] {
+        for (name, text) in [
+            ("b/inner/z.txt", "z"),
+            ("a.txt", "aa"),
+            ("b/c.txt", ""),
+            ("B.txt", "x"),
+        ] {
             fs::write(dir.path().join(name), text).unwrap();
         }
         let files = collect_files(&[dir.path().to_path_buf()], |_, _| {}).unwrap();
-        assert_eq!(names(&files, dir.path()), vec!["B.txt", "a.txt", "b/c.txt", "b/inner/z.txt"]);
+        assert_eq!(
+            names(&files, dir.path()),
+            vec!["B.txt", "a.txt", "b/c.txt", "b/inner/z.txt"]
+        );
         assert_eq!(files[1].bytes, 2);
     }
 
@@ -176,7 +222,10 @@ mod tests {
         let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
         let mut skipped = Vec::new();
-        let files = collect_files(&[dir.path().to_path_buf()], |p, kind| skipped.push((p.to_path_buf(), kind))).unwrap();
+        let files = collect_files(&[dir.path().to_path_buf()], |p, kind| {
+            skipped.push((p.to_path_buf(), kind))
+        })
+        .unwrap();
         assert_eq!(files.len(), 1);
         assert_eq!(skipped, vec![(fifo.clone(), "fifo")]);
         let err = collect_files(std::slice::from_ref(&fifo), |_, _| {}).unwrap_err();
@@ -192,6 +241,9 @@ mod tests {
         assert!(err.to_string().contains("nope"));
         let err = collect_files(&[dir.path().to_path_buf()], |_, _| {}).unwrap_err();
         assert!(matches!(err, InputError::NoFiles { .. }), "{err}");
-        assert!(matches!(collect_files(&[], |_, _| {}), Err(InputError::NoPaths)));
+        assert!(matches!(
+            collect_files(&[], |_, _| {}),
+            Err(InputError::NoPaths)
+        ));
     }
 }

@@ -10,10 +10,10 @@ mod wire;
 
 use std::time::Instant;
 
-use crate::input::{count_unit, InputError, Unit};
+use crate::input::{InputError, Unit, count_unit};
 use crate::words::{Tally, Tokenizer, WordCounts};
 
-pub use processes::{run_processes, serve_local_worker, LocalWorkerError};
+pub use processes::{LocalWorkerError, run_processes, serve_local_worker};
 pub use threads::run_threads;
 
 /// What a local run produced.
@@ -63,7 +63,10 @@ type Partial = (WordCounts, Tally, u64);
 fn join_all<T>(handles: Vec<std::thread::ScopedJoinHandle<'_, T>>) -> Vec<T> {
     handles
         .into_iter()
-        .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        .map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
         .collect()
 }
 
@@ -72,7 +75,10 @@ fn join_all<T>(handles: Vec<std::thread::ScopedJoinHandle<'_, T>>) -> Vec<T> {
 fn merge_partials<E>(results: Vec<Result<Partial, E>>, count_s: f64) -> Result<LocalOutcome, E> {
     let partials = results.into_iter().collect::<Result<Vec<_>, E>>()?;
     let started = Instant::now();
-    let mut outcome = LocalOutcome { count_s, ..LocalOutcome::default() };
+    let mut outcome = LocalOutcome {
+        count_s,
+        ..LocalOutcome::default()
+    };
     for (partial, tally, done) in partials {
         outcome.counts.merge(partial);
         outcome.tally.add(tally);

@@ -10,15 +10,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::wire;
-use super::{join_all, largest_first, merge_partials, LocalOutcome, Partial};
-use crate::input::{count_unit, Unit};
+use super::{LocalOutcome, Partial, join_all, largest_first, merge_partials};
+use crate::input::{Unit, count_unit};
 use crate::words::{Tally, Tokenizer, WordCounts};
 
 /// Why a `processes` run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LocalWorkerError {
     /// The worker process could not be started.
-    #[error("cannot start worker process {exe}: {source}; check that the harness binary is still there and executable")]
+    #[error(
+        "cannot start worker process {exe}: {source}; check that the harness binary is still there and executable"
+    )]
     Spawn {
         /// The executable.
         exe: String,
@@ -34,7 +36,9 @@ pub enum LocalWorkerError {
         message: String,
     },
     /// A worker died or broke the protocol.
-    #[error("worker {worker} (pid {pid}) stopped unexpectedly ({detail}); rerun, and check `dmesg` for an out-of-memory kill")]
+    #[error(
+        "worker {worker} (pid {pid}) stopped unexpectedly ({detail}); rerun, and check `dmesg` for an out-of-memory kill"
+    )]
     Lost {
         /// Worker index.
         worker: usize,
@@ -75,7 +79,10 @@ pub fn run_processes(
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|source| LocalWorkerError::Spawn { exe: exe.display().to_string(), source })?;
+            .map_err(|source| LocalWorkerError::Spawn {
+                exe: exe.display().to_string(),
+                source,
+            })?;
         children.push(WorkerChild(child));
     }
     let results: Vec<Result<Partial, LocalWorkerError>> = std::thread::scope(|scope| {
@@ -102,7 +109,11 @@ fn drive_worker(
     next: &AtomicUsize,
 ) -> Result<Partial, LocalWorkerError> {
     let pid = child.id();
-    let lost = |detail: String| LocalWorkerError::Lost { worker, pid, detail };
+    let lost = |detail: String| LocalWorkerError::Lost {
+        worker,
+        pid,
+        detail,
+    };
     let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         return Err(lost("its pipes were not set up".into()));
     };
@@ -111,13 +122,16 @@ fn drive_worker(
     let mut done = 0u64;
     loop {
         match ordered.get(next.fetch_add(1, Ordering::Relaxed)) {
-            Some(unit) => wire::write_unit(&mut to_worker, unit).map_err(|e| lost(format!("writing to it: {e}")))?,
+            Some(unit) => wire::write_unit(&mut to_worker, unit)
+                .map_err(|e| lost(format!("writing to it: {e}")))?,
             None => {
                 wire::write_end(&mut to_worker).map_err(|e| lost(format!("writing to it: {e}")))?;
                 break;
             }
         }
-        match wire::read_byte(&mut from_worker).map_err(|e| lost(format!("reading from it: {e}")))? {
+        match wire::read_byte(&mut from_worker)
+            .map_err(|e| lost(format!("reading from it: {e}")))?
+        {
             wire::DONE => done += 1,
             wire::FAILED => return Err(reported(worker, &mut from_worker)),
             other => return Err(lost(format!("unexpected reply byte {other}"))),
@@ -128,13 +142,16 @@ fn drive_worker(
         wire::FAILED => return Err(reported(worker, &mut from_worker)),
         other => return Err(lost(format!("unexpected reply byte {other}"))),
     }
-    let tally = wire::read_tally(&mut from_worker).map_err(|e| lost(format!("reading its tally: {e}")))?;
-    let counts = WordCounts::read_raw(&mut from_worker).map_err(|e| lost(format!("reading its counts: {e}")))?;
+    let tally =
+        wire::read_tally(&mut from_worker).map_err(|e| lost(format!("reading its tally: {e}")))?;
+    let counts = WordCounts::read_raw(&mut from_worker)
+        .map_err(|e| lost(format!("reading its counts: {e}")))?;
     Ok((counts, tally, done))
 }
 
 fn reported(worker: usize, from_worker: &mut impl std::io::Read) -> LocalWorkerError {
-    let message = wire::read_message(from_worker).unwrap_or_else(|e| format!("(its message was lost: {e})"));
+    let message =
+        wire::read_message(from_worker).unwrap_or_else(|e| format!("(its message was lost: {e})"));
     LocalWorkerError::Reported { worker, message }
 }
 

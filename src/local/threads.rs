@@ -4,12 +4,16 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use super::{join_all, largest_first, merge_partials, LocalOutcome, Partial};
-use crate::input::{count_unit, InputError, Unit};
+use super::{LocalOutcome, Partial, join_all, largest_first, merge_partials};
+use crate::input::{InputError, Unit, count_unit};
 use crate::words::{Tally, Tokenizer, WordCounts};
 
 /// Counts `units` with `workers` threads (at least 1).
-pub fn run_threads(units: &[Unit], tokenizer: Tokenizer, workers: usize) -> Result<LocalOutcome, InputError> {
+pub fn run_threads(
+    units: &[Unit],
+    tokenizer: Tokenizer,
+    workers: usize,
+) -> Result<LocalOutcome, InputError> {
     let ordered = largest_first(units);
     let next = AtomicUsize::new(0);
     let started = Instant::now();
@@ -22,7 +26,9 @@ pub fn run_threads(units: &[Unit], tokenizer: Tokenizer, workers: usize) -> Resu
                     let mut done = 0u64;
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(unit) = ordered.get(index) else { break };
+                        let Some(unit) = ordered.get(index) else {
+                            break;
+                        };
                         tally.add(count_unit(unit, tokenizer, &mut counts)?);
                         done += 1;
                     }

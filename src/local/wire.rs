@@ -21,7 +21,8 @@ const END_OF_UNITS: u32 = u32::MAX;
 /// Writes one unit record.
 pub fn write_unit<W: Write>(out: &mut W, unit: &Unit) -> io::Result<()> {
     let path = unit.path.as_os_str().as_bytes();
-    let len = u32::try_from(path.len()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path too long"))?;
+    let len = u32::try_from(path.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path too long"))?;
     out.write_all(&unit.start.to_le_bytes())?;
     out.write_all(&unit.end.to_le_bytes())?;
     out.write_all(&len.to_le_bytes())?;
@@ -59,7 +60,10 @@ pub fn write_tally<W: Write>(out: &mut W, tally: Tally) -> io::Result<()> {
 
 /// Reads a tally.
 pub fn read_tally<R: Read>(input: &mut R) -> io::Result<Tally> {
-    Ok(Tally { bytes: read_u64(input)?, words: read_u64(input)? })
+    Ok(Tally {
+        bytes: read_u64(input)?,
+        words: read_u64(input)?,
+    })
 }
 
 /// Writes a length-prefixed message.
@@ -102,7 +106,11 @@ mod tests {
 
     #[test]
     fn units_round_trip_with_non_utf8_paths() {
-        let unit = Unit { path: PathBuf::from(std::ffi::OsStr::from_bytes(b"/tmp/\xff name\n.txt")), start: 5, end: 99 };
+        let unit = Unit {
+            path: PathBuf::from(std::ffi::OsStr::from_bytes(b"/tmp/\xff name\n.txt")),
+            start: 5,
+            end: 99,
+        };
         let mut bytes = Vec::new();
         write_unit(&mut bytes, &unit).unwrap();
         write_end(&mut bytes).unwrap();

@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use super::{draw_line_chart, AxisFormat, LineChart, Series, SpreadPoint};
-use crate::experiment::{sidecar_path, PlotSpec, Sidecar};
-use crate::results::{read_rows, RunRow};
+use super::{AxisFormat, LineChart, Series, SpreadPoint, draw_line_chart};
+use crate::experiment::{PlotSpec, Sidecar, sidecar_path};
+use crate::results::{RunRow, read_rows};
 
 /// A row as named columns.
 type Columns = serde_json::Map<String, Value>;
@@ -50,7 +50,11 @@ fn median_min_max(values: &mut [f64]) -> Option<(f64, f64, f64)> {
     }
     values.sort_by(f64::total_cmp);
     let n = values.len();
-    let median = if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 };
+    let median = if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    };
     Some((median, values[0], values[n - 1]))
 }
 
@@ -84,9 +88,14 @@ fn default_plots(rows: &[RunRow]) -> Vec<PlotSpec> {
 pub fn draw_experiment_plots(csv: &Path, out_dir: &Path) -> Result<Vec<PathBuf>> {
     let rows = read_rows(csv)?;
     if rows.is_empty() {
-        bail!("{} has no rows: run the experiment first (harness run experiments/NAME.toml)", csv.display());
+        bail!(
+            "{} has no rows: run the experiment first (harness run experiments/NAME.toml)",
+            csv.display()
+        );
     }
-    let sidecar: Option<Sidecar> = std::fs::read(sidecar_path(csv)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let sidecar: Option<Sidecar> = std::fs::read(sidecar_path(csv))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
     let plots = match &sidecar {
         Some(s) if !s.plots.is_empty() => s.plots.clone(),
         _ => default_plots(&rows),
@@ -99,9 +108,13 @@ pub fn draw_experiment_plots(csv: &Path, out_dir: &Path) -> Result<Vec<PathBuf>>
             continue;
         }
         let chart = build_chart(&name, &rows, spec, sidecar.as_ref())?;
-        let file = spec.file.clone().unwrap_or_else(|| format!("{name}-{}-{}", spec.kind, spec.x));
+        let file = spec
+            .file
+            .clone()
+            .unwrap_or_else(|| format!("{name}-{}-{}", spec.kind, spec.x));
         let path = out_dir.join(format!("{file}.png"));
-        draw_line_chart(&chart, &path).with_context(|| format!("cannot draw the {} plot of {}", spec.kind, csv.display()))?;
+        draw_line_chart(&chart, &path)
+            .with_context(|| format!("cannot draw the {} plot of {}", spec.kind, csv.display()))?;
         written.push(path);
     }
     Ok(written)
@@ -109,7 +122,12 @@ pub fn draw_experiment_plots(csv: &Path, out_dir: &Path) -> Result<Vec<PathBuf>>
 
 /// A `timeline` plot: the timeline of the first run (lowest repetition)
 /// matching the plot's `where` filter that has an event log.
-fn draw_timeline_plot(csv: &Path, rows: &[RunRow], spec: &PlotSpec, out_dir: &Path) -> Result<PathBuf> {
+fn draw_timeline_plot(
+    csv: &Path,
+    rows: &[RunRow],
+    spec: &PlotSpec,
+    out_dir: &Path,
+) -> Result<PathBuf> {
     let all: Vec<Columns> = rows.iter().map(columns).collect();
     for column in spec.filter.keys() {
         check_column(&all, column, "where")?;
@@ -117,18 +135,27 @@ fn draw_timeline_plot(csv: &Path, rows: &[RunRow], spec: &PlotSpec, out_dir: &Pa
     let chosen = rows
         .iter()
         .zip(&all)
-        .filter(|(_, r)| spec.filter.iter().all(|(column, value)| text_of(&r[column]) == *value))
+        .filter(|(_, r)| {
+            spec.filter
+                .iter()
+                .all(|(column, value)| text_of(&r[column]) == *value)
+        })
         .map(|(row, _)| row)
         .filter(|row| crate::results::events_path(csv, &row.run_id).exists())
         .min_by_key(|row| row.rep);
     let Some(row) = chosen else {
-        bail!("no run with an event log matches the timeline plot's where = {:?} (only redis-mode runs log events)", spec.filter);
+        bail!(
+            "no run with an event log matches the timeline plot's where = {:?} (only redis-mode runs log events)",
+            spec.filter
+        );
     };
     let drawn = super::draw_run_timeline(csv, &row.run_id, out_dir)?;
     match &spec.file {
         Some(file) => {
             let target = out_dir.join(format!("{file}.png"));
-            std::fs::rename(&drawn, &target).with_context(|| format!("cannot rename {} to {}", drawn.display(), target.display()))?;
+            std::fs::rename(&drawn, &target).with_context(|| {
+                format!("cannot rename {} to {}", drawn.display(), target.display())
+            })?;
             Ok(target)
         }
         None => Ok(drawn),
@@ -138,13 +165,25 @@ fn draw_timeline_plot(csv: &Path, rows: &[RunRow], spec: &PlotSpec, out_dir: &Pa
 fn check_column(rows: &[Columns], column: &str, what: &str) -> Result<()> {
     if rows.first().is_some_and(|r| !r.contains_key(column)) {
         let known: Vec<&String> = rows[0].keys().collect();
-        bail!("the plot's {what} column `{column}` does not exist; columns are: {}", known.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "));
+        bail!(
+            "the plot's {what} column `{column}` does not exist; columns are: {}",
+            known
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     Ok(())
 }
 
 /// Builds the line chart of one plot spec.
-pub fn build_chart(name: &str, rows: &[RunRow], spec: &PlotSpec, sidecar: Option<&Sidecar>) -> Result<LineChart> {
+pub fn build_chart(
+    name: &str,
+    rows: &[RunRow],
+    spec: &PlotSpec,
+    sidecar: Option<&Sidecar>,
+) -> Result<LineChart> {
     let all: Vec<Columns> = rows.iter().map(columns).collect();
     check_column(&all, &spec.x, "x")?;
     for column in spec.series.iter().chain(spec.filter.keys()) {
@@ -153,44 +192,83 @@ pub fn build_chart(name: &str, rows: &[RunRow], spec: &PlotSpec, sidecar: Option
     let y_column = spec.y.clone().unwrap_or_else(|| "wall_s".into());
     check_column(&all, &y_column, "y")?;
     // Serial baseline per input: median wall time of the serial runs.
-    let baseline_key = |r: &Columns| format!("{}|{}|{}", text_of(&r["input"]), text_of(&r["tokenizer"]), text_of(&r["scale"]));
+    let baseline_key = |r: &Columns| {
+        format!(
+            "{}|{}|{}",
+            text_of(&r["input"]),
+            text_of(&r["tokenizer"]),
+            text_of(&r["scale"])
+        )
+    };
     let mut serial_times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for r in all.iter().filter(|r| r["mode"] == "serial") {
-        serial_times.entry(baseline_key(r)).or_default().push(r["wall_s"].as_f64().unwrap_or(f64::NAN));
+        serial_times
+            .entry(baseline_key(r))
+            .or_default()
+            .push(r["wall_s"].as_f64().unwrap_or(f64::NAN));
     }
-    let baselines: BTreeMap<String, f64> =
-        serial_times.into_iter().filter_map(|(k, mut v)| median_min_max(&mut v).map(|(m, _, _)| (k, m))).collect();
+    let baselines: BTreeMap<String, f64> = serial_times
+        .into_iter()
+        .filter_map(|(k, mut v)| median_min_max(&mut v).map(|(m, _, _)| (k, m)))
+        .collect();
 
     let derived = matches!(spec.kind.as_str(), "speedup" | "efficiency");
     let mut series: BTreeMap<String, BTreeMap<u64, (f64, Vec<f64>)>> = BTreeMap::new();
     for r in &all {
-        if spec.filter.iter().any(|(column, value)| text_of(&r[column]) != *value) {
+        if spec
+            .filter
+            .iter()
+            .any(|(column, value)| text_of(&r[column]) != *value)
+        {
             continue;
         }
         if derived && r["mode"] == "serial" && !spec.filter.contains_key("mode") {
             continue;
         }
         let Some(x) = r[&spec.x].as_f64() else {
-            bail!("the plot's x column `{}` is not numeric (value {}); pick a numeric column such as workers or files", spec.x, r[&spec.x]);
+            bail!(
+                "the plot's x column `{}` is not numeric (value {}); pick a numeric column such as workers or files",
+                spec.x,
+                r[&spec.x]
+            );
         };
         let y = match spec.kind.as_str() {
             "time" => r[&y_column].as_f64().unwrap_or(f64::NAN),
             kind => {
-                let Some(t_s) = baselines.get(&baseline_key(r)) else { continue };
+                let Some(t_s) = baselines.get(&baseline_key(r)) else {
+                    continue;
+                };
                 let t_p = r["wall_s"].as_f64().unwrap_or(f64::NAN);
                 let p = r["workers"].as_f64().unwrap_or(1.0);
-                if kind == "speedup" { t_s / t_p } else { t_s / (p * t_p) }
+                if kind == "speedup" {
+                    t_s / t_p
+                } else {
+                    t_s / (p * t_p)
+                }
             }
         };
         let label = if spec.series.is_empty() {
             name.to_string()
         } else {
-            spec.series.iter().map(|c| label_of(c, &r[c])).collect::<Vec<_>>().join(", ")
+            spec.series
+                .iter()
+                .map(|c| label_of(c, &r[c]))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
-        series.entry(label).or_default().entry(x.to_bits()).or_insert((x, Vec::new())).1.push(y);
+        series
+            .entry(label)
+            .or_default()
+            .entry(x.to_bits())
+            .or_insert((x, Vec::new()))
+            .1
+            .push(y);
     }
     if derived && baselines.is_empty() {
-        bail!("a {} plot needs serial runs of the same input in the CSV (T_s); add mode \"serial\" to the experiment", spec.kind);
+        bail!(
+            "a {} plot needs serial runs of the same input in the CSV (T_s); add mode \"serial\" to the experiment",
+            spec.kind
+        );
     }
     let mut lines: Vec<Series> = series
         .into_iter()
@@ -198,43 +276,98 @@ pub fn build_chart(name: &str, rows: &[RunRow], spec: &PlotSpec, sidecar: Option
             label,
             points: points
                 .into_values()
-                .filter_map(|(x, mut ys)| median_min_max(&mut ys).map(|(median, min, max)| SpreadPoint { x, median, min, max }))
+                .filter_map(|(x, mut ys)| {
+                    median_min_max(&mut ys).map(|(median, min, max)| SpreadPoint {
+                        x,
+                        median,
+                        min,
+                        max,
+                    })
+                })
                 .collect(),
         })
         .collect();
-    let xs: Vec<f64> = lines.iter().flat_map(|s| s.points.iter().map(|p| p.x)).collect();
-    let ys: Vec<f64> = lines.iter().flat_map(|s| s.points.iter().map(|p| p.median)).collect();
+    let xs: Vec<f64> = lines
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.x))
+        .collect();
+    let ys: Vec<f64> = lines
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.median))
+        .collect();
     let spans_decades = |v: &[f64]| {
         let positive: Vec<f64> = v.iter().copied().filter(|x| *x > 0.0).collect();
-        let (lo, hi) = positive.iter().fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
+        let (lo, hi) = positive
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
         !positive.is_empty() && hi / lo > 100.0
     };
     if spec.kind == "speedup" && spec.x == "workers" && !xs.is_empty() {
         let mut ideal: Vec<f64> = xs.clone();
         ideal.sort_by(f64::total_cmp);
         ideal.dedup();
-        lines.push(Series { label: "ideal (speed-up = p)".into(), points: ideal.into_iter().map(|x| SpreadPoint::exact(x, x)).collect() });
+        lines.push(Series {
+            label: "ideal (speed-up = p)".into(),
+            points: ideal
+                .into_iter()
+                .map(|x| SpreadPoint::exact(x, x))
+                .collect(),
+        });
     }
     let (y_label, y_format) = match spec.kind.as_str() {
         "speedup" => ("speed-up T_s / T_p".to_string(), AxisFormat::Plain),
-        "efficiency" => ("efficiency E = T_s / (p T_p)".to_string(), AxisFormat::Plain),
-        _ => (axis_label(&y_column), if y_column.ends_with("_s") { AxisFormat::Seconds } else if y_column.ends_with("bytes") { AxisFormat::Bytes } else { AxisFormat::Plain }),
+        "efficiency" => (
+            "efficiency E = T_s / (p T_p)".to_string(),
+            AxisFormat::Plain,
+        ),
+        _ => (
+            axis_label(&y_column),
+            if y_column.ends_with("_s") {
+                AxisFormat::Seconds
+            } else if y_column.ends_with("bytes") {
+                AxisFormat::Bytes
+            } else {
+                AxisFormat::Plain
+            },
+        ),
     };
     let mut inputs: Vec<String> = rows.iter().map(|r| r.input.clone()).collect();
     inputs.sort();
     inputs.dedup();
-    let input_text = if inputs.len() <= 2 { inputs.join(" / ") } else { format!("{} inputs", inputs.len()) };
+    let input_text = if inputs.len() <= 2 {
+        inputs.join(" / ")
+    } else {
+        format!("{} inputs", inputs.len())
+    };
     let reps = rows.iter().map(|r| r.rep).max().unwrap_or(1);
     let scale = rows[0].scale;
-    let host = sidecar.map(|s| format!(", {} ({} cores)", s.environment.cpu_model, s.environment.cores)).unwrap_or_default();
+    let host = sidecar
+        .map(|s| {
+            format!(
+                ", {} ({} cores)",
+                s.environment.cpu_model, s.environment.cores
+            )
+        })
+        .unwrap_or_default();
     Ok(LineChart {
-        title: spec.title.clone().unwrap_or_else(|| format!("{name}: {} vs {}", spec.kind, spec.x)),
-        subtitle: Some(format!("experiment {name}, input {input_text}, scale {scale}; median of {reps} reps, whiskers min-max{host}")),
+        title: spec
+            .title
+            .clone()
+            .unwrap_or_else(|| format!("{name}: {} vs {}", spec.kind, spec.x)),
+        subtitle: Some(format!(
+            "experiment {name}, input {input_text}, scale {scale}; median of {reps} reps, whiskers min-max{host}"
+        )),
         x_label: axis_label(&spec.x),
         y_label,
         x_log: spec.log_x.unwrap_or_else(|| spans_decades(&xs)),
-        y_log: spec.log_y.unwrap_or_else(|| spec.kind == "time" && spans_decades(&ys)),
-        x_format: if spec.x.ends_with("bytes") { AxisFormat::Bytes } else { AxisFormat::Plain },
+        y_log: spec
+            .log_y
+            .unwrap_or_else(|| spec.kind == "time" && spans_decades(&ys)),
+        x_format: if spec.x.ends_with("bytes") {
+            AxisFormat::Bytes
+        } else {
+            AxisFormat::Plain
+        },
         y_format,
         series: lines,
         reference_line: (spec.kind == "efficiency").then(|| (1.0, "ideal efficiency".to_string())),
@@ -265,21 +398,47 @@ mod tests {
     use super::*;
 
     fn row(mode: &str, workers: u32, rep: u32, wall_s: f64) -> RunRow {
-        RunRow { mode: mode.into(), workers, rep, wall_s, input: "in".into(), ..RunRow::example() }
+        RunRow {
+            mode: mode.into(),
+            workers,
+            rep,
+            wall_s,
+            input: "in".into(),
+            ..RunRow::example()
+        }
     }
 
     fn spec(kind: &str) -> PlotSpec {
-        PlotSpec { kind: kind.into(), x: "workers".into(), y: None, series: vec!["mode".into()], filter: BTreeMap::new(), title: None, file: None, log_x: None, log_y: None }
+        PlotSpec {
+            kind: kind.into(),
+            x: "workers".into(),
+            y: None,
+            series: vec!["mode".into()],
+            filter: BTreeMap::new(),
+            title: None,
+            file: None,
+            log_x: None,
+            log_y: None,
+        }
     }
 
     #[test]
     fn efficiency_uses_the_serial_median_of_the_same_input() {
-        let rows = vec![row("serial", 1, 1, 2.0), row("serial", 1, 2, 2.2), row("serial", 1, 3, 1.8), row("processes", 2, 1, 1.25), row("processes", 2, 2, 1.0)];
+        let rows = vec![
+            row("serial", 1, 1, 2.0),
+            row("serial", 1, 2, 2.2),
+            row("serial", 1, 3, 1.8),
+            row("processes", 2, 1, 1.25),
+            row("processes", 2, 2, 1.0),
+        ];
         let chart = build_chart("x", &rows, &spec("efficiency"), None).unwrap();
         assert_eq!(chart.series.len(), 1);
         let point = &chart.series[0].points[0];
         assert_eq!(point.x, 2.0);
-        assert!((point.max - 1.0).abs() < 1e-9 && (point.min - 0.8).abs() < 1e-9, "{point:?}");
+        assert!(
+            (point.max - 1.0).abs() < 1e-9 && (point.min - 0.8).abs() < 1e-9,
+            "{point:?}"
+        );
         assert_eq!(chart.reference_line, Some((1.0, "ideal efficiency".into())));
     }
 
@@ -289,13 +448,18 @@ mod tests {
         let mut bad = spec("time");
         bad.x = "wrokers".into();
         let err = build_chart("x", &rows, &bad, None).unwrap_err().to_string();
-        assert!(err.contains("wrokers") && err.contains("columns are"), "{err}");
+        assert!(
+            err.contains("wrokers") && err.contains("columns are"),
+            "{err}"
+        );
     }
 
     #[test]
     fn speedup_without_serial_runs_says_what_to_add() {
         let rows = vec![row("processes", 2, 1, 1.0)];
-        let err = build_chart("x", &rows, &spec("speedup"), None).unwrap_err().to_string();
+        let err = build_chart("x", &rows, &spec("speedup"), None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("serial"), "{err}");
     }
 }

@@ -5,19 +5,44 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 
-use super::{draw_timeline, Mark, MarkKind, Outage, Span, SpanKind, Timeline};
-use crate::events::{read_events_csv, Event, EventKind};
+use super::{Mark, MarkKind, Outage, Span, SpanKind, Timeline, draw_timeline};
+use crate::events::{Event, EventKind, read_events_csv};
 use crate::results::{events_path, read_rows};
 
 /// Builds a timeline from events; times become seconds since the first event.
-pub fn timeline_from_events(events: &[Event], title: String, subtitle: Option<String>, row_names: &BTreeMap<usize, String>) -> Timeline {
-    let start = events.iter().map(|e| e.at_unix_s).fold(f64::INFINITY, f64::min);
+pub fn timeline_from_events(
+    events: &[Event],
+    title: String,
+    subtitle: Option<String>,
+    row_names: &BTreeMap<usize, String>,
+) -> Timeline {
+    let start = events
+        .iter()
+        .map(|e| e.at_unix_s)
+        .fold(f64::INFINITY, f64::min);
     let at = |e: &Event| e.at_unix_s - start;
-    let workers = events.iter().filter(|e| e.worker >= 0).map(|e| e.worker as usize).max().map_or(0, |w| w + 1);
-    let rows = (0..workers).map(|w| row_names.get(&w).cloned().unwrap_or_else(|| format!("worker {w}"))).collect();
-    let mut timeline = Timeline { title, subtitle, rows, ..Timeline::default() };
+    let workers = events
+        .iter()
+        .filter(|e| e.worker >= 0)
+        .map(|e| e.worker as usize)
+        .max()
+        .map_or(0, |w| w + 1);
+    let rows = (0..workers)
+        .map(|w| {
+            row_names
+                .get(&w)
+                .cloned()
+                .unwrap_or_else(|| format!("worker {w}"))
+        })
+        .collect();
+    let mut timeline = Timeline {
+        title,
+        subtitle,
+        rows,
+        ..Timeline::default()
+    };
     // Per worker: the unit in hand (label, taken at, stolen?) and when counting ended.
     let mut holding: BTreeMap<usize, (String, f64, bool)> = BTreeMap::new();
     let mut counted: BTreeMap<usize, f64> = BTreeMap::new();
@@ -32,7 +57,11 @@ pub fn timeline_from_events(events: &[Event], title: String, subtitle: Option<St
                 EventKind::RedisDown => down_since = down_since.or(Some(t)),
                 EventKind::RedisUp => {
                     if let Some(since) = down_since.take() {
-                        timeline.outages.push(Outage { start_s: since, end_s: t, label: "Redis down".into() });
+                        timeline.outages.push(Outage {
+                            start_s: since,
+                            end_s: t,
+                            label: "Redis down".into(),
+                        });
                     }
                 }
                 _ => {}
@@ -53,15 +82,38 @@ pub fn timeline_from_events(events: &[Event], title: String, subtitle: Option<St
             }
             EventKind::Counted => {
                 if let Some((unit, taken, stolen)) = holding.get(&row) {
-                    let kind = if *stolen { SpanKind::Stolen } else { SpanKind::Count };
-                    timeline.spans.push(Span { row, start_s: *taken, end_s: t, kind, label: Some(short(unit)) });
+                    let kind = if *stolen {
+                        SpanKind::Stolen
+                    } else {
+                        SpanKind::Count
+                    };
+                    timeline.spans.push(Span {
+                        row,
+                        start_s: *taken,
+                        end_s: t,
+                        kind,
+                        label: Some(short(unit)),
+                    });
                     counted.insert(row, t);
                 }
             }
             EventKind::Committed | EventKind::Refused => {
-                let from = counted.remove(&row).or_else(|| holding.get(&row).map(|h| h.1)).unwrap_or(t);
-                let kind = if event.kind == EventKind::Committed { SpanKind::Commit } else { SpanKind::Wasted };
-                timeline.spans.push(Span { row, start_s: from, end_s: t, kind, label: None });
+                let from = counted
+                    .remove(&row)
+                    .or_else(|| holding.get(&row).map(|h| h.1))
+                    .unwrap_or(t);
+                let kind = if event.kind == EventKind::Committed {
+                    SpanKind::Commit
+                } else {
+                    SpanKind::Wasted
+                };
+                timeline.spans.push(Span {
+                    row,
+                    start_s: from,
+                    end_s: t,
+                    kind,
+                    label: None,
+                });
                 if event.kind == EventKind::Refused {
                     timeline.marks.push(mark(MarkKind::Refused));
                 }
@@ -69,7 +121,13 @@ pub fn timeline_from_events(events: &[Event], title: String, subtitle: Option<St
             }
             EventKind::Crash => {
                 if let Some((unit, taken, _)) = holding.remove(&row) {
-                    timeline.spans.push(Span { row, start_s: taken, end_s: t, kind: SpanKind::Wasted, label: Some(short(&unit)) });
+                    timeline.spans.push(Span {
+                        row,
+                        start_s: taken,
+                        end_s: t,
+                        kind: SpanKind::Wasted,
+                        label: Some(short(&unit)),
+                    });
                 }
                 counted.remove(&row);
                 timeline.marks.push(mark(MarkKind::Crash));
@@ -79,7 +137,11 @@ pub fn timeline_from_events(events: &[Event], title: String, subtitle: Option<St
     }
     if let Some(since) = down_since {
         let end = sorted.last().map_or(since, at);
-        timeline.outages.push(Outage { start_s: since, end_s: end, label: "Redis down".into() });
+        timeline.outages.push(Outage {
+            start_s: since,
+            end_s: end,
+            label: "Redis down".into(),
+        });
     }
     timeline
 }
@@ -89,24 +151,53 @@ pub fn timeline_from_events(events: &[Event], title: String, subtitle: Option<St
 pub fn draw_run_timeline(csv: &Path, run_id: &str, out_dir: &Path) -> Result<PathBuf> {
     let rows = read_rows(csv)?;
     let Some(row) = rows.iter().find(|r| r.run_id == run_id) else {
-        let with_events: Vec<&str> = rows.iter().filter(|r| events_path(csv, &r.run_id).exists()).map(|r| r.run_id.as_str()).take(8).collect();
-        bail!("no run `{run_id}` in {}; runs with event logs include: {}", csv.display(), if with_events.is_empty() { "none (only redis-mode runs log events)".to_string() } else { with_events.join(", ") });
+        let with_events: Vec<&str> = rows
+            .iter()
+            .filter(|r| events_path(csv, &r.run_id).exists())
+            .map(|r| r.run_id.as_str())
+            .take(8)
+            .collect();
+        bail!(
+            "no run `{run_id}` in {}; runs with event logs include: {}",
+            csv.display(),
+            if with_events.is_empty() {
+                "none (only redis-mode runs log events)".to_string()
+            } else {
+                with_events.join(", ")
+            }
+        );
     };
     let path = events_path(csv, run_id);
-    let events = read_events_csv(&path).with_context(|| format!("cannot read the event log {} (only redis-mode runs log events)", path.display()))?;
+    let events = read_events_csv(&path).with_context(|| {
+        format!(
+            "cannot read the event log {} (only redis-mode runs log events)",
+            path.display()
+        )
+    })?;
     let mut names = BTreeMap::new();
     for slow in row.slow.split(';').filter(|s| !s.is_empty()) {
         if let Some((worker, fraction)) = slow.split_once(':')
             && let (Ok(worker), Ok(fraction)) = (worker.parse::<usize>(), fraction.parse::<f64>())
         {
-            names.insert(worker, format!("worker {worker} (cpu {:.0}%)", fraction * 100.0));
+            names.insert(
+                worker,
+                format!("worker {worker} (cpu {:.0}%)", fraction * 100.0),
+            );
         }
     }
     let title = format!("{}: timeline of {run_id}", row.experiment);
-    let subtitle = format!("mode {}, {} workers, input {}, {:.2}s, {}", row.mode, row.workers, row.input, row.wall_s, if row.correct { "exact" } else { "WRONG counts" });
+    let subtitle = format!(
+        "mode {}, {} workers, input {}, {:.2}s, {}",
+        row.mode,
+        row.workers,
+        row.input,
+        row.wall_s,
+        if row.correct { "exact" } else { "WRONG counts" }
+    );
     let timeline = timeline_from_events(&events, title, Some(subtitle), &names);
     let out = out_dir.join(format!("{run_id}-timeline.png"));
-    draw_timeline(&timeline, &out).with_context(|| format!("cannot draw the timeline of {run_id}"))?;
+    draw_timeline(&timeline, &out)
+        .with_context(|| format!("cannot draw the timeline of {run_id}"))?;
     Ok(out)
 }
 
@@ -115,7 +206,13 @@ mod tests {
     use super::*;
 
     fn event(t: f64, worker: i64, kind: EventKind, unit: &str) -> Event {
-        Event { at_unix_s: 1000.0 + t, worker, kind, unit: unit.into(), detail: String::new() }
+        Event {
+            at_unix_s: 1000.0 + t,
+            worker,
+            kind,
+            unit: unit.into(),
+            detail: String::new(),
+        }
     }
 
     #[test]
@@ -135,12 +232,30 @@ mod tests {
         ];
         let timeline = timeline_from_events(&events, "t".into(), None, &BTreeMap::new());
         assert_eq!(timeline.rows, vec!["worker 0", "worker 1"]);
-        let kinds: Vec<(usize, SpanKind)> = timeline.spans.iter().map(|s| (s.row, s.kind)).collect();
-        assert_eq!(kinds, vec![(1, SpanKind::Wasted), (0, SpanKind::Count), (0, SpanKind::Commit), (0, SpanKind::Stolen), (0, SpanKind::Wasted)]);
+        let kinds: Vec<(usize, SpanKind)> =
+            timeline.spans.iter().map(|s| (s.row, s.kind)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (1, SpanKind::Wasted),
+                (0, SpanKind::Count),
+                (0, SpanKind::Commit),
+                (0, SpanKind::Stolen),
+                (0, SpanKind::Wasted)
+            ]
+        );
         assert_eq!(timeline.spans[1].label.as_deref(), Some("a.txt:0-10"));
         assert!((timeline.spans[1].start_s - 0.1).abs() < 1e-9);
         assert_eq!(timeline.outages.len(), 1);
         let marks: Vec<MarkKind> = timeline.marks.iter().map(|m| m.kind).collect();
-        assert_eq!(marks, vec![MarkKind::Start, MarkKind::Crash, MarkKind::Steal, MarkKind::Refused]);
+        assert_eq!(
+            marks,
+            vec![
+                MarkKind::Start,
+                MarkKind::Crash,
+                MarkKind::Steal,
+                MarkKind::Refused
+            ]
+        );
     }
 }

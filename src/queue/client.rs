@@ -13,7 +13,7 @@ use super::pool::{FaultPolicy, WorkerLaunch, WorkerPool};
 use super::stats::RedisReport;
 use super::stream::StreamQueue;
 use super::{CommitPath, RedisOptions};
-use crate::events::{read_events, Event};
+use crate::events::{Event, read_events};
 use crate::faults::{ThrottleMethod, Throttler};
 use crate::input::Unit;
 use crate::interrupt;
@@ -62,7 +62,13 @@ pub fn run_redis_job(
     };
     let mut con = endpoint.connect()?;
     let version = endpoint.server_version(&mut con)?;
-    let mut report = RedisReport::new("", endpoint.shown(), managed.is_some(), &version, options.commit);
+    let mut report = RedisReport::new(
+        "",
+        endpoint.shown(),
+        managed.is_some(),
+        &version,
+        options.commit,
+    );
     report.redis_pid = managed.as_ref().and_then(RedisServer::pid);
     report.server_s = started.elapsed().as_secs_f64();
 
@@ -70,7 +76,11 @@ pub fn run_redis_job(
     let keys = JobKeys::random();
     report.job_id = keys.job().to_owned();
     let queue = StreamQueue::new(endpoint.clone(), keys.clone());
-    let _cleanup = KeyCleanup { queue: &queue, endpoint: &endpoint, armed: managed.is_none() && !options.keep_keys };
+    let _cleanup = KeyCleanup {
+        queue: &queue,
+        endpoint: &endpoint,
+        armed: managed.is_none() && !options.keep_keys,
+    };
     let mut ordered = units.to_vec();
     ordered.sort_by_key(|u| std::cmp::Reverse(u.bytes()));
     queue.create(&mut con, &ordered)?;
@@ -83,7 +93,10 @@ pub fn run_redis_job(
     let job_dir = tempfile::Builder::new()
         .prefix("harness-redis-job-")
         .tempdir()
-        .map_err(|error| QueueError::Io { what: "creating a temporary directory for the workers' logs".into(), error })?;
+        .map_err(|error| QueueError::Io {
+            what: "creating a temporary directory for the workers' logs".into(),
+            error,
+        })?;
     let launches: Vec<WorkerLaunch> = (0..workers)
         .map(|worker| {
             let events = job_dir.path().join(format!("worker-{worker}.events"));
@@ -100,7 +113,8 @@ pub fn run_redis_job(
     report.throttle = throttle_stragglers(&mut pool, options)?;
     let policy = FaultPolicy {
         crashes_expected: !options.crash.is_empty() || options.kill_every_ms > 0,
-        kill_every: (options.kill_every_ms > 0).then(|| Duration::from_millis(options.kill_every_ms)),
+        kill_every: (options.kill_every_ms > 0)
+            .then(|| Duration::from_millis(options.kill_every_ms)),
     };
     let mut stuck_checked = 0usize;
     let mut watch_con = None;
@@ -137,7 +151,10 @@ pub fn run_redis_job(
     let mut tally = Tally::default();
     for worker in &outcome.stats {
         report.add_worker(worker);
-        tally.add(Tally { bytes: worker.bytes, words: worker.words });
+        tally.add(Tally {
+            bytes: worker.bytes,
+            words: worker.words,
+        });
     }
 
     let phase = Instant::now();
@@ -149,17 +166,33 @@ pub fn run_redis_job(
     let mut events = Vec::new();
     for launch in &launches {
         if launch.events.exists() {
-            let worker_events = read_events(&launch.events)
-                .map_err(|error| QueueError::Io { what: format!("reading {}", launch.events.display()), error })?;
+            let worker_events = read_events(&launch.events).map_err(|error| QueueError::Io {
+                what: format!("reading {}", launch.events.display()),
+                error,
+            })?;
             events.extend(worker_events);
         }
     }
     events.sort_by(|a, b| a.at_unix_s.total_cmp(&b.at_unix_s));
-    Ok(RedisOutcome { counts, tally, count_s, merge_s, units_per_worker: report.units_per_worker.clone(), report, events })
+    Ok(RedisOutcome {
+        counts,
+        tally,
+        count_s,
+        merge_s,
+        units_per_worker: report.units_per_worker.clone(),
+        report,
+        events,
+    })
 }
 
 /// The `redis-worker` arguments of worker `worker`.
-fn worker_args(keys: &JobKeys, worker: u32, tokenizer: Tokenizer, options: &RedisOptions, events: &Path) -> Vec<OsString> {
+fn worker_args(
+    keys: &JobKeys,
+    worker: u32,
+    tokenizer: Tokenizer,
+    options: &RedisOptions,
+    events: &Path,
+) -> Vec<OsString> {
     let mut args: Vec<OsString> = [
         "redis-worker",
         "--job",
@@ -185,7 +218,10 @@ fn worker_args(keys: &JobKeys, worker: u32, tokenizer: Tokenizer, options: &Redi
         CommitPath::PerUnit => {}
     }
     if options.autoclaim_ms > 0 {
-        args.extend(["--autoclaim-ms".into(), options.autoclaim_ms.to_string().into()]);
+        args.extend([
+            "--autoclaim-ms".into(),
+            options.autoclaim_ms.to_string().into(),
+        ]);
     }
     if let Some(crash) = options.crash.iter().find(|c| c.worker == worker) {
         args.extend(["--crash".into(), crash.plan.to_string().into()]);
@@ -194,7 +230,10 @@ fn worker_args(keys: &JobKeys, worker: u32, tokenizer: Tokenizer, options: &Redi
 }
 
 /// Applies `--slow` to the started workers; returns the method used.
-fn throttle_stragglers(pool: &mut WorkerPool, options: &RedisOptions) -> Result<ThrottleMethod, QueueError> {
+fn throttle_stragglers(
+    pool: &mut WorkerPool,
+    options: &RedisOptions,
+) -> Result<ThrottleMethod, QueueError> {
     if options.slow.is_empty() {
         return Ok(ThrottleMethod::None);
     }
@@ -202,10 +241,15 @@ fn throttle_stragglers(pool: &mut WorkerPool, options: &RedisOptions) -> Result<
     let pids = pool.pids();
     let mut method = ThrottleMethod::None;
     for slow in &options.slow {
-        let Some(&pid) = pids.get(slow.worker as usize) else { continue };
+        let Some(&pid) = pids.get(slow.worker as usize) else {
+            continue;
+        };
         let throttle = throttler.throttle(pid, slow.cpu_fraction, &format!("w{}", slow.worker))?;
         method = throttle.method();
-        eprintln!("note: worker {} (pid {pid}) limited to {} of one CPU with {method}", slow.worker, slow.cpu_fraction);
+        eprintln!(
+            "note: worker {} (pid {pid}) limited to {} of one CPU with {method}",
+            slow.worker, slow.cpu_fraction
+        );
         pool.attach_throttle(slow.worker, throttle);
     }
     Ok(method)
@@ -224,9 +268,16 @@ impl Drop for KeyCleanup<'_> {
         if !self.armed {
             return;
         }
-        let deleted = self.endpoint.connect().and_then(|mut con| self.queue.delete(&mut con));
+        let deleted = self
+            .endpoint
+            .connect()
+            .and_then(|mut con| self.queue.delete(&mut con));
         if let Err(e) = deleted {
-            eprintln!("warning: could not delete the job's keys {} from {}: {e}", self.queue.keys(), self.endpoint.shown());
+            eprintln!(
+                "warning: could not delete the job's keys {} from {}: {e}",
+                self.queue.keys(),
+                self.endpoint.shown()
+            );
         }
     }
 }

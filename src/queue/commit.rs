@@ -41,7 +41,9 @@ use redis::Pipeline;
 use crate::words::WordCounts;
 
 /// How a worker merges a unit's counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum CommitPath {
     /// One `ZINCRBY` per distinct word of the unit, by its count.
@@ -77,7 +79,13 @@ impl StagePlan {
     /// The plan for `distinct` words with at most `chunk` pairs per round trip.
     pub fn new(distinct: u64, chunk: usize) -> StagePlan {
         let chunk = chunk.max(1) as u64;
-        if distinct <= chunk { StagePlan::Inline } else { StagePlan::Staged { chunks: distinct.div_ceil(chunk) } }
+        if distinct <= chunk {
+            StagePlan::Inline
+        } else {
+            StagePlan::Staged {
+                chunks: distinct.div_ceil(chunk),
+            }
+        }
     }
 
     /// Round trips of the whole commit (staging plus the `FCALL`).
@@ -122,7 +130,9 @@ impl FromStr for CommitPath {
             "per-unit" | "per-file" => Ok(CommitPath::PerUnit),
             "per-word" => Ok(CommitPath::PerWord),
             "atomic" => Ok(CommitPath::Atomic),
-            _ => Err(format!("unknown commit path {text:?}: use per-unit, per-word or atomic")),
+            _ => Err(format!(
+                "unknown commit path {text:?}: use per-unit, per-word or atomic"
+            )),
         }
     }
 }
@@ -163,7 +173,11 @@ pub fn for_each_pipeline<E>(
             CommitPath::PerWord => (count, 1),
         };
         for _ in 0..repeat {
-            pipe.cmd("ZINCRBY").arg(counts_key).arg(by).arg(word).ignore();
+            pipe.cmd("ZINCRBY")
+                .arg(counts_key)
+                .arg(by)
+                .arg(word)
+                .ignore();
             in_pipe += 1;
             sent += 1;
             if in_pipe == chunk || sent == total {
@@ -204,21 +218,36 @@ mod tests {
     fn per_unit_sends_one_update_per_distinct_word() {
         let counts = counts();
         assert_eq!(CommitPath::PerUnit.updates(&counts), 3);
-        assert_eq!(commands(CommitPath::PerUnit, &counts, 10), (vec![3], vec![true]));
-        assert_eq!(commands(CommitPath::PerUnit, &counts, 2), (vec![2, 1], vec![false, true]));
+        assert_eq!(
+            commands(CommitPath::PerUnit, &counts, 10),
+            (vec![3], vec![true])
+        );
+        assert_eq!(
+            commands(CommitPath::PerUnit, &counts, 2),
+            (vec![2, 1], vec![false, true])
+        );
     }
 
     #[test]
     fn per_word_sends_one_update_per_occurrence() {
         let counts = counts();
         assert_eq!(CommitPath::PerWord.updates(&counts), 6);
-        assert_eq!(commands(CommitPath::PerWord, &counts, 4), (vec![4, 2], vec![false, true]));
-        assert_eq!(commands(CommitPath::PerWord, &counts, 3), (vec![3, 3], vec![false, true]));
+        assert_eq!(
+            commands(CommitPath::PerWord, &counts, 4),
+            (vec![4, 2], vec![false, true])
+        );
+        assert_eq!(
+            commands(CommitPath::PerWord, &counts, 3),
+            (vec![3, 3], vec![false, true])
+        );
     }
 
     #[test]
     fn empty_counts_still_give_one_pipeline_for_the_ack() {
-        assert_eq!(commands(CommitPath::PerUnit, &WordCounts::new(), 10), (vec![0], vec![true]));
+        assert_eq!(
+            commands(CommitPath::PerUnit, &WordCounts::new(), 10),
+            (vec![0], vec![true])
+        );
     }
 
     #[test]

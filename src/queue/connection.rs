@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::error::{redact_url, QueueError};
+use super::error::{QueueError, redact_url};
 
 /// Connect timeout.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -27,7 +27,10 @@ impl std::fmt::Debug for Endpoint {
 impl Endpoint {
     /// An endpoint for `url` (e.g. `redis://:PASSWORD@127.0.0.1:6379/`).
     pub fn new(url: &str) -> Endpoint {
-        Endpoint { url: url.to_owned(), shown: redact_url(url) }
+        Endpoint {
+            url: url.to_owned(),
+            shown: redact_url(url),
+        }
     }
 
     /// The full URL, password included: pass it on, never print it.
@@ -44,10 +47,16 @@ impl Endpoint {
     pub fn connect(&self) -> Result<redis::Connection, QueueError> {
         let connect_error = |e| QueueError::from_connect(e, &self.shown);
         let client = redis::Client::open(self.url.as_str()).map_err(connect_error)?;
-        let mut con = client.get_connection_with_timeout(CONNECT_TIMEOUT).map_err(connect_error)?;
-        con.set_read_timeout(Some(COMMAND_TIMEOUT)).map_err(connect_error)?;
-        con.set_write_timeout(Some(COMMAND_TIMEOUT)).map_err(connect_error)?;
-        redis::cmd("PING").query::<String>(&mut con).map_err(connect_error)?;
+        let mut con = client
+            .get_connection_with_timeout(CONNECT_TIMEOUT)
+            .map_err(connect_error)?;
+        con.set_read_timeout(Some(COMMAND_TIMEOUT))
+            .map_err(connect_error)?;
+        con.set_write_timeout(Some(COMMAND_TIMEOUT))
+            .map_err(connect_error)?;
+        redis::cmd("PING")
+            .query::<String>(&mut con)
+            .map_err(connect_error)?;
         Ok(con)
     }
 
@@ -59,10 +68,17 @@ impl Endpoint {
     /// The server's version from `INFO server`, e.g. "7.0.15".
     pub fn server_version(&self, con: &mut redis::Connection) -> Result<String, QueueError> {
         let during = "INFO server";
-        let info: String = redis::cmd("INFO").arg("server").query(con).map_err(|e| self.error(e, during))?;
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query(con)
+            .map_err(|e| self.error(e, during))?;
         info.lines()
             .find_map(|line| line.strip_prefix("redis_version:"))
             .map(|v| v.trim().to_owned())
-            .ok_or_else(|| QueueError::BadReply { url: self.shown.clone(), during: during.into(), detail: "no redis_version line".into() })
+            .ok_or_else(|| QueueError::BadReply {
+                url: self.shown.clone(),
+                during: during.into(),
+                detail: "no redis_version line".into(),
+            })
     }
 }

@@ -13,7 +13,9 @@ use crate::servers::ServerError;
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     /// The URL cannot be parsed.
-    #[error("{url} is not a usable Redis URL ({detail}): write it as redis://:PASSWORD@HOST:PORT/ (or redis://HOST:PORT/ without a password)")]
+    #[error(
+        "{url} is not a usable Redis URL ({detail}): write it as redis://:PASSWORD@HOST:PORT/ (or redis://HOST:PORT/ without a password)"
+    )]
     BadUrl {
         /// The URL, password removed.
         url: String,
@@ -21,7 +23,9 @@ pub enum QueueError {
         detail: String,
     },
     /// No server answers at the URL.
-    #[error("cannot reach Redis at {url}: {error}; check that a server is running there and the host and port are right, or leave out --redis-url to let the harness start its own")]
+    #[error(
+        "cannot reach Redis at {url}: {error}; check that a server is running there and the host and port are right, or leave out --redis-url to let the harness start its own"
+    )]
     Unreachable {
         /// The URL, password removed.
         url: String,
@@ -29,7 +33,9 @@ pub enum QueueError {
         error: RedisError,
     },
     /// The server refused the password (or wants one and none was given).
-    #[error("Redis at {url} refused the credentials ({detail}): put the right password in the URL, as redis://:PASSWORD@HOST:PORT/")]
+    #[error(
+        "Redis at {url} refused the credentials ({detail}): put the right password in the URL, as redis://:PASSWORD@HOST:PORT/"
+    )]
     Auth {
         /// The URL, password removed.
         url: String,
@@ -37,7 +43,9 @@ pub enum QueueError {
         detail: String,
     },
     /// The connection broke (or timed out) while a command was under way.
-    #[error("lost Redis at {url} while {during}: {error}; check that the server is still running (was it killed, restarted or overloaded?)")]
+    #[error(
+        "lost Redis at {url} while {during}: {error}; check that the server is still running (was it killed, restarted or overloaded?)"
+    )]
     Gone {
         /// The URL, password removed.
         url: String,
@@ -47,7 +55,9 @@ pub enum QueueError {
         error: RedisError,
     },
     /// The server answered a command with an error.
-    #[error("Redis at {url} refused {during}: {error}; check that the server is a Redis >= 7 that accepts stream and sorted-set commands")]
+    #[error(
+        "Redis at {url} refused {during}: {error}; check that the server is a Redis >= 7 that accepts stream and sorted-set commands"
+    )]
     Command {
         /// The URL, password removed.
         url: String,
@@ -57,7 +67,9 @@ pub enum QueueError {
         error: RedisError,
     },
     /// A stream message this harness did not write, or a mangled one.
-    #[error("message {id} of {stream} is malformed ({detail}): another program wrote to this job's keys; rerun the job")]
+    #[error(
+        "message {id} of {stream} is malformed ({detail}): another program wrote to this job's keys; rerun the job"
+    )]
     BadMessage {
         /// The message id.
         id: String,
@@ -86,7 +98,9 @@ pub enum QueueError {
     #[error(transparent)]
     Server(#[from] ServerError),
     /// The managed redis-server exited while the job ran.
-    #[error("the redis-server the harness started (port {port}) exited during the job: see its log below and rerun; last log lines:\n{log_tail}")]
+    #[error(
+        "the redis-server the harness started (port {port}) exited during the job: see its log below and rerun; last log lines:\n{log_tail}"
+    )]
     ServerDied {
         /// Its port.
         port: u16,
@@ -94,7 +108,9 @@ pub enum QueueError {
         log_tail: String,
     },
     /// A worker process could not be started.
-    #[error("cannot start worker process {exe}: {error}; check that the harness binary is still there and executable")]
+    #[error(
+        "cannot start worker process {exe}: {error}; check that the harness binary is still there and executable"
+    )]
     Spawn {
         /// The executable.
         exe: String,
@@ -137,11 +153,22 @@ impl QueueError {
     pub fn from_command(source: RedisError, url: &str, during: &str) -> QueueError {
         let (url, during) = (url.to_owned(), during.to_owned());
         if is_auth(&source) {
-            QueueError::Auth { url, detail: auth_detail(&source) }
+            QueueError::Auth {
+                url,
+                detail: auth_detail(&source),
+            }
         } else if is_transient(&source) {
-            QueueError::Gone { url, during, error: source }
+            QueueError::Gone {
+                url,
+                during,
+                error: source,
+            }
         } else {
-            QueueError::Command { url, during, error: source }
+            QueueError::Command {
+                url,
+                during,
+                error: source,
+            }
         }
     }
 
@@ -149,20 +176,33 @@ impl QueueError {
     pub fn from_connect(source: RedisError, url: &str) -> QueueError {
         let url = url.to_owned();
         if is_auth(&source) {
-            QueueError::Auth { url, detail: auth_detail(&source) }
+            QueueError::Auth {
+                url,
+                detail: auth_detail(&source),
+            }
         } else if source.kind() == ErrorKind::InvalidClientConfig {
-            QueueError::BadUrl { url, detail: source.to_string() }
+            QueueError::BadUrl {
+                url,
+                detail: source.to_string(),
+            }
         } else if is_transient(&source) {
             QueueError::Unreachable { url, error: source }
         } else {
-            QueueError::Command { url, during: "connecting".into(), error: source }
+            QueueError::Command {
+                url,
+                during: "connecting".into(),
+                error: source,
+            }
         }
     }
 
     /// True when Redis went away (down, restarting, unreachable, timing
     /// out): the cases where reconnecting may help.
     pub fn is_redis_gone(&self) -> bool {
-        matches!(self, QueueError::Gone { .. } | QueueError::Unreachable { .. })
+        matches!(
+            self,
+            QueueError::Gone { .. } | QueueError::Unreachable { .. }
+        )
     }
 
     /// True for a credentials problem.
@@ -179,7 +219,8 @@ impl QueueError {
 /// Wrong password (`WRONGPASS`), none given (`NOAUTH`), or the client's own
 /// authentication failure.
 fn is_auth(error: &RedisError) -> bool {
-    error.kind() == ErrorKind::AuthenticationFailed || matches!(error.code(), Some("NOAUTH" | "WRONGPASS"))
+    error.kind() == ErrorKind::AuthenticationFailed
+        || matches!(error.code(), Some("NOAUTH" | "WRONGPASS"))
 }
 
 fn auth_detail(error: &RedisError) -> String {
@@ -195,13 +236,18 @@ fn is_transient(error: &RedisError) -> bool {
         || error.is_connection_dropped()
         || error.is_connection_refusal()
         || error.is_timeout()
-        || matches!(error.kind(), ErrorKind::Server(redis::ServerErrorKind::BusyLoading))
+        || matches!(
+            error.kind(),
+            ErrorKind::Server(redis::ServerErrorKind::BusyLoading)
+        )
 }
 
 /// Removes the user and password from a URL for messages:
 /// `redis://:secret@127.0.0.1:6379/0` becomes `redis://127.0.0.1:6379/0`.
 pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else { return url.to_owned() };
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
     let authority_start = scheme_end + 3;
     let rest = &url[authority_start..];
     let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -217,11 +263,20 @@ mod tests {
 
     #[test]
     fn urls_lose_their_credentials() {
-        assert_eq!(redact_url("redis://:s3cret@127.0.0.1:6379/"), "redis://127.0.0.1:6379/");
-        assert_eq!(redact_url("redis://user:p%40ss@host:1/2"), "redis://host:1/2");
+        assert_eq!(
+            redact_url("redis://:s3cret@127.0.0.1:6379/"),
+            "redis://127.0.0.1:6379/"
+        );
+        assert_eq!(
+            redact_url("redis://user:p%40ss@host:1/2"),
+            "redis://host:1/2"
+        );
         assert_eq!(redact_url("redis://host:1/"), "redis://host:1/");
         assert_eq!(redact_url("redis://a@b@host"), "redis://host");
-        assert_eq!(redact_url("redis+unix:///tmp/r.sock"), "redis+unix:///tmp/r.sock");
+        assert_eq!(
+            redact_url("redis+unix:///tmp/r.sock"),
+            "redis+unix:///tmp/r.sock"
+        );
         assert_eq!(redact_url("not a url"), "not a url");
     }
 
@@ -230,11 +285,21 @@ mod tests {
         let io: RedisError = std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into();
         assert!(QueueError::from_connect(io.clone(), "u").is_redis_gone());
         assert!(QueueError::from_command(io, "u", "x").is_redis_gone());
-        let auth: RedisError = (ErrorKind::AuthenticationFailed, "Password authentication failed").into();
+        let auth: RedisError = (
+            ErrorKind::AuthenticationFailed,
+            "Password authentication failed",
+        )
+            .into();
         let err = QueueError::from_connect(auth, "redis://h:1/");
         assert!(err.is_auth());
-        assert!(err.to_string().contains("redis://h:1/") && err.to_string().contains("password"), "{err}");
+        assert!(
+            err.to_string().contains("redis://h:1/") && err.to_string().contains("password"),
+            "{err}"
+        );
         let config: RedisError = (ErrorKind::InvalidClientConfig, "bad port").into();
-        assert!(matches!(QueueError::from_connect(config, "u"), QueueError::BadUrl { .. }));
+        assert!(matches!(
+            QueueError::from_connect(config, "u"),
+            QueueError::BadUrl { .. }
+        ));
     }
 }

@@ -13,10 +13,18 @@ pub struct JobKeys {
 impl JobKeys {
     /// The keys of job `job` (letters, digits, `-` and `_` only).
     pub fn new(job: &str) -> Result<JobKeys, String> {
-        if job.is_empty() || !job.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-            return Err(format!("bad job id {job:?}: use letters, digits, '-' and '_' only"));
+        if job.is_empty()
+            || !job
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(format!(
+                "bad job id {job:?}: use letters, digits, '-' and '_' only"
+            ));
         }
-        Ok(JobKeys { job: job.to_owned() })
+        Ok(JobKeys {
+            job: job.to_owned(),
+        })
     }
 
     /// A fresh random job id: 12 hex digits.
@@ -26,7 +34,9 @@ impl JobKeys {
 
     /// The keys of a new job with a random id.
     pub fn random() -> JobKeys {
-        JobKeys { job: JobKeys::random_job_id() }
+        JobKeys {
+            job: JobKeys::random_job_id(),
+        }
     }
 
     /// The job id.
@@ -83,7 +93,10 @@ mod tests {
         assert_eq!(keys.counts(), "wc:{ab12}:counts");
         assert_eq!(keys.group(), "wc:{ab12}:workers");
         assert_eq!(JobKeys::consumer(3), "worker-3");
-        assert_eq!(keys.stage("1-0", "worker-1"), "wc:{ab12}:stage:1-0:worker-1");
+        assert_eq!(
+            keys.stage("1-0", "worker-1"),
+            "wc:{ab12}:stage:1-0:worker-1"
+        );
         assert_eq!(keys.all(), vec!["wc:{ab12}:stream", "wc:{ab12}:counts"]);
         assert_eq!(keys.to_string(), "wc:{ab12}:*");
     }

@@ -48,7 +48,11 @@ pub fn decode_unit(fields: &HashMap<String, Value>) -> Result<Unit, String> {
     if end < start {
         return Err(format!("end {end} is before start {start}"));
     }
-    Ok(Unit { path: PathBuf::from(OsStr::from_bytes(path)), start, end })
+    Ok(Unit {
+        path: PathBuf::from(OsStr::from_bytes(path)),
+        start,
+        end,
+    })
 }
 
 /// How a unit is named in event logs and messages: `path:start-end`.
@@ -70,7 +74,12 @@ fn field_u64(fields: &HashMap<String, Value>, name: &str) -> Result<u64, String>
     std::str::from_utf8(bytes)
         .ok()
         .and_then(|text| text.parse::<u64>().ok())
-        .ok_or_else(|| format!("field '{name}' is not a byte offset: {:?}", String::from_utf8_lossy(bytes)))
+        .ok_or_else(|| {
+            format!(
+                "field '{name}' is not a byte offset: {:?}",
+                String::from_utf8_lossy(bytes)
+            )
+        })
 }
 
 #[cfg(test)]
@@ -78,28 +87,51 @@ mod tests {
     use super::*;
 
     fn as_fields(pairs: &[(&str, Vec<u8>)]) -> HashMap<String, Value> {
-        pairs.iter().map(|(k, v)| (k.to_string(), Value::BulkString(v.clone()))).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::BulkString(v.clone())))
+            .collect()
     }
 
     #[test]
     fn units_round_trip_with_non_utf8_paths() {
-        let unit = Unit { path: PathBuf::from(OsStr::from_bytes(b"/tmp/\xff\xfe odd\nname.txt")), start: 7, end: 1 << 40 };
+        let unit = Unit {
+            path: PathBuf::from(OsStr::from_bytes(b"/tmp/\xff\xfe odd\nname.txt")),
+            start: 7,
+            end: 1 << 40,
+        };
         let fields = as_fields(&encode_unit(&unit));
         assert_eq!(decode_unit(&fields), Ok(unit));
     }
 
     #[test]
     fn malformed_messages_say_what_is_wrong() {
-        let good = encode_unit(&Unit { path: "/a".into(), start: 1, end: 5 });
+        let good = encode_unit(&Unit {
+            path: "/a".into(),
+            start: 1,
+            end: 5,
+        });
         let mut missing = as_fields(&good);
         missing.remove(FIELD_END);
-        assert!(decode_unit(&missing).unwrap_err().contains("'end' is missing"));
+        assert!(
+            decode_unit(&missing)
+                .unwrap_err()
+                .contains("'end' is missing")
+        );
         let mut bad = as_fields(&good);
         bad.insert(FIELD_START.into(), Value::BulkString(b"-3".to_vec()));
-        assert!(decode_unit(&bad).unwrap_err().contains("'start' is not a byte offset"));
+        assert!(
+            decode_unit(&bad)
+                .unwrap_err()
+                .contains("'start' is not a byte offset")
+        );
         let mut backwards = as_fields(&good);
         backwards.insert(FIELD_START.into(), Value::BulkString(b"9".to_vec()));
-        assert!(decode_unit(&backwards).unwrap_err().contains("before start"));
+        assert!(
+            decode_unit(&backwards)
+                .unwrap_err()
+                .contains("before start")
+        );
         let mut nil = as_fields(&good);
         nil.insert(FIELD_PATH.into(), Value::Nil);
         assert!(decode_unit(&nil).unwrap_err().contains("not a string"));
@@ -107,6 +139,13 @@ mod tests {
 
     #[test]
     fn labels_name_path_and_range() {
-        assert_eq!(unit_label(&Unit { path: "/d/a.txt".into(), start: 0, end: 10 }), "/d/a.txt:0-10");
+        assert_eq!(
+            unit_label(&Unit {
+                path: "/d/a.txt".into(),
+                start: 0,
+                end: 10
+            }),
+            "/d/a.txt:0-10"
+        );
     }
 }

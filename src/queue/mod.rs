@@ -38,14 +38,16 @@ mod stream;
 
 use redis::Connection;
 
-pub use client::{run_redis_job, RedisOutcome};
-pub use commit::{for_each_pipeline, CommitPath, CommitStats, StagePlan, COMMIT_FUNCTION, FUNCTION_LIBRARY};
-pub use connection::{Endpoint, COMMAND_TIMEOUT, CONNECT_TIMEOUT};
-pub use error::{redact_url, QueueError};
+pub use client::{RedisOutcome, run_redis_job};
+pub use commit::{
+    COMMIT_FUNCTION, CommitPath, CommitStats, FUNCTION_LIBRARY, StagePlan, for_each_pipeline,
+};
+pub use connection::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, Endpoint};
+pub use error::{QueueError, redact_url};
 pub use keys::JobKeys;
-pub use message::{decode_unit, encode_unit, unit_label, Taken};
+pub use message::{Taken, decode_unit, encode_unit, unit_label};
 pub use pool::{FaultPolicy, URL_ENV};
-pub use stats::{exit_code, RedisReport, WorkerStats};
+pub use stats::{RedisReport, WorkerStats, exit_code};
 pub use stream::StreamQueue;
 
 use crate::faults::{CrashPlan, SlowWorker};
@@ -90,14 +92,19 @@ impl std::str::FromStr for WorkerCrash {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let (worker, plan) = text
-            .split_once(':')
-            .ok_or_else(|| format!("bad crash {text:?}: write WORKER:POINT[:NTH], e.g. 0:mid-commit or 1:after-read:3"))?;
+        let (worker, plan) = text.split_once(':').ok_or_else(|| {
+            format!(
+                "bad crash {text:?}: write WORKER:POINT[:NTH], e.g. 0:mid-commit or 1:after-read:3"
+            )
+        })?;
         let worker = worker
             .trim()
             .parse::<u32>()
             .map_err(|_| format!("bad worker index {worker:?} in crash {text:?}: write WORKER:POINT[:NTH], e.g. 0:mid-commit"))?;
-        Ok(WorkerCrash { worker, plan: plan.trim().parse()? })
+        Ok(WorkerCrash {
+            worker,
+            plan: plan.trim().parse()?,
+        })
     }
 }
 
@@ -109,12 +116,19 @@ impl std::fmt::Display for WorkerCrash {
 
 /// Parses a `;`-separated list of crashes (`0:mid-commit;1:after-read:2`).
 pub fn parse_crash_list(text: &str) -> Result<Vec<WorkerCrash>, String> {
-    text.split(';').filter(|s| !s.trim().is_empty()).map(str::parse).collect()
+    text.split(';')
+        .filter(|s| !s.trim().is_empty())
+        .map(str::parse)
+        .collect()
 }
 
 /// Writes crashes as a `;`-separated list.
 pub fn crash_list_text(crashes: &[WorkerCrash]) -> String {
-    crashes.iter().map(ToString::to_string).collect::<Vec<_>>().join(";")
+    crashes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 impl Default for RedisOptions {
@@ -148,10 +162,15 @@ impl RedisOptions {
                 )));
             }
             if !(slow.cpu_fraction > 0.0 && slow.cpu_fraction < 1.0) {
-                return Err(bad(format!("--slow {slow}: the CPU fraction must be between 0 and 1 (exclusive)")));
+                return Err(bad(format!(
+                    "--slow {slow}: the CPU fraction must be between 0 and 1 (exclusive)"
+                )));
             }
             if seen.contains(&slow.worker) {
-                return Err(bad(format!("--slow names worker {} twice: give each worker at most once", slow.worker)));
+                return Err(bad(format!(
+                    "--slow names worker {} twice: give each worker at most once",
+                    slow.worker
+                )));
             }
             seen.push(slow.worker);
         }
@@ -165,15 +184,23 @@ impl RedisOptions {
                 )));
             }
             if crashed.contains(&crash.worker) {
-                return Err(bad(format!("--crash names worker {} twice: give each worker at most one crash point", crash.worker)));
+                return Err(bad(format!(
+                    "--crash names worker {} twice: give each worker at most one crash point",
+                    crash.worker
+                )));
             }
             crashed.push(crash.worker);
         }
         if self.kill_every_ms > 0 && workers < 2 {
-            return Err(bad("--kill-every-ms needs at least 2 workers (the last live worker is never killed)".into()));
+            return Err(bad(
+                "--kill-every-ms needs at least 2 workers (the last live worker is never killed)"
+                    .into(),
+            ));
         }
         if self.block_ms == 0 || self.pipeline_commands == 0 {
-            return Err(bad("block_ms and pipeline_commands must be at least 1".into()));
+            return Err(bad(
+                "block_ms and pipeline_commands must be at least 1".into()
+            ));
         }
         Ok(())
     }
@@ -209,14 +236,26 @@ mod tests {
 
     #[test]
     fn options_are_checked_against_the_worker_count() {
-        let slow = |worker, cpu_fraction| SlowWorker { worker, cpu_fraction };
-        let ok = RedisOptions { slow: vec![slow(0, 0.5), slow(1, 0.25)], ..RedisOptions::default() };
+        let slow = |worker, cpu_fraction| SlowWorker {
+            worker,
+            cpu_fraction,
+        };
+        let ok = RedisOptions {
+            slow: vec![slow(0, 0.5), slow(1, 0.25)],
+            ..RedisOptions::default()
+        };
         assert!(ok.validate(2).is_ok());
         let err = ok.validate(1).unwrap_err().to_string();
         assert!(err.contains("only 1 workers"), "{err}");
-        let twice = RedisOptions { slow: vec![slow(0, 0.5), slow(0, 0.25)], ..RedisOptions::default() };
+        let twice = RedisOptions {
+            slow: vec![slow(0, 0.5), slow(0, 0.25)],
+            ..RedisOptions::default()
+        };
         assert!(twice.validate(2).unwrap_err().to_string().contains("twice"));
-        let whole = RedisOptions { slow: vec![slow(0, 1.0)], ..RedisOptions::default() };
+        let whole = RedisOptions {
+            slow: vec![slow(0, 1.0)],
+            ..RedisOptions::default()
+        };
         assert!(whole.validate(2).is_err());
     }
 
@@ -230,12 +269,27 @@ mod tests {
         assert!(parse_crash_list("x:mid-commit").is_err());
         assert!(parse_crash_list("0:lunch").is_err());
         assert_eq!(parse_crash_list("").unwrap(), vec![]);
-        let options = RedisOptions { crash: crashes, ..RedisOptions::default() };
+        let options = RedisOptions {
+            crash: crashes,
+            ..RedisOptions::default()
+        };
         assert!(options.validate(2).is_ok());
-        assert!(options.validate(1).unwrap_err().to_string().contains("only 1 workers"));
-        let twice = RedisOptions { crash: parse_crash_list("0:after-read;0:mid-count").unwrap(), ..RedisOptions::default() };
+        assert!(
+            options
+                .validate(1)
+                .unwrap_err()
+                .to_string()
+                .contains("only 1 workers")
+        );
+        let twice = RedisOptions {
+            crash: parse_crash_list("0:after-read;0:mid-count").unwrap(),
+            ..RedisOptions::default()
+        };
         assert!(twice.validate(2).unwrap_err().to_string().contains("twice"));
-        let kill = RedisOptions { kill_every_ms: 100, ..RedisOptions::default() };
+        let kill = RedisOptions {
+            kill_every_ms: 100,
+            ..RedisOptions::default()
+        };
         assert!(kill.validate(1).is_err());
         assert!(kill.validate(2).is_ok());
     }

@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-
 use super::error::QueueError;
-use super::stats::{exit_code, WorkerStats};
+use super::stats::{WorkerStats, exit_code};
 use crate::faults::Throttle;
 
 /// Environment variable carrying the Redis URL to workers (kept off the
@@ -58,10 +57,14 @@ pub struct WorkerPool {
 impl WorkerPool {
     /// Starts one process per launch, worker `i` from `launches[i]`.
     pub fn spawn(exe: &Path, launches: &[WorkerLaunch]) -> Result<WorkerPool, QueueError> {
-        let mut pool = WorkerPool { workers: Vec::with_capacity(launches.len()) };
+        let mut pool = WorkerPool {
+            workers: Vec::with_capacity(launches.len()),
+        };
         for (worker, launch) in launches.iter().enumerate() {
-            let stderr = File::create(&launch.stderr)
-                .map_err(|error| QueueError::Io { what: format!("creating {}", launch.stderr.display()), error })?;
+            let stderr = File::create(&launch.stderr).map_err(|error| QueueError::Io {
+                what: format!("creating {}", launch.stderr.display()),
+                error,
+            })?;
             let mut command = Command::new(exe);
             command
                 .args(&launch.args)
@@ -70,7 +73,10 @@ impl WorkerPool {
                 .stdout(Stdio::piped())
                 .stderr(stderr);
             worker_process_setup(&mut command);
-            let child = command.spawn().map_err(|error| QueueError::Spawn { exe: exe.display().to_string(), error })?;
+            let child = command.spawn().map_err(|error| QueueError::Spawn {
+                exe: exe.display().to_string(),
+                error,
+            })?;
             pool.workers.push(WorkerProcess {
                 worker: worker as u32,
                 child,
@@ -133,7 +139,11 @@ impl WorkerPool {
                 process.done = true;
                 let finished = process.finish(policy.crashes_expected)?;
                 // A dead worker printed no stats: it counts with zeros.
-                let zeros = WorkerStats { worker: process.worker, pid: process.child.id(), ..WorkerStats::default() };
+                let zeros = WorkerStats {
+                    worker: process.worker,
+                    pid: process.child.id(),
+                    ..WorkerStats::default()
+                };
                 match finished {
                     Finished::Stats(stats) => {
                         process.stats = Some(stats);
@@ -163,8 +173,15 @@ impl WorkerPool {
                     let process = &mut self.workers[victim];
                     if process.child.kill().is_ok() {
                         process.killed = true;
-                        if let Ok(mut writer) = crate::events::EventWriter::append(&process.events, i64::from(process.worker)) {
-                            let _ = writer.record(crate::events::EventKind::Crash, "", "killed from outside");
+                        if let Ok(mut writer) = crate::events::EventWriter::append(
+                            &process.events,
+                            i64::from(process.worker),
+                        ) {
+                            let _ = writer.record(
+                                crate::events::EventKind::Crash,
+                                "",
+                                "killed from outside",
+                            );
                         }
                     }
                 }
@@ -179,7 +196,11 @@ impl WorkerPool {
                 outcome.kills
             )));
         }
-        outcome.stats = self.workers.iter().filter_map(|p| p.stats.clone()).collect();
+        outcome.stats = self
+            .workers
+            .iter()
+            .filter_map(|p| p.stats.clone())
+            .collect();
         outcome.crashed = crashed;
         Ok(outcome)
     }
@@ -218,13 +239,23 @@ impl WorkerProcess {
     /// Reaps the exited process and reads its stats, or says why it failed.
     fn finish(&mut self, crashes_expected: bool) -> Result<Finished, QueueError> {
         let pid = self.child.id();
-        let status = self.child.wait().map_err(|error| QueueError::Io { what: format!("waiting for worker process {pid}"), error })?;
+        let status = self.child.wait().map_err(|error| QueueError::Io {
+            what: format!("waiting for worker process {pid}"),
+            error,
+        })?;
         let mut stdout = String::new();
         if let Some(mut out) = self.child.stdout.take() {
             let _ = out.read_to_string(&mut stdout);
         }
-        let stderr = std::fs::read(&self.stderr).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-        let failed = |status: String, message: String| QueueError::Worker { worker: self.worker, pid, status, message };
+        let stderr = std::fs::read(&self.stderr)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let failed = |status: String, message: String| QueueError::Worker {
+            worker: self.worker,
+            pid,
+            status,
+            message,
+        };
         if !status.success() {
             use std::os::unix::process::ExitStatusExt;
             if crashes_expected && status.code() == Some(exit_code::CRASHED) {
@@ -234,19 +265,27 @@ impl WorkerProcess {
                 return Ok(Finished::Killed);
             }
             let how = match (status.code(), status.signal()) {
-                (Some(exit_code::CRASHED), _) => "crashed on purpose (an injected crash point)".to_owned(),
+                (Some(exit_code::CRASHED), _) => {
+                    "crashed on purpose (an injected crash point)".to_owned()
+                }
                 (Some(code), _) => format!("exited with code {code}"),
                 (None, Some(signal)) => format!("was killed by signal {signal}"),
                 (None, None) => "ended abnormally".to_owned(),
             };
             let tail = stderr_tail(&stderr);
-            let message = if tail.is_empty() { "it printed nothing on stderr; check `dmesg` for an out-of-memory kill".into() } else { tail };
+            let message = if tail.is_empty() {
+                "it printed nothing on stderr; check `dmesg` for an out-of-memory kill".into()
+            } else {
+                tail
+            };
             return Err(failed(how, message));
         }
         for line in stderr.lines().filter(|l| !l.trim().is_empty()) {
             eprintln!("worker {}: {line}", self.worker);
         }
-        WorkerStats::from_output(&stdout).map(Finished::Stats).map_err(|message| failed("exited normally but".into(), message))
+        WorkerStats::from_output(&stdout)
+            .map(Finished::Stats)
+            .map_err(|message| failed("exited normally but".into(), message))
     }
 }
 
@@ -275,7 +314,14 @@ fn has_exited(pid: u32) -> bool {
     // SAFETY: an all-zero siginfo_t is a valid out-parameter for waitid.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: waitid only writes into `info`; WNOWAIT leaves the child reapable.
-    let result = unsafe { libc::waitid(libc::P_PID, id, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT) };
+    let result = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            id,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
     // SAFETY: si_pid is set by waitid (0 while the child runs).
     result == -1 || unsafe { info.si_pid() } != 0
 }

@@ -65,8 +65,13 @@ impl WorkerStats {
 
     /// The stats in a worker's stdout (its last non-empty line).
     pub fn from_output(stdout: &str) -> Result<WorkerStats, String> {
-        let line = stdout.lines().rev().find(|l| !l.trim().is_empty()).ok_or("it printed no statistics")?;
-        serde_json::from_str(line).map_err(|e| format!("its statistics line {line:?} is not valid: {e}"))
+        let line = stdout
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .ok_or("it printed no statistics")?;
+        serde_json::from_str(line)
+            .map_err(|e| format!("its statistics line {line:?} is not valid: {e}"))
     }
 }
 
@@ -123,7 +128,13 @@ pub struct RedisReport {
 
 impl RedisReport {
     /// A report with no worker added yet.
-    pub fn new(job_id: &str, server: &str, managed: bool, redis_version: &str, commit: CommitPath) -> RedisReport {
+    pub fn new(
+        job_id: &str,
+        server: &str,
+        managed: bool,
+        redis_version: &str,
+        commit: CommitPath,
+    ) -> RedisReport {
         RedisReport {
             job_id: job_id.to_owned(),
             server: server.to_owned(),
@@ -169,7 +180,11 @@ impl RedisReport {
     /// Word updates per second of merge time, the merge time summed over
     /// workers (so a per-worker rate; 0 when nothing was merged).
     pub fn updates_per_merge_s(&self) -> f64 {
-        if self.merge_s > 0.0 { self.word_updates as f64 / self.merge_s } else { 0.0 }
+        if self.merge_s > 0.0 {
+            self.word_updates as f64 / self.merge_s
+        } else {
+            0.0
+        }
     }
 }
 
@@ -178,15 +193,37 @@ mod tests {
     use super::*;
 
     fn stats(worker: u32, units: u64, updates: u64, merge_s: f64) -> WorkerStats {
-        WorkerStats { worker, pid: 100 + worker, units, word_updates: updates, round_trips: units, count_s: 1.0, merge_s, wait_s: 0.5, reconnects: worker as u64, ..Default::default() }
+        WorkerStats {
+            worker,
+            pid: 100 + worker,
+            units,
+            word_updates: updates,
+            round_trips: units,
+            count_s: 1.0,
+            merge_s,
+            wait_s: 0.5,
+            reconnects: worker as u64,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn stats_lines_round_trip_and_garbage_is_reported() {
         let one = stats(1, 3, 40, 0.25);
-        assert_eq!(WorkerStats::from_output(&format!("noise\n{}\n\n", one.to_line())), Ok(one));
-        assert!(WorkerStats::from_output("").unwrap_err().contains("no statistics"));
-        assert!(WorkerStats::from_output("{\"worker\":").unwrap_err().contains("not valid"));
+        assert_eq!(
+            WorkerStats::from_output(&format!("noise\n{}\n\n", one.to_line())),
+            Ok(one)
+        );
+        assert!(
+            WorkerStats::from_output("")
+                .unwrap_err()
+                .contains("no statistics")
+        );
+        assert!(
+            WorkerStats::from_output("{\"worker\":")
+                .unwrap_err()
+                .contains("not valid")
+        );
     }
 
     #[test]
@@ -200,7 +237,10 @@ mod tests {
         assert_eq!(report.worker_pids, vec![100, 101]);
         assert_eq!(report.word_updates, 400);
         assert_eq!(report.round_trips, 5);
-        assert_eq!((report.count_s, report.merge_s, report.wait_s), (2.0, 2.0, 1.0));
+        assert_eq!(
+            (report.count_s, report.merge_s, report.wait_s),
+            (2.0, 2.0, 1.0)
+        );
         assert_eq!(report.reconnects, 1);
         assert_eq!(report.updates_per_merge_s(), 200.0);
     }

@@ -15,12 +15,14 @@
 use redis::streams::{StreamPendingReply, StreamReadOptions, StreamReadReply};
 use redis::{Commands, Connection, Value};
 
-use super::commit::{for_each_pipeline, CommitPath, CommitStats, StagePlan, COMMIT_FUNCTION, FUNCTION_LIBRARY};
+use super::WorkQueue;
+use super::commit::{
+    COMMIT_FUNCTION, CommitPath, CommitStats, FUNCTION_LIBRARY, StagePlan, for_each_pipeline,
+};
 use super::connection::Endpoint;
 use super::error::QueueError;
 use super::keys::JobKeys;
-use super::message::{decode_unit, encode_unit, Taken};
-use super::WorkQueue;
+use super::message::{Taken, decode_unit, encode_unit};
 use crate::input::Unit;
 use crate::words::WordCounts;
 
@@ -64,7 +66,13 @@ impl StreamQueue {
 
     /// The same queue as worker `worker` sees it: reads block up to
     /// `block_ms`, commits use `commit` with `pipeline_commands` per round trip.
-    pub fn for_worker(mut self, worker: u32, block_ms: u64, pipeline_commands: usize, commit: CommitPath) -> StreamQueue {
+    pub fn for_worker(
+        mut self,
+        worker: u32,
+        block_ms: u64,
+        pipeline_commands: usize,
+        commit: CommitPath,
+    ) -> StreamQueue {
         self.consumer = JobKeys::consumer(worker);
         self.block_ms = block_ms;
         self.pipeline_commands = pipeline_commands.max(1);
@@ -91,11 +99,19 @@ impl StreamQueue {
     }
 
     /// Units pending per consumer (`XPENDING stream group` summary).
-    pub fn pending_by_consumer(&self, con: &mut Connection) -> Result<Vec<(String, u64)>, QueueError> {
-        let reply: StreamPendingReply =
-            con.xpending(self.keys.stream(), self.keys.group()).map_err(|e| self.error(e, "XPENDING"))?;
+    pub fn pending_by_consumer(
+        &self,
+        con: &mut Connection,
+    ) -> Result<Vec<(String, u64)>, QueueError> {
+        let reply: StreamPendingReply = con
+            .xpending(self.keys.stream(), self.keys.group())
+            .map_err(|e| self.error(e, "XPENDING"))?;
         Ok(match reply {
-            StreamPendingReply::Data(data) => data.consumers.into_iter().map(|c| (c.name, c.pending as u64)).collect(),
+            StreamPendingReply::Data(data) => data
+                .consumers
+                .into_iter()
+                .map(|c| (c.name, c.pending as u64))
+                .collect(),
             _ => Vec::new(),
         })
     }
@@ -113,9 +129,19 @@ impl StreamQueue {
             .arg(1)
             .query(con)
             .map_err(|e| self.error(e, "XAUTOCLAIM"))?;
-        let Some(entry) = reply.claimed.into_iter().next() else { return Ok(None) };
-        let unit = decode_unit(&entry.map).map_err(|detail| QueueError::BadMessage { id: entry.id.clone(), stream, detail })?;
-        Ok(Some(Taken { id: entry.id, unit, stolen: true }))
+        let Some(entry) = reply.claimed.into_iter().next() else {
+            return Ok(None);
+        };
+        let unit = decode_unit(&entry.map).map_err(|detail| QueueError::BadMessage {
+            id: entry.id.clone(),
+            stream,
+            detail,
+        })?;
+        Ok(Some(Taken {
+            id: entry.id,
+            unit,
+            stolen: true,
+        }))
     }
 
     /// The atomic commit: stage if large, then one `FCALL wc_commit`.
@@ -157,7 +183,8 @@ impl StreamQueue {
                     if in_pipe == self.pipeline_commands || chunks.peek().is_none() {
                         pipe.ignore();
                         pipe.cmd("PEXPIRE").arg(&stage).arg(STAGE_TTL_MS).ignore();
-                        pipe.query::<()>(con).map_err(|e| self.error(e, "HSET staging of an atomic commit"))?;
+                        pipe.query::<()>(con)
+                            .map_err(|e| self.error(e, "HSET staging of an atomic commit"))?;
                         pipe.clear();
                         in_pipe = 0;
                     }
@@ -165,8 +192,14 @@ impl StreamQueue {
             }
         }
         before_fcall();
-        let applied: u64 = fcall.query(con).map_err(|e| self.error(e, "FCALL wc_commit"))?;
-        Ok(CommitStats { updates: counts.distinct() as u64, round_trips: plan.round_trips(), acked: applied == 1 })
+        let applied: u64 = fcall
+            .query(con)
+            .map_err(|e| self.error(e, "FCALL wc_commit"))?;
+        Ok(CommitStats {
+            updates: counts.distinct() as u64,
+            round_trips: plan.round_trips(),
+            acked: applied == 1,
+        })
     }
 
     /// The job's keys.
@@ -206,7 +239,8 @@ impl StreamQueue {
                 }
                 cmd.ignore();
             }
-            pipe.query::<()>(con).map_err(|e| self.error(e, "XADD of the units"))?;
+            pipe.query::<()>(con)
+                .map_err(|e| self.error(e, "XADD of the units"))?;
         }
         Ok(())
     }
@@ -215,7 +249,9 @@ impl StreamQueue {
     pub fn read_counts(&self, con: &mut Connection) -> Result<WordCounts, QueueError> {
         let key = self.keys.counts();
         let during = "ZRANGE of the counts";
-        let members: usize = con.zcard(&key).map_err(|e| self.error(e, "ZCARD of the counts"))?;
+        let members: usize = con
+            .zcard(&key)
+            .map_err(|e| self.error(e, "ZCARD of the counts"))?;
         let mut counts = WordCounts::new();
         let mut start = 0isize;
         while (start as usize) < members {
@@ -226,11 +262,12 @@ impl StreamQueue {
                 .arg("WITHSCORES")
                 .query(con)
                 .map_err(|e| self.error(e, during))?;
-            let read = add_scored_members(reply, &mut counts).map_err(|detail| QueueError::BadReply {
-                url: self.endpoint.shown().into(),
-                during: during.into(),
-                detail,
-            })?;
+            let read =
+                add_scored_members(reply, &mut counts).map_err(|detail| QueueError::BadReply {
+                    url: self.endpoint.shown().into(),
+                    during: during.into(),
+                    detail,
+                })?;
             if read == 0 {
                 break;
             }
@@ -250,12 +287,15 @@ impl StreamQueue {
             .collect();
         let mut keys = self.keys.all();
         keys.extend(stages);
-        con.del::<_, ()>(keys).map_err(|e| self.error(e, "DEL of the job's keys"))
+        con.del::<_, ()>(keys)
+            .map_err(|e| self.error(e, "DEL of the job's keys"))
     }
 
     /// Sends the `XACK` of `id` alone.
     fn ack(&self, con: &mut Connection, id: &str) -> Result<bool, QueueError> {
-        let acked: u64 = con.xack(self.keys.stream(), self.keys.group(), &[id]).map_err(|e| self.error(e, "XACK"))?;
+        let acked: u64 = con
+            .xack(self.keys.stream(), self.keys.group(), &[id])
+            .map_err(|e| self.error(e, "XACK"))?;
         Ok(acked == 1)
     }
 }
@@ -281,21 +321,40 @@ impl WorkQueue for StreamQueue {
         }
         loop {
             let (id, options) = if self.backlog_done {
-                (">", StreamReadOptions::default().group(self.keys.group(), &self.consumer).count(1).block(self.block_ms as usize))
+                (
+                    ">",
+                    StreamReadOptions::default()
+                        .group(self.keys.group(), &self.consumer)
+                        .count(1)
+                        .block(self.block_ms as usize),
+                )
             } else {
-                ("0", StreamReadOptions::default().group(self.keys.group(), &self.consumer).count(1))
+                (
+                    "0",
+                    StreamReadOptions::default()
+                        .group(self.keys.group(), &self.consumer)
+                        .count(1),
+                )
             };
-            let reply: Option<StreamReadReply> =
-                con.xread_options(&[&stream], &[id], &options).map_err(|e| self.error(e, "XREADGROUP"))?;
-            let entry = reply.and_then(|r| r.keys.into_iter().next()).and_then(|k| k.ids.into_iter().next());
+            let reply: Option<StreamReadReply> = con
+                .xread_options(&[&stream], &[id], &options)
+                .map_err(|e| self.error(e, "XREADGROUP"))?;
+            let entry = reply
+                .and_then(|r| r.keys.into_iter().next())
+                .and_then(|k| k.ids.into_iter().next());
             match entry {
                 Some(entry) => {
-                    let unit = decode_unit(&entry.map).map_err(|detail| QueueError::BadMessage {
-                        id: entry.id.clone(),
-                        stream: stream.clone(),
-                        detail,
-                    })?;
-                    return Ok(Some(Taken { id: entry.id, unit, stolen: false }));
+                    let unit =
+                        decode_unit(&entry.map).map_err(|detail| QueueError::BadMessage {
+                            id: entry.id.clone(),
+                            stream: stream.clone(),
+                            detail,
+                        })?;
+                    return Ok(Some(Taken {
+                        id: entry.id,
+                        unit,
+                        stolen: false,
+                    }));
                 }
                 None if !self.backlog_done => self.backlog_done = true,
                 None => return Ok(None),
@@ -304,8 +363,9 @@ impl WorkQueue for StreamQueue {
     }
 
     fn pending(&mut self, con: &mut Connection) -> Result<u64, QueueError> {
-        let reply: StreamPendingReply =
-            con.xpending(self.keys.stream(), self.keys.group()).map_err(|e| self.error(e, "XPENDING"))?;
+        let reply: StreamPendingReply = con
+            .xpending(self.keys.stream(), self.keys.group())
+            .map_err(|e| self.error(e, "XPENDING"))?;
         Ok(reply.count() as u64)
     }
 
@@ -321,20 +381,32 @@ impl WorkQueue for StreamQueue {
             return self.commit_atomic(con, taken, counts, before_ack);
         }
         let (stream, group) = (self.keys.stream(), self.keys.group());
-        let mut stats = CommitStats { updates: self.commit.updates(counts), ..CommitStats::default() };
-        for_each_pipeline(self.commit, &self.keys.counts(), counts, self.pipeline_commands, |pipe, last| {
-            if last && !ack_separately {
-                pipe.cmd("XACK").arg(&stream).arg(&group).arg(&taken.id);
-                let (acked,): (u64,) = pipe.query(con).map_err(|e| self.error(e, "ZINCRBY + XACK"))?;
-                stats.acked = acked == 1;
-            } else if !pipe.is_empty() {
-                pipe.query::<()>(con).map_err(|e| self.error(e, "ZINCRBY"))?;
-            } else {
-                return Ok(());
-            }
-            stats.round_trips += 1;
-            Ok::<(), QueueError>(())
-        })?;
+        let mut stats = CommitStats {
+            updates: self.commit.updates(counts),
+            ..CommitStats::default()
+        };
+        for_each_pipeline(
+            self.commit,
+            &self.keys.counts(),
+            counts,
+            self.pipeline_commands,
+            |pipe, last| {
+                if last && !ack_separately {
+                    pipe.cmd("XACK").arg(&stream).arg(&group).arg(&taken.id);
+                    let (acked,): (u64,) = pipe
+                        .query(con)
+                        .map_err(|e| self.error(e, "ZINCRBY + XACK"))?;
+                    stats.acked = acked == 1;
+                } else if !pipe.is_empty() {
+                    pipe.query::<()>(con)
+                        .map_err(|e| self.error(e, "ZINCRBY"))?;
+                } else {
+                    return Ok(());
+                }
+                stats.round_trips += 1;
+                Ok::<(), QueueError>(())
+            },
+        )?;
         if ack_separately {
             before_ack();
             stats.acked = self.ack(con, &taken.id)?;
@@ -347,7 +419,9 @@ impl WorkQueue for StreamQueue {
 /// Adds the members of a `ZRANGE ... WITHSCORES` reply (RESP2: a flat
 /// member/score array; RESP3: member/score pairs) and returns how many.
 fn add_scored_members(reply: Value, counts: &mut WordCounts) -> Result<usize, String> {
-    let Value::Array(items) = reply else { return Err(format!("expected an array, got {reply:?}")) };
+    let Value::Array(items) = reply else {
+        return Err(format!("expected an array, got {reply:?}"));
+    };
     let mut flat = Vec::with_capacity(items.len());
     for item in items {
         match item {
@@ -361,7 +435,9 @@ fn add_scored_members(reply: Value, counts: &mut WordCounts) -> Result<usize, St
     let mut read = 0;
     let mut items = flat.into_iter();
     while let (Some(member), Some(score)) = (items.next(), items.next()) {
-        let Value::BulkString(word) = member else { return Err(format!("member is not a string: {member:?}")) };
+        let Value::BulkString(word) = member else {
+            return Err(format!("member is not a string: {member:?}"));
+        };
         counts.add(&word, parse_count(&score)?);
         read += 1;
     }
@@ -376,7 +452,8 @@ fn parse_count(score: &Value) -> Result<u64, String> {
             if let Ok(whole) = text.parse::<u64>() {
                 return Ok(whole);
             }
-            text.parse::<f64>().map_err(|_| format!("score {text:?} is not a number"))?
+            text.parse::<f64>()
+                .map_err(|_| format!("score {text:?} is not a number"))?
         }
         Value::Double(value) => *value,
         Value::Int(value) => *value as f64,
@@ -400,11 +477,23 @@ mod tests {
     #[test]
     fn scored_members_parse_flat_and_paired_replies() {
         let mut counts = WordCounts::new();
-        let flat = Value::Array(vec![bulk(b"the"), bulk(b"12"), bulk(b"\xff\x00x"), bulk(b"3")]);
+        let flat = Value::Array(vec![
+            bulk(b"the"),
+            bulk(b"12"),
+            bulk(b"\xff\x00x"),
+            bulk(b"3"),
+        ]);
         assert_eq!(add_scored_members(flat, &mut counts), Ok(2));
         let paired = Value::Array(vec![Value::Array(vec![bulk(b"a"), Value::Double(5.0)])]);
         assert_eq!(add_scored_members(paired, &mut counts), Ok(1));
-        assert_eq!((counts.get(b"the"), counts.get(b"\xff\x00x"), counts.get(b"a")), (12, 3, 5));
+        assert_eq!(
+            (
+                counts.get(b"the"),
+                counts.get(b"\xff\x00x"),
+                counts.get(b"a")
+            ),
+            (12, 3, 5)
+        );
     }
 
     #[test]

@@ -43,8 +43,13 @@ pub fn git_commit() -> String {
     };
     match run(&["rev-parse", "--short=12", "HEAD"]) {
         Some(commit) if !commit.is_empty() => {
-            let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-            if dirty { format!("{commit}-dirty") } else { commit }
+            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{commit}-dirty")
+            } else {
+                commit
+            }
         }
         _ => "unknown".to_string(),
     }
@@ -56,7 +61,11 @@ pub fn capture_environment(command: String, timestamp: String) -> Environment {
         Ok(mut system) => {
             system.refresh_cpu_all();
             system.refresh_memory();
-            let model = system.cpus().first().map(|c| c.brand().trim().to_string()).unwrap_or_default();
+            let model = system
+                .cpus()
+                .first()
+                .map(|c| c.brand().trim().to_string())
+                .unwrap_or_default();
             (model, system.total_memory())
         }
         Err(_) => (String::from("unknown"), 0),
@@ -67,7 +76,9 @@ pub fn capture_environment(command: String, timestamp: String) -> Environment {
     Environment {
         host: sysinfo::System::host_name().unwrap_or_default(),
         cpu_model,
-        cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        cores: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
         memory_bytes,
         kernel: sysinfo::System::kernel_version().unwrap_or_default(),
         os: sysinfo::System::long_os_version().unwrap_or_default(),
@@ -81,7 +92,10 @@ pub fn capture_environment(command: String, timestamp: String) -> Environment {
 
 /// The current time as RFC 3339 UTC, e.g. `2026-11-25T13:05:00Z`.
 pub fn utc_timestamp() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -93,7 +107,12 @@ pub fn utc_timestamp() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]

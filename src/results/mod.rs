@@ -7,6 +7,6 @@ mod environment;
 mod row;
 mod store;
 
-pub use environment::{capture_environment, git_commit, utc_timestamp, Environment};
+pub use environment::{Environment, capture_environment, git_commit, utc_timestamp};
 pub use row::RunRow;
-pub use store::{append_row, events_path, read_rows, ResultsError};
+pub use store::{ResultsError, append_row, events_path, read_rows};

@@ -96,7 +96,12 @@ impl RunRow {
         let _ = writer.serialize(RunRow::example());
         let bytes = writer.into_inner().unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);
-        text.lines().next().unwrap_or_default().split(',').map(str::to_string).collect()
+        text.lines()
+            .next()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::to_string)
+            .collect()
     }
 
     /// A row with every field set, for tests and the header.

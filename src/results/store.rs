@@ -47,7 +47,10 @@ pub fn events_path(csv: &Path, run_id: &str) -> PathBuf {
 
 /// Reads every row of `path`; a missing file has no rows.
 pub fn read_rows(path: &Path) -> Result<Vec<RunRow>, ResultsError> {
-    let unreadable = |message: String| ResultsError::Unreadable { path: path.to_path_buf(), message };
+    let unreadable = |message: String| ResultsError::Unreadable {
+        path: path.to_path_buf(),
+        message,
+    };
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -57,16 +60,29 @@ pub fn read_rows(path: &Path) -> Result<Vec<RunRow>, ResultsError> {
         return Ok(Vec::new());
     }
     let mut reader = csv::Reader::from_reader(&bytes[..]);
-    let header: Vec<String> = reader.headers().map_err(|e| unreadable(e.to_string()))?.iter().map(str::to_string).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| unreadable(e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
     let expected = RunRow::header();
     if header != expected {
         let difference = expected
             .iter()
             .zip(header.iter().map(Some).chain(std::iter::repeat(None)))
             .find(|(want, got)| Some(*want) != *got)
-            .map(|(want, got)| format!("expected column `{want}`, found `{}`", got.map_or("(none)", |g| g.as_str())))
+            .map(|(want, got)| {
+                format!(
+                    "expected column `{want}`, found `{}`",
+                    got.map_or("(none)", |g| g.as_str())
+                )
+            })
             .unwrap_or_else(|| format!("{} columns instead of {}", header.len(), expected.len()));
-        return Err(ResultsError::OtherSchema { path: path.to_path_buf(), difference });
+        return Err(ResultsError::OtherSchema {
+            path: path.to_path_buf(),
+            difference,
+        });
     }
     reader
         .deserialize()
@@ -80,21 +96,33 @@ pub fn read_rows(path: &Path) -> Result<Vec<RunRow>, ResultsError> {
 /// renamed over the old one, so a crash at any moment leaves either the old
 /// CSV or the new one.
 pub fn append_row(path: &Path, row: &RunRow) -> Result<(), ResultsError> {
-    let unwritable = |source| ResultsError::Unwritable { path: path.to_path_buf(), source };
+    let unwritable = |source| ResultsError::Unwritable {
+        path: path.to_path_buf(),
+        source,
+    };
     read_rows(path)?;
     let existing = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(unwritable(e)),
     };
-    let mut writer = csv::WriterBuilder::new().has_headers(existing.is_empty()).from_writer(Vec::new());
-    writer.serialize(row).map_err(|e| unwritable(std::io::Error::other(e)))?;
-    let new_bytes = writer.into_inner().map_err(|e| unwritable(std::io::Error::other(e.to_string())))?;
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(existing.is_empty())
+        .from_writer(Vec::new());
+    writer
+        .serialize(row)
+        .map_err(|e| unwritable(std::io::Error::other(e)))?;
+    let new_bytes = writer
+        .into_inner()
+        .map_err(|e| unwritable(std::io::Error::other(e.to_string())))?;
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    let mut temp = tempfile::Builder::new().prefix(".results-tmp-").tempfile_in(dir).map_err(unwritable)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".results-tmp-")
+        .tempfile_in(dir)
+        .map_err(unwritable)?;
     temp.write_all(&existing).map_err(unwritable)?;
     temp.write_all(&new_bytes).map_err(unwritable)?;
     temp.as_file().sync_all().map_err(unwritable)?;
@@ -120,7 +148,12 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1], row);
         let text = fs::read_to_string(&path).unwrap();
-        assert_eq!(text.lines().filter(|l| l.starts_with("experiment,")).count(), 1);
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.starts_with("experiment,"))
+                .count(),
+            1
+        );
     }
 
     #[test]
@@ -131,12 +164,19 @@ mod tests {
         let err = append_row(&path, &RunRow::example()).unwrap_err();
         assert!(matches!(err, ResultsError::OtherSchema { .. }), "{err}");
         assert!(err.to_string().contains("params_key"), "{err}");
-        assert_eq!(fs::read_to_string(&path).unwrap(), "experiment,run_id,wall\nx,y,1.0\n");
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "experiment,run_id,wall\nx,y,1.0\n"
+        );
     }
 
     #[test]
     fn an_unwritable_folder_is_a_clear_error() {
-        let err = append_row(Path::new("/nonexistent-results/x.csv"), &RunRow::example()).unwrap_err();
-        assert!(err.to_string().contains("/nonexistent-results/x.csv"), "{err}");
+        let err =
+            append_row(Path::new("/nonexistent-results/x.csv"), &RunRow::example()).unwrap_err();
+        assert!(
+            err.to_string().contains("/nonexistent-results/x.csv"),
+            "{err}"
+        );
     }
 }

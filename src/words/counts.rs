@@ -6,7 +6,7 @@ use std::io::{self, BufRead, Read, Write};
 
 use super::scan::scan_words;
 use super::table::WordTable;
-use super::tokenize::{complete_prefix_len, Tokenizer};
+use super::tokenize::{Tokenizer, complete_prefix_len};
 
 /// Size of the read buffer used when streaming a file.
 pub const DEFAULT_CHUNK_BYTES: usize = 256 * 1024;
@@ -43,7 +43,10 @@ pub struct WordCounts {
 
 impl PartialEq for WordCounts {
     fn eq(&self, other: &Self) -> bool {
-        self.distinct() == other.distinct() && self.iter().all(|(word, count)| other.table.get(word) == Some(count))
+        self.distinct() == other.distinct()
+            && self
+                .iter()
+                .all(|(word, count)| other.table.get(word) == Some(count))
     }
 }
 
@@ -108,7 +111,12 @@ impl WordCounts {
     /// Counts the words of `text[range]`, which must be lowercased complete
     /// words; bytes of `text` after the range may be read but are not counted.
     #[inline]
-    fn count_lowercased(&mut self, text: &[u8], range: std::ops::Range<usize>, tokenizer: Tokenizer) -> u64 {
+    fn count_lowercased(
+        &mut self,
+        text: &[u8],
+        range: std::ops::Range<usize>,
+        tokenizer: Tokenizer,
+    ) -> u64 {
         let mut words = 0;
         scan_words(text, range, tokenizer, |starts, ends| {
             words += starts.len() as u64;
@@ -225,7 +233,12 @@ impl WordCounts {
             let len = u32::try_from(word.len())
                 .ok()
                 .filter(|&len| len != END_OF_COUNTS)
-                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "a word of 4 GiB or more cannot be sent"))?;
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "a word of 4 GiB or more cannot be sent",
+                    )
+                })?;
             out.write_all(&len.to_le_bytes())?;
             out.write_all(word)?;
             out.write_all(&count.to_le_bytes())?;
@@ -251,7 +264,9 @@ impl WordCounts {
     /// Reads a map written by [`WordCounts::write_raw`]; `InvalidData` or
     /// `UnexpectedEof` when the stream is not one whole map.
     pub fn read_raw<R: Read>(mut input: R) -> io::Result<WordCounts> {
-        Ok(WordCounts { table: WordTable::read_raw(&mut input)? })
+        Ok(WordCounts {
+            table: WordTable::read_raw(&mut input)?,
+        })
     }
 
     /// Reads entries written by [`WordCounts::write_binary`] and adds them to
@@ -333,7 +348,9 @@ mod tests {
         let expected = reference(&input);
         for chunk in 1..=input.len() + 1 {
             let mut counts = WordCounts::new();
-            let tally = counts.count_reader(&input[..], Tokenizer::Whitespace, true, chunk).unwrap();
+            let tally = counts
+                .count_reader(&input[..], Tokenizer::Whitespace, true, chunk)
+                .unwrap();
             assert_eq!(as_btree(&counts), expected, "chunk size {chunk}");
             assert_eq!(tally.bytes, input.len() as u64);
             assert_eq!(tally.words, expected.values().sum::<u64>());
@@ -377,19 +394,36 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(0x00c0_ffee);
         for case in 0..400 {
             let input = random_input(&mut rng);
-            for (tokenizer, expected) in [(Tokenizer::Whitespace, reference(&input)), (Tokenizer::Alnum, alnum_reference(&input))] {
+            for (tokenizer, expected) in [
+                (Tokenizer::Whitespace, reference(&input)),
+                (Tokenizer::Alnum, alnum_reference(&input)),
+            ] {
                 for chunk in [1, 2, 3, 15, 16, 17, 63, 64, 65, 200, input.len() + 1] {
                     let mut counts = WordCounts::new();
-                    let tally = counts.count_reader(&input[..], tokenizer, true, chunk).unwrap();
-                    assert_eq!(as_btree(&counts), expected, "case {case}, {tokenizer}, chunk {chunk}, input {input:?}");
+                    let tally = counts
+                        .count_reader(&input[..], tokenizer, true, chunk)
+                        .unwrap();
+                    assert_eq!(
+                        as_btree(&counts),
+                        expected,
+                        "case {case}, {tokenizer}, chunk {chunk}, input {input:?}"
+                    );
                     assert_eq!(tally.words, expected.values().sum::<u64>());
                     assert_eq!(tally.bytes, input.len() as u64);
                 }
                 let mut text = input.clone();
                 let mut counts = WordCounts::new();
-                let body = if text.starts_with(UTF8_BOM) { &mut text[UTF8_BOM.len()..] } else { &mut text[..] };
+                let body = if text.starts_with(UTF8_BOM) {
+                    &mut text[UTF8_BOM.len()..]
+                } else {
+                    &mut text[..]
+                };
                 counts.count_text(body, tokenizer);
-                assert_eq!(as_btree(&counts), expected, "case {case}, {tokenizer}, count_text");
+                assert_eq!(
+                    as_btree(&counts),
+                    expected,
+                    "case {case}, {tokenizer}, count_text"
+                );
             }
         }
     }
@@ -398,18 +432,29 @@ mod tests {
     fn bom_is_skipped_only_at_file_start() {
         let input = b"\xEF\xBB\xBFword";
         let mut at_start = WordCounts::new();
-        at_start.count_reader(&input[..], Tokenizer::Whitespace, true, 2).unwrap();
+        at_start
+            .count_reader(&input[..], Tokenizer::Whitespace, true, 2)
+            .unwrap();
         assert_eq!(at_start.get(b"word"), 1);
         let mut mid_file = WordCounts::new();
-        mid_file.count_reader(&input[..], Tokenizer::Whitespace, false, 2).unwrap();
+        mid_file
+            .count_reader(&input[..], Tokenizer::Whitespace, false, 2)
+            .unwrap();
         assert_eq!(mid_file.get(b"\xEF\xBB\xBFword"), 1);
     }
 
     #[test]
     fn a_lone_bom_or_empty_input_counts_nothing() {
-        for input in [&b""[..], &b"\xEF\xBB\xBF"[..], &b"\xEF\xBB"[..], &b" \r\n "[..]] {
+        for input in [
+            &b""[..],
+            &b"\xEF\xBB\xBF"[..],
+            &b"\xEF\xBB"[..],
+            &b" \r\n "[..],
+        ] {
             let mut counts = WordCounts::new();
-            counts.count_reader(input, Tokenizer::Whitespace, true, 1).unwrap();
+            counts
+                .count_reader(input, Tokenizer::Whitespace, true, 1)
+                .unwrap();
             let expected = reference(input);
             assert_eq!(as_btree(&counts), expected, "{input:?}");
         }
@@ -418,11 +463,30 @@ mod tests {
     #[test]
     fn output_order_is_count_desc_then_bytes_asc() {
         let mut counts = WordCounts::new();
-        for (w, c) in [(&b"b"[..], 2), (b"a", 2), (b"\xff", 5), (b"c", 1), (b"A", 2)] {
+        for (w, c) in [
+            (&b"b"[..], 2),
+            (b"a", 2),
+            (b"\xff", 5),
+            (b"c", 1),
+            (b"A", 2),
+        ] {
             counts.add(w, c);
         }
-        let sorted: Vec<_> = counts.sorted().into_iter().map(|(w, c)| (w.to_vec(), c)).collect();
-        assert_eq!(sorted, vec![(b"\xff".to_vec(), 5), (b"A".to_vec(), 2), (b"a".to_vec(), 2), (b"b".to_vec(), 2), (b"c".to_vec(), 1)]);
+        let sorted: Vec<_> = counts
+            .sorted()
+            .into_iter()
+            .map(|(w, c)| (w.to_vec(), c))
+            .collect();
+        assert_eq!(
+            sorted,
+            vec![
+                (b"\xff".to_vec(), 5),
+                (b"A".to_vec(), 2),
+                (b"a".to_vec(), 2),
+                (b"b".to_vec(), 2),
+                (b"c".to_vec(), 1)
+            ]
+        );
         assert_eq!(counts.top(2), counts.sorted()[..2].to_vec());
         assert_eq!(counts.top(99), counts.sorted());
     }
@@ -447,7 +511,9 @@ mod tests {
     #[test]
     fn binary_encoding_round_trips_and_detects_truncation() {
         let mut counts = WordCounts::new();
-        counts.count_reader(&tricky_input()[..], Tokenizer::Whitespace, true, 7).unwrap();
+        counts
+            .count_reader(&tricky_input()[..], Tokenizer::Whitespace, true, 7)
+            .unwrap();
         let mut bytes = Vec::new();
         counts.write_binary(&mut bytes).unwrap();
         let mut back = WordCounts::new();
@@ -460,7 +526,9 @@ mod tests {
     #[test]
     fn tsv_has_raw_bytes_and_output_order() {
         let mut counts = WordCounts::new();
-        counts.count_reader(&b"b a b \xe9"[..], Tokenizer::Whitespace, true, 3).unwrap();
+        counts
+            .count_reader(&b"b a b \xe9"[..], Tokenizer::Whitespace, true, 3)
+            .unwrap();
         let mut out = Vec::new();
         counts.write_tsv(&mut out).unwrap();
         assert_eq!(out, b"b\t2\na\t1\n\xe9\t1\n");

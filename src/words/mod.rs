@@ -7,5 +7,7 @@ mod scan;
 mod table;
 mod tokenize;
 
-pub use counts::{output_order, Tally, WordCounts, DEFAULT_CHUNK_BYTES, END_OF_COUNTS, UTF8_BOM};
-pub use tokenize::{complete_prefix_len, for_each_word, is_separator_whitespace, ByteClass, Tokenizer};
+pub use counts::{DEFAULT_CHUNK_BYTES, END_OF_COUNTS, Tally, UTF8_BOM, WordCounts, output_order};
+pub use tokenize::{
+    ByteClass, Tokenizer, complete_prefix_len, for_each_word, is_separator_whitespace,
+};

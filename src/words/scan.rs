@@ -34,7 +34,12 @@ const CAPACITY: usize = BATCH + BLOCK / 2;
 /// lowercased words; a word touching either end of the range is reported
 /// as it is, so streaming callers must cut the range at separators.
 #[inline]
-pub fn scan_words(text: &[u8], range: std::ops::Range<usize>, tokenizer: Tokenizer, on_batch: impl FnMut(&[usize], &[usize])) {
+pub fn scan_words(
+    text: &[u8],
+    range: std::ops::Range<usize>,
+    tokenizer: Tokenizer,
+    on_batch: impl FnMut(&[usize], &[usize]),
+) {
     match tokenizer {
         Tokenizer::Whitespace => scan::<Whitespace>(text, range, on_batch),
         Tokenizer::Alnum => scan::<Alnum>(text, range, on_batch),
@@ -58,10 +63,11 @@ mod sse2 {
     //! baseline, so no runtime detection is needed.
 
     use core::arch::x86_64::{
-        __m128i, _mm_add_epi8, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        __m128i, _mm_add_epi8, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set1_epi8,
     };
 
-    use super::{Alnum, Whitespace, WordMask, BLOCK};
+    use super::{Alnum, BLOCK, Whitespace, WordMask};
 
     /// Lanes of `v` in `lo..lo + len` (unsigned) set to 0xFF, others 0.
     ///
@@ -86,7 +92,8 @@ mod sse2 {
         for (i, quarter) in block.chunks_exact(16).enumerate() {
             // SAFETY: `quarter` is 16 readable bytes (chunks_exact), which is
             // exactly what the unaligned load reads; SSE2 is baseline on x86_64.
-            let bits = unsafe { _mm_movemask_epi8(lanes(_mm_loadu_si128(quarter.as_ptr().cast()))) };
+            let bits =
+                unsafe { _mm_movemask_epi8(lanes(_mm_loadu_si128(quarter.as_ptr().cast()))) };
             mask |= u64::from(bits as u16) << (16 * i);
         }
         mask
@@ -97,7 +104,12 @@ mod sse2 {
         fn word_mask(block: &[u8; BLOCK]) -> u64 {
             // Separators: ' ' or 9..=13 (\t \n \v \f \r).
             // SAFETY: SSE2 is baseline on x86_64; register-only intrinsics.
-            !mask64(block, |v| unsafe { _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)), in_range(v, 9, 5)) })
+            !mask64(block, |v| unsafe {
+                _mm_or_si128(
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
+                    in_range(v, 9, 5),
+                )
+            })
         }
     }
 
@@ -123,7 +135,9 @@ mod sse2 {
 #[cfg(any(not(target_arch = "x86_64"), test))]
 fn table_mask(block: &[u8; BLOCK], tokenizer: Tokenizer) -> u64 {
     let class = tokenizer.word_bytes();
-    block.iter().enumerate().fold(0, |mask, (i, &b)| mask | (u64::from(class[usize::from(b)]) << i))
+    block.iter().enumerate().fold(0, |mask, (i, &b)| {
+        mask | (u64::from(class[usize::from(b)]) << i)
+    })
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -195,8 +209,17 @@ impl Spans {
 }
 
 #[inline]
-fn scan<M: WordMask>(text: &[u8], range: std::ops::Range<usize>, mut on_batch: impl FnMut(&[usize], &[usize])) {
-    let mut spans = Spans { starts: [0; CAPACITY], ends: [0; CAPACITY], open: 0, closed: 0 };
+fn scan<M: WordMask>(
+    text: &[u8],
+    range: std::ops::Range<usize>,
+    mut on_batch: impl FnMut(&[usize], &[usize]),
+) {
+    let mut spans = Spans {
+        starts: [0; CAPACITY],
+        ends: [0; CAPACITY],
+        open: 0,
+        closed: 0,
+    };
     // 1 when the byte just before the current block belongs to a word.
     let mut carry = 0u64;
     let mut add_block = |spans: &mut Spans, base: usize, word: u64| {
@@ -248,8 +271,16 @@ mod tests {
             }
             for b in 0..=255u8 {
                 block[shift] = b;
-                assert_eq!(Whitespace::word_mask(&block), table_mask(&block, Tokenizer::Whitespace), "byte {b:#x}");
-                assert_eq!(Alnum::word_mask(&block), table_mask(&block, Tokenizer::Alnum), "byte {b:#x}");
+                assert_eq!(
+                    Whitespace::word_mask(&block),
+                    table_mask(&block, Tokenizer::Whitespace),
+                    "byte {b:#x}"
+                );
+                assert_eq!(
+                    Alnum::word_mask(&block),
+                    table_mask(&block, Tokenizer::Alnum),
+                    "byte {b:#x}"
+                );
             }
         }
     }
@@ -259,7 +290,15 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         for _ in 0..300 {
             let len = rng.random_range(0..600);
-            let text: Vec<u8> = (0..len).map(|_| if rng.random_range(0..3) == 0 { b' ' } else { b'x' }).collect();
+            let text: Vec<u8> = (0..len)
+                .map(|_| {
+                    if rng.random_range(0..3) == 0 {
+                        b' '
+                    } else {
+                        b'x'
+                    }
+                })
+                .collect();
             let from = rng.random_range(0..=len);
             let to = rng.random_range(from..=len);
             let mut got = Vec::new();

@@ -112,7 +112,10 @@ struct Slot {
     count: u64,
 }
 
-const EMPTY_SLOT: Slot = Slot { key: Key::EMPTY, count: 0 };
+const EMPTY_SLOT: Slot = Slot {
+    key: Key::EMPTY,
+    count: 0,
+};
 
 /// A map from words (byte strings) to counts.
 #[derive(Debug, Clone)]
@@ -158,7 +161,7 @@ fn folded_multiply(a: u64, b: u64) -> u64 {
 fn prefetch(slot: &Slot) {
     #[cfg(target_arch = "x86_64")]
     {
-        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         let first: *const Slot = slot;
         // A 24-byte slot may straddle two 64-byte lines: fetch its last byte's too.
         let last = first.cast::<u8>().wrapping_add(size_of::<Slot>() - 1);
@@ -336,7 +339,10 @@ impl WordTable {
 
     /// Iterates over (word, count) in table order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
-        self.slots.iter().filter(|s| s.key.tag() != EMPTY).map(|s| (self.word_of(s), s.count))
+        self.slots
+            .iter()
+            .filter(|s| s.key.tag() != EMPTY)
+            .map(|s| (self.word_of(s), s.count))
     }
 
     /// The word stored in the occupied `slot`.
@@ -358,7 +364,15 @@ impl WordTable {
     /// [`WordTable::read_raw`] rebuilds it without hashing a single word:
     /// how `processes`-mode workers send their counts to the parent.
     pub fn write_raw<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
-        for value in [RAW_MAGIC, self.seeds[0], self.seeds[1], self.long_seed, self.slots.len() as u64, self.len as u64, self.arena.len() as u64] {
+        for value in [
+            RAW_MAGIC,
+            self.seeds[0],
+            self.seeds[1],
+            self.long_seed,
+            self.slots.len() as u64,
+            self.len as u64,
+            self.arena.len() as u64,
+        ] {
             out.write_all(&value.to_le_bytes())?;
         }
         let mut buffer = Vec::with_capacity(24 * 4096);
@@ -377,7 +391,12 @@ impl WordTable {
     /// `InvalidData` on anything that is not such a table, and with
     /// `UnexpectedEof` when it is cut short.
     pub fn read_raw<R: std::io::Read>(input: &mut R) -> std::io::Result<WordTable> {
-        let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not a word table: {what}"));
+        let invalid = |what: &str| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not a word table: {what}"),
+            )
+        };
         let mut header = [0u64; 7];
         for value in &mut header {
             let mut bytes = [0u8; 8];
@@ -388,8 +407,14 @@ impl WordTable {
         if magic != RAW_MAGIC {
             return Err(invalid("bad magic number"));
         }
-        let slots = usize::try_from(slots).ok().filter(|n| n.is_power_of_two() && *n >= MIN_SLOTS && *n <= 1 << 40).ok_or_else(|| invalid("bad slot count"))?;
-        let len = usize::try_from(len).ok().filter(|&n| n <= max_len(slots)).ok_or_else(|| invalid("bad length"))?;
+        let slots = usize::try_from(slots)
+            .ok()
+            .filter(|n| n.is_power_of_two() && *n >= MIN_SLOTS && *n <= 1 << 40)
+            .ok_or_else(|| invalid("bad slot count"))?;
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&n| n <= max_len(slots))
+            .ok_or_else(|| invalid("bad length"))?;
         let arena_len = usize::try_from(arena_len).map_err(|_| invalid("bad arena length"))?;
         let mut table = WordTable {
             slots: Vec::with_capacity(slots),
@@ -409,10 +434,16 @@ impl WordTable {
                 key.copy_from_slice(&raw[..16]);
                 let mut count = [0u8; 8];
                 count.copy_from_slice(&raw[16..]);
-                let slot = Slot { key: Key(key), count: u64::from_le_bytes(count) };
+                let slot = Slot {
+                    key: Key(key),
+                    count: u64::from_le_bytes(count),
+                };
                 if slot.key.tag() == IN_ARENA {
                     let (offset, word_len) = arena_span(slot.key);
-                    if offset.checked_add(word_len).is_none_or(|end| end > arena_len) {
+                    if offset
+                        .checked_add(word_len)
+                        .is_none_or(|end| end > arena_len)
+                    {
                         return Err(invalid("a word outside the arena"));
                     }
                 }
@@ -466,7 +497,11 @@ impl WordTable {
 /// the frequent words arrive first and keep their home slots anyway.
 #[inline]
 fn max_len(slots: usize) -> usize {
-    if slots * size_of::<Slot>() <= 512 * 1024 { slots / 4 } else { slots / 8 * 7 }
+    if slots * size_of::<Slot>() <= 512 * 1024 {
+        slots / 4
+    } else {
+        slots / 8 * 7
+    }
 }
 
 /// The bytes of the arena word whose key is `key`.
@@ -492,7 +527,10 @@ mod tests {
     fn raw_tables_round_trip_and_reject_garbage() {
         let mut table = WordTable::default();
         for i in 0..5_000u32 {
-            table.add(format!("w{i}{}", "y".repeat((i % 30) as usize)).as_bytes(), u64::from(i) + 1);
+            table.add(
+                format!("w{i}{}", "y".repeat((i % 30) as usize)).as_bytes(),
+                u64::from(i) + 1,
+            );
         }
         let mut bytes = Vec::new();
         table.write_raw(&mut bytes).unwrap();
@@ -543,8 +581,16 @@ mod tests {
         // About 3 at this load for a good hash (up to ~6 with an unlucky
         // random seed); thousands with a shared one. The bound leaves room
         // for the first and catches the second.
-        assert!(mean_displacement(&copy) < 50.0, "{}", mean_displacement(&copy));
-        assert!(mean_displacement(&full) < 50.0, "{}", mean_displacement(&full));
+        assert!(
+            mean_displacement(&copy) < 50.0,
+            "{}",
+            mean_displacement(&copy)
+        );
+        assert!(
+            mean_displacement(&full) < 50.0,
+            "{}",
+            mean_displacement(&full)
+        );
     }
 
     #[test]

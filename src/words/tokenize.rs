@@ -122,19 +122,50 @@ mod tests {
     fn whitespace_splits_on_all_six_ascii_whitespace_bytes() {
         let text = b"a b\tc\nd\x0be\x0cf\rg";
         let got = words(text, Tokenizer::Whitespace);
-        assert_eq!(got, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec(), b"d".to_vec(), b"e".to_vec(), b"f".to_vec(), b"g".to_vec()]);
+        assert_eq!(
+            got,
+            vec![
+                b"a".to_vec(),
+                b"b".to_vec(),
+                b"c".to_vec(),
+                b"d".to_vec(),
+                b"e".to_vec(),
+                b"f".to_vec(),
+                b"g".to_vec()
+            ]
+        );
     }
 
     #[test]
     fn whitespace_keeps_punctuation_and_non_ascii() {
-        let got = words("the, the caf\u{e9} \u{a0}x".as_bytes(), Tokenizer::Whitespace);
-        assert_eq!(got, vec![b"the,".to_vec(), b"the".to_vec(), "caf\u{e9}".as_bytes().to_vec(), "\u{a0}x".as_bytes().to_vec()]);
+        let got = words(
+            "the, the caf\u{e9} \u{a0}x".as_bytes(),
+            Tokenizer::Whitespace,
+        );
+        assert_eq!(
+            got,
+            vec![
+                b"the,".to_vec(),
+                b"the".to_vec(),
+                "caf\u{e9}".as_bytes().to_vec(),
+                "\u{a0}x".as_bytes().to_vec()
+            ]
+        );
     }
 
     #[test]
     fn alnum_splits_on_ascii_punctuation_but_keeps_utf8() {
         let got = words("don't caf\u{e9}-bar 42".as_bytes(), Tokenizer::Alnum);
-        assert_eq!(got, vec![b"don".to_vec(), b"t".to_vec(), "caf\u{e9}".as_bytes().to_vec(), b"bar".to_vec(), b"42".to_vec()]);
+        assert_eq!(
+            got,
+            vec![
+                b"don".to_vec(),
+                b"t".to_vec(),
+                "caf\u{e9}".as_bytes().to_vec(),
+                b"bar".to_vec(),
+                b"42".to_vec()
+            ]
+        );
     }
 
     #[test]

@@ -32,7 +32,10 @@ use redis::Connection;
 use crate::events::{EventKind, EventWriter};
 use crate::faults::{CrashPlan, CrashPoint, Crasher};
 use crate::input::count_unit;
-use crate::queue::{exit_code, unit_label, CommitPath, Endpoint, JobKeys, QueueError, StreamQueue, WorkQueue, WorkerStats};
+use crate::queue::{
+    CommitPath, Endpoint, JobKeys, QueueError, StreamQueue, WorkQueue, WorkerStats, exit_code,
+    unit_label,
+};
 use crate::words::{Tokenizer, WordCounts};
 
 /// First pause between reconnect attempts; it doubles up to [`MAX_BACKOFF`].
@@ -71,29 +74,40 @@ pub struct WorkerConfig {
 pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
     let endpoint = Endpoint::new(&config.url);
     let keys = JobKeys::new(&config.job).map_err(QueueError::BadOptions)?;
-    let mut queue = StreamQueue::new(endpoint.clone(), keys).for_worker(
-        config.worker,
-        config.block_ms,
-        config.pipeline_commands,
-        config.commit,
-    )
-    .with_autoclaim(config.autoclaim_ms);
+    let mut queue = StreamQueue::new(endpoint.clone(), keys)
+        .for_worker(
+            config.worker,
+            config.block_ms,
+            config.pipeline_commands,
+            config.commit,
+        )
+        .with_autoclaim(config.autoclaim_ms);
     let mut worker = Worker {
         config,
         endpoint,
         events: EventLog::open(config.events.as_deref(), config.worker),
         crash: Crasher::new(config.crash),
-        stats: WorkerStats { worker: config.worker, pid: std::process::id(), ..WorkerStats::default() },
+        stats: WorkerStats {
+            worker: config.worker,
+            pid: std::process::id(),
+            ..WorkerStats::default()
+        },
         counts: WordCounts::new(),
     };
-    worker.events.record(EventKind::Start, "", &format!("pid={} commit={}", std::process::id(), config.commit));
+    worker.events.record(
+        EventKind::Start,
+        "",
+        &format!("pid={} commit={}", std::process::id(), config.commit),
+    );
     let mut con = worker.connect(&mut queue, false)?;
     loop {
         match worker.step(&mut queue, &mut con) {
             Ok(Step::Finished) => break,
             Ok(Step::Worked | Step::Waited) => {}
             Err(e) if e.is_redis_gone() => {
-                worker.events.record(EventKind::RedisDown, "", &e.to_string());
+                worker
+                    .events
+                    .record(EventKind::RedisDown, "", &e.to_string());
                 con = worker.connect(&mut queue, true)?;
                 worker.stats.reconnects += 1;
                 worker.events.record(EventKind::RedisUp, "", "");
@@ -101,7 +115,11 @@ pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
             Err(e) => return Err(e),
         }
     }
-    worker.events.record(EventKind::Exit, "", &format!("units={}", worker.stats.units));
+    worker.events.record(
+        EventKind::Exit,
+        "",
+        &format!("units={}", worker.stats.units),
+    );
     Ok(worker.stats)
 }
 
@@ -152,17 +170,27 @@ struct Worker<'a> {
 impl Worker<'_> {
     /// Connects (retrying while Redis is unreachable, for up to
     /// `reconnect_s`) and prepares the connection.
-    fn connect(&mut self, queue: &mut impl WorkQueue, again: bool) -> Result<Connection, QueueError> {
+    fn connect(
+        &mut self,
+        queue: &mut impl WorkQueue,
+        again: bool,
+    ) -> Result<Connection, QueueError> {
         let deadline = Instant::now() + Duration::from_secs(self.config.reconnect_s);
         let mut backoff = FIRST_BACKOFF;
         let mut noted = again;
         loop {
-            let attempt = self.endpoint.connect().and_then(|mut con| queue.on_connect(&mut con).map(|()| con));
+            let attempt = self
+                .endpoint
+                .connect()
+                .and_then(|mut con| queue.on_connect(&mut con).map(|()| con));
             match attempt {
                 Ok(con) => return Ok(con),
                 Err(e) if e.is_redis_gone() && Instant::now() + backoff < deadline => {
                     if !noted {
-                        eprintln!("note: Redis not reachable yet ({e}); retrying for up to {} s", self.config.reconnect_s);
+                        eprintln!(
+                            "note: Redis not reachable yet ({e}); retrying for up to {} s",
+                            self.config.reconnect_s
+                        );
                         noted = true;
                     }
                     std::thread::sleep(backoff);
@@ -174,13 +202,21 @@ impl Worker<'_> {
     }
 
     /// Takes, counts and commits one unit, or finds there is none.
-    fn step(&mut self, queue: &mut impl WorkQueue, con: &mut Connection) -> Result<Step, QueueError> {
+    fn step(
+        &mut self,
+        queue: &mut impl WorkQueue,
+        con: &mut Connection,
+    ) -> Result<Step, QueueError> {
         // (Stealing stale units with XAUTOCLAIM goes here, before new reads.)
         let waiting = Instant::now();
         let Some(taken) = queue.take(con)? else {
             let pending = queue.pending(con)?;
             self.stats.wait_s += waiting.elapsed().as_secs_f64();
-            return Ok(if pending == 0 { Step::Finished } else { Step::Waited });
+            return Ok(if pending == 0 {
+                Step::Finished
+            } else {
+                Step::Waited
+            });
         };
         self.stats.wait_s += waiting.elapsed().as_secs_f64();
         self.crash.unit_taken();
@@ -197,14 +233,20 @@ impl Worker<'_> {
         let tally = count_unit(&taken.unit, self.config.tokenizer, &mut self.counts)?;
         self.crash_point(CrashPoint::MidCount, &label);
         self.stats.count_s += counting.elapsed().as_secs_f64();
-        self.events.record(EventKind::Counted, &label, &format!("words={} distinct={}", tally.words, self.counts.distinct()));
+        self.events.record(
+            EventKind::Counted,
+            &label,
+            &format!("words={} distinct={}", tally.words, self.counts.distinct()),
+        );
         self.crash_point(CrashPoint::BeforeCommit, &label);
 
         let merging = Instant::now();
         let ack_separately = self.crash.armed(CrashPoint::MidCommit);
         let (crash, events, counts) = (&self.crash, &mut self.events, &self.counts);
         let commit = queue.commit(con, &taken, counts, ack_separately, &mut || {
-            crash.reach(CrashPoint::MidCommit, || events.record(EventKind::Crash, &label, CrashPoint::MidCommit.name()))
+            crash.reach(CrashPoint::MidCommit, || {
+                events.record(EventKind::Crash, &label, CrashPoint::MidCommit.name())
+            })
         })?;
         self.stats.merge_s += merging.elapsed().as_secs_f64();
         self.stats.word_updates += commit.updates;
@@ -212,8 +254,19 @@ impl Worker<'_> {
         if !commit.acked {
             self.stats.duplicate_commits += 1;
         }
-        let kind = if commit.acked { EventKind::Committed } else { EventKind::Refused };
-        self.events.record(kind, &label, &format!("updates={} round_trips={}", commit.updates, commit.round_trips));
+        let kind = if commit.acked {
+            EventKind::Committed
+        } else {
+            EventKind::Refused
+        };
+        self.events.record(
+            kind,
+            &label,
+            &format!(
+                "updates={} round_trips={}",
+                commit.updates, commit.round_trips
+            ),
+        );
         self.stats.units += 1;
         self.stats.bytes += tally.bytes;
         self.stats.words += tally.words;
@@ -224,7 +277,9 @@ impl Worker<'_> {
     /// Crashes here if the plan says so, recording a `crash` event first.
     fn crash_point(&mut self, point: CrashPoint, label: &str) {
         let events = &mut self.events;
-        self.crash.reach(point, || events.record(EventKind::Crash, label, point.name()));
+        self.crash.reach(point, || {
+            events.record(EventKind::Crash, label, point.name())
+        });
     }
 }
 
@@ -240,11 +295,17 @@ impl EventLog {
         let writer = path.and_then(|path| match EventWriter::append(path, i64::from(worker)) {
             Ok(writer) => Some(writer),
             Err(e) => {
-                eprintln!("warning: cannot write events to {}: {e}; continuing without them", path.display());
+                eprintln!(
+                    "warning: cannot write events to {}: {e}; continuing without them",
+                    path.display()
+                );
                 None
             }
         });
-        EventLog { writer, warned: false }
+        EventLog {
+            writer,
+            warned: false,
+        }
     }
 
     fn record(&mut self, kind: EventKind, unit: &str, detail: &str) {
@@ -261,7 +322,7 @@ impl EventLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::{plan_units, InputFile, Unit};
+    use crate::input::{InputFile, Unit, plan_units};
     use crate::servers::{RedisConfig, RedisServer};
 
     /// `files` small files of a few words each, as units.
@@ -271,7 +332,10 @@ mod tests {
                 let path = dir.join(format!("f{i:05}.txt"));
                 let text = format!("w{} w{} common Common\n", i % 17, i % 5);
                 std::fs::write(&path, &text).unwrap();
-                InputFile { path, bytes: text.len() as u64 }
+                InputFile {
+                    path,
+                    bytes: text.len() as u64,
+                }
             })
             .collect();
         plan_units(&inputs, 1 << 20).unwrap()
@@ -301,7 +365,11 @@ mod tests {
         for unit in &units {
             count_unit(unit, Tokenizer::Whitespace, &mut expected).unwrap();
         }
-        let mut server = RedisServer::start(RedisConfig { snapshot_interval_s: Some(3600), ..RedisConfig::default() }).unwrap();
+        let mut server = RedisServer::start(RedisConfig {
+            snapshot_interval_s: Some(3600),
+            ..RedisConfig::default()
+        })
+        .unwrap();
         let endpoint = Endpoint::new(&server.url());
         let keys = JobKeys::random();
         let queue = StreamQueue::new(endpoint.clone(), keys.clone());
@@ -313,7 +381,10 @@ mod tests {
         let stats = std::thread::scope(|scope| {
             let worker = scope.spawn(|| run_worker(&config));
             std::thread::sleep(Duration::from_millis(150));
-            assert!(!worker.is_finished(), "the worker finished before Redis was killed; give it more units");
+            assert!(
+                !worker.is_finished(),
+                "the worker finished before Redis was killed; give it more units"
+            );
             server.kill9().unwrap();
             std::thread::sleep(Duration::from_millis(200));
             server.restart().unwrap();
@@ -328,7 +399,10 @@ mod tests {
     #[test]
     fn a_worker_gives_up_with_redis_gone_when_redis_stays_down() {
         let mut server = RedisServer::start(RedisConfig::default()).unwrap();
-        let config = WorkerConfig { reconnect_s: 1, ..config(&server, "nojob") };
+        let config = WorkerConfig {
+            reconnect_s: 1,
+            ..config(&server, "nojob")
+        };
         server.kill9().unwrap();
         let started = Instant::now();
         let err = run_worker(&config).unwrap_err();

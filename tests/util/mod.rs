@@ -13,7 +13,10 @@ pub fn harness() -> Command {
 
 /// Runs the harness with `args` and returns its output.
 pub fn run(args: &[&str]) -> Output {
-    harness().args(args).output().expect("the harness binary runs")
+    harness()
+        .args(args)
+        .output()
+        .expect("the harness binary runs")
 }
 
 /// Runs the harness and panics with its stderr unless it succeeded.
@@ -36,7 +39,9 @@ pub fn reference_tsv(files: &[PathBuf]) -> Vec<u8> {
     let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
     for file in files {
         let bytes = std::fs::read(file).expect("fixture readable");
-        let body = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(&bytes);
+        let body = bytes
+            .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+            .unwrap_or(&bytes);
         for word in body.split(|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')) {
             if !word.is_empty() {
                 *counts.entry(word.to_ascii_lowercase()).or_default() += 1;
@@ -62,7 +67,9 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).expect("dir readable") {
             let path = entry.expect("entry").path();
-            let kind = std::fs::symlink_metadata(&path).expect("metadata").file_type();
+            let kind = std::fs::symlink_metadata(&path)
+                .expect("metadata")
+                .file_type();
             if kind.is_dir() {
                 stack.push(path);
             } else if kind.is_file() {
@@ -88,14 +95,34 @@ pub fn tricky_corpus(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("empty.txt".into(), Vec::new()),
         ("only-bom.txt".into(), b"\xEF\xBB\xBF".to_vec()),
-        ("bom.txt".into(), b"\xEF\xBB\xBFThe first word has a BOM\r\nthe THE The\r\n".to_vec()),
+        (
+            "bom.txt".into(),
+            b"\xEF\xBB\xBFThe first word has a BOM\r\nthe THE The\r\n".to_vec(),
+        ),
         ("bom-then-space.txt".into(), b"\xEF\xBB\xBF the".to_vec()),
-        ("crlf.txt".into(), b"one two\r\nthree\r\n\r\nfour\r".to_vec()),
+        (
+            "crlf.txt".into(),
+            b"one two\r\nthree\r\n\r\nfour\r".to_vec(),
+        ),
         ("tabs-ff-vt.txt".into(), b"a\tb\x0bc\x0cd  e\t\tf".to_vec()),
-        ("no-newline.txt".into(), b"last words without newline".to_vec()),
-        ("utf8.txt".into(), "Caf\u{e9} CAF\u{c9} na\u{ef}ve \u{a0}nbsp \u{3000}ideographic \u{1F600}\n".as_bytes().to_vec()),
-        ("invalid-utf8.txt".into(), b"\xff\xfe bad \xc3( \x80\x81\x82 WORD\xffWORD".to_vec()),
-        ("binary.bin".into(), (0u8..=255).cycle().take(70_000).collect()),
+        (
+            "no-newline.txt".into(),
+            b"last words without newline".to_vec(),
+        ),
+        (
+            "utf8.txt".into(),
+            "Caf\u{e9} CAF\u{c9} na\u{ef}ve \u{a0}nbsp \u{3000}ideographic \u{1F600}\n"
+                .as_bytes()
+                .to_vec(),
+        ),
+        (
+            "invalid-utf8.txt".into(),
+            b"\xff\xfe bad \xc3( \x80\x81\x82 WORD\xffWORD".to_vec(),
+        ),
+        (
+            "binary.bin".into(),
+            (0u8..=255).cycle().take(70_000).collect(),
+        ),
         ("mid-bom.txt".into(), b"x \xEF\xBB\xBFnot-stripped".to_vec()),
     ];
     let mut long = Vec::new();
@@ -111,7 +138,10 @@ pub fn tricky_corpus(dir: &Path) -> Vec<PathBuf> {
     }
     files.push(("large.txt".into(), long));
     std::fs::create_dir_all(dir.join("nested/deeper")).expect("mkdir");
-    files.push(("nested/deeper/inner.txt".into(), b"nested Nested NESTED".to_vec()));
+    files.push((
+        "nested/deeper/inner.txt".into(),
+        b"nested Nested NESTED".to_vec(),
+    ));
     let mut paths = Vec::new();
     for (name, bytes) in files {
         let path = dir.join(name);
