@@ -62,6 +62,8 @@ pub struct JobOutcome {
     pub counts: WordCounts,
     /// Input files.
     pub files: usize,
+    /// Size of the largest input file, bytes.
+    pub max_file_bytes: u64,
     /// Units of work the files were cut into.
     pub units: usize,
     /// Unit size used.
@@ -93,14 +95,21 @@ pub fn auto_unit_bytes(total_bytes: u64, workers: u32, mode: Mode) -> u64 {
     (total_bytes / (u64::from(workers.max(1)) * slices)).clamp(1 << 20, 64 << 20)
 }
 
+impl JobSpec {
+    /// Workers that actually run: 1 for serial, at least 1 otherwise.
+    pub fn effective_workers(&self) -> u32 {
+        if self.mode == Mode::Serial {
+            1
+        } else {
+            self.workers.max(1)
+        }
+    }
+}
+
 /// Runs a job. `exe` is the harness binary, re-invoked for worker processes.
 pub fn run_job(spec: &JobSpec, exe: &Path) -> Result<JobOutcome> {
     let started = Instant::now();
-    let workers = if spec.mode == Mode::Serial {
-        1
-    } else {
-        spec.workers.max(1)
-    };
+    let workers = spec.effective_workers();
     let files = collect_files(&spec.paths, |path, kind| {
         eprintln!(
             "note: skipping {} ({kind}, not a regular file)",
@@ -142,6 +151,7 @@ pub fn run_job(spec: &JobSpec, exe: &Path) -> Result<JobOutcome> {
     Ok(JobOutcome {
         counts: outcome.counts,
         files: files.len(),
+        max_file_bytes: files.iter().map(|f| f.bytes).max().unwrap_or(0),
         units: units.len(),
         unit_bytes,
         tally: outcome.tally,

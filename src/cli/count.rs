@@ -108,13 +108,7 @@ pub fn run(args: CountArgs) -> Result<()> {
         unit_bytes: args.unit_bytes,
         redis: RedisOptions {
             url: args.redis_url.clone(),
-            commit: if args.atomic {
-                CommitPath::Atomic
-            } else if args.per_word {
-                CommitPath::PerWord
-            } else {
-                CommitPath::PerUnit
-            },
+            commit: CommitPath::from_flags(args.atomic, args.per_word),
             autoclaim_ms: args.autoclaim_ms,
             crash: args.crash.clone(),
             kill_every_ms: args.kill_every_ms,
@@ -152,11 +146,7 @@ pub fn run(args: CountArgs) -> Result<()> {
     for (word, count) in outcome.counts.top(args.top) {
         writeln!(out, "{count:>12}  {}", String::from_utf8_lossy(word))?;
     }
-    let workers = if mode == Mode::Serial {
-        1
-    } else {
-        args.workers
-    };
+    let workers = spec.effective_workers();
     write!(
         out,
         "mode={} workers={} files={} units={} bytes={} words={} distinct={} wall_s={:.3} plan_s={:.3} count_s={:.3} merge_s={:.3}",

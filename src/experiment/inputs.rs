@@ -67,6 +67,9 @@ pub fn content_hash(paths: &[PathBuf]) -> Result<String> {
 pub struct Oracle {
     dir: PathBuf,
     cached: HashMap<(String, &'static str), WordCounts>,
+    /// Content hash per input, computed once per run (inputs do not change
+    /// while an experiment runs), so a parameter set does not re-read it.
+    hashes: HashMap<Vec<PathBuf>, String>,
 }
 
 impl Oracle {
@@ -75,24 +78,33 @@ impl Oracle {
         Oracle {
             dir: data_dir.join("oracle"),
             cached: HashMap::new(),
+            hashes: HashMap::new(),
         }
     }
 
     /// The reference counts of the input at `paths`.
     pub fn counts(&mut self, paths: &[PathBuf], tokenizer: Tokenizer) -> Result<&WordCounts> {
-        let hash = content_hash(paths)?;
+        let hash = match self.hashes.get(paths) {
+            Some(hash) => hash.clone(),
+            None => {
+                let hash = content_hash(paths)?;
+                self.hashes.insert(paths.to_vec(), hash.clone());
+                hash
+            }
+        };
         let key = (hash.clone(), tokenizer.name());
         if !self.cached.contains_key(&key) {
             let file = self.dir.join(format!("{hash}-{tokenizer}.counts"));
-            let counts = match std::fs::File::open(&file) {
-                Ok(reader) => {
-                    let mut counts = WordCounts::new();
-                    match counts.read_binary(std::io::BufReader::new(reader)) {
-                        Ok(()) => counts,
-                        Err(_) => self.compute(paths, tokenizer, &file)?,
-                    }
-                }
-                Err(_) => self.compute(paths, tokenizer, &file)?,
+            let stored = std::fs::File::open(&file).ok().and_then(|reader| {
+                let mut counts = WordCounts::new();
+                counts
+                    .read_binary(std::io::BufReader::new(reader))
+                    .ok()
+                    .map(|()| counts)
+            });
+            let counts = match stored {
+                Some(counts) => counts,
+                None => self.compute(paths, tokenizer, &file)?,
             };
             self.cached.insert(key.clone(), counts);
         }

@@ -162,13 +162,7 @@ impl RunParams {
     /// The Redis options of this run.
     pub fn redis_options(&self) -> RedisOptions {
         RedisOptions {
-            commit: if self.atomic {
-                CommitPath::Atomic
-            } else if self.per_word {
-                CommitPath::PerWord
-            } else {
-                CommitPath::PerUnit
-            },
+            commit: CommitPath::from_flags(self.atomic, self.per_word),
             slow: self.slow.clone(),
             autoclaim_ms: self.autoclaim_ms,
             crash: self.crash.clone(),

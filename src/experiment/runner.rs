@@ -156,9 +156,7 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<R
                 outcome.counts.add(&word, 1);
             }
             let diff_words = count_differences(&outcome.counts, &expected);
-            let row = build_row(
-                experiment, params, &key, rep, &commit, &paths, &outcome, diff_words,
-            )?;
+            let row = build_row(experiment, params, &key, rep, &commit, &outcome, diff_words);
             if !outcome.events.is_empty() {
                 let events_file = crate::results::events_path(&csv, &run_id);
                 if let Some(dir) = events_file.parent() {
@@ -200,21 +198,17 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<R
     Ok(summary)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn build_row(
     experiment: &Experiment,
     params: &RunParams,
     key: &str,
     rep: u32,
     commit: &str,
-    paths: &[PathBuf],
     outcome: &crate::job::JobOutcome,
     diff_words: u64,
-) -> Result<RunRow> {
-    let files = crate::input::collect_files(paths, |_, _| {})?;
-    let max_file_bytes = files.iter().map(|f| f.bytes).max().unwrap_or(0);
+) -> RunRow {
     let redis = outcome.redis.as_ref();
-    Ok(RunRow {
+    RunRow {
         experiment: experiment.name.clone(),
         run_id: format!("{key}-r{rep}"),
         params_key: key.to_string(),
@@ -227,7 +221,7 @@ fn build_row(
         tokenizer: params.tokenizer.name().to_string(),
         unit_bytes: outcome.unit_bytes,
         input: params.input.label(),
-        max_file_bytes,
+        max_file_bytes: outcome.max_file_bytes,
         per_word: params.per_word,
         slow: params.slow_text(),
         slowest_cpu: params
@@ -264,7 +258,7 @@ fn build_row(
         correct: diff_words == 0,
         diff_words,
         expect_exact: experiment.expect_exact_for(params),
-    })
+    }
 }
 
 fn store_row(csv: &Path, row: &RunRow, replace: bool) -> Result<()> {

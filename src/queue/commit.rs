@@ -98,6 +98,18 @@ impl StagePlan {
 }
 
 impl CommitPath {
+    /// The commit path the `atomic` and `per_word` settings ask for
+    /// (atomic wins; they are never both set after validation).
+    pub fn from_flags(atomic: bool, per_word: bool) -> CommitPath {
+        if atomic {
+            CommitPath::Atomic
+        } else if per_word {
+            CommitPath::PerWord
+        } else {
+            CommitPath::PerUnit
+        }
+    }
+
     /// The name used on command lines and in CSV files.
     pub fn name(self) -> &'static str {
         match self {
