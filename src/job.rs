@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::input::{collect_files, plan_units};
+use crate::input::{collect_files, plan_units, shrink_tail};
 use crate::local::{LocalOutcome, run_processes, run_serial, run_threads};
 use crate::queue::{RedisOptions, RedisReport, run_redis_job};
 use crate::words::{Tally, Tokenizer, WordCounts};
@@ -120,7 +120,12 @@ pub fn run_job(spec: &JobSpec, exe: &Path) -> Result<JobOutcome> {
     let unit_bytes = spec
         .unit_bytes
         .unwrap_or_else(|| auto_unit_bytes(total_bytes, workers, spec.mode));
-    let units = plan_units(&files, unit_bytes)?;
+    let mut units = plan_units(&files, unit_bytes)?;
+    if spec.unit_bytes.is_none() && matches!(spec.mode, Mode::Threads | Mode::Processes) {
+        // Automatic units: also cut the last ones small so the workers
+        // finish together (an explicit --unit-bytes is taken as it is).
+        units = shrink_tail(units, workers as usize)?;
+    }
     let plan_s = started.elapsed().as_secs_f64();
     let (outcome, redis, events): (LocalOutcome, _, _) = match spec.mode {
         Mode::Serial => (run_serial(&units, spec.tokenizer)?, None, Vec::new()),

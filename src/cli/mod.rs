@@ -40,6 +40,9 @@ pub enum Command {
         /// Tokenizer to count with.
         #[arg(long, value_enum, default_value_t = TokenizerArg::Whitespace)]
         tokenizer: TokenizerArg,
+        /// An inherited shared-memory file to keep the word table in.
+        #[arg(long, value_name = "FD")]
+        table_fd: Option<i32>,
     },
     /// Internal: a `redis`-mode worker; the Redis URL comes from --url or
     /// the HARNESS_REDIS_URL environment variable (kept off the command line).
@@ -109,9 +112,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Gen(args) => generate::run(args),
         Command::Run(args) => run::run(args),
         Command::Plot(args) => plot::run(args),
-        Command::LocalWorker { tokenizer } => {
-            Ok(crate::local::serve_local_worker(tokenizer.into())?)
-        }
+        Command::LocalWorker {
+            tokenizer,
+            table_fd,
+        } => Ok(crate::local::serve_local_worker(
+            tokenizer.into(),
+            table_fd,
+        )?),
         Command::RedisWorker {
             url,
             job,

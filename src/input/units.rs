@@ -80,6 +80,57 @@ pub fn plan_units(files: &[InputFile], unit_bytes: u64) -> Result<Vec<Unit>, Inp
     Ok(units)
 }
 
+/// The smallest piece [`shrink_tail`] cuts, bytes (about half a
+/// millisecond of counting).
+const TAIL_PIECE_BYTES: u64 = 256 * 1024;
+
+/// Cuts the `workers` units that a largest-first queue hands out last into
+/// halving pieces (1/2, 1/4, ... of the unit, down to about 256 KiB), so
+/// all workers run out of work within a fraction of a millisecond of each
+/// other instead of one idling while another counts a whole last unit.
+/// Every other unit, and the order of the list, stays as it is.
+pub fn shrink_tail(units: Vec<Unit>, workers: usize) -> Result<Vec<Unit>, InputError> {
+    let mut order: Vec<usize> = (0..units.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(units[i].bytes()));
+    let last: std::collections::HashSet<usize> =
+        order.iter().rev().take(workers.max(1)).copied().collect();
+    let mut shrunk = Vec::with_capacity(units.len() + 8 * workers);
+    for (i, unit) in units.into_iter().enumerate() {
+        if last.contains(&i) && unit.bytes() > 2 * TAIL_PIECE_BYTES {
+            halve(unit, &mut shrunk)?;
+        } else {
+            shrunk.push(unit);
+        }
+    }
+    Ok(shrunk)
+}
+
+/// Pushes `unit` cut into pieces of 1/2, 1/4, ... of it, each cut just
+/// after a whitespace byte, the last two about [`TAIL_PIECE_BYTES`].
+fn halve(unit: Unit, into: &mut Vec<Unit>) -> Result<(), InputError> {
+    let unreadable = |source| InputError::Unreadable {
+        path: unit.path.clone(),
+        source,
+    };
+    let mut file = File::open(&unit.path).map_err(unreadable)?;
+    let mut start = unit.start;
+    while unit.end - start > 2 * TAIL_PIECE_BYTES {
+        let target = start + (unit.end - start) / 2;
+        let Some(cut) = cut_after_whitespace(&mut file, target, unit.end).map_err(unreadable)?
+        else {
+            break;
+        };
+        into.push(Unit {
+            path: unit.path.clone(),
+            start,
+            end: cut,
+        });
+        start = cut;
+    }
+    into.push(Unit { start, ..unit });
+    Ok(())
+}
+
 /// The offset just past the first whitespace byte at or after `from`, or
 /// `None` when there is none before `len` (or the cut would be at `len`).
 fn cut_after_whitespace(file: &mut File, from: u64, len: u64) -> io::Result<Option<u64>> {
@@ -163,6 +214,44 @@ mod tests {
                 .unwrap();
             assert_eq!(split, whole, "unit size {unit_bytes}");
         }
+    }
+
+    #[test]
+    fn the_last_units_are_cut_into_halving_pieces() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = b"one two three four five six seven eight nine ten\n";
+        let big = file_with(&dir, "big.txt", &line.repeat(80_000)); // 4 MB
+        let small = file_with(&dir, "small.txt", &line.repeat(100));
+        let files = [big.clone(), small.clone()];
+        let units = plan_units(&files, 2 << 20).unwrap();
+        assert_eq!(units.len(), 3);
+        let shrunk = shrink_tail(units.clone(), 2).unwrap();
+        // The small file and one 2 MB range are the two handed out last:
+        // the file is too small to cut, the range becomes 1 MB + 2 x 0.5 MB.
+        assert_eq!(shrunk.len(), 3 - 1 + 3);
+        let mut sizes: Vec<u64> = shrunk.iter().map(Unit::bytes).collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes[0], small.bytes);
+        assert!(sizes[1] <= 2 * TAIL_PIECE_BYTES, "{sizes:?}");
+        let mut ranges: Vec<(u64, u64)> = shrunk
+            .iter()
+            .filter(|u| u.path == big.path)
+            .map(|u| (u.start, u.end))
+            .collect();
+        ranges.sort_unstable();
+        assert_eq!(ranges.first().unwrap().0, 0);
+        assert_eq!(ranges.last().unwrap().1, big.bytes);
+        for pair in ranges.windows(2) {
+            assert_eq!(pair[0].1, pair[1].0);
+        }
+        let count = |units: &[Unit]| {
+            let mut counts = WordCounts::new();
+            for unit in units {
+                count_unit(unit, Tokenizer::Whitespace, &mut counts).unwrap();
+            }
+            counts
+        };
+        assert_eq!(count(&shrunk), count(&units));
     }
 
     #[test]

@@ -2,8 +2,12 @@
 //! hidden `local-worker` subcommand). One parent thread per worker hands it
 //! units over its stdin, one at a time, from a shared queue; each worker
 //! sends back its partial counts at the end, which the parent merges.
+//! Every worker's table hashes with seeds the parent hands out, so the
+//! merge walks memory in order.
 
 use std::io::{BufReader, BufWriter, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +16,7 @@ use std::time::Instant;
 use super::wire;
 use super::{LocalOutcome, Partial, join_all, largest_first, merge_partials};
 use crate::input::{Unit, count_unit};
-use crate::words::{Tally, Tokenizer, WordCounts};
+use crate::words::{SharedFile, TableSeeds, Tally, Tokenizer, WordCounts};
 
 /// Why a `processes` run failed.
 #[derive(Debug, thiserror::Error)]
@@ -49,16 +53,68 @@ pub enum LocalWorkerError {
     },
 }
 
-/// Kills and reaps a worker process when dropped, unless it already exited.
-struct WorkerChild(Child);
+/// A worker process, and the shared-memory file its word table grows in
+/// (`None` where memfds are not available: the table then comes through
+/// the pipe). Kills and reaps the process when dropped, unless it already
+/// exited.
+struct WorkerChild {
+    child: Child,
+    table_file: Option<OwnedFd>,
+}
 
 impl Drop for WorkerChild {
     fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
         }
-        let _ = self.0.wait();
+        let _ = self.child.wait();
     }
+}
+
+/// Units handed to a worker ahead of its replies: two, so the next unit is
+/// always waiting when it finishes one (with the small last units of an
+/// automatic plan, a unit queued behind a busy worker costs little).
+const UNITS_IN_FLIGHT: usize = 2;
+
+/// The descriptor number a worker finds its table file at.
+const TABLE_FD: i32 = 3;
+
+/// Starts one worker: `exe local-worker`, stdin and stdout piped, and a new
+/// memfd passed as descriptor 3 for its table.
+fn spawn_worker(exe: &Path, tokenizer: Tokenizer) -> Result<WorkerChild, LocalWorkerError> {
+    let table_file = SharedFile::create().ok();
+    let mut command = Command::new(exe);
+    command
+        .args(["local-worker", "--tokenizer", tokenizer.name()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(file) = &table_file {
+        let raw = file.as_raw_fd();
+        command.args(["--table-fd", &TABLE_FD.to_string()]);
+        // SAFETY: runs in the forked child before exec and only calls the
+        // async-signal-safe dup2/fcntl. The memfd is close-on-exec; its
+        // copy at descriptor 3 is not, so the worker (and no other child)
+        // inherits it.
+        unsafe {
+            command.pre_exec(move || {
+                let result = if raw == TABLE_FD {
+                    libc::fcntl(TABLE_FD, libc::F_SETFD, 0)
+                } else {
+                    libc::dup2(raw, TABLE_FD)
+                };
+                if result == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let child = command.spawn().map_err(|source| LocalWorkerError::Spawn {
+        exe: exe.display().to_string(),
+        source,
+    })?;
+    Ok(WorkerChild { child, table_file })
 }
 
 /// Counts `units` with `workers` processes running `exe local-worker`.
@@ -70,41 +126,37 @@ pub fn run_processes(
 ) -> Result<LocalOutcome, LocalWorkerError> {
     let ordered = largest_first(units);
     let next = AtomicUsize::new(0);
+    let seeds = TableSeeds::random();
     let started = Instant::now();
     let mut children = Vec::with_capacity(workers);
     for _ in 0..workers.max(1) {
-        let child = Command::new(exe)
-            .args(["local-worker", "--tokenizer", tokenizer.name()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|source| LocalWorkerError::Spawn {
-                exe: exe.display().to_string(),
-                source,
-            })?;
-        children.push(WorkerChild(child));
+        children.push(spawn_worker(exe, tokenizer)?);
     }
     let results: Vec<Result<Partial, LocalWorkerError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = children
             .iter_mut()
             .enumerate()
-            .map(|(worker, child)| {
+            .map(|(worker, WorkerChild { child, table_file })| {
                 let (ordered, next) = (&ordered, &next);
-                scope.spawn(move || drive_worker(worker, &mut child.0, ordered, next))
+                let table_file = table_file.as_ref().map(|fd| fd.as_fd());
+                scope.spawn(move || drive_worker(worker, child, table_file, seeds, ordered, next))
             })
             .collect();
         join_all(handles)
     });
     let count_s = started.elapsed().as_secs_f64();
+    // Merge first: the workers have sent everything and exit meanwhile.
+    let outcome = merge_partials(results, count_s);
     drop(children);
-    merge_partials(results, count_s)
+    outcome
 }
 
 /// Feeds one worker until the queue is empty, then collects its counts.
 fn drive_worker(
     worker: usize,
     child: &mut Child,
+    table_file: Option<BorrowedFd<'_>>,
+    seeds: TableSeeds,
     ordered: &[Unit],
     next: &AtomicUsize,
 ) -> Result<Partial, LocalWorkerError> {
@@ -118,21 +170,38 @@ fn drive_worker(
         return Err(lost("its pipes were not set up".into()));
     };
     let mut to_worker: BufWriter<ChildStdin> = BufWriter::new(stdin);
+    grow_pipe(&stdout);
     let mut from_worker: BufReader<ChildStdout> = BufReader::with_capacity(1 << 20, stdout);
+    wire::write_seeds(&mut to_worker, seeds).map_err(|e| lost(format!("writing to it: {e}")))?;
     let mut done = 0u64;
+    let mut in_flight = 0usize;
+    let mut ended = false;
     loop {
-        match ordered.get(next.fetch_add(1, Ordering::Relaxed)) {
-            Some(unit) => wire::write_unit(&mut to_worker, unit)
-                .map_err(|e| lost(format!("writing to it: {e}")))?,
-            None => {
-                wire::write_end(&mut to_worker).map_err(|e| lost(format!("writing to it: {e}")))?;
-                break;
-            }
+        // Keep UNITS_IN_FLIGHT units queued in the worker's stdin, so it
+        // starts the next one without waiting a round trip for it.
+        while !ended && in_flight < UNITS_IN_FLIGHT {
+            let sent = match ordered.get(next.fetch_add(1, Ordering::Relaxed)) {
+                Some(unit) => {
+                    in_flight += 1;
+                    wire::write_unit(&mut to_worker, unit)
+                }
+                None => {
+                    ended = true;
+                    wire::write_end(&mut to_worker)
+                }
+            };
+            sent.map_err(|e| lost(format!("writing to it: {e}")))?;
+        }
+        if in_flight == 0 {
+            break;
         }
         match wire::read_byte(&mut from_worker)
             .map_err(|e| lost(format!("reading from it: {e}")))?
         {
-            wire::DONE => done += 1,
+            wire::DONE => {
+                done += 1;
+                in_flight -= 1;
+            }
             wire::FAILED => return Err(reported(worker, &mut from_worker)),
             other => return Err(lost(format!("unexpected reply byte {other}"))),
         }
@@ -144,9 +213,21 @@ fn drive_worker(
     }
     let tally =
         wire::read_tally(&mut from_worker).map_err(|e| lost(format!("reading its tally: {e}")))?;
-    let counts = WordCounts::read_raw(&mut from_worker)
+    let counts = WordCounts::read_handoff(&mut from_worker, table_file)
         .map_err(|e| lost(format!("reading its counts: {e}")))?;
     Ok((counts, tally, done))
+}
+
+/// Asks for a 1 MiB pipe buffer (the most an unprivileged process may
+/// get by default), so a worker's table crosses in a few large copies
+/// instead of ~100 64 KiB hand-offs, each waking the other process.
+/// Best effort: on failure the pipe keeps its default size.
+fn grow_pipe(pipe: &impl std::os::fd::AsRawFd) {
+    // SAFETY: F_SETPIPE_SZ on a descriptor we own; it changes only that
+    // pipe's buffer size and fails harmlessly on anything else.
+    unsafe {
+        libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20);
+    }
 }
 
 fn reported(worker: usize, from_worker: &mut impl std::io::Read) -> LocalWorkerError {
@@ -158,11 +239,26 @@ fn reported(worker: usize, from_worker: &mut impl std::io::Read) -> LocalWorkerE
 /// The worker side: reads units from stdin until the end marker, counting
 /// each, and writes the protocol replies to stdout. Returns an error only
 /// when the pipes themselves fail (the parent went away).
-pub fn serve_local_worker(tokenizer: Tokenizer) -> std::io::Result<()> {
+///
+/// `table_fd` is the descriptor of the shared-memory file the parent
+/// passed for the word table; without it the table is sent through stdout.
+pub fn serve_local_worker(tokenizer: Tokenizer, table_fd: Option<i32>) -> std::io::Result<()> {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut output = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-    let mut counts = WordCounts::new();
+    let mut counts = WordCounts::with_seeds(wire::read_seeds(&mut input)?);
+    if let Some(fd) = table_fd {
+        // SAFETY: F_GETFD only inspects the descriptor table.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            return Err(std::io::Error::other(format!(
+                "--table-fd {fd} is not an open descriptor"
+            )));
+        }
+        // SAFETY: the descriptor is open (checked above) and was handed to
+        // this process for this table alone; nothing else owns it.
+        let file = unsafe { OwnedFd::from_raw_fd(fd) };
+        counts.share_through(SharedFile::new(file));
+    }
     let mut tally = Tally::default();
     while let Some(unit) = wire::read_unit(&mut input)? {
         match count_unit(&unit, tokenizer, &mut counts) {
@@ -177,5 +273,5 @@ pub fn serve_local_worker(tokenizer: Tokenizer) -> std::io::Result<()> {
     }
     output.write_all(&[wire::RESULT])?;
     wire::write_tally(&mut output, tally)?;
-    counts.write_raw(&mut output)
+    counts.write_handoff(&mut output)
 }

@@ -1,4 +1,5 @@
-//! `threads` mode: p threads in one process, each with its own map, pulling
+//! `threads` mode: p threads in one process, each with its own map (all
+//! with the same hash seeds, so merging walks memory in order), pulling
 //! units from a shared index; maps merged at the end.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -6,7 +7,7 @@ use std::time::Instant;
 
 use super::{LocalOutcome, Partial, join_all, largest_first, merge_partials};
 use crate::input::{InputError, Unit, count_unit};
-use crate::words::{Tally, Tokenizer, WordCounts};
+use crate::words::{TableSeeds, Tally, Tokenizer, WordCounts};
 
 /// Counts `units` with `workers` threads (at least 1).
 pub fn run_threads(
@@ -16,12 +17,13 @@ pub fn run_threads(
 ) -> Result<LocalOutcome, InputError> {
     let ordered = largest_first(units);
     let next = AtomicUsize::new(0);
+    let seeds = TableSeeds::random();
     let started = Instant::now();
     let results: Vec<Result<Partial, InputError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers.max(1))
             .map(|_| {
                 scope.spawn(|| {
-                    let mut counts = WordCounts::new();
+                    let mut counts = WordCounts::with_seeds(seeds);
                     let mut tally = Tally::default();
                     let mut done = 0u64;
                     loop {

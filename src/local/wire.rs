@@ -1,5 +1,6 @@
 //! The pipe protocol between the `processes` mode parent and its local
-//! workers. Parent to worker: unit records, then an end marker. Worker to
+//! workers. Parent to worker: the hash seeds for the worker's table, unit
+//! records, then an end marker. Worker to
 //! parent: one `DONE` byte per unit, then `RESULT` with the tally and the
 //! binary-encoded counts, or `FAILED` with a message.
 
@@ -8,7 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use crate::input::Unit;
-use crate::words::Tally;
+use crate::words::{TableSeeds, Tally};
 
 /// Worker finished a unit and wants the next.
 pub const DONE: u8 = b'D';
@@ -17,6 +18,18 @@ pub const RESULT: u8 = b'R';
 /// Worker failed; a length-prefixed message follows.
 pub const FAILED: u8 = b'E';
 const END_OF_UNITS: u32 = u32::MAX;
+
+/// Writes the seeds the worker's table must hash with.
+pub fn write_seeds<W: Write>(out: &mut W, seeds: TableSeeds) -> io::Result<()> {
+    out.write_all(&seeds.to_bytes())
+}
+
+/// Reads the seeds sent by [`write_seeds`].
+pub fn read_seeds<R: Read>(input: &mut R) -> io::Result<TableSeeds> {
+    let mut bytes = [0u8; 24];
+    input.read_exact(&mut bytes)?;
+    Ok(TableSeeds::from_bytes(bytes))
+}
 
 /// Writes one unit record.
 pub fn write_unit<W: Write>(out: &mut W, unit: &Unit) -> io::Result<()> {

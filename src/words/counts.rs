@@ -3,9 +3,11 @@
 //! processes.
 
 use std::io::{self, BufRead, Read, Write};
+use std::os::fd::BorrowedFd;
 
 use super::scan::scan_words;
-use super::table::WordTable;
+use super::slots::SharedFile;
+use super::table::{TableSeeds, WordTable};
 use super::tokenize::{Tokenizer, complete_prefix_len};
 
 /// Size of the read buffer used when streaming a file.
@@ -56,6 +58,19 @@ impl WordCounts {
     /// An empty map.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty map hashing with `seeds` (see [`TableSeeds`]).
+    pub fn with_seeds(seeds: TableSeeds) -> Self {
+        WordCounts {
+            table: WordTable::with_seeds(seeds),
+        }
+    }
+
+    /// The seeds this map hashes with: give them to the maps that will be
+    /// merged into it, and the merge runs in memory order.
+    pub fn seeds(&self) -> TableSeeds {
+        self.table.seeds()
     }
 
     /// Adds `count` occurrences of `word`.
@@ -201,13 +216,38 @@ impl WordCounts {
 
     /// The `k` first entries in output order, without sorting everything.
     pub fn top(&self, k: usize) -> Vec<(&[u8], u64)> {
-        let mut entries: Vec<(&[u8], u64)> = self.iter().collect();
-        if k < entries.len() {
-            entries.select_nth_unstable_by(k, |a, b| output_order(*a, *b));
-            entries.truncate(k);
+        /// An entry ranked by output order: the heap's greatest is the
+        /// worst of the entries kept.
+        struct Ranked<'a>((&'a [u8], u64));
+        impl PartialEq for Ranked<'_> {
+            fn eq(&self, other: &Self) -> bool {
+                self.cmp(other).is_eq()
+            }
         }
-        entries.sort_unstable_by(|a, b| output_order(*a, *b));
-        entries
+        impl Eq for Ranked<'_> {}
+        impl PartialOrd for Ranked<'_> {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+        impl Ord for Ranked<'_> {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                output_order(self.0, other.0)
+            }
+        }
+        // One pass keeping the best k in a heap: no copy of the whole map.
+        let mut kept: std::collections::BinaryHeap<Ranked> =
+            std::collections::BinaryHeap::with_capacity(k.min(self.distinct()) + 1);
+        for entry in self.iter() {
+            if kept.len() < k {
+                kept.push(Ranked(entry));
+            } else if let Some(mut worst) = kept.peek_mut()
+                && output_order(entry, worst.0).is_lt()
+            {
+                *worst = Ranked(entry);
+            }
+        }
+        kept.into_sorted_vec().into_iter().map(|r| r.0).collect()
     }
 
     /// Writes every count as `word<TAB>count\n` in output order, words as
@@ -253,19 +293,30 @@ impl WordCounts {
         self.table.clear();
     }
 
-    /// Writes the map whole, as it is in memory, for [`WordCounts::read_raw`]
+    /// From now on, keeps the map's large arrays in `file`, a shared-memory
+    /// file the receiving process also holds, so [`WordCounts::write_handoff`]
+    /// sends only where they are (a `processes`-mode worker does this).
+    pub fn share_through(&mut self, file: SharedFile) {
+        self.table.share_through(file);
+    }
+
+    /// Hands the map whole, as it is in memory, to [`WordCounts::read_handoff`]
     /// (no per-word work on either side; used between local processes of
     /// the same binary, not as a storage format).
-    pub fn write_raw<W: Write>(&self, mut out: W) -> io::Result<()> {
-        self.table.write_raw(&mut out)?;
+    pub fn write_handoff<W: Write>(&self, mut out: W) -> io::Result<()> {
+        self.table.write_handoff(&mut out)?;
         out.flush()
     }
 
-    /// Reads a map written by [`WordCounts::write_raw`]; `InvalidData` or
-    /// `UnexpectedEof` when the stream is not one whole map.
-    pub fn read_raw<R: Read>(mut input: R) -> io::Result<WordCounts> {
+    /// Reads a map written by [`WordCounts::write_handoff`], mapping its
+    /// slots from `shared_file` when the writer kept them there;
+    /// `InvalidData` or `UnexpectedEof` when the stream is not one whole map.
+    pub fn read_handoff<R: Read>(
+        mut input: R,
+        shared_file: Option<BorrowedFd<'_>>,
+    ) -> io::Result<WordCounts> {
         Ok(WordCounts {
-            table: WordTable::read_raw(&mut input)?,
+            table: WordTable::read_handoff(&mut input, shared_file)?,
         })
     }
 
@@ -489,6 +540,14 @@ mod tests {
         );
         assert_eq!(counts.top(2), counts.sorted()[..2].to_vec());
         assert_eq!(counts.top(99), counts.sorted());
+        assert!(counts.top(0).is_empty());
+        let mut ties = WordCounts::new();
+        for (i, word) in [&b"d"[..], b"b", b"a", b"c", b"e"].iter().enumerate() {
+            ties.add(word, 1 + (i as u64 % 2));
+        }
+        for k in 0..7 {
+            assert_eq!(ties.top(k), ties.sorted()[..k.min(5)].to_vec(), "k = {k}");
+        }
     }
 
     #[test]

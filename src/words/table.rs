@@ -25,6 +25,7 @@ use std::hash::BuildHasher;
 use foldhash::fast::FixedState;
 
 use super::scan::BATCH;
+use super::slots::{Plain, SharedFile, SlotArray, bytes_of, bytes_of_mut};
 
 /// Longest word stored inline.
 const INLINE_MAX: usize = 15;
@@ -36,8 +37,10 @@ const EMPTY: u8 = 0xFE;
 /// Slots in a new table.
 const MIN_SLOTS: usize = 64;
 
-/// First word of a table written by [`WordTable::write_raw`] ("WCTABLE1").
-const RAW_MAGIC: u64 = u64::from_le_bytes(*b"WCTABLE1");
+/// First word of a table sent whole by [`WordTable::write_handoff`] ("WCTABLE2").
+const RAW_MAGIC: u64 = u64::from_le_bytes(*b"WCTABLE2");
+/// First word of a table whose slots stay in the shared file ("WCSHARED").
+const SHARED_MAGIC: u64 = u64::from_le_bytes(*b"WCSHARED");
 
 /// A slot's 16-byte key.
 ///
@@ -106,7 +109,12 @@ impl Key {
 }
 
 /// One distinct word and its count, or an empty slot (`Key::EMPTY`).
+///
+/// `repr(C)`, 24 bytes, no padding, and every bit pattern is a valid slot
+/// (a `Key` with an unknown tag is only ever compared, and the readers of
+/// a table from elsewhere check every tag): slots can travel as bytes.
 #[derive(Debug, Clone, Copy)]
+#[repr(C)]
 struct Slot {
     key: Key,
     count: u64,
@@ -117,11 +125,24 @@ const EMPTY_SLOT: Slot = Slot {
     count: 0,
 };
 
+const _: () = assert!(size_of::<Slot>() == 24 && align_of::<Slot>() == 8);
+
+// SAFETY: `Slot` is `repr(C)`, a 16-byte array then a u64: no padding
+// (checked above), and every bit pattern is a valid slot.
+unsafe impl Plain for Slot {}
+
+/// Slot arrays this big or bigger go into the shared file of a table that
+/// has one (smaller ones are cheaper to send than to map).
+const SHARED_MIN_BYTES: usize = 1 << 20;
+
 /// A map from words (byte strings) to counts.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct WordTable {
     /// Power-of-two many slots, at most `max_len` of them full.
-    slots: Vec<Slot>,
+    slots: SlotArray<Slot>,
+    /// Where large slot arrays are allocated instead of the heap (a
+    /// `processes`-mode worker's table, see [`WordTable::share_through`]).
+    shared: Option<SharedFile>,
     /// Occupied slots.
     len: usize,
     arena: Vec<u8>,
@@ -133,20 +154,75 @@ pub struct WordTable {
     long_hasher: FixedState,
 }
 
-impl Default for WordTable {
-    fn default() -> Self {
+/// The hash seeds of a table. Tables that share seeds put every word in
+/// the same home slot (for equal sizes), so merging one into another walks
+/// both in order instead of jumping around memory; workers of one run share
+/// the seeds of the table their counts are merged into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableSeeds {
+    /// Seeds of inline (short) keys.
+    inline: [u64; 2],
+    /// Seed of arena (long) words.
+    long: u64,
+}
+
+impl TableSeeds {
+    /// Fresh random seeds.
+    pub fn random() -> TableSeeds {
         // foldhash seeds each RandomState differently (stack address, ASLR
         // and a per-thread counter); three draws give the three seeds.
         let draw = || foldhash::fast::RandomState::default().hash_one(0u64);
-        let long_seed = draw();
-        WordTable {
-            slots: vec![EMPTY_SLOT; MIN_SLOTS],
-            len: 0,
-            arena: Vec::new(),
-            seeds: [draw(), draw()],
-            long_seed,
-            long_hasher: FixedState::with_seed(long_seed),
+        TableSeeds {
+            inline: [draw(), draw()],
+            long: draw(),
         }
+    }
+
+    /// The seeds as 24 bytes (native byte order), for another process.
+    pub fn to_bytes(self) -> [u8; 24] {
+        let mut bytes = [0u8; 24];
+        for (chunk, value) in
+            bytes
+                .chunks_exact_mut(8)
+                .zip([self.inline[0], self.inline[1], self.long])
+        {
+            chunk.copy_from_slice(&value.to_ne_bytes());
+        }
+        bytes
+    }
+
+    /// Seeds from [`TableSeeds::to_bytes`].
+    pub fn from_bytes(bytes: [u8; 24]) -> TableSeeds {
+        let value = |k: usize| {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&bytes[8 * k..8 * k + 8]);
+            u64::from_ne_bytes(word)
+        };
+        TableSeeds {
+            inline: [value(0), value(1)],
+            long: value(2),
+        }
+    }
+}
+
+impl Clone for WordTable {
+    /// A copy on the heap (a clone never shares memory with another process).
+    fn clone(&self) -> Self {
+        WordTable {
+            slots: self.slots.clone(),
+            shared: None,
+            len: self.len,
+            arena: self.arena.clone(),
+            seeds: self.seeds,
+            long_seed: self.long_seed,
+            long_hasher: self.long_hasher.clone(),
+        }
+    }
+}
+
+impl Default for WordTable {
+    fn default() -> Self {
+        WordTable::with_seeds(TableSeeds::random())
     }
 }
 
@@ -177,6 +253,50 @@ fn prefetch(slot: &Slot) {
 }
 
 impl WordTable {
+    /// An empty table hashing with `seeds`.
+    pub fn with_seeds(seeds: TableSeeds) -> WordTable {
+        WordTable {
+            slots: SlotArray::filled(EMPTY_SLOT, MIN_SLOTS),
+            shared: None,
+            len: 0,
+            arena: Vec::new(),
+            seeds: seeds.inline,
+            long_seed: seeds.long,
+            long_hasher: FixedState::with_seed(seeds.long),
+        }
+    }
+
+    /// From now on, keeps large slot arrays in `file` (a memfd the parent
+    /// process also holds), so [`WordTable::write_handoff`] can pass the
+    /// table on without copying it.
+    pub fn share_through(&mut self, file: SharedFile) {
+        self.shared = Some(file);
+    }
+
+    /// A new slot array of `slots` empty slots: in the shared file when
+    /// there is one and the array is large, else on the heap.
+    fn empty_slots(&mut self, slots: usize) -> SlotArray<Slot> {
+        if slots * size_of::<Slot>() >= SHARED_MIN_BYTES
+            && let Some(file) = &mut self.shared
+        {
+            match file.filled(EMPTY_SLOT, slots) {
+                Ok(array) => return array,
+                // Out of shared memory (or not allowed): carry on the heap,
+                // and the table is sent through the pipe at the end.
+                Err(_) => self.shared = None,
+            }
+        }
+        SlotArray::filled(EMPTY_SLOT, slots)
+    }
+
+    /// This table's seeds.
+    pub fn seeds(&self) -> TableSeeds {
+        TableSeeds {
+            inline: self.seeds,
+            long: self.long_seed,
+        }
+    }
+
     /// Number of distinct words.
     #[inline]
     pub fn len(&self) -> usize {
@@ -297,9 +417,10 @@ impl WordTable {
     /// Rebuilds the table with `slots` slots (a power of two larger than `len`).
     fn resize(&mut self, slots: usize) {
         debug_assert!(slots.is_power_of_two() && slots > self.len);
-        let old = std::mem::replace(&mut self.slots, vec![EMPTY_SLOT; slots]);
+        let fresh = self.empty_slots(slots);
+        let old = std::mem::replace(&mut self.slots, fresh);
         let mask = slots - 1;
-        for slot in old.into_iter().filter(|s| s.key.tag() != EMPTY) {
+        for &slot in old.iter().filter(|s| s.key.tag() != EMPTY) {
             let hash = match slot.key.tag() {
                 IN_ARENA => self.long_hasher.hash_one(arena_word(slot.key, &self.arena)),
                 _ => slot.key.hash(self.seeds),
@@ -309,6 +430,10 @@ impl WordTable {
                 i = (i + 1) & mask;
             }
             self.slots[i] = slot;
+        }
+        match &self.shared {
+            Some(file) => file.release(old),
+            None => drop(old),
         }
     }
 
@@ -360,51 +485,76 @@ impl WordTable {
         self.arena.clear();
     }
 
-    /// Writes the table as it is in memory (seeds, slots, arena), so
-    /// [`WordTable::read_raw`] rebuilds it without hashing a single word:
-    /// how `processes`-mode workers send their counts to the parent.
-    pub fn write_raw<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
-        for value in [
-            RAW_MAGIC,
+    /// The header of a table sent whole: magic, seeds, slot count, length,
+    /// arena length, and the region offset (shared tables only).
+    fn handoff_header(&self, magic: u64, region_offset: u64) -> [u64; 8] {
+        [
+            magic,
             self.seeds[0],
             self.seeds[1],
             self.long_seed,
             self.slots.len() as u64,
             self.len as u64,
             self.arena.len() as u64,
-        ] {
-            out.write_all(&value.to_le_bytes())?;
-        }
-        let mut buffer = Vec::with_capacity(24 * 4096);
-        for chunk in self.slots.chunks(4096) {
-            buffer.clear();
-            for slot in chunk {
-                buffer.extend_from_slice(&slot.key.0);
-                buffer.extend_from_slice(&slot.count.to_le_bytes());
-            }
-            out.write_all(&buffer)?;
-        }
-        out.write_all(&self.arena)
+            region_offset,
+        ]
     }
 
-    /// Reads a table written by [`WordTable::write_raw`]. Fails with
-    /// `InvalidData` on anything that is not such a table, and with
-    /// `UnexpectedEof` when it is cut short.
-    pub fn read_raw<R: std::io::Read>(input: &mut R) -> std::io::Result<WordTable> {
+    /// Writes the table as it is in memory (seeds, slots, arena), so
+    /// [`WordTable::read_handoff`] rebuilds it without hashing a single
+    /// word: how `processes`-mode workers hand their counts to the parent.
+    /// When the slots live in the shared file ([`WordTable::share_through`])
+    /// only their place in it is written, and the reader maps them; else
+    /// they go out as one block of bytes. Native byte order: only the same
+    /// build on the same machine reads it back (the magic number, also
+    /// native, makes any other reader fail cleanly).
+    pub fn write_handoff<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+        let shared = self.shared.as_ref().and(self.slots.region());
+        let header = match shared {
+            Some(region) => self.handoff_header(SHARED_MAGIC, region.offset),
+            None => self.handoff_header(RAW_MAGIC, 0),
+        };
+        let header_bytes: Vec<u8> = header.iter().flat_map(|v| v.to_ne_bytes()).collect();
+        out.write_all(&header_bytes)?;
+        out.write_all(&self.arena)?;
+        if shared.is_none() {
+            out.write_all(bytes_of(&self.slots))?;
+        }
+        Ok(())
+    }
+
+    /// Reads a table written by [`WordTable::write_handoff`]; a shared one
+    /// is mapped from `shared_file` (the memfd the writer allocated from).
+    /// Fails with `InvalidData` on anything that is not such a table (or a
+    /// shared table without its file), and with `UnexpectedEof` when it is
+    /// cut short.
+    pub fn read_handoff<R: std::io::Read>(
+        input: &mut R,
+        shared_file: Option<std::os::fd::BorrowedFd<'_>>,
+    ) -> std::io::Result<WordTable> {
         let invalid = |what: &str| {
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!("not a word table: {what}"),
             )
         };
-        let mut header = [0u64; 7];
+        let mut header = [0u64; 8];
         for value in &mut header {
             let mut bytes = [0u8; 8];
             input.read_exact(&mut bytes)?;
-            *value = u64::from_le_bytes(bytes);
+            *value = u64::from_ne_bytes(bytes);
         }
-        let [magic, seed0, seed1, long_seed, slots, len, arena_len] = header;
-        if magic != RAW_MAGIC {
+        let [
+            magic,
+            seed0,
+            seed1,
+            long_seed,
+            slots,
+            len,
+            arena_len,
+            region_offset,
+        ] = header;
+        if magic != RAW_MAGIC && magic != SHARED_MAGIC {
             return Err(invalid("bad magic number"));
         }
         let slots = usize::try_from(slots)
@@ -416,29 +566,35 @@ impl WordTable {
             .filter(|&n| n <= max_len(slots))
             .ok_or_else(|| invalid("bad length"))?;
         let arena_len = usize::try_from(arena_len).map_err(|_| invalid("bad arena length"))?;
-        let mut table = WordTable {
-            slots: Vec::with_capacity(slots),
-            len,
-            arena: vec![0u8; arena_len],
-            seeds: [seed0, seed1],
-            long_seed,
-            long_hasher: FixedState::with_seed(long_seed),
+        let mut arena = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut *input, arena_len as u64),
+            &mut arena,
+        )?;
+        if arena.len() != arena_len {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let table_slots = if magic == SHARED_MAGIC {
+            let file = shared_file.ok_or_else(|| invalid("a shared table without its file"))?;
+            SlotArray::map(file, region_offset, slots)?
+        } else {
+            // Read in blocks so a lying header cannot make us allocate more
+            // than the sender really sent (plus one block).
+            const BLOCK: usize = 1 << 16;
+            let mut received: Vec<Slot> = Vec::new();
+            while received.len() < slots {
+                let have = received.len();
+                let take = (slots - have).min(BLOCK);
+                received.resize(have + take, EMPTY_SLOT);
+                input.read_exact(bytes_of_mut(&mut received[have..]))?;
+            }
+            SlotArray::from_vec(received)
         };
-        let mut buffer = vec![0u8; 24 * 4096];
         let mut occupied = 0;
-        while table.slots.len() < slots {
-            let take = (slots - table.slots.len()).min(4096);
-            input.read_exact(&mut buffer[..24 * take])?;
-            for raw in buffer[..24 * take].chunks_exact(24) {
-                let mut key = [0u8; 16];
-                key.copy_from_slice(&raw[..16]);
-                let mut count = [0u8; 8];
-                count.copy_from_slice(&raw[16..]);
-                let slot = Slot {
-                    key: Key(key),
-                    count: u64::from_le_bytes(count),
-                };
-                if slot.key.tag() == IN_ARENA {
+        for slot in table_slots.iter() {
+            match slot.key.tag() {
+                EMPTY => continue,
+                IN_ARENA => {
                     let (offset, word_len) = arena_span(slot.key);
                     if offset
                         .checked_add(word_len)
@@ -447,19 +603,37 @@ impl WordTable {
                         return Err(invalid("a word outside the arena"));
                     }
                 }
-                occupied += usize::from(slot.key.tag() != EMPTY);
-                table.slots.push(slot);
+                tag if usize::from(tag) > INLINE_MAX => return Err(invalid("a bad key")),
+                _ => {}
             }
+            occupied += 1;
         }
         if occupied != len {
             return Err(invalid("slot count and length disagree"));
         }
-        input.read_exact(&mut table.arena)?;
-        Ok(table)
+        Ok(WordTable {
+            slots: table_slots,
+            shared: None,
+            len,
+            arena,
+            seeds: [seed0, seed1],
+            long_seed,
+            long_hasher: FixedState::with_seed(long_seed),
+        })
     }
 
     /// Adds every entry of `other`.
     pub fn merge_from(&mut self, other: &WordTable) {
+        if self.seeds() == other.seeds() && self.slots.len() < other.slots.len() {
+            // With shared seeds, `other`'s slot order is home-slot order; fed
+            // in that order to a smaller table, words would pile up on the
+            // same few slots. At `other`'s size, they land in order instead.
+            self.resize(other.slots.len());
+        }
+        if self.seeds() == other.seeds() && self.slots.len() == other.slots.len() {
+            self.merge_aligned(other);
+            return;
+        }
         // Partial counts of one input share most of their words, so no room
         // is reserved up front: growing (rehashing everything) only happens
         // when the new words really need it. Lookups go in batches whose
@@ -484,6 +658,108 @@ impl WordTable {
         }
     }
 }
+
+impl WordTable {
+    /// Merges a table with the same seeds and size: every word's home is
+    /// the same slot in both. The slot array is cut into one part per core
+    /// and each part is merged by its own thread, from the same range of
+    /// `other`, touching nothing outside its part: a word whose home is in
+    /// another part, or whose probe would leave the part, or that lives in
+    /// the arena, is left for a short sequential pass at the end.
+    fn merge_aligned(&mut self, other: &WordTable) {
+        let slots = self.slots.len();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // A power of two, so the parts divide the (power-of-two) slots evenly.
+        let parts = if slots >= PARALLEL_MERGE_MIN_SLOTS {
+            let most = cores.clamp(1, MAX_MERGE_THREADS);
+            1 << (usize::BITS - 1 - most.leading_zeros())
+        } else {
+            1
+        };
+        let part_len = slots / parts;
+        let (mask, seeds) = (slots - 1, self.seeds);
+        let merge_part = |lo: usize, part: &mut [Slot], from: &[Slot]| -> (usize, Vec<usize>) {
+            let hi = lo + part.len();
+            let (mut inserted, mut left) = (0, Vec::new());
+            'entries: for (offset, slot) in from.iter().enumerate() {
+                match slot.key.tag() {
+                    EMPTY => continue,
+                    IN_ARENA => {
+                        left.push(lo + offset);
+                        continue;
+                    }
+                    _ => {}
+                }
+                let mut i = slot.key.hash(seeds) as usize & mask;
+                if i < lo || i >= hi {
+                    left.push(lo + offset);
+                    continue;
+                }
+                while i < hi {
+                    let mine = &mut part[i - lo];
+                    if mine.key == slot.key {
+                        mine.count += slot.count;
+                        continue 'entries;
+                    }
+                    if mine.key.tag() == EMPTY {
+                        *mine = *slot;
+                        inserted += 1;
+                        continue 'entries;
+                    }
+                    i += 1;
+                }
+                left.push(lo + offset);
+            }
+            (inserted, left)
+        };
+        let results: Vec<(usize, Vec<usize>)> = if parts == 1 {
+            vec![merge_part(0, &mut self.slots, &other.slots)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = self
+                    .slots
+                    .chunks_mut(part_len)
+                    .zip(other.slots.chunks(part_len))
+                    .enumerate()
+                    .map(|(p, (part, from))| {
+                        let merge_part = &merge_part;
+                        scope.spawn(move || merge_part(p * part_len, part, from))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
+            })
+        };
+        self.len += results.iter().map(|(inserted, _)| inserted).sum::<usize>();
+        if self.len > max_len(slots) {
+            // Over the load limit (still correct: every probe above stopped
+            // at an empty slot or its part's end); grow before the last pass.
+            let mut grown = slots * 2;
+            while self.len > max_len(grown) {
+                grown *= 2;
+            }
+            self.resize(grown);
+        }
+        for index in results.into_iter().flat_map(|(_, left)| left) {
+            let slot = other.slots[index];
+            if slot.key.tag() == IN_ARENA {
+                self.add_long(arena_word(slot.key, &other.arena), slot.count);
+            } else {
+                self.add_inline(slot.key, slot.key.hash(self.seeds), slot.count);
+            }
+        }
+    }
+}
+
+/// Tables with fewer slots are merged on one thread (threads cost more).
+const PARALLEL_MERGE_MIN_SLOTS: usize = 1 << 16;
+/// Most threads one merge uses.
+const MAX_MERGE_THREADS: usize = 8;
 
 /// Most words a table of `slots` slots holds before it grows.
 ///
@@ -533,8 +809,8 @@ mod tests {
             );
         }
         let mut bytes = Vec::new();
-        table.write_raw(&mut bytes).unwrap();
-        let back = WordTable::read_raw(&mut &bytes[..]).unwrap();
+        table.write_handoff(&mut bytes).unwrap();
+        let back = WordTable::read_handoff(&mut &bytes[..], None).unwrap();
         assert_eq!(back.len(), table.len());
         for (word, count) in table.iter() {
             assert_eq!(back.get(word), Some(count));
@@ -542,10 +818,88 @@ mod tests {
         let mut more = back.clone();
         more.add(b"w1y", 1);
         assert_eq!(more.get(b"w1y"), Some(3));
-        assert!(WordTable::read_raw(&mut &bytes[..bytes.len() - 1]).is_err());
+        assert!(WordTable::read_handoff(&mut &bytes[..bytes.len() - 1], None).is_err());
         let mut corrupt = bytes.clone();
         corrupt[0] ^= 1;
-        assert!(WordTable::read_raw(&mut &corrupt[..]).is_err());
+        assert!(WordTable::read_handoff(&mut &corrupt[..], None).is_err());
+        // A slot whose tag is neither a length, EMPTY nor IN_ARENA.
+        let mut bad_key = bytes.clone();
+        let first_slot = 8 * 8 + table.arena.len();
+        bad_key[first_slot + 15] = 0x40;
+        assert!(WordTable::read_handoff(&mut &bad_key[..], None).is_err());
+    }
+
+    #[test]
+    fn merges_of_tables_with_shared_seeds_match_a_reference() {
+        let seeds = TableSeeds::random();
+        let word = |i: u32| {
+            if i % 997 == 0 {
+                format!("a-long-word-number-{i}").into_bytes()
+            } else {
+                format!("w{i}").into_bytes()
+            }
+        };
+        // (words in self, words in other, where other's words start): same
+        // words, half overlapping (grows past the load limit), a smaller
+        // self (resized first), and sizes that differ.
+        for (mine, theirs, shift) in [
+            (100_000, 100_000, 0),
+            (100_000, 100_000, 50_000),
+            (190_000, 190_000, 150_000),
+            (10_000, 100_000, 5_000),
+            (100_000, 10_000, 95_000),
+        ] {
+            let mut reference = std::collections::BTreeMap::new();
+            let mut table = WordTable::with_seeds(seeds);
+            for i in 0..mine {
+                table.add(&word(i), u64::from(i % 5) + 1);
+                *reference.entry(word(i)).or_insert(0) += u64::from(i % 5) + 1;
+            }
+            let mut other = WordTable::with_seeds(seeds);
+            for i in shift..shift + theirs {
+                other.add(&word(i), 2);
+                *reference.entry(word(i)).or_insert(0) += 2;
+            }
+            table.merge_from(&other);
+            assert_eq!(table.len(), reference.len(), "{mine} {theirs} {shift}");
+            assert!(table.len() <= max_len(table.slots.len()));
+            for (w, count) in &reference {
+                assert_eq!(table.get(w), Some(*count), "{mine} {theirs} {shift}");
+            }
+        }
+    }
+
+    #[test]
+    fn shared_tables_grow_in_their_file_and_are_mapped_by_the_reader() {
+        use std::os::fd::AsFd;
+        let fd = SharedFile::create().unwrap();
+        let reader_fd = fd.try_clone().unwrap();
+        let mut table = WordTable::default();
+        table.share_through(SharedFile::new(fd));
+        // Enough words to pass 1 MiB of slots and grow a few times there.
+        for i in 0..200_000u32 {
+            table.add(format!("w{i}").as_bytes(), u64::from(i % 7) + 1);
+        }
+        table.add(&b"long".repeat(10), 5);
+        assert!(table.slots.region().is_some());
+        let mut bytes = Vec::new();
+        table.write_handoff(&mut bytes).unwrap();
+        // Only the header and the arena travel.
+        assert_eq!(bytes.len(), 8 * 8 + table.arena.len());
+        assert!(WordTable::read_handoff(&mut &bytes[..], None).is_err());
+        let mut back = WordTable::read_handoff(&mut &bytes[..], Some(reader_fd.as_fd())).unwrap();
+        drop(table);
+        assert_eq!(back.len(), 200_001);
+        assert_eq!(back.get(b"w12345"), Some(12345 % 7 + 1));
+        assert_eq!(back.get(&b"long".repeat(10)), Some(5));
+        // The mapped table keeps counting and grows onto the heap.
+        for i in 0..200_000u32 {
+            back.add(format!("v{i}").as_bytes(), 1);
+        }
+        back.add(b"w12345", 1);
+        assert_eq!(back.len(), 400_001);
+        assert_eq!(back.get(b"w12345"), Some(12345 % 7 + 2));
+        assert!(back.slots.region().is_none());
     }
 
     /// Mean distance of the occupied slots from their home slots.
