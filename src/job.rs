@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::input::{collect_files, plan_units, shrink_tail};
-use crate::local::{LocalOutcome, run_processes, run_serial, run_threads};
+use crate::local::{LocalOutcome, LocalWorkers, run_serial, run_threads};
 use crate::queue::{RedisOptions, RedisReport, run_redis_job};
 use crate::words::{Tally, Tokenizer, WordCounts};
 
@@ -110,6 +110,14 @@ impl JobSpec {
 pub fn run_job(spec: &JobSpec, exe: &Path) -> Result<JobOutcome> {
     let started = Instant::now();
     let workers = spec.effective_workers();
+    // Worker processes start first and load while the inputs are planned.
+    let local_workers = match spec.mode {
+        Mode::Processes => Some(
+            LocalWorkers::spawn(exe, spec.tokenizer, workers as usize)
+                .context("cannot start the processes-mode workers")?,
+        ),
+        _ => None,
+    };
     let files = collect_files(&spec.paths, |path, kind| {
         eprintln!(
             "note: skipping {} ({kind}, not a regular file)",
@@ -135,7 +143,9 @@ pub fn run_job(spec: &JobSpec, exe: &Path) -> Result<JobOutcome> {
             Vec::new(),
         ),
         Mode::Processes => (
-            run_processes(exe, &units, spec.tokenizer, workers as usize)
+            local_workers
+                .context("processes-mode workers were not started")?
+                .count(&units)
                 .with_context(|| format!("the processes-mode run with {workers} workers failed"))?,
             None,
             Vec::new(),

@@ -13,7 +13,7 @@ use std::time::Instant;
 use crate::input::{InputError, Unit, count_unit};
 use crate::words::{Tally, Tokenizer, WordCounts};
 
-pub use processes::{LocalWorkerError, run_processes, serve_local_worker};
+pub use processes::{LocalWorkerError, LocalWorkers, serve_local_worker};
 pub use threads::run_threads;
 
 /// What a local run produced.

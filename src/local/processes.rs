@@ -117,38 +117,54 @@ fn spawn_worker(exe: &Path, tokenizer: Tokenizer) -> Result<WorkerChild, LocalWo
     Ok(WorkerChild { child, table_file })
 }
 
-/// Counts `units` with `workers` processes running `exe local-worker`.
-pub fn run_processes(
-    exe: &Path,
-    units: &[Unit],
-    tokenizer: Tokenizer,
-    workers: usize,
-) -> Result<LocalOutcome, LocalWorkerError> {
-    let ordered = largest_first(units);
-    let next = AtomicUsize::new(0);
-    let seeds = TableSeeds::random();
-    let started = Instant::now();
-    let mut children = Vec::with_capacity(workers);
-    for _ in 0..workers.max(1) {
-        children.push(spawn_worker(exe, tokenizer)?);
+/// Started worker processes, waiting for their units. Starting them before
+/// the inputs are planned lets them load meanwhile. Dropping them unused
+/// kills them.
+pub struct LocalWorkers {
+    children: Vec<WorkerChild>,
+}
+
+impl LocalWorkers {
+    /// Starts `workers` (at least 1) processes running `exe local-worker`.
+    pub fn spawn(
+        exe: &Path,
+        tokenizer: Tokenizer,
+        workers: usize,
+    ) -> Result<LocalWorkers, LocalWorkerError> {
+        let children = (0..workers.max(1))
+            .map(|_| spawn_worker(exe, tokenizer))
+            .collect::<Result<_, _>>()?;
+        Ok(LocalWorkers { children })
     }
-    let results: Vec<Result<Partial, LocalWorkerError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = children
-            .iter_mut()
-            .enumerate()
-            .map(|(worker, WorkerChild { child, table_file })| {
-                let (ordered, next) = (&ordered, &next);
-                let table_file = table_file.as_ref().map(|fd| fd.as_fd());
-                scope.spawn(move || drive_worker(worker, child, table_file, seeds, ordered, next))
-            })
-            .collect();
-        join_all(handles)
-    });
-    let count_s = started.elapsed().as_secs_f64();
-    // Merge first: the workers have sent everything and exit meanwhile.
-    let outcome = merge_partials(results, count_s);
-    drop(children);
-    outcome
+
+    /// Hands out `units` (largest first, two in flight per worker) and
+    /// merges what the workers counted.
+    pub fn count(mut self, units: &[Unit]) -> Result<LocalOutcome, LocalWorkerError> {
+        let ordered = largest_first(units);
+        let next = AtomicUsize::new(0);
+        let seeds = TableSeeds::random();
+        let started = Instant::now();
+        let results: Vec<Result<Partial, LocalWorkerError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .children
+                .iter_mut()
+                .enumerate()
+                .map(|(worker, WorkerChild { child, table_file })| {
+                    let (ordered, next) = (&ordered, &next);
+                    let table_file = table_file.as_ref().map(|fd| fd.as_fd());
+                    scope.spawn(move || {
+                        drive_worker(worker, child, table_file, seeds, ordered, next)
+                    })
+                })
+                .collect();
+            join_all(handles)
+        });
+        let count_s = started.elapsed().as_secs_f64();
+        // Merge first: the workers have sent everything and exit meanwhile.
+        let outcome = merge_partials(results, count_s);
+        drop(self);
+        outcome
+    }
 }
 
 /// Feeds one worker until the queue is empty, then collects its counts.

@@ -664,8 +664,9 @@ impl WordTable {
     /// the same slot in both. The slot array is cut into one part per core
     /// and each part is merged by its own thread, from the same range of
     /// `other`, touching nothing outside its part: a word whose home is in
-    /// another part, or whose probe would leave the part, or that lives in
-    /// the arena, is left for a short sequential pass at the end.
+    /// another part, or whose probe would leave the part, or a long word
+    /// that is new (it needs room in the arena), is left for a short
+    /// sequential pass at the end.
     fn merge_aligned(&mut self, other: &WordTable) {
         let slots = self.slots.len();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -678,6 +679,7 @@ impl WordTable {
         };
         let part_len = slots / parts;
         let (mask, seeds) = (slots - 1, self.seeds);
+        let (arena, long_hasher) = (&self.arena, &self.long_hasher);
         let merge_part = |lo: usize, part: &mut [Slot], from: &[Slot]| -> (usize, Vec<usize>) {
             let hi = lo + part.len();
             let (mut inserted, mut left) = (0, Vec::new());
@@ -685,6 +687,21 @@ impl WordTable {
                 match slot.key.tag() {
                     EMPTY => continue,
                     IN_ARENA => {
+                        // Found in place, or left for the last pass (a new
+                        // long word needs room in the arena).
+                        let word = arena_word(slot.key, &other.arena);
+                        let mut i = long_hasher.hash_one(word) as usize & mask;
+                        while (lo..hi).contains(&i) {
+                            let mine = &mut part[i - lo];
+                            match mine.key.tag() {
+                                EMPTY => break,
+                                IN_ARENA if arena_word(mine.key, arena) == word => {
+                                    mine.count += slot.count;
+                                    continue 'entries;
+                                }
+                                _ => i += 1,
+                            }
+                        }
                         left.push(lo + offset);
                         continue;
                     }
@@ -833,7 +850,7 @@ mod tests {
     fn merges_of_tables_with_shared_seeds_match_a_reference() {
         let seeds = TableSeeds::random();
         let word = |i: u32| {
-            if i % 997 == 0 {
+            if i.is_multiple_of(997) {
                 format!("a-long-word-number-{i}").into_bytes()
             } else {
                 format!("w{i}").into_bytes()
