@@ -60,6 +60,17 @@ pub struct CountArgs {
     /// `redis` mode: SIGKILL a random live worker every T milliseconds (never the last one); 0 = off.
     #[arg(long, value_name = "T", default_value_t = 0)]
     pub kill_every_ms: u64,
+    /// `redis` mode: the managed server snapshots to dump.rdb every S seconds
+    /// (when anything changed) and restarts from it; 0 = no persistence.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub snapshot_s: u32,
+    /// `redis` mode: kill -9 the managed server: after-enqueue, at:MS or every:MS
+    /// (after the workers start), or before-read; it restarts after --redis-down-ms.
+    #[arg(long, value_name = "WHEN", default_value = "none")]
+    pub redis_kill: crate::faults::RedisKill,
+    /// `redis` mode: how long a killed server stays down, milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 300)]
+    pub redis_down_ms: u64,
     /// `redis` mode: commands (or atomic-commit staging pairs) per round trip (tests use a tiny value to exercise chunked commits).
     #[arg(long, hide = true, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub pipeline: u64,
@@ -115,11 +126,18 @@ pub fn run(args: CountArgs) -> Result<()> {
             pipeline_commands: args.pipeline as usize,
             slow: args.slow.clone(),
             keep_keys: args.keep_keys,
+            snapshot_s: args.snapshot_s,
+            redis_kill: args.redis_kill,
+            redis_down_ms: args.redis_down_ms,
             ..RedisOptions::default()
         },
     };
-    let faults =
-        args.atomic || args.autoclaim_ms > 0 || !args.crash.is_empty() || args.kill_every_ms > 0;
+    let faults = args.atomic
+        || args.autoclaim_ms > 0
+        || !args.crash.is_empty()
+        || args.kill_every_ms > 0
+        || args.snapshot_s > 0
+        || args.redis_kill != crate::faults::RedisKill::Never;
     if mode != Mode::Redis
         && (args.per_word
             || args.redis_url.is_some()
@@ -128,7 +146,7 @@ pub fn run(args: CountArgs) -> Result<()> {
             || faults)
     {
         anyhow::bail!(
-            "--per-word, --redis-url, --slow, --keep-keys, --atomic, --autoclaim-ms, --crash and --kill-every-ms only apply to --mode redis: add --mode redis or leave them out"
+            "--per-word, --redis-url, --slow, --keep-keys, --atomic, --autoclaim-ms, --crash, --kill-every-ms, --snapshot-s and --redis-kill only apply to --mode redis: add --mode redis or leave them out"
         );
     }
     if mode == Mode::Redis {
@@ -165,11 +183,13 @@ pub fn run(args: CountArgs) -> Result<()> {
     if let Some(redis) = &outcome.redis {
         write!(
             out,
-            " commit={} units_stolen={} crashes={} kills={} duplicate_commits={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} updates_per_merge_s={:.0} redis_version={} throttle={} server={} redis_pid={} worker_pids={}",
+            " commit={} units_stolen={} crashes={} kills={} redis_restarts={} relaunches={} duplicate_commits={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} updates_per_merge_s={:.0} redis_version={} throttle={} server={} redis_pid={} worker_pids={}",
             redis.commit,
             redis.units_stolen,
             redis.crashes,
             redis.kills,
+            redis.redis_restarts,
+            redis.relaunches,
             redis.duplicate_commits,
             redis.word_updates,
             redis.count_s,

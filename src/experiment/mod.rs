@@ -20,7 +20,7 @@ pub use inputs::{Oracle, count_differences};
 pub use runner::{RunOptions, RunSummary, Sidecar, csv_path, run_experiment, sidecar_path};
 pub use schema::{ExperimentFile, FixedTable, InexactTable, InputTable, PlotSpec, Size};
 
-use crate::faults::SlowWorker;
+use crate::faults::{RedisKill, SlowWorker};
 use crate::job::Mode;
 use crate::queue::{CommitPath, RedisOptions, WorkerCrash, crash_list_text, parse_crash_list};
 use crate::words::Tokenizer;
@@ -137,6 +137,15 @@ pub struct RunParams {
     /// Redis: kill a random live worker this often (0: off).
     #[serde(skip_serializing_if = "is_zero")]
     pub kill_every_ms: u64,
+    /// Redis: snapshot interval of the managed server, seconds (0: none).
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub snapshot_s: u32,
+    /// Redis: when the managed server is killed.
+    #[serde(skip_serializing_if = "is_never")]
+    pub redis_kill: RedisKill,
+    /// Redis: downtime after a kill, milliseconds.
+    #[serde(skip_serializing_if = "is_default_down")]
+    pub redis_down_ms: u64,
 }
 
 // New parameters are left out of the run key at their defaults, so runs
@@ -147,6 +156,18 @@ fn is_false(value: &bool) -> bool {
 
 fn is_zero(value: &u64) -> bool {
     *value == 0
+}
+
+fn is_zero_u32(value: &u32) -> bool {
+    *value == 0
+}
+
+fn is_never(value: &RedisKill) -> bool {
+    *value == RedisKill::Never
+}
+
+fn is_default_down(value: &u64) -> bool {
+    *value == RedisOptions::default().redis_down_ms
 }
 
 impl RunParams {
@@ -167,6 +188,9 @@ impl RunParams {
             autoclaim_ms: self.autoclaim_ms,
             crash: self.crash.clone(),
             kill_every_ms: self.kill_every_ms,
+            snapshot_s: self.snapshot_s,
+            redis_kill: self.redis_kill,
+            redis_down_ms: self.redis_down_ms,
             ..RedisOptions::default()
         }
     }
@@ -209,6 +233,15 @@ impl RunParams {
         if self.kill_every_ms > 0 {
             text.push_str(&format!(" kill_every_ms={}", self.kill_every_ms));
         }
+        if self.snapshot_s > 0 {
+            text.push_str(&format!(" snapshot_s={}", self.snapshot_s));
+        }
+        if self.redis_kill != RedisKill::Never {
+            text.push_str(&format!(
+                " redis_kill={} redis_down_ms={}",
+                self.redis_kill, self.redis_down_ms
+            ));
+        }
         text
     }
 
@@ -230,6 +263,9 @@ impl RunParams {
             "autoclaim_ms" => self.autoclaim_ms.to_string(),
             "crash" => self.crash_text(),
             "kill_every_ms" => self.kill_every_ms.to_string(),
+            "snapshot_s" => self.snapshot_s.to_string(),
+            "redis_kill" => self.redis_kill.to_string(),
+            "redis_down_ms" => self.redis_down_ms.to_string(),
             _ => return None,
         })
     }
@@ -427,7 +463,7 @@ pub fn parse_experiment(
             ));
         }
     }
-    const MATCHABLE: [&str; 9] = [
+    const MATCHABLE: [&str; 12] = [
         "mode",
         "workers",
         "tokenizer",
@@ -437,6 +473,9 @@ pub fn parse_experiment(
         "autoclaim_ms",
         "crash",
         "kill_every_ms",
+        "snapshot_s",
+        "redis_kill",
+        "redis_down_ms",
     ];
     for table in &file.inexact {
         if table.filter.is_empty() {
@@ -541,11 +580,29 @@ fn validate_run(table: &FixedTable, scale: f64) -> Result<RunParams, (&'static s
     let autoclaim_ms = table.autoclaim_ms.unwrap_or(0);
     let crash = parse_crash_list(table.crash.as_deref().unwrap_or("")).map_err(|e| ("crash", e))?;
     let kill_every_ms = table.kill_every_ms.unwrap_or(0);
+    let snapshot_s = table.snapshot_s.unwrap_or(0);
+    let redis_kill: RedisKill = table
+        .redis_kill
+        .as_deref()
+        .unwrap_or("none")
+        .parse()
+        .map_err(|e| ("redis_kill", e))?;
+    let redis_down_ms = table
+        .redis_down_ms
+        .unwrap_or(RedisOptions::default().redis_down_ms);
+    if redis_down_ms > 60_000 {
+        return Err((
+            "redis_down_ms",
+            "is over a minute: workers stop reconnecting after 30 s; use a shorter downtime".into(),
+        ));
+    }
     let redis_only = [
         ("atomic", atomic),
         ("autoclaim_ms", autoclaim_ms > 0),
         ("crash", !crash.is_empty()),
         ("kill_every_ms", kill_every_ms > 0),
+        ("snapshot_s", snapshot_s > 0),
+        ("redis_kill", redis_kill != RedisKill::Never),
     ];
     if let Some((key, _)) = redis_only
         .iter()
@@ -606,6 +663,9 @@ fn validate_run(table: &FixedTable, scale: f64) -> Result<RunParams, (&'static s
         autoclaim_ms,
         crash,
         kill_every_ms,
+        snapshot_s,
+        redis_kill,
+        redis_down_ms,
     })
 }
 

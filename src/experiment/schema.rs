@@ -134,6 +134,12 @@ run_parameters! {
     crash: String,
     /// Redis: SIGKILL a random live worker (never the last) every this many milliseconds (0: off).
     kill_every_ms: u64,
+    /// Redis: the managed server snapshots every this many seconds (0: no persistence).
+    snapshot_s: u32,
+    /// Redis: kill -9 the managed server: "none", "after-enqueue", "at:MS", "every:MS", "before-read".
+    redis_kill: String,
+    /// Redis: how long a killed server stays down, milliseconds (default 300).
+    redis_down_ms: u64,
 }
 
 /// One `[[inexact]]` table: runs whose parameters match every entry of

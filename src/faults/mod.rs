@@ -14,11 +14,18 @@
 //! `harness count --crash W:POINT[:N]` / the `crash` run parameter). The
 //! outside killer of `--kill-every-ms` (SIGKILL of a random live worker,
 //! never the last) runs in the client's wait loop, which owns the worker
-//! processes (`queue::pool`). Redis faults (kill -9 every N seconds) will
-//! live here; they only need the process ids and the `servers` guards.
+//! processes (`queue::pool`).
+//! - [`RedisKill`] / [`KillSchedule`]: kill -9 of the managed redis-server
+//!   (after the enqueue, at a time, every N ms, or before the counts are
+//!   read) and its restart after a downtime; the client's wait loop acts on
+//!   the schedule through the `servers` guard.
 
 mod crash;
+mod redis_kill;
 mod throttle;
 
 pub use crash::{CRASH_EXIT_CODE, CrashPlan, CrashPoint, Crasher};
+pub use redis_kill::{
+    KillSchedule, MAX_PERIODIC_KILLS, MIN_KILL_PERIOD_MS, RedisAction, RedisKill,
+};
 pub use throttle::{SlowWorker, Throttle, ThrottleError, ThrottleMethod, Throttler};

@@ -13,8 +13,8 @@ use super::pool::{FaultPolicy, WorkerLaunch, WorkerPool};
 use super::stats::RedisReport;
 use super::stream::StreamQueue;
 use super::{CommitPath, RedisOptions};
-use crate::events::{Event, read_events};
-use crate::faults::{ThrottleMethod, Throttler};
+use crate::events::{Event, EventKind, now_unix_s, read_events};
+use crate::faults::{KillSchedule, RedisAction, RedisKill, ThrottleMethod, Throttler};
 use crate::input::Unit;
 use crate::interrupt;
 use crate::servers::{RedisConfig, RedisServer};
@@ -55,7 +55,10 @@ pub fn run_redis_job(
     let (mut managed, endpoint) = match &options.url {
         Some(url) => (None, Endpoint::new(url)),
         None => {
-            let server = RedisServer::start(RedisConfig::default())?;
+            let server = RedisServer::start(RedisConfig {
+                snapshot_interval_s: (options.snapshot_s > 0).then_some(options.snapshot_s),
+                ..RedisConfig::default()
+            })?;
             let endpoint = Endpoint::new(&server.url());
             (Some(server), endpoint)
         }
@@ -84,11 +87,28 @@ pub fn run_redis_job(
     let mut ordered = units.to_vec();
     ordered.sort_by_key(|u| std::cmp::Reverse(u.bytes()));
     queue.create(&mut con, &ordered)?;
-    if options.commit == CommitPath::Atomic {
+    let atomic = options.commit == CommitPath::Atomic;
+    if atomic {
         queue.load_functions(&mut con)?;
     }
     drop(con);
     report.enqueue_s = phase.elapsed().as_secs_f64();
+    let mut harness_events = Vec::new();
+    let mut outage = RedisOutage {
+        queue: &queue,
+        endpoint: &endpoint,
+        units: &ordered,
+        atomic,
+        events: &mut harness_events,
+        restarts: 0,
+    };
+    if options.redis_kill == RedisKill::AfterEnqueue
+        && let Some(server) = managed.as_mut()
+    {
+        outage.kill(server, "after the enqueue")?;
+        std::thread::sleep(Duration::from_millis(options.redis_down_ms));
+        outage.restart(server)?;
+    }
 
     let job_dir = tempfile::Builder::new()
         .prefix("harness-redis-job-")
@@ -118,8 +138,29 @@ pub fn run_redis_job(
     };
     let mut stuck_checked = 0usize;
     let mut watch_con = None;
+    let mut schedule = KillSchedule::new(
+        options.redis_kill,
+        Duration::from_millis(options.redis_down_ms),
+    );
     let outcome = pool.wait(&policy, |crashed| {
         interrupt::check()?;
+        if let Some(server) = managed.as_mut() {
+            match schedule.due(Instant::now()) {
+                RedisAction::Kill => {
+                    outage.kill(server, &format!("{}", options.redis_kill))?;
+                    schedule.killed(Instant::now());
+                }
+                RedisAction::Restart => {
+                    outage.restart(server)?;
+                    schedule.restarted();
+                    watch_con = None;
+                }
+                RedisAction::Wait => {}
+            }
+            if schedule.is_down() {
+                return Ok(());
+            }
+        }
         // Without stealing, a unit held by a dead worker is never done and
         // the live workers would wait for it forever: fail instead.
         if options.autoclaim_ms == 0 && crashed.len() > stuck_checked {
@@ -145,6 +186,39 @@ pub fn run_redis_job(
         }
         Ok(())
     })?;
+    let mut outcome = outcome;
+    if let Some(server) = managed.as_mut() {
+        if schedule.is_down() {
+            // The workers finished while the server was down.
+            outage.restart(server)?;
+        }
+        if options.redis_kill == RedisKill::BeforeRead {
+            outage.kill(server, "before the counts are read")?;
+            std::thread::sleep(Duration::from_millis(options.redis_down_ms));
+            outage.restart(server)?;
+        }
+    }
+    // A restored snapshot can bring back units the exited workers had
+    // already done: start workers again until every unit is acknowledged.
+    let mut relaunches = 0;
+    while !queue.is_complete(&mut endpoint.connect()?)? {
+        if relaunches == MAX_RELAUNCHES {
+            return Err(QueueError::Stuck(format!(
+                "units are still not acknowledged after starting the workers {MAX_RELAUNCHES} more times; look at the workers' errors above"
+            )));
+        }
+        relaunches += 1;
+        outage.note(
+            EventKind::Start,
+            &format!("units came back unacknowledged: starting the workers again ({relaunches})"),
+        );
+        drop(pool);
+        pool = WorkerPool::spawn(exe, &launches)?;
+        let again = pool.wait(&policy, |_| Ok(interrupt::check()?))?;
+        outcome.absorb(again);
+    }
+    report.redis_restarts = outage.restarts;
+    report.relaunches = relaunches;
     let count_s = phase.elapsed().as_secs_f64();
     report.crashes = outcome.crashes;
     report.kills = outcome.kills;
@@ -173,6 +247,7 @@ pub fn run_redis_job(
             events.extend(worker_events);
         }
     }
+    events.extend(harness_events);
     events.sort_by(|a, b| a.at_unix_s.total_cmp(&b.at_unix_s));
     Ok(RedisOutcome {
         counts,
@@ -183,6 +258,57 @@ pub fn run_redis_job(
         report,
         events,
     })
+}
+
+/// Times the workers are started again when a restored snapshot brought
+/// back units they had done, before the job fails.
+const MAX_RELAUNCHES: usize = 3;
+
+/// Kills and restarts of the managed server, the harness's events about
+/// them, and putting the job back after a restart.
+struct RedisOutage<'a> {
+    queue: &'a StreamQueue,
+    endpoint: &'a Endpoint,
+    units: &'a [Unit],
+    atomic: bool,
+    events: &'a mut Vec<Event>,
+    restarts: u64,
+}
+
+impl RedisOutage<'_> {
+    /// Records a harness event (worker -1) now.
+    fn note(&mut self, kind: EventKind, detail: &str) {
+        self.events.push(Event {
+            at_unix_s: now_unix_s(),
+            worker: -1,
+            kind,
+            unit: String::new(),
+            detail: detail.to_owned(),
+        });
+    }
+
+    /// kill -9 of the server.
+    fn kill(&mut self, server: &mut RedisServer, when: &str) -> Result<(), QueueError> {
+        server.kill9()?;
+        self.note(EventKind::RedisDown, &format!("kill -9 ({when})"));
+        Ok(())
+    }
+
+    /// Starts the server again (it loads its last snapshot, if any) and puts
+    /// back what it lost: the queue when no snapshot had it, the Function.
+    fn restart(&mut self, server: &mut RedisServer) -> Result<(), QueueError> {
+        server.restart()?;
+        self.restarts += 1;
+        let mut con = self.endpoint.connect()?;
+        let requeued = self.queue.restore(&mut con, self.units, self.atomic)?;
+        let detail = if requeued {
+            "restarted empty (no snapshot yet): job queued again"
+        } else {
+            "restarted from its snapshot"
+        };
+        self.note(EventKind::RedisUp, detail);
+        Ok(())
+    }
 }
 
 /// The `redis-worker` arguments of worker `worker`.

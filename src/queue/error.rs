@@ -54,6 +54,20 @@ pub enum QueueError {
         /// The client error (shown in the message, not chained again).
         error: RedisError,
     },
+    /// The job's stream or consumer group is missing (`NOGROUP`): the server
+    /// came back from a restart without them (no snapshot yet), or someone
+    /// deleted the keys. Workers wait for the client to queue the job again.
+    #[error(
+        "the job's stream or group ({keys}) is missing at {url} during {during}: the server lost its data (restarted without a snapshot?) or someone deleted the keys; the harness re-creates a lost queue after restarting its own server, otherwise rerun the job"
+    )]
+    JobLost {
+        /// The URL, password removed.
+        url: String,
+        /// The job's keys.
+        keys: String,
+        /// What was being done.
+        during: String,
+    },
     /// The server answered a command with an error.
     #[error(
         "Redis at {url} refused {during}: {error}; check that the server is a Redis >= 7 that accepts stream and sorted-set commands"
@@ -203,6 +217,11 @@ impl QueueError {
             self,
             QueueError::Gone { .. } | QueueError::Unreachable { .. }
         )
+    }
+
+    /// True when the job's stream or group is missing (see [`QueueError::JobLost`]).
+    pub fn is_job_lost(&self) -> bool {
+        matches!(self, QueueError::JobLost { .. })
     }
 
     /// True for a credentials problem.

@@ -19,6 +19,12 @@
 //!   and kills a random live one every `kill_every_ms` (never the last), and
 //!   fails with a clear message when crashed workers hold units nobody
 //!   will steal (autoclaim off).
+//! - Redis faults (Lab 4): the managed server can snapshot every
+//!   `snapshot_s` seconds and be killed (`redis_kill`) and restarted after
+//!   `redis_down_ms`; workers reconnect and wait while the job's keys are
+//!   missing, the client re-creates a lost queue and, when a restored
+//!   snapshot brought back units the exited workers had done, starts
+//!   workers again until every unit is acknowledged.
 //! - `keys`, `message`: key names (`wc:{JOB}:...`) and the binary-safe
 //!   message encoding of a unit.
 //! - `connection`, `error`: connecting with timeouts, and typed errors that
@@ -50,7 +56,7 @@ pub use pool::{FaultPolicy, URL_ENV};
 pub use stats::{RedisReport, WorkerStats, exit_code};
 pub use stream::StreamQueue;
 
-use crate::faults::{CrashPlan, SlowWorker};
+use crate::faults::{CrashPlan, RedisKill, SlowWorker};
 use crate::words::WordCounts;
 
 /// Settings of the `redis` mode.
@@ -77,6 +83,13 @@ pub struct RedisOptions {
     pub crash: Vec<WorkerCrash>,
     /// SIGKILL a random live worker (never the last) this often; 0: never.
     pub kill_every_ms: u64,
+    /// The managed server snapshots to `dump.rdb` this often (seconds, when
+    /// anything changed); 0: no persistence (the `single` topology).
+    pub snapshot_s: u32,
+    /// When to kill -9 the managed server during the job.
+    pub redis_kill: RedisKill,
+    /// How long the killed server stays down before it is restarted.
+    pub redis_down_ms: u64,
 }
 
 /// A crash plan for one worker: `WORKER:POINT[:NTH]`, e.g. `0:mid-commit:2`.
@@ -144,6 +157,9 @@ impl Default for RedisOptions {
             autoclaim_ms: 0,
             crash: Vec::new(),
             kill_every_ms: 0,
+            snapshot_s: 0,
+            redis_kill: RedisKill::Never,
+            redis_down_ms: 300,
         }
     }
 }
@@ -196,6 +212,17 @@ impl RedisOptions {
                 "--kill-every-ms needs at least 2 workers (the last live worker is never killed)"
                     .into(),
             ));
+        }
+        if self.url.is_some() && (self.redis_kill != RedisKill::Never || self.snapshot_s > 0) {
+            return Err(bad(
+                "--redis-kill and --snapshot-s act on the server the harness starts: drop --redis-url (an external server is never killed or reconfigured)".into(),
+            ));
+        }
+        if self.redis_down_ms > 60_000 {
+            return Err(bad(format!(
+                "--redis-down-ms {} is over a minute: workers give up reconnecting after {} s; use a shorter downtime",
+                self.redis_down_ms, self.reconnect_s
+            )));
         }
         if self.block_ms == 0 || self.pipeline_commands == 0 {
             return Err(bad(

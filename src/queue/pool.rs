@@ -228,6 +228,23 @@ pub struct PoolOutcome {
     pub crashed: Vec<u32>,
 }
 
+impl PoolOutcome {
+    /// Adds what a later pool of the same job's workers did: each worker's
+    /// numbers are summed by index.
+    pub fn absorb(&mut self, later: PoolOutcome) {
+        for stats in later.stats {
+            match self.stats.iter_mut().find(|s| s.worker == stats.worker) {
+                Some(mine) => mine.absorb(&stats),
+                None => self.stats.push(stats),
+            }
+        }
+        self.stats.sort_by_key(|s| s.worker);
+        self.crashes += later.crashes;
+        self.kills += later.kills;
+        self.crashed.extend(later.crashed);
+    }
+}
+
 /// How a worker ended.
 enum Finished {
     Stats(WorkerStats),

@@ -58,6 +58,23 @@ pub struct WorkerStats {
 }
 
 impl WorkerStats {
+    /// Adds the numbers of the same worker's later run (the pid becomes
+    /// the later one's).
+    pub fn absorb(&mut self, later: &WorkerStats) {
+        self.pid = later.pid;
+        self.units += later.units;
+        self.bytes += later.bytes;
+        self.words += later.words;
+        self.word_updates += later.word_updates;
+        self.round_trips += later.round_trips;
+        self.count_s += later.count_s;
+        self.merge_s += later.merge_s;
+        self.wait_s += later.wait_s;
+        self.reconnects += later.reconnects;
+        self.units_stolen += later.units_stolen;
+        self.duplicate_commits += later.duplicate_commits;
+    }
+
     /// The line a worker prints on stdout at exit.
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
@@ -116,6 +133,11 @@ pub struct RedisReport {
     pub crashes: u64,
     /// Workers killed from outside (`--kill-every-ms`).
     pub kills: u64,
+    /// Times the managed server was restarted (after a `redis_kill`).
+    pub redis_restarts: u64,
+    /// Times the workers were started again because a restored snapshot
+    /// brought back units they had done.
+    pub relaunches: usize,
     /// Units committed per worker.
     pub units_per_worker: Vec<u64>,
     /// Seconds starting (or connecting to) the server.
@@ -155,6 +177,8 @@ impl RedisReport {
             duplicate_commits: 0,
             crashes: 0,
             kills: 0,
+            redis_restarts: 0,
+            relaunches: 0,
             units_per_worker: Vec::new(),
             server_s: 0.0,
             enqueue_s: 0.0,

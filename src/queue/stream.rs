@@ -209,13 +209,10 @@ impl StreamQueue {
 
     fn error(&self, source: redis::RedisError, during: &str) -> QueueError {
         if source.code() == Some("NOGROUP") {
-            return QueueError::BadReply {
+            return QueueError::JobLost {
                 url: self.endpoint.shown().into(),
+                keys: self.keys.to_string(),
                 during: during.into(),
-                detail: format!(
-                    "the job's stream or group ({}) is gone: the server lost its data (restarted without snapshots?) or someone deleted the keys; rerun the job",
-                    self.keys
-                ),
             };
         }
         self.endpoint.error(source, during)
@@ -243,6 +240,54 @@ impl StreamQueue {
                 .map_err(|e| self.error(e, "XADD of the units"))?;
         }
         Ok(())
+    }
+
+    /// After the server came back from a restart: queues the job again if
+    /// its stream is gone (no snapshot had it yet; the counts went with it,
+    /// so the job simply starts over), makes sure the group exists, and
+    /// (for atomic commits) loads the Function again. Returns whether the
+    /// units were queued again.
+    pub fn restore(
+        &self,
+        con: &mut Connection,
+        units: &[Unit],
+        atomic: bool,
+    ) -> Result<bool, QueueError> {
+        let stream_exists: bool = con
+            .exists(self.keys.stream())
+            .map_err(|e| self.error(e, "EXISTS of the job's stream"))?;
+        if !stream_exists {
+            self.create(con, units)?;
+        } else {
+            let created: redis::RedisResult<()> =
+                con.xgroup_create(self.keys.stream(), self.keys.group(), "0");
+            if let Err(e) = created
+                && e.code() != Some("BUSYGROUP")
+            {
+                return Err(self.error(e, "XGROUP CREATE"));
+            }
+        }
+        if atomic {
+            self.load_functions(con)?;
+        }
+        Ok(!stream_exists)
+    }
+
+    /// True when every unit of the stream was delivered and acknowledged:
+    /// the group's last delivered id is the stream's last id and nothing is
+    /// pending. (After a restore from an older snapshot it may not be, even
+    /// though every worker exited.)
+    pub fn is_complete(&self, con: &mut Connection) -> Result<bool, QueueError> {
+        let stream: redis::streams::StreamInfoStreamReply = con
+            .xinfo_stream(self.keys.stream())
+            .map_err(|e| self.error(e, "XINFO STREAM"))?;
+        let groups: redis::streams::StreamInfoGroupsReply = con
+            .xinfo_groups(self.keys.stream())
+            .map_err(|e| self.error(e, "XINFO GROUPS"))?;
+        let group = self.keys.group();
+        Ok(groups.groups.iter().any(|g| {
+            g.name == group && g.pending == 0 && g.last_delivered_id == stream.last_generated_id
+        }))
     }
 
     /// Reads the whole sorted set of counts (words are raw bytes).

@@ -47,6 +47,12 @@ pub struct RunRow {
     pub crash: String,
     /// Kill a random worker every this many ms (0 = never).
     pub kill_every_ms: u64,
+    /// Redis snapshot interval of the managed server, seconds (0 = none).
+    pub snapshot_s: u32,
+    /// When the managed Redis was killed: none, after-enqueue, at:MS, every:MS, before-read.
+    pub redis_kill: String,
+    /// Downtime after each Redis kill, ms.
+    pub redis_down_ms: u64,
     /// Wall time of the job, seconds.
     pub wall_s: f64,
     /// Walking inputs and cutting units, seconds.
@@ -128,6 +134,9 @@ impl RunRow {
             autoclaim_ms: 0,
             crash: String::new(),
             kill_every_ms: 0,
+            snapshot_s: 0,
+            redis_kill: "none".into(),
+            redis_down_ms: 300,
             wall_s: 0.0,
             plan_s: 0.0,
             count_s: 0.0,

@@ -17,7 +17,9 @@
 //! the worker prints its [`WorkerStats`] as one JSON line and exits 0. On a
 //! connection-level error it reconnects with backoff for up to
 //! `reconnect_s`, prepares the new connection ([`WorkQueue::on_connect`])
-//! and carries on with the units it still holds. With `autoclaim_ms` > 0
+//! and carries on with the units it still holds; while the job's stream is
+//! missing (a server restarted without a snapshot) it waits for the client
+//! to queue the job again, for up to `reconnect_s`. With `autoclaim_ms` > 0
 //! the take first steals (`XAUTOCLAIM`) a unit idle that long (a `steal`
 //! event, counted in `units_stolen`); a commit whose acknowledgement found
 //! the message already acknowledged is a `refused` event and counted in
@@ -100,10 +102,25 @@ pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
         &format!("pid={} commit={}", std::process::id(), config.commit),
     );
     let mut con = worker.connect(&mut queue, false)?;
+    let mut job_lost_since: Option<Instant> = None;
     loop {
         match worker.step(&mut queue, &mut con) {
             Ok(Step::Finished) => break,
-            Ok(Step::Worked | Step::Waited) => {}
+            Ok(Step::Worked | Step::Waited) => job_lost_since = None,
+            Err(e) if e.is_job_lost() => {
+                // The server came back without the job (no snapshot yet):
+                // the client queues it again; wait for that, re-reading this
+                // worker's own pending units first once it is there.
+                let since = *job_lost_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > Duration::from_secs(config.reconnect_s) {
+                    return Err(e);
+                }
+                std::thread::sleep(FIRST_BACKOFF);
+                match queue.on_connect(&mut con) {
+                    Err(e) if !e.is_job_lost() && !e.is_redis_gone() => return Err(e),
+                    _ => {}
+                }
+            }
             Err(e) if e.is_redis_gone() => {
                 worker
                     .events
