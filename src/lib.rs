@@ -17,10 +17,11 @@
 //! - [`fsutil`]: writing files whole or not at all.
 //! - [`results`]: CSV rows (appended whole), reading them back, the environment sidecar.
 //! - [`plot`]: PNG line, bar and timeline charts from already-aggregated data.
+//! - [`report`]: the Markdown lab report from every results CSV (`harness report`).
 //! - [`servers`]: redis-server processes the harness starts, kills and restarts.
 //! - [`queue`]: the Redis work queue (stream backend, commit paths) and the client side of the `redis` mode.
 //! - [`worker`]: the stateless `redis-worker` process loop (take, count, commit; reconnects).
-//! - [`faults`]: crash points and CPU throttling of stragglers (cgroups, SIGSTOP fallback).
+//! - [`faults`]: crash points, CPU throttling of stragglers (cgroups, SIGSTOP fallback), Redis kill schedules.
 #![warn(missing_docs)]
 
 pub mod cli;
@@ -34,6 +35,7 @@ pub mod job;
 pub mod local;
 pub mod plot;
 pub mod queue;
+pub mod report;
 pub mod results;
 pub mod servers;
 pub mod words;

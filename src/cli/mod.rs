@@ -5,6 +5,7 @@
 pub mod count;
 pub mod generate;
 pub mod plot;
+pub mod report;
 pub mod run;
 
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Draw PNG plots (time, speed-up, efficiency) from a results CSV.
     Plot(plot::PlotArgs),
+    /// Write one Markdown lab report from every results CSV.
+    Report(report::ReportArgs),
     /// Internal: a `processes`-mode worker fed units on stdin.
     #[command(hide = true)]
     LocalWorker {
@@ -112,6 +115,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Gen(args) => generate::run(args),
         Command::Run(args) => run::run(args),
         Command::Plot(args) => plot::run(args),
+        Command::Report(args) => report::run(args),
         Command::LocalWorker {
             tokenizer,
             table_fd,

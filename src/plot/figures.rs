@@ -14,16 +14,18 @@ use crate::experiment::{PlotSpec, Sidecar, sidecar_path};
 use crate::results::{RunRow, read_rows};
 
 /// A row as named columns.
-type Columns = serde_json::Map<String, Value>;
+pub(crate) type Columns = serde_json::Map<String, Value>;
 
-fn columns(row: &RunRow) -> Columns {
+/// A row as named columns (the CSV header names).
+pub(crate) fn columns(row: &RunRow) -> Columns {
     match serde_json::to_value(row) {
         Ok(Value::Object(map)) => map,
         _ => Columns::new(),
     }
 }
 
-fn text_of(value: &Value) -> String {
+/// A column value as plain text (strings unquoted).
+pub(crate) fn text_of(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -44,7 +46,8 @@ fn label_of(column: &str, value: &Value) -> String {
     }
 }
 
-fn median_min_max(values: &mut [f64]) -> Option<(f64, f64, f64)> {
+/// The median, minimum and maximum of `values` (sorted in place); `None` when empty.
+pub(crate) fn median_min_max(values: &mut [f64]) -> Option<(f64, f64, f64)> {
     if values.is_empty() {
         return None;
     }
@@ -177,6 +180,32 @@ fn check_column(rows: &[Columns], column: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Which serial runs are "the same input" as a row: the key shared by
+/// runs with the same input, tokenizer and scale.
+pub(crate) fn baseline_key(r: &Columns) -> String {
+    format!(
+        "{}|{}|{}",
+        text_of(&r["input"]),
+        text_of(&r["tokenizer"]),
+        text_of(&r["scale"])
+    )
+}
+
+/// T_s per input: the median wall time of the serial runs, by [`baseline_key`].
+pub(crate) fn serial_baselines(all: &[Columns]) -> BTreeMap<String, f64> {
+    let mut serial_times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in all.iter().filter(|r| r["mode"] == "serial") {
+        serial_times
+            .entry(baseline_key(r))
+            .or_default()
+            .push(r["wall_s"].as_f64().unwrap_or(f64::NAN));
+    }
+    serial_times
+        .into_iter()
+        .filter_map(|(k, mut v)| median_min_max(&mut v).map(|(m, _, _)| (k, m)))
+        .collect()
+}
+
 /// Builds the line chart of one plot spec.
 pub fn build_chart(
     name: &str,
@@ -191,26 +220,7 @@ pub fn build_chart(
     }
     let y_column = spec.y.clone().unwrap_or_else(|| "wall_s".into());
     check_column(&all, &y_column, "y")?;
-    // Serial baseline per input: median wall time of the serial runs.
-    let baseline_key = |r: &Columns| {
-        format!(
-            "{}|{}|{}",
-            text_of(&r["input"]),
-            text_of(&r["tokenizer"]),
-            text_of(&r["scale"])
-        )
-    };
-    let mut serial_times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for r in all.iter().filter(|r| r["mode"] == "serial") {
-        serial_times
-            .entry(baseline_key(r))
-            .or_default()
-            .push(r["wall_s"].as_f64().unwrap_or(f64::NAN));
-    }
-    let baselines: BTreeMap<String, f64> = serial_times
-        .into_iter()
-        .filter_map(|(k, mut v)| median_min_max(&mut v).map(|(m, _, _)| (k, m)))
-        .collect();
+    let baselines = serial_baselines(&all);
 
     let derived = matches!(spec.kind.as_str(), "speedup" | "efficiency");
     let mut series: BTreeMap<String, BTreeMap<u64, (f64, Vec<f64>)>> = BTreeMap::new();

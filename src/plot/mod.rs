@@ -34,6 +34,9 @@ mod timelines;
 use std::path::PathBuf;
 
 pub use bar::draw_bar_chart;
+pub(crate) use figures::{
+    Columns, baseline_key, columns, median_min_max, serial_baselines, text_of,
+};
 pub use figures::{build_chart, draw_experiment_plots};
 pub use line::draw_line_chart;
 pub use timeline::draw_timeline;

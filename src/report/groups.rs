@@ -1,0 +1,303 @@
+//! The parameter sets of one experiment: its rows grouped by `params_key`,
+//! the parameters that vary between the sets, and each set's median wall
+//! time, correctness tally, and speed-up and efficiency against the serial
+//! runs of the same input (the plot module's baseline rule).
+
+use std::collections::HashMap;
+
+use crate::plot::{Columns, baseline_key, columns, median_min_max, serial_baselines, text_of};
+use crate::results::RunRow;
+
+/// The CSV columns an experiment sets (in `[fixed]` or `[matrix]`), in
+/// the order the report shows them. A name missing from the CSV schema
+/// never varies, so this list may run ahead of the columns.
+pub const PARAMETER_COLUMNS: &[&str] = &[
+    "mode",
+    "workers",
+    "input",
+    "tokenizer",
+    "unit_bytes",
+    "per_word",
+    "slow",
+    "atomic",
+    "autoclaim_ms",
+    "crash",
+    "kill_every_ms",
+    "snapshot_s",
+    "redis_kill",
+    "redis_down_ms",
+    "scale",
+];
+
+/// The median of repetitions and their min..max spread.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    /// Median of the repetitions.
+    pub median: f64,
+    /// Smallest repetition.
+    pub min: f64,
+    /// Largest repetition.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `values`; `None` when there are none.
+    pub fn of(mut values: Vec<f64>) -> Option<Spread> {
+        median_min_max(&mut values).map(|(median, min, max)| Spread { median, min, max })
+    }
+}
+
+/// How many runs gave exact counts, and why the others did not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Correctness {
+    /// Runs counted.
+    pub runs: usize,
+    /// Runs whose counts equal the serial oracle.
+    pub correct: usize,
+    /// Wrong runs the experiment marked `[[inexact]]` (`expect_exact = false`).
+    pub wrong_expected: usize,
+    /// Wrong runs that should have been exact.
+    pub wrong_unexpected: usize,
+}
+
+impl Correctness {
+    /// The tally of one run.
+    pub fn of(row: &RunRow) -> Correctness {
+        Correctness {
+            runs: 1,
+            correct: usize::from(row.correct),
+            wrong_expected: usize::from(!row.correct && !row.expect_exact),
+            wrong_unexpected: usize::from(!row.correct && row.expect_exact),
+        }
+    }
+
+    /// `3/3`, `1/3 (2 inexact, expected)` or `2/3 (1 WRONG)`.
+    pub fn text(&self) -> String {
+        let mut text = format!("{}/{}", self.correct, self.runs);
+        if self.wrong_expected > 0 {
+            text.push_str(&format!(" ({} inexact, expected)", self.wrong_expected));
+        }
+        if self.wrong_unexpected > 0 {
+            text.push_str(&format!(" ({} WRONG)", self.wrong_unexpected));
+        }
+        text
+    }
+}
+
+impl std::ops::Add for Correctness {
+    type Output = Correctness;
+
+    fn add(self, other: Correctness) -> Correctness {
+        Correctness {
+            runs: self.runs + other.runs,
+            correct: self.correct + other.correct,
+            wrong_expected: self.wrong_expected + other.wrong_expected,
+            wrong_unexpected: self.wrong_unexpected + other.wrong_unexpected,
+        }
+    }
+}
+
+impl std::iter::Sum for Correctness {
+    fn sum<I: Iterator<Item = Correctness>>(tallies: I) -> Correctness {
+        tallies.fold(Correctness::default(), |sum, tally| sum + tally)
+    }
+}
+
+/// One parameter set of an experiment (the runs sharing a `params_key`).
+#[derive(Debug, Clone)]
+pub struct ParamSet {
+    /// The CSV's `params_key`.
+    pub params_key: String,
+    /// Every run of the set, as named columns, in CSV order.
+    pub runs: Vec<Columns>,
+    /// Wall time of the repetitions, seconds.
+    pub wall_s: Spread,
+    /// T_s / T_p with T_p this set's median; `None` without serial runs of the same input.
+    pub speedup: Option<f64>,
+    /// E = T_s / (p T_p); `None` without serial runs of the same input.
+    pub efficiency: Option<f64>,
+    /// Correct and wrong runs.
+    pub correctness: Correctness,
+}
+
+impl ParamSet {
+    /// The value of `column` in this set (parameters are equal across its
+    /// runs; for measurements, the first run's value).
+    pub fn value(&self, column: &str) -> &serde_json::Value {
+        self.runs
+            .first()
+            .and_then(|run| run.get(column))
+            .unwrap_or(&serde_json::Value::Null)
+    }
+
+    /// True for the serial reference runs.
+    pub fn is_serial(&self) -> bool {
+        text_of(self.value("mode")) == "serial"
+    }
+
+    /// Median of a numeric column over the repetitions.
+    pub fn median_of(&self, column: &str) -> Option<f64> {
+        let values = self
+            .runs
+            .iter()
+            .filter_map(|run| run.get(column).and_then(serde_json::Value::as_f64))
+            .collect();
+        Spread::of(values).map(|spread| spread.median)
+    }
+}
+
+/// Groups `rows` into parameter sets, in the order each set first appears
+/// in the CSV (the matrix order of the experiment).
+pub fn group_param_sets(rows: &[RunRow]) -> Vec<ParamSet> {
+    let all: Vec<Columns> = rows.iter().map(columns).collect();
+    let baselines = serial_baselines(&all);
+    let mut order: Vec<&str> = Vec::new();
+    let mut members: HashMap<&str, (Vec<Columns>, Correctness)> = HashMap::new();
+    for (row, row_columns) in rows.iter().zip(all) {
+        let entry = members.entry(row.params_key.as_str()).or_insert_with(|| {
+            order.push(row.params_key.as_str());
+            (Vec::new(), Correctness::default())
+        });
+        entry.0.push(row_columns);
+        entry.1 = entry.1 + Correctness::of(row);
+    }
+    order
+        .into_iter()
+        .filter_map(|key| {
+            let (runs, correctness) = members.remove(key)?;
+            let wall_s = Spread::of(runs.iter().map(wall_seconds).collect())?;
+            let first = runs.first()?;
+            let workers = first
+                .get("workers")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(1.0);
+            let speedup = baselines
+                .get(&baseline_key(first))
+                .map(|serial_s| serial_s / wall_s.median);
+            Some(ParamSet {
+                params_key: key.to_string(),
+                efficiency: speedup.map(|s| s / workers),
+                speedup,
+                wall_s,
+                correctness,
+                runs,
+            })
+        })
+        .collect()
+}
+
+fn wall_seconds(run: &Columns) -> f64 {
+    run.get("wall_s")
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or(f64::NAN)
+}
+
+/// The parameter columns whose values differ between `sets`, in
+/// [`PARAMETER_COLUMNS`] order.
+pub fn varying_parameters(sets: &[ParamSet]) -> Vec<&'static str> {
+    PARAMETER_COLUMNS
+        .iter()
+        .copied()
+        .filter(|column| {
+            let mut values = sets.iter().map(|set| text_of(set.value(column)));
+            let first = values.next();
+            values.any(|value| Some(value) != first)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(mode: &str, workers: u32, rep: u32, wall_s: f64) -> RunRow {
+        RunRow {
+            mode: mode.into(),
+            workers,
+            rep,
+            wall_s,
+            params_key: format!("{mode}-{workers}w"),
+            run_id: format!("{mode}-{workers}w-r{rep}"),
+            ..RunRow::example()
+        }
+    }
+
+    #[test]
+    fn rows_group_by_params_key_in_first_appearance_order() {
+        let rows = vec![
+            row("serial", 1, 1, 2.0),
+            row("threads", 2, 1, 1.0),
+            row("serial", 1, 2, 2.2),
+            row("threads", 2, 2, 1.2),
+            row("threads", 2, 3, 1.1),
+        ];
+        let sets = group_param_sets(&rows);
+        let keys: Vec<&str> = sets.iter().map(|s| s.params_key.as_str()).collect();
+        assert_eq!(keys, ["serial-1w", "threads-2w"]);
+        assert_eq!(sets[0].runs.len(), 2);
+        assert_eq!(
+            sets[1].wall_s,
+            Spread {
+                median: 1.1,
+                min: 1.0,
+                max: 1.2
+            }
+        );
+    }
+
+    #[test]
+    fn efficiency_is_serial_median_over_p_times_parallel_median() {
+        // T_s = median(1.8, 2.0, 2.4) = 2.0; T_p = median(0.5, 0.8, 0.6) = 0.6 at p = 4.
+        let rows = vec![
+            row("serial", 1, 1, 1.8),
+            row("serial", 1, 2, 2.0),
+            row("serial", 1, 3, 2.4),
+            row("processes", 4, 1, 0.5),
+            row("processes", 4, 2, 0.8),
+            row("processes", 4, 3, 0.6),
+        ];
+        let sets = group_param_sets(&rows);
+        let parallel = &sets[1];
+        let speedup = parallel.speedup.unwrap();
+        let efficiency = parallel.efficiency.unwrap();
+        assert!((speedup - 2.0 / 0.6).abs() < 1e-12, "{speedup}");
+        assert!(
+            (efficiency - 2.0 / (4.0 * 0.6)).abs() < 1e-12,
+            "{efficiency}"
+        );
+        assert_eq!(sets[0].efficiency, Some(1.0));
+    }
+
+    #[test]
+    fn a_different_input_has_no_baseline() {
+        let mut other = row("threads", 2, 1, 1.0);
+        other.input = "another input".into();
+        let sets = group_param_sets(&[row("serial", 1, 1, 2.0), other]);
+        assert_eq!(sets[1].efficiency, None);
+    }
+
+    #[test]
+    fn only_parameters_that_differ_between_sets_vary() {
+        let mut atomic = row("redis", 2, 1, 1.0);
+        atomic.atomic = true;
+        atomic.params_key = "atomic".into();
+        let plain = row("redis", 2, 1, 3.0);
+        let sets = group_param_sets(&[atomic, plain]);
+        assert_eq!(varying_parameters(&sets), ["atomic"]);
+        let sets = group_param_sets(&[row("serial", 1, 1, 1.0), row("threads", 2, 1, 1.0)]);
+        assert_eq!(varying_parameters(&sets), ["mode", "workers"]);
+    }
+
+    #[test]
+    fn wrong_runs_are_split_into_expected_and_unexpected() {
+        let mut expected = row("redis", 2, 1, 1.0);
+        expected.correct = false;
+        expected.expect_exact = false;
+        let mut unexpected = row("redis", 2, 2, 1.0);
+        unexpected.correct = false;
+        let sets = group_param_sets(&[expected, unexpected, row("redis", 2, 3, 1.0)]);
+        let tally = sets[0].correctness;
+        assert_eq!((tally.runs, tally.correct), (3, 1));
+        assert_eq!(tally.text(), "1/3 (1 inexact, expected) (1 WRONG)");
+    }
+}
