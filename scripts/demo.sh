@@ -24,4 +24,5 @@ done
 echo "== a small experiment: efficiency vs workers on synthetic text (experiments/demo.toml)"
 $harness run experiments/demo.toml
 $harness plot results/demo.csv
-echo "done: results/demo.csv and plots/demo-*.png"
+$harness report
+echo "done: results/demo.csv, plots/demo-*.png and report.md (harness report)"
