@@ -209,6 +209,15 @@ pub const LAB_QUESTIONS: &[LabQuestion] = &[
     },
     LabQuestion {
         lab: "Lab 4",
+        question: "Killing Redis every N seconds; file sizes under Redis failures",
+        experiments: &["redis-kill-period"],
+        figures: &[
+            figure(WALL, &["max_file_bytes"], Some("redis_kill")),
+            figure(Metric::Exact, &["max_file_bytes"], Some("redis_kill")),
+        ],
+    },
+    LabQuestion {
+        lab: "Lab 4",
         question: "Overhead of the snapshot frequency without faults",
         experiments: &["snapshot-overhead"],
         figures: &[figure(WALL, &[], Some("snapshot_s"))],
