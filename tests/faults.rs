@@ -194,17 +194,7 @@ fn plain_commits_double_count_after_a_mid_commit_crash() {
         "the non-atomic mid-commit crash should count the stolen unit twice"
     );
     // The same schedule with the atomic commit is exact.
-    let atomic = [
-        "--atomic",
-        "--workers",
-        "2",
-        "--unit-bytes",
-        "1KiB",
-        "--autoclaim-ms",
-        "30",
-        "--crash",
-        "0:mid-commit",
-    ];
+    let atomic: Vec<&str> = std::iter::once("--atomic").chain(args).collect();
     let (got, _) = count(dir.path(), &atomic);
     assert!(
         got == expected,

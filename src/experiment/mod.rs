@@ -18,7 +18,9 @@ use serde::Serialize;
 
 pub use inputs::{Oracle, count_differences};
 pub use runner::{RunOptions, RunSummary, Sidecar, csv_path, run_experiment, sidecar_path};
-pub use schema::{ExperimentFile, FixedTable, InexactTable, InputTable, PlotSpec, Size};
+pub use schema::{
+    ExperimentFile, FixedTable, InexactTable, InputTable, PlotSpec, RUN_PARAMETERS, Size,
+};
 
 use crate::faults::{RedisKill, SlowWorker};
 use crate::job::Mode;
@@ -463,20 +465,13 @@ pub fn parse_experiment(
             ));
         }
     }
-    const MATCHABLE: [&str; 12] = [
-        "mode",
-        "workers",
-        "tokenizer",
-        "per_word",
-        "slow",
-        "atomic",
-        "autoclaim_ms",
-        "crash",
-        "kill_every_ms",
-        "snapshot_s",
-        "redis_kill",
-        "redis_down_ms",
-    ];
+    // Every run parameter but the input and the unit size (not values
+    // an [[inexact]] table can name).
+    let matchable: Vec<&str> = RUN_PARAMETERS
+        .iter()
+        .copied()
+        .filter(|key| !matches!(*key, "input" | "unit_bytes"))
+        .collect();
     for table in &file.inexact {
         if table.filter.is_empty() {
             return Err(invalid(
@@ -488,12 +483,12 @@ pub fn parse_experiment(
         if let Some(key) = table
             .filter
             .keys()
-            .find(|k| !MATCHABLE.contains(&k.as_str()))
+            .find(|k| !matchable.contains(&k.as_str()))
         {
             return Err(invalid(
                 "inexact",
                 line_of(text, text.find("[[inexact]]").unwrap_or(0)),
-                format!("cannot match on `{key}`: use {}", MATCHABLE.join(", ")),
+                format!("cannot match on `{key}`: use {}", matchable.join(", ")),
             ));
         }
     }

@@ -68,6 +68,9 @@ pub struct InputTable {
 
 macro_rules! run_parameters {
     ($($(#[doc = $doc:literal])* $name:ident : $ty:ty,)*) => {
+        /// Every run parameter's name, in declaration order.
+        pub const RUN_PARAMETERS: &[&str] = &[$(stringify!($name)),*];
+
         /// Run parameters as written in `[fixed]`: each one optional.
         #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
         #[serde(deny_unknown_fields)]

@@ -186,7 +186,6 @@ fn drive_worker(
         return Err(lost("its pipes were not set up".into()));
     };
     let mut to_worker: BufWriter<ChildStdin> = BufWriter::new(stdin);
-    grow_pipe(&stdout);
     let mut from_worker: BufReader<ChildStdout> = BufReader::with_capacity(1 << 20, stdout);
     wire::write_seeds(&mut to_worker, seeds).map_err(|e| lost(format!("writing to it: {e}")))?;
     let mut done = 0u64;
@@ -232,18 +231,6 @@ fn drive_worker(
     let counts = WordCounts::read_handoff(&mut from_worker, table_file)
         .map_err(|e| lost(format!("reading its counts: {e}")))?;
     Ok((counts, tally, done))
-}
-
-/// Asks for a 1 MiB pipe buffer (the most an unprivileged process may
-/// get by default), so a worker's table crosses in a few large copies
-/// instead of ~100 64 KiB hand-offs, each waking the other process.
-/// Best effort: on failure the pipe keeps its default size.
-fn grow_pipe(pipe: &impl std::os::fd::AsRawFd) {
-    // SAFETY: F_SETPIPE_SZ on a descriptor we own; it changes only that
-    // pipe's buffer size and fails harmlessly on anything else.
-    unsafe {
-        libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20);
-    }
 }
 
 fn reported(worker: usize, from_worker: &mut impl std::io::Read) -> LocalWorkerError {

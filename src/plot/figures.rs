@@ -409,12 +409,8 @@ mod tests {
 
     fn row(mode: &str, workers: u32, rep: u32, wall_s: f64) -> RunRow {
         RunRow {
-            mode: mode.into(),
-            workers,
-            rep,
-            wall_s,
             input: "in".into(),
-            ..RunRow::example()
+            ..RunRow::sample(mode, workers, rep, wall_s)
         }
     }
 

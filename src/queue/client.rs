@@ -142,7 +142,7 @@ pub fn run_redis_job(
         options.redis_kill,
         Duration::from_millis(options.redis_down_ms),
     );
-    let outcome = pool.wait(&policy, |crashed| {
+    let mut outcome = pool.wait(&policy, |crashed| {
         interrupt::check()?;
         if let Some(server) = managed.as_mut() {
             match schedule.due(Instant::now()) {
@@ -186,7 +186,6 @@ pub fn run_redis_job(
         }
         Ok(())
     })?;
-    let mut outcome = outcome;
     if let Some(server) = managed.as_mut() {
         if schedule.is_down() {
             // The workers finished while the server was down.

@@ -9,8 +9,9 @@ use crate::plot::{Columns, baseline_key, columns, median_min_max, serial_baselin
 use crate::results::RunRow;
 
 /// The CSV columns an experiment sets (in `[fixed]` or `[matrix]`), in
-/// the order the report shows them. A name missing from the CSV schema
-/// never varies, so this list may run ahead of the columns.
+/// the order the report shows them: the run parameters of
+/// [`crate::experiment::RUN_PARAMETERS`] (a test keeps the two in step)
+/// and the scale.
 pub const PARAMETER_COLUMNS: &[&str] = &[
     "mode",
     "workers",
@@ -210,26 +211,24 @@ pub fn varying_parameters(sets: &[ParamSet]) -> Vec<&'static str> {
 mod tests {
     use super::*;
 
-    fn row(mode: &str, workers: u32, rep: u32, wall_s: f64) -> RunRow {
-        RunRow {
-            mode: mode.into(),
-            workers,
-            rep,
-            wall_s,
-            params_key: format!("{mode}-{workers}w"),
-            run_id: format!("{mode}-{workers}w-r{rep}"),
-            ..RunRow::example()
-        }
+    #[test]
+    fn the_display_order_lists_every_run_parameter_and_the_scale() {
+        let mut shown: Vec<&str> = PARAMETER_COLUMNS.to_vec();
+        let mut expected: Vec<&str> = crate::experiment::RUN_PARAMETERS.to_vec();
+        expected.push("scale");
+        shown.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(shown, expected);
     }
 
     #[test]
     fn rows_group_by_params_key_in_first_appearance_order() {
         let rows = vec![
-            row("serial", 1, 1, 2.0),
-            row("threads", 2, 1, 1.0),
-            row("serial", 1, 2, 2.2),
-            row("threads", 2, 2, 1.2),
-            row("threads", 2, 3, 1.1),
+            RunRow::sample("serial", 1, 1, 2.0),
+            RunRow::sample("threads", 2, 1, 1.0),
+            RunRow::sample("serial", 1, 2, 2.2),
+            RunRow::sample("threads", 2, 2, 1.2),
+            RunRow::sample("threads", 2, 3, 1.1),
         ];
         let sets = group_param_sets(&rows);
         let keys: Vec<&str> = sets.iter().map(|s| s.params_key.as_str()).collect();
@@ -249,12 +248,12 @@ mod tests {
     fn efficiency_is_serial_median_over_p_times_parallel_median() {
         // T_s = median(1.8, 2.0, 2.4) = 2.0; T_p = median(0.5, 0.8, 0.6) = 0.6 at p = 4.
         let rows = vec![
-            row("serial", 1, 1, 1.8),
-            row("serial", 1, 2, 2.0),
-            row("serial", 1, 3, 2.4),
-            row("processes", 4, 1, 0.5),
-            row("processes", 4, 2, 0.8),
-            row("processes", 4, 3, 0.6),
+            RunRow::sample("serial", 1, 1, 1.8),
+            RunRow::sample("serial", 1, 2, 2.0),
+            RunRow::sample("serial", 1, 3, 2.4),
+            RunRow::sample("processes", 4, 1, 0.5),
+            RunRow::sample("processes", 4, 2, 0.8),
+            RunRow::sample("processes", 4, 3, 0.6),
         ];
         let sets = group_param_sets(&rows);
         let parallel = &sets[1];
@@ -270,32 +269,35 @@ mod tests {
 
     #[test]
     fn a_different_input_has_no_baseline() {
-        let mut other = row("threads", 2, 1, 1.0);
+        let mut other = RunRow::sample("threads", 2, 1, 1.0);
         other.input = "another input".into();
-        let sets = group_param_sets(&[row("serial", 1, 1, 2.0), other]);
+        let sets = group_param_sets(&[RunRow::sample("serial", 1, 1, 2.0), other]);
         assert_eq!(sets[1].efficiency, None);
     }
 
     #[test]
     fn only_parameters_that_differ_between_sets_vary() {
-        let mut atomic = row("redis", 2, 1, 1.0);
+        let mut atomic = RunRow::sample("redis", 2, 1, 1.0);
         atomic.atomic = true;
         atomic.params_key = "atomic".into();
-        let plain = row("redis", 2, 1, 3.0);
+        let plain = RunRow::sample("redis", 2, 1, 3.0);
         let sets = group_param_sets(&[atomic, plain]);
         assert_eq!(varying_parameters(&sets), ["atomic"]);
-        let sets = group_param_sets(&[row("serial", 1, 1, 1.0), row("threads", 2, 1, 1.0)]);
+        let sets = group_param_sets(&[
+            RunRow::sample("serial", 1, 1, 1.0),
+            RunRow::sample("threads", 2, 1, 1.0),
+        ]);
         assert_eq!(varying_parameters(&sets), ["mode", "workers"]);
     }
 
     #[test]
     fn wrong_runs_are_split_into_expected_and_unexpected() {
-        let mut expected = row("redis", 2, 1, 1.0);
+        let mut expected = RunRow::sample("redis", 2, 1, 1.0);
         expected.correct = false;
         expected.expect_exact = false;
-        let mut unexpected = row("redis", 2, 2, 1.0);
+        let mut unexpected = RunRow::sample("redis", 2, 2, 1.0);
         unexpected.correct = false;
-        let sets = group_param_sets(&[expected, unexpected, row("redis", 2, 3, 1.0)]);
+        let sets = group_param_sets(&[expected, unexpected, RunRow::sample("redis", 2, 3, 1.0)]);
         let tally = sets[0].correctness;
         assert_eq!((tally.runs, tally.correct), (3, 1));
         assert_eq!(tally.text(), "1/3 (1 inexact, expected) (1 WRONG)");

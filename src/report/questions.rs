@@ -424,17 +424,6 @@ mod tests {
     use crate::report::groups::group_param_sets;
     use crate::results::RunRow;
 
-    fn row(mode: &str, workers: u32, rep: u32, wall_s: f64) -> RunRow {
-        RunRow {
-            mode: mode.into(),
-            workers,
-            rep,
-            wall_s,
-            params_key: format!("{mode}-{workers}w"),
-            ..RunRow::example()
-        }
-    }
-
     fn render(sets_of: &SetsOf<'_>) -> String {
         let mut out = Vec::new();
         write_questions(&mut out, sets_of).unwrap();
@@ -489,10 +478,10 @@ mod tests {
     #[test]
     fn efficiency_pivots_by_mode_and_workers() {
         let sets = group_param_sets(&[
-            row("serial", 1, 1, 2.0),
-            row("threads", 1, 1, 2.0),
-            row("threads", 2, 1, 1.25),
-            row("processes", 2, 1, 1.0),
+            RunRow::sample("serial", 1, 1, 2.0),
+            RunRow::sample("threads", 1, 1, 2.0),
+            RunRow::sample("threads", 2, 1, 1.25),
+            RunRow::sample("processes", 2, 1, 1.0),
         ]);
         let sets_of = |name: &str| (name == "workers").then_some(sets.as_slice());
         let text = render(&sets_of);
@@ -509,10 +498,10 @@ mod tests {
 
     #[test]
     fn a_ratio_row_divides_two_series() {
-        let mut per_word = row("redis", 2, 1, 3.0);
+        let mut per_word = RunRow::sample("redis", 2, 1, 3.0);
         per_word.per_word = true;
         per_word.params_key = "pw".into();
-        let sets = group_param_sets(&[per_word, row("redis", 2, 1, 1.5)]);
+        let sets = group_param_sets(&[per_word, RunRow::sample("redis", 2, 1, 1.5)]);
         let figure = Figure {
             ratio: Some(("per_word=true", "per_word=false")),
             ..figure(WALL, &["per_word"], Some("input"))
@@ -532,7 +521,7 @@ mod tests {
 
     #[test]
     fn no_serial_runs_means_no_efficiency_figure() {
-        let sets = group_param_sets(&[row("threads", 2, 1, 1.0)]);
+        let sets = group_param_sets(&[RunRow::sample("threads", 2, 1, 1.0)]);
         let figure = figure(Metric::Efficiency, &["mode"], Some("workers"));
         assert!(pivot(&figure, &sets, "x").is_none());
     }

@@ -380,24 +380,13 @@ mod tests {
         }
     }
 
-    fn row(mode: &str, workers: u32, rep: u32, wall_s: f64) -> RunRow {
-        RunRow {
-            mode: mode.into(),
-            workers,
-            rep,
-            wall_s,
-            params_key: format!("{mode}-{workers}w"),
-            ..RunRow::example()
-        }
-    }
-
     #[test]
     fn the_table_shows_only_varying_parameters_and_the_efficiency() {
         let results = experiment(vec![
-            row("serial", 1, 1, 2.0),
-            row("serial", 1, 2, 2.0),
-            row("threads", 2, 1, 1.25),
-            row("threads", 2, 2, 1.25),
+            RunRow::sample("serial", 1, 1, 2.0),
+            RunRow::sample("serial", 1, 2, 2.0),
+            RunRow::sample("threads", 2, 1, 1.25),
+            RunRow::sample("threads", 2, 2, 1.25),
         ]);
         let mut out = Vec::new();
         param_set_table(&ExperimentView::new(&results))
@@ -419,7 +408,7 @@ mod tests {
     #[test]
     fn a_whole_report_lists_skipped_files_and_what_is_not_run() {
         let lab = LabResults {
-            experiments: vec![experiment(vec![row("serial", 1, 1, 2.0)])],
+            experiments: vec![experiment(vec![RunRow::sample("serial", 1, 1, 2.0)])],
             skipped: vec![super::super::load::SkippedCsv {
                 csv: "results/old.csv".into(),
                 reason: "written with other columns".into(),

@@ -161,6 +161,23 @@ impl RunRow {
 }
 
 #[cfg(test)]
+impl RunRow {
+    /// A test row: `mode` with `workers`, repetition `rep`, `wall_s`; its
+    /// params_key and run_id name the mode and the workers.
+    pub(crate) fn sample(mode: &str, workers: u32, rep: u32, wall_s: f64) -> RunRow {
+        RunRow {
+            mode: mode.into(),
+            workers,
+            rep,
+            wall_s,
+            params_key: format!("{mode}-{workers}w"),
+            run_id: format!("{mode}-{workers}w-r{rep}"),
+            ..RunRow::example()
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
