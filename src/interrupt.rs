@@ -9,7 +9,9 @@ static REQUESTED: AtomicBool = AtomicBool::new(false);
 
 /// The error returned by loops that stop because of Ctrl-C.
 #[derive(Debug, thiserror::Error)]
-#[error("interrupted (Ctrl-C): stopped cleanly; rows already written are kept, rerun to resume")]
+#[error(
+    "interrupted (Ctrl-C or SIGTERM): stopped cleanly; rows already written are kept, rerun to resume"
+)]
 pub struct Interrupted;
 
 /// Installs the handler (once per process; later calls do nothing).

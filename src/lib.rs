@@ -19,7 +19,9 @@
 //! - [`plot`]: PNG line, bar and timeline charts from already-aggregated data.
 //! - [`report`]: the Markdown lab report from every results CSV (`harness report`).
 //! - [`servers`]: redis-server processes the harness starts, kills and restarts.
-//! - [`queue`]: the Redis work queue (stream backend, commit paths) and the client side of the `redis` mode.
+//! - [`params`]: the run parameters, each defined once (TOML key, flag, validation, CSV text).
+//! - [`queue`]: the Redis work queue (stream backend, commit paths).
+//! - [`redis_run`]: one `redis`-mode job: server, enqueue, worker processes, faults, waiting until Redis says done.
 //! - [`worker`]: the stateless `redis-worker` process loop (take, count, commit; reconnects).
 //! - [`faults`]: crash points, CPU throttling of stragglers (cgroups, SIGSTOP fallback), Redis kill schedules.
 #![warn(missing_docs)]
@@ -33,8 +35,10 @@ pub mod input;
 pub mod interrupt;
 pub mod job;
 pub mod local;
+pub mod params;
 pub mod plot;
 pub mod queue;
+pub mod redis_run;
 pub mod report;
 pub mod results;
 pub mod servers;

@@ -360,23 +360,28 @@ fn bad_redis_options_are_clear_errors() {
     );
 }
 
-/// Runs `harness redis-worker` for job `job` on `url` with extra arguments.
-fn redis_worker(url: &str, job: &str, events: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "redis-worker",
-        "--job",
-        job,
-        "--worker",
-        "0",
-        "--events",
-        events.to_str().unwrap(),
-        "--block-ms",
-        "20",
-    ];
-    args.extend(extra);
+/// Runs `harness redis-worker` (worker 0) for job `job` on `url`, with an
+/// optional crash plan, its settings sent as JSON the way the client sends them.
+fn redis_worker(url: &str, job: &str, events: &Path, crash: Option<&str>) -> std::process::Output {
+    let config = harness::worker::WorkerConfig {
+        url: url.to_owned(),
+        job: job.to_owned(),
+        worker: 0,
+        tokenizer: harness::words::Tokenizer::Whitespace,
+        commit: harness::queue::CommitPath::PerUnit,
+        events: Some(events.to_path_buf()),
+        crash: crash.map(|plan| plan.parse().unwrap()),
+        block_ms: 20,
+        pipeline_commands: 10_000,
+        reconnect_s: 30,
+        steal_idle_ms: 0,
+    };
     util::harness()
-        .args(&args)
-        .env(harness::queue::URL_ENV, url)
+        .arg("redis-worker")
+        .env(
+            harness::redis_run::WORKER_ENV,
+            serde_json::to_string(&config).unwrap(),
+        )
         .output()
         .unwrap()
 }
@@ -406,12 +411,7 @@ fn a_worker_crashing_mid_commit_leaves_its_unit_pending_and_a_rerun_finishes_it(
     queue.create(&mut con, &units).unwrap();
 
     let events = dir.path().join("worker-0.events");
-    let crashed = redis_worker(
-        &server.url(),
-        keys.job(),
-        &events,
-        &["--crash", "mid-commit:2"],
-    );
+    let crashed = redis_worker(&server.url(), keys.job(), &events, Some("mid-commit:2"));
     assert_eq!(
         crashed.status.code(),
         Some(harness::queue::exit_code::CRASHED),
@@ -432,7 +432,7 @@ fn a_worker_crashing_mid_commit_leaves_its_unit_pending_and_a_rerun_finishes_it(
     // The same (stateless) worker restarted takes its pending unit again and
     // finishes the job. The plain commit path is not atomic: the unit whose
     // increments were applied before the crash is counted twice.
-    let rerun = redis_worker(&server.url(), keys.job(), &events, &[]);
+    let rerun = redis_worker(&server.url(), keys.job(), &events, None);
     assert!(
         rerun.status.success(),
         "{}",

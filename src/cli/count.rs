@@ -8,9 +8,9 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
 use super::TokenizerArg;
-use crate::faults::SlowWorker;
 use crate::job::{JobSpec, Mode, run_job};
-use crate::queue::{CommitPath, RedisOptions};
+use crate::params::{RedisParams, RunContext};
+use crate::redis_run::RedisOptions;
 
 /// Arguments of `harness count`.
 #[derive(Debug, Args)]
@@ -37,40 +37,12 @@ pub struct CountArgs {
     /// (e.g. 4MiB). Default: about an eighth of each worker's share, 1 MiB to 64 MiB.
     #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
     pub unit_bytes: Option<u64>,
-    /// `redis` mode: merge with one ZINCRBY per word occurrence instead of one per distinct word of a unit.
-    #[arg(long)]
-    pub per_word: bool,
     /// `redis` mode: use this Redis (redis://:PASSWORD@HOST:PORT/) instead of starting one; nothing is killed.
     #[arg(long, value_name = "URL")]
     pub redis_url: Option<String>,
-    /// `redis` mode: limit worker W to fraction F of one CPU (cgroup, or SIGSTOP/SIGCONT where cgroups are not writable); repeatable.
-    #[arg(long, value_name = "W:F")]
-    pub slow: Vec<SlowWorker>,
-    /// `redis` mode: merge and acknowledge each unit in ONE atomic Redis Function call
-    /// (FCALL wc_commit: counts applied only if XACK returned 1).
-    #[arg(long, conflicts_with = "per_word")]
-    pub atomic: bool,
-    /// `redis` mode: idle workers steal (XAUTOCLAIM) units pending longer than T milliseconds; 0 = off.
-    #[arg(long, value_name = "T", default_value_t = 0)]
-    pub autoclaim_ms: u64,
-    /// `redis` mode: worker W exits abruptly at crash point POINT (after-read, mid-count,
-    /// before-commit, mid-commit, after-commit) on its NTH unit (default 1); repeatable.
-    #[arg(long, value_name = "W:POINT[:NTH]")]
-    pub crash: Vec<crate::queue::WorkerCrash>,
-    /// `redis` mode: SIGKILL a random live worker every T milliseconds (never the last one); 0 = off.
-    #[arg(long, value_name = "T", default_value_t = 0)]
-    pub kill_every_ms: u64,
-    /// `redis` mode: the managed server snapshots to dump.rdb every S seconds
-    /// (when anything changed) and restarts from it; 0 = no persistence.
-    #[arg(long, value_name = "S", default_value_t = 0)]
-    pub snapshot_s: u32,
-    /// `redis` mode: kill -9 the managed server: after-enqueue, at:MS or every:MS
-    /// (after the workers start), or before-read; it restarts after --redis-down-ms.
-    #[arg(long, value_name = "WHEN", default_value = "none")]
-    pub redis_kill: crate::faults::RedisKill,
-    /// `redis` mode: how long a killed server stays down, milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 300)]
-    pub redis_down_ms: u64,
+    /// The `redis`-mode run parameters (see `crate::params`).
+    #[command(flatten)]
+    pub redis: RedisParams,
     /// `redis` mode: commands (or atomic-commit staging pairs) per round trip (tests use a tiny value to exercise chunked commits).
     #[arg(long, hide = true, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub pipeline: u64,
@@ -111,6 +83,29 @@ pub fn parse_size_arg(text: &str) -> Result<u64, String> {
 /// Runs `harness count`.
 pub fn run(args: CountArgs) -> Result<()> {
     let mode: Mode = args.mode.into();
+    if mode != Mode::Redis && (args.redis_url.is_some() || args.keep_keys) {
+        anyhow::bail!(
+            "--redis-url and --keep-keys only apply to --mode redis: add --mode redis or leave them out"
+        );
+    }
+    let workers = if mode == Mode::Serial {
+        1
+    } else {
+        args.workers
+    };
+    args.redis
+        .validate(RunContext {
+            mode: mode.name(),
+            workers,
+            external_server: args.redis_url.is_some(),
+        })
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {}",
+                e.flag(),
+                e.message.replace("mode redis", "--mode redis")
+            )
+        })?;
     let spec = JobSpec {
         paths: args.paths.clone(),
         mode,
@@ -119,36 +114,12 @@ pub fn run(args: CountArgs) -> Result<()> {
         unit_bytes: args.unit_bytes,
         redis: RedisOptions {
             url: args.redis_url.clone(),
-            commit: CommitPath::from_flags(args.atomic, args.per_word),
-            autoclaim_ms: args.autoclaim_ms,
-            crash: args.crash.clone(),
-            kill_every_ms: args.kill_every_ms,
+            params: args.redis.clone(),
             pipeline_commands: args.pipeline as usize,
-            slow: args.slow.clone(),
             keep_keys: args.keep_keys,
-            snapshot_s: args.snapshot_s,
-            redis_kill: args.redis_kill,
-            redis_down_ms: args.redis_down_ms,
             ..RedisOptions::default()
         },
     };
-    let faults = args.atomic
-        || args.autoclaim_ms > 0
-        || !args.crash.is_empty()
-        || args.kill_every_ms > 0
-        || args.snapshot_s > 0
-        || args.redis_kill != crate::faults::RedisKill::Never;
-    if mode != Mode::Redis
-        && (args.per_word
-            || args.redis_url.is_some()
-            || !args.slow.is_empty()
-            || args.keep_keys
-            || faults)
-    {
-        anyhow::bail!(
-            "--per-word, --redis-url, --slow, --keep-keys, --atomic, --autoclaim-ms, --crash, --kill-every-ms, --snapshot-s and --redis-kill only apply to --mode redis: add --mode redis or leave them out"
-        );
-    }
     if mode == Mode::Redis {
         // Ctrl-C stops the workers and the managed redis-server through their guards.
         crate::interrupt::install();
@@ -183,11 +154,13 @@ pub fn run(args: CountArgs) -> Result<()> {
     if let Some(redis) = &outcome.redis {
         write!(
             out,
-            " commit={} units_stolen={} crashes={} kills={} redis_restarts={} relaunches={} duplicate_commits={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} updates_per_merge_s={:.0} redis_version={} throttle={} server={} redis_pid={} worker_pids={}",
+            " commit={} units_stolen={} crashes={} kills={} unexpected_deaths={} worker_restarts={} redis_restarts={} relaunches={} duplicate_commits={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} updates_per_merge_s={:.0} redis_version={} throttle={} server={} redis_pid={} worker_pids={}",
             redis.commit,
             redis.units_stolen,
             redis.crashes,
             redis.kills,
+            redis.unexpected_deaths,
+            redis.worker_restarts,
             redis.redis_restarts,
             redis.relaunches,
             redis.duplicate_commits,

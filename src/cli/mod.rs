@@ -8,8 +8,6 @@ pub mod plot;
 pub mod report;
 pub mod run;
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -47,47 +45,10 @@ pub enum Command {
         #[arg(long, value_name = "FD")]
         table_fd: Option<i32>,
     },
-    /// Internal: a `redis`-mode worker; the Redis URL comes from --url or
-    /// the HARNESS_REDIS_URL environment variable (kept off the command line).
+    /// Internal: a `redis`-mode worker; its settings (Redis URL included)
+    /// come as JSON in the HARNESS_WORKER environment variable.
     #[command(hide = true)]
-    RedisWorker {
-        /// Redis URL (default: $HARNESS_REDIS_URL).
-        #[arg(long)]
-        url: Option<String>,
-        /// Job id (its keys are wc:{JOB}:*).
-        #[arg(long)]
-        job: String,
-        /// Worker index.
-        #[arg(long)]
-        worker: u32,
-        /// Tokenizer to count with.
-        #[arg(long, value_enum, default_value_t = TokenizerArg::Whitespace)]
-        tokenizer: TokenizerArg,
-        /// One ZINCRBY per word occurrence instead of per distinct word.
-        #[arg(long)]
-        per_word: bool,
-        /// File to append events to.
-        #[arg(long)]
-        events: Option<PathBuf>,
-        /// Crash on purpose at POINT[:N] (the N-th unit taken; default the first).
-        #[arg(long, value_name = "POINT[:N]")]
-        crash: Option<crate::faults::CrashPlan>,
-        /// Milliseconds a read blocks when no unit is waiting.
-        #[arg(long, default_value_t = 100)]
-        block_ms: u64,
-        /// Commands per pipeline round trip.
-        #[arg(long, default_value_t = 10_000)]
-        pipeline: usize,
-        /// Seconds to keep trying to reconnect after losing Redis.
-        #[arg(long, default_value_t = 30)]
-        reconnect_s: u64,
-        /// Commit with the atomic Redis Function (wc_commit).
-        #[arg(long, conflicts_with = "per_word")]
-        atomic: bool,
-        /// Steal units idle longer than this many milliseconds (0: never).
-        #[arg(long, default_value_t = 0)]
-        autoclaim_ms: u64,
-    },
+    RedisWorker,
 }
 
 /// The tokenizer as a command-line value.
@@ -123,46 +84,20 @@ pub fn run(cli: Cli) -> Result<()> {
             tokenizer.into(),
             table_fd,
         )?),
-        Command::RedisWorker {
-            url,
-            job,
-            worker,
-            tokenizer,
-            per_word,
-            events,
-            crash,
-            block_ms,
-            pipeline,
-            reconnect_s,
-            atomic,
-            autoclaim_ms,
-        } => {
-            let url = match url.or_else(|| std::env::var(crate::queue::URL_ENV).ok()) {
-                Some(url) => url,
-                None => anyhow::bail!(
-                    "redis-worker needs --url or {} (it is started by `harness count --mode redis`)",
-                    crate::queue::URL_ENV
-                ),
-            };
-            let config = crate::worker::WorkerConfig {
-                url,
-                job,
-                worker,
-                tokenizer: tokenizer.into(),
-                commit: if atomic {
-                    crate::queue::CommitPath::Atomic
-                } else if per_word {
-                    crate::queue::CommitPath::PerWord
-                } else {
-                    crate::queue::CommitPath::PerUnit
-                },
-                events,
-                crash,
-                block_ms,
-                pipeline_commands: pipeline,
-                reconnect_s,
-                autoclaim_ms,
-            };
+        Command::RedisWorker => {
+            let settings = std::env::var(crate::redis_run::WORKER_ENV).map_err(|_| {
+                anyhow::anyhow!(
+                    "redis-worker needs its settings in {} (it is started by `harness count --mode redis` and `harness run`)",
+                    crate::redis_run::WORKER_ENV
+                )
+            })?;
+            let config: crate::worker::WorkerConfig =
+                serde_json::from_str(&settings).map_err(|e| {
+                    anyhow::anyhow!(
+                        "bad worker settings in {}: {e}",
+                        crate::redis_run::WORKER_ENV
+                    )
+                })?;
             std::process::exit(crate::worker::serve(&config))
         }
     }

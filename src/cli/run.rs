@@ -83,6 +83,9 @@ pub fn run(args: RunArgs) -> Result<()> {
         summary.csv.display(),
         summary.wall_s
     );
+    for unfinished in &summary.not_finished {
+        eprintln!("NOT FINISHED: {unfinished}");
+    }
     if !summary.wrong.is_empty() {
         for wrong in &summary.wrong {
             eprintln!("WRONG COUNT: {wrong}");

@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::inputs::{Oracle, count_differences, materialize};
 use super::{Experiment, PlotSpec, RunParams};
 use crate::job::{JobSpec, run_job};
+use crate::queue::QueueError;
 use crate::results::{
     Environment, RunRow, append_row, capture_environment, git_commit, read_rows, utc_timestamp,
 };
@@ -42,6 +43,8 @@ pub struct RunSummary {
     pub skipped: usize,
     /// Runs expected to be exact that were not: their descriptions.
     pub wrong: Vec<String>,
+    /// Runs that missed their deadline (`finished = false`): their descriptions.
+    pub not_finished: Vec<String>,
     /// The CSV written.
     pub csv: PathBuf,
     /// Seconds for the whole experiment.
@@ -141,6 +144,7 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<R
         for rep in pending {
             crate::interrupt::check()?;
             let run_id = format!("{key}-r{rep}");
+            let run_started = std::time::Instant::now();
             let outcome = run_job(&spec, &options.exe).map_err(|e| {
                 if crate::interrupt::requested() {
                     anyhow::Error::new(crate::interrupt::Interrupted)
@@ -148,36 +152,62 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<R
                     e
                 }
             });
-            let mut outcome =
-                outcome.with_context(|| format!("run {run_id} failed: {}", params.describe()))?;
-            if options.inject_miscount
-                && let Some(word) = outcome.counts.top(1).first().map(|(w, _)| w.to_vec())
-            {
-                outcome.counts.add(&word, 1);
-            }
-            let diff_words = count_differences(&outcome.counts, &expected);
-            let row = build_row(experiment, params, &key, rep, &commit, &outcome, diff_words);
-            if !outcome.events.is_empty() {
-                let events_file = crate::results::events_path(&csv, &run_id);
-                if let Some(dir) = events_file.parent() {
-                    std::fs::create_dir_all(dir)
-                        .with_context(|| format!("cannot create {}", dir.display()))?;
+            let mut row = base_row(experiment, params, &key, rep, &commit);
+            let mut diff_words = 0;
+            match outcome {
+                Ok(mut outcome) => {
+                    if options.inject_miscount
+                        && let Some(word) = outcome.counts.top(1).first().map(|(w, _)| w.to_vec())
+                    {
+                        outcome.counts.add(&word, 1);
+                    }
+                    diff_words = count_differences(&outcome.counts, &expected);
+                    add_measurements(&mut row, &outcome, diff_words);
+                    if !outcome.events.is_empty() {
+                        let events_file = crate::results::events_path(&csv, &run_id);
+                        if let Some(dir) = events_file.parent() {
+                            std::fs::create_dir_all(dir)
+                                .with_context(|| format!("cannot create {}", dir.display()))?;
+                        }
+                        crate::fsutil::write_atomically(&events_file, |w| {
+                            crate::events::write_events_csv(w, &outcome.events)
+                        })?;
+                    }
                 }
-                crate::fsutil::write_atomically(&events_file, |w| {
-                    crate::events::write_events_csv(w, &outcome.events)
-                })?;
+                Err(error) => match missed_deadline(&error) {
+                    Some(reason) => {
+                        row.wall_s = run_started.elapsed().as_secs_f64();
+                        row.finished = false;
+                        row.correct = false;
+                        row.not_finished = reason;
+                    }
+                    None => {
+                        return Err(
+                            error.context(format!("run {run_id} failed: {}", params.describe()))
+                        );
+                    }
+                },
             }
             store_row(&csv, &row, options.force)?;
             summary.ran += 1;
-            let verdict = if row.correct {
+            let verdict = if !row.finished {
+                format!("NOT FINISHED: {}", row.not_finished)
+            } else if row.correct {
                 "exact".to_string()
             } else {
                 format!("WRONG: {diff_words} words differ")
             };
-            if !row.correct && row.expect_exact {
+            if row.finished && !row.correct && row.expect_exact {
                 summary.wrong.push(format!(
                     "{run_id} ({}): {diff_words} words differ from the serial oracle",
                     params.describe()
+                ));
+            }
+            if !row.finished {
+                summary.not_finished.push(format!(
+                    "{run_id} ({}): {}",
+                    params.describe(),
+                    row.not_finished
                 ));
             }
             let line = format!(
@@ -187,7 +217,7 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<R
             );
             if verbose {
                 eprintln!("[{}/{}] {line}", bar.position() + 1, total);
-            } else if !row.correct {
+            } else if !row.correct || !row.finished {
                 bar.println(line);
             }
             bar.inc(1);
@@ -198,16 +228,17 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<R
     Ok(summary)
 }
 
-fn build_row(
+/// The row of a run before its measurements: the experiment, the run's
+/// identity and every parameter.
+fn base_row(
     experiment: &Experiment,
     params: &RunParams,
     key: &str,
     rep: u32,
     commit: &str,
-    outcome: &crate::job::JobOutcome,
-    diff_words: u64,
 ) -> RunRow {
-    let redis = outcome.redis.as_ref();
+    let redis = &params.redis;
+    let text = |name: &str| redis.text_of(name).unwrap_or_default();
     RunRow {
         experiment: experiment.name.clone(),
         run_id: format!("{key}-r{rep}"),
@@ -219,49 +250,73 @@ fn build_row(
         mode: params.mode.name().to_string(),
         workers: params.workers,
         tokenizer: params.tokenizer.name().to_string(),
-        unit_bytes: outcome.unit_bytes,
+        unit_bytes: params.unit_bytes.unwrap_or(0),
         input: params.input.label(),
-        max_file_bytes: outcome.max_file_bytes,
-        per_word: params.per_word,
-        slow: params.slow_text(),
-        slowest_cpu: params
+        per_word: redis.per_word,
+        slow: text("slow"),
+        slowest_cpu: redis
             .slow
             .iter()
             .map(|s| s.cpu_fraction)
             .fold(1.0, f64::min),
-        throttle: redis.map_or_else(|| "none".to_string(), |r| r.throttle.name().to_string()),
-        atomic: params.atomic,
-        autoclaim_ms: params.autoclaim_ms,
-        crash: params.crash_text(),
-        kill_every_ms: params.kill_every_ms,
-        snapshot_s: params.snapshot_s,
-        redis_kill: params.redis_kill.to_string(),
-        redis_down_ms: params.redis_down_ms,
-        wall_s: outcome.wall_s,
-        plan_s: outcome.plan_s,
-        count_s: outcome.count_s,
-        merge_s: outcome.merge_s,
-        wait_s: redis.map_or(0.0, |r| r.wait_s),
-        bytes: outcome.tally.bytes,
-        words: outcome.tally.words,
-        distinct: outcome.counts.distinct() as u64,
-        files: outcome.files as u64,
-        units: outcome.units as u64,
-        units_per_worker: outcome
-            .units_per_worker
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(";"),
-        word_updates: redis.map_or(0, |r| r.word_updates),
-        units_stolen: redis.map_or(0, |r| r.units_stolen),
-        crashes: redis.map_or(0, |r| r.crashes + r.kills),
-        redis_restarts: redis.map_or(0, |r| r.redis_restarts),
-        duplicate_commits: redis.map_or(0, |r| r.duplicate_commits),
-        correct: diff_words == 0,
-        diff_words,
+        atomic: redis.atomic,
+        autoclaim_ms: redis.autoclaim_ms,
+        crash: text("crash"),
+        kill_every_ms: redis.kill_every_ms,
+        snapshot_s: redis.snapshot_s,
+        redis_kill: text("redis_kill"),
+        redis_down_ms: redis.redis_down_ms,
+        restart_dead: redis.restart_dead,
+        deadline_s: redis.deadline_s,
         expect_exact: experiment.expect_exact_for(params),
+        ..RunRow::example()
     }
+}
+
+/// Fills in what a finished run measured and how its counts compared.
+fn add_measurements(row: &mut RunRow, outcome: &crate::job::JobOutcome, diff_words: u64) {
+    let redis = outcome.redis.as_ref();
+    row.unit_bytes = outcome.unit_bytes;
+    row.max_file_bytes = outcome.max_file_bytes;
+    row.throttle = redis.map_or_else(|| "none".to_string(), |r| r.throttle.name().to_string());
+    row.wall_s = outcome.wall_s;
+    row.plan_s = outcome.plan_s;
+    row.count_s = outcome.count_s;
+    row.merge_s = outcome.merge_s;
+    row.wait_s = redis.map_or(0.0, |r| r.wait_s);
+    row.bytes = outcome.tally.bytes;
+    row.words = outcome.tally.words;
+    row.distinct = outcome.counts.distinct() as u64;
+    row.files = outcome.files as u64;
+    row.units = outcome.units as u64;
+    row.units_per_worker = outcome
+        .units_per_worker
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(";");
+    row.word_updates = redis.map_or(0, |r| r.word_updates);
+    row.units_stolen = redis.map_or(0, |r| r.units_stolen);
+    row.crashes = redis.map_or(0, |r| r.crashes + r.kills);
+    row.redis_restarts = redis.map_or(0, |r| r.redis_restarts);
+    row.unexpected_deaths = redis.map_or(0, |r| r.unexpected_deaths);
+    row.worker_restarts = redis.map_or(0, |r| r.worker_restarts);
+    row.duplicate_commits = redis.map_or(0, |r| r.duplicate_commits);
+    row.correct = diff_words == 0;
+    row.diff_words = diff_words;
+    row.finished = true;
+    row.not_finished = String::new();
+}
+
+/// The reason when `error` is a run that missed its deadline (a liveness
+/// result recorded as a row, not a failure of the experiment).
+fn missed_deadline(error: &anyhow::Error) -> Option<String> {
+    error
+        .chain()
+        .find_map(|cause| match cause.downcast_ref::<QueueError>() {
+            Some(missed @ QueueError::DeadlineMissed { .. }) => Some(missed.to_string()),
+            _ => None,
+        })
 }
 
 fn store_row(csv: &Path, row: &RunRow, replace: bool) -> Result<()> {

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
+use crate::faults::{RedisKill, SlowWorker, WorkerCrash};
 use crate::job::Mode;
+use crate::params::{RedisParams, Toml};
 use crate::words::Tokenizer;
 
 /// A size written as a number of bytes or a string with units ("8MiB").
@@ -66,36 +68,57 @@ pub struct InputTable {
     pub vocabulary: Option<u32>,
 }
 
+/// Expands the run parameters into the `[fixed]` and `[matrix]` tables:
+/// the common ones (`name: Type`, read as themselves) and the `redis`-mode
+/// ones of [`crate::params`] (read through [`ParamValue`], e.g. a crash
+/// list from `"0:mid-commit;1:after-read"`).
 macro_rules! run_parameters {
-    ($($(#[doc = $doc:literal])* $name:ident : $ty:ty,)*) => {
+    (
+        $($(#[doc = $cdoc:literal])* $common:ident : $cty:ty,)*
+        ;
+        $($(#[doc = $rdoc:literal])* [$($arg:tt)*] $redis:ident : $rty:ty = $default:expr,)*
+    ) => {
         /// Every run parameter's name, in declaration order.
-        pub const RUN_PARAMETERS: &[&str] = &[$(stringify!($name)),*];
+        pub const RUN_PARAMETERS: &[&str] = &[$(stringify!($common),)* $(stringify!($redis)),*];
 
         /// Run parameters as written in `[fixed]`: each one optional.
         #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
         #[serde(deny_unknown_fields)]
         pub struct FixedTable {
-            $($(#[doc = $doc])* pub $name: Option<$ty>,)*
+            $($(#[doc = $cdoc])* pub $common: Option<$cty>,)*
+            $($(#[doc = $rdoc])* pub $redis: Option<Toml<$rty>>,)*
         }
 
         /// Run parameters as written in `[matrix]`: each one a list of values.
         #[derive(Debug, Clone, Default, Deserialize)]
         #[serde(deny_unknown_fields)]
         pub struct MatrixTable {
-            $($(#[doc = $doc])* pub $name: Option<Spanned<Vec<$ty>>>,)*
+            $($(#[doc = $cdoc])* pub $common: Option<Spanned<Vec<$cty>>>,)*
+            $($(#[doc = $rdoc])* pub $redis: Option<Spanned<Vec<Toml<$rty>>>>,)*
         }
 
         impl FixedTable {
             /// Sets every parameter that `other` sets.
             pub fn overlay(&mut self, other: &FixedTable) {
-                $(if other.$name.is_some() { self.$name = other.$name.clone(); })*
+                $(if other.$common.is_some() { self.$common = other.$common.clone(); })*
+                $(if other.$redis.is_some() { self.$redis = other.$redis.clone(); })*
             }
 
             /// Names of the parameters this table sets.
             pub fn keys(&self) -> Vec<&'static str> {
                 let mut keys = Vec::new();
-                $(if self.$name.is_some() { keys.push(stringify!($name)); })*
+                $(if self.$common.is_some() { keys.push(stringify!($common)); })*
+                $(if self.$redis.is_some() { keys.push(stringify!($redis)); })*
                 keys
+            }
+
+            /// The `redis`-mode parameters this table sets, the others at
+            /// their defaults.
+            pub fn redis_params(&self) -> RedisParams {
+                let defaults = RedisParams::default();
+                RedisParams {
+                    $($redis: self.$redis.clone().map_or(defaults.$redis, |value| value.0),)*
+                }
             }
         }
 
@@ -104,9 +127,13 @@ macro_rules! run_parameters {
             /// list, and one single-parameter table per value.
             pub fn axes(&self) -> Vec<(&'static str, std::ops::Range<usize>, Vec<FixedTable>)> {
                 let mut axes = Vec::new();
-                $(if let Some(values) = &self.$name {
-                    let tables = values.get_ref().iter().map(|v| FixedTable { $name: Some(v.clone()), ..FixedTable::default() }).collect();
-                    axes.push((stringify!($name), values.span(), tables));
+                $(if let Some(values) = &self.$common {
+                    let tables = values.get_ref().iter().map(|v| FixedTable { $common: Some(v.clone()), ..FixedTable::default() }).collect();
+                    axes.push((stringify!($common), values.span(), tables));
+                })*
+                $(if let Some(values) = &self.$redis {
+                    let tables = values.get_ref().iter().map(|v| FixedTable { $redis: Some(v.clone()), ..FixedTable::default() }).collect();
+                    axes.push((stringify!($redis), values.span(), tables));
                 })*
                 axes
             }
@@ -114,7 +141,7 @@ macro_rules! run_parameters {
     };
 }
 
-run_parameters! {
+crate::redis_parameter_list!(run_parameters! {
     /// serial, threads, processes, redis.
     mode: Mode,
     /// Worker threads or processes.
@@ -125,25 +152,8 @@ run_parameters! {
     unit_bytes: Size,
     /// The input.
     input: InputTable,
-    /// Redis: one ZINCRBY per word occurrence instead of per distinct word of a unit.
-    per_word: bool,
-    /// Redis: stragglers, `WORKER:FRACTION` of one CPU, `;`-separated (e.g. "0:0.5"); "" for none.
-    slow: String,
-    /// Redis: commit each unit with one atomic Function call (FCALL wc_commit).
-    atomic: bool,
-    /// Redis: workers steal units idle longer than this many milliseconds (0: off).
-    autoclaim_ms: u64,
-    /// Redis: injected crashes, `WORKER:POINT[:NTH]`, `;`-separated (e.g. "0:mid-commit"); "" for none.
-    crash: String,
-    /// Redis: SIGKILL a random live worker (never the last) every this many milliseconds (0: off).
-    kill_every_ms: u64,
-    /// Redis: the managed server snapshots every this many seconds (0: no persistence).
-    snapshot_s: u32,
-    /// Redis: kill -9 the managed server: "none", "after-enqueue", "at:MS", "every:MS", "before-read".
-    redis_kill: String,
-    /// Redis: how long a killed server stays down, milliseconds (default 300).
-    redis_down_ms: u64,
-}
+    ;
+});
 
 /// One `[[inexact]]` table: runs whose parameters match every entry of
 /// `where` are expected to show wrong counts (e.g. a non-atomic commit

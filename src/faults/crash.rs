@@ -111,6 +111,41 @@ impl fmt::Display for CrashPlan {
     }
 }
 
+/// A crash plan for one worker: `WORKER:POINT[:NTH]`, e.g. `0:mid-commit:2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WorkerCrash {
+    /// Worker index.
+    pub worker: u32,
+    /// Where and on which unit it crashes.
+    pub plan: CrashPlan,
+}
+
+impl std::str::FromStr for WorkerCrash {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (worker, plan) = text.split_once(':').ok_or_else(|| {
+            format!(
+                "bad crash {text:?}: write WORKER:POINT[:NTH], e.g. 0:mid-commit or 1:after-read:3"
+            )
+        })?;
+        let worker = worker
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| format!("bad worker index {worker:?} in crash {text:?}: write WORKER:POINT[:NTH], e.g. 0:mid-commit"))?;
+        Ok(WorkerCrash {
+            worker,
+            plan: plan.trim().parse()?,
+        })
+    }
+}
+
+impl std::fmt::Display for WorkerCrash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.worker, self.plan)
+    }
+}
+
 /// The crash-point hook a worker calls at every [`CrashPoint`]. Without a
 /// plan it does nothing.
 #[derive(Debug, Clone, Default)]

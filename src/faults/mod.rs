@@ -24,7 +24,7 @@ mod crash;
 mod redis_kill;
 mod throttle;
 
-pub use crash::{CRASH_EXIT_CODE, CrashPlan, CrashPoint, Crasher};
+pub use crash::{CRASH_EXIT_CODE, CrashPlan, CrashPoint, Crasher, WorkerCrash};
 pub use redis_kill::{
     KillSchedule, MAX_PERIODIC_KILLS, MIN_KILL_PERIOD_MS, RedisAction, RedisKill,
 };

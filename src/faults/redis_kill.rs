@@ -20,7 +20,8 @@ pub enum RedisKill {
     /// Once, this many milliseconds after the workers start.
     At(u64),
     /// Every this many milliseconds after the workers start, until they
-    /// finish (at most [`MAX_PERIODIC_KILLS`] times).
+    /// finish (at most [`MAX_PERIODIC_KILLS`] times unless the run has a
+    /// deadline, which then bounds it instead).
     Every(u64),
     /// After every worker has exited, before the counts are read.
     BeforeRead,
@@ -28,8 +29,10 @@ pub enum RedisKill {
 
 /// The shortest period of `every:MS` (a restart itself takes a while).
 pub const MIN_KILL_PERIOD_MS: u64 = 100;
-/// Most kills of one `every:MS` schedule: a period too short for any
-/// snapshot to land would otherwise roll the job back forever.
+/// Most kills of one `every:MS` schedule of a run without a deadline: a
+/// period too short for any snapshot to land would otherwise roll the job
+/// back forever. With `deadline_s` the kills go on until the deadline and
+/// such a run is recorded as not finished.
 pub const MAX_PERIODIC_KILLS: u64 = 10;
 
 impl FromStr for RedisKill {
@@ -96,6 +99,8 @@ pub struct KillSchedule {
     /// When the server went down, while it is down.
     down_since: Option<Instant>,
     kills: u64,
+    /// Most periodic kills (`None`: no limit).
+    cap: Option<u64>,
 }
 
 impl KillSchedule {
@@ -107,7 +112,25 @@ impl KillSchedule {
             started: Instant::now(),
             down_since: None,
             kills: 0,
+            cap: Some(MAX_PERIODIC_KILLS),
         }
+    }
+
+    /// The same schedule with no limit on periodic kills (for runs that a
+    /// deadline bounds).
+    pub fn uncapped(mut self) -> KillSchedule {
+        self.cap = None;
+        self
+    }
+
+    /// True when a periodic schedule stopped because it reached its cap.
+    pub fn reached_cap(&self) -> bool {
+        matches!(self.plan, RedisKill::Every(_)) && self.cap.is_some_and(|cap| self.kills >= cap)
+    }
+
+    /// Kills so far.
+    pub fn kills(&self) -> u64 {
+        self.kills
     }
 
     /// What is due at `now`. Call [`KillSchedule::killed`] /
@@ -122,7 +145,7 @@ impl KillSchedule {
         }
         let next_kill_ms = match self.plan {
             RedisKill::At(ms) if self.kills == 0 => ms,
-            RedisKill::Every(period) if self.kills < MAX_PERIODIC_KILLS => {
+            RedisKill::Every(period) if self.cap.is_none_or(|cap| self.kills < cap) => {
                 period.saturating_mul(self.kills + 1)
             }
             _ => return RedisAction::Wait,

@@ -146,6 +146,15 @@ pub enum QueueError {
     /// Crashed workers left units pending that no live worker will take.
     #[error("{0}")]
     Stuck(String),
+    /// The job was not done within its deadline (`deadline_s`): a liveness
+    /// result, recorded as a row with `finished = false`.
+    #[error("the job did not finish within its deadline of {deadline_s} s: {state}")]
+    DeadlineMissed {
+        /// The deadline, seconds.
+        deadline_s: f64,
+        /// What was left, in words.
+        state: String,
+    },
     /// A straggler could not be throttled.
     #[error(transparent)]
     Throttle(#[from] crate::faults::ThrottleError),

@@ -131,8 +131,15 @@ pub struct RedisReport {
     pub duplicate_commits: u64,
     /// Workers that crashed at an injected crash point.
     pub crashes: u64,
-    /// Workers killed from outside (`--kill-every-ms`).
+    /// Workers killed by the harness's own killer (`--kill-every-ms`).
     pub kills: u64,
+    /// Workers that died of anything else (SIGKILL from outside, out of
+    /// memory, a crash, an error exit).
+    #[serde(default)]
+    pub unexpected_deaths: u64,
+    /// Workers started again in place of dead ones (`restart_dead`).
+    #[serde(default)]
+    pub worker_restarts: u64,
     /// Times the managed server was restarted (after a `redis_kill`).
     pub redis_restarts: u64,
     /// Times the workers were started again because a restored snapshot
@@ -177,6 +184,8 @@ impl RedisReport {
             duplicate_commits: 0,
             crashes: 0,
             kills: 0,
+            unexpected_deaths: 0,
+            worker_restarts: 0,
             redis_restarts: 0,
             relaunches: 0,
             units_per_worker: Vec::new(),

@@ -5,8 +5,8 @@
 //!   at the end `ZRANGE counts a b WITHSCORES` in slices, then `DEL`.
 //! - worker: `XREADGROUP GROUP group consumer COUNT 1 [BLOCK ms] STREAMS
 //!   stream ID` with ID `0` (its own pending messages, after a restart or a
-//!   reconnect) until that is empty, then (with `autoclaim_ms` > 0) first
-//!   `XAUTOCLAIM stream group consumer autoclaim_ms 0-0 COUNT 1` to steal a
+//!   reconnect) until that is empty, then (with a steal timeout) first
+//!   `XAUTOCLAIM stream group consumer IDLE_MS 0-0 COUNT 1` to steal a
 //!   unit idle that long (its holder crashed or is a straggler), then `>`;
 //!   a commit (see
 //!   [`super::commit`]) ending in `XACK`; `XPENDING stream group` to see
@@ -44,7 +44,7 @@ pub struct StreamQueue {
     pipeline_commands: usize,
     commit: CommitPath,
     /// Steal units idle longer than this many milliseconds (0: never).
-    autoclaim_ms: u64,
+    steal_idle_ms: u64,
     /// False until this consumer's own pending messages were all re-read.
     backlog_done: bool,
 }
@@ -59,7 +59,7 @@ impl StreamQueue {
             block_ms: 100,
             pipeline_commands: 10_000,
             commit: CommitPath::PerUnit,
-            autoclaim_ms: 0,
+            steal_idle_ms: 0,
             backlog_done: false,
         }
     }
@@ -81,9 +81,9 @@ impl StreamQueue {
     }
 
     /// Makes the worker steal (`XAUTOCLAIM`) units idle longer than
-    /// `autoclaim_ms` before reading new ones (0: never).
-    pub fn with_autoclaim(mut self, autoclaim_ms: u64) -> StreamQueue {
-        self.autoclaim_ms = autoclaim_ms;
+    /// `steal_idle_ms` before reading new ones (0: never).
+    pub fn with_stealing(mut self, steal_idle_ms: u64) -> StreamQueue {
+        self.steal_idle_ms = steal_idle_ms;
         self
     }
 
@@ -116,14 +116,14 @@ impl StreamQueue {
         })
     }
 
-    /// Steals one unit idle longer than `autoclaim_ms`, if any.
+    /// Steals one unit idle longer than `steal_idle_ms`, if any.
     fn steal(&self, con: &mut Connection) -> Result<Option<Taken>, QueueError> {
         let stream = self.keys.stream();
         let reply: redis::streams::StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
             .arg(&stream)
             .arg(self.keys.group())
             .arg(&self.consumer)
-            .arg(self.autoclaim_ms)
+            .arg(self.steal_idle_ms)
             .arg("0-0")
             .arg("COUNT")
             .arg(1)
@@ -359,7 +359,7 @@ impl WorkQueue for StreamQueue {
     fn take(&mut self, con: &mut Connection) -> Result<Option<Taken>, QueueError> {
         let stream = self.keys.stream();
         if self.backlog_done
-            && self.autoclaim_ms > 0
+            && self.steal_idle_ms > 0
             && let Some(stolen) = self.steal(con)?
         {
             return Ok(Some(stolen));

@@ -27,6 +27,8 @@ pub const PARAMETER_COLUMNS: &[&str] = &[
     "snapshot_s",
     "redis_kill",
     "redis_down_ms",
+    "restart_dead",
+    "deadline_s",
     "scale",
 ];
 

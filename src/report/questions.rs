@@ -9,6 +9,9 @@ use super::format::{MISSING, labelled_value, quantity, ratio, value_text};
 use super::groups::{Correctness, ParamSet};
 use super::markdown::{Table, experiment_link};
 
+/// The steal-timeout column (the x of the Lab 3 timeout figures).
+const AUTOCLAIM: &str = "autoclaim_ms";
+
 /// What the cells of a figure show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
@@ -156,19 +159,15 @@ pub const LAB_QUESTIONS: &[LabQuestion] = &[
         lab: "Lab 3",
         question: "Completion time vs XAUTOCLAIM timeout, with and without failures",
         experiments: &["autoclaim-timeout"],
-        figures: &[figure(WALL, &["crash"], Some("autoclaim_ms"))],
+        figures: &[figure(WALL, &["crash"], Some(AUTOCLAIM))],
     },
     LabQuestion {
         lab: "Lab 3",
         question: "A severely slowed worker gets its unit stolen",
         experiments: &["stealing"],
         figures: &[
-            figure(
-                Metric::Median("units_stolen"),
-                &["atomic"],
-                Some("autoclaim_ms"),
-            ),
-            figure(WALL, &["atomic"], Some("autoclaim_ms")),
+            figure(Metric::Median("units_stolen"), &["atomic"], Some(AUTOCLAIM)),
+            figure(WALL, &["atomic"], Some(AUTOCLAIM)),
         ],
     },
     LabQuestion {
@@ -179,9 +178,9 @@ pub const LAB_QUESTIONS: &[LabQuestion] = &[
             figure(
                 Metric::Median("duplicate_commits"),
                 &["atomic"],
-                Some("autoclaim_ms"),
+                Some(AUTOCLAIM),
             ),
-            figure(Metric::Exact, &["atomic"], Some("autoclaim_ms")),
+            figure(Metric::Exact, &["atomic"], Some(AUTOCLAIM)),
         ],
     },
     LabQuestion {

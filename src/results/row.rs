@@ -53,6 +53,10 @@ pub struct RunRow {
     pub redis_kill: String,
     /// Downtime after each Redis kill, ms.
     pub redis_down_ms: u64,
+    /// Redis: a new worker was started in place of each dead one.
+    pub restart_dead: bool,
+    /// The run's deadline, seconds (0 = none).
+    pub deadline_s: f64,
     /// Wall time of the job, seconds.
     pub wall_s: f64,
     /// Walking inputs and cutting units, seconds.
@@ -83,6 +87,11 @@ pub struct RunRow {
     pub crashes: u64,
     /// Redis restarts during the run.
     pub redis_restarts: u64,
+    /// Redis: workers that died of something the harness did not inject
+    /// (SIGKILL from outside, out of memory, a crash, an error exit).
+    pub unexpected_deaths: u64,
+    /// Redis: workers started again in place of dead ones.
+    pub worker_restarts: u64,
     /// Redis: commits refused because the unit was already committed.
     pub duplicate_commits: u64,
     /// Counts equal to the serial oracle.
@@ -92,6 +101,10 @@ pub struct RunRow {
     /// The experiment expects this run to be exact (false for runs meant to
     /// show a failure, whose wrong counts are then not an error).
     pub expect_exact: bool,
+    /// The job finished (false: it missed its deadline; counts not checked).
+    pub finished: bool,
+    /// Why the job did not finish (empty when it did).
+    pub not_finished: String,
 }
 
 impl RunRow {
@@ -137,6 +150,8 @@ impl RunRow {
             snapshot_s: 0,
             redis_kill: "none".into(),
             redis_down_ms: 300,
+            restart_dead: false,
+            deadline_s: 0.0,
             wall_s: 0.0,
             plan_s: 0.0,
             count_s: 0.0,
@@ -152,10 +167,14 @@ impl RunRow {
             units_stolen: 0,
             crashes: 0,
             redis_restarts: 0,
+            unexpected_deaths: 0,
+            worker_restarts: 0,
             duplicate_commits: 0,
             correct: true,
             diff_words: 0,
             expect_exact: true,
+            finished: true,
+            not_finished: String::new(),
         }
     }
 }
@@ -187,6 +206,6 @@ mod tests {
         assert_eq!(header.first().map(String::as_str), Some("experiment"));
         assert!(header.contains(&"wall_s".to_string()));
         assert!(header.contains(&"correct".to_string()));
-        assert_eq!(header.last().map(String::as_str), Some("expect_exact"));
+        assert_eq!(header.last().map(String::as_str), Some("not_finished"));
     }
 }

@@ -110,10 +110,10 @@ impl RedisServer {
             Some(binary) => executable(binary)?,
             None => find_redis_server()?,
         };
-        let dir = tempfile::Builder::new()
-            .prefix("harness-redis-")
-            .tempdir()
-            .map_err(|source| ServerError::Io {
+        // Named after this process, so a later run removes it if this one
+        // is killed with SIGKILL.
+        let dir =
+            crate::fsutil::owned_temp_dir("harness-redis").map_err(|source| ServerError::Io {
                 what: "creating a temporary directory for redis-server".to_owned(),
                 source,
             })?;

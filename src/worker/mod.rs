@@ -1,5 +1,5 @@
-//! The Redis-mode worker process (`harness redis-worker`, started by the
-//! client in [`crate::queue`]): stateless, one Redis connection, a loop of
+//! The Redis-mode worker process (`harness redis-worker`, started by
+//! [`crate::redis_run`]): stateless, one Redis connection, a loop of
 //! take -> count -> commit, and reconnection when Redis goes away.
 //!
 //! The loop per unit, with the crash points of [`crate::faults`]:
@@ -19,7 +19,7 @@
 //! `reconnect_s`, prepares the new connection ([`WorkQueue::on_connect`])
 //! and carries on with the units it still holds; while the job's stream is
 //! missing (a server restarted without a snapshot) it waits for the client
-//! to queue the job again, for up to `reconnect_s`. With `autoclaim_ms` > 0
+//! to queue the job again, for up to `reconnect_s`. With `steal_idle_ms` > 0 (the `autoclaim_ms` parameter)
 //! the take first steals (`XAUTOCLAIM`) a unit idle that long (a `steal`
 //! event, counted in `units_stolen`); a commit whose acknowledgement found
 //! the message already acknowledged is a `refused` event and counted in
@@ -45,8 +45,9 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 /// Longest pause between reconnect attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
-/// Everything one worker needs.
-#[derive(Debug, Clone)]
+/// Everything one worker needs; the client sends it to the worker process
+/// as JSON (see `redis_run`), so both sides share this one definition.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkerConfig {
     /// The Redis URL (with password).
     pub url: String,
@@ -69,7 +70,7 @@ pub struct WorkerConfig {
     /// Seconds to keep trying to reconnect.
     pub reconnect_s: u64,
     /// Steal units idle longer than this many milliseconds (0: never).
-    pub autoclaim_ms: u64,
+    pub steal_idle_ms: u64,
 }
 
 /// Runs the worker loop until no unit is left; returns its measurements.
@@ -83,7 +84,7 @@ pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
             config.pipeline_commands,
             config.commit,
         )
-        .with_autoclaim(config.autoclaim_ms);
+        .with_stealing(config.steal_idle_ms);
     let mut worker = Worker {
         config,
         endpoint,
@@ -370,7 +371,7 @@ mod tests {
             block_ms: 20,
             pipeline_commands: 1000,
             reconnect_s: 20,
-            autoclaim_ms: 0,
+            steal_idle_ms: 0,
         }
     }
 

@@ -1,0 +1,104 @@
+//! Validation of one combination of parameters into [`RunParams`], and of
+//! the plot and `[[inexact]]` tables. The `redis`-mode parameters are
+//! checked by [`RedisParams::validate`], the same check `harness count`
+//! runs.
+
+use super::params::{RunParams, matchable_parameters};
+use super::presets::input_source;
+use super::schema::{FixedTable, InexactTable, PlotSpec, Size};
+use crate::job::Mode;
+use crate::params::RunContext;
+
+/// A key and what is wrong with it.
+pub(super) type Invalid = (&'static str, String);
+
+/// The run of one combination of parameters.
+pub(super) fn validate_run(table: &FixedTable, scale: f64) -> Result<RunParams, Invalid> {
+    let mode = table.mode.ok_or((
+        "mode",
+        "missing: set mode in [fixed] or list modes in [matrix]".to_string(),
+    ))?;
+    let workers = match (mode, table.workers) {
+        (Mode::Serial, _) => 1,
+        (_, Some(0)) => return Err(("workers", "must be at least 1".into())),
+        (_, Some(workers)) => workers,
+        (_, None) => {
+            return Err((
+                "workers",
+                format!(
+                    "missing for mode {}: set workers in [fixed] or [matrix]",
+                    mode.name()
+                ),
+            ));
+        }
+    };
+    let unit_bytes = match table.unit_bytes {
+        Some(Size(0)) => return Err(("unit_bytes", "must be at least 1 byte".into())),
+        other => other.map(|s| s.0),
+    };
+    let input = table.input.as_ref().ok_or((
+        "input",
+        "missing: give input = { path = \"...\" } or input = { preset = \"...\", ... }".to_string(),
+    ))?;
+    let redis = table.redis_params();
+    redis
+        .validate(RunContext {
+            mode: mode.name(),
+            workers,
+            external_server: false,
+        })
+        .map_err(|e| (e.key, e.message))?;
+    Ok(RunParams {
+        mode,
+        workers,
+        tokenizer: table.tokenizer.unwrap_or_default(),
+        unit_bytes,
+        input: input_source(input, scale)?,
+        redis,
+    })
+}
+
+/// Checks one `[[plot]]` table.
+pub(super) fn validate_plot(plot: &PlotSpec) -> Result<(), Invalid> {
+    if !matches!(
+        plot.kind.as_str(),
+        "time" | "speedup" | "efficiency" | "timeline"
+    ) {
+        return Err((
+            "kind",
+            format!(
+                "unknown plot kind `{}`: use time, speedup, efficiency or timeline",
+                plot.kind
+            ),
+        ));
+    }
+    if plot.kind != "timeline" && plot.x.is_empty() {
+        return Err((
+            "x",
+            format!("the {} plot needs x = \"COLUMN\" (e.g. workers)", plot.kind),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks one `[[inexact]]` table: it names parameters a run has.
+pub(super) fn validate_inexact(table: &InexactTable) -> Result<(), Invalid> {
+    if table.filter.is_empty() {
+        return Err((
+            "inexact",
+            "an [[inexact]] table needs where = { PARAMETER = VALUE, ... }".into(),
+        ));
+    }
+    let matchable = matchable_parameters();
+    if let Some(key) = table
+        .filter
+        .keys()
+        .find(|k| !matchable.contains(&k.as_str()))
+    {
+        return Err((
+            "inexact",
+            format!("cannot match on `{key}`: use {}", matchable.join(", ")),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,432 @@
+//! Run parameters: one typed definition each.
+//!
+//! The `redis`-mode parameters are declared once, in
+//! [`redis_parameter_list!`]: name, type, default, doc and command-line flag.
+//! From that one list come
+//! - [`RedisParams`], the typed values (a `clap::Args` group that
+//!   `harness count` flattens into its flags),
+//! - the `[fixed]` / `[matrix]` keys of experiment files (`experiment`
+//!   expands the same list into its TOML tables),
+//! - the text of each value for CSV cells, run descriptions and
+//!   `[[inexact]]` matches ([`RedisParams::text_of`]),
+//! - the run key (values at their defaults are left out, so adding a
+//!   parameter keeps the keys of runs recorded before it existed),
+//! - one [`RedisParams::validate`] that `harness count` and `harness run`
+//!   both call.
+//!
+//! Adding a parameter is: one entry in the list, the code that uses it, its
+//! CSV column in `results::RunRow` (a test checks every parameter has one)
+//! and a test.
+
+mod value;
+
+pub use value::{ParamValue, Toml};
+
+use crate::faults::{RedisKill, SlowWorker, WorkerCrash};
+
+/// Calls `$callback! { PREFIX... ENTRIES... }` with every `redis`-mode run
+/// parameter as `/// doc [clap attributes] name: Type = default,`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! redis_parameter_list {
+    ($callback:ident ! { $($prefix:tt)* }) => {
+        $callback! {
+            $($prefix)*
+            /// One ZINCRBY per word occurrence instead of one per distinct word of a unit.
+            [long]
+            per_word: bool = false,
+            /// Stragglers: worker W limited to fraction F of one CPU (cgroup, or SIGSTOP/SIGCONT
+            /// where cgroups are not writable), `W:F`, `;`-separated in experiment files (e.g. "0:0.5").
+            [long, value_name = "W:F"]
+            slow: Vec<SlowWorker> = Vec::new(),
+            /// Merge and acknowledge each unit in ONE atomic Redis Function call
+            /// (FCALL wc_commit: counts applied only if XACK returned 1).
+            [long, conflicts_with = "per_word"]
+            atomic: bool = false,
+            /// Idle workers steal (XAUTOCLAIM) units pending longer than this many milliseconds; 0 = off.
+            [long, value_name = "T", default_value_t = 0]
+            autoclaim_ms: u64 = 0,
+            /// Worker W exits abruptly at crash point POINT (after-read, mid-count, before-commit,
+            /// mid-commit, after-commit) on its NTH unit (default 1), `W:POINT[:NTH]`.
+            [long, value_name = "W:POINT[:NTH]"]
+            crash: Vec<WorkerCrash> = Vec::new(),
+            /// SIGKILL a random live worker every this many milliseconds (never the last one); 0 = off.
+            [long, value_name = "T", default_value_t = 0]
+            kill_every_ms: u64 = 0,
+            /// The managed server snapshots to dump.rdb every this many seconds (when anything
+            /// changed) and restarts from it; 0 = no persistence.
+            [long, value_name = "S", default_value_t = 0]
+            snapshot_s: u32 = 0,
+            /// kill -9 the managed server: none, after-enqueue, at:MS or every:MS (after the
+            /// workers start), or before-read; it restarts after redis_down_ms.
+            [long, value_name = "WHEN", default_value = "none"]
+            redis_kill: RedisKill = RedisKill::Never,
+            /// How long a killed server stays down, milliseconds.
+            [long, value_name = "MS", default_value_t = 300]
+            redis_down_ms: u64 = 300,
+            /// Start a new worker in place of each one that died unexpectedly (killed from
+            /// outside, out of memory, crashed).
+            [long]
+            restart_dead: bool = false,
+            /// Give up on the job after this many seconds and record it as not finished
+            /// (finished = false) instead of failing; 0 = no deadline.
+            [long, value_name = "S", default_value_t = 0.0]
+            deadline_s: f64 = 0.0,
+        }
+    };
+}
+
+/// Expands the list into [`RedisParams`] and its methods.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! define_redis_params {
+    ($($(#[doc = $doc:literal])* [$($arg:tt)*] $name:ident : $ty:ty = $default:expr,)*) => {
+        /// The `redis`-mode run parameters, typed and (after
+        /// [`RedisParams::validate`]) checked. Every field is a TOML key of
+        /// experiment files, a `harness count` flag and a CSV column.
+        #[derive(Debug, Clone, PartialEq, clap::Args)]
+        pub struct RedisParams {
+            $($(#[doc = $doc])* #[arg($($arg)*)] pub $name: $ty,)*
+        }
+
+        impl Default for RedisParams {
+            fn default() -> Self {
+                RedisParams { $($name: $default,)* }
+            }
+        }
+
+        impl RedisParams {
+            /// Every parameter's name, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($name)),*];
+
+            /// The value of parameter `name` as text (`None`: no such parameter).
+            pub fn text_of(&self, name: &str) -> Option<String> {
+                match name {
+                    $(stringify!($name) => Some(ParamValue::text(&self.$name)),)*
+                    _ => None,
+                }
+            }
+
+            /// `text` as parameter `name` writes it (`0:mid-commit` ->
+            /// `0:mid-commit:1`); text that does not parse is kept as it is.
+            pub fn normalize(name: &str, text: &str) -> Option<String> {
+                match name {
+                    $(stringify!($name) => Some(
+                        <$ty as ParamValue>::parse_text(text)
+                            .map(|value| ParamValue::text(&value))
+                            .unwrap_or_else(|_| text.to_owned()),
+                    ),)*
+                    _ => None,
+                }
+            }
+
+            /// Names of the parameters not at their defaults.
+            pub fn changed(&self) -> Vec<&'static str> {
+                let defaults = RedisParams::default();
+                let mut names = Vec::new();
+                $(if self.$name != defaults.$name { names.push(stringify!($name)); })*
+                names
+            }
+        }
+
+        impl serde::Serialize for RedisParams {
+            /// The run-key form: parameters at their defaults are left out
+            /// (except the two that were always written), so the keys of
+            /// runs recorded before a parameter existed do not change.
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let defaults = RedisParams::default();
+                let mut map = serializer.serialize_map(None)?;
+                $(if ALWAYS_IN_KEY.contains(&stringify!($name)) || self.$name != defaults.$name {
+                    map.serialize_entry(stringify!($name), &self.$name)?;
+                })*
+                map.end()
+            }
+        }
+    };
+}
+
+redis_parameter_list!(define_redis_params! {});
+
+/// Parameters written into run keys even at their defaults (they were from
+/// the start; keeping them keeps old keys valid).
+const ALWAYS_IN_KEY: &[&str] = &["per_word", "slow"];
+
+/// A parameter value that cannot run; `key` names the parameter.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ParamError {
+    /// The parameter (TOML key; the flag is `--` + key with `-` for `_`).
+    pub key: &'static str,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl ParamError {
+    fn new(key: &'static str, message: impl Into<String>) -> ParamError {
+        ParamError {
+            key,
+            message: message.into(),
+        }
+    }
+
+    /// The parameter as a command-line flag (`--autoclaim-ms`).
+    pub fn flag(&self) -> String {
+        format!("--{}", self.key.replace('_', "-"))
+    }
+}
+
+/// Where the parameters will run, for [`RedisParams::validate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunContext<'a> {
+    /// The mode's name; the parameters apply to `redis` only.
+    pub mode: &'a str,
+    /// Worker processes.
+    pub workers: u32,
+    /// The job uses a server the harness did not start (nothing is killed).
+    pub external_server: bool,
+}
+
+/// Workers name their own index in per-worker settings.
+trait ForWorker: std::fmt::Display {
+    fn worker(&self) -> u32;
+}
+
+impl ForWorker for SlowWorker {
+    fn worker(&self) -> u32 {
+        self.worker
+    }
+}
+
+impl ForWorker for WorkerCrash {
+    fn worker(&self) -> u32 {
+        self.worker
+    }
+}
+
+/// Each item names a worker that runs, and no worker twice.
+fn check_workers<T: ForWorker>(
+    key: &'static str,
+    items: &[T],
+    workers: u32,
+    what: &str,
+) -> Result<(), ParamError> {
+    let mut seen = Vec::new();
+    for item in items {
+        let worker = item.worker();
+        if worker >= workers {
+            return Err(ParamError::new(
+                key,
+                format!(
+                    "{item} names worker {worker} but only {workers} workers run (indices 0..{}): use a smaller index or more workers",
+                    workers.saturating_sub(1)
+                ),
+            ));
+        }
+        if seen.contains(&worker) {
+            return Err(ParamError::new(
+                key,
+                format!("names worker {worker} twice: give each worker at most {what}"),
+            ));
+        }
+        seen.push(worker);
+    }
+    Ok(())
+}
+
+impl RedisParams {
+    /// The commit path the `atomic` and `per_word` settings ask for.
+    pub fn commit(&self) -> crate::queue::CommitPath {
+        crate::queue::CommitPath::from_flags(self.atomic, self.per_word)
+    }
+
+    /// The `deadline_s` as a duration (`None`: no deadline).
+    pub fn deadline(&self) -> Option<std::time::Duration> {
+        (self.deadline_s > 0.0).then(|| std::time::Duration::from_secs_f64(self.deadline_s))
+    }
+
+    /// Checks the parameters against where they run: the one validation
+    /// that `harness count` and `harness run` share.
+    pub fn validate(&self, run: RunContext<'_>) -> Result<(), ParamError> {
+        if run.mode != "redis"
+            && let Some(key) = self.changed().first()
+        {
+            return Err(ParamError::new(
+                key,
+                format!(
+                    "is set, but the redis-mode parameters only apply to mode redis, not {}: drop it or use mode redis",
+                    run.mode
+                ),
+            ));
+        }
+        if self.atomic && self.per_word {
+            return Err(ParamError::new(
+                "atomic",
+                "atomic commits merge per distinct word of a unit: drop per_word (or atomic)",
+            ));
+        }
+        check_workers("slow", &self.slow, run.workers, "one CPU limit")?;
+        check_workers("crash", &self.crash, run.workers, "one crash point")?;
+        if self.kill_every_ms > 0 && run.workers < 2 {
+            return Err(ParamError::new(
+                "kill_every_ms",
+                "needs at least 2 workers (the last live worker is never killed)",
+            ));
+        }
+        if run.external_server {
+            let managed_only = [
+                ("redis_kill", self.redis_kill != RedisKill::Never),
+                ("snapshot_s", self.snapshot_s > 0),
+            ];
+            if let Some((key, _)) = managed_only.iter().find(|(_, set)| *set) {
+                return Err(ParamError::new(
+                    key,
+                    "acts on the server the harness starts: drop --redis-url (an external server is never killed or reconfigured)",
+                ));
+            }
+        }
+        if self.redis_down_ms > 60_000 {
+            return Err(ParamError::new(
+                "redis_down_ms",
+                "is over a minute: workers stop reconnecting after 30 s; use a shorter downtime",
+            ));
+        }
+        if !(self.deadline_s.is_finite() && self.deadline_s >= 0.0) {
+            return Err(ParamError::new(
+                "deadline_s",
+                "must be a number of seconds >= 0 (0: no deadline)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn redis(workers: u32) -> RunContext<'static> {
+        RunContext {
+            mode: "redis",
+            workers,
+            external_server: false,
+        }
+    }
+
+    #[test]
+    fn the_flags_default_to_the_list_defaults() {
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            params: RedisParams,
+        }
+        let parsed = Flags::try_parse_from(["x"]).unwrap();
+        assert_eq!(parsed.params, RedisParams::default());
+        let parsed = Flags::try_parse_from([
+            "x",
+            "--atomic",
+            "--autoclaim-ms",
+            "50",
+            "--crash",
+            "0:mid-commit",
+            "--crash",
+            "1:after-read:2",
+            "--redis-kill",
+            "every:500",
+        ])
+        .unwrap()
+        .params;
+        assert_eq!(
+            parsed.changed(),
+            ["atomic", "autoclaim_ms", "crash", "redis_kill"]
+        );
+        assert_eq!(
+            parsed.text_of("crash").unwrap(),
+            "0:mid-commit:1;1:after-read:2"
+        );
+    }
+
+    #[test]
+    fn run_keys_leave_out_defaults_but_the_first_two() {
+        let json = serde_json::to_string(&RedisParams::default()).unwrap();
+        assert_eq!(json, r#"{"per_word":false,"slow":[]}"#);
+        let set = RedisParams {
+            kill_every_ms: 5,
+            redis_kill: RedisKill::At(10),
+            ..RedisParams::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&set).unwrap(),
+            r#"{"per_word":false,"slow":[],"kill_every_ms":5,"redis_kill":{"At":10}}"#
+        );
+    }
+
+    #[test]
+    fn validation_checks_workers_modes_and_combinations() {
+        let slow = |text: &str| RedisParams {
+            slow: Vec::<SlowWorker>::parse_text(text).unwrap(),
+            ..RedisParams::default()
+        };
+        assert!(slow("0:0.5;1:0.25").validate(redis(2)).is_ok());
+        let err = slow("0:0.5;1:0.25").validate(redis(1)).unwrap_err();
+        assert!(
+            err.message.contains("only 1 workers") && err.key == "slow",
+            "{err}"
+        );
+        assert!(
+            slow("0:0.5;0:0.25")
+                .validate(redis(2))
+                .unwrap_err()
+                .message
+                .contains("twice")
+        );
+        let crash = RedisParams {
+            crash: Vec::<WorkerCrash>::parse_text("0:after-read;0:mid-count").unwrap(),
+            ..RedisParams::default()
+        };
+        assert!(
+            crash
+                .validate(redis(2))
+                .unwrap_err()
+                .message
+                .contains("twice")
+        );
+        let kill = RedisParams {
+            kill_every_ms: 100,
+            ..RedisParams::default()
+        };
+        assert_eq!(kill.validate(redis(1)).unwrap_err().key, "kill_every_ms");
+        assert!(kill.validate(redis(2)).is_ok());
+        let local = RunContext {
+            mode: "threads",
+            ..redis(2)
+        };
+        let err = kill.validate(local).unwrap_err();
+        assert!(
+            err.message.contains("only apply to mode redis") && err.flag() == "--kill-every-ms",
+            "{err}"
+        );
+        assert!(RedisParams::default().validate(local).is_ok());
+        let snapshot = RedisParams {
+            snapshot_s: 1,
+            ..RedisParams::default()
+        };
+        let external = RunContext {
+            external_server: true,
+            ..redis(2)
+        };
+        assert_eq!(snapshot.validate(external).unwrap_err().key, "snapshot_s");
+        let both = RedisParams {
+            atomic: true,
+            per_word: true,
+            ..RedisParams::default()
+        };
+        assert_eq!(both.validate(redis(2)).unwrap_err().key, "atomic");
+        assert_eq!(
+            RedisParams::normalize("crash", "0:mid-commit").unwrap(),
+            "0:mid-commit:1"
+        );
+        assert_eq!(RedisParams::normalize("colour", "red"), None);
+    }
+}

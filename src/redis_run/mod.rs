@@ -1,0 +1,305 @@
+//! One Redis-mode job, from start to counts: start (or reach) the server,
+//! queue the units, start the worker processes (throttling stragglers),
+//! inject the faults of the run's parameters, wait until Redis says every
+//! unit is done, read the counts back, clean up.
+//!
+//! - [`RedisOptions`]: the job's settings: the run parameters
+//!   ([`RedisParams`], defined once in [`crate::params`]) plus the
+//!   connection tuning that is not a run parameter.
+//! - `pool`: the worker processes, each owned by a guard; it says how each
+//!   one ended, nothing more.
+//! - `supervise`: the wait loop. The job is done when Redis says so (every
+//!   unit delivered and acknowledged), not when child processes exit: a
+//!   worker may die of anything (an injected crash point, the harness's own
+//!   killer, SIGKILL from outside, out of memory) and, while someone can
+//!   still finish its units (stealing on, or `restart_dead`), the job goes
+//!   on. When nobody can, it fails at once naming the stuck units' holders
+//!   and the setting that would have saved them.
+//! - `outage`: kill -9 and restart of the managed server (Lab 4.1).
+//!
+//! `queue` owns the work queue and the commit paths; this module owns the
+//! processes and the order of events around them.
+
+mod outage;
+mod pool;
+mod supervise;
+
+pub use pool::{DeathCause, WORKER_ENV};
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::events::{Event, read_events};
+use crate::faults::{RedisKill, ThrottleMethod, Throttler};
+use crate::input::Unit;
+use crate::params::{RedisParams, RunContext};
+use crate::queue::{CommitPath, Endpoint, JobKeys, QueueError, RedisReport, StreamQueue};
+use crate::servers::{RedisConfig, RedisServer};
+use crate::words::{Tally, Tokenizer, WordCounts};
+use crate::worker::WorkerConfig;
+use outage::RedisOutage;
+use pool::{WorkerLaunch, WorkerPool};
+
+/// Settings of a `redis`-mode job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedisOptions {
+    /// An external server (`redis://:PASSWORD@HOST:PORT/`); `None` starts a
+    /// managed one on a free loopback port with a random password.
+    pub url: Option<String>,
+    /// The run parameters (commit path, faults, stragglers, ...).
+    pub params: RedisParams,
+    /// Keep the job's keys in an external server after the job.
+    pub keep_keys: bool,
+    /// Milliseconds a worker's read blocks when no unit is waiting.
+    pub block_ms: u64,
+    /// Commands per pipeline round trip when committing.
+    pub pipeline_commands: usize,
+    /// Seconds a worker keeps trying to reconnect after losing Redis.
+    pub reconnect_s: u64,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        RedisOptions {
+            url: None,
+            params: RedisParams::default(),
+            keep_keys: false,
+            block_ms: 100,
+            pipeline_commands: 10_000,
+            reconnect_s: 30,
+        }
+    }
+}
+
+/// What a Redis-mode job produced.
+#[derive(Debug, Clone)]
+pub struct RedisOutcome {
+    /// The counts read back from the sorted set.
+    pub counts: WordCounts,
+    /// Bytes and words the workers that exited normally counted.
+    pub tally: Tally,
+    /// Seconds from starting the workers until Redis said the job was done.
+    pub count_s: f64,
+    /// Seconds reading the counts back from Redis.
+    pub merge_s: f64,
+    /// Units committed per worker.
+    pub units_per_worker: Vec<u64>,
+    /// The Redis measurements.
+    pub report: RedisReport,
+    /// Every worker's events, sorted by time.
+    pub events: Vec<Event>,
+}
+
+/// Runs one Redis-mode job over `units` with `workers` worker processes
+/// (`exe redis-worker`). The managed server (if any), the workers and
+/// their throttles are stopped on every path out, errors and Ctrl-C
+/// included; call it from the thread that owns the run (see `servers`).
+pub fn run_redis_job(
+    units: &[Unit],
+    tokenizer: Tokenizer,
+    workers: u32,
+    options: &RedisOptions,
+    exe: &Path,
+) -> Result<RedisOutcome, QueueError> {
+    let params = &options.params;
+    params
+        .validate(RunContext {
+            mode: "redis",
+            workers,
+            external_server: options.url.is_some(),
+        })
+        .map_err(|e| QueueError::BadOptions(format!("{}: {}", e.flag(), e.message)))?;
+    if options.block_ms == 0 || options.pipeline_commands == 0 {
+        return Err(QueueError::BadOptions(
+            "block_ms and pipeline_commands must be at least 1".into(),
+        ));
+    }
+    let started = Instant::now();
+    let deadline = params.deadline().map(|d| started + d);
+    let commit = params.commit();
+    let (mut managed, endpoint) = match &options.url {
+        Some(url) => (None, Endpoint::new(url)),
+        None => {
+            let server = RedisServer::start(RedisConfig {
+                snapshot_interval_s: (params.snapshot_s > 0).then_some(params.snapshot_s),
+                ..RedisConfig::default()
+            })?;
+            let endpoint = Endpoint::new(&server.url());
+            (Some(server), endpoint)
+        }
+    };
+    let mut con = endpoint.connect()?;
+    let version = endpoint.server_version(&mut con)?;
+    let mut report = RedisReport::new("", endpoint.shown(), managed.is_some(), &version, commit);
+    report.redis_pid = managed.as_ref().and_then(RedisServer::pid);
+    report.server_s = started.elapsed().as_secs_f64();
+
+    let phase = Instant::now();
+    let keys = JobKeys::random();
+    report.job_id = keys.job().to_owned();
+    let queue = StreamQueue::new(endpoint.clone(), keys.clone());
+    let _cleanup = KeyCleanup {
+        queue: &queue,
+        endpoint: &endpoint,
+        armed: managed.is_none() && !options.keep_keys,
+    };
+    let mut ordered = units.to_vec();
+    ordered.sort_by_key(|u| std::cmp::Reverse(u.bytes()));
+    queue.create(&mut con, &ordered)?;
+    let atomic = commit == CommitPath::Atomic;
+    if atomic {
+        queue.load_functions(&mut con)?;
+    }
+    drop(con);
+    report.enqueue_s = phase.elapsed().as_secs_f64();
+    let mut outage = RedisOutage::new(&queue, &endpoint, &ordered, atomic);
+    if params.redis_kill == RedisKill::AfterEnqueue
+        && let Some(server) = managed.as_mut()
+    {
+        outage.kill(server, "after the enqueue")?;
+        std::thread::sleep(Duration::from_millis(params.redis_down_ms));
+        outage.restart(server)?;
+    }
+
+    let job_dir =
+        crate::fsutil::owned_temp_dir("harness-redis-job").map_err(|error| QueueError::Io {
+            what: "creating a temporary directory for the workers' logs".into(),
+            error,
+        })?;
+    let launches: Vec<WorkerLaunch> = (0..workers)
+        .map(|worker| WorkerLaunch {
+            config: WorkerConfig {
+                url: endpoint.url().to_owned(),
+                job: keys.job().to_owned(),
+                worker,
+                tokenizer,
+                commit,
+                events: Some(job_dir.path().join(format!("worker-{worker}.events"))),
+                crash: params
+                    .crash
+                    .iter()
+                    .find(|c| c.worker == worker)
+                    .map(|c| c.plan),
+                block_ms: options.block_ms,
+                pipeline_commands: options.pipeline_commands,
+                reconnect_s: options.reconnect_s,
+                steal_idle_ms: params.autoclaim_ms,
+            },
+            stderr: job_dir.path().join(format!("worker-{worker}.stderr")),
+        })
+        .collect();
+    let event_files: Vec<_> = launches
+        .iter()
+        .filter_map(|l| l.config.events.clone())
+        .collect();
+    let phase = Instant::now();
+    let mut pool = WorkerPool::spawn(exe, launches)?;
+    report.throttle = throttle_stragglers(&mut pool, params)?;
+    let supervised = supervise::Supervisor {
+        pool: &mut pool,
+        queue: &queue,
+        endpoint: &endpoint,
+        params,
+        server: managed.as_mut(),
+        outage: &mut outage,
+        deadline,
+    }
+    .run()?;
+    let count_s = phase.elapsed().as_secs_f64();
+    report.redis_restarts = outage.restarts;
+    report.relaunches = supervised.relaunches;
+    report.crashes = supervised.crashes;
+    report.kills = supervised.kills;
+    report.unexpected_deaths = supervised.unexpected_deaths;
+    report.worker_restarts = supervised.worker_restarts;
+    let mut tally = Tally::default();
+    for worker in &supervised.stats {
+        report.add_worker(worker);
+        tally.add(Tally {
+            bytes: worker.bytes,
+            words: worker.words,
+        });
+    }
+
+    let phase = Instant::now();
+    let mut con = endpoint.connect()?;
+    let counts = queue.read_counts(&mut con)?;
+    let merge_s = phase.elapsed().as_secs_f64();
+    report.read_s = merge_s;
+
+    let mut events = Vec::new();
+    for path in &event_files {
+        if path.exists() {
+            let worker_events = read_events(path).map_err(|error| QueueError::Io {
+                what: format!("reading {}", path.display()),
+                error,
+            })?;
+            events.extend(worker_events);
+        }
+    }
+    events.extend(outage.events);
+    events.extend(supervised.events);
+    events.sort_by(|a, b| a.at_unix_s.total_cmp(&b.at_unix_s));
+    Ok(RedisOutcome {
+        counts,
+        tally,
+        count_s,
+        merge_s,
+        units_per_worker: report.units_per_worker.clone(),
+        report,
+        events,
+    })
+}
+
+/// Applies the `slow` parameter to the started workers; returns the method used.
+fn throttle_stragglers(
+    pool: &mut WorkerPool,
+    params: &RedisParams,
+) -> Result<ThrottleMethod, QueueError> {
+    if params.slow.is_empty() {
+        return Ok(ThrottleMethod::None);
+    }
+    let throttler = Throttler::detect();
+    let pids = pool.pids();
+    let mut method = ThrottleMethod::None;
+    for slow in &params.slow {
+        let Some(&pid) = pids.get(slow.worker as usize) else {
+            continue;
+        };
+        let throttle = throttler.throttle(pid, slow.cpu_fraction, &format!("w{}", slow.worker))?;
+        method = throttle.method();
+        eprintln!(
+            "note: worker {} (pid {pid}) limited to {} of one CPU with {method}",
+            slow.worker, slow.cpu_fraction
+        );
+        pool.attach_throttle(slow.worker, throttle);
+    }
+    Ok(method)
+}
+
+/// Deletes the job's keys from an external server when the job ends, on
+/// success and on failure alike (a managed server is simply stopped).
+struct KeyCleanup<'a> {
+    queue: &'a StreamQueue,
+    endpoint: &'a Endpoint,
+    armed: bool,
+}
+
+impl Drop for KeyCleanup<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let deleted = self
+            .endpoint
+            .connect()
+            .and_then(|mut con| self.queue.delete(&mut con));
+        if let Err(e) = deleted {
+            eprintln!(
+                "warning: could not delete the job's keys {} from {}: {e}",
+                self.queue.keys(),
+                self.endpoint.shown()
+            );
+        }
+    }
+}

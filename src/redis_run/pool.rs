@@ -1,0 +1,389 @@
+//! The worker processes of one job: this binary re-invoked as
+//! `harness redis-worker`, each owned by a guard that kills and reaps it
+//! (and lifts its throttle first) on every exit path.
+//!
+//! The pool only starts, watches, kills and restarts processes and says how
+//! each one ended ([`Ended`]); whether the job is done is Redis's to say
+//! (see the supervisor in [`super`]).
+
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::faults::Throttle;
+use crate::queue::{QueueError, WorkerStats, exit_code};
+use crate::worker::WorkerConfig;
+
+/// Environment variable carrying a worker's settings ([`WorkerConfig`] as
+/// JSON, Redis URL included: the environment is readable by its owner only,
+/// unlike the command line).
+pub const WORKER_ENV: &str = "HARNESS_WORKER";
+/// How many trailing stderr lines a failure message quotes.
+const STDERR_TAIL_LINES: usize = 8;
+
+/// How to start one worker.
+#[derive(Debug, Clone)]
+pub struct WorkerLaunch {
+    /// Its settings (sent as JSON in [`WORKER_ENV`]).
+    pub config: WorkerConfig,
+    /// Where its stderr goes (appended to by restarts).
+    pub stderr: PathBuf,
+}
+
+/// How a worker process ended.
+#[derive(Debug, Clone)]
+pub enum Ended {
+    /// It found no unit left and exited normally with its measurements.
+    Finished(WorkerStats),
+    /// It died: at an injected crash point, killed by the harness, or of
+    /// anything else.
+    Died(Death),
+}
+
+/// A worker that died.
+#[derive(Debug, Clone)]
+pub struct Death {
+    /// Worker index.
+    pub worker: u32,
+    /// Its process id.
+    pub pid: u32,
+    /// Why, as far as the harness knows.
+    pub cause: DeathCause,
+    /// How it ended, in words ("was killed by signal 9").
+    pub status: String,
+    /// The last lines of its stderr (may be empty).
+    pub stderr_tail: String,
+}
+
+/// Why a worker died.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeathCause {
+    /// It reached its injected crash point.
+    InjectedCrash,
+    /// The harness's own killer (`kill_every_ms`) sent it SIGKILL.
+    KilledByHarness,
+    /// Anything else: SIGKILL from outside, out of memory, a crash, an
+    /// error exit.
+    Unexpected,
+}
+
+/// One running (or exited, not yet reaped) worker process.
+struct WorkerProcess {
+    child: Child,
+    throttle: Option<Throttle>,
+    /// Killed by the pool on purpose.
+    killed: bool,
+    /// Reaped.
+    done: bool,
+    /// Started with a crash plan.
+    crash_planned: bool,
+}
+
+/// The workers of a job, one slot per worker index. Dropping the pool
+/// kills and reaps every worker still running.
+pub struct WorkerPool {
+    exe: PathBuf,
+    launches: Vec<WorkerLaunch>,
+    slots: Vec<WorkerProcess>,
+}
+
+impl WorkerPool {
+    /// Starts one process per launch, worker `i` from `launches[i]`.
+    pub fn spawn(exe: &Path, launches: Vec<WorkerLaunch>) -> Result<WorkerPool, QueueError> {
+        let mut pool = WorkerPool {
+            exe: exe.to_path_buf(),
+            slots: Vec::with_capacity(launches.len()),
+            launches,
+        };
+        for index in 0..pool.launches.len() {
+            let process = pool.start(index, false)?;
+            pool.slots.push(process);
+        }
+        Ok(pool)
+    }
+
+    /// Starts worker `index` again after it ended (without its crash plan:
+    /// a plan crashes a worker once per run).
+    pub fn restart(&mut self, index: u32) -> Result<u32, QueueError> {
+        let index = index as usize;
+        if let Some(old) = self.slots.get_mut(index)
+            && !old.done
+        {
+            old.kill_and_reap();
+        }
+        let process = self.start(index, true)?;
+        let pid = process.child.id();
+        self.slots[index] = process;
+        Ok(pid)
+    }
+
+    fn start(&self, index: usize, again: bool) -> Result<WorkerProcess, QueueError> {
+        let launch = &self.launches[index];
+        let mut config = launch.config.clone();
+        if again {
+            config.crash = None;
+        }
+        let settings = serde_json::to_string(&config).map_err(|e| QueueError::Io {
+            what: "encoding a worker's settings".into(),
+            error: std::io::Error::other(e),
+        })?;
+        let stderr = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&launch.stderr)
+            .and_then(|file| {
+                if !again {
+                    file.set_len(0)?;
+                }
+                Ok(file)
+            })
+            .map_err(|error| QueueError::Io {
+                what: format!("creating {}", launch.stderr.display()),
+                error,
+            })?;
+        let mut command = Command::new(&self.exe);
+        command
+            .arg("redis-worker")
+            .env(WORKER_ENV, settings)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        worker_process_setup(&mut command);
+        let child = command.spawn().map_err(|error| QueueError::Spawn {
+            exe: self.exe.display().to_string(),
+            error,
+        })?;
+        Ok(WorkerProcess {
+            child,
+            throttle: None,
+            killed: false,
+            done: false,
+            crash_planned: config.crash.is_some(),
+        })
+    }
+
+    /// Process id of each worker's current process, by index.
+    pub fn pids(&self) -> Vec<u32> {
+        self.slots.iter().map(|w| w.child.id()).collect()
+    }
+
+    /// Indices of the workers still running.
+    pub fn running(&self) -> Vec<u32> {
+        (0..self.slots.len() as u32)
+            .filter(|&i| !self.slots[i as usize].done)
+            .collect()
+    }
+
+    /// Keeps `throttle` (of worker `worker`) until that worker exits.
+    pub fn attach_throttle(&mut self, worker: u32, throttle: Throttle) {
+        if let Some(process) = self.slots.get_mut(worker as usize) {
+            process.throttle = Some(throttle);
+        }
+    }
+
+    /// SIGKILLs worker `worker` on purpose (its death is then
+    /// [`DeathCause::KilledByHarness`]); false when it already ended.
+    pub fn kill(&mut self, worker: u32) -> bool {
+        match self.slots.get_mut(worker as usize) {
+            Some(process) if !process.done => {
+                let killed = process.child.kill().is_ok();
+                process.killed |= killed;
+                killed
+            }
+            _ => false,
+        }
+    }
+
+    /// Reaps every worker that has exited since the last call, without
+    /// waiting for the others. A worker that failed on bad input or
+    /// credentials is an error (every other worker would fail the same way);
+    /// any other end is returned for the caller to judge.
+    pub fn reap(&mut self) -> Result<Vec<(u32, Ended)>, QueueError> {
+        let mut ended = Vec::new();
+        for (index, process) in self.slots.iter_mut().enumerate() {
+            if process.done || !has_exited(process.child.id()) {
+                continue;
+            }
+            // Lift the throttle before reaping, so no signal can reach a recycled pid.
+            drop(process.throttle.take());
+            process.done = true;
+            let stderr = &self.launches[index].stderr;
+            ended.push((index as u32, process.finish(index as u32, stderr)?));
+        }
+        Ok(ended)
+    }
+
+    /// Kills and reaps every worker still running.
+    pub fn stop_all(&mut self) {
+        for process in &mut self.slots {
+            if !process.done {
+                process.kill_and_reap();
+            }
+        }
+    }
+}
+
+impl WorkerProcess {
+    fn kill_and_reap(&mut self) {
+        let _ = self.child.kill();
+        drop(self.throttle.take());
+        let _ = self.child.wait();
+        self.done = true;
+    }
+
+    /// Reaps the exited process and reads its stats, or says how it died.
+    fn finish(&mut self, worker: u32, stderr_path: &Path) -> Result<Ended, QueueError> {
+        use std::os::unix::process::ExitStatusExt;
+        let pid = self.child.id();
+        let status = self.child.wait().map_err(|error| QueueError::Io {
+            what: format!("waiting for worker process {pid}"),
+            error,
+        })?;
+        let mut stdout = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            let _ = out.read_to_string(&mut stdout);
+        }
+        let stderr = std::fs::read(stderr_path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let failed = |status: String, message: String| QueueError::Worker {
+            worker,
+            pid,
+            status,
+            message,
+        };
+        if status.success() {
+            for line in stderr.lines().filter(|l| !l.trim().is_empty()) {
+                eprintln!("worker {worker}: {line}");
+            }
+            return WorkerStats::from_output(&stdout)
+                .map(Ended::Finished)
+                .map_err(|message| failed("exited normally but".into(), message));
+        }
+        let tail = stderr_tail(&stderr);
+        let code = status.code();
+        if matches!(code, Some(exit_code::BAD_INPUT | exit_code::AUTH)) {
+            // Deterministic: any worker would fail the same way.
+            return Err(failed(
+                format!("exited with code {}", code.unwrap_or(-1)),
+                if tail.is_empty() {
+                    "it printed nothing on stderr".into()
+                } else {
+                    tail
+                },
+            ));
+        }
+        let cause = if self.crash_planned && code == Some(exit_code::CRASHED) {
+            DeathCause::InjectedCrash
+        } else if self.killed && status.signal() == Some(libc::SIGKILL) {
+            DeathCause::KilledByHarness
+        } else {
+            DeathCause::Unexpected
+        };
+        let how = match (code, status.signal()) {
+            (Some(exit_code::CRASHED), _) => {
+                "crashed on purpose (an injected crash point)".to_owned()
+            }
+            (Some(exit_code::REDIS_GONE), _) => {
+                "gave up after losing Redis (exit code 3)".to_owned()
+            }
+            (Some(code), _) => format!("exited with code {code}"),
+            (None, Some(libc::SIGKILL)) => {
+                "was killed by signal 9 (SIGKILL: killed from outside, or out of memory; see dmesg)"
+                    .to_owned()
+            }
+            (None, Some(signal)) => format!("was killed by signal {signal}"),
+            (None, None) => "ended abnormally".to_owned(),
+        };
+        Ok(Ended::Died(Death {
+            worker,
+            pid,
+            cause,
+            status: how,
+            stderr_tail: tail,
+        }))
+    }
+}
+
+impl Drop for WorkerPool {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}
+
+/// The last lines of a worker's stderr.
+fn stderr_tail(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join("\n")
+}
+
+/// True once the process has exited, without reaping it (so its pid cannot
+/// be reused while a throttle may still signal it).
+fn has_exited(pid: u32) -> bool {
+    let id: libc::id_t = pid;
+    // SAFETY: an all-zero siginfo_t is a valid out-parameter for waitid.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid only writes into `info`; WNOWAIT leaves the child reapable.
+    let result = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            id,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: si_pid is set by waitid (0 while the child runs).
+    result == -1 || unsafe { info.si_pid() } != 0
+}
+
+/// Worker processes die with the harness (SIGKILL when the spawning thread
+/// exits, as for redis-server) and ignore Ctrl-C and SIGTERM: the harness
+/// sees the interrupt and stops them itself, so an interrupted job reports
+/// "interrupted" rather than a worker failure.
+fn worker_process_setup(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id();
+    // SAFETY: the hook runs between fork and exec and only makes
+    // async-signal-safe calls (prctl, getppid, signal); it does not allocate.
+    unsafe {
+        command.pre_exec(move || {
+            #[cfg(target_os = "linux")]
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if u32::try_from(libc::getppid()) != Ok(parent) {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            libc::signal(libc::SIGTERM, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stderr_tail_keeps_the_last_non_empty_lines() {
+        let text: String = (0..20).map(|i| format!("line {i}\n\n")).collect();
+        let tail = stderr_tail(&text);
+        assert_eq!(tail.lines().count(), STDERR_TAIL_LINES);
+        assert!(tail.ends_with("line 19"));
+    }
+
+    #[test]
+    fn exited_children_are_seen_before_reaping() {
+        let mut child = Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !has_exited(pid) {
+            assert!(std::time::Instant::now() < deadline, "child never exited");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // Still reapable: WNOWAIT did not consume the status.
+        assert!(child.wait().unwrap().success());
+    }
+}
