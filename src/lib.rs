@@ -13,6 +13,7 @@
 //! - [`events`]: the per-run event log (who took which unit when).
 //! - [`interrupt`]: Ctrl-C as a flag that loops poll, so guards clean up.
 //! - [`local`]: the Lab 1 modes (`serial`, `threads`, `processes`).
+//! - [`chaos`]: `harness chaos`, seeded fault schedules against the real system, each checked.
 //! - [`cli`]: the command line: argument structs and one function per command.
 //! - [`fsutil`]: writing files whole or not at all.
 //! - [`results`]: CSV rows (appended whole), reading them back, the environment sidecar.
@@ -26,6 +27,7 @@
 //! - [`faults`]: crash points, CPU throttling of stragglers (cgroups, SIGSTOP fallback), Redis kill schedules.
 #![warn(missing_docs)]
 
+pub mod chaos;
 pub mod cli;
 pub mod events;
 pub mod experiment;

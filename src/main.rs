@@ -9,6 +9,6 @@ fn main() {
             std::process::exit(0);
         }
         eprintln!("error: {error:#}");
-        std::process::exit(1);
+        std::process::exit(harness::cli::exit_code_of(&error));
     }
 }

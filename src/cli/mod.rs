@@ -2,6 +2,7 @@
 //! function per command. Each command turns its arguments into library
 //! calls and prints; no counting or Redis logic lives here.
 
+pub mod chaos;
 pub mod count;
 pub mod generate;
 pub mod plot;
@@ -35,6 +36,8 @@ pub enum Command {
     Plot(plot::PlotArgs),
     /// Write one Markdown lab report from every results CSV.
     Report(report::ReportArgs),
+    /// Run a series of seeded fault schedules against the real system and check each one's counts.
+    Chaos(chaos::ChaosArgs),
     /// Internal: a `processes`-mode worker fed units on stdin.
     #[command(hide = true)]
     LocalWorker {
@@ -77,6 +80,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Run(args) => run::run(args),
         Command::Plot(args) => plot::run(args),
         Command::Report(args) => report::run(args),
+        Command::Chaos(args) => chaos::run(args),
         Command::LocalWorker {
             tokenizer,
             table_fd,
@@ -110,4 +114,30 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
         .chain()
         .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
         .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Exit codes of `harness` commands.
+pub mod exit_code {
+    /// Any failure not listed below.
+    pub const FAILED: i32 = 1;
+    /// The job missed its deadline (`deadline_s`): it did not finish.
+    pub const NOT_FINISHED: i32 = 3;
+    /// Stopped by Ctrl-C or SIGTERM.
+    pub const INTERRUPTED: i32 = 130;
+}
+
+/// The exit code for `error`.
+pub fn exit_code_of(error: &anyhow::Error) -> i32 {
+    for cause in error.chain() {
+        if cause.downcast_ref::<crate::interrupt::Interrupted>().is_some() {
+            return exit_code::INTERRUPTED;
+        }
+        if let Some(crate::queue::QueueError::DeadlineMissed { .. }) = cause.downcast_ref() {
+            return exit_code::NOT_FINISHED;
+        }
+        if let Some(crate::queue::QueueError::Interrupted(_)) = cause.downcast_ref() {
+            return exit_code::INTERRUPTED;
+        }
+    }
+    exit_code::FAILED
 }

@@ -26,7 +26,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
-pub use inputs::{Oracle, count_differences};
+pub use inputs::{Oracle, count_differences, materialize as materialize_input};
 pub use params::{InputSource, RunParams, matchable_parameters};
 pub use runner::{RunOptions, RunSummary, Sidecar, csv_path, run_experiment, sidecar_path};
 pub use schema::{

@@ -1,0 +1,425 @@
+//! `harness chaos`: a Jepsen-style series of seeded fault schedules. Each
+//! schedule ([`Schedule`], drawn from its seed) runs the real system — a
+//! `harness count --mode redis` child process with its own redis-server and
+//! workers — on a small generated input, while this process throws outside
+//! faults at the workers (kill -9, SIGSTOP/SIGCONT at random times); the
+//! counts are then checked against the serial oracle. Every schedule has a
+//! deadline: one that misses it is a liveness result ("not finished"), not
+//! a hang.
+//!
+//! After each schedule the process table is checked: this process is the
+//! child subreaper, so any process the schedule left behind (an orphaned
+//! worker or redis-server) becomes our child and is found, killed and
+//! reported. Temporary directories the child left are checked too.
+
+mod schedule;
+
+pub use schedule::{ChaosCommit, OutsideFault, Schedule};
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use data_gen::{GenSpec, Preset};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde::Serialize;
+
+use crate::experiment::{InputSource, Oracle};
+use crate::words::Tokenizer;
+
+/// How a series runs.
+#[derive(Debug, Clone)]
+pub struct ChaosOptions {
+    /// Schedules to run.
+    pub schedules: u64,
+    /// Seed of the series (schedule `i` uses seed `seed * 1_000_003 + i`).
+    pub seed: u64,
+    /// Run only this schedule seed.
+    pub replay: Option<u64>,
+    /// Scale of the generated inputs.
+    pub scale: f64,
+    /// The commit path under test.
+    pub commit: ChaosCommit,
+    /// Deadline of each schedule, seconds.
+    pub deadline_s: f64,
+    /// The harness binary.
+    pub exe: PathBuf,
+    /// Folder of generated inputs and the oracle cache.
+    pub data_dir: PathBuf,
+    /// The CSV with one row per schedule.
+    pub csv: PathBuf,
+}
+
+/// How one schedule ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Counts equal to the oracle.
+    Exact,
+    /// Counts differ from the oracle.
+    Wrong,
+    /// The job missed its deadline (a liveness result).
+    NotFinished,
+    /// The job failed with an error (e.g. every worker died and none
+    /// could be restarted), explained in the reason.
+    Failed,
+}
+
+/// One CSV row: a schedule and what happened.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChaosRow {
+    /// The schedule's seed (`harness chaos --replay SEED`).
+    pub seed: u64,
+    /// The schedule in words.
+    pub schedule: String,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Seconds the job took.
+    pub wall_s: f64,
+    /// Words whose count differs from the oracle.
+    pub diff_words: u64,
+    /// Processes the schedule left behind (killed by the checker).
+    pub leftover_processes: u64,
+    /// Temporary directories the schedule left behind.
+    pub leftover_dirs: u64,
+    /// The job's summary line, or why it did not finish.
+    pub detail: String,
+}
+
+/// What a series did.
+#[derive(Debug, Clone, Default)]
+pub struct ChaosSummary {
+    /// Every schedule's row.
+    pub rows: Vec<ChaosRow>,
+    /// Seconds for the series.
+    pub wall_s: f64,
+}
+
+impl ChaosSummary {
+    /// Schedules with this outcome.
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.rows.iter().filter(|r| r.outcome == outcome).count()
+    }
+
+    /// Processes and directories left behind over the series.
+    pub fn leftovers(&self) -> (u64, u64) {
+        self.rows.iter().fold((0, 0), |(p, d), r| {
+            (p + r.leftover_processes, d + r.leftover_dirs)
+        })
+    }
+}
+
+/// The seed of schedule `index` of a series seeded with `seed`.
+pub fn schedule_seed(seed: u64, index: u64) -> u64 {
+    seed.wrapping_mul(1_000_003).wrapping_add(index)
+}
+
+/// Runs the series, calling `progress` after each schedule.
+pub fn run_chaos(
+    options: &ChaosOptions,
+    mut progress: impl FnMut(&ChaosRow, usize, usize),
+) -> Result<ChaosSummary> {
+    let started = Instant::now();
+    become_subreaper();
+    let seeds: Vec<u64> = match options.replay {
+        Some(seed) => vec![seed],
+        None => (0..options.schedules)
+            .map(|i| schedule_seed(options.seed, i))
+            .collect(),
+    };
+    if let Some(dir) = options.csv.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the results folder {}", dir.display()))?;
+    }
+    let mut writer = csv::Writer::from_path(&options.csv)
+        .with_context(|| format!("cannot write {}", options.csv.display()))?;
+    let mut oracle = Oracle::new(&options.data_dir);
+    let mut summary = ChaosSummary::default();
+    for (index, &seed) in seeds.iter().enumerate() {
+        crate::interrupt::check()?;
+        let schedule = Schedule::draw(seed, options.scale, options.commit);
+        let row = run_schedule(&schedule, options, &mut oracle)
+            .with_context(|| format!("schedule {seed} ({}) could not run", schedule.describe()))?;
+        writer.serialize(&row)?;
+        writer.flush()?;
+        progress(&row, index + 1, seeds.len());
+        summary.rows.push(row);
+    }
+    summary.wall_s = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Runs one schedule and judges it.
+fn run_schedule(
+    schedule: &Schedule,
+    options: &ChaosOptions,
+    oracle: &mut Oracle,
+) -> Result<ChaosRow> {
+    let input = InputSource::Generated(GenSpec {
+        preset: Preset::Uniform {
+            files: schedule.files,
+            file_bytes: schedule.file_bytes,
+        },
+        seed: schedule.seed,
+        vocabulary: 5_000,
+    });
+    let paths = crate::experiment::materialize_input(&input, &options.data_dir)?;
+    let expected = oracle.counts(&paths, Tokenizer::Whitespace)?.clone();
+    let out_dir = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let output = out_dir.path().join("counts.tsv");
+    let stderr_path = out_dir.path().join("stderr");
+    let mut command = Command::new(&options.exe);
+    command
+        .arg("count")
+        .args(&paths)
+        .args(schedule.count_args(options.deadline_s))
+        .arg("--output")
+        .arg(&output)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&stderr_path)?);
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("cannot start {}", options.exe.display()))?;
+    let child_pid = child.id();
+    let hard_limit = Duration::from_secs_f64(options.deadline_s + 30.0);
+    let status = drive(&mut child, schedule, hard_limit)?;
+    let wall_s = started.elapsed().as_secs_f64();
+    let mut stdout = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        use std::io::Read;
+        let _ = out.read_to_string(&mut stdout);
+    }
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    let leftover_processes = reap_leftovers();
+    let leftover_dirs = leftover_dirs(child_pid);
+    let (outcome, diff_words, detail) = match status {
+        None => (
+            Outcome::NotFinished,
+            0,
+            format!(
+                "HUNG: still running {} s after its deadline; killed",
+                hard_limit.as_secs()
+            ),
+        ),
+        Some(code) if code == crate::cli::exit_code::NOT_FINISHED => {
+            (Outcome::NotFinished, 0, last_error(&stderr))
+        }
+        Some(0) => {
+            let got = read_tsv(&output)?;
+            let diff = differences(&got, &expected);
+            let outcome = if diff == 0 {
+                Outcome::Exact
+            } else {
+                Outcome::Wrong
+            };
+            (outcome, diff, stdout.trim().to_owned())
+        }
+        Some(_) => (Outcome::Failed, 0, last_error(&stderr)),
+    };
+    Ok(ChaosRow {
+        seed: schedule.seed,
+        schedule: schedule.describe(),
+        outcome,
+        wall_s,
+        diff_words,
+        leftover_processes,
+        leftover_dirs,
+        detail,
+    })
+}
+
+/// Throws the schedule's outside faults at the child's workers while it
+/// runs; returns its exit code (`None`: killed after `hard_limit`).
+fn drive(child: &mut Child, schedule: &Schedule, hard_limit: Duration) -> Result<Option<i32>> {
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(schedule.seed ^ 0x5eed);
+    let mut faults = schedule.outside.iter().peekable();
+    let mut paused: Vec<(u32, Instant)> = Vec::new();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            for (pid, _) in paused.drain(..) {
+                signal(pid, libc::SIGCONT);
+            }
+            return Ok(status.code().or(Some(-1)));
+        }
+        if crate::interrupt::requested() || started.elapsed() > hard_limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            crate::interrupt::check()?;
+            return Ok(None);
+        }
+        let now_ms = started.elapsed().as_millis() as u64;
+        paused.retain(|&(pid, until)| {
+            if Instant::now() >= until {
+                signal(pid, libc::SIGCONT);
+                false
+            } else {
+                true
+            }
+        });
+        while let Some(fault) = faults.peek() {
+            let at_ms = match fault {
+                OutsideFault::Kill { at_ms } | OutsideFault::Pause { at_ms, .. } => *at_ms,
+            };
+            if at_ms > now_ms {
+                break;
+            }
+            let workers = worker_pids(child.id());
+            if !workers.is_empty() {
+                let victim = workers[rng.random_range(0..workers.len())];
+                match fault {
+                    OutsideFault::Kill { .. } => signal(victim, libc::SIGKILL),
+                    OutsideFault::Pause { for_ms, .. } => {
+                        signal(victim, libc::SIGSTOP);
+                        paused.push((victim, Instant::now() + Duration::from_millis(*for_ms)));
+                    }
+                }
+            }
+            faults.next();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn signal(pid: u32, signal: i32) {
+    if let Ok(pid) = i32::try_from(pid) {
+        // SAFETY: signalling a process we found among our own descendants.
+        unsafe {
+            libc::kill(pid, signal);
+        }
+    }
+}
+
+/// The children of process `pid` (Linux `/proc/PID/task/*/children`).
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|text| {
+            text.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// The `redis-worker` processes among the children of `pid`.
+fn worker_pids(pid: u32) -> Vec<u32> {
+    children_of(pid)
+        .into_iter()
+        .filter(|child| {
+            std::fs::read(format!("/proc/{child}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains("redis-worker"))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Makes orphaned descendants our children, so leftovers can be found.
+fn become_subreaper() {
+    // SAFETY: a plain prctl on this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong);
+    }
+}
+
+/// Kills and reaps every child of ours still alive (the schedule's child
+/// has been reaped already, so any child now is a leftover); returns how
+/// many there were.
+fn reap_leftovers() -> u64 {
+    // Orphans are re-parented to us as their parent dies: give them a moment.
+    std::thread::sleep(Duration::from_millis(20));
+    let leftovers = children_of(std::process::id());
+    for &pid in &leftovers {
+        eprintln!("LEFTOVER process {pid} after a schedule: killing it");
+        signal(pid, libc::SIGKILL);
+        // SAFETY: reaping a child of ours.
+        unsafe {
+            libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
+        }
+    }
+    leftovers.len() as u64
+}
+
+/// Temporary directories named after process `pid` still present.
+fn leftover_dirs(pid: u32) -> u64 {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return 0;
+    };
+    let marker = format!("-{pid}-");
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("harness-") && name.contains(&marker)
+        })
+        .count() as u64
+}
+
+/// The last `error:` line of a stderr, or its last line.
+fn last_error(stderr: &str) -> String {
+    stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("error:"))
+        .or_else(|| stderr.lines().rev().find(|l| !l.trim().is_empty()))
+        .unwrap_or("(no message)")
+        .to_owned()
+}
+
+/// Reads a `word<TAB>count` file.
+fn read_tsv(path: &Path) -> Result<HashMap<Vec<u8>, u64>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut counts = HashMap::new();
+    for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let tab = line
+            .iter()
+            .rposition(|&b| b == b'\t')
+            .context("a counts line without a tab")?;
+        let count: u64 = std::str::from_utf8(&line[tab + 1..])?.parse()?;
+        counts.insert(line[..tab].to_vec(), count);
+    }
+    Ok(counts)
+}
+
+/// Words whose counts differ (either side missing counts as 0).
+fn differences(got: &HashMap<Vec<u8>, u64>, expected: &crate::words::WordCounts) -> u64 {
+    let mut diff = expected
+        .iter()
+        .filter(|(word, count)| got.get(*word).copied().unwrap_or(0) != *count)
+        .count() as u64;
+    diff += got
+        .iter()
+        .filter(|(word, count)| **count > 0 && expected.get(word) == 0)
+        .count() as u64;
+    diff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsv_files_are_compared_word_by_word() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.tsv");
+        std::fs::write(&path, "the\t3\na b\t1\n").unwrap();
+        let got = read_tsv(&path).unwrap();
+        assert_eq!(got[&b"a b".to_vec()], 1);
+        let mut expected = crate::words::WordCounts::new();
+        expected.add(b"the", 3);
+        assert_eq!(differences(&got, &expected), 1);
+        expected.add(b"a b", 1);
+        assert_eq!(differences(&got, &expected), 0);
+        assert_eq!(schedule_seed(1, 0), 1_000_003);
+        assert_eq!(last_error("x\nerror: boom\nnote"), "error: boom");
+    }
+}

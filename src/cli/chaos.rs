@@ -1,0 +1,158 @@
+//! `harness chaos`: a series of seeded fault schedules against the real
+//! system, each checked against the serial oracle (see [`crate::chaos`]).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::chaos::{ChaosCommit, ChaosOptions, Outcome, run_chaos};
+
+/// Arguments of `harness chaos`.
+#[derive(Debug, Args)]
+pub struct ChaosArgs {
+    /// How many schedules to run.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub schedules: u64,
+    /// Seed of the series: the same seed runs the same schedules.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Run only the schedule with this seed (as printed for a failure).
+    #[arg(long, value_name = "SEED")]
+    pub replay: Option<u64>,
+    /// Scale of the generated inputs (1 = 16-128 KB files).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// The commit path: atomic (the system under test) or plain (the
+    /// control, which must show wrong counts so the checker is seen to bite).
+    #[arg(long, value_enum, default_value_t = CommitArg::Atomic)]
+    pub commit: CommitArg,
+    /// Seconds each schedule may take before it counts as not finished.
+    #[arg(long, default_value_t = 30.0)]
+    pub deadline_s: f64,
+    /// The CSV with one row per schedule.
+    #[arg(long, default_value = "results/chaos.csv")]
+    pub csv: PathBuf,
+    /// Folder of generated inputs and the oracle cache.
+    #[arg(long, default_value = "data")]
+    pub data: PathBuf,
+}
+
+/// The commit path of a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CommitArg {
+    /// One atomic Function call per unit (merge + XACK).
+    Atomic,
+    /// The plain per-unit commit (the control).
+    Plain,
+}
+
+/// Runs `harness chaos`.
+pub fn run(args: ChaosArgs) -> Result<()> {
+    crate::interrupt::install();
+    if !(args.scale.is_finite() && args.scale > 0.0) {
+        bail!("--scale must be a positive number, not {}", args.scale);
+    }
+    if !(args.deadline_s.is_finite() && args.deadline_s > 0.0) {
+        bail!("--deadline-s must be a positive number of seconds");
+    }
+    let commit = match args.commit {
+        CommitArg::Atomic => ChaosCommit::Atomic,
+        CommitArg::Plain => ChaosCommit::Plain,
+    };
+    let options = ChaosOptions {
+        schedules: args.schedules,
+        seed: args.seed,
+        replay: args.replay,
+        scale: args.scale,
+        commit,
+        deadline_s: args.deadline_s,
+        exe: std::env::current_exe().context("cannot find the harness executable")?,
+        data_dir: args.data.clone(),
+        csv: args.csv.clone(),
+    };
+    let total = args.replay.map_or(args.schedules, |_| 1);
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} schedules, {elapsed} elapsed, ETA {eta} | {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut exact = 0usize;
+    let summary = run_chaos(&options, |row, done, all| {
+        if row.outcome == Outcome::Exact {
+            exact += 1;
+        }
+        bar.set_message(format!("{exact} exact of {done}"));
+        if row.outcome != Outcome::Exact {
+            let line = format!(
+                "seed {}: {:?} in {:.2}s: {} -- {}",
+                row.seed, row.outcome, row.wall_s, row.schedule, row.detail
+            );
+            if bar.is_hidden() {
+                eprintln!("[{done}/{all}] {line}");
+            } else {
+                bar.println(line);
+            }
+        }
+        bar.inc(1);
+    })?;
+    bar.finish_and_clear();
+    let n = summary.rows.len();
+    let walls: Vec<f64> = summary.rows.iter().map(|r| r.wall_s).collect();
+    let mean = walls.iter().sum::<f64>() / n.max(1) as f64;
+    let max = walls.iter().copied().fold(0.0, f64::max);
+    let (left_processes, left_dirs) = summary.leftovers();
+    println!(
+        "chaos ({} commit, seed {}): {n} schedules in {:.1}s: {} exact, {} wrong, {} not finished, {} failed; wall per schedule mean {mean:.2}s, max {max:.2}s; leftovers: {left_processes} processes, {left_dirs} temp dirs; rows in {}",
+        match commit {
+            ChaosCommit::Atomic => "atomic",
+            ChaosCommit::Plain => "plain",
+        },
+        args.seed,
+        summary.wall_s,
+        summary.count(Outcome::Exact),
+        summary.count(Outcome::Wrong),
+        summary.count(Outcome::NotFinished),
+        summary.count(Outcome::Failed),
+        args.csv.display()
+    );
+    for row in summary.rows.iter().filter(|r| r.outcome != Outcome::Exact) {
+        println!(
+            "  {:?}: replay with `harness chaos --replay {}{}`: {}",
+            row.outcome,
+            row.seed,
+            if commit == ChaosCommit::Plain {
+                " --commit plain"
+            } else {
+                ""
+            },
+            row.detail
+        );
+    }
+    if left_processes > 0 || left_dirs > 0 {
+        bail!("schedules left {left_processes} processes and {left_dirs} temporary directories behind (listed above)");
+    }
+    match commit {
+        ChaosCommit::Atomic if summary.count(Outcome::Wrong) > 0 => bail!(
+            "{} schedule(s) gave wrong counts with the atomic commit: replay them with the seeds above",
+            summary.count(Outcome::Wrong)
+        ),
+        ChaosCommit::Plain => {
+            println!(
+                "plain-commit control: {} of {n} schedules wrong ({:.1}%){}",
+                summary.count(Outcome::Wrong),
+                100.0 * summary.count(Outcome::Wrong) as f64 / n.max(1) as f64,
+                if summary.count(Outcome::Wrong) > 0 {
+                    ": the checker bites"
+                } else {
+                    ": no wrong count seen; run more schedules"
+                }
+            );
+            Ok(())
+        }
+        ChaosCommit::Atomic => Ok(()),
+    }
+}
