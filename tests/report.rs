@@ -97,6 +97,19 @@ fn a_report_has_the_experiment_section_efficiency_and_plot_links() {
     assert!(text.contains("not run yet: `harness run experiments/workers.toml`"));
 }
 
+/// The report depends on results only, so it cannot read the experiment
+/// schema's list of run parameters itself: this keeps its display order
+/// in step with that list.
+#[test]
+fn the_report_shows_every_run_parameter_and_the_scale() {
+    let mut shown: Vec<&str> = harness::report::PARAMETER_COLUMNS.to_vec();
+    let mut expected: Vec<&str> = harness::experiment::RUN_PARAMETERS.to_vec();
+    expected.push("scale");
+    shown.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(shown, expected);
+}
+
 #[test]
 fn a_missing_results_folder_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,11 +1,12 @@
 //! `harness report`: one Markdown lab report from every results CSV.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::report::{ReportPaths, counted, write_report};
+use crate::fsutil::write_atomically;
+use crate::report::{Report, counted};
 
 /// Arguments of `harness report`.
 #[derive(Debug, Args)]
@@ -23,25 +24,26 @@ pub struct ReportArgs {
 
 /// Runs `harness report`.
 pub fn run(args: ReportArgs) -> Result<()> {
-    let paths = ReportPaths {
-        results_dir: args.results,
-        plots_dir: args.plots,
-        output: args.output,
-    };
-    let summary = write_report(&paths)
-        .with_context(|| format!("cannot make the report {}", paths.output.display()))?;
-    for skipped in &summary.skipped {
+    let report = Report::load(&args.results, &args.plots)
+        .with_context(|| format!("cannot make the report {}", args.output.display()))?;
+    for skipped in &report.lab.skipped {
         eprintln!(
             "warning: left {} out of the report: {}",
             skipped.csv.display(),
             skipped.reason
         );
     }
-    println!(
-        "wrote {}: {}, {}",
-        summary.output.display(),
-        counted(summary.experiments, "experiment"),
-        counted(summary.runs, "run")
+    let report_dir = match args.output.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    write_atomically(&args.output, |out| report.write_markdown(report_dir, out))
+        .with_context(|| format!("cannot make the report {}", args.output.display()))?;
+    let totals = format!(
+        "{}, {}",
+        counted(report.lab.experiments.len(), "experiment"),
+        counted(report.lab.run_count(), "run")
     );
+    println!("wrote {}: {totals}", args.output.display());
     Ok(())
 }
