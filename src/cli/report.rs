@@ -1,4 +1,5 @@
-//! `harness report`: one Markdown lab report from every results CSV.
+//! `harness report`: one Markdown lab report from every results CSV, and
+//! with `--html` a self-contained HTML copy beside it.
 
 use std::path::{Path, PathBuf};
 
@@ -20,10 +21,21 @@ pub struct ReportArgs {
     /// The Markdown file to write.
     #[arg(long, default_value = "report.md")]
     pub output: PathBuf,
+    /// Also write a self-contained HTML report beside it (`report.html`):
+    /// plots embedded, no external files, opens from an e-mail attachment.
+    #[arg(long)]
+    pub html: bool,
 }
 
 /// Runs `harness report`.
 pub fn run(args: ReportArgs) -> Result<()> {
+    let html = args.html.then(|| args.output.with_extension("html"));
+    if html.as_ref() == Some(&args.output) {
+        anyhow::bail!(
+            "--output {} is where --html writes the HTML report: give the Markdown file (e.g. report.md); report.html is written beside it",
+            args.output.display()
+        );
+    }
     let report = Report::load(&args.results, &args.plots)
         .with_context(|| format!("cannot make the report {}", args.output.display()))?;
     for skipped in &report.lab.skipped {
@@ -45,5 +57,10 @@ pub fn run(args: ReportArgs) -> Result<()> {
         counted(report.lab.run_count(), "run")
     );
     println!("wrote {}: {totals}", args.output.display());
+    if let Some(html) = html {
+        write_atomically(&html, |out| report.write_html(out))
+            .with_context(|| format!("cannot make the HTML report {}", html.display()))?;
+        println!("wrote {}: {totals}, plots embedded", html.display());
+    }
     Ok(())
 }

@@ -32,6 +32,13 @@ pub const PARAMETER_COLUMNS: &[&str] = &[
     "scale",
 ];
 
+/// Repetitions whose spread (max - min) exceeds this fraction of their
+/// median are noisy.
+pub const NOISY_SPREAD: f64 = 0.2;
+
+/// A median wall time under this many seconds is too short to trust.
+pub const SHORT_WALL_S: f64 = 0.05;
+
 /// The median of repetitions and their min..max spread.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Spread {
@@ -131,6 +138,18 @@ impl ParamSet {
             .first()
             .and_then(|run| run.get(column))
             .unwrap_or(&serde_json::Value::Null)
+    }
+
+    /// True when the repetitions spread (max - min) more than
+    /// [`NOISY_SPREAD`] of their median.
+    pub fn is_noisy(&self) -> bool {
+        let wall = self.wall_s;
+        self.runs.len() > 1 && wall.max - wall.min > NOISY_SPREAD * wall.median
+    }
+
+    /// True when the median wall time is under [`SHORT_WALL_S`].
+    pub fn is_too_short(&self) -> bool {
+        self.wall_s.median < SHORT_WALL_S
     }
 
     /// True for the serial reference runs.

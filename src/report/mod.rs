@@ -3,29 +3,34 @@
 //! results folder as a whole (an unreadable CSV is noted, not fatal),
 //! grouping runs into parameter sets with medians, speed-up and efficiency
 //! (the serial-baseline rule of `crate::results`), the map from the lab's
-//! questions to experiments and their key figures, and rendering the
-//! Markdown document with links to the plots. Writing the file is the
-//! caller's job (the CLI writes it whole or not at all).
+//! questions to experiments and their key figures, the measured statements
+//! and warnings drawn from them, and two renderings of that one model: a
+//! Markdown document with links to the plots and a self-contained HTML
+//! document with the plots embedded.
 //!
 //! Data flows one way: results folder -> [`LabResults`] -> parameter sets
-//! -> Markdown.
+//! and question figures -> Markdown or HTML.
 
 mod format;
 mod groups;
+mod html;
 mod load;
 mod markdown;
 mod plots;
 mod questions;
 mod render;
+mod view;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 pub use groups::{Correctness, PARAMETER_COLUMNS, ParamSet, Spread, group_param_sets};
+pub use html::render_html;
 pub use load::{ExperimentResults, LabResults, ReportError, SkippedCsv, load_results};
 pub use plots::PlotFolder;
-pub use questions::{Figure, LAB_QUESTIONS, LabQuestion, Metric};
-pub use render::{ReportSource, counted, render_report};
+pub use questions::{Cell, Figure, LAB_QUESTIONS, LabQuestion, Metric, Pivot};
+pub use render::{counted, render_report};
+pub use view::{ExperimentView, ReportSource};
 
 /// A lab report ready to render: everything read from a results folder
 /// and a plots folder. Rendering writes to any `W: Write`; writing files
@@ -73,5 +78,10 @@ impl Report {
         out: &mut W,
     ) -> io::Result<()> {
         render_report(&self.source(report_dir), out)
+    }
+
+    /// Writes the self-contained HTML report (plots embedded).
+    pub fn write_html<W: Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
+        render_html(&self.source(Path::new(".")), out)
     }
 }
