@@ -1,7 +1,37 @@
 #!/usr/bin/env bash
 # Installs what the harness needs besides Rust: redis-server and
 # redis-sentinel (Debian/Ubuntu packages). Does nothing when they are there.
+# Then tries, best effort, to install chromium, which only the browser
+# check of `harness report --html` uses (tests/report.rs skips it without).
 set -euo pipefail
+
+# Best effort: never fails the script.
+install_chromium() {
+  if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+    return 0
+  fi
+  local as_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      as_root=(sudo -n)
+    else
+      echo "note: chromium not installed (not root, no passwordless sudo): the browser check of the HTML report will be skipped" >&2
+      return 0
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "note: chromium not installed (no apt-get): the browser check of the HTML report will be skipped" >&2
+    return 0
+  fi
+  echo "installing chromium (optional: a headless browser check of the HTML report)" >&2
+  local apt=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get)
+  if "${apt[@]}" install -y -qq chromium >/dev/null 2>&1 \
+    || { "${apt[@]}" update -qq >/dev/null 2>&1 && "${apt[@]}" install -y -qq chromium >/dev/null 2>&1; }; then
+    return 0
+  fi
+  echo "note: apt-get install chromium failed: the browser check of the HTML report will be skipped" >&2
+  return 0
+}
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
@@ -11,6 +41,7 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 if [ ${#need[@]} -eq 0 ]; then
+  install_chromium
   exit 0
 fi
 echo "installing ${need[*]} (needed to run Redis-coordinated word counts)" >&2
@@ -35,3 +66,4 @@ for binary in redis-server redis-sentinel; do
     exit 1
   fi
 done
+install_chromium

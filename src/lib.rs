@@ -10,15 +10,17 @@
 //! - [`input`]: walking paths into files and cutting files into units.
 //! - [`job`]: one execution of one mode over one input, with its timings.
 //! - [`experiment`]: TOML experiments, matrix expansion, the runner and the oracle check.
-//! - [`events`]: the per-run event log (who took which unit when).
+//! - [`events`]: the per-run event log (who took which unit when); lives in
+//!   [`results::events`], re-exported here for the queue and the worker.
 //! - [`interrupt`]: Ctrl-C as a flag that loops poll, so guards clean up.
 //! - [`local`]: the Lab 1 modes (`serial`, `threads`, `processes`).
 //! - [`chaos`]: `harness chaos`, seeded fault schedules against the real system, each checked.
 //! - [`cli`]: the command line: argument structs and one function per command.
 //! - [`fsutil`]: writing files whole or not at all.
-//! - [`results`]: CSV rows (appended whole), reading them back, the environment sidecar.
-//! - [`plot`]: PNG line, bar and timeline charts from already-aggregated data.
-//! - [`report`]: the Markdown lab report from every results CSV (`harness report`).
+//! - [`results`]: the result files (CSV rows appended whole, sidecars, event logs,
+//!   plot specs), the environment capture, and the aggregation plots and the report share.
+//! - [`plot`]: PNG line, bar and Gantt charts of results (depends on `results` only).
+//! - [`report`]: the Markdown and HTML lab report from every results CSV (depends on `results` only).
 //! - [`servers`]: redis-server processes the harness starts, kills and restarts.
 //! - [`params`]: the run parameters, each defined once (TOML key, flag, validation, CSV text).
 //! - [`queue`]: the Redis work queue (stream backend, commit paths).
@@ -29,7 +31,6 @@
 
 pub mod chaos;
 pub mod cli;
-pub mod events;
 pub mod experiment;
 pub mod faults;
 pub mod fsutil;
@@ -46,3 +47,5 @@ pub mod results;
 pub mod servers;
 pub mod words;
 pub mod worker;
+
+pub use results::events;

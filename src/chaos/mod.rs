@@ -332,21 +332,54 @@ fn become_subreaper() {
 }
 
 /// Kills and reaps every child of ours still alive (the schedule's child
-/// has been reaped already, so any child now is a leftover); returns how
-/// many there were.
+/// has been reaped already, so any child now is an orphan of it); returns
+/// how many were alive. Orphans are re-parented to us as their parent dies
+/// and die themselves of the parent-death signal: a zombie, or a process
+/// that dies within a moment, was not left behind.
 fn reap_leftovers() -> u64 {
-    // Orphans are re-parented to us as their parent dies: give them a moment.
-    std::thread::sleep(Duration::from_millis(20));
-    let leftovers = children_of(std::process::id());
-    for &pid in &leftovers {
-        eprintln!("LEFTOVER process {pid} after a schedule: killing it");
-        signal(pid, libc::SIGKILL);
-        // SAFETY: reaping a child of ours.
-        unsafe {
-            libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
+    let give_up = Instant::now() + Duration::from_millis(500);
+    loop {
+        let mut alive = Vec::new();
+        for pid in children_of(std::process::id()) {
+            if is_zombie(pid) {
+                // SAFETY: reaping a dead child of ours.
+                unsafe {
+                    libc::waitpid(pid as i32, std::ptr::null_mut(), libc::WNOHANG);
+                }
+            } else {
+                alive.push(pid);
+            }
         }
+        if alive.is_empty() {
+            return 0;
+        }
+        if Instant::now() >= give_up {
+            for &pid in &alive {
+                let command = std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+                    .unwrap_or_default();
+                eprintln!("LEFTOVER process {pid} ({command}) after a schedule: killing it");
+                signal(pid, libc::SIGKILL);
+                // SAFETY: reaping a child of ours.
+                unsafe {
+                    libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
+                }
+            }
+            return alive.len() as u64;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
-    leftovers.len() as u64
+}
+
+/// True when process `pid` has exited and waits to be reaped.
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next().map(|s| s == "Z"))
+        })
+        .unwrap_or(true)
 }
 
 /// Temporary directories named after process `pid` still present.

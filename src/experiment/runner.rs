@@ -7,15 +7,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 
 use super::inputs::{Oracle, count_differences, materialize};
-use super::{Experiment, PlotSpec, RunParams};
+use super::{Experiment, RunParams};
 use crate::job::{JobSpec, run_job};
 use crate::queue::QueueError;
 use crate::results::{
-    Environment, RunRow, append_row, capture_environment, git_commit, read_rows, utc_timestamp,
+    RunRow, append_row, capture_environment, git_commit, read_rows, utc_timestamp,
 };
+pub use crate::results::{Sidecar, csv_path, sidecar_path};
 
 /// How to run an experiment.
 #[derive(Debug, Clone)]
@@ -49,33 +49,6 @@ pub struct RunSummary {
     pub csv: PathBuf,
     /// Seconds for the whole experiment.
     pub wall_s: f64,
-}
-
-/// The sidecar written beside the CSV: provenance and the plots to draw.
-#[derive(Debug, Serialize, serde::Deserialize)]
-pub struct Sidecar {
-    /// Where and how the results were measured.
-    pub environment: Environment,
-    /// The experiment file.
-    pub source: String,
-    /// What the experiment shows.
-    pub description: String,
-    /// The lab question.
-    pub lab: Option<String>,
-    /// Scale of generated inputs.
-    pub scale: f64,
-    /// Plots to draw.
-    pub plots: Vec<PlotSpec>,
-}
-
-/// Paths of an experiment's result files.
-pub fn csv_path(out_dir: &Path, name: &str) -> PathBuf {
-    out_dir.join(format!("{name}.csv"))
-}
-
-/// Path of the sidecar of a CSV (`x.csv` -> `x.env.json`).
-pub fn sidecar_path(csv: &Path) -> PathBuf {
-    csv.with_extension("env.json")
 }
 
 /// Runs every pending repetition of every run of `experiment`.

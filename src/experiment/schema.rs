@@ -14,6 +14,7 @@ use toml::Spanned;
 use crate::faults::{RedisKill, SlowWorker, WorkerCrash};
 use crate::job::Mode;
 use crate::params::{RedisParams, Toml};
+pub use crate::results::PlotSpec;
 use crate::words::Tokenizer;
 
 /// A size written as a number of bytes or a string with units ("8MiB").
@@ -167,33 +168,6 @@ pub struct InexactTable {
     pub filter: std::collections::BTreeMap<String, toml::Value>,
     /// Why these runs may be wrong (for readers).
     pub reason: Option<String>,
-}
-
-/// One `[[plot]]` entry.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlotSpec {
-    /// time, speedup, efficiency, timeline.
-    pub kind: String,
-    /// Column on the x axis (e.g. workers, files, max_file_bytes); not used by timelines.
-    #[serde(default)]
-    pub x: String,
-    /// Column on the y axis for `time` plots (default wall_s).
-    pub y: Option<String>,
-    /// Columns whose values split the runs into lines (e.g. ["mode"]).
-    #[serde(default)]
-    pub series: Vec<String>,
-    /// Only rows whose columns have these values.
-    #[serde(default, rename = "where")]
-    pub filter: std::collections::BTreeMap<String, String>,
-    /// Title (default from the experiment).
-    pub title: Option<String>,
-    /// Output file name without extension (default `<experiment>-<kind>-<x>`).
-    pub file: Option<String>,
-    /// Log x axis (default: when x spans more than two decades).
-    pub log_x: Option<bool>,
-    /// Log y axis (default: when y spans more than two decades).
-    pub log_y: Option<bool>,
 }
 
 /// The experiment file as written.

@@ -7,6 +7,7 @@ use super::params::{RunParams, matchable_parameters};
 use super::presets::input_source;
 use super::schema::{FixedTable, InexactTable, PlotSpec, Size};
 use crate::job::Mode;
+use crate::results::PlotKind;
 use crate::params::RunContext;
 
 /// A key and what is wrong with it.
@@ -58,24 +59,15 @@ pub(super) fn validate_run(table: &FixedTable, scale: f64) -> Result<RunParams, 
     })
 }
 
-/// Checks one `[[plot]]` table.
+/// Checks one `[[plot]]` table (its kind was checked when it was read).
 pub(super) fn validate_plot(plot: &PlotSpec) -> Result<(), Invalid> {
-    if !matches!(
-        plot.kind.as_str(),
-        "time" | "speedup" | "efficiency" | "timeline"
-    ) {
-        return Err((
-            "kind",
-            format!(
-                "unknown plot kind `{}`: use time, speedup, efficiency or timeline",
-                plot.kind
-            ),
-        ));
-    }
-    if plot.kind != "timeline" && plot.x.is_empty() {
+    if plot.kind != PlotKind::Timeline && plot.x.is_empty() {
         return Err((
             "x",
-            format!("the {} plot needs x = \"COLUMN\" (e.g. workers)", plot.kind),
+            format!(
+                "the {} plot needs x = \"COLUMN\" (e.g. workers)",
+                plot.kind.as_str()
+            ),
         ));
     }
     Ok(())

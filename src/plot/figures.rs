@@ -1,7 +1,8 @@
 //! Figures of an experiment, from its results alone: reads the CSV and its
-//! sidecar (the plots the experiment asked for), aggregates repetitions
-//! into medians with min..max spreads, derives speed-up and efficiency from
-//! the serial runs of the same input, and draws one PNG per plot.
+//! sidecar (the plots the experiment asked for), turns each plot spec into
+//! a chart (medians with min..max spreads, speed-up and efficiency from
+//! the serial runs of the same input, all by the rules of
+//! [`crate::results`]'s aggregation), and draws one PNG per plot.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,29 +11,10 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use super::{AxisFormat, LineChart, Series, SpreadPoint, draw_line_chart};
-use crate::experiment::{PlotSpec, Sidecar, sidecar_path};
-use crate::results::{RunRow, read_rows};
-
-/// A row as named columns.
-pub(crate) type Columns = serde_json::Map<String, Value>;
-
-/// A row as named columns (the CSV header names).
-pub(crate) fn columns(row: &RunRow) -> Columns {
-    match serde_json::to_value(row) {
-        Ok(Value::Object(map)) => map,
-        _ => Columns::new(),
-    }
-}
-
-/// A column value as plain text (strings unquoted).
-pub(crate) fn text_of(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        other => other.to_string(),
-    }
-}
+use crate::results::{
+    Columns, PlotKind, PlotSpec, RunRow, Sidecar, baseline_key, columns, efficiency, events_path,
+    median_min_max, read_rows, read_sidecar, serial_baselines, speedup, text_of,
+};
 
 fn label_of(column: &str, value: &Value) -> String {
     match (column, value.as_u64()) {
@@ -46,42 +28,17 @@ fn label_of(column: &str, value: &Value) -> String {
     }
 }
 
-/// The median, minimum and maximum of `values` (sorted in place); `None` when empty.
-pub(crate) fn median_min_max(values: &mut [f64]) -> Option<(f64, f64, f64)> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    let median = if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    };
-    Some((median, values[0], values[n - 1]))
-}
-
 /// The plots to draw when the experiment named none: time, and for runs
 /// with several worker counts speed-up and efficiency, vs workers.
 fn default_plots(rows: &[RunRow]) -> Vec<PlotSpec> {
     let mut workers: Vec<u32> = rows.iter().map(|r| r.workers).collect();
     workers.sort_unstable();
     workers.dedup();
-    let plot = |kind: &str| PlotSpec {
-        kind: kind.to_string(),
-        x: "workers".into(),
-        y: None,
-        series: vec!["mode".into()],
-        filter: BTreeMap::new(),
-        title: None,
-        file: None,
-        log_x: None,
-        log_y: None,
-    };
-    let mut plots = vec![plot("time")];
+    let plot = |kind| PlotSpec::new(kind, "workers", &["mode"]);
+    let mut plots = vec![plot(PlotKind::Time)];
     if workers.len() > 1 && rows.iter().any(|r| r.mode == "serial") {
-        plots.push(plot("speedup"));
-        plots.push(plot("efficiency"));
+        plots.push(plot(PlotKind::Speedup));
+        plots.push(plot(PlotKind::Efficiency));
     }
     plots
 }
@@ -96,9 +53,7 @@ pub fn draw_experiment_plots(csv: &Path, out_dir: &Path) -> Result<Vec<PathBuf>>
             csv.display()
         );
     }
-    let sidecar: Option<Sidecar> = std::fs::read(sidecar_path(csv))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let sidecar = read_sidecar(csv);
     let plots = match &sidecar {
         Some(s) if !s.plots.is_empty() => s.plots.clone(),
         _ => default_plots(&rows),
@@ -106,7 +61,7 @@ pub fn draw_experiment_plots(csv: &Path, out_dir: &Path) -> Result<Vec<PathBuf>>
     let name = rows[0].experiment.clone();
     let mut written = Vec::new();
     for spec in &plots {
-        if spec.kind == "timeline" {
+        if spec.kind == PlotKind::Timeline {
             written.push(draw_timeline_plot(csv, &rows, spec, out_dir)?);
             continue;
         }
@@ -144,7 +99,7 @@ fn draw_timeline_plot(
                 .all(|(column, value)| text_of(&r[column]) == *value)
         })
         .map(|(row, _)| row)
-        .filter(|row| crate::results::events_path(csv, &row.run_id).exists())
+        .filter(|row| events_path(csv, &row.run_id).exists())
         .min_by_key(|row| row.rep);
     let Some(row) = chosen else {
         bail!(
@@ -180,32 +135,6 @@ fn check_column(rows: &[Columns], column: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Which serial runs are "the same input" as a row: the key shared by
-/// runs with the same input, tokenizer and scale.
-pub(crate) fn baseline_key(r: &Columns) -> String {
-    format!(
-        "{}|{}|{}",
-        text_of(&r["input"]),
-        text_of(&r["tokenizer"]),
-        text_of(&r["scale"])
-    )
-}
-
-/// T_s per input: the median wall time of the serial runs, by [`baseline_key`].
-pub(crate) fn serial_baselines(all: &[Columns]) -> BTreeMap<String, f64> {
-    let mut serial_times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for r in all.iter().filter(|r| r["mode"] == "serial") {
-        serial_times
-            .entry(baseline_key(r))
-            .or_default()
-            .push(r["wall_s"].as_f64().unwrap_or(f64::NAN));
-    }
-    serial_times
-        .into_iter()
-        .filter_map(|(k, mut v)| median_min_max(&mut v).map(|(m, _, _)| (k, m)))
-        .collect()
-}
-
 /// Builds the line chart of one plot spec.
 pub fn build_chart(
     name: &str,
@@ -222,7 +151,7 @@ pub fn build_chart(
     check_column(&all, &y_column, "y")?;
     let baselines = serial_baselines(&all);
 
-    let derived = matches!(spec.kind.as_str(), "speedup" | "efficiency");
+    let derived = spec.kind.needs_serial_baseline();
     let mut series: BTreeMap<String, BTreeMap<u64, (f64, Vec<f64>)>> = BTreeMap::new();
     for r in &all {
         if spec
@@ -242,20 +171,19 @@ pub fn build_chart(
                 r[&spec.x]
             );
         };
-        let y = match spec.kind.as_str() {
-            "time" => r[&y_column].as_f64().unwrap_or(f64::NAN),
-            kind => {
-                let Some(t_s) = baselines.get(&baseline_key(r)) else {
-                    continue;
-                };
-                let t_p = r["wall_s"].as_f64().unwrap_or(f64::NAN);
-                let p = r["workers"].as_f64().unwrap_or(1.0);
-                if kind == "speedup" {
-                    t_s / t_p
-                } else {
-                    t_s / (p * t_p)
-                }
+        let y = if derived {
+            let Some(&t_s) = baselines.get(&baseline_key(r)) else {
+                continue;
+            };
+            let t_p = r["wall_s"].as_f64().unwrap_or(f64::NAN);
+            let p = r["workers"].as_f64().unwrap_or(1.0);
+            if spec.kind == PlotKind::Speedup {
+                speedup(t_s, t_p)
+            } else {
+                efficiency(t_s, p, t_p)
             }
+        } else {
+            r[&y_column].as_f64().unwrap_or(f64::NAN)
         };
         let label = if spec.series.is_empty() {
             name.to_string()
@@ -312,7 +240,7 @@ pub fn build_chart(
             .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
         !positive.is_empty() && hi / lo > 100.0
     };
-    if spec.kind == "speedup" && spec.x == "workers" && !xs.is_empty() {
+    if spec.kind == PlotKind::Speedup && spec.x == "workers" && !xs.is_empty() {
         let mut ideal: Vec<f64> = xs.clone();
         ideal.sort_by(f64::total_cmp);
         ideal.dedup();
@@ -324,9 +252,9 @@ pub fn build_chart(
                 .collect(),
         });
     }
-    let (y_label, y_format) = match spec.kind.as_str() {
-        "speedup" => ("speed-up T_s / T_p".to_string(), AxisFormat::Plain),
-        "efficiency" => (
+    let (y_label, y_format) = match spec.kind {
+        PlotKind::Speedup => ("speed-up T_s / T_p".to_string(), AxisFormat::Plain),
+        PlotKind::Efficiency => (
             "efficiency E = T_s / (p T_p)".to_string(),
             AxisFormat::Plain,
         ),
@@ -372,7 +300,7 @@ pub fn build_chart(
         x_log: spec.log_x.unwrap_or_else(|| spans_decades(&xs)),
         y_log: spec
             .log_y
-            .unwrap_or_else(|| spec.kind == "time" && spans_decades(&ys)),
+            .unwrap_or_else(|| spec.kind == PlotKind::Time && spans_decades(&ys)),
         x_format: if spec.x.ends_with("bytes") {
             AxisFormat::Bytes
         } else {
@@ -380,8 +308,9 @@ pub fn build_chart(
         },
         y_format,
         series: lines,
-        reference_line: (spec.kind == "efficiency").then(|| (1.0, "ideal efficiency".to_string())),
-        y_from_zero: spec.kind != "time" || !spans_decades(&ys),
+        reference_line: (spec.kind == PlotKind::Efficiency)
+            .then(|| (1.0, "ideal efficiency".to_string())),
+        y_from_zero: spec.kind != PlotKind::Time || !spans_decades(&ys),
     })
 }
 
@@ -414,18 +343,8 @@ mod tests {
         }
     }
 
-    fn spec(kind: &str) -> PlotSpec {
-        PlotSpec {
-            kind: kind.into(),
-            x: "workers".into(),
-            y: None,
-            series: vec!["mode".into()],
-            filter: BTreeMap::new(),
-            title: None,
-            file: None,
-            log_x: None,
-            log_y: None,
-        }
+    fn spec(kind: PlotKind) -> PlotSpec {
+        PlotSpec::new(kind, "workers", &["mode"])
     }
 
     #[test]
@@ -437,7 +356,7 @@ mod tests {
             row("processes", 2, 1, 1.25),
             row("processes", 2, 2, 1.0),
         ];
-        let chart = build_chart("x", &rows, &spec("efficiency"), None).unwrap();
+        let chart = build_chart("x", &rows, &spec(PlotKind::Efficiency), None).unwrap();
         assert_eq!(chart.series.len(), 1);
         let point = &chart.series[0].points[0];
         assert_eq!(point.x, 2.0);
@@ -451,7 +370,7 @@ mod tests {
     #[test]
     fn an_unknown_column_is_a_clear_error() {
         let rows = vec![row("serial", 1, 1, 2.0)];
-        let mut bad = spec("time");
+        let mut bad = spec(PlotKind::Time);
         bad.x = "wrokers".into();
         let err = build_chart("x", &rows, &bad, None).unwrap_err().to_string();
         assert!(
@@ -463,7 +382,7 @@ mod tests {
     #[test]
     fn speedup_without_serial_runs_says_what_to_add() {
         let rows = vec![row("processes", 2, 1, 1.0)];
-        let err = build_chart("x", &rows, &spec("speedup"), None)
+        let err = build_chart("x", &rows, &spec(PlotKind::Speedup), None)
             .unwrap_err()
             .to_string();
         assert!(err.contains("serial"), "{err}");

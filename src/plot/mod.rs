@@ -1,8 +1,13 @@
-//! PNG charts for the experiment results.
+//! PNG charts of experiment results, made from result files alone.
 //!
-//! This module knows nothing about CSV files or experiments: callers hand it
-//! plain, already aggregated data (medians and min..max spreads, per-worker
-//! spans and events) and it writes one PNG file per chart.
+//! Depends on [`crate::results`] only. The chart drawing itself (`line`,
+//! `bar`, `gantt`, with `axis` and `canvas`) knows nothing about CSV files:
+//! it takes plain, already aggregated data (medians and min..max spreads,
+//! per-worker spans and events) and writes one PNG file per chart. Two
+//! modules turn result files into such data: `figures` (the plots an
+//! experiment's sidecar asks for, aggregated by the rules of
+//! [`crate::results`]) and `run_timeline` (the event log of one run as a
+//! timeline).
 //!
 //! Three chart kinds are provided:
 //!
@@ -27,20 +32,17 @@ mod axis;
 mod bar;
 mod canvas;
 mod figures;
+mod gantt;
 mod line;
-mod timeline;
-mod timelines;
+mod run_timeline;
 
 use std::path::PathBuf;
 
 pub use bar::draw_bar_chart;
-pub(crate) use figures::{
-    Columns, baseline_key, columns, median_min_max, serial_baselines, text_of,
-};
 pub use figures::{build_chart, draw_experiment_plots};
+pub use gantt::draw_timeline;
 pub use line::draw_line_chart;
-pub use timeline::draw_timeline;
-pub use timelines::{draw_run_timeline, timeline_from_events};
+pub use run_timeline::{draw_run_timeline, timeline_from_events};
 
 /// Width of every chart, in pixels.
 pub const WIDTH: u32 = 1280;
@@ -356,13 +358,9 @@ mod tests {
         };
         draw_line_chart(&sizes, &dir.join("line-sizes.png")).unwrap();
 
+        draw_timeline(&gantt::tests_support::sample(4), &dir.join("timeline.png")).unwrap();
         draw_timeline(
-            &timeline::tests_support::sample(4),
-            &dir.join("timeline.png"),
-        )
-        .unwrap();
-        draw_timeline(
-            &timeline::tests_support::sample(12),
+            &gantt::tests_support::sample(12),
             &dir.join("timeline-12.png"),
         )
         .unwrap();

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::plot::text_of;
+use crate::results::text_of;
 
 /// What a table cell shows when there is no value.
 pub const MISSING: &str = "—";

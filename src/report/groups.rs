@@ -1,17 +1,19 @@
 //! The parameter sets of one experiment: its rows grouped by `params_key`,
 //! the parameters that vary between the sets, and each set's median wall
 //! time, correctness tally, and speed-up and efficiency against the serial
-//! runs of the same input (the plot module's baseline rule).
+//! runs of the same input (the serial-baseline rule of `crate::results`,
+//! which the plots use too).
 
 use std::collections::HashMap;
 
-use crate::plot::{Columns, baseline_key, columns, median_min_max, serial_baselines, text_of};
-use crate::results::RunRow;
+use crate::results::{
+    Columns, RunRow, baseline_key, columns, median_min_max, serial_baselines, text_of,
+};
 
 /// The CSV columns an experiment sets (in `[fixed]` or `[matrix]`), in
-/// the order the report shows them: the run parameters of
-/// [`crate::experiment::RUN_PARAMETERS`] (a test keeps the two in step)
-/// and the scale.
+/// the order the report shows them: the experiment schema's run
+/// parameters (`harness::experiment::RUN_PARAMETERS`; tests/report.rs keeps
+/// the two in step, since the report depends on results only) and the scale.
 pub const PARAMETER_COLUMNS: &[&str] = &[
     "mode",
     "workers",
@@ -31,6 +33,13 @@ pub const PARAMETER_COLUMNS: &[&str] = &[
     "deadline_s",
     "scale",
 ];
+
+/// Repetitions whose spread (max - min) exceeds this fraction of their
+/// median are noisy.
+pub const NOISY_SPREAD: f64 = 0.2;
+
+/// A median wall time under this many seconds is too short to trust.
+pub const SHORT_WALL_S: f64 = 0.05;
 
 /// The median of repetitions and their min..max spread.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -133,6 +142,18 @@ impl ParamSet {
             .unwrap_or(&serde_json::Value::Null)
     }
 
+    /// True when the repetitions spread (max - min) more than
+    /// [`NOISY_SPREAD`] of their median.
+    pub fn is_noisy(&self) -> bool {
+        let wall = self.wall_s;
+        self.runs.len() > 1 && wall.max - wall.min > NOISY_SPREAD * wall.median
+    }
+
+    /// True when the median wall time is under [`SHORT_WALL_S`].
+    pub fn is_too_short(&self) -> bool {
+        self.wall_s.median < SHORT_WALL_S
+    }
+
     /// True for the serial reference runs.
     pub fn is_serial(&self) -> bool {
         text_of(self.value("mode")) == "serial"
@@ -212,16 +233,6 @@ pub fn varying_parameters(sets: &[ParamSet]) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_display_order_lists_every_run_parameter_and_the_scale() {
-        let mut shown: Vec<&str> = PARAMETER_COLUMNS.to_vec();
-        let mut expected: Vec<&str> = crate::experiment::RUN_PARAMETERS.to_vec();
-        expected.push("scale");
-        shown.sort_unstable();
-        expected.sort_unstable();
-        assert_eq!(shown, expected);
-    }
 
     #[test]
     fn rows_group_by_params_key_in_first_appearance_order() {

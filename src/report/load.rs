@@ -4,8 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::experiment::{Sidecar, sidecar_path};
-use crate::results::{RunRow, read_rows};
+use crate::results::{RunRow, Sidecar, read_rows, read_sidecar};
 
 /// Why there is nothing to report.
 #[derive(Debug, thiserror::Error)]
@@ -121,9 +120,7 @@ fn load_experiment(csv: &Path) -> Result<ExperimentResults, String> {
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let sidecar = std::fs::read(sidecar_path(csv))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let sidecar = read_sidecar(csv);
     Ok(ExperimentResults {
         name,
         csv: csv.to_path_buf(),

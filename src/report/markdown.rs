@@ -1,5 +1,6 @@
-//! Markdown building blocks: tables (cells escaped, columns padded to the
-//! header) and links to report sections.
+//! Markdown building blocks: tables (plain-text cells, escaped when
+//! written as Markdown; the HTML report writes the same tables as HTML)
+//! and links to report sections.
 
 use std::io::{self, Write};
 
@@ -22,6 +23,16 @@ impl Table {
     /// Adds a row (missing cells are left empty, extra cells dropped).
     pub fn push(&mut self, row: Vec<String>) {
         self.rows.push(row);
+    }
+
+    /// The column headings.
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    /// The rows, as pushed.
+    pub fn rows(&self) -> &[Vec<String>] {
+        &self.rows
     }
 
     /// Writes the table, followed by a blank line.

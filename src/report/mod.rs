@@ -1,76 +1,87 @@
-//! The lab report: one Markdown file made from every results CSV in a
-//! folder. Owns reading the results folder as a whole (an unreadable CSV
-//! is noted, not fatal), grouping runs into parameter sets with medians,
-//! speed-up and efficiency (the plot module's serial-baseline rule), the
-//! map from the lab's questions to experiments and their key figures, and
-//! writing the report atomically with links to the plots.
+//! The lab report, made from every results CSV in a folder and the PNGs of
+//! the plots folder. Depends on [`crate::results`] only. Owns reading the
+//! results folder as a whole (an unreadable CSV is noted, not fatal),
+//! grouping runs into parameter sets with medians, speed-up and efficiency
+//! (the serial-baseline rule of `crate::results`), the map from the lab's
+//! questions to experiments and their key figures, the measured statements
+//! and warnings drawn from them, and two renderings of that one model: a
+//! Markdown document with links to the plots and a self-contained HTML
+//! document with the plots embedded.
 //!
 //! Data flows one way: results folder -> [`LabResults`] -> parameter sets
-//! -> Markdown.
+//! and question figures -> Markdown or HTML.
 
 mod format;
 mod groups;
+mod html;
 mod load;
 mod markdown;
 mod plots;
 mod questions;
 mod render;
+mod view;
 
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
-
 pub use groups::{Correctness, PARAMETER_COLUMNS, ParamSet, Spread, group_param_sets};
+pub use html::render_html;
 pub use load::{ExperimentResults, LabResults, ReportError, SkippedCsv, load_results};
-pub use questions::{Figure, LAB_QUESTIONS, LabQuestion, Metric};
-pub use render::{ReportSource, counted, render_report};
+pub use plots::PlotFolder;
+pub use questions::{Cell, Figure, LAB_QUESTIONS, LabQuestion, Metric, Pivot};
+pub use render::{counted, render_report};
+pub use view::{ExperimentView, ReportSource};
 
-/// Where the report reads from and writes to.
-#[derive(Debug, Clone)]
-pub struct ReportPaths {
-    /// Folder of the results CSVs (`harness run --out`).
+/// A lab report ready to render: everything read from a results folder
+/// and a plots folder. Rendering writes to any `W: Write`; writing files
+/// (whole or not at all) is the caller's job.
+#[derive(Debug)]
+pub struct Report {
+    /// The results folder read, as given.
     pub results_dir: PathBuf,
-    /// Folder of the PNG plots (`harness plot --out`).
-    pub plots_dir: PathBuf,
-    /// The Markdown file to write.
-    pub output: PathBuf,
+    /// What was in it.
+    pub lab: LabResults,
+    /// The PNGs of the plots folder.
+    pub plots: PlotFolder,
+    /// When the report was made (RFC 3339, UTC).
+    pub generated_at: String,
 }
 
-/// What [`write_report`] wrote.
-#[derive(Debug, Clone)]
-pub struct ReportSummary {
-    /// The report file.
-    pub output: PathBuf,
-    /// Experiments included.
-    pub experiments: usize,
-    /// Runs included.
-    pub runs: usize,
-    /// CSVs left out, and why.
-    pub skipped: Vec<SkippedCsv>,
-}
+impl Report {
+    /// Reads every CSV in `results_dir` and lists the PNGs in `plots_dir`.
+    /// Fails when the results folder is missing or has no CSV.
+    pub fn load(results_dir: &Path, plots_dir: &Path) -> Result<Report, ReportError> {
+        Ok(Report {
+            results_dir: results_dir.to_path_buf(),
+            lab: load_results(results_dir)?,
+            plots: PlotFolder::scan(plots_dir),
+            generated_at: crate::results::utc_timestamp(),
+        })
+    }
 
-/// Reads every CSV in the results folder and writes the report, whole or
-/// not at all. Fails when the folder is missing or has no CSV.
-pub fn write_report(paths: &ReportPaths) -> Result<ReportSummary> {
-    let lab = load_results(&paths.results_dir)?;
-    let plots = plots::PlotFolder::scan(&paths.plots_dir);
-    let report_dir = match paths.output.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let generated_at = crate::results::utc_timestamp();
-    let source = ReportSource {
-        results_dir: &paths.results_dir,
-        lab: &lab,
-        plots: &plots,
-        report_dir,
-        generated_at: &generated_at,
-    };
-    crate::fsutil::write_atomically(&paths.output, |out| render_report(&source, out))?;
-    Ok(ReportSummary {
-        output: paths.output.clone(),
-        experiments: lab.experiments.len(),
-        runs: lab.run_count(),
-        skipped: lab.skipped,
-    })
+    /// What the renderers read; links to plots are relative to `report_dir`.
+    pub fn source<'a>(&'a self, report_dir: &'a Path) -> ReportSource<'a> {
+        ReportSource {
+            results_dir: &self.results_dir,
+            lab: &self.lab,
+            plots: &self.plots,
+            report_dir,
+            generated_at: &self.generated_at,
+        }
+    }
+
+    /// Writes the Markdown report, which links the plots relative to
+    /// `report_dir`, the folder it is written to.
+    pub fn write_markdown<W: Write + ?Sized>(
+        &self,
+        report_dir: &Path,
+        out: &mut W,
+    ) -> io::Result<()> {
+        render_report(&self.source(report_dir), out)
+    }
+
+    /// Writes the self-contained HTML report (plots embedded).
+    pub fn write_html<W: Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
+        render_html(&self.source(Path::new(".")), out)
+    }
 }

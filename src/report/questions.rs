@@ -24,7 +24,8 @@ pub enum Metric {
 }
 
 impl Metric {
-    fn title(&self) -> String {
+    /// The heading of a figure of this metric.
+    pub fn title(&self) -> String {
         match self {
             Metric::Efficiency => "efficiency E = T_s / (p T_p), T from medians".into(),
             Metric::Median(column) if column.ends_with("_s") => format!("median {column} (s)"),
@@ -45,6 +46,23 @@ impl Metric {
         match self {
             Metric::Median(column) => quantity(column, value),
             Metric::Efficiency | Metric::Exact => ratio(value),
+        }
+    }
+
+    /// The short name in a measured statement: `E`, `median wall_s`.
+    fn symbol(&self) -> String {
+        match self {
+            Metric::Efficiency => "E".into(),
+            Metric::Median(column) => format!("median {column}"),
+            Metric::Exact => "exact runs".into(),
+        }
+    }
+
+    /// The unit after a value in a measured statement.
+    fn unit(&self) -> &'static str {
+        match self {
+            Metric::Median(column) if column.ends_with("_s") => " s",
+            _ => "",
         }
     }
 }
@@ -89,6 +107,25 @@ pub struct LabQuestion {
     /// Key figures to show from each experiment's results.
     pub figures: &'static [Figure],
 }
+
+impl LabQuestion {
+    /// What would answer the question, when no experiment file does yet.
+    pub fn to_answer(&self) -> Option<&'static str> {
+        TO_ANSWER
+            .iter()
+            .find(|(question, _)| *question == self.question)
+            .map(|(_, what)| *what)
+    }
+}
+
+/// For each question no experiment file answers yet: what would.
+const TO_ANSWER: &[(&str, &str)] = &[(
+    "Replicated vs single Redis; killing 1 and 2 of 3 replicas, or a random replica every N seconds",
+    "an `experiments/replication.toml` comparing topology single, replicated and raft without \
+     faults (small and large files), then killing 1 and 2 of 3 replicas and a random replica \
+     every N seconds (`harness run experiments/replication.toml`); it needs a topology run \
+     parameter",
+)];
 
 /// Every question of SPEC section 6, in order.
 pub const LAB_QUESTIONS: &[LabQuestion] = &[
@@ -254,10 +291,7 @@ fn write_question<W: Write + ?Sized>(
 ) -> io::Result<()> {
     writeln!(out, "#### {}\n", question.question)?;
     if question.experiments.is_empty() {
-        return writeln!(
-            out,
-            "No experiment file in `experiments/` covers this yet.\n"
-        );
+        return writeln!(out, "{}\n", not_covered(question));
     }
     for &name in question.experiments {
         match sets_of(name) {
@@ -266,6 +300,14 @@ fn write_question<W: Write + ?Sized>(
         }
     }
     Ok(())
+}
+
+/// The line for a question no experiment file answers yet.
+pub fn not_covered(question: &LabQuestion) -> String {
+    match question.to_answer() {
+        Some(what) => format!("No experiment file in `experiments/` covers this yet: {what}."),
+        None => "No experiment file in `experiments/` covers this yet.".to_string(),
+    }
 }
 
 /// The line for an experiment without results.
@@ -301,57 +343,267 @@ fn write_figures<W: Write + ?Sized>(
 
 /// The figure as a table, or `None` when no cell has a value.
 pub fn pivot(figure: &Figure, sets: &[ParamSet], name: &str) -> Option<Table> {
-    let sets: Vec<&ParamSet> = sets
-        .iter()
-        .filter(|set| !(figure.metric == Metric::Efficiency && set.is_serial()))
-        .collect();
-    let series_label = |set: &ParamSet| match figure.series {
-        [] => name.to_string(),
-        columns => columns
+    Pivot::new(figure, sets, name).map(|pivot| pivot.table())
+}
+
+/// One cell of a [`Pivot`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// No parameter set has these values.
+    Empty,
+    /// The metric of each set sharing the cell (`None` where a set has no value).
+    Values(Vec<Option<f64>>),
+    /// Exact runs of the sets sharing the cell ([`Metric::Exact`]).
+    Tally(Correctness),
+}
+
+impl Cell {
+    fn has_value(&self) -> bool {
+        match self {
+            Cell::Empty => false,
+            Cell::Values(values) => values.iter().any(Option::is_some),
+            Cell::Tally(_) => true,
+        }
+    }
+
+    /// The only value of a cell one set fills.
+    fn single(&self) -> Option<f64> {
+        match self {
+            Cell::Values(values) => match values.as_slice() {
+                [value] => *value,
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// A figure computed over an experiment's parameter sets: one row per
+/// `series` value, one column per `x` value, cells kept as numbers so the
+/// table and the measured statement read the same values.
+#[derive(Debug, Clone)]
+pub struct Pivot {
+    /// The figure.
+    pub figure: Figure,
+    /// The experiment (labels the only row when the figure has no series).
+    pub name: String,
+    /// The x values (column labels), in order.
+    pub xs: Vec<String>,
+    /// One row per series value: its label and one cell per x value.
+    pub rows: Vec<(String, Vec<Cell>)>,
+    /// The input every set shares, when they share one.
+    pub input: Option<String>,
+}
+
+impl Pivot {
+    /// The figure over `sets` of experiment `name`; `None` when no cell has a value.
+    pub fn new(figure: &Figure, sets: &[ParamSet], name: &str) -> Option<Pivot> {
+        let sets: Vec<&ParamSet> = sets
             .iter()
-            .map(|column| labelled_value(column, set.value(column)))
-            .collect::<Vec<_>>()
-            .join(", "),
-    };
-    let x_label = |set: &ParamSet| match figure.x {
-        Some(column) => value_text(column, set.value(column)),
-        None => "all runs".to_string(),
-    };
-    let rows = distinct(sets.iter().map(|set| series_label(set)));
-    let xs = x_values(figure.x, &sets);
-    let cell_sets = |row: &str, x: &str| -> Vec<&ParamSet> {
-        sets.iter()
-            .copied()
-            .filter(|set| series_label(set) == row && x_label(set) == x)
-            .collect()
-    };
-    let corner = match (figure.series, figure.x) {
-        ([], Some(x)) => format!("{x} →"),
-        (series, Some(x)) => format!("{} ↓ {x} →", series.join(", ")),
-        (series, None) => series.join(", "),
-    };
-    let mut table = Table::new(std::iter::once(corner).chain(xs.iter().cloned()).collect());
-    let mut any_value = false;
-    for row in &rows {
-        let cells: Vec<String> = xs
-            .iter()
-            .map(|x| cell_text(figure.metric, &cell_sets(row, x)))
+            .filter(|set| !(figure.metric == Metric::Efficiency && set.is_serial()))
             .collect();
-        any_value |= cells.iter().any(|cell| cell != MISSING);
-        table.push(std::iter::once(row.clone()).chain(cells).collect());
+        let series_label = |set: &ParamSet| match figure.series {
+            [] => name.to_string(),
+            columns => columns
+                .iter()
+                .map(|column| labelled_value(column, set.value(column)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let x_label = |set: &ParamSet| match figure.x {
+            Some(column) => value_text(column, set.value(column)),
+            None => "all runs".to_string(),
+        };
+        let labels: Vec<String> = distinct(sets.iter().map(|set| series_label(set)));
+        let xs = x_values(figure.x, &sets);
+        let rows: Vec<(String, Vec<Cell>)> = labels
+            .into_iter()
+            .map(|label| {
+                let cells = xs
+                    .iter()
+                    .map(|x| {
+                        let in_cell: Vec<&ParamSet> = sets
+                            .iter()
+                            .copied()
+                            .filter(|set| series_label(set) == label && x_label(set) == *x)
+                            .collect();
+                        cell(figure.metric, &in_cell)
+                    })
+                    .collect();
+                (label, cells)
+            })
+            .collect();
+        if !rows
+            .iter()
+            .flat_map(|(_, cells)| cells)
+            .any(Cell::has_value)
+        {
+            return None;
+        }
+        let inputs = distinct(
+            sets.iter()
+                .map(|set| value_text("input", set.value("input"))),
+        );
+        Some(Pivot {
+            figure: *figure,
+            name: name.to_string(),
+            xs,
+            rows,
+            input: match inputs.as_slice() {
+                [only] => Some(only.clone()),
+                _ => None,
+            },
+        })
     }
-    if let Some((numerator, denominator)) = figure.ratio {
-        let ratios = xs.iter().map(|x| {
-            let value = |row| single_value(figure.metric, &cell_sets(row, x));
-            match (value(numerator), value(denominator)) {
-                (Some(n), Some(d)) if d != 0.0 => ratio(n / d),
-                _ => MISSING.to_string(),
+
+    /// The ratio row's label and its value per x, when the figure asks for one.
+    pub fn ratios(&self) -> Option<(String, Vec<Option<f64>>)> {
+        let (numerator, denominator) = self.figure.ratio?;
+        let row = |label: &str| self.rows.iter().find(|(l, _)| l == label).map(|(_, c)| c);
+        let values = (0..self.xs.len())
+            .map(|i| {
+                let value = |label| row(label).and_then(|cells| cells[i].single());
+                match (value(numerator), value(denominator)) {
+                    (Some(n), Some(d)) if d != 0.0 => Some(n / d),
+                    _ => None,
+                }
+            })
+            .collect();
+        Some((format!("ratio {numerator} / {denominator}"), values))
+    }
+
+    /// The figure as a table: the corner names the series and x columns.
+    pub fn table(&self) -> Table {
+        let corner = match (self.figure.series, self.figure.x) {
+            ([], Some(x)) => format!("{x} →"),
+            (series, Some(x)) => format!("{} ↓ {x} →", series.join(", ")),
+            (series, None) => series.join(", "),
+        };
+        let mut table = Table::new(
+            std::iter::once(corner)
+                .chain(self.xs.iter().cloned())
+                .collect(),
+        );
+        for (label, cells) in &self.rows {
+            let texts = cells.iter().map(|cell| self.cell_text(cell));
+            table.push(std::iter::once(label.clone()).chain(texts).collect());
+        }
+        if let Some((label, values)) = self.ratios() {
+            let texts = values.iter().map(|v| v.map_or(MISSING.to_string(), ratio));
+            table.push(std::iter::once(label).chain(texts).collect());
+        }
+        table
+    }
+
+    /// A cell: the tally for [`Metric::Exact`], else each set's value
+    /// (`/`-separated when several sets share the cell).
+    fn cell_text(&self, cell: &Cell) -> String {
+        match cell {
+            Cell::Empty => MISSING.to_string(),
+            Cell::Tally(tally) => tally.text(),
+            Cell::Values(values) if values.iter().all(Option::is_none) => MISSING.to_string(),
+            Cell::Values(values) => values
+                .iter()
+                .map(|v| v.map_or(MISSING.to_string(), |v| self.figure.metric.format(v)))
+                .collect::<Vec<_>>()
+                .join(" / "),
+        }
+    }
+
+    /// One sentence with the figure's key numbers, e.g.
+    /// `E(workers = 4) = 0.93 for processes and 0.95 for threads on books`:
+    /// efficiency at the largest x, medians at the smallest and the
+    /// largest x, exact runs in total with the cells that were not.
+    pub fn statement(&self) -> String {
+        let on = match &self.input {
+            Some(input)
+                if self.figure.x != Some("input") && !self.figure.series.contains(&"input") =>
+            {
+                format!(" on {input}")
             }
-        });
-        let label = format!("ratio {numerator} / {denominator}");
-        table.push(std::iter::once(label).chain(ratios).collect());
+            _ => String::new(),
+        };
+        if self.figure.metric == Metric::Exact {
+            return self.exact_statement() + &on;
+        }
+        let with_values: Vec<usize> = (0..self.xs.len())
+            .filter(|&i| self.rows.iter().any(|(_, cells)| cells[i].has_value()))
+            .collect();
+        let columns: Vec<usize> = match (self.figure.metric, with_values.as_slice()) {
+            (Metric::Efficiency, [.., last]) => vec![*last],
+            (_, [first, .., last]) => vec![*first, *last],
+            (_, only) => only.to_vec(),
+        };
+        let ratios = self.ratios();
+        let parts: Vec<String> = columns
+            .into_iter()
+            .map(|i| {
+                let symbol = self.figure.metric.symbol();
+                let at = match self.figure.x {
+                    Some(x) => format!("{symbol}({x} = {})", self.xs[i]),
+                    None => symbol,
+                };
+                let values: Vec<String> = self
+                    .rows
+                    .iter()
+                    .filter(|(_, cells)| cells[i].has_value())
+                    .map(|(label, cells)| {
+                        let value = self.cell_text(&cells[i]) + self.figure.metric.unit();
+                        if self.figure.series.is_empty() {
+                            value
+                        } else {
+                            format!("{value} for {label}")
+                        }
+                    })
+                    .collect();
+                let mut part = format!("{at} = {}", and_list(&values));
+                if let Some((label, values)) = &ratios
+                    && let Some(value) = values[i]
+                {
+                    part.push_str(&format!(" ({label} = {})", ratio(value)));
+                }
+                part
+            })
+            .collect();
+        parts.join("; ") + &on
     }
-    any_value.then_some(table)
+
+    fn exact_statement(&self) -> String {
+        let cells = self.rows.iter().flat_map(|(label, cells)| {
+            cells
+                .iter()
+                .zip(&self.xs)
+                .filter_map(move |(cell, x)| match cell {
+                    Cell::Tally(tally) => Some((label, x, *tally)),
+                    _ => None,
+                })
+        });
+        let total: Correctness = cells.clone().map(|(_, _, tally)| tally).sum();
+        let not_exact: Vec<String> = cells
+            .filter(|(_, _, tally)| tally.correct < tally.runs)
+            .map(|(label, x, tally)| {
+                let at = match self.figure.x {
+                    Some(column) => format!(" at {column} = {x}"),
+                    None => String::new(),
+                };
+                format!("{label}{at}: {}", tally.text())
+            })
+            .collect();
+        let mut text = format!("{} of {} runs exact", total.correct, total.runs);
+        if !not_exact.is_empty() {
+            text.push_str(&format!(" (not all exact: {})", not_exact.join("; ")));
+        }
+        text
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => MISSING.to_string(),
+        [only] => only.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 /// The x values in order: numerically when all are numbers, else as first seen.
@@ -385,35 +637,12 @@ fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
     seen
 }
 
-/// A cell: the tally for [`Metric::Exact`], else each set's value (`/`-separated
-/// when several sets share the cell).
-fn cell_text(metric: Metric, sets: &[&ParamSet]) -> String {
-    if sets.is_empty() {
-        return MISSING.to_string();
-    }
-    if metric == Metric::Exact {
-        let tally: Correctness = sets.iter().map(|set| set.correctness).sum();
-        return tally.text();
-    }
-    let values: Vec<String> = sets
-        .iter()
-        .map(|set| {
-            metric
-                .value(set)
-                .map_or(MISSING.to_string(), |v| metric.format(v))
-        })
-        .collect();
-    if values.iter().all(|v| v == MISSING) {
-        MISSING.to_string()
-    } else {
-        values.join(" / ")
-    }
-}
-
-fn single_value(metric: Metric, sets: &[&ParamSet]) -> Option<f64> {
-    match sets {
-        [set] => metric.value(set),
-        _ => None,
+/// The cell of the sets sharing one row and one x value.
+fn cell(metric: Metric, sets: &[&ParamSet]) -> Cell {
+    match (metric, sets) {
+        (_, []) => Cell::Empty,
+        (Metric::Exact, sets) => Cell::Tally(sets.iter().map(|set| set.correctness).sum()),
+        (metric, sets) => Cell::Values(sets.iter().map(|set| metric.value(set)).collect()),
     }
 }
 
@@ -444,6 +673,18 @@ mod tests {
             text.contains("### Lab 4")
                 && text.contains("No experiment file in `experiments/` covers this yet")
         );
+    }
+
+    #[test]
+    fn every_unanswered_question_says_what_would_answer_it() {
+        for question in LAB_QUESTIONS {
+            assert_eq!(
+                question.experiments.is_empty(),
+                question.to_answer().is_some(),
+                "{}",
+                question.question
+            );
+        }
     }
 
     #[test]
@@ -515,6 +756,64 @@ mod tests {
         assert!(
             text.contains("| ratio per_word=true / per_word=false | 2.00 |"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn statements_give_the_key_numbers_of_a_figure() {
+        let sets = group_param_sets(&[
+            RunRow::sample("serial", 1, 1, 2.0),
+            RunRow::sample("threads", 2, 1, 1.25),
+            RunRow::sample("processes", 2, 1, 1.0),
+            RunRow::sample("threads", 4, 1, 0.625),
+        ]);
+        let efficiency = figure(Metric::Efficiency, &["mode"], Some("workers"));
+        let statement = Pivot::new(&efficiency, &sets, "workers")
+            .unwrap()
+            .statement();
+        assert_eq!(
+            statement, "E(workers = 4) = 0.80 for threads on x",
+            "the largest worker count only"
+        );
+        let wall = figure(WALL, &[], Some("workers"));
+        assert_eq!(
+            Pivot::new(&wall, &sets, "workers").unwrap().statement(),
+            "median wall_s(workers = 1) = 2.00 s; median wall_s(workers = 4) = 0.625 s on x"
+        );
+    }
+
+    #[test]
+    fn exact_statements_name_the_cells_that_were_not() {
+        let mut wrong = RunRow::sample("redis", 2, 2, 1.0);
+        wrong.correct = false;
+        wrong.expect_exact = false;
+        wrong.crash = "0:mid-commit".into();
+        wrong.params_key = "crash".into();
+        let sets = group_param_sets(&[RunRow::sample("redis", 2, 1, 1.0), wrong]);
+        let exact = figure(Metric::Exact, &["atomic"], Some("crash"));
+        assert_eq!(
+            Pivot::new(&exact, &sets, "crash-points")
+                .unwrap()
+                .statement(),
+            "1 of 2 runs exact (not all exact: atomic=false at crash = 0:mid-commit: \
+             0/1 (1 inexact, expected)) on x"
+        );
+    }
+
+    #[test]
+    fn a_ratio_joins_the_statement() {
+        let mut per_word = RunRow::sample("redis", 2, 1, 3.0);
+        per_word.per_word = true;
+        per_word.params_key = "pw".into();
+        let sets = group_param_sets(&[per_word, RunRow::sample("redis", 2, 1, 1.5)]);
+        let figure = Figure {
+            ratio: Some(("per_word=true", "per_word=false")),
+            ..figure(WALL, &["per_word"], Some("input"))
+        };
+        assert_eq!(
+            Pivot::new(&figure, &sets, "per-word").unwrap().statement(),
+            "median wall_s(input = x) = 3.00 s for per_word=true and 1.50 s for per_word=false \
+             (ratio per_word=true / per_word=false = 2.00)"
         );
     }
 

@@ -1,5 +1,6 @@
 //! The environment a set of results was measured in: host, CPU, kernel,
-//! memory, Redis version, git commit and command line.
+//! memory, Redis version (asked of `redis-server --version` directly, so
+//! results depend on no other module), git commit and command line.
 
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +56,45 @@ pub fn git_commit() -> String {
     }
 }
 
+/// Where `redis-server` is looked for: `PATH`, then where distributions
+/// and `make install` put it.
+const REDIS_SERVER_CANDIDATES: [&str; 4] = [
+    "redis-server",
+    "/usr/bin/redis-server",
+    "/usr/sbin/redis-server",
+    "/usr/local/bin/redis-server",
+];
+
+/// The version `redis-server --version` reports (`7.0.15`), or
+/// `unavailable: ...` saying why there is none.
+fn redis_server_version() -> String {
+    for binary in REDIS_SERVER_CANDIDATES {
+        let Ok(output) = std::process::Command::new(binary)
+            .arg("--version")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+        else {
+            continue;
+        };
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        return stdout
+            .split_whitespace()
+            .find_map(|word| word.strip_prefix("v="))
+            .map_or_else(
+                || {
+                    format!(
+                        "unavailable: no v=VERSION in `{binary} --version`: {}",
+                        stdout.trim()
+                    )
+                },
+                str::to_owned,
+            );
+    }
+    "unavailable: redis-server not found on PATH (nor in /usr/bin, /usr/sbin, /usr/local/bin)"
+        .to_string()
+}
+
 /// Captures the environment now.
 pub fn capture_environment(command: String, timestamp: String) -> Environment {
     let (cpu_model, memory_bytes) = match sysinfo::System::new() {
@@ -70,9 +110,7 @@ pub fn capture_environment(command: String, timestamp: String) -> Environment {
         }
         Err(_) => (String::from("unknown"), 0),
     };
-    let redis_version = crate::servers::find_redis_server()
-        .and_then(|binary| crate::servers::redis_server_version(&binary))
-        .unwrap_or_else(|e| format!("unavailable: {e}"));
+    let redis_version = redis_server_version();
     Environment {
         host: sysinfo::System::host_name().unwrap_or_default(),
         cpu_model,
@@ -117,6 +155,16 @@ pub fn utc_timestamp() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_redis_version_is_a_version_or_says_why_not() {
+        let version = super::redis_server_version();
+        assert!(
+            version.starts_with("unavailable: ")
+                || version.split('.').all(|part| part.parse::<u32>().is_ok()),
+            "{version}"
+        );
+    }
+
     #[test]
     fn timestamps_look_like_rfc3339() {
         let now = super::utc_timestamp();

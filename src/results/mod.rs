@@ -1,12 +1,28 @@
-//! Results: the flat CSV row of one run, the CSV file it is appended to
-//! (whole rows only, never a half row; an older schema is refused, not
-//! corrupted), and the environment sidecar that gives rows their
-//! provenance. Knows nothing about how runs are executed.
+//! Results: everything `harness run` leaves in a results folder and
+//! everything plots and the report read back from it. Owns the flat CSV
+//! row of one run and its CSV file (whole rows only, never a half row; an
+//! older schema is refused, not corrupted), where each result file lives,
+//! the environment sidecar that gives rows their provenance, the plot
+//! specs it carries, the per-run event logs, and the aggregation
+//! (medians, spreads, serial baselines, efficiency) that plots and the
+//! report share. Knows nothing about how runs are executed and uses no
+//! other module of the crate.
 
+mod aggregate;
 mod environment;
+pub mod events;
+mod paths;
+mod plot_spec;
 mod row;
+mod sidecar;
 mod store;
 
+pub use aggregate::{
+    Columns, baseline_key, columns, efficiency, median_min_max, serial_baselines, speedup, text_of,
+};
 pub use environment::{Environment, capture_environment, git_commit, utc_timestamp};
+pub use paths::{csv_path, events_path, sidecar_path};
+pub use plot_spec::{PlotKind, PlotSpec};
 pub use row::RunRow;
-pub use store::{ResultsError, append_row, events_path, read_rows};
+pub use sidecar::{Sidecar, read_sidecar};
+pub use store::{ResultsError, append_row, read_rows};

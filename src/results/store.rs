@@ -39,12 +39,6 @@ pub enum ResultsError {
     },
 }
 
-/// The event log of a run of the results CSV `csv`:
-/// `results/<experiment>/<run-id>.events.csv`.
-pub fn events_path(csv: &Path, run_id: &str) -> PathBuf {
-    csv.with_extension("").join(format!("{run_id}.events.csv"))
-}
-
 /// Reads every row of `path`; a missing file has no rows.
 pub fn read_rows(path: &Path) -> Result<Vec<RunRow>, ResultsError> {
     let unreadable = |message: String| ResultsError::Unreadable {

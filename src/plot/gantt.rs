@@ -1,4 +1,6 @@
-//! Per-worker timelines (Gantt charts) with event markers and shaded outages.
+//! Drawing a [`Timeline`]: the per-worker Gantt chart with coloured spans,
+//! event markers and shaded outages. Knows nothing of runs or event logs
+//! (see [`super::run_timeline`] for that).
 
 use std::path::Path;
 

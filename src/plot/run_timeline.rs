@@ -1,6 +1,7 @@
-//! Per-run timelines from event logs: which worker held which unit when,
-//! counting vs committing, steals, refused commits, crashes and Redis
-//! outages, as a Gantt chart.
+//! The timeline of one run: picks the run in a results CSV, reads its
+//! event log, and turns the events into a [`Timeline`] (which worker held
+//! which unit when, counting vs committing, steals, refused commits,
+//! crashes and Redis outages) for the Gantt chart of [`super::gantt`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use super::{Mark, MarkKind, Outage, Span, SpanKind, Timeline, draw_timeline};
-use crate::events::{Event, EventKind, read_events_csv};
+use crate::results::events::{Event, EventKind, read_events_csv};
 use crate::results::{events_path, read_rows};
 
 /// Builds a timeline from events; times become seconds since the first event.

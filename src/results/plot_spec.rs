@@ -1,0 +1,163 @@
+//! The plots an experiment asks for (`[[plot]]` tables in its TOML file,
+//! kept in the sidecar so `harness plot` needs the CSV alone).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// What a plot shows; written in TOML and JSON as `time`, `speedup`,
+/// `efficiency` or `timeline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PlotKind {
+    /// A measured column (default `wall_s`) against `x`.
+    Time,
+    /// Speed-up T_s / T_p against `x`.
+    Speedup,
+    /// Efficiency T_s / (p T_p) against `x`.
+    Efficiency,
+    /// The per-worker timeline (Gantt chart) of one run.
+    Timeline,
+}
+
+impl PlotKind {
+    /// Every kind, in the order the error message lists them.
+    pub const ALL: [PlotKind; 4] = [
+        PlotKind::Time,
+        PlotKind::Speedup,
+        PlotKind::Efficiency,
+        PlotKind::Timeline,
+    ];
+
+    /// The name written in experiment files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlotKind::Time => "time",
+            PlotKind::Speedup => "speedup",
+            PlotKind::Efficiency => "efficiency",
+            PlotKind::Timeline => "timeline",
+        }
+    }
+
+    /// True for the kinds derived from serial runs of the same input (T_s).
+    pub fn needs_serial_baseline(self) -> bool {
+        matches!(self, PlotKind::Speedup | PlotKind::Efficiency)
+    }
+}
+
+impl fmt::Display for PlotKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for PlotKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<PlotKind, String> {
+        PlotKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| {
+                format!("unknown plot kind `{text}`: use time, speedup, efficiency or timeline")
+            })
+    }
+}
+
+/// Compares with the name written in experiment files (`kind == "timeline"`).
+impl Serialize for PlotKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for PlotKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<PlotKind, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// One `[[plot]]` entry.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlotSpec {
+    /// time, speedup, efficiency, timeline.
+    pub kind: PlotKind,
+    /// Column on the x axis (e.g. workers, files, max_file_bytes); not used by timelines.
+    #[serde(default)]
+    pub x: String,
+    /// Column on the y axis for `time` plots (default wall_s).
+    pub y: Option<String>,
+    /// Columns whose values split the runs into lines (e.g. ["mode"]).
+    #[serde(default)]
+    pub series: Vec<String>,
+    /// Only rows whose columns have these values.
+    #[serde(default, rename = "where")]
+    pub filter: BTreeMap<String, String>,
+    /// Title (default from the experiment).
+    pub title: Option<String>,
+    /// Output file name without extension (default `<experiment>-<kind>-<x>`).
+    pub file: Option<String>,
+    /// Log x axis (default: when x spans more than two decades).
+    pub log_x: Option<bool>,
+    /// Log y axis (default: when y spans more than two decades).
+    pub log_y: Option<bool>,
+}
+
+impl PlotSpec {
+    /// A plot of `kind` against `x` with one line per value of `series`,
+    /// everything else by default.
+    pub fn new(kind: PlotKind, x: &str, series: &[&str]) -> PlotSpec {
+        PlotSpec {
+            kind,
+            x: x.to_string(),
+            y: None,
+            series: series.iter().map(|s| s.to_string()).collect(),
+            filter: BTreeMap::new(),
+            title: None,
+            file: None,
+            log_x: None,
+            log_y: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_read_and_write_the_names_of_the_experiment_files() {
+        for kind in PlotKind::ALL {
+            assert_eq!(kind.as_str().parse::<PlotKind>(), Ok(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{kind}\""));
+            assert_eq!(serde_json::from_str::<PlotKind>(&json).unwrap(), kind);
+        }
+        assert_eq!(
+            "pie".parse::<PlotKind>().unwrap_err(),
+            "unknown plot kind `pie`: use time, speedup, efficiency or timeline"
+        );
+    }
+
+    #[test]
+    fn an_unknown_kind_in_toml_names_its_line() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct File {
+            plot: Vec<PlotSpec>,
+        }
+        let err = toml::from_str::<File>(
+            "[[plot]]\nkind = \"time\"\nx = \"workers\"\n\n[[plot]]\nkind = \"pie\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("line 6") && err.contains("unknown plot kind `pie`"),
+            "{err}"
+        );
+    }
+}
