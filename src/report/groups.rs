@@ -70,16 +70,20 @@ pub struct Correctness {
     pub wrong_expected: usize,
     /// Wrong runs that should have been exact.
     pub wrong_unexpected: usize,
+    /// Runs that missed their deadline (`finished = false`; counts not checked).
+    pub not_finished: usize,
 }
 
 impl Correctness {
     /// The tally of one run.
     pub fn of(row: &RunRow) -> Correctness {
+        let checked = row.finished;
         Correctness {
             runs: 1,
-            correct: usize::from(row.correct),
-            wrong_expected: usize::from(!row.correct && !row.expect_exact),
-            wrong_unexpected: usize::from(!row.correct && row.expect_exact),
+            correct: usize::from(checked && row.correct),
+            wrong_expected: usize::from(checked && !row.correct && !row.expect_exact),
+            wrong_unexpected: usize::from(checked && !row.correct && row.expect_exact),
+            not_finished: usize::from(!checked),
         }
     }
 
@@ -91,6 +95,9 @@ impl Correctness {
         }
         if self.wrong_unexpected > 0 {
             text.push_str(&format!(" ({} WRONG)", self.wrong_unexpected));
+        }
+        if self.not_finished > 0 {
+            text.push_str(&format!(" ({} not finished by the deadline)", self.not_finished));
         }
         text
     }
@@ -105,6 +112,7 @@ impl std::ops::Add for Correctness {
             correct: self.correct + other.correct,
             wrong_expected: self.wrong_expected + other.wrong_expected,
             wrong_unexpected: self.wrong_unexpected + other.wrong_unexpected,
+            not_finished: self.not_finished + other.not_finished,
         }
     }
 }
@@ -310,9 +318,20 @@ mod tests {
         expected.expect_exact = false;
         let mut unexpected = RunRow::sample("redis", 2, 2, 1.0);
         unexpected.correct = false;
-        let sets = group_param_sets(&[expected, unexpected, RunRow::sample("redis", 2, 3, 1.0)]);
+        let mut late = RunRow::sample("redis", 2, 4, 1.0);
+        late.finished = false;
+        late.correct = false;
+        let sets = group_param_sets(&[
+            expected,
+            unexpected,
+            RunRow::sample("redis", 2, 3, 1.0),
+            late,
+        ]);
         let tally = sets[0].correctness;
-        assert_eq!((tally.runs, tally.correct), (3, 1));
-        assert_eq!(tally.text(), "1/3 (1 inexact, expected) (1 WRONG)");
+        assert_eq!((tally.runs, tally.correct, tally.not_finished), (4, 1, 1));
+        assert_eq!(
+            tally.text(),
+            "1/4 (1 inexact, expected) (1 WRONG) (1 not finished by the deadline)"
+        );
     }
 }

@@ -1,0 +1,495 @@
+//! Workers that die of anything (issue: "the job is done when Redis says
+//! so"), end to end with the real binary and real redis-servers:
+//! - a worker killed with SIGKILL from outside the harness (as the OOM
+//!   killer or an operator would) during an atomic run with stealing: the
+//!   job goes on and the counts are exact; `unexpected_deaths` counts it;
+//! - without stealing, the same death fails fast naming the holder and the
+//!   settings that would have saved it; with `--restart-dead` it finishes;
+//! - a run that cannot finish (Redis killed faster than it can snapshot)
+//!   stops at its deadline with exit code 3, and `harness run` records it
+//!   as a row with `finished = false`;
+//! - SIGTERM stops `harness count` and `harness run` promptly, leaving no
+//!   redis-server, worker or temporary directory behind;
+//! - `harness chaos`: >= 100 seeded fault schedules with the atomic commit
+//!   are all exact with nothing left behind, and the plain-commit control
+//!   shows wrong counts (the checker bites).
+
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use util::{harness, reference_tsv};
+
+/// `files` files of `lines` lines each, with a vocabulary large enough that
+/// each unit's commit takes a while.
+fn corpus(dir: &Path, files: usize, lines: usize) -> Vec<PathBuf> {
+    (0..files)
+        .map(|i| {
+            let path = dir.join(format!("f{i:03}.txt"));
+            let text: String = (0..lines)
+                .map(|w| format!("w{} x{} The end{}\n", (w * 7 + i) % 4001, w % 13, w % 997))
+                .collect();
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect()
+}
+
+/// Children of `pid` (Linux /proc).
+fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .flatten()
+                .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+                .flat_map(|text| {
+                    text.split_whitespace()
+                        .filter_map(|p| p.parse().ok())
+                        .collect::<Vec<u32>>()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn command_of(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .unwrap_or_default()
+}
+
+fn alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+/// Waits until `child` has at least one `redis-worker` child; returns them.
+fn wait_for_workers(child: &Child) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let workers: Vec<u32> = children(child.id())
+            .into_iter()
+            .filter(|&p| command_of(p).contains("redis-worker"))
+            .collect();
+        if !workers.is_empty() {
+            return workers;
+        }
+        assert!(Instant::now() < deadline, "no worker started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn spawn_count(args: &[&str], stdout: PathBuf, stderr: PathBuf) -> Child {
+    harness()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(stdout).unwrap())
+        .stderr(std::fs::File::create(stderr).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+fn field(text: &str, key: &str) -> String {
+    text.split_whitespace()
+        .find_map(|f| f.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("no {key} in {text}"))
+        .to_owned()
+}
+
+#[test]
+fn a_worker_killed_from_outside_does_not_stop_an_atomic_job_with_stealing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let files = corpus(&input, 24, 4000);
+    let expected = reference_tsv(&files);
+    for round in 0..2 {
+        let out = dir.path().join(format!("out{round}.tsv"));
+        let (stdout, stderr) = (dir.path().join("stdout"), dir.path().join("stderr"));
+        let mut child = spawn_count(
+            &[
+                "count",
+                input.to_str().unwrap(),
+                "--mode",
+                "redis",
+                "--workers",
+                "3",
+                "--atomic",
+                "--autoclaim-ms",
+                "200",
+                "--unit-bytes",
+                "16KiB",
+                "--top",
+                "0",
+                "-o",
+                out.to_str().unwrap(),
+            ],
+            stdout.clone(),
+            stderr.clone(),
+        );
+        let workers = wait_for_workers(&child);
+        std::thread::sleep(Duration::from_millis(50));
+        let victim = workers[round % workers.len()];
+        // SAFETY: killing a worker process this test's child started.
+        unsafe { libc::kill(victim as i32, libc::SIGKILL) };
+        let status = child.wait().unwrap();
+        let stderr = std::fs::read_to_string(&stderr).unwrap();
+        assert!(status.success(), "round {round}: {stderr}");
+        let summary = std::fs::read_to_string(&stdout).unwrap();
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            expected,
+            "round {round}: counts differ"
+        );
+        let deaths: u64 = field(&summary, "unexpected_deaths").parse().unwrap();
+        // The victim may have finished just before the signal arrived.
+        assert!(deaths <= 1, "{summary}");
+        if deaths == 1 {
+            assert!(stderr.contains("signal 9"), "{stderr}");
+        }
+    }
+}
+
+/// Stops a worker of the job run by process `harness_pid` while it holds
+/// a unit it has taken and not committed (read from the workers' event
+/// logs in the job's temporary directory), then kills it with SIGKILL.
+/// Returns the killed pid.
+fn kill_a_worker_holding_a_unit(harness_pid: u32) -> u32 {
+    use harness::events::{EventKind, read_events};
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "no worker was caught holding a unit"
+        );
+        let job_dir = std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&format!("harness-redis-job-{harness_pid}-")))
+            });
+        let Some(job_dir) = job_dir else {
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        };
+        for worker in 0..2 {
+            let log = job_dir.join(format!("worker-{worker}.events"));
+            let holding = |log: &Path| {
+                read_events(log).ok().and_then(|events| {
+                    let last = events
+                        .iter()
+                        .rev()
+                        .find(|e| matches!(e.kind, EventKind::Take | EventKind::Committed))?;
+                    let pid = events
+                        .iter()
+                        .find(|e| e.kind == EventKind::Start)
+                        .and_then(|e| e.detail.strip_prefix("pid="))
+                        .and_then(|d| d.split_whitespace().next())
+                        .and_then(|p| p.parse::<u32>().ok())?;
+                    (last.kind == EventKind::Take).then_some(pid)
+                })
+            };
+            if let Some(pid) = holding(&log) {
+                // SAFETY: signalling a worker of this test's child.
+                unsafe { libc::kill(pid as i32, libc::SIGSTOP) };
+                if holding(&log) == Some(pid) {
+                    // SAFETY: as above.
+                    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                    return pid;
+                }
+                // SAFETY: as above.
+                unsafe { libc::kill(pid as i32, libc::SIGCONT) };
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn without_stealing_a_dead_holder_fails_fast_and_restart_dead_saves_the_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let files = corpus(&input, 6, 60_000);
+    let expected = reference_tsv(&files);
+    let run = |extra: &[&str]| {
+        let out = dir.path().join("out.tsv");
+        let _ = std::fs::remove_file(&out);
+        let (stdout, stderr) = (dir.path().join("stdout"), dir.path().join("stderr"));
+        let mut args = vec![
+            "count",
+            input.to_str().unwrap(),
+            "--mode",
+            "redis",
+            "--workers",
+            "2",
+            "--atomic",
+            "--unit-bytes",
+            "256KiB",
+            "--top",
+            "0",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let mut child = spawn_count(&args, stdout.clone(), stderr.clone());
+        let victim = kill_a_worker_holding_a_unit(child.id());
+        let started = Instant::now();
+        let status = child.wait().unwrap();
+        (
+            status,
+            started.elapsed(),
+            victim,
+            std::fs::read_to_string(&stderr).unwrap(),
+            std::fs::read(&out).ok(),
+        )
+    };
+    // The victim may, rarely, have committed between its last event and the
+    // stop signal (it then held nothing): try again.
+    let (status, took, victim, stderr, _) = (0..3)
+        .map(|_| run(&[]))
+        .find(|(status, ..)| !status.success())
+        .expect("killing a worker holding a unit never stranded it");
+    assert!(took < Duration::from_secs(15), "took {took:?} to fail");
+    assert!(
+        stderr.contains("--autoclaim-ms")
+            && stderr.contains("--restart-dead")
+            && stderr.contains(&format!("pid {victim}"))
+            && stderr.contains("signal 9"),
+        "{stderr}"
+    );
+    let (status, _, _, stderr, out) = run(&["--restart-dead"]);
+    assert!(status.success(), "{stderr}");
+    assert_eq!(out.unwrap(), expected);
+}
+
+#[test]
+fn a_job_that_cannot_finish_stops_at_its_deadline_and_runs_record_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    corpus(&input, 40, 3000);
+    // Killed every 150 ms with no snapshots: every restart loses the job.
+    let started = Instant::now();
+    let output = harness()
+        .args([
+            "count",
+            input.to_str().unwrap(),
+            "--mode",
+            "redis",
+            "--workers",
+            "2",
+            "--atomic",
+            "--autoclaim-ms",
+            "100",
+            "--unit-bytes",
+            "8KiB",
+            "--redis-kill",
+            "every:150",
+            "--redis-down-ms",
+            "50",
+            "--deadline-s",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("did not finish within its deadline"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+
+    let experiment = dir.path().join("deadline.toml");
+    std::fs::write(
+        &experiment,
+        format!(
+            "description = \"deadline\"\nrepetitions = 1\n[fixed]\nmode = \"redis\"\nworkers = 2\natomic = true\nautoclaim_ms = 100\nunit_bytes = \"8KiB\"\nredis_down_ms = 50\ndeadline_s = 2\ninput = {{ path = \"{}\" }}\n[matrix]\nredis_kill = [\"none\", \"every:150\"]\n",
+            input.display()
+        ),
+    )
+    .unwrap();
+    let results = dir.path().join("results");
+    let output = harness()
+        .args([
+            "run",
+            experiment.to_str().unwrap(),
+            "--out",
+            results.to_str().unwrap(),
+            "--data",
+            dir.path().join("data").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("NOT FINISHED"), "{stderr}");
+    let mut reader = csv::Reader::from_path(results.join("deadline.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let finished = header.iter().position(|h| h == "finished").unwrap();
+    let kill = header.iter().position(|h| h == "redis_kill").unwrap();
+    let rows: Vec<(String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[kill].to_owned(), r[finished].to_owned())
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("none".to_owned(), "true".to_owned()),
+            ("every:150".to_owned(), "false".to_owned())
+        ]
+    );
+}
+
+/// Every descendant of `pid`, recursively.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut all = Vec::new();
+    for child in children(pid) {
+        all.push(child);
+        all.extend(descendants(child));
+    }
+    all
+}
+
+/// Temporary directories named after `pid`.
+fn temp_dirs_of(pid: u32) -> Vec<String> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("harness-") && n.contains(&format!("-{pid}-")))
+        .collect()
+}
+
+#[test]
+fn sigterm_stops_count_and_run_promptly_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    corpus(&input, 30, 6000);
+    let experiment = dir.path().join("term.toml");
+    std::fs::write(
+        &experiment,
+        format!(
+            "description = \"sigterm\"\nrepetitions = 5\n[fixed]\nmode = \"redis\"\nworkers = 2\nper_word = true\nunit_bytes = \"8KiB\"\ninput = {{ path = \"{}\" }}\n",
+            input.display()
+        ),
+    )
+    .unwrap();
+    let results = dir.path().join("results");
+    let data = dir.path().join("data");
+    let commands: [Vec<&str>; 2] = [
+        vec![
+            "count",
+            input.to_str().unwrap(),
+            "--mode",
+            "redis",
+            "--per-word",
+            "--unit-bytes",
+            "8KiB",
+        ],
+        vec![
+            "run",
+            experiment.to_str().unwrap(),
+            "--out",
+            results.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+        ],
+    ];
+    for args in commands {
+        let mut child = spawn_count(&args, dir.path().join("o"), dir.path().join("e"));
+        let pid = child.id();
+        wait_for_workers(&child);
+        let started_before: Vec<u32> = descendants(pid);
+        assert!(
+            started_before
+                .iter()
+                .any(|&p| command_of(p).contains("redis-server")),
+            "{args:?}: no redis-server among {started_before:?}"
+        );
+        // SAFETY: signalling the child this test started.
+        unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        let sent = Instant::now();
+        let status = child.wait().unwrap();
+        assert!(
+            sent.elapsed() < Duration::from_secs(10),
+            "{args:?}: slow to stop"
+        );
+        assert!(!status.success());
+        let stderr = std::fs::read_to_string(dir.path().join("e")).unwrap();
+        assert!(stderr.contains("interrupted"), "{args:?}: {stderr}");
+        std::thread::sleep(Duration::from_millis(200));
+        for p in started_before {
+            assert!(!alive(p), "{args:?}: process {p} ({}) left", command_of(p));
+        }
+        assert_eq!(temp_dirs_of(pid), Vec::<String>::new(), "{args:?}");
+    }
+}
+
+#[test]
+fn chaos_series_are_exact_with_atomic_commits_and_the_plain_control_bites() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let csv = dir.path().join("chaos.csv");
+    let output = harness()
+        .args([
+            "chaos",
+            "--schedules",
+            "100",
+            "--seed",
+            "7",
+            "--scale",
+            "0.5",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("100 schedules")
+            && stdout.contains(" 0 wrong")
+            && stdout.contains("leftovers: 0 processes, 0 temp dirs"),
+        "{stdout}"
+    );
+    let rows = csv::Reader::from_path(&csv).unwrap().records().count();
+    assert_eq!(rows, 100);
+
+    let plain = harness()
+        .args([
+            "chaos",
+            "--schedules",
+            "40",
+            "--seed",
+            "1",
+            "--scale",
+            "0.5",
+            "--commit",
+            "plain",
+            "--csv",
+            dir.path().join("plain.csv").to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&plain.stdout);
+    assert!(plain.status.success(), "{stdout}");
+    assert!(stdout.contains("the checker bites"), "{stdout}");
+}
