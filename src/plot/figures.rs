@@ -142,7 +142,8 @@ pub fn build_chart(
     spec: &PlotSpec,
     sidecar: Option<&Sidecar>,
 ) -> Result<LineChart> {
-    let all: Vec<Columns> = rows.iter().map(columns).collect();
+    // A run that missed its deadline has no completion time to plot.
+    let all: Vec<Columns> = rows.iter().filter(|r| r.finished).map(columns).collect();
     check_column(&all, &spec.x, "x")?;
     for column in spec.series.iter().chain(spec.filter.keys()) {
         check_column(&all, column, "series/where")?;
