@@ -37,6 +37,14 @@ fn corpus(dir: &Path, files: usize, lines: usize) -> Vec<PathBuf> {
         .collect()
 }
 
+/// A folder `in` under `dir` holding [`corpus`] files.
+fn input_dir(dir: &Path, files: usize, lines: usize) -> (PathBuf, Vec<PathBuf>) {
+    let input = dir.join("in");
+    std::fs::create_dir(&input).unwrap();
+    let paths = corpus(&input, files, lines);
+    (input, paths)
+}
+
 /// Children of `pid` (Linux /proc).
 fn children(pid: u32) -> Vec<u32> {
     std::fs::read_dir(format!("/proc/{pid}/task"))
@@ -103,9 +111,7 @@ fn field(text: &str, key: &str) -> String {
 #[test]
 fn a_worker_killed_from_outside_does_not_stop_an_atomic_job_with_stealing() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in");
-    std::fs::create_dir(&input).unwrap();
-    let files = corpus(&input, 24, 4000);
+    let (input, files) = input_dir(dir.path(), 24, 4000);
     let expected = reference_tsv(&files);
     for round in 0..2 {
         let out = dir.path().join(format!("out{round}.tsv"));
@@ -215,9 +221,7 @@ fn kill_a_worker_holding_a_unit(harness_pid: u32) -> u32 {
 #[test]
 fn without_stealing_a_dead_holder_fails_fast_and_restart_dead_saves_the_job() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in");
-    std::fs::create_dir(&input).unwrap();
-    let files = corpus(&input, 6, 60_000);
+    let (input, files) = input_dir(dir.path(), 6, 60_000);
     let expected = reference_tsv(&files);
     let run = |extra: &[&str]| {
         let out = dir.path().join("out.tsv");
@@ -253,7 +257,7 @@ fn without_stealing_a_dead_holder_fails_fast_and_restart_dead_saves_the_job() {
     };
     // The victim may, rarely, have committed between its last event and the
     // stop signal (it then held nothing): try again.
-    let (status, took, victim, stderr, _) = (0..3)
+    let (_, took, victim, stderr, _) = (0..3)
         .map(|_| run(&[]))
         .find(|(status, ..)| !status.success())
         .expect("killing a worker holding a unit never stranded it");
@@ -273,9 +277,7 @@ fn without_stealing_a_dead_holder_fails_fast_and_restart_dead_saves_the_job() {
 #[test]
 fn a_job_that_cannot_finish_stops_at_its_deadline_and_runs_record_it() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in");
-    std::fs::create_dir(&input).unwrap();
-    corpus(&input, 40, 3000);
+    let (input, _) = input_dir(dir.path(), 40, 3000);
     // Killed every 150 ms with no snapshots: every restart loses the job.
     let started = Instant::now();
     let output = harness()
@@ -375,9 +377,7 @@ fn temp_dirs_of(pid: u32) -> Vec<String> {
 #[test]
 fn sigterm_stops_count_and_run_promptly_and_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in");
-    std::fs::create_dir(&input).unwrap();
-    corpus(&input, 30, 6000);
+    let (input, _) = input_dir(dir.path(), 30, 6000);
     let experiment = dir.path().join("term.toml");
     std::fs::write(
         &experiment,
