@@ -471,6 +471,24 @@ fn chaos_series_are_exact_with_atomic_commits_and_the_plain_control_bites() {
     let rows = csv::Reader::from_path(&csv).unwrap().records().count();
     assert_eq!(rows, 100);
 
+    // Schedules that once ended with "all workers died": one worker killed,
+    // the others done, then Redis restored from an older snapshot before
+    // the read: the done workers are started again and finish the job.
+    for seed in ["1000331", "1000914"] {
+        let replay = harness()
+            .args(["chaos", "--replay", seed, "--csv"])
+            .arg(dir.path().join("replay.csv"))
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&replay.stdout);
+        assert!(
+            replay.status.success() && stdout.contains("1 exact"),
+            "{seed}: {stdout}"
+        );
+    }
+
     let plain = harness()
         .args([
             "chaos",

@@ -136,11 +136,13 @@ pub fn run_chaos(
     }
     let mut writer = csv::Writer::from_path(&options.csv)
         .with_context(|| format!("cannot write {}", options.csv.display()))?;
-    let mut oracle = Oracle::new(&options.data_dir);
     let mut summary = ChaosSummary::default();
     for (index, &seed) in seeds.iter().enumerate() {
         crate::interrupt::check()?;
         let schedule = Schedule::draw(seed, options.scale, options.commit);
+        // One oracle per schedule: every schedule has its own input, and
+        // keeping a thousand count tables in memory is pointless.
+        let mut oracle = Oracle::new(&options.data_dir);
         let row = run_schedule(&schedule, options, &mut oracle)
             .with_context(|| format!("schedule {seed} ({}) could not run", schedule.describe()))?;
         writer.serialize(&row)?;

@@ -121,13 +121,16 @@ impl Schedule {
         outside.sort_by_key(|f| match f {
             OutsideFault::Kill { at_ms } | OutsideFault::Pause { at_ms, .. } => *at_ms,
         });
-        // Deaths that could leave nobody alive: let the harness replace them.
+        // Deaths that could leave nobody alive (the harness's own killer
+        // spares the last live worker, but not from the other deaths): let
+        // the harness replace them.
         let deaths = crashes.len()
             + outside
                 .iter()
                 .filter(|f| matches!(f, OutsideFault::Kill { .. }))
                 .count();
-        let restart_dead = deaths as u32 >= workers || rng.random_bool(0.2);
+        let restart_dead =
+            deaths as u32 >= workers || (kill_every_ms > 0 && deaths > 0) || rng.random_bool(0.2);
         Schedule {
             seed,
             workers,

@@ -105,13 +105,16 @@ pub fn run(args: ChaosArgs) -> Result<()> {
     let mean = walls.iter().sum::<f64>() / n.max(1) as f64;
     let max = walls.iter().copied().fold(0.0, f64::max);
     let (left_processes, left_dirs) = summary.leftovers();
+    let series = match args.replay {
+        Some(seed) => format!("replay of schedule {seed}"),
+        None => format!("seed {}", args.seed),
+    };
     println!(
-        "chaos ({} commit, seed {}): {n} schedules in {:.1}s: {} exact, {} wrong, {} not finished, {} failed; wall per schedule mean {mean:.2}s, max {max:.2}s; leftovers: {left_processes} processes, {left_dirs} temp dirs; rows in {}",
+        "chaos ({} commit, {series}): {n} schedules in {:.1}s: {} exact, {} wrong, {} not finished, {} failed; wall per schedule mean {mean:.2}s, max {max:.2}s; leftovers: {left_processes} processes, {left_dirs} temp dirs; rows in {}",
         match commit {
             ChaosCommit::Atomic => "atomic",
             ChaosCommit::Plain => "plain",
         },
-        args.seed,
         summary.wall_s,
         summary.count(Outcome::Exact),
         summary.count(Outcome::Wrong),

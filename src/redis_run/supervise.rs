@@ -131,7 +131,10 @@ impl Supervisor<'_, '_> {
         let mut done_since: Option<Instant> = None;
         let mut dead: Vec<Death> = Vec::new();
         let mut stuck_checked = 0usize;
-        let mut last_end_normal = false;
+        // Workers that exited normally since the last (re)launch: they saw
+        // nothing left to do, so if Redis later says units are not done, a
+        // restored snapshot brought them back.
+        let mut normal_exits = 0usize;
         let mut before_read_due = params.redis_kill == RedisKill::BeforeRead;
         loop {
             interrupt::check()?;
@@ -180,11 +183,10 @@ impl Supervisor<'_, '_> {
                 ended_now = true;
                 match ended {
                     Ended::Finished(stats) => {
-                        last_end_normal = true;
+                        normal_exits += 1;
                         out.absorb(stats);
                     }
                     Ended::Died(death) => {
-                        last_end_normal = false;
                         self.record_death(&mut out, &death);
                         if params.restart_dead {
                             let pid = self.pool.restart(index)?;
@@ -259,7 +261,7 @@ impl Supervisor<'_, '_> {
                         done_since = None;
                         if live == 0 {
                             let allowed = MAX_RELAUNCHES + self.outage.restarts as usize;
-                            if last_end_normal && out.relaunches < allowed {
+                            if normal_exits > 0 && out.relaunches < allowed {
                                 // A restored snapshot brought back units the
                                 // exited workers had done.
                                 out.relaunches += 1;
@@ -275,12 +277,13 @@ impl Supervisor<'_, '_> {
                                 }
                                 dead.clear();
                                 stuck_checked = 0;
+                                normal_exits = 0;
                                 continue;
                             }
                             return Err(QueueError::Stuck(self.all_ended_message(
                                 &mut con,
                                 &dead,
-                                last_end_normal,
+                                normal_exits > 0,
                             )));
                         }
                         if params.autoclaim_ms == 0 && dead.len() > stuck_checked {
@@ -404,9 +407,9 @@ impl Supervisor<'_, '_> {
         &self,
         con: &mut Option<Connection>,
         dead: &[Death],
-        last_end_normal: bool,
+        some_exited_normally: bool,
     ) -> String {
-        if last_end_normal {
+        if some_exited_normally {
             return format!(
                 "units are still not acknowledged after starting the workers {} more times; look at the workers' errors above",
                 MAX_RELAUNCHES
