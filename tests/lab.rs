@@ -118,10 +118,17 @@ fn the_lab_runs_every_experiment_then_plots_and_reports_and_resumes() {
     assert_eq!(folder.rows("local"), 6);
     assert_eq!(folder.rows("redis"), 2);
     assert!(!folder.path("out/results/books.csv").exists());
-    assert!(is_png(&folder.path("out/plots/local-efficiency-workers.png")));
-    assert!(is_png(&folder.path("out/plots/redis-time-autoclaim_ms.png")));
+    assert!(is_png(
+        &folder.path("out/plots/local-efficiency-workers.png")
+    ));
+    assert!(is_png(
+        &folder.path("out/plots/redis-time-autoclaim_ms.png")
+    ));
     let html = std::fs::read_to_string(folder.path("out/report.html")).unwrap();
-    assert!(html.contains("<img") && html.contains("local"), "plots embedded");
+    assert!(
+        html.contains("<img") && html.contains("local"),
+        "plots embedded"
+    );
     assert!(folder.path("out/report.md").exists());
     assert!(stdout.contains("report.html") && stdout.contains("report.md"));
     assert!(
@@ -145,10 +152,19 @@ fn a_budget_without_earlier_rows_calibrates_and_only_keeps_the_chosen_labs() {
     let folder = Folder::new();
     let stdout = folder.lab(&["--budget", "5m", "--only", "lab1"]);
     assert!(stdout.contains("calibrating 1 experiment"), "{stdout}");
-    assert!(stdout.contains("estimated time per experiment and scale"), "{stdout}");
-    assert!(stdout.contains("chose scale 1:"), "tiny runs fit 5 minutes:\n{stdout}");
+    assert!(
+        stdout.contains("estimated time per experiment and scale"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("chose scale 1:"),
+        "tiny runs fit 5 minutes:\n{stdout}"
+    );
     assert_eq!(folder.rows("local"), 6);
-    assert!(!folder.path("out/results/redis.csv").exists(), "lab3 not chosen");
+    assert!(
+        !folder.path("out/results/redis.csv").exists(),
+        "lab3 not chosen"
+    );
     assert!(
         stdout.contains("lab: 1 experiments run, 0 skipped; 6 runs: 6 exact"),
         "{stdout}"

@@ -23,7 +23,7 @@ pub struct LabArgs {
     #[arg(long, value_delimiter = ',', value_parser = parse_lab, value_name = "LABS")]
     pub only: Vec<LabId>,
     /// Folder for results/ (CSVs), plots/ (PNGs), report.md and report.html.
-    #[arg(long, default_value = ".")]
+    #[arg(long, default_value = "lab")]
     pub out: PathBuf,
     /// Folder for generated inputs, the oracle cache and calibration runs.
     #[arg(long, default_value = "data")]
@@ -65,7 +65,7 @@ pub fn run(args: LabArgs) -> Result<()> {
     for (name, error) in &summary.failed {
         eprintln!("FAILED {name}: {error}");
     }
-    for warning in &summary.plot_warnings {
+    for warning in &summary.warnings {
         eprintln!("warning: {warning}");
     }
     for run_id in &summary.unexpected_wrong {

@@ -29,6 +29,7 @@ pub fn parse_budget(text: &str) -> Result<Second, String> {
 
 /// A duration for people: `42 s`, `3.5 min`, `1.2 h`.
 pub fn human(seconds: Second) -> String {
+    let seconds = if seconds > 0.0 { seconds } else { 0.0 };
     if seconds < 90.0 {
         format!("{seconds:.0} s")
     } else if seconds < 5400.0 {
@@ -50,12 +51,30 @@ pub struct ScaleChoice {
     pub fits: bool,
 }
 
-/// The largest scale whose estimated total fits `budget_s`; when none
-/// does, the smallest one (with `fits = false`). `totals` holds (scale,
-/// estimated seconds) pairs in any order; it must not be empty.
-pub fn choose_scale(totals: &[(f64, Second)], budget_s: Second) -> ScaleChoice {
+/// The largest scale whose estimated total (of the runs not yet done)
+/// fits `budget_s`; when none does, the smallest one (with `fits =
+/// false`). `totals` holds (scale, estimated seconds) pairs in any order;
+/// it must not be empty. `unfinished` is the scale of an earlier lab that
+/// stopped before its end (Ctrl-C): it is resumed when what is left of it
+/// fits, even if a larger scale would too, so one lab's rows are never
+/// split over two scales.
+pub fn choose_scale(
+    totals: &[(f64, Second)],
+    budget_s: Second,
+    unfinished: Option<f64>,
+) -> ScaleChoice {
     let mut by_scale: Vec<(f64, Second)> = totals.to_vec();
     by_scale.sort_by(|a, b| b.0.total_cmp(&a.0));
+    if let Some(&(scale, estimate_s)) = by_scale
+        .iter()
+        .find(|(scale, total)| Some(*scale) == unfinished && *total <= budget_s)
+    {
+        return ScaleChoice {
+            scale,
+            estimate_s,
+            fits: true,
+        };
+    }
     if let Some(&(scale, estimate_s)) = by_scale.iter().find(|(_, total)| *total <= budget_s) {
         return ScaleChoice {
             scale,
@@ -98,7 +117,7 @@ mod tests {
             (0.05, 250.0),
             (0.02, 100.0),
         ];
-        let choose = |budget| choose_scale(&totals, budget);
+        let choose = |budget| choose_scale(&totals, budget, None);
         assert_eq!(
             choose(900.0),
             ScaleChoice {
@@ -110,6 +129,17 @@ mod tests {
         assert_eq!(choose(500.0).scale, 0.1, "a total equal to the budget fits");
         assert_eq!(choose(499.0).scale, 0.05);
         assert_eq!(choose(1e9).scale, 1.0);
+        let resume = |budget| choose_scale(&totals, budget, Some(0.05)).scale;
+        assert_eq!(
+            resume(900.0),
+            0.05,
+            "an unfinished lab is resumed at its scale"
+        );
+        assert_eq!(
+            resume(100.0),
+            0.02,
+            "unless what is left of it does not fit"
+        );
         assert_eq!(
             choose(10.0),
             ScaleChoice {

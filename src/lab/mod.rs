@@ -123,8 +123,8 @@ pub struct LabSummary {
     pub not_finished: usize,
     /// PNGs written.
     pub plots: Vec<PathBuf>,
-    /// Plots that could not be drawn, and why.
-    pub plot_warnings: Vec<String>,
+    /// Plots that could not be drawn and CSVs that mix scales.
+    pub warnings: Vec<String>,
     /// The Markdown report.
     pub report_md: PathBuf,
     /// The HTML report.
@@ -251,13 +251,27 @@ pub fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSummary> 
     for experiment in &experiments {
         let csv = csv_path(&results_dir, &experiment.name);
         tally(&mut summary, &csv, scale)?;
+        let mut others: Vec<f64> = read_rows(&csv)?
+            .iter()
+            .map(|r| r.scale)
+            .filter(|s| *s != scale)
+            .collect();
+        others.sort_by(f64::total_cmp);
+        others.dedup();
+        if !others.is_empty() {
+            summary.warnings.push(format!(
+                "{} also holds rows at scale {}: its plots and report mix scales (use a fresh --out DIR for one scale)",
+                csv.display(),
+                others.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            ));
+        }
         if !csv.exists() {
             continue;
         }
         match crate::plot::draw_experiment_plots(&csv, &plots_dir) {
             Ok(written) => summary.plots.extend(written),
             Err(error) => summary
-                .plot_warnings
+                .warnings
                 .push(format!("plots of {}: {error:#}", experiment.name)),
         }
     }
@@ -376,8 +390,11 @@ fn choose_with_budget(
     }
     let left_s = budget_s - started.elapsed().as_secs_f64();
     let mut table: Vec<Vec<Option<Second>>> = Vec::new();
+    let mut scales_with_rows: Vec<f64> = Vec::new();
     for (p, cost) in runnable.iter().zip(&costs) {
-        let done = estimate::done_runs(&csv_path(&results_dir, &p.name))?;
+        let csv = csv_path(&results_dir, &p.name);
+        scales_with_rows.extend(read_rows(&csv)?.iter().map(|r| r.scale));
+        let done = estimate::done_runs(&csv)?;
         let row = SCALE_LADDER
             .iter()
             .map(|&scale| {
@@ -392,9 +409,24 @@ fn choose_with_budget(
         .enumerate()
         .map(|(j, &scale)| (scale, table.iter().filter_map(|row| row[j]).sum()))
         .collect();
-    let choice = choose_scale(&totals, left_s * BUDGET_HEADROOM);
+    let unfinished = totals
+        .iter()
+        .filter(|(scale, total)| *total > 0.0 && scales_with_rows.contains(scale))
+        .map(|(scale, _)| *scale)
+        .reduce(f64::max);
+    let choice = choose_scale(&totals, left_s * BUDGET_HEADROOM, unfinished);
     write_estimates(log, runnable, &table, &totals, choice)?;
-    let why = if choice.fits {
+    let why = if choice.fits && unfinished == Some(choice.scale) {
+        format!(
+            "resuming the unfinished lab at that scale (rows already in {}); what is left takes about {}, \
+             within {:.0}% of the {} left of the {} budget",
+            results_dir.display(),
+            human(choice.estimate_s),
+            BUDGET_HEADROOM * 100.0,
+            human(left_s),
+            human(budget_s)
+        )
+    } else if choice.fits {
         let larger = totals
             .iter()
             .filter(|(scale, _)| *scale > choice.scale)
@@ -406,14 +438,14 @@ fn choose_with_budget(
             "the largest scale whose estimate, about {}, fits {:.0}% of the {} left of the {} budget{larger}",
             human(choice.estimate_s),
             BUDGET_HEADROOM * 100.0,
-            human(left_s.max(0.0)),
+            human(left_s),
             human(budget_s)
         )
     } else {
         format!(
             "even the smallest scale needs about {}, more than the {} left of the {} budget: running at it anyway",
             human(choice.estimate_s),
-            human(left_s.max(0.0)),
+            human(left_s),
             human(budget_s)
         )
     };
