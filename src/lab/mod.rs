@@ -199,20 +199,7 @@ pub fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSummary> 
         .map(|e| e.runs.len() * e.repetitions as usize)
         .sum();
     let remaining = match &costs {
-        Some(costs) => {
-            let mut steps = Vec::new();
-            for (experiment, cost) in experiments.iter().zip(costs) {
-                let done = estimate::done_runs(&csv_path(&results_dir, &experiment.name))?;
-                match estimate::pending(experiment, cost, &done) {
-                    Some(pending) => steps.extend(pending.steps()),
-                    None => steps.extend(std::iter::repeat_n(
-                        0.0,
-                        experiment.runs.len() * experiment.repetitions as usize,
-                    )),
-                }
-            }
-            Some(estimate::suffix_sums(&steps))
-        }
+        Some(costs) => Some(remaining_by_position(&experiments, costs, &results_dir)?),
         None => None,
     };
     writeln!(
@@ -225,7 +212,9 @@ pub fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSummary> 
     let bar = progress::lab_bar(total_runs as u64, started, remaining);
     let run_options = options.run_options(results_dir.clone());
     let count = experiments.len();
+    let mut position = 0;
     for (k, experiment) in experiments.iter().enumerate() {
+        position += (experiment.runs.len() * experiment.repetitions as usize) as u64;
         let prefix = format!("experiment {}/{count} {}", k + 1, experiment.name);
         if bar.is_hidden() {
             eprintln!("== {prefix}");
@@ -244,6 +233,7 @@ pub fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSummary> 
                     .push((experiment.name.clone(), format!("{error:#}")));
             }
         }
+        bar.set_position(position);
     }
     bar.finish_and_clear();
 
@@ -283,6 +273,26 @@ pub fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSummary> 
     )?;
     summary.wall_s = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// The estimated seconds left from each run position of the lab on.
+fn remaining_by_position(
+    experiments: &[Experiment],
+    costs: &[Vec<RunCost>],
+    results_dir: &Path,
+) -> Result<Vec<Second>> {
+    let mut steps = Vec::new();
+    for (experiment, cost) in experiments.iter().zip(costs) {
+        let done = estimate::done_runs(&csv_path(results_dir, &experiment.name))?;
+        match estimate::pending(experiment, cost, &done) {
+            Some(pending) => steps.extend(pending.steps()),
+            None => steps.extend(std::iter::repeat_n(
+                0.0,
+                experiment.runs.len() * experiment.repetitions as usize,
+            )),
+        }
+    }
+    Ok(estimate::suffix_sums(&steps))
 }
 
 fn is_interrupt(error: &anyhow::Error) -> bool {
