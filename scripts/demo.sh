@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: installs what is missing, builds the harness, generates a small
 # synthetic corpus, counts it in every mode (same top 10 and times), then
-# runs a small experiment end to end and plots it.
+# runs a small experiment end to end and plots it, then runs the whole lab
+# at a small scale (harness lab --scale 0.02) and says where its report is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -26,3 +27,7 @@ $harness run experiments/demo.toml
 $harness plot results/demo.csv
 $harness report
 echo "done: results/demo.csv, plots/demo-*.png and report.md (harness report)"
+
+echo "== the whole lab at a small scale: every experiment, its plots and the report (harness lab, a few minutes)"
+$harness lab --scale 0.02
+echo "report: $(pwd)/lab/report.html (and lab/report.md); results in lab/results, plots in lab/plots"

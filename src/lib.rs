@@ -14,6 +14,8 @@
 //!   [`results::events`], re-exported here for the queue and the worker.
 //! - [`interrupt`]: Ctrl-C as a flag that loops poll, so guards clean up.
 //! - [`local`]: the Lab 1 modes (`serial`, `threads`, `processes`).
+//! - [`lab`]: `harness lab`, the whole lab as one run: every experiment at one scale
+//!   (or the largest that fits a time budget), the plots, the report.
 //! - [`chaos`]: `harness chaos`, seeded fault schedules against the real system, each checked.
 //! - [`cli`]: the command line: argument structs and one function per command.
 //! - [`fsutil`]: writing files whole or not at all.
@@ -37,6 +39,7 @@ pub mod fsutil;
 pub mod input;
 pub mod interrupt;
 pub mod job;
+pub mod lab;
 pub mod local;
 pub mod params;
 pub mod plot;

@@ -5,6 +5,7 @@
 pub mod chaos;
 pub mod count;
 pub mod generate;
+pub mod lab;
 pub mod plot;
 pub mod report;
 pub mod run;
@@ -36,6 +37,8 @@ pub enum Command {
     Plot(plot::PlotArgs),
     /// Write one Markdown lab report from every results CSV.
     Report(report::ReportArgs),
+    /// Run every experiment (or the chosen labs) within a time budget, then the plots and the report.
+    Lab(lab::LabArgs),
     /// Run a series of seeded fault schedules against the real system and check each one's counts.
     Chaos(chaos::ChaosArgs),
     /// Internal: a `processes`-mode worker fed units on stdin.
@@ -81,6 +84,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Plot(args) => plot::run(args),
         Command::Report(args) => report::run(args),
         Command::Chaos(args) => chaos::run(args),
+        Command::Lab(args) => lab::run(args),
         Command::LocalWorker {
             tokenizer,
             table_fd,

@@ -51,8 +51,30 @@ pub struct RunSummary {
     pub wall_s: f64,
 }
 
-/// Runs every pending repetition of every run of `experiment`.
+/// Runs every pending repetition of every run of `experiment`, with its
+/// own progress bar.
 pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<RunSummary> {
+    let total = experiment.runs.len() * experiment.repetitions as usize;
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} runs, ETA {eta} | {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let summary = run_experiment_with_progress(experiment, options, &bar);
+    bar.finish_and_clear();
+    summary
+}
+
+/// Like [`run_experiment`], but advances a caller's progress bar (one step
+/// per run, done or already in the CSV) instead of drawing its own, so a
+/// caller running several experiments shows one display. The bar's
+/// message is set to the run's parameters; when the bar is hidden (not a
+/// terminal) each run is logged as `[position/length] line` on stderr.
+pub fn run_experiment_with_progress(
+    experiment: &Experiment,
+    options: &RunOptions,
+    bar: &ProgressBar,
+) -> Result<RunSummary> {
     let started = std::time::Instant::now();
     std::fs::create_dir_all(&options.out_dir).with_context(|| {
         format!(
@@ -66,12 +88,7 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<R
         existing.iter().map(|r| r.run_id.clone()).collect();
     write_sidecar(experiment, options, &csv)?;
 
-    let total = experiment.runs.len() * experiment.repetitions as usize;
-    let bar = ProgressBar::new(total as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} runs, ETA {eta} | {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let total = bar.length().unwrap_or(0);
     let verbose = bar.is_hidden();
     let commit = git_commit();
     let mut oracle = Oracle::new(&options.data_dir);
@@ -196,7 +213,6 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<R
             bar.inc(1);
         }
     }
-    bar.finish_and_clear();
     summary.wall_s = started.elapsed().as_secs_f64();
     Ok(summary)
 }

@@ -1,0 +1,91 @@
+//! `harness lab`: every experiment, then the plots, then the report, as
+//! one resumable run (see [`crate::lab`]).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use crate::lab::{LabId, LabOptions, ScaleSetting, parse_budget, run_lab};
+
+/// Arguments of `harness lab`.
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// Multiply every generated input size by this (default 1).
+    #[arg(long, conflicts_with = "budget")]
+    pub scale: Option<f64>,
+    /// Pick the largest scale of 1, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01 whose
+    /// estimated time fits this budget (e.g. 20m, 900s, 1.5h).
+    #[arg(long, value_parser = parse_budget, value_name = "DURATION")]
+    pub budget: Option<f64>,
+    /// Run only these labs, comma-separated (lab1,lab3; lab4.1); an
+    /// experiment's lab comes from its `lab = "Lab N: ..."` key.
+    #[arg(long, value_delimiter = ',', value_parser = parse_lab, value_name = "LABS")]
+    pub only: Vec<LabId>,
+    /// Folder for results/ (CSVs), plots/ (PNGs), report.md and report.html.
+    #[arg(long, default_value = "lab")]
+    pub out: PathBuf,
+    /// Folder for generated inputs, the oracle cache and calibration runs.
+    #[arg(long, default_value = "data")]
+    pub data: PathBuf,
+    /// Folder of the experiment files.
+    #[arg(long, default_value = "experiments", hide = true)]
+    pub experiments: PathBuf,
+}
+
+fn parse_lab(text: &str) -> Result<LabId, String> {
+    LabId::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a lab: write lab1, lab2, lab3, lab4 or lab4.1"))
+}
+
+/// Runs `harness lab`.
+pub fn run(args: LabArgs) -> Result<()> {
+    crate::interrupt::install();
+    let scale = match (args.scale, args.budget) {
+        (_, Some(budget_s)) => ScaleSetting::Budget(budget_s),
+        (Some(scale), None) if scale.is_finite() && scale > 0.0 => ScaleSetting::Fixed(scale),
+        (Some(scale), None) => bail!("--scale must be a positive number, not {scale}"),
+        (None, None) => ScaleSetting::Fixed(1.0),
+    };
+    let options = LabOptions {
+        experiments_dir: args.experiments,
+        only: args.only,
+        scale,
+        out_dir: args.out,
+        data_dir: args.data,
+        exe: std::env::current_exe()
+            .context("cannot find the harness executable to start workers")?,
+        command_line: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let mut stdout = std::io::stdout();
+    let summary = run_lab(&options, &mut stdout)?;
+    for (name, reason) in &summary.skipped {
+        println!("skipped {name}: {reason}");
+    }
+    for (name, error) in &summary.failed {
+        eprintln!("FAILED {name}: {error}");
+    }
+    for warning in &summary.warnings {
+        eprintln!("warning: {warning}");
+    }
+    for run_id in &summary.unexpected_wrong {
+        eprintln!("WRONG COUNT (expected exact): {run_id}");
+    }
+    println!(
+        "{} plots in {}",
+        summary.plots.len(),
+        options.plots_dir().display()
+    );
+    println!("report: {}", summary.report_html.display());
+    println!("report: {}", summary.report_md.display());
+    println!("{}", summary.line());
+    if !summary.ok() {
+        bail!(
+            "{} run(s) expected to be exact gave wrong counts, {} experiment(s) failed (rows kept in {})",
+            summary.unexpected_wrong.len(),
+            summary.failed.len(),
+            options.results_dir().display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,509 @@
+//! `harness lab`: the whole lab as one run. Every experiment of the
+//! experiments folder (or of the chosen labs), in lab order, at one scale
+//! (given, or the largest that fits a time budget), then the plots of each,
+//! then the Markdown and HTML report, and a summary of what was exact.
+//!
+//! Like `harness run` it resumes: rows already in a CSV are kept and their
+//! runs skipped, so after Ctrl-C the same command carries on.
+//!
+//! - `plan`: which experiment files, in which order, which are skipped.
+//! - `requirements`: what an experiment needs from the machine (the one
+//!   place that decides skipping).
+//! - `budget`: the budget, the scale ladder and the choice of a scale.
+//! - `estimate`: run times from earlier rows and from a short calibration.
+//! - `progress`: the one progress display.
+
+mod budget;
+mod estimate;
+mod plan;
+mod progress;
+mod requirements;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use indicatif::ProgressBar;
+
+pub use budget::{SCALE_LADDER, ScaleChoice, Second, choose_scale, human, parse_budget};
+pub use estimate::{CALIBRATION_SCALES, Pending, RunCost};
+pub use plan::{LabId, Planned, plan};
+pub use requirements::skip_reason;
+
+use crate::experiment::{Experiment, RunOptions, csv_path, run_experiment_with_progress};
+use crate::fsutil::write_atomically;
+use crate::report::Report;
+use crate::results::read_rows;
+
+/// The share of the budget the estimated runs may fill: inputs are
+/// generated and the oracle is counted outside the measured run times.
+const BUDGET_HEADROOM: f64 = 0.85;
+
+/// How the lab picks its scale.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ScaleSetting {
+    /// This scale.
+    Fixed(f64),
+    /// The largest scale of [`SCALE_LADDER`] whose estimate fits this many seconds.
+    Budget(Second),
+}
+
+/// What `harness lab` does.
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    /// Folder of the experiment files.
+    pub experiments_dir: PathBuf,
+    /// Labs to run (empty: all).
+    pub only: Vec<LabId>,
+    /// The scale, or the budget to choose it from.
+    pub scale: ScaleSetting,
+    /// Folder that gets `results/`, `plots/`, `report.md` and `report.html`.
+    pub out_dir: PathBuf,
+    /// Folder of generated inputs, the oracle cache and calibration rows.
+    pub data_dir: PathBuf,
+    /// The harness binary, re-invoked for worker processes.
+    pub exe: PathBuf,
+    /// The command line, recorded with the results.
+    pub command_line: String,
+}
+
+impl LabOptions {
+    /// Where the results CSVs go.
+    pub fn results_dir(&self) -> PathBuf {
+        self.out_dir.join("results")
+    }
+
+    /// Where the PNGs go.
+    pub fn plots_dir(&self) -> PathBuf {
+        self.out_dir.join("plots")
+    }
+
+    /// The Markdown report (the HTML one is beside it).
+    pub fn report_md(&self) -> PathBuf {
+        self.out_dir.join("report.md")
+    }
+
+    fn calibration_dir(&self) -> PathBuf {
+        self.data_dir.join("calibration")
+    }
+
+    fn run_options(&self, out_dir: PathBuf) -> RunOptions {
+        RunOptions {
+            out_dir,
+            data_dir: self.data_dir.clone(),
+            force: false,
+            exe: self.exe.clone(),
+            command_line: self.command_line.clone(),
+            inject_miscount: false,
+        }
+    }
+}
+
+/// What a lab did.
+#[derive(Debug, Clone, Default)]
+pub struct LabSummary {
+    /// The scale every experiment ran at.
+    pub scale: f64,
+    /// Experiments run (or resumed), by name.
+    pub ran: Vec<String>,
+    /// Experiments skipped: name and reason.
+    pub skipped: Vec<(String, String)>,
+    /// Experiments that stopped with an error: name and error.
+    pub failed: Vec<(String, String)>,
+    /// Rows at this scale in the CSVs of the experiments run.
+    pub runs: usize,
+    /// Of those, runs whose counts equal the oracle.
+    pub exact: usize,
+    /// Runs with wrong counts where the experiment expects them.
+    pub expected_inexact: usize,
+    /// Runs expected to be exact that were not: their ids.
+    pub unexpected_wrong: Vec<String>,
+    /// Runs that missed their deadline.
+    pub not_finished: usize,
+    /// PNGs written.
+    pub plots: Vec<PathBuf>,
+    /// Plots that could not be drawn and CSVs that mix scales.
+    pub warnings: Vec<String>,
+    /// The Markdown report.
+    pub report_md: PathBuf,
+    /// The HTML report.
+    pub report_html: PathBuf,
+    /// Seconds for the whole lab.
+    pub wall_s: Second,
+}
+
+impl LabSummary {
+    /// One line: experiments run/skipped, runs, exact, unexpected wrong.
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "lab: {} experiments run, {} skipped{}; {} runs: {} exact, {} expected-inexact, {} unexpected wrong",
+            self.ran.len(),
+            self.skipped.len(),
+            if self.failed.is_empty() {
+                String::new()
+            } else {
+                format!(", {} failed", self.failed.len())
+            },
+            self.runs,
+            self.exact,
+            self.expected_inexact,
+            self.unexpected_wrong.len()
+        );
+        if self.not_finished > 0 {
+            line.push_str(&format!(", {} not finished", self.not_finished));
+        }
+        line.push_str(&format!("; scale {}, {}", self.scale, human(self.wall_s)));
+        line
+    }
+
+    /// Whether the lab succeeded: no experiment failed and every run
+    /// expected to be exact was.
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty() && self.unexpected_wrong.is_empty()
+    }
+}
+
+/// Runs the lab. Notes (skips, the scale chosen and why) go to `log`;
+/// progress goes to stderr.
+pub fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSummary> {
+    let started = Instant::now();
+    let planned = plan(&options.experiments_dir, &options.only)?;
+    let mut summary = LabSummary {
+        report_md: options.report_md(),
+        report_html: options.report_md().with_extension("html"),
+        ..LabSummary::default()
+    };
+    for p in &planned {
+        if let Some(reason) = &p.skip {
+            writeln!(log, "skipping {}: {reason}", p.name)?;
+            summary.skipped.push((p.name.clone(), reason.clone()));
+        }
+    }
+    let runnable: Vec<&Planned> = planned.iter().filter(|p| p.skip.is_none()).collect();
+    let results_dir = options.results_dir();
+    let (scale, costs) = match options.scale {
+        ScaleSetting::Fixed(scale) => (scale, None),
+        ScaleSetting::Budget(budget_s) => {
+            let (scale, costs) = choose_with_budget(options, &runnable, budget_s, started, log)?;
+            (scale, Some(costs))
+        }
+    };
+    summary.scale = scale;
+    let experiments: Vec<Experiment> = runnable
+        .iter()
+        .map(|p| p.load(scale))
+        .collect::<Result<_>>()?;
+    let total_runs: usize = experiments
+        .iter()
+        .map(|e| e.runs.len() * e.repetitions as usize)
+        .sum();
+    let remaining = match &costs {
+        Some(costs) => Some(remaining_by_position(&experiments, costs, &results_dir)?),
+        None => None,
+    };
+    writeln!(
+        log,
+        "running {} experiments ({} runs) at scale {scale}",
+        experiments.len(),
+        total_runs
+    )?;
+    log.flush()?;
+    let bar = progress::lab_bar(total_runs as u64, started, remaining);
+    let run_options = options.run_options(results_dir.clone());
+    let count = experiments.len();
+    let mut position = 0;
+    for (k, experiment) in experiments.iter().enumerate() {
+        position += (experiment.runs.len() * experiment.repetitions as usize) as u64;
+        let prefix = format!("experiment {}/{count} {}", k + 1, experiment.name);
+        if bar.is_hidden() {
+            eprintln!("== {prefix}");
+        }
+        bar.set_prefix(prefix);
+        match run_experiment_with_progress(experiment, &run_options, &bar) {
+            Ok(_) => summary.ran.push(experiment.name.clone()),
+            Err(error) if is_interrupt(&error) => {
+                bar.abandon();
+                return Err(error);
+            }
+            Err(error) => {
+                bar.println(format!("experiment {} failed: {error:#}", experiment.name));
+                summary
+                    .failed
+                    .push((experiment.name.clone(), format!("{error:#}")));
+            }
+        }
+        bar.set_position(position);
+    }
+    bar.finish_and_clear();
+
+    let plots_dir = options.plots_dir();
+    for experiment in &experiments {
+        let csv = csv_path(&results_dir, &experiment.name);
+        tally(&mut summary, &csv, scale)?;
+        let mut others: Vec<f64> = read_rows(&csv)?
+            .iter()
+            .map(|r| r.scale)
+            .filter(|s| *s != scale)
+            .collect();
+        others.sort_by(f64::total_cmp);
+        others.dedup();
+        if !others.is_empty() {
+            summary.warnings.push(format!(
+                "{} also holds rows at scale {}: its plots and report mix scales (use a fresh --out DIR for one scale)",
+                csv.display(),
+                others.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if !csv.exists() {
+            continue;
+        }
+        match crate::plot::draw_experiment_plots(&csv, &plots_dir) {
+            Ok(written) => summary.plots.extend(written),
+            Err(error) => summary
+                .warnings
+                .push(format!("plots of {}: {error:#}", experiment.name)),
+        }
+    }
+    write_report(
+        &results_dir,
+        &plots_dir,
+        &summary.report_md,
+        &summary.report_html,
+    )?;
+    summary.wall_s = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// The estimated seconds left from each run position of the lab on.
+fn remaining_by_position(
+    experiments: &[Experiment],
+    costs: &[Vec<RunCost>],
+    results_dir: &Path,
+) -> Result<Vec<Second>> {
+    let mut steps = Vec::new();
+    for (experiment, cost) in experiments.iter().zip(costs) {
+        let done = estimate::done_runs(&csv_path(results_dir, &experiment.name))?;
+        match estimate::pending(experiment, cost, &done) {
+            Some(pending) => steps.extend(pending.steps()),
+            None => steps.extend(std::iter::repeat_n(
+                0.0,
+                experiment.runs.len() * experiment.repetitions as usize,
+            )),
+        }
+    }
+    Ok(estimate::suffix_sums(&steps))
+}
+
+fn is_interrupt(error: &anyhow::Error) -> bool {
+    crate::interrupt::requested()
+        || error.chain().any(|cause| {
+            cause
+                .downcast_ref::<crate::interrupt::Interrupted>()
+                .is_some()
+        })
+}
+
+/// Counts the rows at `scale` of one CSV into the summary.
+fn tally(summary: &mut LabSummary, csv: &Path, scale: f64) -> Result<()> {
+    for row in read_rows(csv)?.into_iter().filter(|r| r.scale == scale) {
+        summary.runs += 1;
+        if !row.finished {
+            summary.not_finished += 1;
+        } else if row.correct {
+            summary.exact += 1;
+        } else if row.expect_exact {
+            summary.unexpected_wrong.push(row.run_id);
+        } else {
+            summary.expected_inexact += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `report.md` and the self-contained `report.html` beside it.
+fn write_report(results_dir: &Path, plots_dir: &Path, md: &Path, html: &Path) -> Result<()> {
+    let report = Report::load(results_dir, plots_dir)
+        .with_context(|| format!("cannot make the report {}", md.display()))?;
+    let report_dir = match md.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    write_atomically(md, |out| report.write_markdown(report_dir, out))
+        .with_context(|| format!("cannot write the report {}", md.display()))?;
+    write_atomically(html, |out| report.write_html(out))
+        .with_context(|| format!("cannot write the HTML report {}", html.display()))?;
+    Ok(())
+}
+
+/// Estimates every runnable experiment at every scale of the ladder
+/// (calibrating those with no earlier rows first), prints the estimates and
+/// returns the largest scale that fits with the costs it used.
+fn choose_with_budget(
+    options: &LabOptions,
+    runnable: &[&Planned],
+    budget_s: Second,
+    started: Instant,
+    log: &mut dyn Write,
+) -> Result<(f64, Vec<Vec<RunCost>>)> {
+    let results_dir = options.results_dir();
+    let calibration_dir = options.calibration_dir();
+    let observe = |p: &Planned| {
+        estimate::observe(
+            p,
+            &estimate::cost_sources(p, &results_dir, &calibration_dir),
+        )
+    };
+    let mut costs: Vec<Vec<RunCost>> =
+        runnable.iter().map(|p| observe(p)).collect::<Result<_>>()?;
+    let uncalibrated: Vec<usize> = (0..runnable.len())
+        .filter(|&i| costs[i].iter().all(|c| c.points.is_empty()))
+        .collect();
+    if !uncalibrated.is_empty() {
+        let names: Vec<&str> = uncalibrated
+            .iter()
+            .map(|&i| runnable[i].name.as_str())
+            .collect();
+        writeln!(
+            log,
+            "calibrating {} experiment(s) without earlier rows (one run of each parameter set at scales {}): {}",
+            names.len(),
+            CALIBRATION_SCALES
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" and "),
+            names.join(", ")
+        )?;
+        log.flush()?;
+        let runs: usize = uncalibrated
+            .iter()
+            .map(|&i| estimate::calibration_runs(runnable[i]))
+            .sum::<Result<_>>()?;
+        let bar = progress::lab_bar(runs as u64, started, None);
+        let run_options = options.run_options(calibration_dir.clone());
+        for (k, &i) in uncalibrated.iter().enumerate() {
+            let prefix = format!(
+                "calibrating {}/{} {}",
+                k + 1,
+                uncalibrated.len(),
+                runnable[i].name
+            );
+            if bar.is_hidden() {
+                eprintln!("== {prefix}");
+            }
+            bar.set_prefix(prefix);
+            calibrate_one(runnable[i], &run_options, &bar)?;
+            costs[i] = observe(runnable[i])?;
+        }
+        bar.finish_and_clear();
+    }
+    let left_s = budget_s - started.elapsed().as_secs_f64();
+    let mut table: Vec<Vec<Option<Second>>> = Vec::new();
+    let mut scales_with_rows: Vec<f64> = Vec::new();
+    for (p, cost) in runnable.iter().zip(&costs) {
+        let csv = csv_path(&results_dir, &p.name);
+        scales_with_rows.extend(read_rows(&csv)?.iter().map(|r| r.scale));
+        let done = estimate::done_runs(&csv)?;
+        let row = SCALE_LADDER
+            .iter()
+            .map(|&scale| {
+                let experiment = p.load(scale)?;
+                Ok(estimate::pending(&experiment, cost, &done).map(|pending| pending.total_s()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        table.push(row);
+    }
+    let totals: Vec<(f64, Second)> = SCALE_LADDER
+        .iter()
+        .enumerate()
+        .map(|(j, &scale)| (scale, table.iter().filter_map(|row| row[j]).sum()))
+        .collect();
+    let unfinished = totals
+        .iter()
+        .filter(|(scale, total)| *total > 0.0 && scales_with_rows.contains(scale))
+        .map(|(scale, _)| *scale)
+        .reduce(f64::max);
+    let choice = choose_scale(&totals, left_s * BUDGET_HEADROOM, unfinished);
+    write_estimates(log, runnable, &table, &totals, choice)?;
+    let why = if choice.fits && unfinished == Some(choice.scale) {
+        format!(
+            "resuming the unfinished lab at that scale (rows already in {}); what is left takes about {}, \
+             within {:.0}% of the {} left of the {} budget",
+            results_dir.display(),
+            human(choice.estimate_s),
+            BUDGET_HEADROOM * 100.0,
+            human(left_s),
+            human(budget_s)
+        )
+    } else if choice.fits {
+        let larger = totals
+            .iter()
+            .filter(|(scale, _)| *scale > choice.scale)
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        let larger = larger.map_or_else(String::new, |(scale, total)| {
+            format!("; scale {scale} would take about {}", human(*total))
+        });
+        format!(
+            "the largest scale whose estimate, about {}, fits {:.0}% of the {} left of the {} budget{larger}",
+            human(choice.estimate_s),
+            BUDGET_HEADROOM * 100.0,
+            human(left_s),
+            human(budget_s)
+        )
+    } else {
+        format!(
+            "even the smallest scale needs about {}, more than the {} left of the {} budget: running at it anyway",
+            human(choice.estimate_s),
+            human(left_s),
+            human(budget_s)
+        )
+    };
+    writeln!(log, "chose scale {}: {why}", choice.scale)?;
+    log.flush()?;
+    Ok((choice.scale, costs))
+}
+
+fn calibrate_one(planned: &Planned, options: &RunOptions, bar: &ProgressBar) -> Result<()> {
+    estimate::calibrate(planned, options, bar)
+        .with_context(|| format!("cannot calibrate {}", planned.name))
+}
+
+/// The table of estimates: one row per experiment, one column per scale.
+fn write_estimates(
+    log: &mut dyn Write,
+    runnable: &[&Planned],
+    table: &[Vec<Option<Second>>],
+    totals: &[(f64, Second)],
+    choice: ScaleChoice,
+) -> Result<()> {
+    let width = runnable
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(10);
+    write!(
+        log,
+        "estimated time per experiment and scale:\n{:width$}",
+        "experiment"
+    )?;
+    for &scale in SCALE_LADDER {
+        let mark = if scale == choice.scale { "*" } else { "" };
+        write!(log, " {:>9}", format!("{mark}{scale}"))?;
+    }
+    writeln!(log)?;
+    for (p, row) in runnable.iter().zip(table) {
+        write!(log, "{:width$}", p.name)?;
+        for cell in row {
+            write!(log, " {:>9}", cell.map_or_else(|| "?".to_string(), human))?;
+        }
+        writeln!(log)?;
+    }
+    write!(log, "{:width$}", "total")?;
+    for (_, total) in totals {
+        write!(log, " {:>9}", human(*total))?;
+    }
+    writeln!(log)?;
+    Ok(())
+}

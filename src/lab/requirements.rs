@@ -1,0 +1,80 @@
+//! What an experiment needs from the machine besides the harness, checked
+//! before the lab runs it: an experiment whose needs are not met is
+//! skipped with the reason instead of failing the whole lab. Every such
+//! condition lives in [`skip_reason`], so a new one (runs that need root,
+//! a Redis module, ...) is one more clause there.
+
+use std::path::PathBuf;
+
+use crate::experiment::{ExperimentFile, FixedTable, InputTable};
+
+/// Why the experiment in `file` cannot run on this machine, or `None`
+/// when it can. Looks at every value of every run parameter (the `[fixed]`
+/// table and each `[matrix]` value), so an experiment is skipped when any
+/// of its runs cannot run.
+pub fn skip_reason(file: &ExperimentFile) -> Option<String> {
+    let tables = parameter_tables(file);
+    tables
+        .iter()
+        .filter_map(|table| table.input.as_ref())
+        .find_map(missing_book_folder)
+}
+
+/// `[fixed]` and one single-parameter table per `[matrix]` value.
+fn parameter_tables(file: &ExperimentFile) -> Vec<FixedTable> {
+    let mut tables = vec![file.fixed.clone()];
+    if let Some(matrix) = &file.matrix {
+        for (_, _, values) in matrix.get_ref().axes() {
+            tables.extend(values);
+        }
+    }
+    tables
+}
+
+/// The books preset reads a folder of real books: the input's `corpus`, or
+/// `../shared/corpus/gutenberg` when none is set.
+fn missing_book_folder(input: &InputTable) -> Option<String> {
+    if input.preset.as_deref() != Some("books") {
+        return None;
+    }
+    let folder: Option<PathBuf> = match &input.corpus {
+        Some(dir) => dir.is_dir().then(|| dir.clone()),
+        None => data_gen::default_corpus_dir(),
+    };
+    if folder.is_some() {
+        return None;
+    }
+    let wanted = input.corpus.as_ref().map_or_else(
+        || "../shared/corpus/gutenberg".to_string(),
+        |dir| dir.display().to_string(),
+    );
+    Some(format!(
+        "the books preset needs the book folder {wanted}, which is not here: put plain-text books \
+         from Project Gutenberg there, or set corpus = \"DIR\" in the experiment's input"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> ExperimentFile {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn books_without_their_folder_are_skipped_with_the_folder_named() {
+        let missing = "description = \"d\"\n[fixed]\nmode = \"serial\"\n[matrix]\ninput = [\
+                       { preset = \"uniform\" }, { preset = \"books\", corpus = \"/no/such/books\" }]\n";
+        let reason = skip_reason(&file(missing)).expect("skipped");
+        assert!(reason.contains("/no/such/books"), "{reason}");
+        let here = tempfile::tempdir().unwrap();
+        let present = format!(
+            "description = \"d\"\n[fixed]\nmode = \"serial\"\ninput = {{ preset = \"books\", corpus = \"{}\" }}\n",
+            here.path().display()
+        );
+        assert_eq!(skip_reason(&file(&present)), None);
+        let synthetic = "description = \"d\"\n[fixed]\ninput = { preset = \"uniform\" }\n";
+        assert_eq!(skip_reason(&file(synthetic)), None);
+    }
+}
