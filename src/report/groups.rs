@@ -97,7 +97,10 @@ impl Correctness {
             text.push_str(&format!(" ({} WRONG)", self.wrong_unexpected));
         }
         if self.not_finished > 0 {
-            text.push_str(&format!(" ({} not finished by the deadline)", self.not_finished));
+            text.push_str(&format!(
+                " ({} not finished by the deadline)",
+                self.not_finished
+            ));
         }
         text
     }
