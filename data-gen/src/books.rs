@@ -17,6 +17,22 @@ pub(crate) fn is_word_separator(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
+/// True for a book of a corpus folder: a regular `*.txt` file.
+fn is_book(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("txt"))
+        && path.is_file()
+}
+
+/// True if `dir` is a folder holding at least one book (`*.txt`).
+pub(crate) fn holds_books(dir: &Path) -> bool {
+    fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|entry| is_book(&entry.path()))
+    })
+}
+
 /// The books of a corpus folder as one endless stream (whole books, repeated
 /// round-robin). Only the current book is held in memory.
 pub(crate) struct BookStream {
@@ -41,11 +57,7 @@ impl BookStream {
         let mut books = Vec::new();
         for entry in entries {
             let path = entry.map_err(io_error(dir))?.path();
-            if path
-                .extension()
-                .is_some_and(|ext| ext.eq_ignore_ascii_case("txt"))
-                && path.is_file()
-            {
+            if is_book(&path) {
                 books.push(path);
             }
         }

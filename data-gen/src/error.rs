@@ -21,7 +21,8 @@ pub enum GenError {
     },
     /// The book folder is missing or holds no `*.txt` books.
     #[error(
-        "no books (*.txt) in {dir}: the folder is missing or empty; download plain-text UTF-8 books from \
+        "no books (*.txt) in {dir}: the folder is missing or empty; run `harness gen --preset books --download --out {dir}` \
+         to fetch the top Project Gutenberg books into it, or download plain-text UTF-8 books by hand from \
          Project Gutenberg (https://www.gutenberg.org/browse/scores/top), e.g. \
          https://www.gutenberg.org/ebooks/1342.txt.utf-8, into {dir}, or pass --corpus DIR",
         dir = dir.display()

@@ -6,7 +6,8 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::books::BookStream;
+use crate::books::{BookStream, holds_books};
+use crate::download;
 use crate::error::{GenError, io_error};
 use crate::spec::{GenSpec, PlannedFile, Preset};
 use crate::synth::TextModel;
@@ -158,19 +159,31 @@ fn file_seed(seed: u64, index: usize) -> u64 {
     mix(seed ^ mix((index as u64).wrapping_add(0x9e37_79b9_7f4a_7c15)))
 }
 
-/// The default book folder: `../shared/corpus/gutenberg` relative to the
-/// current directory, else the same folder next to this crate's workspace,
-/// whichever exists first (as a canonical path); `None` if neither does.
+/// The default book folder, the first of:
+///
+/// 1. `$HARNESS_BOOKS_DIR` when set (even if missing or empty, so that the
+///    error names the folder the user chose);
+/// 2. `../shared/corpus/gutenberg` relative to the current directory, else
+///    the same folder next to this crate's workspace, whichever exists;
+/// 3. the download cache (`$XDG_CACHE_HOME/harness/gutenberg` or
+///    `~/.cache/harness/gutenberg`) when it holds books.
+///
+/// Found folders are returned as canonical paths; `None` if none is there.
 pub fn default_corpus_dir() -> Option<PathBuf> {
+    if let Some(dir) = download::env_books_dir() {
+        return Some(fs::canonicalize(&dir).unwrap_or(dir));
+    }
     let from_current_dir = Path::new("..")
         .join("shared")
         .join("corpus")
         .join("gutenberg");
     let from_workspace =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/gutenberg");
-    [from_current_dir, from_workspace]
+    let shared = [from_current_dir, from_workspace]
         .into_iter()
-        .find(|dir| dir.is_dir())
+        .find(|dir| dir.is_dir());
+    shared
+        .or_else(|| download::cache_books_dir().filter(|dir| holds_books(dir)))
         .map(|dir| fs::canonicalize(&dir).unwrap_or(dir))
 }
 

@@ -19,7 +19,10 @@
 //!   writer) behind [`write_synthetic`].
 //! - `books`: the corpus folder as an endless round-robin stream of books.
 //! - `generate`: [`generate`] writes a spec's files with the `.complete`
-//!   marker; [`default_corpus_dir`] finds the shared books.
+//!   marker; [`default_corpus_dir`] finds the books.
+//! - `download`: [`download_books`] fetches the top Project Gutenberg books
+//!   ([`TOP_BOOKS`]) into a folder, cached and checked, by default
+//!   [`default_download_dir`].
 //! - `error`: [`GenError`].
 //!
 //! ```no_run
@@ -34,12 +37,18 @@
 #![warn(missing_docs)]
 
 mod books;
+mod download;
 mod error;
 mod generate;
 mod size;
 mod spec;
 mod synth;
 
+pub use download::{
+    BOOKS_DIR_ENV, Book, BookProblem, CONNECT_TIMEOUT, DEFAULT_MIRROR, DownloadError,
+    DownloadedBook, MIN_BOOK_BYTES, READ_TIMEOUT, TOP_BOOKS, check_book, default_download_dir,
+    download_books, manifest_path, missing_books_advice,
+};
 pub use error::GenError;
 pub use generate::{COMPLETE_MARKER, GeneratedFile, default_corpus_dir, generate, marker_path};
 pub use size::{SizeError, format_size, parse_size};

@@ -63,12 +63,15 @@ pub(super) fn input_source(
                 "books" => {
                     let corpus_dir = match &input.corpus {
                         Some(dir) => dir.clone(),
-                        None => data_gen::default_corpus_dir().ok_or((
-                            "input",
-                            "the books preset needs the book folder ../shared/corpus/gutenberg, which is not here: download plain-text books \
-                             from Project Gutenberg (https://www.gutenberg.org/browse/scores/top) into a folder and set corpus = \"DIR\""
-                                .to_string(),
-                        ))?,
+                        None => data_gen::default_corpus_dir().ok_or_else(|| {
+                            (
+                                "input",
+                                format!(
+                                    "the books preset needs a book folder: {}",
+                                    data_gen::missing_books_advice("set corpus = \"DIR\"")
+                                ),
+                            )
+                        })?,
                     };
                     Preset::Books {
                         corpus_dir,
