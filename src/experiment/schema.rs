@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
 use crate::faults::{RedisKill, SlowWorker, WorkerCrash};
+use crate::servers::TopologyKind;
 use crate::job::Mode;
 use crate::params::{RedisParams, Toml};
 pub use crate::results::PlotSpec;
