@@ -282,10 +282,15 @@ fn is_transient(error: &RedisError) -> bool {
 /// replica that lost its primary (`MASTERDOWN`). Reconnecting (through
 /// Sentinel) and retrying is the cure, as for a server that is down.
 fn failover_refusal(error: &RedisError) -> bool {
-    matches!(
-        error.code(),
-        Some("READONLY" | "NOREPLICAS" | "MASTERDOWN" | "LOADING")
-    )
+    let refusal = |code: &str| matches!(code, "READONLY" | "NOREPLICAS" | "MASTERDOWN" | "LOADING");
+    if error.code().is_some_and(refusal) {
+        return true;
+    }
+    // A pipeline's error holds each failed command's error.
+    error
+        .clone()
+        .into_server_errors()
+        .is_some_and(|errors| errors.iter().any(|(_, e)| refusal(e.code())))
 }
 
 /// Removes the user and password from a URL for messages:
