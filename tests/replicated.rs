@@ -87,9 +87,16 @@ fn count_replicated(input: &Path, args: &[&str]) -> (Vec<u8>, Vec<(String, Strin
         .map(|p| p.parse().unwrap())
         .collect();
     // The primary, 2f replicas and 3 Sentinels.
-    assert_eq!(pids.len() as u64, 1 + field(&fields, "replicas") + 3, "{fields:?}");
+    assert_eq!(
+        pids.len() as u64,
+        1 + field(&fields, "replicas") + 3,
+        "{fields:?}"
+    );
     for pid in pids {
-        assert!(pid_gone(pid), "server process {pid} outlived the run {args:?}");
+        assert!(
+            pid_gone(pid),
+            "server process {pid} outlived the run {args:?}"
+        );
     }
     (std::fs::read(&output).unwrap(), fields)
 }
@@ -149,9 +156,13 @@ fn thirty_seeded_kill_schedules_all_stay_exact() {
     let schedules: Vec<String> = (0u64..30)
         .map(|seed| {
             // A small LCG: the schedules are the same on every run.
-            let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let mut state = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let mut next = |n: u64| {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (state >> 33) % n
             };
             let target = targets[next(targets.len() as u64) as usize];
@@ -192,7 +203,12 @@ fn bad_replicated_settings_name_the_key() {
         (vec!["--topology", "replicated", "--f", "0"], "--f"),
         (vec!["--redis-kill", "replica:at:100"], "--redis-kill"),
         (
-            vec!["--topology", "replicated", "--redis-kill", "replica-3:at:100"],
+            vec![
+                "--topology",
+                "replicated",
+                "--redis-kill",
+                "replica-3:at:100",
+            ],
             "names node replica-3",
         ),
         (vec!["--topology", "raft"], "raft"),

@@ -133,7 +133,9 @@ pub fn run(args: ChaosArgs) -> Result<()> {
         );
     }
     if left_processes > 0 || left_dirs > 0 {
-        bail!("schedules left {left_processes} processes and {left_dirs} temporary directories behind (listed above)");
+        bail!(
+            "schedules left {left_processes} processes and {left_dirs} temporary directories behind (listed above)"
+        );
     }
     match commit {
         ChaosCommit::Atomic if summary.count(Outcome::Wrong) > 0 => bail!(

@@ -129,7 +129,10 @@ pub mod exit_code {
 /// The exit code for `error`.
 pub fn exit_code_of(error: &anyhow::Error) -> i32 {
     for cause in error.chain() {
-        if cause.downcast_ref::<crate::interrupt::Interrupted>().is_some() {
+        if cause
+            .downcast_ref::<crate::interrupt::Interrupted>()
+            .is_some()
+        {
             return exit_code::INTERRUPTED;
         }
         if let Some(crate::queue::QueueError::DeadlineMissed { .. }) = cause.downcast_ref() {

@@ -7,8 +7,8 @@ use super::params::{RunParams, matchable_parameters};
 use super::presets::input_source;
 use super::schema::{FixedTable, InexactTable, PlotSpec, Size};
 use crate::job::Mode;
-use crate::results::PlotKind;
 use crate::params::RunContext;
+use crate::results::PlotKind;
 
 /// A key and what is wrong with it.
 pub(super) type Invalid = (&'static str, String);

@@ -400,7 +400,12 @@ mod tests {
             "primary:at:800".parse::<RedisKill>().unwrap(),
             RedisKill::primary(KillWhen::At(800))
         );
-        for bad in ["replicas=0:at:5", "leader:at:5", "replica:sometimes", "replica-x:at:1"] {
+        for bad in [
+            "replicas=0:at:5",
+            "leader:at:5",
+            "replica:sometimes",
+            "replica-x:at:1",
+        ] {
             assert!(bad.parse::<RedisKill>().is_err(), "{bad}");
         }
         let key = |text: &str| serde_json::to_string(&text.parse::<RedisKill>().unwrap()).unwrap();

@@ -326,9 +326,7 @@ impl RedisParams {
         let target = &self.redis_kill.target;
         let replicas = if replicated { 2 * self.f } else { 0 };
         let nodes = if replicated {
-            format!(
-                "primary, replica-1..replica-{replicas} and sentinel-1..sentinel-3"
-            )
+            format!("primary, replica-1..replica-{replicas} and sentinel-1..sentinel-3")
         } else {
             "one server (primary)".to_owned()
         };
@@ -343,12 +341,19 @@ impl RedisParams {
             )),
             KillTarget::Node(name) => {
                 let known = replicated
-                    && [("replica-", replicas), ("sentinel-", 3)].iter().any(|(prefix, count)| {
-                        name.strip_prefix(prefix)
-                            .and_then(|n| n.parse::<u32>().ok())
-                            .is_some_and(|n| (1..=*count).contains(&n))
-                    });
-                (!known).then(|| format!("names node {name}, which topology {} does not have (its nodes: {nodes})", self.topology_name()))
+                    && [("replica-", replicas), ("sentinel-", 3)]
+                        .iter()
+                        .any(|(prefix, count)| {
+                            name.strip_prefix(prefix)
+                                .and_then(|n| n.parse::<u32>().ok())
+                                .is_some_and(|n| (1..=*count).contains(&n))
+                        });
+                (!known).then(|| {
+                    format!(
+                        "names node {name}, which topology {} does not have (its nodes: {nodes})",
+                        self.topology_name()
+                    )
+                })
             }
             _ => None,
         };
@@ -564,13 +569,25 @@ mod tests {
         assert_eq!(with("topology=replicated f=0"), Err("f"));
         assert_eq!(with("f=2"), Err("f"));
         assert_eq!(with("kill=replica:at:5"), Err("redis_kill"));
-        assert_eq!(with("topology=replicated kill=replicas=3:at:5"), Err("redis_kill"));
-        assert_eq!(with("topology=replicated kill=replica-3:at:5"), Err("redis_kill"));
-        assert_eq!(with("topology=replicated kill=sentinel-4:at:5"), Err("redis_kill"));
+        assert_eq!(
+            with("topology=replicated kill=replicas=3:at:5"),
+            Err("redis_kill")
+        );
+        assert_eq!(
+            with("topology=replicated kill=replica-3:at:5"),
+            Err("redis_kill")
+        );
+        assert_eq!(
+            with("topology=replicated kill=sentinel-4:at:5"),
+            Err("redis_kill")
+        );
         assert_eq!(with("topology=replicated snapshot=1"), Err("snapshot_s"));
         assert_eq!(with("topology=snapshot"), Err("topology"));
         assert_eq!(with("topology=replicated kill=replicas=2:at:5"), Ok(()));
-        assert_eq!(with("topology=replicated f=2 kill=replica-4:every:500"), Ok(()));
+        assert_eq!(
+            with("topology=replicated f=2 kill=replica-4:every:500"),
+            Ok(())
+        );
         assert_eq!(with("kill=any:every:500"), Ok(()));
         let err = RedisParams {
             topology: TopologyKind::Replicated,
@@ -579,6 +596,9 @@ mod tests {
         }
         .validate(redis(2))
         .unwrap_err();
-        assert!(err.to_string().contains("redis_kill: names node replica-3"), "{err}");
+        assert!(
+            err.to_string().contains("redis_kill: names node replica-3"),
+            "{err}"
+        );
     }
 }

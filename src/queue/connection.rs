@@ -146,8 +146,10 @@ impl Endpoint {
             .query::<String>(&mut con)
             .map_err(connect_error)?;
         if self.sentinel.is_some() {
-            let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut con).map_err(connect_error)?;
-            let is_primary = matches!(role.first(), Some(redis::Value::BulkString(b)) if b == b"master");
+            let role: Vec<redis::Value> =
+                redis::cmd("ROLE").query(&mut con).map_err(connect_error)?;
+            let is_primary =
+                matches!(role.first(), Some(redis::Value::BulkString(b)) if b == b"master");
             if !is_primary {
                 return Err(connect_error(not_primary(
                     "the node Sentinel names is not a primary yet (failover under way)",
@@ -204,10 +206,16 @@ mod tests {
     fn sentinel_urls_name_the_sentinels_and_the_primary() {
         let endpoint = Endpoint::new("redis+sentinel://:pw@127.0.0.1:1,127.0.0.1:2/wc");
         assert!(endpoint.is_sentinel());
-        assert_eq!(endpoint.shown(), "redis+sentinel://127.0.0.1:1,127.0.0.1:2/wc");
+        assert_eq!(
+            endpoint.shown(),
+            "redis+sentinel://127.0.0.1:1,127.0.0.1:2/wc"
+        );
         let address = endpoint.sentinel.unwrap();
         assert_eq!(address.sentinels, ["127.0.0.1:1", "127.0.0.1:2"]);
-        assert_eq!((address.userinfo.as_str(), address.master.as_str()), (":pw@", "wc"));
+        assert_eq!(
+            (address.userinfo.as_str(), address.master.as_str()),
+            (":pw@", "wc")
+        );
         assert!(!Endpoint::new("redis://:pw@127.0.0.1:1/").is_sentinel());
     }
 }

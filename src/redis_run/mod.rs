@@ -34,8 +34,8 @@ pub use pool::{DeathCause, WORKER_ENV};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::events::{Event, read_events};
 use crate::events::EventKind;
+use crate::events::{Event, read_events};
 use crate::faults::{KillWhen, ThrottleMethod, Throttler};
 use crate::input::Unit;
 use crate::params::{RedisParams, RunContext};

@@ -71,7 +71,9 @@ pub enum ServerError {
 
     /// A replicated topology did not come together (replicas not in sync,
     /// Sentinels not seeing the primary) in time.
-    #[error("{what} did not happen within {waited_ms} ms: the machine may be overloaded; see the logs in {logs}")]
+    #[error(
+        "{what} did not happen within {waited_ms} ms: the machine may be overloaded; see the logs in {logs}"
+    )]
     NotFormed {
         /// What was waited for.
         what: String,

@@ -325,7 +325,9 @@ impl Worker<'_> {
                 self.config.wait_replicas,
                 self.config.wait_timeout_ms,
             )?;
-            self.stats.wait_ms.push(waiting.elapsed().as_secs_f64() * 1000.0);
+            self.stats
+                .wait_ms
+                .push(waiting.elapsed().as_secs_f64() * 1000.0);
             self.stats.min_replicas_acked = Some(
                 self.stats
                     .min_replicas_acked

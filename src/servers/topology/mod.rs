@@ -64,8 +64,12 @@ impl FromStr for TopologyKind {
             "single" => Ok(TopologyKind::Single),
             "snapshot" => Ok(TopologyKind::Snapshot),
             "replicated" => Ok(TopologyKind::Replicated),
-            "raft" => Err("topology raft is not built yet: use single, snapshot or replicated".into()),
-            "external" => Err("the external topology is chosen by giving --redis-url, not by name".into()),
+            "raft" => {
+                Err("topology raft is not built yet: use single, snapshot or replicated".into())
+            }
+            "external" => {
+                Err("the external topology is chosen by giving --redis-url, not by name".into())
+            }
             other => Err(format!(
                 "unknown topology {other:?}: use single, snapshot or replicated"
             )),

@@ -128,8 +128,12 @@ impl Replicated {
         };
         for index in 1..=SENTINELS {
             let port = free_port("127.0.0.1")?;
-            let sentinel =
-                Sentinel::start(&sentinel_binary, topology.dir.path(), port, &sentinel_config)?;
+            let sentinel = Sentinel::start(
+                &sentinel_binary,
+                topology.dir.path(),
+                port,
+                &sentinel_config,
+            )?;
             topology
                 .sentinels
                 .push((format!("sentinel-{index}"), sentinel));
@@ -137,10 +141,9 @@ impl Replicated {
         let others = SENTINELS as usize - 1;
         topology.wait_for("the Sentinels to see every replica and each other", |t| {
             t.sentinels.iter().all(|(_, s)| {
-                s.known(MASTER_NAME)
-                    .is_some_and(|(replicas, sentinels)| {
-                        replicas == 2 * f as usize && sentinels == others
-                    })
+                s.known(MASTER_NAME).is_some_and(|(replicas, sentinels)| {
+                    replicas == 2 * f as usize && sentinels == others
+                })
             })
         })?;
         let addresses: Vec<String> = topology
@@ -176,11 +179,7 @@ impl Replicated {
         .unwrap_or(0)
     }
 
-    fn wait_for(
-        &self,
-        what: &str,
-        done: impl Fn(&Replicated) -> bool,
-    ) -> Result<(), ServerError> {
+    fn wait_for(&self, what: &str, done: impl Fn(&Replicated) -> bool) -> Result<(), ServerError> {
         let started = Instant::now();
         while !done(self) {
             if started.elapsed() > FORM_TIMEOUT {
@@ -377,7 +376,14 @@ mod tests {
         let mut topology = Replicated::start(1, 10, None).unwrap();
         assert_eq!(
             topology.node_names(),
-            ["primary", "replica-1", "replica-2", "sentinel-1", "sentinel-2", "sentinel-3"]
+            [
+                "primary",
+                "replica-1",
+                "replica-2",
+                "sentinel-1",
+                "sentinel-2",
+                "sentinel-3"
+            ]
         );
         assert_eq!(topology.primary().as_deref(), Some("primary"));
         let pids = topology.pids();
@@ -405,7 +411,8 @@ mod tests {
     fn a_missing_sentinel_binary_says_which_package_to_install() {
         let err = Replicated::start(1, 10, Some("/nonexistent/redis-sentinel".into())).unwrap_err();
         assert!(
-            err.to_string().contains("apt-get install -y redis-sentinel"),
+            err.to_string()
+                .contains("apt-get install -y redis-sentinel"),
             "{err}"
         );
     }
