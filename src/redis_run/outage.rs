@@ -125,9 +125,7 @@ impl<'a> RedisOutage<'a> {
             topology.restart(&name)?;
             self.restarts += 1;
             let primary = topology.primary();
-            let detail = if !replicated {
-                format!("{name} restarted")
-            } else if name.starts_with("sentinel-") {
+            let detail = if !replicated || name.starts_with("sentinel-") {
                 format!("{name} restarted")
             } else {
                 self.replica_restarts += 1;
