@@ -375,6 +375,8 @@ fn redis_worker(url: &str, job: &str, events: &Path, crash: Option<&str>) -> std
         pipeline_commands: 10_000,
         reconnect_s: 30,
         steal_idle_ms: 0,
+        wait_replicas: 0,
+        wait_timeout_ms: 0,
     };
     util::harness()
         .arg("redis-worker")

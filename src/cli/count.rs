@@ -154,7 +154,7 @@ pub fn run(args: CountArgs) -> Result<()> {
     if let Some(redis) = &outcome.redis {
         write!(
             out,
-            " commit={} units_stolen={} crashes={} kills={} unexpected_deaths={} worker_restarts={} redis_restarts={} relaunches={} duplicate_commits={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} updates_per_merge_s={:.0} redis_version={} throttle={} server={} redis_pid={} worker_pids={}",
+            " commit={} units_stolen={} crashes={} kills={} unexpected_deaths={} worker_restarts={} redis_restarts={} relaunches={} duplicate_commits={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} updates_per_merge_s={:.0} redis_version={} throttle={} server={} redis_pid={} worker_pids={} topology={} replicas={} failovers={} replica_restarts={} commit_retries={} wait_ms_median={:.3} wait_ms_p99={:.3} min_replicas_acked={} failover_s={:.3} redis_pids={}",
             redis.commit,
             redis.units_stolen,
             redis.crashes,
@@ -177,6 +177,23 @@ pub fn run(args: CountArgs) -> Result<()> {
                 .map_or_else(|| "-".to_owned(), |pid| pid.to_string()),
             redis
                 .worker_pids
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            redis.topology,
+            redis.replicas,
+            redis.failovers,
+            redis.replica_restarts,
+            redis.commit_retries,
+            redis.wait_ms_median(),
+            redis.wait_ms_p99(),
+            redis
+                .min_replicas_acked
+                .map_or_else(|| "-".to_owned(), |n| n.to_string()),
+            redis.failover_s,
+            redis
+                .redis_pids
                 .iter()
                 .map(u32::to_string)
                 .collect::<Vec<_>>()

@@ -257,6 +257,14 @@ fn base_row(
         redis_down_ms: redis.redis_down_ms,
         restart_dead: redis.restart_dead,
         deadline_s: redis.deadline_s,
+        topology: if params.mode.name() == "redis" {
+            redis.topology_name().to_string()
+        } else {
+            String::new()
+        },
+        f: redis.f,
+        wait_timeout_ms: redis.wait_timeout_ms,
+        min_replicas_max_lag_s: redis.min_replicas_max_lag_s,
         expect_exact: experiment.expect_exact_for(params),
         ..RunRow::example()
     }
@@ -291,6 +299,14 @@ fn add_measurements(row: &mut RunRow, outcome: &crate::job::JobOutcome, diff_wor
     row.unexpected_deaths = redis.map_or(0, |r| r.unexpected_deaths);
     row.worker_restarts = redis.map_or(0, |r| r.worker_restarts);
     row.duplicate_commits = redis.map_or(0, |r| r.duplicate_commits);
+    row.replicas = redis.map_or(0, |r| r.replicas);
+    row.failovers = redis.map_or(0, |r| r.failovers);
+    row.replica_restarts = redis.map_or(0, |r| r.replica_restarts);
+    row.commit_retries = redis.map_or(0, |r| r.commit_retries);
+    row.wait_ms_median = redis.map_or(0.0, |r| r.wait_ms_median());
+    row.wait_ms_p99 = redis.map_or(0.0, |r| r.wait_ms_p99());
+    row.min_replicas_acked = redis.and_then(|r| r.min_replicas_acked);
+    row.failover_s = redis.map_or(0.0, |r| r.failover_s);
     row.correct = diff_words == 0;
     row.diff_words = diff_words;
     row.finished = true;

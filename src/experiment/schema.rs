@@ -15,6 +15,7 @@ use crate::faults::{RedisKill, SlowWorker, WorkerCrash};
 use crate::job::Mode;
 use crate::params::{RedisParams, Toml};
 pub use crate::results::PlotSpec;
+use crate::servers::TopologyKind;
 use crate::words::Tokenizer;
 
 /// A size written as a number of bytes or a string with units ("8MiB").

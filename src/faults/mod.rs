@@ -15,8 +15,9 @@
 //! outside killer of `--kill-every-ms` (SIGKILL of a random live worker,
 //! never the last) runs in the client's wait loop, which owns the worker
 //! processes (`queue::pool`).
-//! - [`RedisKill`] / [`KillSchedule`]: kill -9 of the managed redis-server
-//!   (after the enqueue, at a time, every N ms, or before the counts are
+//! - [`RedisKill`] / [`KillSchedule`]: kill -9 of a node of the managed
+//!   topology named by a [`KillTarget`] (the server or primary, a replica,
+//!   several replicas, any node, a node by name), (after the enqueue, at a time, every N ms, or before the counts are
 //!   read) and its restart after a downtime; the client's wait loop acts on
 //!   the schedule through the `servers` guard.
 
@@ -26,6 +27,7 @@ mod throttle;
 
 pub use crash::{CRASH_EXIT_CODE, CrashPlan, CrashPoint, Crasher, WorkerCrash};
 pub use redis_kill::{
-    KillSchedule, MAX_PERIODIC_KILLS, MIN_KILL_PERIOD_MS, RedisAction, RedisKill,
+    KillSchedule, KillTarget, KillWhen, MAX_PERIODIC_KILLS, MIN_KILL_PERIOD_MS, NodeView,
+    RedisAction, RedisKill, Role,
 };
 pub use throttle::{SlowWorker, Throttle, ThrottleError, ThrottleMethod, Throttler};

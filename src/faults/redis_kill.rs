@@ -1,16 +1,34 @@
-//! Redis faults (Lab 4): when the harness kills its managed redis-server
-//! with SIGKILL during a job, and the schedule that says when the next kill
-//! and the restart after it are due.
+//! Redis faults (Lab 4): when the harness kills a node of its managed
+//! topology with SIGKILL during a job, which node (a [`KillTarget`],
+//! resolved to node names at the time of each kill), and the schedule that
+//! says when the next kill and the restart after it are due.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-/// When to kill -9 the managed redis-server during a `redis`-mode job. It is
-/// restarted after a downtime on the same port and password, from its last
-/// snapshot (or empty, without snapshots).
+pub use crate::servers::{NodeView, Role};
+
+/// When to kill -9 a node of the managed topology during a `redis`-mode
+/// job, and which node ([`KillTarget`]). A killed node is restarted after a
+/// downtime on the same port and password: a single server from its last
+/// snapshot (or empty, without snapshots), a replica empty (it resyncs), a
+/// killed primary as a replica of the one Sentinel promoted.
+///
+/// Written `[TARGET:]WHEN`: `at:500` (the server / the primary, as before
+/// targets existed), `replica:at:500`, `random-replica:every:1000`,
+/// `replicas=2:at:500`, `any:every:2000`, `replica-2:at:300`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RedisKill {
+    /// Which node(s).
+    pub target: KillTarget,
+    /// When.
+    pub when: KillWhen,
+}
+
+/// When a [`RedisKill`] happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub enum RedisKill {
+pub enum KillWhen {
     /// Never.
     #[default]
     Never,
@@ -27,6 +45,109 @@ pub enum RedisKill {
     BeforeRead,
 }
 
+/// Which node(s) of the topology a [`RedisKill`] kills.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum KillTarget {
+    /// The server (single, snapshot) or the current primary (replicated;
+    /// Sentinel fails over). Written without a prefix.
+    #[default]
+    Primary,
+    /// One replica: the first node that is a replica at the time of the kill.
+    Replica,
+    /// A replica picked at random at each kill.
+    RandomReplica,
+    /// This many replicas at once (`replicas=2`: 2 of 3 nodes with f = 1).
+    Replicas(u32),
+    /// Any data node (primary or replica), picked at random at each kill.
+    Any,
+    /// The node with this name (`replica-2`, `sentinel-1`), whatever its role now.
+    Node(String),
+}
+
+impl KillTarget {
+    /// True when the target needs replicas (a topology without them cannot have it).
+    pub fn needs_replicas(&self) -> bool {
+        matches!(
+            self,
+            KillTarget::Replica | KillTarget::RandomReplica | KillTarget::Replicas(_)
+        )
+    }
+
+    /// Picks the node names to kill now among `nodes` (the nodes that are
+    /// up, with their roles); empty when none fits.
+    pub fn pick<R: rand::Rng + ?Sized>(&self, nodes: &[NodeView], rng: &mut R) -> Vec<String> {
+        use rand::seq::{IndexedRandom, SliceRandom};
+        let replicas: Vec<String> = nodes
+            .iter()
+            .filter(|n| n.role == Role::Replica)
+            .map(|n| n.name.clone())
+            .collect();
+        match self {
+            KillTarget::Primary => nodes
+                .iter()
+                .filter(|n| n.role == Role::Primary)
+                .map(|n| n.name.clone())
+                .take(1)
+                .collect(),
+            KillTarget::Replica => replicas.into_iter().take(1).collect(),
+            KillTarget::RandomReplica => replicas.choose(rng).cloned().into_iter().collect(),
+            KillTarget::Replicas(count) => {
+                let mut picked = replicas;
+                picked.shuffle(rng);
+                picked.truncate(*count as usize);
+                picked.sort();
+                picked
+            }
+            KillTarget::Any => {
+                let data: Vec<String> = nodes
+                    .iter()
+                    .filter(|n| n.role != Role::Sentinel)
+                    .map(|n| n.name.clone())
+                    .collect();
+                data.choose(rng).cloned().into_iter().collect()
+            }
+            KillTarget::Node(wanted) => nodes
+                .iter()
+                .filter(|n| &n.name == wanted)
+                .map(|n| n.name.clone())
+                .collect(),
+        }
+    }
+}
+
+impl RedisKill {
+    /// No kill.
+    pub const NEVER: RedisKill = RedisKill {
+        target: KillTarget::Primary,
+        when: KillWhen::Never,
+    };
+
+    /// The server / primary, `when`.
+    pub fn primary(when: KillWhen) -> RedisKill {
+        RedisKill {
+            target: KillTarget::Primary,
+            when,
+        }
+    }
+
+    /// True when nothing is ever killed.
+    pub fn is_never(&self) -> bool {
+        self.when == KillWhen::Never
+    }
+}
+
+impl serde::Serialize for RedisKill {
+    /// Run keys: a kill of the server / primary serializes as before
+    /// targets existed (`{"At":10}`), so recorded keys stay valid; one with
+    /// another target as its text (`"replica:at:500"`).
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.target {
+            KillTarget::Primary => self.when.serialize(serializer),
+            _ => serializer.serialize_str(&self.to_string()),
+        }
+    }
+}
+
 /// The shortest period of `every:MS` (a restart itself takes a while).
 pub const MIN_KILL_PERIOD_MS: u64 = 100;
 /// Most kills of one `every:MS` schedule of a run without a deadline: a
@@ -35,23 +156,24 @@ pub const MIN_KILL_PERIOD_MS: u64 = 100;
 /// such a run is recorded as not finished.
 pub const MAX_PERIODIC_KILLS: u64 = 10;
 
-impl FromStr for RedisKill {
+const USAGE: &str = "write [TARGET:]WHEN with WHEN none, after-enqueue, at:MS, every:MS or before-read, and TARGET primary (the default), replica, random-replica, replicas=N, any or a node name such as replica-2 (e.g. every:1000, replica:at:500)";
+
+impl FromStr for KillWhen {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
-        let usage = "write none, after-enqueue, at:MS, every:MS or before-read (e.g. every:1000)";
         let millis = |value: &str| {
             value
                 .trim()
                 .parse::<u64>()
-                .map_err(|_| format!("bad milliseconds {value:?} in redis kill {text:?}: {usage}"))
+                .map_err(|_| format!("bad milliseconds {value:?} in redis kill {text:?}: {USAGE}"))
         };
         match text.split_once(':') {
-            None if text.is_empty() || text == "none" => Ok(RedisKill::Never),
-            None if text == "after-enqueue" => Ok(RedisKill::AfterEnqueue),
-            None if text == "before-read" => Ok(RedisKill::BeforeRead),
-            Some(("at", ms)) => Ok(RedisKill::At(millis(ms)?)),
+            None if text.is_empty() || text == "none" => Ok(KillWhen::Never),
+            None if text == "after-enqueue" => Ok(KillWhen::AfterEnqueue),
+            None if text == "before-read" => Ok(KillWhen::BeforeRead),
+            Some(("at", ms)) => Ok(KillWhen::At(millis(ms)?)),
             Some(("every", ms)) => {
                 let period = millis(ms)?;
                 if period < MIN_KILL_PERIOD_MS {
@@ -59,21 +181,93 @@ impl FromStr for RedisKill {
                         "redis kill {text:?}: the period must be at least {MIN_KILL_PERIOD_MS} ms"
                     ));
                 }
-                Ok(RedisKill::Every(period))
+                Ok(KillWhen::Every(period))
             }
-            _ => Err(format!("unknown redis kill {text:?}: {usage}")),
+            _ => Err(format!("unknown redis kill {text:?}: {USAGE}")),
+        }
+    }
+}
+
+impl FromStr for KillTarget {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let numbered = |prefix: &str| {
+            text.strip_prefix(prefix)
+                .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n >= 1))
+        };
+        match text {
+            "primary" => Ok(KillTarget::Primary),
+            "replica" => Ok(KillTarget::Replica),
+            "random-replica" => Ok(KillTarget::RandomReplica),
+            "any" => Ok(KillTarget::Any),
+            _ if text.starts_with("replicas=") => text["replicas=".len()..]
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .map(KillTarget::Replicas)
+                .ok_or_else(|| format!("bad kill target {text:?}: write replicas=N with N >= 1")),
+            _ if numbered("replica-") || numbered("sentinel-") => {
+                Ok(KillTarget::Node(text.to_owned()))
+            }
+            _ => Err(format!(
+                "unknown kill target {text:?}: use primary, replica, random-replica, replicas=N, any or a node name (replica-N, sentinel-N)"
+            )),
+        }
+    }
+}
+
+impl FromStr for RedisKill {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        if let Ok(when) = text.parse::<KillWhen>() {
+            return Ok(RedisKill::primary(when));
+        }
+        match text.split_once(':') {
+            Some((target, when)) if !matches!(target, "at" | "every") => {
+                let target = target
+                    .parse::<KillTarget>()
+                    .map_err(|e| format!("redis kill {text:?}: {e}"))?;
+                let when = when.parse::<KillWhen>()?;
+                Ok(RedisKill { target, when })
+            }
+            _ => text.parse::<KillWhen>().map(RedisKill::primary),
+        }
+    }
+}
+
+impl fmt::Display for KillWhen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KillWhen::Never => write!(f, "none"),
+            KillWhen::AfterEnqueue => write!(f, "after-enqueue"),
+            KillWhen::At(ms) => write!(f, "at:{ms}"),
+            KillWhen::Every(ms) => write!(f, "every:{ms}"),
+            KillWhen::BeforeRead => write!(f, "before-read"),
+        }
+    }
+}
+
+impl fmt::Display for KillTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KillTarget::Primary => write!(f, "primary"),
+            KillTarget::Replica => write!(f, "replica"),
+            KillTarget::RandomReplica => write!(f, "random-replica"),
+            KillTarget::Replicas(n) => write!(f, "replicas={n}"),
+            KillTarget::Any => write!(f, "any"),
+            KillTarget::Node(name) => write!(f, "{name}"),
         }
     }
 }
 
 impl fmt::Display for RedisKill {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RedisKill::Never => write!(f, "none"),
-            RedisKill::AfterEnqueue => write!(f, "after-enqueue"),
-            RedisKill::At(ms) => write!(f, "at:{ms}"),
-            RedisKill::Every(ms) => write!(f, "every:{ms}"),
-            RedisKill::BeforeRead => write!(f, "before-read"),
+        match (&self.target, self.when) {
+            (KillTarget::Primary, when) | (_, when @ KillWhen::Never) => write!(f, "{when}"),
+            (target, when) => write!(f, "{target}:{when}"),
         }
     }
 }
@@ -89,11 +283,11 @@ pub enum RedisAction {
     Restart,
 }
 
-/// The kills of [`RedisKill::At`] / [`RedisKill::Every`] while the workers
+/// The kills of [`KillWhen::At`] / [`KillWhen::Every`] while the workers
 /// run, each followed by a restart after `down`.
 #[derive(Debug, Clone)]
 pub struct KillSchedule {
-    plan: RedisKill,
+    plan: KillWhen,
     down: Duration,
     started: Instant,
     /// When the server went down, while it is down.
@@ -105,7 +299,7 @@ pub struct KillSchedule {
 
 impl KillSchedule {
     /// A schedule that starts counting now.
-    pub fn new(plan: RedisKill, down: Duration) -> KillSchedule {
+    pub fn new(plan: KillWhen, down: Duration) -> KillSchedule {
         KillSchedule {
             plan,
             down,
@@ -125,7 +319,7 @@ impl KillSchedule {
 
     /// True when a periodic schedule stopped because it reached its cap.
     pub fn reached_cap(&self) -> bool {
-        matches!(self.plan, RedisKill::Every(_)) && self.cap.is_some_and(|cap| self.kills >= cap)
+        matches!(self.plan, KillWhen::Every(_)) && self.cap.is_some_and(|cap| self.kills >= cap)
     }
 
     /// Kills so far.
@@ -144,8 +338,8 @@ impl KillSchedule {
             };
         }
         let next_kill_ms = match self.plan {
-            RedisKill::At(ms) if self.kills == 0 => ms,
-            RedisKill::Every(period) if self.cap.is_none_or(|cap| self.kills < cap) => {
+            KillWhen::At(ms) if self.kills == 0 => ms,
+            KillWhen::Every(period) if self.cap.is_none_or(|cap| self.kills < cap) => {
                 period.saturating_mul(self.kills + 1)
             }
             _ => return RedisAction::Wait,
@@ -190,7 +384,34 @@ mod tests {
             let kill: RedisKill = text.parse().unwrap();
             assert_eq!(kill.to_string(), text);
         }
-        assert_eq!("".parse::<RedisKill>().unwrap(), RedisKill::Never);
+        assert_eq!("".parse::<RedisKill>().unwrap(), RedisKill::NEVER);
+        for text in [
+            "replica:at:500",
+            "random-replica:every:1000",
+            "replicas=2:at:500",
+            "any:every:2000",
+            "replica-2:before-read",
+            "sentinel-1:at:10",
+        ] {
+            let kill: RedisKill = text.parse().unwrap();
+            assert_eq!(kill.to_string(), text);
+        }
+        assert_eq!(
+            "primary:at:800".parse::<RedisKill>().unwrap(),
+            RedisKill::primary(KillWhen::At(800))
+        );
+        for bad in [
+            "replicas=0:at:5",
+            "leader:at:5",
+            "replica:sometimes",
+            "replica-x:at:1",
+        ] {
+            assert!(bad.parse::<RedisKill>().is_err(), "{bad}");
+        }
+        let key = |text: &str| serde_json::to_string(&text.parse::<RedisKill>().unwrap()).unwrap();
+        assert_eq!(key("at:10"), r#"{"At":10}"#);
+        assert_eq!(key("none"), r#""Never""#);
+        assert_eq!(key("replica:at:10"), r#""replica:at:10""#);
         for bad in ["every:5", "at:x", "sometimes", "every"] {
             let err = bad.parse::<RedisKill>().unwrap_err();
             assert!(err.contains("redis kill"), "{err}");
@@ -198,9 +419,35 @@ mod tests {
     }
 
     #[test]
+    fn targets_pick_nodes_by_role() {
+        let view = |name: &str, role| NodeView {
+            name: name.into(),
+            role,
+        };
+        let nodes = [
+            view("primary", Role::Replica),
+            view("replica-1", Role::Primary),
+            view("replica-2", Role::Replica),
+            view("sentinel-1", Role::Sentinel),
+        ];
+        let mut rng = rand::rng();
+        assert_eq!(KillTarget::Primary.pick(&nodes, &mut rng), ["replica-1"]);
+        assert_eq!(KillTarget::Replica.pick(&nodes, &mut rng), ["primary"]);
+        assert_eq!(
+            KillTarget::Replicas(2).pick(&nodes, &mut rng),
+            ["primary", "replica-2"]
+        );
+        assert_ne!(KillTarget::Any.pick(&nodes, &mut rng), ["sentinel-1"]);
+        assert_eq!(
+            KillTarget::Node("sentinel-1".into()).pick(&nodes, &mut rng),
+            ["sentinel-1"]
+        );
+    }
+
+    #[test]
     fn a_schedule_alternates_kills_and_restarts() {
         let down = Duration::from_millis(50);
-        let mut schedule = KillSchedule::new(RedisKill::Every(100), down);
+        let mut schedule = KillSchedule::new(KillWhen::Every(100), down);
         let t0 = schedule.started;
         assert_eq!(schedule.due(t0), RedisAction::Wait);
         let first = t0 + Duration::from_millis(100);
@@ -230,13 +477,13 @@ mod tests {
             RedisAction::Wait
         );
 
-        let mut once = KillSchedule::new(RedisKill::At(30), down);
+        let mut once = KillSchedule::new(KillWhen::At(30), down);
         let t0 = once.started;
         assert_eq!(once.due(t0 + Duration::from_millis(30)), RedisAction::Kill);
         once.killed(t0 + Duration::from_millis(30));
         once.restarted();
         assert_eq!(once.due(t0 + Duration::from_secs(9)), RedisAction::Wait);
-        let never = KillSchedule::new(RedisKill::BeforeRead, down);
+        let never = KillSchedule::new(KillWhen::BeforeRead, down);
         assert_eq!(
             never.due(never.started + Duration::from_secs(9)),
             RedisAction::Wait

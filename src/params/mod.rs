@@ -22,7 +22,8 @@ mod value;
 
 pub use value::{ParamValue, Toml};
 
-use crate::faults::{RedisKill, SlowWorker, WorkerCrash};
+use crate::faults::{KillTarget, RedisKill, SlowWorker, WorkerCrash};
+use crate::servers::{TopologyKind, TopologySpec};
 
 /// Calls `$callback! { PREFIX... ENTRIES... }` with every `redis`-mode run
 /// parameter as `/// doc [clap attributes] name: Type = default,`.
@@ -57,13 +58,30 @@ macro_rules! redis_parameter_list {
             /// changed) and restarts from it; 0 = no persistence.
             [long, value_name = "S", default_value_t = 0]
             snapshot_s: u32 = 0,
-            /// kill -9 the managed server: none, after-enqueue, at:MS or every:MS (after the
-            /// workers start), or before-read; it restarts after redis_down_ms.
-            [long, value_name = "WHEN", default_value = "none"]
-            redis_kill: RedisKill = RedisKill::Never,
+            /// kill -9 a node of the managed topology, `[TARGET:]WHEN`: WHEN none, after-enqueue,
+            /// at:MS or every:MS (after the workers start), or before-read; TARGET primary (the
+            /// server; the default), replica, random-replica, replicas=N, any, or a node name
+            /// (replica-2, sentinel-1). It restarts after redis_down_ms.
+            [long, value_name = "[TARGET:]WHEN", default_value = "none"]
+            redis_kill: RedisKill = RedisKill::NEVER,
             /// How long a killed server stays down, milliseconds.
             [long, value_name = "MS", default_value_t = 300]
             redis_down_ms: u64 = 300,
+            /// The Redis topology the harness starts: single (one server; with snapshot_s > 0 it
+            /// is the snapshot topology), snapshot, or replicated (a primary, 2f replicas and 3
+            /// Sentinels; workers WAIT for f replicas after each commit).
+            [long, value_name = "NAME", default_value = "single"]
+            topology: TopologyKind = TopologyKind::Single,
+            /// Replicated: failures tolerated; 2f replicas, min-replicas-to-write f, WAIT f.
+            [long, value_name = "F", default_value_t = 1]
+            f: u32 = 1,
+            /// Replicated: how long a worker's WAIT after a commit may block, milliseconds.
+            [long, value_name = "MS", default_value_t = 1000]
+            wait_timeout_ms: u64 = 1000,
+            /// Replicated: min-replicas-max-lag, seconds: a replica counts for
+            /// min-replicas-to-write while it acknowledged within this many seconds.
+            [long, value_name = "S", default_value_t = 10]
+            min_replicas_max_lag_s: u32 = 10,
             /// Start a new worker in place of each one that died unexpectedly (killed from
             /// outside, out of memory, crashed).
             [long]
@@ -245,6 +263,106 @@ impl RedisParams {
         (self.deadline_s > 0.0).then(|| std::time::Duration::from_secs_f64(self.deadline_s))
     }
 
+    /// The topology to start (`url`: an external server, nothing started).
+    pub fn topology_spec(&self, url: Option<&str>) -> TopologySpec {
+        match (url, self.topology) {
+            (Some(url), _) => TopologySpec::External {
+                url: url.to_owned(),
+            },
+            (None, TopologyKind::Replicated) => TopologySpec::Replicated {
+                f: self.f,
+                min_replicas_max_lag_s: self.min_replicas_max_lag_s,
+            },
+            (None, TopologyKind::Single | TopologyKind::Snapshot) if self.snapshot_s > 0 => {
+                TopologySpec::Snapshot {
+                    interval_s: self.snapshot_s,
+                }
+            }
+            (None, _) => TopologySpec::Single,
+        }
+    }
+
+    /// The topology's name as runs record it (`snapshot` when a single
+    /// server snapshots).
+    pub fn topology_name(&self) -> &'static str {
+        match self.topology {
+            TopologyKind::Single if self.snapshot_s > 0 => "snapshot",
+            kind => kind.name(),
+        }
+    }
+
+    /// The topology settings and kill targets fit together.
+    fn validate_topology(&self) -> Result<(), ParamError> {
+        let replicated = self.topology == TopologyKind::Replicated;
+        if replicated && self.f == 0 {
+            return Err(ParamError::new(
+                "f",
+                "must be at least 1 with topology replicated (2f replicas, WAIT f): use f = 1 or topology single",
+            ));
+        }
+        if !replicated {
+            let changed = self.changed();
+            for key in ["f", "wait_timeout_ms", "min_replicas_max_lag_s"] {
+                if changed.contains(&key) {
+                    return Err(ParamError::new(
+                        key,
+                        "only applies to topology replicated: drop it or set topology = \"replicated\"",
+                    ));
+                }
+            }
+        }
+        if self.topology == TopologyKind::Snapshot && self.snapshot_s == 0 {
+            return Err(ParamError::new(
+                "topology",
+                "snapshot needs snapshot_s > 0 (the snapshot interval, seconds)",
+            ));
+        }
+        if replicated && self.snapshot_s > 0 {
+            return Err(ParamError::new(
+                "snapshot_s",
+                "the replicated topology runs without persistence (replicas hold the data): drop snapshot_s or use topology single",
+            ));
+        }
+        let target = &self.redis_kill.target;
+        let replicas = if replicated { 2 * self.f } else { 0 };
+        let nodes = if replicated {
+            format!("primary, replica-1..replica-{replicas} and sentinel-1..sentinel-3")
+        } else {
+            "one server (primary)".to_owned()
+        };
+        let missing = match target {
+            KillTarget::Replicas(n) if *n > replicas => Some(format!(
+                "kills {n} replicas but topology {} has {replicas}",
+                self.topology_name()
+            )),
+            _ if target.needs_replicas() && replicas == 0 => Some(format!(
+                "targets {target}, but topology {} has no replicas: use topology replicated, or a plain kill such as at:MS",
+                self.topology_name()
+            )),
+            KillTarget::Node(name) => {
+                let known = replicated
+                    && [("replica-", replicas), ("sentinel-", 3)]
+                        .iter()
+                        .any(|(prefix, count)| {
+                            name.strip_prefix(prefix)
+                                .and_then(|n| n.parse::<u32>().ok())
+                                .is_some_and(|n| (1..=*count).contains(&n))
+                        });
+                (!known).then(|| {
+                    format!(
+                        "names node {name}, which topology {} does not have (its nodes: {nodes})",
+                        self.topology_name()
+                    )
+                })
+            }
+            _ => None,
+        };
+        match missing {
+            Some(message) => Err(ParamError::new("redis_kill", message)),
+            None => Ok(()),
+        }
+    }
+
     /// Checks the parameters against where they run: the one validation
     /// that `harness count` and `harness run` share.
     pub fn validate(&self, run: RunContext<'_>) -> Result<(), ParamError> {
@@ -275,8 +393,9 @@ impl RedisParams {
         }
         if run.external_server {
             let managed_only = [
-                ("redis_kill", self.redis_kill != RedisKill::Never),
+                ("redis_kill", !self.redis_kill.is_never()),
                 ("snapshot_s", self.snapshot_s > 0),
+                ("topology", self.topology != TopologyKind::Single),
             ];
             if let Some((key, _)) = managed_only.iter().find(|(_, set)| *set) {
                 return Err(ParamError::new(
@@ -285,6 +404,7 @@ impl RedisParams {
                 ));
             }
         }
+        self.validate_topology()?;
         if self.redis_down_ms > 60_000 {
             return Err(ParamError::new(
                 "redis_down_ms",
@@ -353,7 +473,7 @@ mod tests {
         assert_eq!(json, r#"{"per_word":false,"slow":[]}"#);
         let set = RedisParams {
             kill_every_ms: 5,
-            redis_kill: RedisKill::At(10),
+            redis_kill: "at:10".parse().unwrap(),
             ..RedisParams::default()
         };
         assert_eq!(
@@ -428,5 +548,57 @@ mod tests {
             "0:mid-commit:1"
         );
         assert_eq!(RedisParams::normalize("colour", "red"), None);
+    }
+
+    #[test]
+    fn topology_settings_are_checked_naming_the_key() {
+        let with = |text: &str| {
+            let mut params = RedisParams::default();
+            for pair in text.split_whitespace() {
+                let (key, value) = pair.split_once('=').unwrap();
+                match key {
+                    "topology" => params.topology = value.parse().unwrap(),
+                    "f" => params.f = value.parse().unwrap(),
+                    "kill" => params.redis_kill = value.parse().unwrap(),
+                    "snapshot" => params.snapshot_s = value.parse().unwrap(),
+                    _ => unreachable!(),
+                }
+            }
+            params.validate(redis(2)).map_err(|e| e.key)
+        };
+        assert_eq!(with("topology=replicated f=0"), Err("f"));
+        assert_eq!(with("f=2"), Err("f"));
+        assert_eq!(with("kill=replica:at:5"), Err("redis_kill"));
+        assert_eq!(
+            with("topology=replicated kill=replicas=3:at:5"),
+            Err("redis_kill")
+        );
+        assert_eq!(
+            with("topology=replicated kill=replica-3:at:5"),
+            Err("redis_kill")
+        );
+        assert_eq!(
+            with("topology=replicated kill=sentinel-4:at:5"),
+            Err("redis_kill")
+        );
+        assert_eq!(with("topology=replicated snapshot=1"), Err("snapshot_s"));
+        assert_eq!(with("topology=snapshot"), Err("topology"));
+        assert_eq!(with("topology=replicated kill=replicas=2:at:5"), Ok(()));
+        assert_eq!(
+            with("topology=replicated f=2 kill=replica-4:every:500"),
+            Ok(())
+        );
+        assert_eq!(with("kill=any:every:500"), Ok(()));
+        let err = RedisParams {
+            topology: TopologyKind::Replicated,
+            redis_kill: "replica-3:at:5".parse().unwrap(),
+            ..RedisParams::default()
+        }
+        .validate(redis(2))
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("redis_kill: names node replica-3"),
+            "{err}"
+        );
     }
 }

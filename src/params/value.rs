@@ -53,7 +53,7 @@ macro_rules! text_value {
         }
     )*};
 }
-text_value!(crate::faults::RedisKill);
+text_value!(crate::faults::RedisKill, crate::servers::TopologyKind);
 
 /// A list of items written `;`-separated (`0:0.5;1:0.25`); "" is empty.
 impl<T> ParamValue for Vec<T>
@@ -127,7 +127,7 @@ mod tests {
                 .unwrap();
         assert_eq!(t.slow.0.text(), "0:0.5;1:0.25");
         assert_eq!(t.also.0.len(), 1);
-        assert_eq!(t.kill.0, RedisKill::Every(500));
+        assert_eq!(t.kill.0, "every:500".parse::<RedisKill>().unwrap());
         assert!(toml::from_str::<T>("slow = \"0:2\"\nalso = []\nkill = \"none\"").is_err());
         assert_eq!(bool::parse_text("true"), Ok(true));
         assert_eq!(1.5f64.text(), "1.5");

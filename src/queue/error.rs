@@ -228,6 +228,12 @@ impl QueueError {
         )
     }
 
+    /// True for a refusal a failover explains (`READONLY`, `NOREPLICAS`,
+    /// `MASTERDOWN`): also [`QueueError::is_redis_gone`].
+    pub fn is_failover(&self) -> bool {
+        matches!(self, QueueError::Gone { error, .. } | QueueError::Unreachable { error, .. } if failover_refusal(error))
+    }
+
     /// True when the job's stream or group is missing (see [`QueueError::JobLost`]).
     pub fn is_job_lost(&self) -> bool {
         matches!(self, QueueError::JobLost { .. })
@@ -268,6 +274,23 @@ fn is_transient(error: &RedisError) -> bool {
             error.kind(),
             ErrorKind::Server(redis::ServerErrorKind::BusyLoading)
         )
+        || failover_refusal(error)
+}
+
+/// What a replicated topology answers around a failover: a demoted primary
+/// (`READONLY`), a primary without enough replicas (`NOREPLICAS`), a
+/// replica that lost its primary (`MASTERDOWN`). Reconnecting (through
+/// Sentinel) and retrying is the cure, as for a server that is down.
+fn failover_refusal(error: &RedisError) -> bool {
+    let refusal = |code: &str| matches!(code, "READONLY" | "NOREPLICAS" | "MASTERDOWN" | "LOADING");
+    if error.code().is_some_and(refusal) {
+        return true;
+    }
+    // A pipeline's error holds each failed command's error.
+    error
+        .clone()
+        .into_server_errors()
+        .is_some_and(|errors| errors.iter().any(|(_, e)| refusal(e.code())))
 }
 
 /// Removes the user and password from a URL for messages:

@@ -46,7 +46,7 @@ pub use connection::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, Endpoint};
 pub use error::{QueueError, redact_url};
 pub use keys::JobKeys;
 pub use message::{Taken, decode_unit, encode_unit, unit_label};
-pub use stats::{RedisReport, WorkerStats, exit_code};
+pub use stats::{RedisReport, WorkerStats, exit_code, quantile};
 pub use stream::StreamQueue;
 
 use crate::words::WordCounts;

@@ -55,6 +55,16 @@ pub struct WorkerStats {
     /// (atomic: refused, nothing applied; other paths: counted twice).
     #[serde(default)]
     pub duplicate_commits: u64,
+    /// Commits refused or cut off by a failover (NOREPLICAS, READONLY,
+    /// connection lost), retried after reconnecting.
+    #[serde(default)]
+    pub commit_retries: u64,
+    /// Milliseconds of each `WAIT` after a commit (replicated topology).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wait_ms: Vec<f64>,
+    /// The fewest replicas a `WAIT` reported (`None`: no WAIT).
+    #[serde(default)]
+    pub min_replicas_acked: Option<u64>,
 }
 
 impl WorkerStats {
@@ -73,6 +83,9 @@ impl WorkerStats {
         self.reconnects += later.reconnects;
         self.units_stolen += later.units_stolen;
         self.duplicate_commits += later.duplicate_commits;
+        self.commit_retries += later.commit_retries;
+        self.wait_ms.extend_from_slice(&later.wait_ms);
+        self.min_replicas_acked = min_option(self.min_replicas_acked, later.min_replicas_acked);
     }
 
     /// The line a worker prints on stdout at exit.
@@ -92,6 +105,25 @@ impl WorkerStats {
     }
 }
 
+/// The smaller of two optional values (`None` is no value, not zero).
+fn min_option(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The `q` quantile (0..1) of `values` (nearest rank; 0 when empty).
+pub fn quantile(values: &[f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
 /// The Redis-specific measurements of one job, summed over its workers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RedisReport {
@@ -105,6 +137,9 @@ pub struct RedisReport {
     pub redis_version: String,
     /// The managed server's process id.
     pub redis_pid: Option<u32>,
+    /// Process ids of every server the topology started (data nodes, then Sentinels).
+    #[serde(default)]
+    pub redis_pids: Vec<u32>,
     /// The worker processes' ids, by worker index.
     pub worker_pids: Vec<u32>,
     /// How workers merged.
@@ -153,6 +188,24 @@ pub struct RedisReport {
     pub enqueue_s: f64,
     /// Seconds reading the final counts back.
     pub read_s: f64,
+    /// The topology: single, snapshot, replicated, external.
+    pub topology: String,
+    /// Replicas of the primary (0 without replication).
+    pub replicas: u32,
+    /// Failovers seen (Sentinel named another primary).
+    pub failovers: u64,
+    /// Replicas (and demoted primaries) restarted after a kill.
+    pub replica_restarts: u64,
+    /// Commits refused or cut off by a failover and retried.
+    pub commit_retries: u64,
+    /// Every `WAIT` after a commit, milliseconds (workers that exited normally).
+    #[serde(skip)]
+    pub wait_ms: Vec<f64>,
+    /// The fewest replicas a commit's `WAIT` reported (`None`: no WAIT).
+    pub min_replicas_acked: Option<u64>,
+    /// Longest time from a kill of the primary to the next applied commit,
+    /// seconds (0 without such a kill).
+    pub failover_s: f64,
 }
 
 impl RedisReport {
@@ -170,6 +223,7 @@ impl RedisReport {
             managed,
             redis_version: redis_version.to_owned(),
             redis_pid: None,
+            redis_pids: Vec::new(),
             worker_pids: Vec::new(),
             commit,
             throttle: ThrottleMethod::None,
@@ -192,6 +246,14 @@ impl RedisReport {
             server_s: 0.0,
             enqueue_s: 0.0,
             read_s: 0.0,
+            topology: String::new(),
+            replicas: 0,
+            failovers: 0,
+            replica_restarts: 0,
+            commit_retries: 0,
+            wait_ms: Vec::new(),
+            min_replicas_acked: None,
+            failover_s: 0.0,
         }
     }
 
@@ -208,6 +270,19 @@ impl RedisReport {
         self.reconnects += stats.reconnects;
         self.units_stolen += stats.units_stolen;
         self.duplicate_commits += stats.duplicate_commits;
+        self.commit_retries += stats.commit_retries;
+        self.wait_ms.extend_from_slice(&stats.wait_ms);
+        self.min_replicas_acked = min_option(self.min_replicas_acked, stats.min_replicas_acked);
+    }
+
+    /// Median `WAIT` after a commit, milliseconds (0 without WAIT).
+    pub fn wait_ms_median(&self) -> f64 {
+        quantile(&self.wait_ms, 0.5)
+    }
+
+    /// 99th percentile `WAIT` after a commit, milliseconds (0 without WAIT).
+    pub fn wait_ms_p99(&self) -> f64 {
+        quantile(&self.wait_ms, 0.99)
     }
 
     /// Word updates per second of merge time, the merge time summed over
@@ -276,5 +351,22 @@ mod tests {
         );
         assert_eq!(report.reconnects, 1);
         assert_eq!(report.updates_per_merge_s(), 200.0);
+        assert_eq!(report.min_replicas_acked, None);
+    }
+
+    #[test]
+    fn waits_give_quantiles_and_the_fewest_acks() {
+        let mut report = RedisReport::new("j", "s", true, "7", CommitPath::Atomic);
+        let waited = |ms: Vec<f64>, acked| WorkerStats {
+            wait_ms: ms,
+            min_replicas_acked: Some(acked),
+            ..WorkerStats::default()
+        };
+        report.add_worker(&waited((1..=99).map(f64::from).collect(), 2));
+        report.add_worker(&waited(vec![1000.0], 1));
+        assert_eq!(report.wait_ms_median(), 50.0);
+        assert_eq!(report.wait_ms_p99(), 99.0);
+        assert_eq!(report.min_replicas_acked, Some(1));
+        assert_eq!(quantile(&[], 0.5), 0.0);
     }
 }

@@ -15,7 +15,12 @@
 //!   still finish its units (stealing on, or `restart_dead`), the job goes
 //!   on. When nobody can, it fails at once naming the stuck units' holders
 //!   and the setting that would have saved them.
-//! - `outage`: kill -9 and restart of the managed server (Lab 4.1).
+//! - `outage`: kill -9 and restart of nodes of the topology (Lab 4), and
+//!   failovers seen.
+//!
+//! The servers are a [`crate::servers::Topology`] (single, snapshot,
+//! replicated, external) picked from the run parameters by
+//! [`crate::servers::start_topology`]; nothing here names a concrete one.
 //!
 //! `queue` owns the work queue and the commit paths; this module owns the
 //! processes and the order of events around them.
@@ -29,12 +34,13 @@ pub use pool::{DeathCause, WORKER_ENV};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::events::EventKind;
 use crate::events::{Event, read_events};
-use crate::faults::{RedisKill, ThrottleMethod, Throttler};
+use crate::faults::{KillWhen, ThrottleMethod, Throttler};
 use crate::input::Unit;
 use crate::params::{RedisParams, RunContext};
 use crate::queue::{CommitPath, Endpoint, JobKeys, QueueError, RedisReport, StreamQueue};
-use crate::servers::{RedisConfig, RedisServer};
+use crate::servers::start_topology;
 use crate::words::{Tally, Tokenizer, WordCounts};
 use crate::worker::WorkerConfig;
 use outage::RedisOutage;
@@ -91,7 +97,7 @@ pub struct RedisOutcome {
 }
 
 /// Runs one Redis-mode job over `units` with `workers` worker processes
-/// (`exe redis-worker`). The managed server (if any), the workers and
+/// (`exe redis-worker`). The managed servers (if any), the workers and
 /// their throttles are stopped on every path out, errors and Ctrl-C
 /// included; call it from the thread that owns the run (see `servers`).
 pub fn run_redis_job(
@@ -117,22 +123,20 @@ pub fn run_redis_job(
     let started = Instant::now();
     let deadline = params.deadline().map(|d| started + d);
     let commit = params.commit();
-    let (mut managed, endpoint) = match &options.url {
-        Some(url) => (None, Endpoint::new(url)),
-        None => {
-            let server = RedisServer::start(RedisConfig {
-                snapshot_interval_s: (params.snapshot_s > 0).then_some(params.snapshot_s),
-                ..RedisConfig::default()
-            })?;
-            let endpoint = Endpoint::new(&server.url());
-            (Some(server), endpoint)
-        }
-    };
+    let mut topology = start_topology(&params.topology_spec(options.url.as_deref()))?;
+    let topology = topology.as_mut();
+    let endpoint = Endpoint::new(&topology.url());
     let mut con = endpoint.connect()?;
     let version = endpoint.server_version(&mut con)?;
-    let mut report = RedisReport::new("", endpoint.shown(), managed.is_some(), &version, commit);
-    report.redis_pid = managed.as_ref().and_then(RedisServer::pid);
+    let managed = topology.managed();
+    let mut report = RedisReport::new("", endpoint.shown(), managed, &version, commit);
+    report.redis_pid = topology.pids().first().copied();
+    report.redis_pids = topology.pids();
+    report.topology = topology.name().to_owned();
+    report.replicas = topology.replicas();
     report.server_s = started.elapsed().as_secs_f64();
+    // The replicated topology: every commit waits for f replicas.
+    let wait_replicas = if topology.replicas() > 0 { params.f } else { 0 };
 
     let phase = Instant::now();
     let keys = JobKeys::random();
@@ -141,7 +145,7 @@ pub fn run_redis_job(
     let _cleanup = KeyCleanup {
         queue: &queue,
         endpoint: &endpoint,
-        armed: managed.is_none() && !options.keep_keys,
+        armed: !managed && !options.keep_keys,
     };
     let mut ordered = units.to_vec();
     ordered.sort_by_key(|u| std::cmp::Reverse(u.bytes()));
@@ -150,15 +154,21 @@ pub fn run_redis_job(
     if atomic {
         queue.load_functions(&mut con)?;
     }
+    if wait_replicas > 0 {
+        // The queue is on f replicas before any worker starts.
+        endpoint.wait_replicas(&mut con, wait_replicas, 5_000)?;
+    }
     drop(con);
     report.enqueue_s = phase.elapsed().as_secs_f64();
     let mut outage = RedisOutage::new(&queue, &endpoint, &ordered, atomic);
-    if params.redis_kill == RedisKill::AfterEnqueue
-        && let Some(server) = managed.as_mut()
-    {
-        outage.kill(server, "after the enqueue")?;
-        std::thread::sleep(Duration::from_millis(params.redis_down_ms));
-        outage.restart(server)?;
+    outage.watch_primary(topology);
+    if params.redis_kill.when == KillWhen::AfterEnqueue && managed {
+        outage.kill_and_restart(
+            topology,
+            &params.redis_kill.target,
+            "after the enqueue",
+            Duration::from_millis(params.redis_down_ms),
+        )?;
     }
 
     let job_dir =
@@ -184,6 +194,8 @@ pub fn run_redis_job(
                 pipeline_commands: options.pipeline_commands,
                 reconnect_s: options.reconnect_s,
                 steal_idle_ms: params.autoclaim_ms,
+                wait_replicas,
+                wait_timeout_ms: params.wait_timeout_ms,
             },
             stderr: job_dir.path().join(format!("worker-{worker}.stderr")),
         })
@@ -200,13 +212,15 @@ pub fn run_redis_job(
         queue: &queue,
         endpoint: &endpoint,
         params,
-        server: managed.as_mut(),
+        topology,
         outage: &mut outage,
         deadline,
     }
     .run()?;
     let count_s = phase.elapsed().as_secs_f64();
     report.redis_restarts = outage.restarts;
+    report.replica_restarts = outage.replica_restarts;
+    report.failovers = outage.failovers;
     report.relaunches = supervised.relaunches;
     report.crashes = supervised.crashes;
     report.kills = supervised.kills;
@@ -240,6 +254,16 @@ pub fn run_redis_job(
     events.extend(outage.events);
     events.extend(supervised.events);
     events.sort_by(|a, b| a.at_unix_s.total_cmp(&b.at_unix_s));
+    report.failover_s = outage
+        .primary_kills
+        .iter()
+        .filter_map(|&killed| {
+            events
+                .iter()
+                .find(|e| e.kind == EventKind::Committed && e.at_unix_s > killed)
+                .map(|e| e.at_unix_s - killed)
+        })
+        .fold(0.0, f64::max);
     Ok(RedisOutcome {
         counts,
         tally,

@@ -1,14 +1,23 @@
-//! Kills and restarts of the managed server during a job (Lab 4.1), the
-//! harness's events about them, and putting the job back after a restart.
+//! Kills and restarts of nodes of the managed topology during a job (Lab
+//! 4), the harness's events about them (node down/up, failovers), and
+//! putting the job back after a restart.
 
-use std::path::Path;
+use std::time::{Duration, Instant};
 
 use crate::events::{Event, EventKind, now_unix_s};
+use crate::faults::{KillTarget, Role};
 use crate::input::Unit;
 use crate::queue::{Endpoint, QueueError, StreamQueue};
-use crate::servers::RedisServer;
+use crate::servers::Topology;
 
-/// Kills and restarts of the managed server and what the harness noted.
+/// How long a restart keeps trying to put the job back (a primary without
+/// enough replicas refuses writes until one is back in sync).
+const RESTORE_WINDOW: Duration = Duration::from_secs(30);
+/// How long a killed node may wait for its restart to be possible (a
+/// killed primary waits for Sentinel's failover).
+const READY_WINDOW: Duration = Duration::from_secs(30);
+
+/// Kills and restarts of the topology's nodes and what the harness noted.
 pub(super) struct RedisOutage<'a> {
     queue: &'a StreamQueue,
     endpoint: &'a Endpoint,
@@ -16,8 +25,18 @@ pub(super) struct RedisOutage<'a> {
     atomic: bool,
     /// The harness's own events (worker -1).
     pub events: Vec<Event>,
-    /// Restarts so far.
+    /// Node restarts so far.
     pub restarts: u64,
+    /// Restarts of data nodes that came back as replicas.
+    pub replica_restarts: u64,
+    /// Times Sentinel named another primary.
+    pub failovers: u64,
+    /// When the primary was killed (Unix seconds), for the failover time.
+    pub primary_kills: Vec<f64>,
+    /// Nodes killed and not restarted yet.
+    down: Vec<String>,
+    /// The primary last seen.
+    last_primary: Option<String>,
 }
 
 impl<'a> RedisOutage<'a> {
@@ -35,6 +54,11 @@ impl<'a> RedisOutage<'a> {
             atomic,
             events: Vec::new(),
             restarts: 0,
+            replica_restarts: 0,
+            failovers: 0,
+            primary_kills: Vec::new(),
+            down: Vec::new(),
+            last_primary: None,
         }
     }
 
@@ -49,38 +73,129 @@ impl<'a> RedisOutage<'a> {
         });
     }
 
-    /// kill -9 of the server.
-    pub fn kill(&mut self, server: &mut RedisServer, when: &str) -> Result<(), QueueError> {
-        server.kill9()?;
-        self.note(EventKind::RedisDown, &format!("kill -9 ({when})"));
-        Ok(())
-    }
-
-    /// Starts the server again (it loads its last snapshot, if any) and puts
-    /// back what it lost: the queue when no snapshot had it, the Function.
-    pub fn restart(&mut self, server: &mut RedisServer) -> Result<(), QueueError> {
-        server.restart()?;
-        self.restarts += 1;
-        let mut con = self.endpoint.connect()?;
-        let requeued = self.queue.restore(&mut con, self.units, self.atomic)?;
-        let detail = if requeued {
-            "restarted empty (no snapshot yet): job queued again"
-        } else {
-            "restarted from its snapshot"
-        };
-        self.note(EventKind::RedisUp, detail);
-        Ok(())
-    }
-}
-
-/// The last lines of a log file, for messages.
-pub(super) fn log_tail(path: &Path) -> String {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let text = String::from_utf8_lossy(&bytes);
-            let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(15)..].join("\n")
+    /// kill -9 of the nodes `target` names now.
+    pub fn kill(
+        &mut self,
+        topology: &mut dyn Topology,
+        target: &KillTarget,
+        when: &str,
+    ) -> Result<(), QueueError> {
+        let nodes = topology.nodes();
+        let victims = target.pick(&nodes, &mut rand::rng());
+        if victims.is_empty() {
+            self.note(
+                EventKind::RedisUp,
+                &format!("no node fits kill target {target} now ({when}): nothing killed"),
+            );
         }
-        Err(e) => format!("(could not read {}: {e})", path.display()),
+        for name in victims {
+            let role = nodes
+                .iter()
+                .find(|n| n.name == name)
+                .map(|n| n.role)
+                .unwrap_or(Role::Replica);
+            topology.kill(&name)?;
+            if role == Role::Primary {
+                self.primary_kills.push(now_unix_s());
+            }
+            let role = match role {
+                Role::Primary => "primary",
+                Role::Replica => "replica",
+                Role::Sentinel => "sentinel",
+            };
+            self.note(
+                EventKind::RedisDown,
+                &format!("kill -9 {name} ({role}; {when})"),
+            );
+            self.down.push(name);
+        }
+        Ok(())
+    }
+
+    /// True when every killed node can be started again now.
+    pub fn ready(&mut self, topology: &mut dyn Topology) -> bool {
+        self.down.iter().all(|name| topology.ready_to_restart(name))
+    }
+
+    /// Starts the killed nodes again and puts back what the topology lost:
+    /// the queue when no snapshot (or promoted replica) had it, the Function.
+    pub fn restart(&mut self, topology: &mut dyn Topology) -> Result<(), QueueError> {
+        let replicated = topology.replicas() > 0;
+        for name in std::mem::take(&mut self.down) {
+            topology.restart(&name)?;
+            self.restarts += 1;
+            let primary = topology.primary();
+            let detail = if !replicated || name.starts_with("sentinel-") {
+                format!("{name} restarted")
+            } else {
+                self.replica_restarts += 1;
+                format!(
+                    "{name} restarted as a replica of {}",
+                    primary.as_deref().unwrap_or("?")
+                )
+            };
+            self.note(EventKind::RedisUp, &detail);
+        }
+        let started = Instant::now();
+        let requeued = loop {
+            let restored = self
+                .endpoint
+                .connect()
+                .and_then(|mut con| self.queue.restore(&mut con, self.units, self.atomic));
+            match restored {
+                Ok(requeued) => break requeued,
+                Err(e) if e.is_redis_gone() && started.elapsed() < RESTORE_WINDOW => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        if requeued {
+            self.note(
+                EventKind::RedisUp,
+                "the job's queue was lost (restarted empty): job queued again",
+            );
+        }
+        Ok(())
+    }
+
+    /// Kills `target`, waits `down` and until the nodes can restart, and
+    /// restarts them (the bootstrap and before-read kills).
+    pub fn kill_and_restart(
+        &mut self,
+        topology: &mut dyn Topology,
+        target: &KillTarget,
+        when: &str,
+        down: Duration,
+    ) -> Result<(), QueueError> {
+        self.kill(topology, target, when)?;
+        std::thread::sleep(down);
+        let started = Instant::now();
+        while !self.ready(topology) && started.elapsed() < READY_WINDOW {
+            self.watch_primary(topology);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.watch_primary(topology);
+        self.restart(topology)
+    }
+
+    /// Notes a failover when Sentinel names another primary than before.
+    pub fn watch_primary(&mut self, topology: &mut dyn Topology) {
+        if topology.replicas() == 0 {
+            return;
+        }
+        let Some(primary) = topology.primary() else {
+            return;
+        };
+        match self.last_primary.replace(primary.clone()) {
+            Some(before) if before != primary => {
+                self.failovers += 1;
+                self.note(
+                    EventKind::RedisUp,
+                    &format!("failover: {primary} is the primary now (was {before})"),
+                );
+            }
+            _ => {}
+        }
     }
 }

@@ -22,14 +22,14 @@ use std::time::{Duration, Instant};
 use rand::RngExt;
 use redis::Connection;
 
-use super::outage::{RedisOutage, log_tail};
+use super::outage::RedisOutage;
 use super::pool::{Death, DeathCause, Ended, WorkerPool};
 use crate::events::{Event, EventKind, now_unix_s};
-use crate::faults::{KillSchedule, RedisAction, RedisKill};
+use crate::faults::{KillSchedule, KillWhen, RedisAction};
 use crate::interrupt;
 use crate::params::RedisParams;
 use crate::queue::{Endpoint, JobKeys, QueueError, StreamQueue, WorkerStats};
-use crate::servers::RedisServer;
+use crate::servers::Topology;
 
 /// How often the loop looks at its workers.
 const POLL: Duration = Duration::from_millis(10);
@@ -53,9 +53,9 @@ pub(super) struct Supervisor<'a, 'o> {
     pub endpoint: &'a Endpoint,
     /// The run parameters.
     pub params: &'a RedisParams,
-    /// The managed server, when the harness started one.
-    pub server: Option<&'a mut RedisServer>,
-    /// Kills and restarts of the managed server.
+    /// The servers (nothing is killed in an external one).
+    pub topology: &'a mut dyn Topology,
+    /// Kills and restarts of the topology's nodes.
     pub outage: &'a mut RedisOutage<'o>,
     /// When to give up (the run's `deadline_s`).
     pub deadline: Option<Instant>,
@@ -115,7 +115,7 @@ impl Supervisor<'_, '_> {
         let params = self.params;
         let mut out = Supervised::default();
         let mut schedule = KillSchedule::new(
-            params.redis_kill,
+            params.redis_kill.when,
             Duration::from_millis(params.redis_down_ms),
         );
         if self.deadline.is_some() {
@@ -135,7 +135,9 @@ impl Supervisor<'_, '_> {
         // nothing left to do, so if Redis later says units are not done, a
         // restored snapshot brought them back.
         let mut normal_exits = 0usize;
-        let mut before_read_due = params.redis_kill == RedisKill::BeforeRead;
+        let mut before_read_due = params.redis_kill.when == KillWhen::BeforeRead;
+        let managed = self.topology.managed();
+        let mut last_watch = Instant::now();
         loop {
             interrupt::check()?;
             let now = Instant::now();
@@ -148,18 +150,22 @@ impl Supervisor<'_, '_> {
                     state,
                 });
             }
-            if let Some(server) = self.server.as_deref_mut() {
+            if managed {
                 match schedule.due(now) {
                     RedisAction::Kill => {
-                        self.outage.kill(server, &params.redis_kill.to_string())?;
+                        self.outage.kill(
+                            self.topology,
+                            &params.redis_kill.target,
+                            &params.redis_kill.to_string(),
+                        )?;
                         schedule.killed(now);
                     }
-                    RedisAction::Restart => {
-                        self.outage.restart(server)?;
+                    RedisAction::Restart if self.outage.ready(self.topology) => {
+                        self.outage.restart(self.topology)?;
                         schedule.restarted();
                         con = None;
                     }
-                    RedisAction::Wait => {}
+                    RedisAction::Restart | RedisAction::Wait => {}
                 }
                 if schedule.reached_cap() && !cap_noted {
                     cap_noted = true;
@@ -170,11 +176,15 @@ impl Supervisor<'_, '_> {
                     eprintln!("note: {note}");
                     self.outage.note(EventKind::RedisUp, &note);
                 }
-                if !schedule.is_down() && !server.is_running() {
+                if let Some(dead) = self.topology.died() {
                     return Err(QueueError::ServerDied {
-                        port: server.port(),
-                        log_tail: log_tail(&server.dir().join("redis.log")),
+                        port: dead.port,
+                        log_tail: format!("({}) {}", dead.name, dead.log_tail),
                     });
+                }
+                if last_watch.elapsed() >= CHECK_EVERY {
+                    last_watch = Instant::now();
+                    self.outage.watch_primary(self.topology);
                 }
             }
 
@@ -230,17 +240,17 @@ impl Supervisor<'_, '_> {
                 last_check = Some(Instant::now());
                 match self.progress(&mut con)? {
                     Progress::Done => {
-                        if live == 0
-                            && before_read_due
-                            && let Some(server) = self.server.as_deref_mut()
-                        {
-                            // Lab 4.1: Redis dies after the workers are done and
+                        if live == 0 && before_read_due && managed {
+                            // Lab 4: Redis dies after the workers are done and
                             // before the counts are read; a rolled-back job is
                             // finished by starting the workers again (below).
                             before_read_due = false;
-                            self.outage.kill(server, "before the counts are read")?;
-                            std::thread::sleep(Duration::from_millis(params.redis_down_ms));
-                            self.outage.restart(server)?;
+                            self.outage.kill_and_restart(
+                                self.topology,
+                                &params.redis_kill.target,
+                                "before the counts are read",
+                                Duration::from_millis(params.redis_down_ms),
+                            )?;
                             con = None;
                             continue;
                         }

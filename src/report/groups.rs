@@ -31,6 +31,10 @@ pub const PARAMETER_COLUMNS: &[&str] = &[
     "redis_down_ms",
     "restart_dead",
     "deadline_s",
+    "topology",
+    "f",
+    "wait_timeout_ms",
+    "min_replicas_max_lag_s",
     "scale",
 ];
 

@@ -57,6 +57,14 @@ pub struct RunRow {
     pub restart_dead: bool,
     /// The run's deadline, seconds (0 = none).
     pub deadline_s: f64,
+    /// Redis topology: single, snapshot, replicated, external ("" for local modes).
+    pub topology: String,
+    /// Replicated: failures tolerated (2f replicas, WAIT f).
+    pub f: u32,
+    /// Replicated: WAIT timeout after each commit, ms.
+    pub wait_timeout_ms: u64,
+    /// Replicated: min-replicas-max-lag, seconds.
+    pub min_replicas_max_lag_s: u32,
     /// Wall time of the job, seconds.
     pub wall_s: f64,
     /// Walking inputs and cutting units, seconds.
@@ -94,6 +102,22 @@ pub struct RunRow {
     pub worker_restarts: u64,
     /// Redis: commits refused because the unit was already committed.
     pub duplicate_commits: u64,
+    /// Replicated: replicas of the primary (0 otherwise).
+    pub replicas: u32,
+    /// Replicated: failovers (Sentinel promoted another node).
+    pub failovers: u64,
+    /// Replicated: data nodes restarted as replicas after a kill.
+    pub replica_restarts: u64,
+    /// Replicated: commits refused or cut off by a failover, retried.
+    pub commit_retries: u64,
+    /// Replicated: median WAIT after a commit, ms (0 without WAIT).
+    pub wait_ms_median: f64,
+    /// Replicated: 99th percentile WAIT after a commit, ms.
+    pub wait_ms_p99: f64,
+    /// Replicated: fewest replicas that acknowledged a commit (empty without WAIT).
+    pub min_replicas_acked: Option<u64>,
+    /// Replicated: longest time from a primary kill to the next applied commit, s.
+    pub failover_s: f64,
     /// Counts equal to the serial oracle.
     pub correct: bool,
     /// Words whose count differs from the oracle (0 when correct).
@@ -152,6 +176,10 @@ impl RunRow {
             redis_down_ms: 300,
             restart_dead: false,
             deadline_s: 0.0,
+            topology: String::new(),
+            f: 1,
+            wait_timeout_ms: 1000,
+            min_replicas_max_lag_s: 10,
             wall_s: 0.0,
             plan_s: 0.0,
             count_s: 0.0,
@@ -170,6 +198,14 @@ impl RunRow {
             unexpected_deaths: 0,
             worker_restarts: 0,
             duplicate_commits: 0,
+            replicas: 0,
+            failovers: 0,
+            replica_restarts: 0,
+            commit_retries: 0,
+            wait_ms_median: 0.0,
+            wait_ms_p99: 0.0,
+            min_replicas_acked: None,
+            failover_s: 0.0,
             correct: true,
             diff_words: 0,
             expect_exact: true,

@@ -14,6 +14,11 @@ pub fn find_redis_server() -> Result<PathBuf, ServerError> {
     find_binary("redis-server")
 }
 
+/// Finds `redis-sentinel` like [`find_redis_server`].
+pub fn find_redis_sentinel() -> Result<PathBuf, ServerError> {
+    find_binary("redis-sentinel")
+}
+
 /// Returns the version `binary --version` reports, e.g. "7.0.15".
 pub fn redis_server_version(binary: &Path) -> Result<String, ServerError> {
     let output = Command::new(binary)
@@ -42,7 +47,7 @@ pub fn redis_server_version(binary: &Path) -> Result<String, ServerError> {
 }
 
 /// Returns `binary` if it is an executable file, else [`ServerError::NotInstalled`].
-pub(super) fn executable(binary: PathBuf) -> Result<PathBuf, ServerError> {
+pub(crate) fn executable(binary: PathBuf) -> Result<PathBuf, ServerError> {
     if is_executable(&binary) {
         Ok(binary)
     } else {

@@ -5,9 +5,10 @@ use std::io;
 pub enum ServerError {
     /// The server binary does not exist or is not executable.
     #[error(
-        "{binary} not found{}: install it (Debian/Ubuntu: sudo apt-get install -y redis-server) \
+        "{binary} not found{}: install it (Debian/Ubuntu: sudo apt-get install -y {}) \
          or pass --redis-url to use an existing server",
-        if .binary.contains('/') { "" } else { " on PATH" }
+        if .binary.contains('/') { "" } else { " on PATH" },
+        if .binary.ends_with("redis-sentinel") { "redis-sentinel" } else { "redis-server" }
     )]
     NotInstalled {
         /// The binary's name when it was searched for, or the path that was given.
@@ -66,6 +67,20 @@ pub enum ServerError {
         what: String,
         /// The underlying client error.
         source: redis::RedisError,
+    },
+
+    /// A replicated topology did not come together (replicas not in sync,
+    /// Sentinels not seeing the primary) in time.
+    #[error(
+        "{what} did not happen within {waited_ms} ms: the machine may be overloaded; see the logs in {logs}"
+    )]
+    NotFormed {
+        /// What was waited for.
+        what: String,
+        /// How long.
+        waited_ms: u64,
+        /// Where the logs are.
+        logs: String,
     },
 
     /// A binary or server answered with something that could not be parsed.

@@ -8,6 +8,10 @@
 //! Linux the child also dies if the harness itself is killed, so no test,
 //! error or Ctrl-C path leaves a server behind.
 //!
+//! [`Topology`] is the seam over the server layouts (`single`, `snapshot`,
+//! `replicated` with redis-sentinel, `external`); [`start_topology`] is the
+//! one place that picks one.
+//!
 //! The process plumbing (spawning, log capture, kill and reap) lives in the
 //! private `process` submodule and is independent of Redis, so further server
 //! kinds such as `redis-sentinel` in a replicated topology can reuse it.
@@ -17,8 +21,14 @@ mod error;
 mod port;
 mod process;
 mod redis_server;
+mod sentinel;
+mod topology;
 
-pub use binary::{find_redis_server, redis_server_version};
+pub use binary::{find_redis_sentinel, find_redis_server, redis_server_version};
 pub use error::ServerError;
 pub use port::free_loopback_port;
 pub use redis_server::{RedisConfig, RedisServer};
+pub use topology::{
+    DeadNode, External, MASTER_NAME, NodeView, Replicated, Role, Single, Topology, TopologyKind,
+    TopologySpec, start as start_topology,
+};

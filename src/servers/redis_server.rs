@@ -43,6 +43,10 @@ pub struct RedisConfig {
     pub snapshot_interval_s: Option<u32>,
     /// The redis-server binary; `None` searches `PATH`, /usr/bin, /usr/sbin and /usr/local/bin.
     pub binary: Option<PathBuf>,
+    /// Start as a replica of the primary on this loopback port (`--replicaof`).
+    pub replica_of: Option<u16>,
+    /// Further `--name value` settings (e.g. `min-replicas-to-write`).
+    pub settings: Vec<(String, String)>,
 }
 
 impl Default for RedisConfig {
@@ -53,6 +57,8 @@ impl Default for RedisConfig {
             password: None,
             snapshot_interval_s: None,
             binary: None,
+            replica_of: None,
+            settings: Vec::new(),
         }
     }
 }
@@ -74,6 +80,8 @@ pub struct RedisServer {
     port: u16,
     password: String,
     snapshot_interval_s: Option<u32>,
+    replica_of: Option<u16>,
+    settings: Vec<(String, String)>,
     dir: TempDir,
 }
 
@@ -124,6 +132,8 @@ impl RedisServer {
             port: config.port.unwrap_or(0),
             password: config.password.unwrap_or_else(random_password),
             snapshot_interval_s: config.snapshot_interval_s,
+            replica_of: config.replica_of,
+            settings: config.settings,
             dir,
         };
         match config.port {
@@ -177,6 +187,12 @@ impl RedisServer {
                 what: "redis_version in INFO server".to_owned(),
                 output: info,
             })
+    }
+
+    /// Which primary a later [`RedisServer::restart`] replicates (`None`: it
+    /// starts as a primary).
+    pub fn set_replica_of(&mut self, port: Option<u16>) {
+        self.replica_of = port;
     }
 
     /// Kills the server with SIGKILL and reaps it; it is down afterwards.
@@ -316,6 +332,16 @@ impl RedisServer {
         match self.snapshot_interval_s {
             None => args.push("".into()),
             Some(seconds) => args.extend([seconds.to_string().into(), "1".into()]),
+        }
+        if let Some(port) = self.replica_of {
+            args.extend([
+                "--replicaof".into(),
+                self.bind.clone().into(),
+                port.to_string().into(),
+            ]);
+        }
+        for (name, value) in &self.settings {
+            args.extend([format!("--{name}").into(), value.into()]);
         }
         args
     }

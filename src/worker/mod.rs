@@ -25,6 +25,19 @@
 //! the message already acknowledged is a `refused` event and counted in
 //! `duplicate_commits` (with `--atomic` its counts were not applied; on the
 //! other paths they were, i.e. counted twice).
+//!
+//! With replication (`wait_replicas` > 0) every commit is followed by
+//! `WAIT f TIMEOUT` on the same connection; the worker records how long it
+//! waited and the fewest replicas that acknowledged a commit. A commit the
+//! primary refuses (`NOREPLICAS`, `READONLY`) or that a failover cuts off
+//! is counted in `commit_retries` and retried after reconnecting through
+//! Sentinel: the unit is still pending for this worker, so it is re-read
+//! and committed again. With the atomic commit that is never applied
+//! twice: replication applies a Function's effects (the XACK and the
+//! ZINCRBYs together) in order, so a promoted replica holds a prefix of the
+//! primary's history: either the commit is in it (XACK now returns 0, the
+//! retry applies nothing) or neither its counts nor its acknowledgement
+//! are (the unit is delivered again and counted once).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -71,6 +84,13 @@ pub struct WorkerConfig {
     pub reconnect_s: u64,
     /// Steal units idle longer than this many milliseconds (0: never).
     pub steal_idle_ms: u64,
+    /// After each commit, `WAIT` for this many replicas (0: no WAIT; the
+    /// replicated topology's f).
+    #[serde(default)]
+    pub wait_replicas: u32,
+    /// How long that `WAIT` may block, milliseconds.
+    #[serde(default)]
+    pub wait_timeout_ms: u64,
 }
 
 /// Runs the worker loop until no unit is left; returns its measurements.
@@ -261,11 +281,21 @@ impl Worker<'_> {
         let merging = Instant::now();
         let ack_separately = self.crash.armed(CrashPoint::MidCommit);
         let (crash, events, counts) = (&self.crash, &mut self.events, &self.counts);
-        let commit = queue.commit(con, &taken, counts, ack_separately, &mut || {
-            crash.reach(CrashPoint::MidCommit, || {
-                events.record(EventKind::Crash, &label, CrashPoint::MidCommit.name())
+        let commit = queue
+            .commit(con, &taken, counts, ack_separately, &mut || {
+                crash.reach(CrashPoint::MidCommit, || {
+                    events.record(EventKind::Crash, &label, CrashPoint::MidCommit.name())
+                })
             })
-        })?;
+            .inspect_err(|e| {
+                if e.is_redis_gone() {
+                    // Refused (NOREPLICAS, READONLY) or cut off by a
+                    // failover: the unit is still this worker's pending
+                    // unit, re-read and committed again after reconnecting
+                    // (an atomic commit applies at most once).
+                    self.stats.commit_retries += 1;
+                }
+            })?;
         self.stats.merge_s += merging.elapsed().as_secs_f64();
         self.stats.word_updates += commit.updates;
         self.stats.round_trips += commit.round_trips;
@@ -288,6 +318,22 @@ impl Worker<'_> {
         self.stats.units += 1;
         self.stats.bytes += tally.bytes;
         self.stats.words += tally.words;
+        if self.config.wait_replicas > 0 {
+            let waiting = Instant::now();
+            let acked = self.endpoint.wait_replicas(
+                con,
+                self.config.wait_replicas,
+                self.config.wait_timeout_ms,
+            )?;
+            self.stats
+                .wait_ms
+                .push(waiting.elapsed().as_secs_f64() * 1000.0);
+            self.stats.min_replicas_acked = Some(
+                self.stats
+                    .min_replicas_acked
+                    .map_or(acked, |least| least.min(acked)),
+            );
+        }
         self.crash_point(CrashPoint::AfterCommit, &label);
         Ok(Step::Worked)
     }
@@ -372,6 +418,8 @@ mod tests {
             pipeline_commands: 1000,
             reconnect_s: 20,
             steal_idle_ms: 0,
+            wait_replicas: 0,
+            wait_timeout_ms: 0,
         }
     }
 

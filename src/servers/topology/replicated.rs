@@ -1,0 +1,419 @@
+//! The `replicated` topology (Lab 4.2): one primary, `2f` replicas and 3
+//! redis-sentinel processes monitoring it, all on free loopback ports with
+//! one random password (`requirepass` and `masterauth` on every data node,
+//! `auth-pass` and `sentinel-pass` in every Sentinel).
+//!
+//! Every data node runs with `min-replicas-to-write f` (so a primary that
+//! lost more than f replicas refuses writes with `NOREPLICAS` instead of
+//! taking writes no replica holds) and a configurable
+//! `min-replicas-max-lag`, without persistence (the replicas hold the data)
+//! and with diskless, undelayed resyncs.
+//!
+//! Nodes are named by how they started: `primary`, `replica-1` ..
+//! `replica-2f`, `sentinel-1` .. `sentinel-3`; after a failover the node
+//! named `replica-1` may be the primary ([`Topology::primary`] asks
+//! Sentinel). A killed data node restarts empty as a replica of the
+//! current primary and resyncs; a killed primary restarts only once
+//! Sentinel promoted another node (never as an empty primary, which its
+//! replicas would copy). Clients connect through Sentinel
+//! (`redis+sentinel://` URL, see `queue::Endpoint`).
+
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use super::{DeadNode, NodeView, Role, Topology, log_tail};
+use crate::servers::binary::{executable, find_redis_sentinel};
+use crate::servers::port::free_port;
+use crate::servers::sentinel::{Sentinel, SentinelConfig};
+use crate::servers::{RedisConfig, RedisServer, ServerError};
+
+/// The name Sentinel monitors the primary under.
+pub const MASTER_NAME: &str = "wc";
+/// Sentinels started.
+const SENTINELS: u32 = 3;
+/// Sentinels that must agree the primary is down.
+const QUORUM: u32 = 2;
+/// No answer from the primary for this long: Sentinel starts a failover.
+const DOWN_AFTER_MS: u64 = 1000;
+/// Sentinel's failover timeout (also: no second failover of the same
+/// primary within twice this).
+const FAILOVER_TIMEOUT_MS: u64 = 2000;
+/// How long the start waits for replicas to sync and Sentinels to see them.
+const FORM_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A primary, its replicas and the Sentinels, owned by the harness.
+#[derive(Debug)]
+pub struct Replicated {
+    f: u32,
+    /// Data nodes: (name, server), primary first.
+    data: Vec<(String, RedisServer)>,
+    /// Sentinels: (name, process).
+    sentinels: Vec<(String, Sentinel)>,
+    /// Nodes down on purpose.
+    killed: Vec<String>,
+    /// The `redis+sentinel://` URL.
+    url: String,
+    /// Holds the Sentinels' config files and logs (dropped last).
+    dir: TempDir,
+}
+
+impl Replicated {
+    /// Starts a primary, `2f` replicas in sync with it and 3 Sentinels that
+    /// see all of them; `sentinel_binary` overrides the search for
+    /// `redis-sentinel` (tests).
+    pub fn start(
+        f: u32,
+        min_replicas_max_lag_s: u32,
+        sentinel_binary: Option<std::path::PathBuf>,
+    ) -> Result<Replicated, ServerError> {
+        let sentinel_binary = match sentinel_binary {
+            Some(binary) => executable(binary)?,
+            None => find_redis_sentinel()?,
+        };
+        let dir = crate::fsutil::owned_temp_dir("harness-sentinel").map_err(|source| {
+            ServerError::Io {
+                what: "creating a temporary directory for redis-sentinel".to_owned(),
+                source,
+            }
+        })?;
+        let password: String = rand::random::<[u8; 16]>()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        let settings = vec![
+            ("masterauth".to_owned(), password.clone()),
+            ("min-replicas-to-write".to_owned(), f.to_string()),
+            (
+                "min-replicas-max-lag".to_owned(),
+                min_replicas_max_lag_s.to_string(),
+            ),
+            ("repl-diskless-sync".to_owned(), "yes".to_owned()),
+            ("repl-diskless-sync-delay".to_owned(), "0".to_owned()),
+            ("repl-diskless-load".to_owned(), "on-empty-db".to_owned()),
+        ];
+        let config = |replica_of| RedisConfig {
+            password: Some(password.clone()),
+            replica_of,
+            settings: settings.clone(),
+            ..RedisConfig::default()
+        };
+        let primary = RedisServer::start(config(None))?;
+        let primary_port = primary.port();
+        let mut data = vec![("primary".to_owned(), primary)];
+        for index in 1..=2 * f {
+            data.push((
+                format!("replica-{index}"),
+                RedisServer::start(config(Some(primary_port)))?,
+            ));
+        }
+        let mut topology = Replicated {
+            f,
+            data,
+            sentinels: Vec::new(),
+            killed: Vec::new(),
+            url: String::new(),
+            dir,
+        };
+        topology.wait_for("the replicas to sync with the primary", |t| {
+            t.synced_replicas() == 2 * f as usize
+        })?;
+        let sentinel_config = SentinelConfig {
+            master: MASTER_NAME.to_owned(),
+            primary_port,
+            password: password.clone(),
+            quorum: QUORUM,
+            down_after_ms: DOWN_AFTER_MS,
+            failover_timeout_ms: FAILOVER_TIMEOUT_MS,
+        };
+        for index in 1..=SENTINELS {
+            let port = free_port("127.0.0.1")?;
+            let sentinel = Sentinel::start(
+                &sentinel_binary,
+                topology.dir.path(),
+                port,
+                &sentinel_config,
+            )?;
+            topology
+                .sentinels
+                .push((format!("sentinel-{index}"), sentinel));
+        }
+        let others = SENTINELS as usize - 1;
+        topology.wait_for("the Sentinels to see every replica and each other", |t| {
+            t.sentinels.iter().all(|(_, s)| {
+                s.known(MASTER_NAME).is_some_and(|(replicas, sentinels)| {
+                    replicas == 2 * f as usize && sentinels == others
+                })
+            })
+        })?;
+        let addresses: Vec<String> = topology
+            .sentinels
+            .iter()
+            .map(|(_, s)| format!("127.0.0.1:{}", s.port()))
+            .collect();
+        topology.url = format!(
+            "redis+sentinel://:{password}@{}/{MASTER_NAME}",
+            addresses.join(",")
+        );
+        Ok(topology)
+    }
+
+    /// Failures tolerated.
+    pub fn f(&self) -> u32 {
+        self.f
+    }
+
+    /// Replicas the primary reports `online`.
+    fn synced_replicas(&self) -> usize {
+        let Some((_, primary)) = self.data.first() else {
+            return 0;
+        };
+        let info: redis::RedisResult<String> = redis::Client::open(primary.url())
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(500)))
+            .and_then(|mut con| redis::cmd("INFO").arg("replication").query(&mut con));
+        info.map(|info| {
+            info.lines()
+                .filter(|l| l.starts_with("slave") && l.contains("state=online"))
+                .count()
+        })
+        .unwrap_or(0)
+    }
+
+    fn wait_for(&self, what: &str, done: impl Fn(&Replicated) -> bool) -> Result<(), ServerError> {
+        let started = Instant::now();
+        while !done(self) {
+            if started.elapsed() > FORM_TIMEOUT {
+                return Err(ServerError::NotFormed {
+                    what: what.to_owned(),
+                    waited_ms: started.elapsed().as_millis() as u64,
+                    logs: self.dir.path().display().to_string(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
+    /// The port of the primary the Sentinels that answer name (the first answer).
+    fn primary_port(&self) -> Option<u16> {
+        self.sentinels
+            .iter()
+            .filter(|(name, _)| !self.killed.contains(name))
+            .find_map(|(_, s)| s.primary_port(MASTER_NAME))
+    }
+
+    fn unknown(name: &str) -> ServerError {
+        ServerError::UnexpectedOutput {
+            what: format!("node {name} in the replicated topology"),
+            output: String::new(),
+        }
+    }
+}
+
+impl Topology for Replicated {
+    fn name(&self) -> &'static str {
+        "replicated"
+    }
+
+    fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    fn managed(&self) -> bool {
+        true
+    }
+
+    fn replicas(&self) -> u32 {
+        2 * self.f
+    }
+
+    fn node_names(&self) -> Vec<String> {
+        self.data
+            .iter()
+            .map(|(n, _)| n.clone())
+            .chain(self.sentinels.iter().map(|(n, _)| n.clone()))
+            .collect()
+    }
+
+    fn nodes(&mut self) -> Vec<NodeView> {
+        let primary = self.primary();
+        let data = self
+            .data
+            .iter()
+            .filter(|(name, _)| !self.killed.contains(name))
+            .map(|(name, _)| NodeView {
+                name: name.clone(),
+                role: if primary.as_deref() == Some(name) {
+                    Role::Primary
+                } else {
+                    Role::Replica
+                },
+            });
+        let sentinels = self
+            .sentinels
+            .iter()
+            .filter(|(name, _)| !self.killed.contains(name))
+            .map(|(name, _)| NodeView {
+                name: name.clone(),
+                role: Role::Sentinel,
+            });
+        data.chain(sentinels).collect()
+    }
+
+    fn primary(&mut self) -> Option<String> {
+        let port = self.primary_port()?;
+        self.data
+            .iter()
+            .find(|(_, server)| server.port() == port)
+            .map(|(name, _)| name.clone())
+    }
+
+    fn kill(&mut self, name: &str) -> Result<(), ServerError> {
+        if let Some((_, server)) = self.data.iter_mut().find(|(n, _)| n == name) {
+            server.kill9()?;
+        } else if let Some((_, sentinel)) = self.sentinels.iter_mut().find(|(n, _)| n == name) {
+            sentinel.kill9()?;
+        } else {
+            return Err(Self::unknown(name));
+        }
+        if !self.killed.iter().any(|n| n == name) {
+            self.killed.push(name.to_owned());
+        }
+        Ok(())
+    }
+
+    fn ready_to_restart(&mut self, name: &str) -> bool {
+        if self.sentinels.iter().any(|(n, _)| n == name) {
+            return true;
+        }
+        // A data node comes back as a replica of a live primary that is
+        // not itself (a killed primary waits for the failover).
+        match self.primary() {
+            Some(primary) => primary != name && !self.killed.contains(&primary),
+            None => false,
+        }
+    }
+
+    fn restart(&mut self, name: &str) -> Result<(), ServerError> {
+        if self.sentinels.iter().any(|(n, _)| n == name) {
+            let (_, sentinel) = self
+                .sentinels
+                .iter_mut()
+                .find(|(n, _)| n == name)
+                .ok_or_else(|| Self::unknown(name))?;
+            sentinel.restart()?;
+        } else {
+            let primary_port = self.primary_port();
+            let (_, server) = self
+                .data
+                .iter_mut()
+                .find(|(n, _)| n == name)
+                .ok_or_else(|| Self::unknown(name))?;
+            let replica_of = primary_port.filter(|port| *port != server.port());
+            server.set_replica_of(replica_of);
+            server.restart()?;
+        }
+        self.killed.retain(|n| n != name);
+        Ok(())
+    }
+
+    fn died(&mut self) -> Option<DeadNode> {
+        let killed = &self.killed;
+        for (name, server) in &mut self.data {
+            if !killed.contains(name) && !server.is_running() {
+                return Some(DeadNode {
+                    name: name.clone(),
+                    port: server.port(),
+                    log_tail: log_tail(&server.dir().join("redis.log")),
+                });
+            }
+        }
+        for (name, sentinel) in &mut self.sentinels {
+            if !killed.contains(name) && !sentinel.is_running() {
+                return Some(DeadNode {
+                    name: name.clone(),
+                    port: sentinel.port(),
+                    log_tail: log_tail(sentinel.log()),
+                });
+            }
+        }
+        None
+    }
+
+    fn pids(&self) -> Vec<u32> {
+        self.data
+            .iter()
+            .filter_map(|(_, s)| s.pid())
+            .chain(self.sentinels.iter().filter_map(|(_, s)| s.pid()))
+            .collect()
+    }
+}
+
+impl Drop for Replicated {
+    /// Sentinels first (so none reconfigures a dying node), then the data nodes.
+    fn drop(&mut self) {
+        for (_, sentinel) in &mut self.sentinels {
+            let _ = sentinel.kill9();
+        }
+        for (_, server) in &mut self.data {
+            server.stop();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pid_gone(pid: u32) -> bool {
+        // SAFETY: signal 0 only checks whether the process exists.
+        let result = unsafe { libc::kill(pid as libc::pid_t, 0) };
+        result == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    }
+
+    #[test]
+    fn a_replicated_topology_fails_over_and_leaves_no_process() {
+        let mut topology = Replicated::start(1, 10, None).unwrap();
+        assert_eq!(
+            topology.node_names(),
+            [
+                "primary",
+                "replica-1",
+                "replica-2",
+                "sentinel-1",
+                "sentinel-2",
+                "sentinel-3"
+            ]
+        );
+        assert_eq!(topology.primary().as_deref(), Some("primary"));
+        let pids = topology.pids();
+        assert_eq!(pids.len(), 6);
+        topology.kill("primary").unwrap();
+        assert!(!topology.ready_to_restart("primary"));
+        let started = Instant::now();
+        while !topology.ready_to_restart("primary") {
+            assert!(started.elapsed() < Duration::from_secs(20), "no failover");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let promoted = topology.primary().unwrap();
+        assert!(promoted.starts_with("replica-"), "{promoted}");
+        topology.restart("primary").unwrap();
+        assert!(topology.died().is_none());
+        let mut all = pids;
+        all.extend(topology.pids());
+        drop(topology);
+        for pid in all {
+            assert!(pid_gone(pid), "process {pid} outlived its topology");
+        }
+    }
+
+    #[test]
+    fn a_missing_sentinel_binary_says_which_package_to_install() {
+        let err = Replicated::start(1, 10, Some("/nonexistent/redis-sentinel".into())).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("apt-get install -y redis-sentinel"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,223 @@
+//! Lab 4.2 end to end: the `replicated` topology (a primary, 2f replicas,
+//! 3 Sentinels) with the real binary, redis-server and redis-sentinel.
+//! Under each fault (one replica, f replicas, f + 1 replicas, the primary,
+//! a random replica or any node every N ms) and under 30 seeded schedules
+//! of them, atomic commits give output byte-identical to the reference; no
+//! server process outlives its run; bad settings get one error naming the
+//! key.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+
+use util::{reference_tsv, run, run_ok};
+
+/// The `key=value` fields of the summary line (the last line of stdout).
+fn summary(stdout: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(stdout);
+    let line = text.lines().last().unwrap_or_default().to_owned();
+    line.split_whitespace()
+        .filter_map(|f| f.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect()
+}
+
+fn text<'a>(fields: &'a [(String, String)], key: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("summary lacks {key}: {fields:?}"))
+}
+
+fn field(fields: &[(String, String)], key: &str) -> u64 {
+    text(fields, key).parse().unwrap()
+}
+
+/// True once no process with this id exists.
+fn pid_gone(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks whether the process exists.
+    let result = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    result == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+/// `files` files of `lines` lines of mostly distinct words.
+fn corpus(dir: &Path, files: usize, lines: usize) -> Vec<PathBuf> {
+    (0..files)
+        .map(|i| {
+            let path = dir.join(format!("f{i:03}.txt"));
+            let text: String = (0..lines)
+                .map(|w| format!("w{} x{i}y{w} The\n", (w * 7 + i) % 301))
+                .collect();
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect()
+}
+
+/// `harness count INPUT --mode redis --atomic --topology replicated ARGS`:
+/// the output's bytes and the summary fields; checks that every server
+/// process the run started is gone.
+fn count_replicated(input: &Path, args: &[&str]) -> (Vec<u8>, Vec<(String, String)>) {
+    let out = tempfile::tempdir().unwrap();
+    let output = out.path().join("counts.tsv");
+    let mut all = vec![
+        "count",
+        input.to_str().unwrap(),
+        "--mode",
+        "redis",
+        "--atomic",
+        "--topology",
+        "replicated",
+        "--workers",
+        "2",
+        "--autoclaim-ms",
+        "500",
+        "--pipeline",
+        "50",
+        "--top",
+        "0",
+        "-o",
+        output.to_str().unwrap(),
+    ];
+    all.extend(args);
+    let result = run_ok(&all);
+    let fields = summary(&result.stdout);
+    let pids: Vec<u32> = text(&fields, "redis_pids")
+        .split(',')
+        .map(|p| p.parse().unwrap())
+        .collect();
+    // The primary, 2f replicas and 3 Sentinels.
+    assert_eq!(
+        pids.len() as u64,
+        1 + field(&fields, "replicas") + 3,
+        "{fields:?}"
+    );
+    for pid in pids {
+        assert!(
+            pid_gone(pid),
+            "server process {pid} outlived the run {args:?}"
+        );
+    }
+    (std::fs::read(&output).unwrap(), fields)
+}
+
+#[test]
+fn every_replica_and_primary_fault_keeps_atomic_counts_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = corpus(dir.path(), 30, 1500);
+    let expected = reference_tsv(&files);
+    for kill in [
+        "none",
+        "replica:at:200",
+        "replicas=2:at:200",
+        "primary:at:200",
+        "random-replica:every:300",
+        "any:every:400",
+    ] {
+        let (got, fields) = count_replicated(dir.path(), &["--redis-kill", kill]);
+        assert!(got == expected, "{kill}: counts differ: {fields:?}");
+        assert_eq!(text(&fields, "topology"), "replicated");
+        assert_eq!(field(&fields, "replicas"), 2);
+        if kill == "none" {
+            assert_eq!(field(&fields, "min_replicas_acked"), 1, "{fields:?}");
+        }
+        if kill == "primary:at:200" {
+            assert_eq!(field(&fields, "failovers"), 1, "{fields:?}");
+            assert_eq!(field(&fields, "replica_restarts"), 1, "{fields:?}");
+        }
+        if kill == "replicas=2:at:200" {
+            // 2 of 3 nodes down with f = 1: the primary refuses writes
+            // until a replica is back; the job still finishes exact.
+            assert_eq!(field(&fields, "replica_restarts"), 2, "{fields:?}");
+        }
+    }
+}
+
+#[test]
+fn f_replicas_of_f_2_can_die_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = corpus(dir.path(), 20, 1000);
+    let expected = reference_tsv(&files);
+    let (got, fields) = count_replicated(
+        dir.path(),
+        &["--f", "2", "--redis-kill", "replicas=2:at:200"],
+    );
+    assert!(got == expected, "counts differ: {fields:?}");
+    assert_eq!(field(&fields, "replicas"), 4);
+    assert_eq!(field(&fields, "min_replicas_acked"), 2, "{fields:?}");
+}
+
+#[test]
+fn thirty_seeded_kill_schedules_all_stay_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = corpus(dir.path(), 16, 600);
+    let expected = reference_tsv(&files);
+    let targets = ["replica", "replicas=2", "primary", "random-replica", "any"];
+    let schedules: Vec<String> = (0u64..30)
+        .map(|seed| {
+            // A small LCG: the schedules are the same on every run.
+            let mut state = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let mut next = |n: u64| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (state >> 33) % n
+            };
+            let target = targets[next(targets.len() as u64) as usize];
+            let when = if next(3) == 0 {
+                format!("every:{}", 200 + 100 * next(4))
+            } else {
+                format!("at:{}", 50 + 50 * next(8))
+            };
+            format!("{target}:{when}")
+        })
+        .collect();
+    let failures = std::sync::Mutex::new(Vec::new());
+    // Two runs at a time: each spends most of its time waiting on Sentinel.
+    std::thread::scope(|scope| {
+        for half in schedules.chunks(15) {
+            let (failures, expected, dir) = (&failures, &expected, dir.path());
+            scope.spawn(move || {
+                for kill in half {
+                    let (got, fields) =
+                        count_replicated(dir, &["--redis-kill", kill, "--redis-down-ms", "200"]);
+                    if got != *expected {
+                        failures.lock().unwrap().push(format!("{kill}: {fields:?}"));
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(failures.is_empty(), "inexact schedules: {failures:#?}");
+}
+
+#[test]
+fn bad_replicated_settings_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    corpus(dir.path(), 2, 10);
+    let input = dir.path().to_str().unwrap();
+    for (args, expected) in [
+        (vec!["--topology", "replicated", "--f", "0"], "--f"),
+        (vec!["--redis-kill", "replica:at:100"], "--redis-kill"),
+        (
+            vec![
+                "--topology",
+                "replicated",
+                "--redis-kill",
+                "replica-3:at:100",
+            ],
+            "names node replica-3",
+        ),
+        (vec!["--topology", "raft"], "raft"),
+    ] {
+        let mut all = vec!["count", input, "--mode", "redis"];
+        all.extend(args.iter().copied());
+        let result = run(&all);
+        assert!(!result.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
