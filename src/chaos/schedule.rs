@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::faults::CrashPoint;
+use crate::faults::{CrashPlan, CrashPoint, SlowWorker, WorkerCrash};
+use crate::params::RedisParams;
 
 /// How the schedule's workers commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,24 +52,9 @@ pub struct Schedule {
     pub file_bytes: u64,
     /// Largest unit of work (`None`: automatic).
     pub unit_bytes: Option<u64>,
-    /// The commit path.
-    pub commit: ChaosCommit,
-    /// Steal units idle longer than this.
-    pub autoclaim_ms: u64,
-    /// Injected crash points: `W:POINT:NTH`.
-    pub crashes: Vec<String>,
-    /// A straggler: `W:FRACTION`.
-    pub slow: Option<String>,
-    /// The harness's own killer period (0: off).
-    pub kill_every_ms: u64,
-    /// Redis kill schedule (`none`, `at:MS`, `every:MS`, ...).
-    pub redis_kill: String,
-    /// Redis snapshot interval, seconds (0: none).
-    pub snapshot_s: u32,
-    /// Downtime of each Redis kill.
-    pub redis_down_ms: u64,
-    /// Start new workers in place of dead ones.
-    pub restart_dead: bool,
+    /// The run parameters: commit path, stealing, crash points, straggler,
+    /// the harness's own killer, Redis kills, restarts of dead workers.
+    pub params: RedisParams,
     /// Faults from outside the harness.
     pub outside: Vec<OutsideFault>,
 }
@@ -85,19 +71,28 @@ impl Schedule {
             1 => Some(4_096),
             _ => Some(16_384),
         };
-        let autoclaim_ms = [100, 200, 400][rng.random_range(0..3usize)];
-        let mut crashes = Vec::new();
+        let mut params = RedisParams {
+            atomic: commit == ChaosCommit::Atomic,
+            autoclaim_ms: [100, 200, 400][rng.random_range(0..3usize)],
+            ..RedisParams::default()
+        };
         for worker in 0..workers {
             if rng.random_bool(0.3) {
                 let point = CrashPoint::ALL[rng.random_range(0..CrashPoint::ALL.len())];
-                let nth = rng.random_range(1..=3u32);
-                crashes.push(format!("{worker}:{}:{nth}", point.name()));
+                let on_unit = u64::from(rng.random_range(1..=3u32));
+                params.crash.push(WorkerCrash {
+                    worker,
+                    plan: CrashPlan { point, on_unit },
+                });
             }
         }
-        let slow = rng
-            .random_bool(0.2)
-            .then(|| format!("{}:0.3", rng.random_range(0..workers)));
-        let kill_every_ms = if rng.random_bool(0.15) { 400 } else { 0 };
+        if rng.random_bool(0.2) {
+            params.slow.push(SlowWorker {
+                worker: rng.random_range(0..workers),
+                cpu_fraction: 0.3,
+            });
+        }
+        params.kill_every_ms = if rng.random_bool(0.15) { 400 } else { 0 };
         let (redis_kill, snapshot_s) = match rng.random_range(0..10u32) {
             0 => ("after-enqueue".to_owned(), 1),
             1 => (format!("at:{}", rng.random_range(50..=400u64)), 1),
@@ -105,7 +100,12 @@ impl Schedule {
             3 => ("before-read".to_owned(), 1),
             _ => ("none".to_owned(), 0),
         };
-        let redis_down_ms = rng.random_range(50..=300u64);
+        params.redis_kill = redis_kill.parse().unwrap_or_default();
+        params.snapshot_s = snapshot_s;
+        let down_ms = rng.random_range(50..=300u64);
+        if redis_kill != "none" {
+            params.redis_down_ms = down_ms;
+        }
         let mut outside = Vec::new();
         for _ in 0..rng.random_range(0..=3u32) {
             let at_ms = rng.random_range(10..=600u64);
@@ -124,105 +124,60 @@ impl Schedule {
         // Deaths that could leave nobody alive (the harness's own killer
         // spares the last live worker, but not from the other deaths): let
         // the harness replace them.
-        let deaths = crashes.len()
+        let deaths = params.crash.len()
             + outside
                 .iter()
                 .filter(|f| matches!(f, OutsideFault::Kill { .. }))
                 .count();
-        let restart_dead =
-            deaths as u32 >= workers || (kill_every_ms > 0 && deaths > 0) || rng.random_bool(0.2);
+        params.restart_dead = deaths as u32 >= workers
+            || (params.kill_every_ms > 0 && deaths > 0)
+            || rng.random_bool(0.2);
         Schedule {
             seed,
             workers,
             files,
             file_bytes,
             unit_bytes,
-            commit,
-            autoclaim_ms,
-            crashes,
-            slow,
-            kill_every_ms,
-            redis_kill,
-            snapshot_s,
-            redis_down_ms,
-            restart_dead,
+            params,
             outside,
         }
     }
 
     /// The `harness count` arguments of this schedule (after the input).
     pub fn count_args(&self, deadline_s: f64) -> Vec<String> {
-        let mut args: Vec<String> = [
-            "--mode",
-            "redis",
-            "--workers",
-            &self.workers.to_string(),
-            "--top",
-            "0",
-            "--autoclaim-ms",
-            &self.autoclaim_ms.to_string(),
-            "--deadline-s",
-            &deadline_s.to_string(),
-            "--redis-kill",
-            &self.redis_kill,
-            "--snapshot-s",
-            &self.snapshot_s.to_string(),
-            "--redis-down-ms",
-            &self.redis_down_ms.to_string(),
-            "--kill-every-ms",
-            &self.kill_every_ms.to_string(),
-        ]
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-        if self.commit == ChaosCommit::Atomic {
-            args.push("--atomic".into());
-        }
+        let params = RedisParams {
+            deadline_s,
+            ..self.params.clone()
+        };
+        let mut args: Vec<String> = ["--mode", "redis", "--top", "0", "--workers"]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        args.push(self.workers.to_string());
         if let Some(unit) = self.unit_bytes {
             args.extend(["--unit-bytes".into(), unit.to_string()]);
         }
-        for crash in &self.crashes {
-            args.extend(["--crash".into(), crash.clone()]);
-        }
-        if let Some(slow) = &self.slow {
-            args.extend(["--slow".into(), slow.clone()]);
-        }
-        if self.restart_dead {
-            args.push("--restart-dead".into());
-        }
+        args.extend(params.command_line());
         args
     }
 
     /// The schedule in words, for the CSV and the summary.
     pub fn describe(&self) -> String {
         let mut text = format!(
-            "{} workers, {} files x {} B, unit {}, {}, autoclaim {} ms",
+            "{} workers, {} files x {} B, unit {}, {} commit",
             self.workers,
             self.files,
             self.file_bytes,
             self.unit_bytes
                 .map_or_else(|| "auto".to_owned(), |u| format!("{u} B")),
-            match self.commit {
-                ChaosCommit::Atomic => "atomic",
-                ChaosCommit::Plain => "plain",
-            },
-            self.autoclaim_ms
+            self.params.commit(),
         );
-        if !self.crashes.is_empty() {
-            let _ = write!(text, "; crash {}", self.crashes.join(","));
-        }
-        if let Some(slow) = &self.slow {
-            let _ = write!(text, "; slow {slow}");
-        }
-        if self.kill_every_ms > 0 {
-            let _ = write!(text, "; harness kills every {} ms", self.kill_every_ms);
-        }
-        if self.redis_kill != "none" {
-            let _ = write!(
-                text,
-                "; redis kill {} (down {} ms, snapshot {} s)",
-                self.redis_kill, self.redis_down_ms, self.snapshot_s
-            );
+        for name in self.params.changed() {
+            if name == "atomic" {
+                continue;
+            }
+            let value = self.params.text_of(name).unwrap_or_default();
+            let _ = write!(text, "; {name} {value}");
         }
         for fault in &self.outside {
             let _ = match fault {
@@ -231,9 +186,6 @@ impl Schedule {
                     write!(text, "; outside SIGSTOP at {at_ms} ms for {for_ms} ms")
                 }
             };
-        }
-        if self.restart_dead {
-            text.push_str("; restart dead");
         }
         text
     }
@@ -250,21 +202,24 @@ mod tests {
         let all: Vec<Schedule> = (0..200)
             .map(|s| Schedule::draw(s, 1.0, ChaosCommit::Atomic))
             .collect();
-        assert!(all.iter().any(|s| !s.crashes.is_empty()));
+        assert!(all.iter().any(|s| !s.params.crash.is_empty()));
         assert!(all.iter().any(|s| !s.outside.is_empty()));
-        assert!(all.iter().any(|s| s.redis_kill != "none"));
+        assert!(
+            all.iter()
+                .any(|s| s.params.changed().contains(&"redis_kill"))
+        );
         assert!(all.iter().all(|s| (2..=5).contains(&s.workers)));
         // Every drawn schedule is a valid command line.
         for schedule in &all {
             let args = schedule.count_args(30.0);
             assert!(args.contains(&"--atomic".to_owned()));
-            let deaths = schedule.crashes.len()
+            let deaths = schedule.params.crash.len()
                 + schedule
                     .outside
                     .iter()
                     .filter(|f| matches!(f, OutsideFault::Kill { .. }))
                     .count();
-            assert!(deaths < schedule.workers as usize || schedule.restart_dead);
+            assert!(deaths < schedule.workers as usize || schedule.params.restart_dead);
         }
         assert!(a.describe().contains("workers"));
     }

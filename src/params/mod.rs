@@ -138,6 +138,18 @@ macro_rules! define_redis_params {
                 }
             }
 
+            /// The `harness count` arguments that set every parameter not
+            /// at its default (the flags clap derives from the same list).
+            pub fn command_line(&self) -> Vec<String> {
+                let defaults = RedisParams::default();
+                let mut args = Vec::new();
+                $(if self.$name != defaults.$name {
+                    let flag = format!("--{}", stringify!($name).replace('_', "-"));
+                    args.extend(ParamValue::command_line(&self.$name, &flag));
+                })*
+                args
+            }
+
             /// Names of the parameters not at their defaults.
             pub fn changed(&self) -> Vec<&'static str> {
                 let defaults = RedisParams::default();
@@ -465,6 +477,32 @@ mod tests {
             parsed.text_of("crash").unwrap(),
             "0:mid-commit:1;1:after-read:2"
         );
+    }
+
+    #[test]
+    fn the_command_line_of_a_parameter_set_parses_back_to_it() {
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            params: RedisParams,
+        }
+        let set = RedisParams {
+            atomic: true,
+            autoclaim_ms: 250,
+            crash: Vec::<WorkerCrash>::parse_text("0:mid-commit;2:after-read:3").unwrap(),
+            slow: Vec::<SlowWorker>::parse_text("1:0.5").unwrap(),
+            restart_dead: true,
+            deadline_s: 2.5,
+            redis_kill: "every:500".parse().unwrap(),
+            ..RedisParams::default()
+        };
+        let args = set.command_line();
+        assert!(args.contains(&"--restart-dead".to_owned()), "{args:?}");
+        let parsed = Flags::try_parse_from(std::iter::once("x".to_owned()).chain(args))
+            .unwrap()
+            .params;
+        assert_eq!(parsed, set);
+        assert!(RedisParams::default().command_line().is_empty());
     }
 
     #[test]

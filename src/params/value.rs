@@ -16,6 +16,11 @@ pub trait ParamValue: Sized + Clone + PartialEq {
     fn text(&self) -> String;
     /// Reads the value from TOML (or any serde format).
     fn from_toml<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error>;
+    /// The command-line arguments that set this value with `flag`
+    /// (`--flag VALUE`; a flag alone for `true`; the flag once per item of a list).
+    fn command_line(&self, flag: &str) -> Vec<String> {
+        vec![flag.to_owned(), self.text()]
+    }
 }
 
 /// Plain values: read as themselves, written with `Display`.
@@ -34,7 +39,28 @@ macro_rules! plain_value {
         }
     )*};
 }
-plain_value!(bool, u32, u64, f64);
+plain_value!(u32, u64, f64);
+
+impl ParamValue for bool {
+    fn parse_text(text: &str) -> Result<Self, String> {
+        text.trim()
+            .parse::<bool>()
+            .map_err(|e| format!("bad value {text:?}: {e}"))
+    }
+    fn text(&self) -> String {
+        self.to_string()
+    }
+    fn from_toml<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        bool::deserialize(deserializer)
+    }
+    fn command_line(&self, flag: &str) -> Vec<String> {
+        if *self {
+            vec![flag.to_owned()]
+        } else {
+            Vec::new()
+        }
+    }
+}
 
 /// Values written as text in TOML too (`redis_kill = "every:1000"`).
 macro_rules! text_value {
@@ -91,6 +117,12 @@ where
             Raw::Items(items) => items.join(";"),
         };
         Self::parse_text(&text).map_err(serde::de::Error::custom)
+    }
+
+    fn command_line(&self, flag: &str) -> Vec<String> {
+        self.iter()
+            .flat_map(|item| [flag.to_owned(), item.to_string()])
+            .collect()
     }
 }
 
