@@ -181,8 +181,17 @@ fn thirty_seeded_kill_schedules_all_stay_exact() {
             let (failures, expected, dir) = (&failures, &expected, dir.path());
             scope.spawn(move || {
                 for kill in half {
-                    let (got, fields) =
-                        count_replicated(dir, &["--redis-kill", kill, "--redis-down-ms", "200"]);
+                    let (got, fields) = count_replicated(
+                        dir,
+                        &[
+                            "--redis-kill",
+                            kill,
+                            "--redis-down-ms",
+                            "200",
+                            "--deadline-s",
+                            "60",
+                        ],
+                    );
                     if got != *expected {
                         failures.lock().unwrap().push(format!("{kill}: {fields:?}"));
                     }

@@ -19,7 +19,7 @@
 //! `reconnect_s`, prepares the new connection ([`WorkQueue::on_connect`])
 //! and carries on with the units it still holds; while the job's stream is
 //! missing (a server restarted without a snapshot) it waits for the client
-//! to queue the job again, for up to `reconnect_s`. With `steal_idle_ms` > 0 (the `autoclaim_ms` parameter)
+//! to queue the job again, for up to `reconnect_s`. With `steal_idle_ms` > 0 (the run's XAUTOCLAIM timeout)
 //! the take first steals (`XAUTOCLAIM`) a unit idle that long (a `steal`
 //! event, counted in `units_stolen`); a commit whose acknowledgement found
 //! the message already acknowledged is a `refused` event and counted in

@@ -20,6 +20,11 @@
 
 use std::time::{Duration, Instant};
 
+/// How long a killed primary waits for Sentinel to promote another node
+/// before it comes back as the primary itself (Sentinel fails over within
+/// about 3 s here: 1 s down-after, the election, a 2 s failover timeout).
+const NO_FAILOVER_AFTER: Duration = Duration::from_secs(8);
+
 use tempfile::TempDir;
 
 use super::{DeadNode, NodeView, Role, Topology, log_tail};
@@ -52,6 +57,8 @@ pub struct Replicated {
     sentinels: Vec<(String, Sentinel)>,
     /// Nodes down on purpose.
     killed: Vec<String>,
+    /// When each killed node went down.
+    killed_at: Vec<(String, Instant)>,
     /// The `redis+sentinel://` URL.
     url: String,
     /// Holds the Sentinels' config files and logs (dropped last).
@@ -112,6 +119,7 @@ impl Replicated {
             data,
             sentinels: Vec::new(),
             killed: Vec::new(),
+            killed_at: Vec::new(),
             url: String::new(),
             dir,
         };
@@ -278,6 +286,7 @@ impl Topology for Replicated {
         }
         if !self.killed.iter().any(|n| n == name) {
             self.killed.push(name.to_owned());
+            self.killed_at.push((name.to_owned(), Instant::now()));
         }
         Ok(())
     }
@@ -287,9 +296,19 @@ impl Topology for Replicated {
             return true;
         }
         // A data node comes back as a replica of a live primary that is
-        // not itself (a killed primary waits for the failover).
+        // not itself (a killed primary waits for the failover). When
+        // Sentinel has not failed over long after the kill (e.g. kills came
+        // faster than its failover timeout allows another failover), the
+        // killed primary comes back as the primary: Sentinel still names
+        // it, so no other node accepts writes and nothing diverges.
+        let waited = self
+            .killed_at
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(Duration::ZERO, |(_, at)| at.elapsed());
         match self.primary() {
-            Some(primary) => primary != name && !self.killed.contains(&primary),
+            Some(primary) if primary == name => waited >= NO_FAILOVER_AFTER,
+            Some(primary) => !self.killed.contains(&primary),
             None => false,
         }
     }
@@ -314,6 +333,7 @@ impl Topology for Replicated {
             server.restart()?;
         }
         self.killed.retain(|n| n != name);
+        self.killed_at.retain(|(n, _)| n != name);
         Ok(())
     }
 
