@@ -12,27 +12,7 @@ mod util;
 
 use std::path::{Path, PathBuf};
 
-use util::{files_under, gutenberg, reference_tsv, run, run_ok, tricky_corpus};
-
-/// The `key=value` fields of the summary line (the last line of stdout).
-fn summary(stdout: &[u8]) -> Vec<(String, String)> {
-    let text = String::from_utf8_lossy(stdout);
-    let line = text.lines().last().unwrap_or_default().to_owned();
-    line.split_whitespace()
-        .filter_map(|f| f.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .collect()
-}
-
-fn field(fields: &[(String, String)], key: &str) -> u64 {
-    let value = fields
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| panic!("summary lacks {key}: {fields:?}"));
-    value
-        .parse()
-        .unwrap_or_else(|_| panic!("{key}={value} is not a number"))
-}
+use util::{count_redis, field, files_under, gutenberg, reference_tsv, run, tricky_corpus};
 
 /// `files` small files of distinct-ish words (a few KB each).
 fn small_corpus(dir: &Path, files: usize, words_per_file: usize) -> Vec<PathBuf> {
@@ -48,24 +28,9 @@ fn small_corpus(dir: &Path, files: usize, words_per_file: usize) -> Vec<PathBuf>
         .collect()
 }
 
-/// Runs `harness count INPUT --mode redis ARGS... -o FILE`; returns the
-/// output file's bytes and the summary fields.
+/// Runs `harness count INPUT --mode redis ARGS...` (see [`count_redis`]).
 fn count(input: &Path, args: &[&str]) -> (Vec<u8>, Vec<(String, String)>) {
-    let out = tempfile::tempdir().unwrap();
-    let output = out.path().join("counts.tsv");
-    let mut all = vec![
-        "count",
-        input.to_str().unwrap(),
-        "--mode",
-        "redis",
-        "--top",
-        "0",
-        "-o",
-        output.to_str().unwrap(),
-    ];
-    all.extend(args);
-    let result = run_ok(&all);
-    (std::fs::read(&output).unwrap(), summary(&result.stdout))
+    count_redis(input, args)
 }
 
 #[test]

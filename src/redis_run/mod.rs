@@ -236,8 +236,7 @@ pub fn run_redis_job(
     }
 
     let phase = Instant::now();
-    let mut con = endpoint.connect()?;
-    let counts = queue.read_counts(&mut con)?;
+    let counts = read_counts_through_failovers(&queue, &endpoint, options.reconnect_s)?;
     let merge_s = phase.elapsed().as_secs_f64();
     report.read_s = merge_s;
 
@@ -273,6 +272,29 @@ pub fn run_redis_job(
         report,
         events,
     })
+}
+
+/// Reads the counts, retrying for up to `patience_s` while Redis is
+/// unreachable (a node killed just before the read may still be failing
+/// over).
+fn read_counts_through_failovers(
+    queue: &StreamQueue,
+    endpoint: &Endpoint,
+    patience_s: u64,
+) -> Result<WordCounts, QueueError> {
+    let give_up = Instant::now() + Duration::from_secs(patience_s);
+    loop {
+        let attempt = endpoint
+            .connect()
+            .and_then(|mut con| queue.read_counts(&mut con));
+        match attempt {
+            Err(e) if e.is_redis_gone() && Instant::now() < give_up => {
+                crate::interrupt::check()?;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Applies the `slow` parameter to the started workers; returns the method used.

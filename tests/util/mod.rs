@@ -150,3 +150,49 @@ pub fn tricky_corpus(dir: &Path) -> Vec<PathBuf> {
     }
     paths
 }
+
+/// The `key=value` fields of a summary line (the last line of stdout).
+pub fn summary(stdout: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(stdout);
+    let line = text.lines().last().unwrap_or_default().to_owned();
+    line.split_whitespace()
+        .filter_map(|f| f.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect()
+}
+
+/// The text of summary field `key`.
+pub fn text<'a>(fields: &'a [(String, String)], key: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("summary lacks {key}: {fields:?}"))
+}
+
+/// Summary field `key` as a number.
+pub fn field(fields: &[(String, String)], key: &str) -> u64 {
+    let value = text(fields, key);
+    value
+        .parse()
+        .unwrap_or_else(|_| panic!("{key}={value} is not a number"))
+}
+
+/// Runs `harness count INPUT --mode redis --top 0 -o FILE ARGS...`; returns
+/// the output file's bytes and the summary fields.
+pub fn count_redis(input: &Path, args: &[&str]) -> (Vec<u8>, Vec<(String, String)>) {
+    let out = tempfile::tempdir().unwrap();
+    let output = out.path().join("counts.tsv");
+    let mut all = vec![
+        "count",
+        input.to_str().unwrap(),
+        "--mode",
+        "redis",
+        "--top",
+        "0",
+        "-o",
+        output.to_str().unwrap(),
+    ];
+    all.extend(args);
+    let result = run_ok(&all);
+    (std::fs::read(&output).unwrap(), summary(&result.stdout))
+}
