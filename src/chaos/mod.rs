@@ -16,7 +16,6 @@ mod schedule;
 
 pub use schedule::{ChaosCommit, OutsideFault, Schedule};
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,8 +26,9 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
-use crate::experiment::{InputSource, Oracle};
+use crate::experiment::{InputSource, Oracle, count_differences};
 use crate::words::Tokenizer;
+use crate::words::WordCounts;
 
 /// How a series runs.
 #[derive(Debug, Clone)]
@@ -213,7 +213,7 @@ fn run_schedule(
         }
         Some(0) => {
             let got = read_tsv(&output)?;
-            let diff = differences(&got, &expected);
+            let diff = count_differences(&got, &expected);
             let outcome = if diff == 0 {
                 Outcome::Exact
             } else {
@@ -410,32 +410,19 @@ fn last_error(stderr: &str) -> String {
         .to_owned()
 }
 
-/// Reads a `word<TAB>count` file.
-fn read_tsv(path: &Path) -> Result<HashMap<Vec<u8>, u64>> {
+/// Reads a `word<TAB>count` file (as `harness count --output` writes it).
+fn read_tsv(path: &Path) -> Result<WordCounts> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut counts = HashMap::new();
+    let mut counts = WordCounts::new();
     for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         let tab = line
             .iter()
             .rposition(|&b| b == b'\t')
             .context("a counts line without a tab")?;
         let count: u64 = std::str::from_utf8(&line[tab + 1..])?.parse()?;
-        counts.insert(line[..tab].to_vec(), count);
+        counts.add(&line[..tab], count);
     }
     Ok(counts)
-}
-
-/// Words whose counts differ (either side missing counts as 0).
-fn differences(got: &HashMap<Vec<u8>, u64>, expected: &crate::words::WordCounts) -> u64 {
-    let mut diff = expected
-        .iter()
-        .filter(|(word, count)| got.get(*word).copied().unwrap_or(0) != *count)
-        .count() as u64;
-    diff += got
-        .iter()
-        .filter(|(word, count)| **count > 0 && expected.get(word) == 0)
-        .count() as u64;
-    diff
 }
 
 #[cfg(test)]
@@ -448,12 +435,12 @@ mod tests {
         let path = dir.path().join("c.tsv");
         std::fs::write(&path, "the\t3\na b\t1\n").unwrap();
         let got = read_tsv(&path).unwrap();
-        assert_eq!(got[&b"a b".to_vec()], 1);
-        let mut expected = crate::words::WordCounts::new();
+        assert_eq!(got.get(b"a b"), 1);
+        let mut expected = WordCounts::new();
         expected.add(b"the", 3);
-        assert_eq!(differences(&got, &expected), 1);
+        assert_eq!(count_differences(&got, &expected), 1);
         expected.add(b"a b", 1);
-        assert_eq!(differences(&got, &expected), 0);
+        assert_eq!(count_differences(&got, &expected), 0);
         assert_eq!(schedule_seed(1, 0), 1_000_003);
         assert_eq!(last_error("x\nerror: boom\nnote"), "error: boom");
     }

@@ -144,8 +144,7 @@ macro_rules! define_redis_params {
                 let defaults = RedisParams::default();
                 let mut args = Vec::new();
                 $(if self.$name != defaults.$name {
-                    let flag = format!("--{}", stringify!($name).replace('_', "-"));
-                    args.extend(ParamValue::command_line(&self.$name, &flag));
+                    args.extend(ParamValue::command_line(&self.$name, &flag_of(stringify!($name))));
                 })*
                 args
             }
@@ -182,6 +181,12 @@ redis_parameter_list!(define_redis_params! {});
 /// the start; keeping them keeps old keys valid).
 const ALWAYS_IN_KEY: &[&str] = &["per_word", "slow"];
 
+/// The command-line flag of parameter `name` (`autoclaim_ms` -> `--autoclaim-ms`),
+/// as clap derives it.
+pub fn flag_of(name: &str) -> String {
+    format!("--{}", name.replace('_', "-"))
+}
+
 /// A parameter value that cannot run; `key` names the parameter.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{key}: {message}")]
@@ -202,7 +207,7 @@ impl ParamError {
 
     /// The parameter as a command-line flag (`--autoclaim-ms`).
     pub fn flag(&self) -> String {
-        format!("--{}", self.key.replace('_', "-"))
+        flag_of(self.key)
     }
 }
 
