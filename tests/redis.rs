@@ -369,6 +369,8 @@ fn redis_worker(url: &str, job: &str, events: &Path, crash: Option<&str>) -> std
         worker: 0,
         tokenizer: harness::words::Tokenizer::Whitespace,
         commit: harness::queue::CommitPath::PerUnit,
+        merge: harness::queue::MergeTarget::Zset,
+        commit_units: 1,
         events: Some(events.to_path_buf()),
         crash: crash.map(|plan| plan.parse().unwrap()),
         block_ms: 20,

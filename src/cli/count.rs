@@ -154,7 +154,7 @@ pub fn run(args: CountArgs) -> Result<()> {
     if let Some(redis) = &outcome.redis {
         write!(
             out,
-            " commit={} units_stolen={} crashes={} kills={} unexpected_deaths={} worker_restarts={} redis_restarts={} relaunches={} duplicate_commits={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} updates_per_merge_s={:.0} redis_version={} throttle={} server={} redis_pid={} worker_pids={} topology={} replicas={} failovers={} replica_restarts={} commit_retries={} wait_ms_median={:.3} wait_ms_p99={:.3} min_replicas_acked={} failover_s={:.3} redis_pids={}",
+            " commit={} units_stolen={} crashes={} kills={} unexpected_deaths={} worker_restarts={} redis_restarts={} relaunches={} duplicate_commits={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} worker_updates_per_merge_s={:.0} server_updates_per_s={:.0} server_cpu_s={:.3} server_us_per_merge_call={:.2} merge={} commit_units={} redis_version={} throttle={} server={} redis_pid={} worker_pids={} topology={} replicas={} failovers={} replica_restarts={} commit_retries={} wait_ms_median={:.3} wait_ms_p99={:.3} min_replicas_acked={} failover_s={:.3} redis_pids={}",
             redis.commit,
             redis.units_stolen,
             redis.crashes,
@@ -168,7 +168,12 @@ pub fn run(args: CountArgs) -> Result<()> {
             redis.count_s,
             redis.merge_s,
             redis.wait_s,
-            redis.updates_per_merge_s(),
+            redis.worker_updates_per_merge_s(),
+            redis.server_updates_per_s(),
+            redis.server_cpu_s,
+            redis.server_us_per_merge_call(),
+            redis.merge,
+            redis.commit_units,
             redis.redis_version,
             redis.throttle,
             redis.server,

@@ -249,6 +249,8 @@ fn base_row(
             .map(|s| s.cpu_fraction)
             .fold(1.0, f64::min),
         atomic: redis.atomic,
+        merge: text("merge"),
+        commit_units: redis.commit_units,
         autoclaim_ms: redis.autoclaim_ms,
         crash: text("crash"),
         kill_every_ms: redis.kill_every_ms,
@@ -293,6 +295,10 @@ fn add_measurements(row: &mut RunRow, outcome: &crate::job::JobOutcome, diff_wor
         .collect::<Vec<_>>()
         .join(";");
     row.word_updates = redis.map_or(0, |r| r.word_updates);
+    row.server_updates_per_s = redis.map_or(0.0, |r| r.server_updates_per_s());
+    row.server_cpu_s = redis.map_or(0.0, |r| r.server_cpu_s);
+    row.server_us_per_merge_call = redis.map_or(0.0, |r| r.server_us_per_merge_call());
+    row.worker_updates_per_merge_s = redis.map_or(0.0, |r| r.worker_updates_per_merge_s());
     row.units_stolen = redis.map_or(0, |r| r.units_stolen);
     row.crashes = redis.map_or(0, |r| r.crashes + r.kills);
     row.redis_restarts = redis.map_or(0, |r| r.redis_restarts);

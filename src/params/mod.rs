@@ -44,6 +44,15 @@ macro_rules! redis_parameter_list {
             /// (FCALL wc_commit: counts applied only if XACK returned 1).
             [long, conflicts_with = "per_word"]
             atomic: bool = false,
+            /// Where the counts accumulate in Redis: zset (ZINCRBY into one sorted set, the lab's),
+            /// hash (HINCRBY into one hash, ordered once at the end) or parts (one binary blob of
+            /// counts per commit, merged when the client reads them).
+            [long, value_name = "TARGET", default_value = "zset"]
+            merge: crate::queue::MergeTarget = crate::queue::MergeTarget::Zset,
+            /// The combiner: a worker merges this many units' counts locally and commits them in
+            /// one commit (atomic: applied only if every unit is still this worker's).
+            [long, value_name = "K", default_value_t = 1]
+            commit_units: u32 = 1,
             /// Idle workers steal (XAUTOCLAIM) units pending longer than this many milliseconds; 0 = off.
             [long, value_name = "T", default_value_t = 0]
             autoclaim_ms: u64 = 0,
@@ -180,6 +189,10 @@ redis_parameter_list!(define_redis_params! {});
 /// Parameters written into run keys even at their defaults (they were from
 /// the start; keeping them keeps old keys valid).
 const ALWAYS_IN_KEY: &[&str] = &["per_word", "slow"];
+
+/// The most units one combined commit may hold (the Function acknowledges
+/// them in one `XACK`).
+pub const MAX_COMMIT_UNITS: u32 = 1000;
 
 /// The command-line flag of parameter `name` (`autoclaim_ms` -> `--autoclaim-ms`),
 /// as clap derives it.
@@ -398,6 +411,18 @@ impl RedisParams {
             return Err(ParamError::new(
                 "atomic",
                 "atomic commits merge per distinct word of a unit: drop per_word (or atomic)",
+            ));
+        }
+        if self.merge == crate::queue::MergeTarget::Parts && self.per_word {
+            return Err(ParamError::new(
+                "merge",
+                "parts stores each commit's counts as one blob, so there is no per-word update: drop per_word or use merge = \"zset\" or \"hash\"",
+            ));
+        }
+        if !(1..=MAX_COMMIT_UNITS).contains(&self.commit_units) {
+            return Err(ParamError::new(
+                "commit_units",
+                format!("must be 1 to {MAX_COMMIT_UNITS} units per commit (1: commit every unit on its own)"),
             ));
         }
         check_workers("slow", &self.slow, run.workers, "one CPU limit")?;

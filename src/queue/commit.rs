@@ -17,10 +17,17 @@
 //! round trip, and end with `XACK`; they are not atomic (a crash between
 //! the increments and the `XACK` lets the unit be counted twice).
 //!
+//! Every path writes into the run's merge target ([`super::MergeTarget`]:
+//! the sorted set, a hash, or one blob per commit), and commits either one
+//! unit or a batch of `commit_units` units whose counts the worker merged
+//! (the combiner): the atomic path then applies the batch only if every
+//! one of its units is still pending for this worker.
+//!
 //! # Atomic commits of large units ([`StagePlan`])
 //!
-//! A unit with at most `pipeline_commands` distinct words sends its
-//! word/count pairs inline in the `FCALL`. A larger one is staged first:
+//! A commit with at most [`INLINE_MAX_PAIRS`] distinct words sends its
+//! word/count pairs inline in the `FCALL` (a few MB of arguments: cheap for
+//! Redis, and one round trip). A larger one is staged first:
 //! pipelined `HSET` of chunks of at most `pipeline_commands` pairs into a
 //! hash per (message, consumer), `wc:{JOB}:stage:{MSGID}:{CONSUMER}`, then
 //! one `FCALL` without inline pairs applies the staged hash (only if its
@@ -38,6 +45,7 @@ use std::str::FromStr;
 
 use redis::Pipeline;
 
+use super::MergeTarget;
 use crate::words::WordCounts;
 
 /// How a worker merges a unit's counts.
@@ -61,8 +69,13 @@ pub const FUNCTION_LIBRARY: &str = include_str!("../../lua/wordcount.lua");
 /// The name of the atomic commit function in [`FUNCTION_LIBRARY`].
 pub const COMMIT_FUNCTION: &str = "wc_commit";
 
+/// The most word/count pairs an atomic commit sends inline in its one
+/// `FCALL` (about 2-4 MB of arguments for book vocabularies); beyond that
+/// it stages them first.
+pub const INLINE_MAX_PAIRS: u64 = 250_000;
+
 /// How an atomic commit of a unit with `distinct` distinct words sends
-/// them, given at most `chunk` pairs per round trip.
+/// them: inline up to `inline_max` pairs, else staged in chunks of `chunk`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StagePlan {
     /// Every pair inline in the one `FCALL`.
@@ -76,10 +89,11 @@ pub enum StagePlan {
 }
 
 impl StagePlan {
-    /// The plan for `distinct` words with at most `chunk` pairs per round trip.
-    pub fn new(distinct: u64, chunk: usize) -> StagePlan {
+    /// The plan for `distinct` words: inline up to `inline_max`, else
+    /// staged with at most `chunk` pairs per round trip.
+    pub fn new(distinct: u64, inline_max: u64, chunk: usize) -> StagePlan {
         let chunk = chunk.max(1) as u64;
-        if distinct <= chunk {
+        if distinct <= inline_max {
             StagePlan::Inline
         } else {
             StagePlan::Staged {
@@ -156,8 +170,12 @@ pub struct CommitStats {
     pub updates: u64,
     /// Round trips to Redis, the acknowledgement included.
     pub round_trips: u64,
-    /// Whether `XACK` acknowledged the message (false: it was already acknowledged).
+    /// Whether the commit's counts were applied: every message of it was
+    /// acknowledged by this commit (false: some were already acknowledged,
+    /// or, for a batch, no longer this worker's).
     pub acked: bool,
+    /// Messages this commit acknowledged.
+    pub acked_units: u64,
 }
 
 /// Sends the increments of one commit through `send`, as pipelines of at
@@ -167,6 +185,7 @@ pub struct CommitStats {
 /// words still gets one (empty) last pipeline.
 pub fn for_each_pipeline<E>(
     path: CommitPath,
+    target: MergeTarget,
     counts_key: &str,
     counts: &WordCounts,
     chunk: usize,
@@ -185,11 +204,7 @@ pub fn for_each_pipeline<E>(
             CommitPath::PerWord => (count, 1),
         };
         for _ in 0..repeat {
-            pipe.cmd("ZINCRBY")
-                .arg(counts_key)
-                .arg(by)
-                .arg(word)
-                .ignore();
+            target.push_update(&mut pipe, counts_key, word, by);
             in_pipe += 1;
             sent += 1;
             if in_pipe == chunk || sent == total {
@@ -217,7 +232,7 @@ mod tests {
     /// Commands per pipeline, and which pipelines were marked last.
     fn commands(path: CommitPath, counts: &WordCounts, chunk: usize) -> (Vec<usize>, Vec<bool>) {
         let (mut sizes, mut last) = (Vec::new(), Vec::new());
-        for_each_pipeline(path, "k", counts, chunk, |pipe, is_last| {
+        for_each_pipeline(path, MergeTarget::Zset, "k", counts, chunk, |pipe, is_last| {
             sizes.push(pipe.cmd_iter().count());
             last.push(is_last);
             Ok::<(), ()>(())
@@ -273,12 +288,12 @@ mod tests {
 
     #[test]
     fn stage_plans_inline_small_units_and_chunk_large_ones() {
-        assert_eq!(StagePlan::new(0, 10), StagePlan::Inline);
-        assert_eq!(StagePlan::new(10, 10), StagePlan::Inline);
-        assert_eq!(StagePlan::new(11, 10), StagePlan::Staged { chunks: 2 });
-        assert_eq!(StagePlan::new(30, 10), StagePlan::Staged { chunks: 3 });
-        assert_eq!(StagePlan::new(5, 0), StagePlan::Staged { chunks: 5 });
-        assert_eq!(StagePlan::new(30, 10).round_trips(), 4);
+        assert_eq!(StagePlan::new(0, 10, 10), StagePlan::Inline);
+        assert_eq!(StagePlan::new(10, 10, 3), StagePlan::Inline);
+        assert_eq!(StagePlan::new(11, 10, 10), StagePlan::Staged { chunks: 2 });
+        assert_eq!(StagePlan::new(30, 10, 10), StagePlan::Staged { chunks: 3 });
+        assert_eq!(StagePlan::new(5, 0, 0), StagePlan::Staged { chunks: 5 });
+        assert_eq!(StagePlan::new(30, 0, 10).round_trips(), 4);
         assert_eq!(StagePlan::Inline.round_trips(), 1);
     }
 

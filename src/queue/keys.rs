@@ -54,6 +54,22 @@ impl JobKeys {
         format!("wc:{{{}}}:counts", self.job)
     }
 
+    /// The hash of counts of the `hash` merge target: `wc:{JOB}:hcounts`.
+    pub fn hash_counts(&self) -> String {
+        format!("wc:{{{}}}:hcounts", self.job)
+    }
+
+    /// The set of part keys of the `parts` merge target: `wc:{JOB}:parts`.
+    pub fn parts(&self) -> String {
+        format!("wc:{{{}}}:parts", self.job)
+    }
+
+    /// The part (one commit's counts, a binary blob) of the commit whose
+    /// first message is `id`: `wc:{JOB}:part:{ID}`.
+    pub fn part(&self, id: &str) -> String {
+        format!("wc:{{{}}}:part:{id}", self.job)
+    }
+
     /// The staging hash of an atomic commit of message `id` by `consumer`:
     /// `wc:{JOB}:stage:{ID}:{CONSUMER}` (see [`super::commit`]).
     pub fn stage(&self, id: &str, consumer: &str) -> String {
@@ -72,7 +88,12 @@ impl JobKeys {
 
     /// Every key the job creates, for deleting them at the end.
     pub fn all(&self) -> Vec<String> {
-        vec![self.stream(), self.counts()]
+        vec![
+            self.stream(),
+            self.counts(),
+            self.hash_counts(),
+            self.parts(),
+        ]
     }
 }
 
@@ -97,7 +118,16 @@ mod tests {
             keys.stage("1-0", "worker-1"),
             "wc:{ab12}:stage:1-0:worker-1"
         );
-        assert_eq!(keys.all(), vec!["wc:{ab12}:stream", "wc:{ab12}:counts"]);
+        assert_eq!(
+            keys.all(),
+            vec![
+                "wc:{ab12}:stream",
+                "wc:{ab12}:counts",
+                "wc:{ab12}:hcounts",
+                "wc:{ab12}:parts"
+            ]
+        );
+        assert_eq!(keys.part("1-0"), "wc:{ab12}:part:1-0");
         assert_eq!(keys.to_string(), "wc:{ab12}:*");
     }
 

@@ -24,7 +24,10 @@
 //!   message encoding of a unit.
 //! - `connection`, `error`: connecting with timeouts, and typed errors that
 //!   tell "Redis gone" from "auth" from "bad input".
-//! - `stats`: the measurements workers report.
+//! - `merge`: the merge targets ([`MergeTarget`]: sorted set, hash, or one
+//!   blob per commit merged at the read).
+//! - `stats`, `server_load`: the measurements workers report, and what the
+//!   server itself reports (`INFO cpu`, `INFO commandstats`).
 //!
 //! Running a whole job (server, enqueue, worker processes, faults, waiting
 //! until Redis says every unit is done) is [`crate::redis_run`]'s.
@@ -33,18 +36,23 @@ mod commit;
 mod connection;
 mod error;
 mod keys;
+mod merge;
 mod message;
+mod server_load;
 mod stats;
 mod stream;
 
 use redis::Connection;
 
 pub use commit::{
-    COMMIT_FUNCTION, CommitPath, CommitStats, FUNCTION_LIBRARY, StagePlan, for_each_pipeline,
+    COMMIT_FUNCTION, CommitPath, CommitStats, FUNCTION_LIBRARY, INLINE_MAX_PAIRS, StagePlan,
+    for_each_pipeline,
 };
 pub use connection::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, Endpoint};
 pub use error::{QueueError, redact_url};
 pub use keys::JobKeys;
+pub use merge::MergeTarget;
+pub use server_load::ServerLoad;
 pub use message::{Taken, decode_unit, encode_unit, unit_label};
 pub use stats::{RedisReport, WorkerStats, exit_code, quantile};
 pub use stream::StreamQueue;
@@ -73,4 +81,25 @@ pub trait WorkQueue {
         ack_separately: bool,
         before_ack: &mut dyn FnMut(),
     ) -> Result<CommitStats, QueueError>;
+    /// Merges `counts`, the merged counts of every unit of `batch` (the
+    /// combiner, `commit_units` > 1), and acknowledges them all, as one
+    /// commit. An atomic backend applies them only if every unit is still
+    /// this worker's; `acked` false then means nothing was applied and the
+    /// worker commits the units one by one. A backend that cannot commit
+    /// batches commits a batch of one and refuses larger ones.
+    fn commit_batch(
+        &mut self,
+        con: &mut Connection,
+        batch: &[Taken],
+        counts: &WordCounts,
+        ack_separately: bool,
+        before_ack: &mut dyn FnMut(),
+    ) -> Result<CommitStats, QueueError> {
+        match batch {
+            [taken] => self.commit(con, taken, counts, ack_separately, before_ack),
+            _ => Err(QueueError::BadOptions(
+                "this queue backend commits one unit at a time: use commit_units = 1".into(),
+            )),
+        }
+    }
 }

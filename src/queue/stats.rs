@@ -206,6 +206,25 @@ pub struct RedisReport {
     /// Longest time from a kill of the primary to the next applied commit,
     /// seconds (0 without such a kill).
     pub failover_s: f64,
+    /// Where the counts accumulated.
+    #[serde(default)]
+    pub merge: super::MergeTarget,
+    /// Units a worker merged per commit (the combiner).
+    #[serde(default)]
+    pub commit_units: u32,
+    /// The server's CPU seconds over the job (`INFO cpu`; 0 when unknown).
+    #[serde(default)]
+    pub server_cpu_s: f64,
+    /// Calls of the merge target's update command over the job (`INFO
+    /// commandstats`, calls inside Functions included).
+    #[serde(default)]
+    pub merge_calls: u64,
+    /// Microseconds the server spent in those calls.
+    #[serde(default)]
+    pub merge_usec: u64,
+    /// Seconds from starting the workers until Redis said the job was done.
+    #[serde(default)]
+    pub job_s: f64,
 }
 
 impl RedisReport {
@@ -254,6 +273,12 @@ impl RedisReport {
             wait_ms: Vec::new(),
             min_replicas_acked: None,
             failover_s: 0.0,
+            merge: super::MergeTarget::Zset,
+            commit_units: 1,
+            server_cpu_s: 0.0,
+            merge_calls: 0,
+            merge_usec: 0,
+            job_s: 0.0,
         }
     }
 
@@ -285,9 +310,41 @@ impl RedisReport {
         quantile(&self.wait_ms, 0.99)
     }
 
+    /// Records the server's own figures for the job: `load` is what
+    /// happened on the server between the workers' start and the job's end.
+    pub fn add_server_load(&mut self, load: &super::ServerLoad) {
+        let (calls, usec) = load.of(self.merge.update_command());
+        self.server_cpu_s = load.cpu_s;
+        self.merge_calls = calls;
+        self.merge_usec = usec;
+    }
+
+    /// Word updates applied per second of the job (from the workers'
+    /// start until Redis said it was done): the rate the server sustained,
+    /// the one to compare between runs (0 when unknown).
+    pub fn server_updates_per_s(&self) -> f64 {
+        if self.job_s > 0.0 {
+            self.word_updates as f64 / self.job_s
+        } else {
+            0.0
+        }
+    }
+
+    /// Server microseconds per call of the merge command (`ZINCRBY`,
+    /// `HINCRBY`, or `SET` of a part), from `INFO commandstats`.
+    pub fn server_us_per_merge_call(&self) -> f64 {
+        if self.merge_calls > 0 {
+            self.merge_usec as f64 / self.merge_calls as f64
+        } else {
+            0.0
+        }
+    }
+
     /// Word updates per second of merge time, the merge time summed over
-    /// workers (so a per-worker rate; 0 when nothing was merged).
-    pub fn updates_per_merge_s(&self) -> f64 {
+    /// workers: a per-worker rate (with p workers waiting on one server it
+    /// is about 1/p of what the server sustained, see
+    /// [`RedisReport::server_updates_per_s`]); 0 when nothing was merged.
+    pub fn worker_updates_per_merge_s(&self) -> f64 {
         if self.merge_s > 0.0 {
             self.word_updates as f64 / self.merge_s
         } else {
@@ -337,7 +394,7 @@ mod tests {
     #[test]
     fn reports_sum_workers() {
         let mut report = RedisReport::new("j", "redis://h:1/", true, "7.0.15", CommitPath::PerUnit);
-        assert_eq!(report.updates_per_merge_s(), 0.0);
+        assert_eq!(report.worker_updates_per_merge_s(), 0.0);
         report.add_worker(&stats(0, 2, 100, 0.5));
         report.add_worker(&stats(1, 3, 300, 1.5));
         assert_eq!(report.units, 5);
@@ -350,7 +407,7 @@ mod tests {
             (2.0, 2.0, 1.0)
         );
         assert_eq!(report.reconnects, 1);
-        assert_eq!(report.updates_per_merge_s(), 200.0);
+        assert_eq!(report.worker_updates_per_merge_s(), 200.0);
         assert_eq!(report.min_replicas_acked, None);
     }
 

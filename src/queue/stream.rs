@@ -17,8 +17,10 @@ use redis::{Commands, Connection, Value};
 
 use super::WorkQueue;
 use super::commit::{
-    COMMIT_FUNCTION, CommitPath, CommitStats, FUNCTION_LIBRARY, StagePlan, for_each_pipeline,
+    COMMIT_FUNCTION, CommitPath, CommitStats, FUNCTION_LIBRARY, INLINE_MAX_PAIRS, StagePlan,
+    for_each_pipeline,
 };
+use super::merge::MergeTarget;
 use super::connection::Endpoint;
 use super::error::QueueError;
 use super::keys::JobKeys;
@@ -43,6 +45,8 @@ pub struct StreamQueue {
     block_ms: u64,
     pipeline_commands: usize,
     commit: CommitPath,
+    /// Where the counts accumulate.
+    merge: MergeTarget,
     /// Steal units idle longer than this many milliseconds (0: never).
     steal_idle_ms: u64,
     /// False until this consumer's own pending messages were all re-read.
@@ -59,6 +63,7 @@ impl StreamQueue {
             block_ms: 100,
             pipeline_commands: 10_000,
             commit: CommitPath::PerUnit,
+            merge: MergeTarget::Zset,
             steal_idle_ms: 0,
             backlog_done: false,
         }
@@ -78,6 +83,21 @@ impl StreamQueue {
         self.pipeline_commands = pipeline_commands.max(1);
         self.commit = commit;
         self
+    }
+
+    /// Merges into (and reads the counts back from) `merge`.
+    pub fn with_merge(mut self, merge: MergeTarget) -> StreamQueue {
+        self.merge = merge;
+        self
+    }
+
+    /// The key commits of a batch whose first message is `first` write into.
+    fn target_key(&self, first: &str) -> String {
+        match self.merge {
+            MergeTarget::Zset => self.keys.counts(),
+            MergeTarget::Hash => self.keys.hash_counts(),
+            MergeTarget::Parts => self.keys.part(first),
+        }
     }
 
     /// Makes the worker steal (`XAUTOCLAIM`) units idle longer than
@@ -144,26 +164,44 @@ impl StreamQueue {
         }))
     }
 
-    /// The atomic commit: stage if large, then one `FCALL wc_commit`.
+    /// The atomic commit of `batch`: stage if large, then one `FCALL wc_commit`.
     fn commit_atomic(
         &self,
         con: &mut Connection,
-        taken: &Taken,
+        batch: &[Taken],
         counts: &WordCounts,
         before_fcall: &mut dyn FnMut(),
     ) -> Result<CommitStats, QueueError> {
-        let plan = StagePlan::new(counts.distinct() as u64, self.pipeline_commands);
-        let stage = self.keys.stage(&taken.id, &self.consumer);
+        let first = batch_first(batch)?;
+        let plan = if self.merge.sends_words() {
+            StagePlan::new(
+                counts.distinct() as u64,
+                INLINE_MAX_PAIRS,
+                self.pipeline_commands,
+            )
+        } else {
+            StagePlan::Inline
+        };
+        let stage = self.keys.stage(first, &self.consumer);
         let mut fcall = redis::cmd("FCALL");
         fcall
             .arg(COMMIT_FUNCTION)
-            .arg(3)
+            .arg(4)
             .arg(self.keys.stream())
-            .arg(self.keys.counts())
+            .arg(self.target_key(first))
             .arg(&stage)
+            .arg(self.keys.parts())
             .arg(self.keys.group())
-            .arg(&taken.id);
+            .arg(self.merge.name())
+            .arg(&self.consumer)
+            .arg(batch.len());
+        for taken in batch {
+            fcall.arg(&taken.id);
+        }
         match plan {
+            StagePlan::Inline if !self.merge.sends_words() => {
+                fcall.arg(counts_blob(counts)?);
+            }
             StagePlan::Inline => {
                 for (word, count) in counts.iter() {
                     fcall.arg(word).arg(count);
@@ -199,7 +237,50 @@ impl StreamQueue {
             updates: counts.distinct() as u64,
             round_trips: plan.round_trips(),
             acked: applied == 1,
+            acked_units: if applied == 1 { batch.len() as u64 } else { 0 },
         })
+    }
+
+    /// The plain `parts` commit: `SET` the blob, `SADD` it to the parts,
+    /// `XACK` (in the same round trip unless `ack_separately`).
+    fn commit_part(
+        &self,
+        con: &mut Connection,
+        batch: &[Taken],
+        counts: &WordCounts,
+        ack_separately: bool,
+    ) -> Result<CommitStats, QueueError> {
+        let part = self.target_key(batch_first(batch)?);
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET").arg(&part).arg(counts_blob(counts)?).ignore();
+        pipe.cmd("SADD").arg(self.keys.parts()).arg(&part).ignore();
+        let mut stats = CommitStats {
+            updates: counts.distinct() as u64,
+            round_trips: 1,
+            ..CommitStats::default()
+        };
+        if ack_separately {
+            pipe.query::<()>(con)
+                .map_err(|e| self.error(e, "SET of a part"))?;
+        } else {
+            self.push_ack(&mut pipe, batch);
+            let (acked,): (u64,) = pipe
+                .query(con)
+                .map_err(|e| self.error(e, "SET of a part + XACK"))?;
+            stats.acked_units = acked;
+        }
+        Ok(stats)
+    }
+
+    /// Appends `XACK stream group ID...` of every unit of `batch`.
+    fn push_ack(&self, pipe: &mut redis::Pipeline, batch: &[Taken]) {
+        let ack = pipe
+            .cmd("XACK")
+            .arg(self.keys.stream())
+            .arg(self.keys.group());
+        for taken in batch {
+            ack.arg(&taken.id);
+        }
     }
 
     /// The job's keys.
@@ -290,8 +371,70 @@ impl StreamQueue {
         }))
     }
 
-    /// Reads the whole sorted set of counts (words are raw bytes).
+    /// Reads the job's counts back from its merge target (words are raw
+    /// bytes): the sorted set, the hash, or every part merged here.
     pub fn read_counts(&self, con: &mut Connection) -> Result<WordCounts, QueueError> {
+        match self.merge {
+            MergeTarget::Zset => self.read_zset(con),
+            MergeTarget::Hash => self.read_hash(con),
+            MergeTarget::Parts => self.read_parts(con),
+        }
+    }
+
+    /// Reads the hash of counts with `HSCAN` and orders nothing: the
+    /// output order is built by whoever prints it.
+    fn read_hash(&self, con: &mut Connection) -> Result<WordCounts, QueueError> {
+        let key = self.keys.hash_counts();
+        let during = "HSCAN of the counts";
+        let mut counts = WordCounts::new();
+        let mut cursor = 0u64;
+        loop {
+            let (next, fields): (u64, Vec<(Vec<u8>, u64)>) = redis::cmd("HSCAN")
+                .arg(&key)
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(READ_SLICE)
+                .query(con)
+                .map_err(|e| self.error(e, during))?;
+            for (word, count) in fields {
+                counts.add(&word, count);
+            }
+            if next == 0 {
+                return Ok(counts);
+            }
+            cursor = next;
+        }
+    }
+
+    /// Reads every part (`SMEMBERS` of the parts, `MGET` in slices) and
+    /// merges them.
+    fn read_parts(&self, con: &mut Connection) -> Result<WordCounts, QueueError> {
+        let parts: Vec<String> = con
+            .smembers(self.keys.parts())
+            .map_err(|e| self.error(e, "SMEMBERS of the parts"))?;
+        let mut counts = WordCounts::new();
+        for slice in parts.chunks(64) {
+            let blobs: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+                .arg(slice)
+                .query(con)
+                .map_err(|e| self.error(e, "MGET of the parts"))?;
+            for (name, blob) in slice.iter().zip(blobs) {
+                let bad = |detail: String| QueueError::BadReply {
+                    url: self.endpoint.shown().into(),
+                    during: format!("reading part {name}"),
+                    detail,
+                };
+                let blob = blob.ok_or_else(|| bad("the part is listed but missing".into()))?;
+                counts
+                    .read_binary(blob.as_slice())
+                    .map_err(|e| bad(format!("not a whole count map: {e}")))?;
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Reads the whole sorted set of counts.
+    fn read_zset(&self, con: &mut Connection) -> Result<WordCounts, QueueError> {
         let key = self.keys.counts();
         let during = "ZRANGE of the counts";
         let members: usize = con
@@ -321,27 +464,31 @@ impl StreamQueue {
         Ok(counts)
     }
 
-    /// Deletes the job's keys (the group goes with the stream), and any
-    /// staging hash a crashed worker left behind (`wc:{JOB}:stage:*`).
+    /// Deletes the job's keys (the group goes with the stream), its parts,
+    /// and any staging hash a crashed worker left behind
+    /// (`wc:{JOB}:stage:*`, `wc:{JOB}:part:*`).
     pub fn delete(&self, con: &mut Connection) -> Result<(), QueueError> {
-        let pattern = format!("wc:{{{}}}:stage:*", self.keys.job());
-        let stages: Vec<String> = con
-            .scan_match::<_, String>(&pattern)
-            .map_err(|e| self.error(e, "SCAN of the job's staging keys"))?
-            .filter_map(Result::ok)
-            .collect();
         let mut keys = self.keys.all();
-        keys.extend(stages);
+        for kind in ["stage", "part"] {
+            let pattern = format!("wc:{{{}}}:{kind}:*", self.keys.job());
+            let found: Vec<String> = con
+                .scan_match::<_, String>(&pattern)
+                .map_err(|e| self.error(e, "SCAN of the job's staging keys and parts"))?
+                .filter_map(Result::ok)
+                .collect();
+            keys.extend(found);
+        }
         con.del::<_, ()>(keys)
             .map_err(|e| self.error(e, "DEL of the job's keys"))
     }
 
-    /// Sends the `XACK` of `id` alone.
-    fn ack(&self, con: &mut Connection, id: &str) -> Result<bool, QueueError> {
-        let acked: u64 = con
-            .xack(self.keys.stream(), self.keys.group(), &[id])
-            .map_err(|e| self.error(e, "XACK"))?;
-        Ok(acked == 1)
+    /// Sends the `XACK` of every unit of `batch` alone; returns how many
+    /// it acknowledged.
+    fn ack(&self, con: &mut Connection, batch: &[Taken]) -> Result<u64, QueueError> {
+        let mut pipe = redis::pipe();
+        self.push_ack(&mut pipe, batch);
+        let (acked,): (u64,) = pipe.query(con).map_err(|e| self.error(e, "XACK"))?;
+        Ok(acked)
     }
 }
 
@@ -422,29 +569,72 @@ impl WorkQueue for StreamQueue {
         ack_separately: bool,
         before_ack: &mut dyn FnMut(),
     ) -> Result<CommitStats, QueueError> {
+        self.commit_batch(
+            con,
+            std::slice::from_ref(taken),
+            counts,
+            ack_separately,
+            before_ack,
+        )
+    }
+
+    fn commit_batch(
+        &mut self,
+        con: &mut Connection,
+        batch: &[Taken],
+        counts: &WordCounts,
+        ack_separately: bool,
+        before_ack: &mut dyn FnMut(),
+    ) -> Result<CommitStats, QueueError> {
         if self.commit == CommitPath::Atomic {
-            return self.commit_atomic(con, taken, counts, before_ack);
+            return self.commit_atomic(con, batch, counts, before_ack);
         }
-        let (stream, group) = (self.keys.stream(), self.keys.group());
+        let mut stats = if self.merge.sends_words() {
+            self.commit_updates(con, batch, counts, ack_separately)?
+        } else {
+            self.commit_part(con, batch, counts, ack_separately)?
+        };
+        if ack_separately {
+            before_ack();
+            stats.acked_units = self.ack(con, batch)?;
+            stats.round_trips += 1;
+        }
+        stats.acked = stats.acked_units == batch.len() as u64;
+        Ok(stats)
+    }
+}
+
+impl StreamQueue {
+    /// The plain zset/hash commit: pipelines of updates, the last one
+    /// ending in the `XACK` of the batch unless `ack_separately`.
+    fn commit_updates(
+        &self,
+        con: &mut Connection,
+        batch: &[Taken],
+        counts: &WordCounts,
+        ack_separately: bool,
+    ) -> Result<CommitStats, QueueError> {
         let mut stats = CommitStats {
             updates: self.commit.updates(counts),
             ..CommitStats::default()
         };
+        let key = self.target_key(batch_first(batch)?);
         for_each_pipeline(
             self.commit,
-            &self.keys.counts(),
+            self.merge,
+            &key,
             counts,
             self.pipeline_commands,
             |pipe, last| {
                 if last && !ack_separately {
-                    pipe.cmd("XACK").arg(&stream).arg(&group).arg(&taken.id);
+                    self.push_ack(pipe, batch);
                     let (acked,): (u64,) = pipe
                         .query(con)
-                        .map_err(|e| self.error(e, "ZINCRBY + XACK"))?;
-                    stats.acked = acked == 1;
+                        .map_err(|e| self.error(e, "word updates + XACK"))?;
+                    stats.acked_units = acked;
                 } else if !pipe.is_empty() {
                     pipe.query::<()>(con)
-                        .map_err(|e| self.error(e, "ZINCRBY"))?;
+                        .map_err(|e| self.error(e, "word updates"))?;
                 } else {
                     return Ok(());
                 }
@@ -452,13 +642,28 @@ impl WorkQueue for StreamQueue {
                 Ok::<(), QueueError>(())
             },
         )?;
-        if ack_separately {
-            before_ack();
-            stats.acked = self.ack(con, &taken.id)?;
-            stats.round_trips += 1;
-        }
         Ok(stats)
     }
+}
+
+/// The first message of a commit (a commit always has one).
+fn batch_first(batch: &[Taken]) -> Result<&str, QueueError> {
+    batch
+        .first()
+        .map(|taken| taken.id.as_str())
+        .ok_or_else(|| QueueError::BadOptions("a commit needs at least one unit".into()))
+}
+
+/// The binary encoding of `counts` stored as one part.
+fn counts_blob(counts: &WordCounts) -> Result<Vec<u8>, QueueError> {
+    let mut blob = Vec::with_capacity(counts.distinct() * 16 + 4);
+    counts
+        .write_binary(&mut blob)
+        .map_err(|error| QueueError::Io {
+            what: "encoding a part of counts".into(),
+            error,
+        })?;
+    Ok(blob)
 }
 
 /// Adds the members of a `ZRANGE ... WITHSCORES` reply (RESP2: a flat

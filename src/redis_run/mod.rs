@@ -39,7 +39,9 @@ use crate::events::{Event, read_events};
 use crate::faults::{KillWhen, ThrottleMethod, Throttler};
 use crate::input::Unit;
 use crate::params::{RedisParams, RunContext};
-use crate::queue::{CommitPath, Endpoint, JobKeys, QueueError, RedisReport, StreamQueue};
+use crate::queue::{
+    CommitPath, Endpoint, JobKeys, QueueError, RedisReport, ServerLoad, StreamQueue,
+};
 use crate::servers::start_topology;
 use crate::words::{Tally, Tokenizer, WordCounts};
 use crate::worker::WorkerConfig;
@@ -141,7 +143,9 @@ pub fn run_redis_job(
     let phase = Instant::now();
     let keys = JobKeys::random();
     report.job_id = keys.job().to_owned();
-    let queue = StreamQueue::new(endpoint.clone(), keys.clone());
+    let queue = StreamQueue::new(endpoint.clone(), keys.clone()).with_merge(params.merge);
+    report.merge = params.merge;
+    report.commit_units = params.commit_units;
     let _cleanup = KeyCleanup {
         queue: &queue,
         endpoint: &endpoint,
@@ -184,6 +188,8 @@ pub fn run_redis_job(
                 worker,
                 tokenizer,
                 commit,
+                merge: params.merge,
+                commit_units: params.commit_units,
                 events: Some(job_dir.path().join(format!("worker-{worker}.events"))),
                 crash: params
                     .crash
@@ -204,6 +210,10 @@ pub fn run_redis_job(
         .iter()
         .filter_map(|l| l.config.events.clone())
         .collect();
+    let load_before = endpoint
+        .connect()
+        .ok()
+        .and_then(|mut con| ServerLoad::read(&mut con));
     let phase = Instant::now();
     let mut pool = WorkerPool::spawn(exe, launches)?;
     report.throttle = throttle_stragglers(&mut pool, params)?;
@@ -218,6 +228,19 @@ pub fn run_redis_job(
     }
     .run()?;
     let count_s = phase.elapsed().as_secs_f64();
+    report.job_s = count_s;
+    // The server's own figures; lost (left at 0) across a restart, where
+    // the counters start again.
+    let load_after = endpoint
+        .connect()
+        .ok()
+        .and_then(|mut con| ServerLoad::read(&mut con));
+    if let (Some(before), Some(after)) = (&load_before, &load_after)
+        && outage.restarts == 0
+        && outage.failovers == 0
+    {
+        report.add_server_load(&after.since(before));
+    }
     report.redis_restarts = outage.restarts;
     report.replica_restarts = outage.replica_restarts;
     report.failovers = outage.failovers;

@@ -23,6 +23,8 @@ pub const PARAMETER_COLUMNS: &[&str] = &[
     "per_word",
     "slow",
     "atomic",
+    "merge",
+    "commit_units",
     "autoclaim_ms",
     "crash",
     "kill_every_ms",

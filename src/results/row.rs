@@ -41,6 +41,10 @@ pub struct RunRow {
     pub throttle: String,
     /// Redis: atomic commit through a Redis Function.
     pub atomic: bool,
+    /// Redis: where counts accumulated: zset, hash or parts.
+    pub merge: String,
+    /// Redis: units merged by a worker per commit (the combiner).
+    pub commit_units: u32,
     /// Redis: XAUTOCLAIM idle timeout in ms (0 = no stealing).
     pub autoclaim_ms: u64,
     /// Injected crash points, e.g. `1:mid-count:2`, `;`-separated.
@@ -89,6 +93,17 @@ pub struct RunRow {
     pub units_per_worker: String,
     /// Redis: word updates sent (ZINCRBY or equivalent).
     pub word_updates: u64,
+    /// Redis: word updates the server applied per second of the job
+    /// (workers' start to done): the server's sustained rate.
+    pub server_updates_per_s: f64,
+    /// Redis: the server's CPU seconds over the job (INFO cpu).
+    pub server_cpu_s: f64,
+    /// Redis: server microseconds per call of the merge command (ZINCRBY,
+    /// HINCRBY, or SET of a part; INFO commandstats).
+    pub server_us_per_merge_call: f64,
+    /// Redis: word updates per second of merge time summed over workers (a
+    /// per-worker rate, about 1/p of the server's with p workers).
+    pub worker_updates_per_merge_s: f64,
     /// Redis: units taken over from another worker.
     pub units_stolen: u64,
     /// Worker crashes injected or kills from outside.
@@ -168,6 +183,8 @@ impl RunRow {
             slowest_cpu: 1.0,
             throttle: "none".into(),
             atomic: false,
+            merge: "zset".into(),
+            commit_units: 1,
             autoclaim_ms: 0,
             crash: String::new(),
             kill_every_ms: 0,
@@ -192,6 +209,10 @@ impl RunRow {
             units: 0,
             units_per_worker: String::new(),
             word_updates: 0,
+            server_updates_per_s: 0.0,
+            server_cpu_s: 0.0,
+            server_us_per_merge_call: 0.0,
+            worker_updates_per_merge_s: 0.0,
             units_stolen: 0,
             crashes: 0,
             redis_restarts: 0,

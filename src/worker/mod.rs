@@ -48,10 +48,10 @@ use crate::events::{EventKind, EventWriter};
 use crate::faults::{CrashPlan, CrashPoint, Crasher};
 use crate::input::count_unit;
 use crate::queue::{
-    CommitPath, Endpoint, JobKeys, QueueError, StreamQueue, WorkQueue, WorkerStats, exit_code,
-    unit_label,
+    CommitPath, CommitStats, Endpoint, JobKeys, MergeTarget, QueueError, StreamQueue, Taken,
+    WorkQueue, WorkerStats, exit_code, unit_label,
 };
-use crate::words::{Tokenizer, WordCounts};
+use crate::words::{Tally, Tokenizer, WordCounts};
 
 /// First pause between reconnect attempts; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
@@ -72,6 +72,12 @@ pub struct WorkerConfig {
     pub tokenizer: Tokenizer,
     /// How counts are merged.
     pub commit: CommitPath,
+    /// Where counts accumulate.
+    #[serde(default)]
+    pub merge: MergeTarget,
+    /// Units merged locally per commit (the combiner; 1: each on its own).
+    #[serde(default = "one_unit")]
+    pub commit_units: u32,
     /// Where to append events; `None` records none.
     pub events: Option<PathBuf>,
     /// Where to crash on purpose, if anywhere.
@@ -93,6 +99,10 @@ pub struct WorkerConfig {
     pub wait_timeout_ms: u64,
 }
 
+fn one_unit() -> u32 {
+    1
+}
+
 /// Runs the worker loop until no unit is left; returns its measurements.
 pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
     let endpoint = Endpoint::new(&config.url);
@@ -104,6 +114,7 @@ pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
             config.pipeline_commands,
             config.commit,
         )
+        .with_merge(config.merge)
         .with_stealing(config.steal_idle_ms);
     let mut worker = Worker {
         config,
@@ -239,15 +250,15 @@ impl Worker<'_> {
         }
     }
 
-    /// Takes, counts and commits one unit, or finds there is none.
+    /// Takes, counts and commits one unit (or, with `commit_units` K > 1,
+    /// up to K units merged into one commit), or finds there is none.
     fn step(
         &mut self,
         queue: &mut impl WorkQueue,
         con: &mut Connection,
     ) -> Result<Step, QueueError> {
-        // (Stealing stale units with XAUTOCLAIM goes here, before new reads.)
         let waiting = Instant::now();
-        let Some(taken) = queue.take(con)? else {
+        let Some(first) = queue.take(con)? else {
             let pending = queue.pending(con)?;
             self.stats.wait_s += waiting.elapsed().as_secs_f64();
             return Ok(if pending == 0 {
@@ -257,65 +268,77 @@ impl Worker<'_> {
             });
         };
         self.stats.wait_s += waiting.elapsed().as_secs_f64();
-        self.crash.unit_taken();
-        let label = unit_label(&taken.unit);
-        if taken.stolen {
-            self.stats.units_stolen += 1;
-            self.events.record(EventKind::Steal, &label, &taken.id);
-        }
-        self.events.record(EventKind::Take, &label, &taken.id);
-        self.crash_point(CrashPoint::AfterRead, &label);
-
-        let counting = Instant::now();
         self.counts.clear();
-        let tally = count_unit(&taken.unit, self.config.tokenizer, &mut self.counts)?;
-        self.crash_point(CrashPoint::MidCount, &label);
-        self.stats.count_s += counting.elapsed().as_secs_f64();
-        self.events.record(
-            EventKind::Counted,
-            &label,
-            &format!("words={} distinct={}", tally.words, self.counts.distinct()),
-        );
+        let mut tally = Tally::default();
+        let mut batch = Vec::new();
+        let mut next = Some(first);
+        while let Some(taken) = next.take() {
+            tally.add(self.count_taken(&taken)?);
+            batch.push(taken);
+            // A commit-phase crash point planned for this unit closes the
+            // batch here, so the crash happens where the plan says.
+            let crash_at_commit = [
+                CrashPoint::BeforeCommit,
+                CrashPoint::MidCommit,
+                CrashPoint::AfterCommit,
+            ]
+            .iter()
+            .any(|&point| self.crash.armed(point));
+            if batch.len() < self.config.commit_units.max(1) as usize && !crash_at_commit {
+                let waiting = Instant::now();
+                next = queue.take(con)?;
+                self.stats.wait_s += waiting.elapsed().as_secs_f64();
+            }
+        }
+        let label = unit_label(&batch[batch.len() - 1].unit);
         self.crash_point(CrashPoint::BeforeCommit, &label);
 
         let merging = Instant::now();
         let ack_separately = self.crash.armed(CrashPoint::MidCommit);
         let (crash, events, counts) = (&self.crash, &mut self.events, &self.counts);
         let commit = queue
-            .commit(con, &taken, counts, ack_separately, &mut || {
+            .commit_batch(con, &batch, counts, ack_separately, &mut || {
                 crash.reach(CrashPoint::MidCommit, || {
                     events.record(EventKind::Crash, &label, CrashPoint::MidCommit.name())
                 })
             })
-            .inspect_err(|e| {
-                if e.is_redis_gone() {
-                    // Refused (NOREPLICAS, READONLY) or cut off by a
-                    // failover: the unit is still this worker's pending
-                    // unit, re-read and committed again after reconnecting
-                    // (an atomic commit applies at most once).
-                    self.stats.commit_retries += 1;
-                }
-            })?;
+            .inspect_err(|e| self.note_commit_error(e))?;
         self.stats.merge_s += merging.elapsed().as_secs_f64();
-        self.stats.word_updates += commit.updates;
-        self.stats.round_trips += commit.round_trips;
-        if !commit.acked {
-            self.stats.duplicate_commits += 1;
-        }
-        let kind = if commit.acked {
-            EventKind::Committed
+        self.note_commit(&commit);
+        if batch.len() > 1 && self.config.commit == CommitPath::Atomic && !commit.acked {
+            // Some unit of the batch was stolen meanwhile: nothing was
+            // applied. Commit the units one by one (recounting each): the
+            // ones still this worker's are applied once, the stolen ones
+            // are refused if their thief committed first.
+            self.events.record(
+                EventKind::Refused,
+                &label,
+                &format!("batch of {} units; committing them one by one", batch.len()),
+            );
+            for taken in &batch {
+                self.commit_alone(queue, con, taken)?;
+            }
         } else {
-            EventKind::Refused
-        };
-        self.events.record(
-            kind,
-            &label,
-            &format!(
-                "updates={} round_trips={}",
-                commit.updates, commit.round_trips
-            ),
-        );
-        self.stats.units += 1;
+            self.stats.duplicate_commits += batch.len() as u64 - commit.acked_units;
+            for taken in &batch {
+                let kind = if commit.acked {
+                    EventKind::Committed
+                } else {
+                    EventKind::Refused
+                };
+                self.events.record(
+                    kind,
+                    &unit_label(&taken.unit),
+                    &format!(
+                        "updates={} round_trips={} batch={}",
+                        commit.updates,
+                        commit.round_trips,
+                        batch.len()
+                    ),
+                );
+            }
+        }
+        self.stats.units += batch.len() as u64;
         self.stats.bytes += tally.bytes;
         self.stats.words += tally.words;
         if self.config.wait_replicas > 0 {
@@ -336,6 +359,90 @@ impl Worker<'_> {
         }
         self.crash_point(CrashPoint::AfterCommit, &label);
         Ok(Step::Worked)
+    }
+
+    /// Records the take of one unit and counts it into `self.counts`
+    /// (adding to the units of the batch before it), with the crash points
+    /// of reading and counting.
+    fn count_taken(&mut self, taken: &Taken) -> Result<Tally, QueueError> {
+        self.crash.unit_taken();
+        let label = unit_label(&taken.unit);
+        if taken.stolen {
+            self.stats.units_stolen += 1;
+            self.events.record(EventKind::Steal, &label, &taken.id);
+        }
+        self.events.record(EventKind::Take, &label, &taken.id);
+        self.crash_point(CrashPoint::AfterRead, &label);
+
+        let counting = Instant::now();
+        let before = self.counts.distinct();
+        let tally = count_unit(&taken.unit, self.config.tokenizer, &mut self.counts)?;
+        self.crash_point(CrashPoint::MidCount, &label);
+        self.stats.count_s += counting.elapsed().as_secs_f64();
+        self.events.record(
+            EventKind::Counted,
+            &label,
+            &format!(
+                "words={} distinct={}",
+                tally.words,
+                self.counts.distinct() - before
+            ),
+        );
+        Ok(tally)
+    }
+
+    /// Recounts `taken` alone and commits it on its own (after a refused
+    /// batch).
+    fn commit_alone(
+        &mut self,
+        queue: &mut impl WorkQueue,
+        con: &mut Connection,
+        taken: &Taken,
+    ) -> Result<(), QueueError> {
+        let counting = Instant::now();
+        self.counts.clear();
+        count_unit(&taken.unit, self.config.tokenizer, &mut self.counts)?;
+        self.stats.count_s += counting.elapsed().as_secs_f64();
+        let merging = Instant::now();
+        let commit = queue
+            .commit(con, taken, &self.counts, false, &mut || {})
+            .inspect_err(|e| self.note_commit_error(e))?;
+        self.stats.merge_s += merging.elapsed().as_secs_f64();
+        self.note_commit(&commit);
+        if !commit.acked {
+            self.stats.duplicate_commits += 1;
+        }
+        let kind = if commit.acked {
+            EventKind::Committed
+        } else {
+            EventKind::Refused
+        };
+        self.events.record(
+            kind,
+            &unit_label(&taken.unit),
+            &format!(
+                "updates={} round_trips={}",
+                commit.updates, commit.round_trips
+            ),
+        );
+        Ok(())
+    }
+
+    /// Adds what a commit sent to the stats.
+    fn note_commit(&mut self, commit: &CommitStats) {
+        self.stats.word_updates += commit.updates;
+        self.stats.round_trips += commit.round_trips;
+    }
+
+    /// A commit failed: counts a retry when Redis went away.
+    fn note_commit_error(&mut self, e: &QueueError) {
+        if e.is_redis_gone() {
+            // Refused (NOREPLICAS, READONLY) or cut off by a failover: the
+            // units are still this worker's pending units, re-read and
+            // committed again after reconnecting (an atomic commit applies
+            // at most once).
+            self.stats.commit_retries += 1;
+        }
     }
 
     /// Crashes here if the plan says so, recording a `crash` event first.
@@ -412,6 +519,8 @@ mod tests {
             worker: 0,
             tokenizer: Tokenizer::Whitespace,
             commit: CommitPath::PerWord,
+            merge: MergeTarget::Zset,
+            commit_units: 1,
             events: None,
             crash: None,
             block_ms: 20,
