@@ -68,6 +68,11 @@ pub trait WorkQueue {
     fn on_connect(&mut self, con: &mut Connection) -> Result<(), QueueError>;
     /// The next unit for this worker, or `None` after waiting briefly.
     fn take(&mut self, con: &mut Connection) -> Result<Option<Taken>, QueueError>;
+    /// The next unit if one is there now, without waiting (filling a
+    /// combined commit); by default the same as [`WorkQueue::take`].
+    fn take_now(&mut self, con: &mut Connection) -> Result<Option<Taken>, QueueError> {
+        self.take(con)
+    }
     /// Units handed out but not yet acknowledged, over all workers.
     fn pending(&mut self, con: &mut Connection) -> Result<u64, QueueError>;
     /// Merges `counts` of `taken` and acknowledges it. With `ack_separately`

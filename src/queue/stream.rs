@@ -3,8 +3,9 @@
 //!
 //! - client: `XGROUP CREATE stream group 0 MKSTREAM`, pipelined `XADD`s;
 //!   at the end `ZRANGE counts a b WITHSCORES` in slices, then `DEL`.
-//! - worker: `XREADGROUP GROUP group consumer COUNT 1 [BLOCK ms] STREAMS
-//!   stream ID` with ID `0` (its own pending messages, after a restart or a
+//! - worker: `XREADGROUP GROUP group consumer COUNT 1 STREAMS stream ID`
+//!   (polled every `block_ms` while there is nothing: Redis times blocked
+//!   reads out only every 1/hz s) with ID `0` (its own pending messages, after a restart or a
 //!   reconnect) until that is empty, then (with a steal timeout) first
 //!   `XAUTOCLAIM stream group consumer IDLE_MS 0-0 COUNT 1` to steal a
 //!   unit idle that long (its holder crashed or is a straggler), then `>`;
@@ -504,6 +505,17 @@ impl WorkQueue for StreamQueue {
     }
 
     fn take(&mut self, con: &mut Connection) -> Result<Option<Taken>, QueueError> {
+        let taken = self.take_now(con)?;
+        if taken.is_none() {
+            // Redis checks blocked reads' timeouts only every 1/hz s
+            // (100 ms at the default hz 10), so a `BLOCK 10` read would
+            // hold an idle worker ~100 ms; poll from here instead.
+            std::thread::sleep(std::time::Duration::from_millis(self.block_ms));
+        }
+        Ok(taken)
+    }
+
+    fn take_now(&mut self, con: &mut Connection) -> Result<Option<Taken>, QueueError> {
         let stream = self.keys.stream();
         if self.backlog_done
             && self.steal_idle_ms > 0
@@ -512,22 +524,12 @@ impl WorkQueue for StreamQueue {
             return Ok(Some(stolen));
         }
         loop {
-            let (id, options) = if self.backlog_done {
-                (
-                    ">",
-                    StreamReadOptions::default()
-                        .group(self.keys.group(), &self.consumer)
-                        .count(1)
-                        .block(self.block_ms as usize),
-                )
-            } else {
-                (
-                    "0",
-                    StreamReadOptions::default()
-                        .group(self.keys.group(), &self.consumer)
-                        .count(1),
-                )
-            };
+            // Own pending messages first (after a restart or a reconnect),
+            // then new ones.
+            let id = if self.backlog_done { ">" } else { "0" };
+            let options = StreamReadOptions::default()
+                .group(self.keys.group(), &self.consumer)
+                .count(1);
             let reply: Option<StreamReadReply> = con
                 .xread_options(&[&stream], &[id], &options)
                 .map_err(|e| self.error(e, "XREADGROUP"))?;

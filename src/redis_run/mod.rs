@@ -72,7 +72,7 @@ impl Default for RedisOptions {
             url: None,
             params: RedisParams::default(),
             keep_keys: false,
-            block_ms: 100,
+            block_ms: 10,
             pipeline_commands: 10_000,
             reconnect_s: 30,
         }

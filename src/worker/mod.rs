@@ -286,7 +286,7 @@ impl Worker<'_> {
             .any(|&point| self.crash.armed(point));
             if batch.len() < self.config.commit_units.max(1) as usize && !crash_at_commit {
                 let waiting = Instant::now();
-                next = queue.take(con)?;
+                next = queue.take_now(con)?;
                 self.stats.wait_s += waiting.elapsed().as_secs_f64();
             }
         }
