@@ -57,6 +57,8 @@ fn atomic_commits_stay_exact_with_a_crash_at_every_point() {
             "50",
             "--pipeline",
             "50",
+            "--inline-pairs",
+            "50",
             "--crash",
             &first,
             "--crash",
@@ -248,6 +250,8 @@ fn gutenberg_books_are_exact_with_staged_atomic_commits_and_kills() {
         "1MiB",
         "--pipeline",
         "2000",
+        "--inline-pairs",
+        "2000",
         "--autoclaim-ms",
         "200",
         "--kill-every-ms",
@@ -295,7 +299,15 @@ fn redis_killed_while_workers_run_restarts_from_its_snapshot_and_counts_stay_exa
         .collect();
     let expected = reference_tsv(&files);
     let mut args = ATOMIC_WITH_SNAPSHOTS.to_vec();
-    args.extend(["150", "--pipeline", "50", "--redis-kill", "at:500"]);
+    args.extend([
+        "150",
+        "--pipeline",
+        "50",
+        "--inline-pairs",
+        "50",
+        "--redis-kill",
+        "at:500",
+    ]);
     let (got, fields) = count(dir.path(), &args);
     assert!(
         got == expected,

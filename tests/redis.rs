@@ -375,6 +375,7 @@ fn redis_worker(url: &str, job: &str, events: &Path, crash: Option<&str>) -> std
         crash: crash.map(|plan| plan.parse().unwrap()),
         block_ms: 20,
         pipeline_commands: 10_000,
+        inline_pairs: 10_000,
         reconnect_s: 30,
         steal_idle_ms: 0,
         wait_replicas: 0,

@@ -47,6 +47,8 @@ fn count_replicated(input: &Path, args: &[&str]) -> (Vec<u8>, Vec<(String, Strin
         "500",
         "--pipeline",
         "50",
+        "--inline-pairs",
+        "50",
     ];
     all.extend(args);
     let (counts, fields) = count_redis(input, &all);

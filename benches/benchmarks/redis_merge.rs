@@ -40,9 +40,14 @@ fn pipelined(
     key: &str,
     counts: &WordCounts,
 ) {
-    for_each_pipeline(path, target, key, counts, PIPELINE_COMMANDS, |pipe, _last| {
-        pipe.query::<()>(con)
-    })
+    for_each_pipeline(
+        path,
+        target,
+        key,
+        counts,
+        PIPELINE_COMMANDS,
+        |pipe, _last| pipe.query::<()>(con),
+    )
     .expect("update pipeline");
 }
 

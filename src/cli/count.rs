@@ -46,6 +46,9 @@ pub struct CountArgs {
     /// `redis` mode: commands (or atomic-commit staging pairs) per round trip (tests use a tiny value to exercise chunked commits).
     #[arg(long, hide = true, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub pipeline: u64,
+    /// `redis` mode: most word/count pairs an atomic commit sends inline in its FCALL; more are staged first (tests use a tiny value to exercise staging).
+    #[arg(long, hide = true, value_name = "N", default_value_t = crate::queue::INLINE_MAX_PAIRS)]
+    pub inline_pairs: u64,
     /// `redis` mode: leave the job's keys (wc:{JOB}:*) in an external Redis after the run.
     #[arg(long)]
     pub keep_keys: bool,
@@ -116,6 +119,7 @@ pub fn run(args: CountArgs) -> Result<()> {
             url: args.redis_url.clone(),
             params: args.redis.clone(),
             pipeline_commands: args.pipeline as usize,
+            inline_pairs: args.inline_pairs,
             keep_keys: args.keep_keys,
             ..RedisOptions::default()
         },

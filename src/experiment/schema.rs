@@ -14,6 +14,7 @@ use toml::Spanned;
 use crate::faults::{RedisKill, SlowWorker, WorkerCrash};
 use crate::job::Mode;
 use crate::params::{RedisParams, Toml};
+use crate::queue::MergeTarget;
 pub use crate::results::PlotSpec;
 use crate::servers::TopologyKind;
 use crate::words::Tokenizer;

@@ -23,6 +23,7 @@ mod value;
 pub use value::{ParamValue, Toml};
 
 use crate::faults::{KillTarget, RedisKill, SlowWorker, WorkerCrash};
+use crate::queue::MergeTarget;
 use crate::servers::{TopologyKind, TopologySpec};
 
 /// Calls `$callback! { PREFIX... ENTRIES... }` with every `redis`-mode run
@@ -48,7 +49,7 @@ macro_rules! redis_parameter_list {
             /// hash (HINCRBY into one hash, ordered once at the end) or parts (one binary blob of
             /// counts per commit, merged when the client reads them).
             [long, value_name = "TARGET", default_value = "zset"]
-            merge: crate::queue::MergeTarget = crate::queue::MergeTarget::Zset,
+            merge: MergeTarget = MergeTarget::Zset,
             /// The combiner: a worker merges this many units' counts locally and commits them in
             /// one commit (atomic: applied only if every unit is still this worker's).
             [long, value_name = "K", default_value_t = 1]
@@ -413,7 +414,7 @@ impl RedisParams {
                 "atomic commits merge per distinct word of a unit: drop per_word (or atomic)",
             ));
         }
-        if self.merge == crate::queue::MergeTarget::Parts && self.per_word {
+        if self.merge == MergeTarget::Parts && self.per_word {
             return Err(ParamError::new(
                 "merge",
                 "parts stores each commit's counts as one blob, so there is no per-word update: drop per_word or use merge = \"zset\" or \"hash\"",
@@ -422,7 +423,9 @@ impl RedisParams {
         if !(1..=MAX_COMMIT_UNITS).contains(&self.commit_units) {
             return Err(ParamError::new(
                 "commit_units",
-                format!("must be 1 to {MAX_COMMIT_UNITS} units per commit (1: commit every unit on its own)"),
+                format!(
+                    "must be 1 to {MAX_COMMIT_UNITS} units per commit (1: commit every unit on its own)"
+                ),
             ));
         }
         check_workers("slow", &self.slow, run.workers, "one CPU limit")?;

@@ -232,11 +232,18 @@ mod tests {
     /// Commands per pipeline, and which pipelines were marked last.
     fn commands(path: CommitPath, counts: &WordCounts, chunk: usize) -> (Vec<usize>, Vec<bool>) {
         let (mut sizes, mut last) = (Vec::new(), Vec::new());
-        for_each_pipeline(path, MergeTarget::Zset, "k", counts, chunk, |pipe, is_last| {
-            sizes.push(pipe.cmd_iter().count());
-            last.push(is_last);
-            Ok::<(), ()>(())
-        })
+        for_each_pipeline(
+            path,
+            MergeTarget::Zset,
+            "k",
+            counts,
+            chunk,
+            |pipe, is_last| {
+                sizes.push(pipe.cmd_iter().count());
+                last.push(is_last);
+                Ok::<(), ()>(())
+            },
+        )
         .unwrap();
         (sizes, last)
     }

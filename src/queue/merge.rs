@@ -115,7 +115,13 @@ mod tests {
         MergeTarget::Zset.push_update(&mut pipe, "z", b"w", 3);
         MergeTarget::Hash.push_update(&mut pipe, "h", b"w", 3);
         let packed = String::from_utf8_lossy(&pipe.get_packed_pipeline()).into_owned();
-        assert!(packed.contains("ZINCRBY\r\n$1\r\nz\r\n$1\r\n3\r\n$1\r\nw"), "{packed}");
-        assert!(packed.contains("HINCRBY\r\n$1\r\nh\r\n$1\r\nw\r\n$1\r\n3"), "{packed}");
+        assert!(
+            packed.contains("ZINCRBY\r\n$1\r\nz\r\n$1\r\n3\r\n$1\r\nw"),
+            "{packed}"
+        );
+        assert!(
+            packed.contains("HINCRBY\r\n$1\r\nh\r\n$1\r\nw\r\n$1\r\n3"),
+            "{packed}"
+        );
     }
 }

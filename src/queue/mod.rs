@@ -52,8 +52,8 @@ pub use connection::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, Endpoint};
 pub use error::{QueueError, redact_url};
 pub use keys::JobKeys;
 pub use merge::MergeTarget;
-pub use server_load::ServerLoad;
 pub use message::{Taken, decode_unit, encode_unit, unit_label};
+pub use server_load::ServerLoad;
 pub use stats::{RedisReport, WorkerStats, exit_code, quantile};
 pub use stream::StreamQueue;
 

@@ -39,7 +39,10 @@ impl ServerLoad {
         let mut commands = HashMap::new();
         for line in commandstats.lines() {
             // cmdstat_zincrby:calls=10,usec=20,usec_per_call=2.00,...
-            let Some((name, stats)) = line.trim().strip_prefix("cmdstat_").and_then(|l| l.split_once(':'))
+            let Some((name, stats)) = line
+                .trim()
+                .strip_prefix("cmdstat_")
+                .and_then(|l| l.split_once(':'))
             else {
                 continue;
             };
@@ -67,7 +70,10 @@ impl ServerLoad {
                 let (was_calls, was_usec) = before.commands.get(name).copied().unwrap_or((0, 0));
                 (
                     name.clone(),
-                    (calls.saturating_sub(was_calls), usec.saturating_sub(was_usec)),
+                    (
+                        calls.saturating_sub(was_calls),
+                        usec.saturating_sub(was_usec),
+                    ),
                 )
             })
             .collect();
@@ -87,7 +93,8 @@ impl ServerLoad {
 mod tests {
     use super::*;
 
-    const CPU: &str = "# CPU\r\nused_cpu_sys:1.50\r\nused_cpu_user:2.25\r\nused_cpu_sys_children:9\r\n";
+    const CPU: &str =
+        "# CPU\r\nused_cpu_sys:1.50\r\nused_cpu_user:2.25\r\nused_cpu_sys_children:9\r\n";
     const STATS: &str = "# Commandstats\r\ncmdstat_zincrby:calls=10,usec=25,usec_per_call=2.50,rejected_calls=0,failed_calls=0\r\ncmdstat_fcall:calls=2,usec=40,usec_per_call=20.00\r\n";
 
     #[test]
@@ -102,10 +109,7 @@ mod tests {
     #[test]
     fn differences_are_taken_per_command() {
         let before = ServerLoad::parse(CPU, "cmdstat_zincrby:calls=4,usec=5\r\n");
-        let after = ServerLoad::parse(
-            "used_cpu_sys:2.5\r\nused_cpu_user:2.25\r\n",
-            STATS,
-        );
+        let after = ServerLoad::parse("used_cpu_sys:2.5\r\nused_cpu_user:2.25\r\n", STATS);
         let job = after.since(&before);
         assert_eq!(job.of("zincrby"), (6, 20));
         assert_eq!(job.of("fcall"), (2, 40));
@@ -114,11 +118,20 @@ mod tests {
 
     #[test]
     fn a_real_server_reports_its_commands() {
-        let server = crate::servers::RedisServer::start(crate::servers::RedisConfig::default()).unwrap();
-        let mut con = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
+        let server =
+            crate::servers::RedisServer::start(crate::servers::RedisConfig::default()).unwrap();
+        let mut con = redis::Client::open(server.url())
+            .unwrap()
+            .get_connection()
+            .unwrap();
         let before = ServerLoad::read(&mut con).unwrap();
         for _ in 0..5 {
-            let _: f64 = redis::cmd("ZINCRBY").arg("z").arg(1).arg("w").query(&mut con).unwrap();
+            let _: f64 = redis::cmd("ZINCRBY")
+                .arg("z")
+                .arg(1)
+                .arg("w")
+                .query(&mut con)
+                .unwrap();
         }
         let job = ServerLoad::read(&mut con).unwrap().since(&before);
         assert_eq!(job.of("zincrby").0, 5);

@@ -21,10 +21,10 @@ use super::commit::{
     COMMIT_FUNCTION, CommitPath, CommitStats, FUNCTION_LIBRARY, INLINE_MAX_PAIRS, StagePlan,
     for_each_pipeline,
 };
-use super::merge::MergeTarget;
 use super::connection::Endpoint;
 use super::error::QueueError;
 use super::keys::JobKeys;
+use super::merge::MergeTarget;
 use super::message::{Taken, decode_unit, encode_unit};
 use crate::input::Unit;
 use crate::words::WordCounts;
@@ -48,6 +48,8 @@ pub struct StreamQueue {
     commit: CommitPath,
     /// Where the counts accumulate.
     merge: MergeTarget,
+    /// Most pairs an atomic commit sends inline.
+    inline_pairs: u64,
     /// Steal units idle longer than this many milliseconds (0: never).
     steal_idle_ms: u64,
     /// False until this consumer's own pending messages were all re-read.
@@ -65,6 +67,7 @@ impl StreamQueue {
             pipeline_commands: 10_000,
             commit: CommitPath::PerUnit,
             merge: MergeTarget::Zset,
+            inline_pairs: INLINE_MAX_PAIRS,
             steal_idle_ms: 0,
             backlog_done: false,
         }
@@ -89,6 +92,13 @@ impl StreamQueue {
     /// Merges into (and reads the counts back from) `merge`.
     pub fn with_merge(mut self, merge: MergeTarget) -> StreamQueue {
         self.merge = merge;
+        self
+    }
+
+    /// Sends at most `pairs` word/count pairs inline in an atomic commit;
+    /// more are staged first.
+    pub fn with_inline_pairs(mut self, pairs: u64) -> StreamQueue {
+        self.inline_pairs = pairs;
         self
     }
 
@@ -177,7 +187,7 @@ impl StreamQueue {
         let plan = if self.merge.sends_words() {
             StagePlan::new(
                 counts.distinct() as u64,
-                INLINE_MAX_PAIRS,
+                self.inline_pairs,
                 self.pipeline_commands,
             )
         } else {
@@ -253,7 +263,10 @@ impl StreamQueue {
     ) -> Result<CommitStats, QueueError> {
         let part = self.target_key(batch_first(batch)?);
         let mut pipe = redis::pipe();
-        pipe.cmd("SET").arg(&part).arg(counts_blob(counts)?).ignore();
+        pipe.cmd("SET")
+            .arg(&part)
+            .arg(counts_blob(counts)?)
+            .ignore();
         pipe.cmd("SADD").arg(self.keys.parts()).arg(&part).ignore();
         let mut stats = CommitStats {
             updates: counts.distinct() as u64,
@@ -721,6 +734,114 @@ fn parse_count(score: &Value) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::{InputFile, count_unit, plan_units};
+    use crate::servers::{RedisConfig, RedisServer};
+    use crate::words::Tokenizer;
+
+    /// Two one-file units ("a b" and "b c") queued on a fresh server.
+    fn two_units(dir: &std::path::Path) -> Vec<Unit> {
+        let files: Vec<InputFile> = [("u1.txt", "a b\n"), ("u2.txt", "b c\n")]
+            .iter()
+            .map(|(name, text)| {
+                let path = dir.join(name);
+                std::fs::write(&path, text).unwrap();
+                InputFile {
+                    path,
+                    bytes: text.len() as u64,
+                }
+            })
+            .collect();
+        plan_units(&files, 1 << 20).unwrap()
+    }
+
+    fn counted(units: &[&Unit]) -> WordCounts {
+        let mut counts = WordCounts::new();
+        for unit in units {
+            count_unit(unit, Tokenizer::Whitespace, &mut counts).unwrap();
+        }
+        counts
+    }
+
+    #[test]
+    fn a_batch_with_a_stolen_unit_applies_nothing_and_each_unit_counts_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let units = two_units(dir.path());
+        let server = RedisServer::start(RedisConfig::default()).unwrap();
+        let endpoint = Endpoint::new(&server.url());
+        let keys = JobKeys::random();
+        for merge in MergeTarget::ALL {
+            let keys = JobKeys::new(&format!("{}-{merge}", keys.job())).unwrap();
+            let client = StreamQueue::new(endpoint.clone(), keys.clone()).with_merge(merge);
+            let mut con = endpoint.connect().unwrap();
+            client.create(&mut con, &units).unwrap();
+            let worker = |index| {
+                StreamQueue::new(endpoint.clone(), keys.clone())
+                    .for_worker(index, 5, 100, CommitPath::Atomic)
+                    .with_merge(merge)
+            };
+            let (mut slow, mut thief) = (worker(0), worker(1).with_stealing(1));
+            slow.on_connect(&mut con).unwrap();
+            let first = slow.take_now(&mut con).unwrap().unwrap();
+            let second = slow.take_now(&mut con).unwrap().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            thief.on_connect(&mut con).unwrap();
+            assert!(
+                thief.take_now(&mut con).unwrap().is_none(),
+                "backlog read first"
+            );
+            let stolen = thief.take_now(&mut con).unwrap().unwrap();
+            assert!(stolen.stolen && stolen.id == first.id, "{stolen:?}");
+
+            let batch = [first.clone(), second.clone()];
+            let both = counted(&[&first.unit, &second.unit]);
+            let refused = slow
+                .commit_batch(&mut con, &batch, &both, false, &mut || {})
+                .unwrap();
+            assert!(
+                !refused.acked && refused.acked_units == 0,
+                "{merge}: {refused:?}"
+            );
+            assert!(client.read_counts(&mut con).unwrap().is_empty(), "{merge}");
+            assert_eq!(
+                slow.pending(&mut con).unwrap(),
+                2,
+                "nothing was acknowledged"
+            );
+
+            let by_thief = thief
+                .commit(
+                    &mut con,
+                    &stolen,
+                    &counted(&[&stolen.unit]),
+                    false,
+                    &mut || {},
+                )
+                .unwrap();
+            assert!(by_thief.acked, "{merge}");
+            let late = slow
+                .commit(
+                    &mut con,
+                    &first,
+                    &counted(&[&first.unit]),
+                    false,
+                    &mut || {},
+                )
+                .unwrap();
+            assert!(!late.acked, "{merge}: the straggler's copy is refused");
+            let own = slow
+                .commit(
+                    &mut con,
+                    &second,
+                    &counted(&[&second.unit]),
+                    false,
+                    &mut || {},
+                )
+                .unwrap();
+            assert!(own.acked, "{merge}");
+            assert!(client.is_complete(&mut con).unwrap());
+            assert!(client.read_counts(&mut con).unwrap() == both, "{merge}");
+        }
+    }
 
     fn bulk(bytes: &[u8]) -> Value {
         Value::BulkString(bytes.to_vec())

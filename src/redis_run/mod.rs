@@ -64,6 +64,8 @@ pub struct RedisOptions {
     pub pipeline_commands: usize,
     /// Seconds a worker keeps trying to reconnect after losing Redis.
     pub reconnect_s: u64,
+    /// Most pairs an atomic commit sends inline; more are staged first.
+    pub inline_pairs: u64,
 }
 
 impl Default for RedisOptions {
@@ -75,6 +77,7 @@ impl Default for RedisOptions {
             block_ms: 10,
             pipeline_commands: 10_000,
             reconnect_s: 30,
+            inline_pairs: crate::queue::INLINE_MAX_PAIRS,
         }
     }
 }
@@ -198,6 +201,7 @@ pub fn run_redis_job(
                     .map(|c| c.plan),
                 block_ms: options.block_ms,
                 pipeline_commands: options.pipeline_commands,
+                inline_pairs: options.inline_pairs,
                 reconnect_s: options.reconnect_s,
                 steal_idle_ms: params.autoclaim_ms,
                 wait_replicas,

@@ -86,6 +86,9 @@ pub struct WorkerConfig {
     pub block_ms: u64,
     /// Commands per pipeline round trip.
     pub pipeline_commands: usize,
+    /// Most pairs an atomic commit sends inline; more are staged first.
+    #[serde(default = "inline_max_pairs")]
+    pub inline_pairs: u64,
     /// Seconds to keep trying to reconnect.
     pub reconnect_s: u64,
     /// Steal units idle longer than this many milliseconds (0: never).
@@ -103,6 +106,10 @@ fn one_unit() -> u32 {
     1
 }
 
+fn inline_max_pairs() -> u64 {
+    crate::queue::INLINE_MAX_PAIRS
+}
+
 /// Runs the worker loop until no unit is left; returns its measurements.
 pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
     let endpoint = Endpoint::new(&config.url);
@@ -115,6 +122,7 @@ pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
             config.commit,
         )
         .with_merge(config.merge)
+        .with_inline_pairs(config.inline_pairs)
         .with_stealing(config.steal_idle_ms);
     let mut worker = Worker {
         config,
@@ -288,6 +296,15 @@ impl Worker<'_> {
                 let waiting = Instant::now();
                 next = queue.take_now(con)?;
                 self.stats.wait_s += waiting.elapsed().as_secs_f64();
+                // A unit of this very batch, idle past the steal timeout
+                // while its siblings were counted, comes back through the
+                // steal: it is already counted here, so the batch ends.
+                if next
+                    .as_ref()
+                    .is_some_and(|again| batch.iter().any(|held| held.id == again.id))
+                {
+                    next = None;
+                }
             }
         }
         let label = unit_label(&batch[batch.len() - 1].unit);
@@ -525,6 +542,7 @@ mod tests {
             crash: None,
             block_ms: 20,
             pipeline_commands: 1000,
+            inline_pairs: 1000,
             reconnect_s: 20,
             steal_idle_ms: 0,
             wait_replicas: 0,
