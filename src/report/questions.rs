@@ -151,6 +151,24 @@ pub const LAB_QUESTIONS: &[LabQuestion] = &[
         ],
     },
     LabQuestion {
+        lab: "Beyond the lab",
+        question: "How close can a Redis-coordinated count get to local counting? Merge targets, units per commit, plain vs atomic",
+        experiments: &["merge-paths"],
+        figures: &[
+            figure(WALL, &["merge", "atomic", "input"], Some("commit_units")),
+            figure(
+                Metric::Median("server_us_per_merge_call"),
+                &["merge", "input"],
+                Some("commit_units"),
+            ),
+            figure(
+                Metric::Median("server_cpu_s"),
+                &["merge", "input"],
+                Some("commit_units"),
+            ),
+        ],
+    },
+    LabQuestion {
         lab: "Lab 2",
         question: "ZINCRBY per word occurrence vs per file",
         experiments: &["per-word"],
