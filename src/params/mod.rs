@@ -23,6 +23,7 @@ mod value;
 pub use value::{ParamValue, Toml};
 
 use crate::faults::{KillTarget, RedisKill, SlowWorker, WorkerCrash};
+use crate::queue::QueueBackend;
 use crate::servers::{TopologyKind, TopologySpec};
 
 /// Calls `$callback! { PREFIX... ENTRIES... }` with every `redis`-mode run
@@ -90,6 +91,10 @@ macro_rules! redis_parameter_list {
             /// (finished = false) instead of failing; 0 = no deadline.
             [long, value_name = "S", default_value_t = 0.0]
             deadline_s: f64 = 0.0,
+            /// The work-queue backend: stream (Redis Streams, consumer group) or lease (leases in a
+            /// sorted set and Redis Functions, the commands RedisRaft supports; every commit atomic).
+            [long, value_name = "NAME", default_value = "stream"]
+            queue: crate::queue::QueueBackend = crate::queue::QueueBackend::Stream,
         }
     };
 }
@@ -398,6 +403,12 @@ impl RedisParams {
             return Err(ParamError::new(
                 "atomic",
                 "atomic commits merge per distinct word of a unit: drop per_word (or atomic)",
+            ));
+        }
+        if self.queue == QueueBackend::Lease && self.per_word {
+            return Err(ParamError::new(
+                "per_word",
+                "queue lease commits each unit in one atomic Function call per distinct word: drop per_word (or use queue = \"stream\")",
             ));
         }
         check_workers("slow", &self.slow, run.workers, "one CPU limit")?;

@@ -79,7 +79,11 @@ macro_rules! text_value {
         }
     )*};
 }
-text_value!(crate::faults::RedisKill, crate::servers::TopologyKind);
+text_value!(
+    crate::faults::RedisKill,
+    crate::servers::TopologyKind,
+    crate::queue::QueueBackend
+);
 
 /// A list of items written `;`-separated (`0:0.5;1:0.25`); "" is empty.
 impl<T> ParamValue for Vec<T>

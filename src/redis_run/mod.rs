@@ -39,7 +39,7 @@ use crate::events::{Event, read_events};
 use crate::faults::{KillWhen, ThrottleMethod, Throttler};
 use crate::input::Unit;
 use crate::params::{RedisParams, RunContext};
-use crate::queue::{CommitPath, Endpoint, JobKeys, QueueError, RedisReport, StreamQueue};
+use crate::queue::{CommitPath, Endpoint, JobKeys, JobQueue, QueueError, RedisReport};
 use crate::servers::start_topology;
 use crate::words::{Tally, Tokenizer, WordCounts};
 use crate::worker::WorkerConfig;
@@ -141,7 +141,7 @@ pub fn run_redis_job(
     let phase = Instant::now();
     let keys = JobKeys::random();
     report.job_id = keys.job().to_owned();
-    let queue = StreamQueue::new(endpoint.clone(), keys.clone());
+    let queue = JobQueue::new(params.queue, endpoint.clone(), keys.clone());
     let _cleanup = KeyCleanup {
         queue: &queue,
         endpoint: &endpoint,
@@ -151,9 +151,7 @@ pub fn run_redis_job(
     ordered.sort_by_key(|u| std::cmp::Reverse(u.bytes()));
     queue.create(&mut con, &ordered)?;
     let atomic = commit == CommitPath::Atomic;
-    if atomic {
-        queue.load_functions(&mut con)?;
-    }
+    queue.prepare(&mut con, commit)?;
     if wait_replicas > 0 {
         // The queue is on f replicas before any worker starts.
         endpoint.wait_replicas(&mut con, wait_replicas, 5_000)?;
@@ -196,6 +194,7 @@ pub fn run_redis_job(
                 steal_idle_ms: params.autoclaim_ms,
                 wait_replicas,
                 wait_timeout_ms: params.wait_timeout_ms,
+                queue: params.queue,
             },
             stderr: job_dir.path().join(format!("worker-{worker}.stderr")),
         })
@@ -278,7 +277,7 @@ pub fn run_redis_job(
 /// unreachable (a node killed just before the read may still be failing
 /// over).
 fn read_counts_through_failovers(
-    queue: &StreamQueue,
+    queue: &JobQueue,
     endpoint: &Endpoint,
     patience_s: u64,
 ) -> Result<WordCounts, QueueError> {
@@ -326,7 +325,7 @@ fn throttle_stragglers(
 /// Deletes the job's keys from an external server when the job ends, on
 /// success and on failure alike (a managed server is simply stopped).
 struct KeyCleanup<'a> {
-    queue: &'a StreamQueue,
+    queue: &'a JobQueue,
     endpoint: &'a Endpoint,
     armed: bool,
 }

@@ -35,6 +35,7 @@ pub const PARAMETER_COLUMNS: &[&str] = &[
     "f",
     "wait_timeout_ms",
     "min_replicas_max_lag_s",
+    "queue",
     "scale",
 ];
 

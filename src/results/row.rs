@@ -65,6 +65,8 @@ pub struct RunRow {
     pub wait_timeout_ms: u64,
     /// Replicated: min-replicas-max-lag, seconds.
     pub min_replicas_max_lag_s: u32,
+    /// Redis work-queue backend: stream or lease ("" for local modes).
+    pub queue: String,
     /// Wall time of the job, seconds.
     pub wall_s: f64,
     /// Walking inputs and cutting units, seconds.
@@ -180,6 +182,7 @@ impl RunRow {
             f: 1,
             wait_timeout_ms: 1000,
             min_replicas_max_lag_s: 10,
+            queue: String::new(),
             wall_s: 0.0,
             plan_s: 0.0,
             count_s: 0.0,
