@@ -86,8 +86,7 @@ fn every_replica_and_primary_fault_keeps_atomic_counts_exact() {
         .iter()
         .flat_map(|queue| kills.map(|kill| (*queue, kill)));
     for (queue, kill) in runs {
-        let (got, fields) =
-            count_replicated(dir.path(), &["--redis-kill", kill, "--queue", queue]);
+        let (got, fields) = count_replicated(dir.path(), &["--redis-kill", kill, "--queue", queue]);
         assert!(got == expected, "{queue} {kill}: counts differ: {fields:?}");
         assert_eq!(text(&fields, "topology"), "replicated");
         assert_eq!(field(&fields, "replicas"), 2);

@@ -94,7 +94,7 @@ macro_rules! redis_parameter_list {
             /// The work-queue backend: stream (Redis Streams, consumer group) or lease (leases in a
             /// sorted set and Redis Functions, the commands RedisRaft supports; every commit atomic).
             [long, value_name = "NAME", default_value = "stream"]
-            queue: crate::queue::QueueBackend = crate::queue::QueueBackend::Stream,
+            queue: $crate::queue::QueueBackend = $crate::queue::QueueBackend::Stream,
         }
     };
 }

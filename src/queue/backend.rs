@@ -65,17 +65,17 @@ impl FromStr for QueueBackend {
 #[derive(Debug, Clone)]
 pub enum JobQueue {
     /// The streams backend.
-    Stream(StreamQueue),
+    Stream(Box<StreamQueue>),
     /// The lease backend.
-    Lease(LeaseQueue),
+    Lease(Box<LeaseQueue>),
 }
 
 impl JobQueue {
     /// The queue of job `keys` on `endpoint` in `backend`, as the client sees it.
     pub fn new(backend: QueueBackend, endpoint: Endpoint, keys: JobKeys) -> JobQueue {
         match backend {
-            QueueBackend::Stream => JobQueue::Stream(StreamQueue::new(endpoint, keys)),
-            QueueBackend::Lease => JobQueue::Lease(LeaseQueue::new(endpoint, keys)),
+            QueueBackend::Stream => JobQueue::Stream(Box::new(StreamQueue::new(endpoint, keys))),
+            QueueBackend::Lease => JobQueue::Lease(Box::new(LeaseQueue::new(endpoint, keys))),
         }
     }
 
@@ -91,17 +91,17 @@ impl JobQueue {
         steal_idle_ms: u64,
     ) -> JobQueue {
         match self {
-            JobQueue::Stream(queue) => JobQueue::Stream(
-                queue
+            JobQueue::Stream(queue) => JobQueue::Stream(Box::new(
+                (*queue)
                     .for_worker(worker, block_ms, pipeline_commands, commit)
                     .with_stealing(steal_idle_ms),
-            ),
-            JobQueue::Lease(queue) => JobQueue::Lease(queue.for_worker(
+            )),
+            JobQueue::Lease(queue) => JobQueue::Lease(Box::new((*queue).for_worker(
                 worker,
                 block_ms,
                 pipeline_commands,
                 steal_idle_ms,
-            )),
+            ))),
         }
     }
 

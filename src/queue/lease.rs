@@ -458,6 +458,7 @@ impl WorkQueue for LeaseQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::servers::{RedisConfig, RedisServer};
 
     #[test]
     fn units_round_trip_through_their_hash_value() {
@@ -470,6 +471,113 @@ mod tests {
         assert!(decode_unit(b"5 3 /x").is_err());
         assert!(decode_unit(b"1 2 ").is_err());
         assert!(decode_unit(b"x 2 /p").is_err());
+    }
+
+    /// A started server, a queue of `n` one-word units of `dir` and the
+    /// client's connection.
+    fn job(dir: &std::path::Path, n: usize) -> (RedisServer, LeaseQueue, Connection) {
+        let units: Vec<Unit> = (0..n)
+            .map(|i| {
+                let path = dir.join(format!("u{i}.txt"));
+                std::fs::write(&path, format!("w{i} common\n")).unwrap();
+                Unit {
+                    path,
+                    start: 0,
+                    end: 100,
+                }
+            })
+            .collect();
+        let server = RedisServer::start(RedisConfig::default()).unwrap();
+        let endpoint = Endpoint::new(&server.url());
+        let queue = LeaseQueue::new(endpoint.clone(), JobKeys::random());
+        let mut con = endpoint.connect().unwrap();
+        queue.create(&mut con, &units).unwrap();
+        (server, queue, con)
+    }
+
+    fn counts_of(words: &[(&str, u64)]) -> WordCounts {
+        let mut counts = WordCounts::new();
+        for (word, n) in words {
+            counts.add(word.as_bytes(), *n);
+        }
+        counts
+    }
+
+    #[test]
+    fn an_expired_lease_is_stolen_and_the_stragglers_late_commit_applies_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_server, client, mut con) = job(dir.path(), 1);
+        let mut straggler = client.clone().for_worker(0, 5, 100, 30);
+        let mut thief = client.clone().for_worker(1, 5, 100, 30);
+        let taken = straggler.take(&mut con).unwrap().expect("a unit");
+        assert!(!taken.stolen);
+        assert_eq!(thief.take(&mut con).unwrap(), None, "the lease is fresh");
+        std::thread::sleep(Duration::from_millis(60));
+        let stolen = thief.take(&mut con).unwrap().expect("the expired unit");
+        assert!(stolen.stolen && stolen.id == taken.id);
+        assert_eq!(client.pending_by_consumer(&mut con).unwrap().len(), 1);
+        let counts = counts_of(&[("w0", 1), ("common", 1)]);
+        let first = thief
+            .commit(&mut con, &stolen, &counts, false, &mut || {})
+            .unwrap();
+        assert!(first.acked);
+        assert!(client.is_complete(&mut con).unwrap());
+        let late = straggler
+            .commit(&mut con, &taken, &counts, false, &mut || {})
+            .unwrap();
+        assert!(!late.acked, "the unit was already done");
+        assert!(client.read_counts(&mut con).unwrap() == counts);
+        assert_eq!(straggler.pending(&mut con).unwrap(), 0);
+        assert_eq!(straggler.take(&mut con).unwrap(), None);
+    }
+
+    #[test]
+    fn a_worker_gets_its_own_unit_back_and_staged_commits_apply_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_server, client, mut con) = job(dir.path(), 2);
+        // Leases never expire (no stealing); 2 pairs per staging round trip.
+        let mut worker = client.clone().for_worker(0, 5, 2, 0);
+        let first = worker.take(&mut con).unwrap().expect("a unit");
+        // Reconnected (or restarted under the same name): the same unit again.
+        let again = worker.take(&mut con).unwrap().expect("its own unit");
+        assert_eq!(
+            (again.id.as_str(), again.stolen),
+            (first.id.as_str(), false)
+        );
+        let mut other = client.clone().for_worker(1, 5, 2, 0);
+        let second = other.take(&mut con).unwrap().expect("the second unit");
+        assert_ne!(second.id, first.id);
+        assert_eq!(worker.pending(&mut con).unwrap(), 2);
+        assert!(!client.is_complete(&mut con).unwrap());
+        let big = counts_of(&[("a", 1), ("b", 2), ("c", 3), ("d", 4), ("e", 5)]);
+        for _ in 0..2 {
+            worker
+                .commit(&mut con, &first, &big, true, &mut || {})
+                .unwrap();
+        }
+        other
+            .commit(
+                &mut con,
+                &second,
+                &counts_of(&[("a", 10)]),
+                false,
+                &mut || {},
+            )
+            .unwrap();
+        assert!(client.is_complete(&mut con).unwrap());
+        let expected = counts_of(&[("a", 11), ("b", 2), ("c", 3), ("d", 4), ("e", 5)]);
+        assert!(client.read_counts(&mut con).unwrap() == expected);
+        let stage = client.keys().stage(&first.id, "worker-0");
+        assert!(!con.exists::<_, bool>(stage).unwrap(), "stage left behind");
+        client.delete(&mut con).unwrap();
+        assert!(!client.is_complete(&mut con).unwrap());
+        // The job is gone: a worker's claim says so (it waits for a restore).
+        assert!(worker.take(&mut con).unwrap_err().is_job_lost());
+        assert!(client.restore(&mut con, &[]).unwrap());
+        assert!(
+            client.is_complete(&mut con).unwrap(),
+            "an empty job is done"
+        );
     }
 
     #[test]
