@@ -270,6 +270,7 @@ fn base_row(
         } else {
             String::new()
         },
+        raft_module: redis.raft_module.clone(),
         expect_exact: experiment.expect_exact_for(params),
         ..RunRow::example()
     }

@@ -39,7 +39,7 @@ macro_rules! plain_value {
         }
     )*};
 }
-plain_value!(u32, u64, f64);
+plain_value!(u32, u64, f64, String);
 
 impl ParamValue for bool {
     fn parse_text(text: &str) -> Result<Self, String> {

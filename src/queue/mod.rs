@@ -38,6 +38,7 @@ mod error;
 mod keys;
 mod lease;
 mod message;
+mod raft_leader;
 mod stats;
 mod stream;
 

@@ -136,7 +136,11 @@ pub fn run_redis_job(
     report.replicas = topology.replicas();
     report.server_s = started.elapsed().as_secs_f64();
     // The replicated topology: every commit waits for f replicas.
-    let wait_replicas = if topology.replicas() > 0 { params.f } else { 0 };
+    let wait_replicas = if topology.waits_for_replicas() {
+        params.f
+    } else {
+        0
+    };
 
     let phase = Instant::now();
     let keys = JobKeys::random();

@@ -36,6 +36,7 @@ pub const PARAMETER_COLUMNS: &[&str] = &[
     "wait_timeout_ms",
     "min_replicas_max_lag_s",
     "queue",
+    "raft_module",
     "scale",
 ];
 

@@ -67,6 +67,8 @@ pub struct RunRow {
     pub min_replicas_max_lag_s: u32,
     /// Redis work-queue backend: stream or lease ("" for local modes).
     pub queue: String,
+    /// Raft: the RedisRaft module path ("" when not set).
+    pub raft_module: String,
     /// Wall time of the job, seconds.
     pub wall_s: f64,
     /// Walking inputs and cutting units, seconds.
@@ -183,6 +185,7 @@ impl RunRow {
             wait_timeout_ms: 1000,
             min_replicas_max_lag_s: 10,
             queue: String::new(),
+            raft_module: String::new(),
             wall_s: 0.0,
             plan_s: 0.0,
             count_s: 0.0,
