@@ -47,10 +47,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         .and_then(|text| toml::from_str::<crate::experiment::ExperimentFile>(&text).ok())
         && let Some(reason) = crate::lab::skip_reason(&file)
     {
-        eprintln!(
-            "skipped: experiment {} {reason}",
-            args.experiment.display()
-        );
+        eprintln!("skipped: experiment {} {reason}", args.experiment.display());
         return Ok(());
     }
     let mut experiment = load_experiment(&args.experiment, args.scale)?;

@@ -25,9 +25,11 @@ pub fn skip_reason(file: &ExperimentFile) -> Option<String> {
 /// Runs on topology raft need the RedisRaft module (`raft_module`, else
 /// `HARNESS_REDISRAFT`), which no package registry has.
 fn missing_raft_module(file: &ExperimentFile, tables: &[FixedTable]) -> Option<String> {
-    let raft = tables
-        .iter()
-        .any(|t| t.topology.as_ref().is_some_and(|k| k.0 == TopologyKind::Raft));
+    let raft = tables.iter().any(|t| {
+        t.topology
+            .as_ref()
+            .is_some_and(|k| k.0 == TopologyKind::Raft)
+    });
     if !raft {
         return None;
     }
