@@ -113,7 +113,9 @@ fn a_worker_killed_from_outside_does_not_stop_an_atomic_job_with_stealing() {
     let dir = tempfile::tempdir().unwrap();
     let (input, files) = input_dir(dir.path(), 24, 4000);
     let expected = reference_tsv(&files);
-    for round in 0..2 {
+    // Two rounds per backend: streams with the atomic commit, then the lease backend.
+    for round in 0..4 {
+        let queue = ["stream", "lease"][round / 2];
         let out = dir.path().join(format!("out{round}.tsv"));
         let (stdout, stderr) = (dir.path().join("stdout"), dir.path().join("stderr"));
         let mut child = spawn_count(
@@ -131,6 +133,8 @@ fn a_worker_killed_from_outside_does_not_stop_an_atomic_job_with_stealing() {
                 "16KiB",
                 "--top",
                 "0",
+                "--queue",
+                queue,
                 "-o",
                 out.to_str().unwrap(),
             ],
@@ -144,12 +148,12 @@ fn a_worker_killed_from_outside_does_not_stop_an_atomic_job_with_stealing() {
         unsafe { libc::kill(victim as i32, libc::SIGKILL) };
         let status = child.wait().unwrap();
         let stderr = std::fs::read_to_string(&stderr).unwrap();
-        assert!(status.success(), "round {round}: {stderr}");
+        assert!(status.success(), "round {round} ({queue}): {stderr}");
         let summary = std::fs::read_to_string(&stdout).unwrap();
         assert_eq!(
             std::fs::read(&out).unwrap(),
             expected,
-            "round {round}: counts differ"
+            "round {round} ({queue}): counts differ"
         );
         let deaths: u64 = field(&summary, "unexpected_deaths").parse().unwrap();
         // The victim may have finished just before the signal arrived.
@@ -222,11 +226,18 @@ fn kill_a_worker_holding_a_unit(harness_pid: u32) -> u32 {
 fn without_stealing_a_dead_holder_fails_fast_and_restart_dead_saves_the_job() {
     let dir = tempfile::tempdir().unwrap();
     let (input, files) = input_dir(dir.path(), 6, 60_000);
-    let expected = reference_tsv(&files);
+    for queue in ["stream", "lease"] {
+        without_stealing_with(queue, &input, &files, dir.path());
+    }
+}
+
+/// The body of the test above on one backend.
+fn without_stealing_with(queue: &str, input: &Path, files: &[PathBuf], dir: &Path) {
+    let expected = reference_tsv(files);
     let run = |extra: &[&str]| {
-        let out = dir.path().join("out.tsv");
+        let out = dir.join("out.tsv");
         let _ = std::fs::remove_file(&out);
-        let (stdout, stderr) = (dir.path().join("stdout"), dir.path().join("stderr"));
+        let (stdout, stderr) = (dir.join("stdout"), dir.join("stderr"));
         let mut args = vec![
             "count",
             input.to_str().unwrap(),
@@ -235,6 +246,8 @@ fn without_stealing_a_dead_holder_fails_fast_and_restart_dead_saves_the_job() {
             "--workers",
             "2",
             "--atomic",
+            "--queue",
+            queue,
             "--unit-bytes",
             "256KiB",
             "--top",
@@ -510,4 +523,38 @@ fn chaos_series_are_exact_with_atomic_commits_and_the_plain_control_bites() {
     let stdout = String::from_utf8_lossy(&plain.stdout);
     assert!(plain.status.success(), "{stdout}");
     assert!(stdout.contains("the checker bites"), "{stdout}");
+}
+
+#[test]
+fn thirty_chaos_schedules_are_exact_with_the_lease_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("lease.csv");
+    let output = harness()
+        .args([
+            "chaos",
+            "--queue",
+            "lease",
+            "--schedules",
+            "30",
+            "--seed",
+            "11",
+            "--scale",
+            "0.3",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--data",
+            dir.path().join("data").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("30 schedules")
+            && stdout.contains(" 0 wrong")
+            && stdout.contains("leftovers: 0 processes, 0 temp dirs"),
+        "{stdout}"
+    );
+    assert_eq!(csv::Reader::from_path(&csv).unwrap().records().count(), 30);
 }

@@ -28,6 +28,11 @@ fn small_corpus(dir: &Path, files: usize, words_per_file: usize) -> Vec<PathBuf>
         .collect()
 }
 
+/// The exact configurations under test: the streams backend with its
+/// atomic commit, and the lease backend (every lease commit is atomic; it
+/// runs with the default per-unit path to show that).
+const EXACT_QUEUES: [&[&str]; 2] = [&["--atomic"], &["--queue", "lease"]];
+
 /// Runs `harness count INPUT --mode redis ARGS...` (see [`count_redis`]).
 fn count(input: &Path, args: &[&str]) -> (Vec<u8>, Vec<(String, String)>) {
     count_redis(input, args)
@@ -38,17 +43,20 @@ fn atomic_commits_stay_exact_with_a_crash_at_every_point() {
     let dir = tempfile::tempdir().unwrap();
     let files = tricky_corpus(dir.path());
     let expected = reference_tsv(&files);
-    for point in [
-        "after-read",
-        "mid-count",
-        "before-commit",
-        "mid-commit",
-        "after-commit",
-    ] {
+    for (queue, point) in EXACT_QUEUES.iter().flat_map(|queue| {
+        [
+            "after-read",
+            "mid-count",
+            "before-commit",
+            "mid-commit",
+            "after-commit",
+        ]
+        .map(|point| (queue, point))
+    }) {
         let (first, second) = (format!("0:{point}:2"), format!("1:{point}"));
         // A tiny pipeline makes every unit with more than 50 distinct words a staged (chunked) commit.
-        let args = [
-            "--atomic",
+        let mut args = queue.to_vec();
+        args.extend([
             "--workers",
             "3",
             "--unit-bytes",
@@ -63,11 +71,11 @@ fn atomic_commits_stay_exact_with_a_crash_at_every_point() {
             &first,
             "--crash",
             &second,
-        ];
+        ]);
         let (got, fields) = count(dir.path(), &args);
         assert!(
             got == expected,
-            "--atomic with crashes at {point}: output differs from the reference"
+            "{queue:?} with crashes at {point}: output differs from the reference"
         );
         assert_eq!(field(&fields, "crashes"), 2, "{point}: {fields:?}");
         if point != "after-commit" {
@@ -167,6 +175,11 @@ fn plain_commits_double_count_after_a_mid_commit_crash() {
         got == expected,
         "the atomic commit should survive the same crash"
     );
+    // So does the lease backend's per-unit path (its commit is one Function call).
+    let lease: Vec<&str> = ["--queue", "lease"].into_iter().chain(args).collect();
+    let (got, fields) = count(dir.path(), &lease);
+    assert!(got == expected, "lease: counts differ: {fields:?}");
+    assert!(field(&fields, "units_stolen") >= 1, "lease: {fields:?}");
 }
 
 #[test]
@@ -186,24 +199,29 @@ fn a_stolen_stragglers_duplicate_commit_is_refused_and_counts_stay_exact() {
         })
         .collect();
     let expected = reference_tsv(&files);
-    let args = [
-        "--atomic",
-        "--workers",
-        "2",
-        "--slow",
-        "0:0.1",
-        "--autoclaim-ms",
-        "20",
-        "--unit-bytes",
-        "256KiB",
-    ];
-    let (got, fields) = count(dir.path(), &args);
-    assert!(got == expected, "counts differ after stealing: {fields:?}");
-    assert!(field(&fields, "units_stolen") >= 1, "{fields:?}");
-    assert!(
-        field(&fields, "duplicate_commits") >= 1,
-        "the straggler's late commit should have been refused: {fields:?}"
-    );
+    for queue in EXACT_QUEUES {
+        let mut args = queue.to_vec();
+        args.extend([
+            "--workers",
+            "2",
+            "--slow",
+            "0:0.1",
+            "--autoclaim-ms",
+            "20",
+            "--unit-bytes",
+            "256KiB",
+        ]);
+        let (got, fields) = count(dir.path(), &args);
+        assert!(
+            got == expected,
+            "{queue:?}: counts differ after stealing: {fields:?}"
+        );
+        assert!(field(&fields, "units_stolen") >= 1, "{queue:?}: {fields:?}");
+        assert!(
+            field(&fields, "duplicate_commits") >= 1,
+            "{queue:?}: the straggler's late commit should have been refused: {fields:?}"
+        );
+    }
 }
 
 #[test]
@@ -298,22 +316,27 @@ fn redis_killed_while_workers_run_restarts_from_its_snapshot_and_counts_stay_exa
         })
         .collect();
     let expected = reference_tsv(&files);
-    let mut args = ATOMIC_WITH_SNAPSHOTS.to_vec();
-    args.extend([
-        "150",
-        "--pipeline",
-        "50",
-        "--inline-pairs",
-        "50",
-        "--redis-kill",
-        "at:500",
-    ]);
-    let (got, fields) = count(dir.path(), &args);
-    assert!(
-        got == expected,
-        "counts differ after a Redis restart: {fields:?}"
-    );
-    assert_eq!(field(&fields, "redis_restarts"), 1, "{fields:?}");
+    for lease in [false, true] {
+        let mut args = ATOMIC_WITH_SNAPSHOTS.to_vec();
+        args.extend([
+            "150",
+            "--pipeline",
+            "50",
+            "--inline-pairs",
+            "50",
+            "--redis-kill",
+            "at:500",
+        ]);
+        if lease {
+            args.extend(["--queue", "lease"]);
+        }
+        let (got, fields) = count(dir.path(), &args);
+        assert!(
+            got == expected,
+            "lease {lease}: counts differ after a Redis restart: {fields:?}"
+        );
+        assert_eq!(field(&fields, "redis_restarts"), 1, "{fields:?}");
+    }
 }
 
 #[test]
@@ -321,28 +344,35 @@ fn redis_killed_at_bootstrap_or_before_the_read_still_gives_exact_counts() {
     let dir = tempfile::tempdir().unwrap();
     let files = small_corpus(dir.path(), 30, 500);
     let expected = reference_tsv(&files);
-    for kill in ["after-enqueue", "before-read"] {
-        let mut args = ATOMIC_WITH_SNAPSHOTS.to_vec();
-        args.extend(["100", "--redis-kill", kill]);
-        let (got, fields) = count(dir.path(), &args);
-        assert!(got == expected, "{kill}: counts differ: {fields:?}");
-        assert_eq!(field(&fields, "redis_restarts"), 1, "{kill}: {fields:?}");
+    for queue in ["stream", "lease"] {
+        for kill in ["after-enqueue", "before-read"] {
+            let mut args = ATOMIC_WITH_SNAPSHOTS.to_vec();
+            args.extend(["100", "--redis-kill", kill, "--queue", queue]);
+            let (got, fields) = count(dir.path(), &args);
+            assert!(got == expected, "{queue} {kill}: counts differ: {fields:?}");
+            assert_eq!(field(&fields, "redis_restarts"), 1, "{kill}: {fields:?}");
+        }
+        // Without snapshots the bootstrap kill loses the whole queue: the
+        // client queues the job again and it still ends exact.
+        let (got, fields) = count(
+            dir.path(),
+            &[
+                "--atomic",
+                "--autoclaim-ms",
+                "300",
+                "--redis-kill",
+                "after-enqueue",
+                "--redis-down-ms",
+                "100",
+                "--queue",
+                queue,
+            ],
+        );
+        assert!(
+            got == expected,
+            "{queue}, no snapshot: counts differ: {fields:?}"
+        );
     }
-    // Without snapshots the bootstrap kill loses the whole queue: the
-    // client queues the job again and it still ends exact.
-    let (got, fields) = count(
-        dir.path(),
-        &[
-            "--atomic",
-            "--autoclaim-ms",
-            "300",
-            "--redis-kill",
-            "after-enqueue",
-            "--redis-down-ms",
-            "100",
-        ],
-    );
-    assert!(got == expected, "no snapshot: counts differ: {fields:?}");
 }
 
 #[test]

@@ -363,6 +363,23 @@ fn bad_redis_options_are_clear_errors() {
 /// Runs `harness redis-worker` (worker 0) for job `job` on `url`, with an
 /// optional crash plan, its settings sent as JSON the way the client sends them.
 fn redis_worker(url: &str, job: &str, events: &Path, crash: Option<&str>) -> std::process::Output {
+    redis_worker_on(
+        harness::queue::QueueBackend::Stream,
+        url,
+        job,
+        events,
+        crash,
+    )
+}
+
+/// [`redis_worker`] on the work-queue backend `queue`.
+fn redis_worker_on(
+    queue: harness::queue::QueueBackend,
+    url: &str,
+    job: &str,
+    events: &Path,
+    crash: Option<&str>,
+) -> std::process::Output {
     let config = harness::worker::WorkerConfig {
         url: url.to_owned(),
         job: job.to_owned(),
@@ -380,6 +397,7 @@ fn redis_worker(url: &str, job: &str, events: &Path, crash: Option<&str>) -> std
         steal_idle_ms: 0,
         wait_replicas: 0,
         wait_timeout_ms: 0,
+        queue,
     };
     util::harness()
         .arg("redis-worker")
@@ -453,4 +471,64 @@ fn a_worker_crashing_mid_commit_leaves_its_unit_pending_and_a_rerun_finishes_it(
         2 * 4 + 2,
         "one unit's increments were applied twice"
     );
+}
+
+#[test]
+fn a_lease_worker_crashing_mid_commit_recounts_its_own_unit_once() {
+    use harness::input::{InputFile, plan_units};
+    use harness::queue::{Endpoint, JobKeys, JobQueue, QueueBackend, WorkQueue};
+
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<InputFile> = (0..4)
+        .map(|i| {
+            let path = dir.path().join(format!("f{i}.txt"));
+            std::fs::write(&path, format!("unit{i} shared shared\n")).unwrap();
+            InputFile {
+                bytes: std::fs::metadata(&path).unwrap().len(),
+                path,
+            }
+        })
+        .collect();
+    let units = plan_units(&files, 1 << 20).unwrap();
+    let server = RedisServer::start(RedisConfig::default()).unwrap();
+    let endpoint = Endpoint::new(&server.url());
+    let keys = JobKeys::random();
+    let mut queue = JobQueue::new(QueueBackend::Lease, endpoint.clone(), keys.clone());
+    let mut con = endpoint.connect().unwrap();
+    queue.create(&mut con, &units).unwrap();
+
+    let events = dir.path().join("worker-0.events");
+    let lease = QueueBackend::Lease;
+    let crashed = redis_worker_on(
+        lease,
+        &server.url(),
+        keys.job(),
+        &events,
+        Some("mid-commit:2"),
+    );
+    assert_eq!(
+        crashed.status.code(),
+        Some(harness::queue::exit_code::CRASHED),
+        "{crashed:?}"
+    );
+    assert_eq!(
+        queue.pending(&mut con).unwrap(),
+        1,
+        "the crashed unit stays leased"
+    );
+    // The restarted worker gets its own leased unit back first; the lease
+    // commit is one Function call, so nothing was applied before the crash
+    // and the recount applies once.
+    let rerun = redis_worker_on(lease, &server.url(), keys.job(), &events, None);
+    assert!(
+        rerun.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+    let stats =
+        harness::queue::WorkerStats::from_output(&String::from_utf8_lossy(&rerun.stdout)).unwrap();
+    assert_eq!(stats.units, 3);
+    assert!(queue.is_complete(&mut con).unwrap());
+    let counts = queue.read_counts(&mut con).unwrap();
+    assert_eq!(counts.get(b"shared"), 2 * 4, "every unit counted once");
 }

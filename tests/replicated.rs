@@ -76,16 +76,20 @@ fn every_replica_and_primary_fault_keeps_atomic_counts_exact() {
     let dir = tempfile::tempdir().unwrap();
     let files = corpus(dir.path(), 30, 1500);
     let expected = reference_tsv(&files);
-    for kill in [
+    let kills = [
         "none",
         "replica:at:200",
         "replicas=2:at:200",
         "primary:at:200",
         "random-replica:every:300",
         "any:every:400",
-    ] {
-        let (got, fields) = count_replicated(dir.path(), &["--redis-kill", kill]);
-        assert!(got == expected, "{kill}: counts differ: {fields:?}");
+    ];
+    let runs = ["stream", "lease"]
+        .iter()
+        .flat_map(|queue| kills.map(|kill| (*queue, kill)));
+    for (queue, kill) in runs {
+        let (got, fields) = count_replicated(dir.path(), &["--redis-kill", kill, "--queue", queue]);
+        assert!(got == expected, "{queue} {kill}: counts differ: {fields:?}");
         assert_eq!(text(&fields, "topology"), "replicated");
         assert_eq!(field(&fields, "replicas"), 2);
         if kill == "none" {
@@ -154,28 +158,36 @@ fn thirty_seeded_kill_schedules_all_stay_exact() {
         })
         .collect();
     let failures = std::sync::Mutex::new(Vec::new());
-    // Two runs at a time: each spends most of its time waiting on Sentinel.
+    // The 30 schedules on each backend; four runs at a time: each spends
+    // most of its time waiting on Sentinel.
     std::thread::scope(|scope| {
-        for half in schedules.chunks(15) {
-            let (failures, expected, dir) = (&failures, &expected, dir.path());
-            scope.spawn(move || {
-                for kill in half {
-                    let (got, fields) = count_replicated(
-                        dir,
-                        &[
-                            "--redis-kill",
-                            kill,
-                            "--redis-down-ms",
-                            "200",
-                            "--deadline-s",
-                            "60",
-                        ],
-                    );
-                    if got != *expected {
-                        failures.lock().unwrap().push(format!("{kill}: {fields:?}"));
+        for queue in ["stream", "lease"] {
+            for half in schedules.chunks(15) {
+                let (failures, expected, dir) = (&failures, &expected, dir.path());
+                scope.spawn(move || {
+                    for kill in half {
+                        let (got, fields) = count_replicated(
+                            dir,
+                            &[
+                                "--redis-kill",
+                                kill,
+                                "--redis-down-ms",
+                                "200",
+                                "--deadline-s",
+                                "60",
+                                "--queue",
+                                queue,
+                            ],
+                        );
+                        if got != *expected {
+                            failures
+                                .lock()
+                                .unwrap()
+                                .push(format!("{queue} {kill}: {fields:?}"));
+                        }
                     }
-                }
-            });
+                });
+            }
         }
     });
     let failures = failures.into_inner().unwrap();

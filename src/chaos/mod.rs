@@ -43,6 +43,8 @@ pub struct ChaosOptions {
     pub scale: f64,
     /// The commit path under test.
     pub commit: ChaosCommit,
+    /// The work-queue backend under test.
+    pub queue: crate::queue::QueueBackend,
     /// Deadline of each schedule, seconds.
     pub deadline_s: f64,
     /// The harness binary.
@@ -139,7 +141,8 @@ pub fn run_chaos(
     let mut summary = ChaosSummary::default();
     for (index, &seed) in seeds.iter().enumerate() {
         crate::interrupt::check()?;
-        let schedule = Schedule::draw(seed, options.scale, options.commit);
+        let mut schedule = Schedule::draw(seed, options.scale, options.commit);
+        schedule.params.queue = options.queue;
         // One oracle per schedule: every schedule has its own input, and
         // keeping a thousand count tables in memory is pointless.
         let mut oracle = Oracle::new(&options.data_dir);

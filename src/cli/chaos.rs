@@ -28,6 +28,10 @@ pub struct ChaosArgs {
     /// control, which must show wrong counts so the checker is seen to bite).
     #[arg(long, value_enum, default_value_t = CommitArg::Atomic)]
     pub commit: CommitArg,
+    /// The work-queue backend: stream or lease (every lease commit is
+    /// atomic, so `--commit plain` with it is no control).
+    #[arg(long, default_value = "stream")]
+    pub queue: crate::queue::QueueBackend,
     /// Seconds each schedule may take before it counts as not finished.
     #[arg(long, default_value_t = 30.0)]
     pub deadline_s: f64,
@@ -67,6 +71,7 @@ pub fn run(args: ChaosArgs) -> Result<()> {
         replay: args.replay,
         scale: args.scale,
         commit,
+        queue: args.queue,
         deadline_s: args.deadline_s,
         exe: std::env::current_exe().context("cannot find the harness executable")?,
         data_dir: args.data.clone(),

@@ -40,6 +40,16 @@ pub struct RunArgs {
 /// Runs `harness run`.
 pub fn run(args: RunArgs) -> Result<()> {
     crate::interrupt::install();
+    // An experiment whose needs this machine does not meet (e.g. the
+    // RedisRaft module) is skipped with the reason, as in `harness lab`.
+    if let Some(file) = std::fs::read_to_string(&args.experiment)
+        .ok()
+        .and_then(|text| toml::from_str::<crate::experiment::ExperimentFile>(&text).ok())
+        && let Some(reason) = crate::lab::skip_reason(&file)
+    {
+        eprintln!("skipped: experiment {} {reason}", args.experiment.display());
+        return Ok(());
+    }
     let mut experiment = load_experiment(&args.experiment, args.scale)?;
     if let Some(reps) = args.reps {
         experiment.repetitions = reps;

@@ -267,6 +267,12 @@ fn base_row(
         f: redis.f,
         wait_timeout_ms: redis.wait_timeout_ms,
         min_replicas_max_lag_s: redis.min_replicas_max_lag_s,
+        queue: if params.mode.name() == "redis" {
+            redis.queue.to_string()
+        } else {
+            String::new()
+        },
+        raft_module: redis.raft_module.clone(),
         expect_exact: experiment.expect_exact_for(params),
         ..RunRow::example()
     }

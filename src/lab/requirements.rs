@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use crate::experiment::{ExperimentFile, FixedTable, InputTable};
+use crate::servers::TopologyKind;
 
 /// Why the experiment in `file` cannot run on this machine, or `None`
 /// when it can. Looks at every value of every run parameter (the `[fixed]`
@@ -18,6 +19,29 @@ pub fn skip_reason(file: &ExperimentFile) -> Option<String> {
         .iter()
         .filter_map(|table| table.input.as_ref())
         .find_map(missing_book_folder)
+        .or_else(|| missing_raft_module(file, &tables))
+}
+
+/// Runs on topology raft need the RedisRaft module (`raft_module`, else
+/// `HARNESS_REDISRAFT`), which no package registry has.
+fn missing_raft_module(file: &ExperimentFile, tables: &[FixedTable]) -> Option<String> {
+    let raft = tables.iter().any(|t| {
+        t.topology
+            .as_ref()
+            .is_some_and(|k| k.0 == TopologyKind::Raft)
+    });
+    if !raft {
+        return None;
+    }
+    let configured = file
+        .fixed
+        .raft_module
+        .as_ref()
+        .map(|m| m.0.clone())
+        .unwrap_or_default();
+    crate::servers::raft_module(&configured)
+        .err()
+        .map(|e| format!("needs the RedisRaft module: {e}"))
 }
 
 /// `[fixed]` and one single-parameter table per `[matrix]` value.

@@ -24,6 +24,7 @@ pub use value::{ParamValue, Toml};
 
 use crate::faults::{KillTarget, RedisKill, SlowWorker, WorkerCrash};
 use crate::queue::MergeTarget;
+use crate::queue::QueueBackend;
 use crate::servers::{TopologyKind, TopologySpec};
 
 /// Calls `$callback! { PREFIX... ENTRIES... }` with every `redis`-mode run
@@ -100,6 +101,14 @@ macro_rules! redis_parameter_list {
             /// (finished = false) instead of failing; 0 = no deadline.
             [long, value_name = "S", default_value_t = 0.0]
             deadline_s: f64 = 0.0,
+            /// The work-queue backend: stream (Redis Streams, consumer group) or lease (leases in a
+            /// sorted set and Redis Functions, the commands RedisRaft supports; every commit atomic).
+            [long, value_name = "NAME", default_value = "stream"]
+            queue: $crate::queue::QueueBackend = $crate::queue::QueueBackend::Stream,
+            /// Raft: the RedisRaft module (redisraft.so) the nodes load; empty: the
+            /// HARNESS_REDISRAFT environment variable (see the README for building it).
+            [long, value_name = "PATH", default_value = ""]
+            raft_module: String = String::new(),
         }
     };
 }
@@ -300,6 +309,10 @@ impl RedisParams {
             (Some(url), _) => TopologySpec::External {
                 url: url.to_owned(),
             },
+            (None, TopologyKind::Raft) => TopologySpec::Raft {
+                f: self.f,
+                module: self.raft_module.clone(),
+            },
             (None, TopologyKind::Replicated) => TopologySpec::Replicated {
                 f: self.f,
                 min_replicas_max_lag_s: self.min_replicas_max_lag_s,
@@ -324,6 +337,32 @@ impl RedisParams {
 
     /// The topology settings and kill targets fit together.
     fn validate_topology(&self) -> Result<(), ParamError> {
+        let raft = self.topology == TopologyKind::Raft;
+        if raft {
+            if self.queue != QueueBackend::Lease {
+                return Err(ParamError::new(
+                    "topology",
+                    "raft needs queue = \"lease\" (--queue lease): RedisRaft rejects the stream commands of the stream queue",
+                ));
+            }
+            if self.f == 0 {
+                return Err(ParamError::new(
+                    "f",
+                    "must be at least 1 with topology raft (2f + 1 nodes): use f = 1",
+                ));
+            }
+            if self.snapshot_s > 0 {
+                return Err(ParamError::new(
+                    "snapshot_s",
+                    "the raft topology keeps its own log and snapshots: drop snapshot_s",
+                ));
+            }
+        } else if self.changed().contains(&"raft_module") {
+            return Err(ParamError::new(
+                "raft_module",
+                "only applies to topology raft: drop it or set topology = \"raft\"",
+            ));
+        }
         let replicated = self.topology == TopologyKind::Replicated;
         if replicated && self.f == 0 {
             return Err(ParamError::new(
@@ -333,7 +372,12 @@ impl RedisParams {
         }
         if !replicated {
             let changed = self.changed();
-            for key in ["f", "wait_timeout_ms", "min_replicas_max_lag_s"] {
+            let keys: &[&str] = if raft {
+                &["wait_timeout_ms", "min_replicas_max_lag_s"]
+            } else {
+                &["f", "wait_timeout_ms", "min_replicas_max_lag_s"]
+            };
+            for &key in keys {
                 if changed.contains(&key) {
                     return Err(ParamError::new(
                         key,
@@ -355,9 +399,14 @@ impl RedisParams {
             ));
         }
         let target = &self.redis_kill.target;
-        let replicas = if replicated { 2 * self.f } else { 0 };
+        let replicas = if replicated || raft { 2 * self.f } else { 0 };
         let nodes = if replicated {
             format!("primary, replica-1..replica-{replicas} and sentinel-1..sentinel-3")
+        } else if raft {
+            format!(
+                "node-1..node-{} (primary: the leader; replica: a follower)",
+                replicas + 1
+            )
         } else {
             "one server (primary)".to_owned()
         };
@@ -371,14 +420,17 @@ impl RedisParams {
                 self.topology_name()
             )),
             KillTarget::Node(name) => {
-                let known = replicated
-                    && [("replica-", replicas), ("sentinel-", 3)]
-                        .iter()
-                        .any(|(prefix, count)| {
-                            name.strip_prefix(prefix)
-                                .and_then(|n| n.parse::<u32>().ok())
-                                .is_some_and(|n| (1..=*count).contains(&n))
-                        });
+                let named: &[(&str, u32)] = if raft {
+                    &[("node-", replicas + 1)]
+                } else {
+                    &[("replica-", replicas), ("sentinel-", 3)]
+                };
+                let known = (replicated || raft)
+                    && named.iter().any(|(prefix, count)| {
+                        name.strip_prefix(prefix)
+                            .and_then(|n| n.parse::<u32>().ok())
+                            .is_some_and(|n| (1..=*count).contains(&n))
+                    });
                 (!known).then(|| {
                     format!(
                         "names node {name}, which topology {} does not have (its nodes: {nodes})",
@@ -426,6 +478,24 @@ impl RedisParams {
                 format!(
                     "must be 1 to {MAX_COMMIT_UNITS} units per commit (1: commit every unit on its own)"
                 ),
+            ));
+        }
+        if self.queue == QueueBackend::Lease && self.per_word {
+            return Err(ParamError::new(
+                "per_word",
+                "queue lease commits each unit in one atomic Function call per distinct word: drop per_word (or use queue = \"stream\")",
+            ));
+        }
+        if self.queue == QueueBackend::Lease
+            && (self.merge != MergeTarget::Zset || self.commit_units != 1)
+        {
+            return Err(ParamError::new(
+                if self.commit_units != 1 {
+                    "commit_units"
+                } else {
+                    "merge"
+                },
+                "queue lease merges into the sorted set one unit per commit: use merge = \"zset\" and commit_units = 1 with it (or queue = \"stream\")",
             ));
         }
         check_workers("slow", &self.slow, run.workers, "one CPU limit")?;

@@ -39,7 +39,7 @@ macro_rules! plain_value {
         }
     )*};
 }
-plain_value!(u32, u64, f64);
+plain_value!(u32, u64, f64, String);
 
 impl ParamValue for bool {
     fn parse_text(text: &str) -> Result<Self, String> {
@@ -82,7 +82,8 @@ macro_rules! text_value {
 text_value!(
     crate::faults::RedisKill,
     crate::servers::TopologyKind,
-    crate::queue::MergeTarget
+    crate::queue::MergeTarget,
+    crate::queue::QueueBackend
 );
 
 /// A list of items written `;`-separated (`0:0.5;1:0.25`); "" is empty.

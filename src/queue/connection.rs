@@ -27,6 +27,8 @@ pub struct Endpoint {
     shown: String,
     /// Set for a `redis+sentinel://` URL.
     sentinel: Option<SentinelAddress>,
+    /// Set for a `redis+raft://` URL (see [`super::raft_leader`]).
+    raft: Option<super::raft_leader::RaftNodes>,
 }
 
 /// Where the Sentinels are and which primary to ask them for.
@@ -108,6 +110,7 @@ impl Endpoint {
             url: url.to_owned(),
             shown: redact_url(url),
             sentinel: SentinelAddress::parse(url),
+            raft: super::raft_leader::RaftNodes::parse(url),
         }
     }
 
@@ -130,6 +133,9 @@ impl Endpoint {
     /// to the primary it names now, checked with `ROLE`).
     pub fn connect(&self) -> Result<redis::Connection, QueueError> {
         let connect_error = |e| QueueError::from_connect(e, &self.shown);
+        if let Some(raft) = &self.raft {
+            return raft.connect_leader().map_err(connect_error);
+        }
         let url = match &self.sentinel {
             None => self.url.clone(),
             Some(sentinel) => sentinel.primary_url().map_err(connect_error)?,

@@ -282,7 +282,20 @@ fn is_transient(error: &RedisError) -> bool {
 /// replica that lost its primary (`MASTERDOWN`). Reconnecting (through
 /// Sentinel) and retrying is the cure, as for a server that is down.
 fn failover_refusal(error: &RedisError) -> bool {
-    let refusal = |code: &str| matches!(code, "READONLY" | "NOREPLICAS" | "MASTERDOWN" | "LOADING");
+    // RedisRaft: a follower (`MOVED 0 leader`), no leader (`CLUSTERDOWN`),
+    // an election cutting a write off (`TIMEOUT not committed yet`).
+    let refusal = |code: &str| {
+        matches!(
+            code,
+            "READONLY"
+                | "NOREPLICAS"
+                | "MASTERDOWN"
+                | "LOADING"
+                | "MOVED"
+                | "CLUSTERDOWN"
+                | "TIMEOUT"
+        )
+    };
     if error.code().is_some_and(refusal) {
         return true;
     }

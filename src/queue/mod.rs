@@ -8,8 +8,10 @@
 //! # Layout
 //!
 //! - [`WorkQueue`]: what the worker loop needs from a backend; the streams
-//!   backend ([`StreamQueue`]) implements it, a Functions lease backend for
-//!   RedisRaft can later.
+//!   backend ([`StreamQueue`]) and the lease backend ([`LeaseQueue`]:
+//!   units leased through Redis Functions, the commands RedisRaft
+//!   supports) implement it; [`QueueBackend`] (the run parameter `queue`)
+//!   and [`JobQueue`] choose between them in one place (`backend`).
 //! - `commit`: the commit paths ([`CommitPath`]: per unit, per word, and
 //!   atomic: one `FCALL wc_commit` of `lua/wordcount.lua` that applies a
 //!   unit's counts only if its `XACK` returned 1, staging large units in a
@@ -32,18 +34,22 @@
 //! Running a whole job (server, enqueue, worker processes, faults, waiting
 //! until Redis says every unit is done) is [`crate::redis_run`]'s.
 
+mod backend;
 mod commit;
 mod connection;
 mod error;
 mod keys;
+mod lease;
 mod merge;
 mod message;
+mod raft_leader;
 mod server_load;
 mod stats;
 mod stream;
 
 use redis::Connection;
 
+pub use backend::{JobQueue, QueueBackend};
 pub use commit::{
     COMMIT_FUNCTION, CommitPath, CommitStats, FUNCTION_LIBRARY, INLINE_MAX_PAIRS, StagePlan,
     for_each_pipeline,
@@ -51,6 +57,7 @@ pub use commit::{
 pub use connection::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, Endpoint};
 pub use error::{QueueError, redact_url};
 pub use keys::JobKeys;
+pub use lease::{LEASE_LIBRARY, LeaseQueue};
 pub use merge::MergeTarget;
 pub use message::{Taken, decode_unit, encode_unit, unit_label};
 pub use server_load::ServerLoad;

@@ -39,9 +39,7 @@ use crate::events::{Event, read_events};
 use crate::faults::{KillWhen, ThrottleMethod, Throttler};
 use crate::input::Unit;
 use crate::params::{RedisParams, RunContext};
-use crate::queue::{
-    CommitPath, Endpoint, JobKeys, QueueError, RedisReport, ServerLoad, StreamQueue,
-};
+use crate::queue::{CommitPath, Endpoint, JobKeys, JobQueue, QueueError, RedisReport, ServerLoad};
 use crate::servers::start_topology;
 use crate::words::{Tally, Tokenizer, WordCounts};
 use crate::worker::WorkerConfig;
@@ -141,12 +139,17 @@ pub fn run_redis_job(
     report.replicas = topology.replicas();
     report.server_s = started.elapsed().as_secs_f64();
     // The replicated topology: every commit waits for f replicas.
-    let wait_replicas = if topology.replicas() > 0 { params.f } else { 0 };
+    let wait_replicas = if topology.waits_for_replicas() {
+        params.f
+    } else {
+        0
+    };
 
     let phase = Instant::now();
     let keys = JobKeys::random();
     report.job_id = keys.job().to_owned();
-    let queue = StreamQueue::new(endpoint.clone(), keys.clone()).with_merge(params.merge);
+    let queue =
+        JobQueue::new(params.queue, endpoint.clone(), keys.clone()).with_merge(params.merge);
     report.merge = params.merge;
     report.commit_units = params.commit_units;
     let _cleanup = KeyCleanup {
@@ -158,9 +161,7 @@ pub fn run_redis_job(
     ordered.sort_by_key(|u| std::cmp::Reverse(u.bytes()));
     queue.create(&mut con, &ordered)?;
     let atomic = commit == CommitPath::Atomic;
-    if atomic {
-        queue.load_functions(&mut con)?;
-    }
+    queue.prepare(&mut con, commit)?;
     if wait_replicas > 0 {
         // The queue is on f replicas before any worker starts.
         endpoint.wait_replicas(&mut con, wait_replicas, 5_000)?;
@@ -206,6 +207,7 @@ pub fn run_redis_job(
                 steal_idle_ms: params.autoclaim_ms,
                 wait_replicas,
                 wait_timeout_ms: params.wait_timeout_ms,
+                queue: params.queue,
             },
             stderr: job_dir.path().join(format!("worker-{worker}.stderr")),
         })
@@ -305,7 +307,7 @@ pub fn run_redis_job(
 /// unreachable (a node killed just before the read may still be failing
 /// over).
 fn read_counts_through_failovers(
-    queue: &StreamQueue,
+    queue: &JobQueue,
     endpoint: &Endpoint,
     patience_s: u64,
 ) -> Result<WordCounts, QueueError> {
@@ -353,7 +355,7 @@ fn throttle_stragglers(
 /// Deletes the job's keys from an external server when the job ends, on
 /// success and on failure alike (a managed server is simply stopped).
 struct KeyCleanup<'a> {
-    queue: &'a StreamQueue,
+    queue: &'a JobQueue,
     endpoint: &'a Endpoint,
     armed: bool,
 }

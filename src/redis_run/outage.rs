@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::events::{Event, EventKind, now_unix_s};
 use crate::faults::{KillTarget, Role};
 use crate::input::Unit;
-use crate::queue::{Endpoint, QueueError, StreamQueue};
+use crate::queue::{Endpoint, JobQueue, QueueError};
 use crate::servers::Topology;
 
 /// How long a restart keeps trying to put the job back (a primary without
@@ -19,7 +19,7 @@ const READY_WINDOW: Duration = Duration::from_secs(30);
 
 /// Kills and restarts of the topology's nodes and what the harness noted.
 pub(super) struct RedisOutage<'a> {
-    queue: &'a StreamQueue,
+    queue: &'a JobQueue,
     endpoint: &'a Endpoint,
     units: &'a [Unit],
     atomic: bool,
@@ -42,7 +42,7 @@ pub(super) struct RedisOutage<'a> {
 impl<'a> RedisOutage<'a> {
     /// Nothing killed yet.
     pub fn new(
-        queue: &'a StreamQueue,
+        queue: &'a JobQueue,
         endpoint: &'a Endpoint,
         units: &'a [Unit],
         atomic: bool,

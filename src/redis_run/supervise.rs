@@ -28,7 +28,7 @@ use crate::events::{Event, EventKind, now_unix_s};
 use crate::faults::{KillSchedule, KillWhen, RedisAction};
 use crate::interrupt;
 use crate::params::RedisParams;
-use crate::queue::{Endpoint, JobKeys, QueueError, StreamQueue, WorkerStats};
+use crate::queue::{Endpoint, JobKeys, JobQueue, QueueError, WorkerStats};
 use crate::servers::Topology;
 
 /// How often the loop looks at its workers.
@@ -48,7 +48,7 @@ pub(super) struct Supervisor<'a, 'o> {
     /// The job's workers.
     pub pool: &'a mut WorkerPool,
     /// The job's queue (to ask whether it is done, and who holds what).
-    pub queue: &'a StreamQueue,
+    pub queue: &'a JobQueue,
     /// Where Redis is.
     pub endpoint: &'a Endpoint,
     /// The run parameters.

@@ -37,6 +37,8 @@ pub const PARAMETER_COLUMNS: &[&str] = &[
     "f",
     "wait_timeout_ms",
     "min_replicas_max_lag_s",
+    "queue",
+    "raft_module",
     "scale",
 ];
 

@@ -285,7 +285,20 @@ pub const LAB_QUESTIONS: &[LabQuestion] = &[
             figure(WALL, &[], Some("redis_kill")),
         ],
     },
+    LabQuestion {
+        lab: "Lab 4",
+        question: "RedisRaft vs replicated vs single (lease queue); killing 1 and 2 of 3 Raft nodes, the leader, or a random node every N seconds",
+        experiments: &["raft-overhead", "raft-kills", "raft-churn"],
+        figures: &[
+            figure(WALL, &["max_file_bytes"], Some("topology")),
+            figure(Metric::Exact, &[], Some("redis_kill")),
+            figure(WALL, &[], Some("redis_kill")),
+        ],
+    },
 ];
+
+/// Experiments that run on the raft topology (they need the RedisRaft module).
+const RAFT_EXPERIMENTS: &[&str] = &["raft-overhead", "raft-kills", "raft-churn"];
 
 /// What to show for a question's experiment: its parameter sets when it
 /// has results, `None` when it has not been run.
@@ -333,6 +346,11 @@ pub fn not_covered(question: &LabQuestion) -> String {
 
 /// The line for an experiment without results.
 pub fn not_run_yet(name: &str) -> String {
+    if RAFT_EXPERIMENTS.contains(&name) && crate::servers::raft_module("").is_err() {
+        return format!(
+            "`{name}`: needs the RedisRaft module (build it as the README says, then set HARNESS_REDISRAFT and `harness run experiments/{name}.toml`)"
+        );
+    }
     format!("`{name}`: not run yet: `harness run experiments/{name}.toml`")
 }
 
@@ -698,6 +716,12 @@ mod tests {
             );
         }
         assert!(text.contains("### Lab 4"));
+        if std::env::var_os(crate::servers::RAFT_MODULE_ENV).is_none() {
+            assert!(
+                text.contains("`raft-kills`: needs the RedisRaft module"),
+                "{text}"
+            );
+        }
     }
 
     #[test]

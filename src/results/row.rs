@@ -69,6 +69,10 @@ pub struct RunRow {
     pub wait_timeout_ms: u64,
     /// Replicated: min-replicas-max-lag, seconds.
     pub min_replicas_max_lag_s: u32,
+    /// Redis work-queue backend: stream or lease ("" for local modes).
+    pub queue: String,
+    /// Raft: the RedisRaft module path ("" when not set).
+    pub raft_module: String,
     /// Wall time of the job, seconds.
     pub wall_s: f64,
     /// Walking inputs and cutting units, seconds.
@@ -197,6 +201,8 @@ impl RunRow {
             f: 1,
             wait_timeout_ms: 1000,
             min_replicas_max_lag_s: 10,
+            queue: String::new(),
+            raft_module: String::new(),
             wall_s: 0.0,
             plan_s: 0.0,
             count_s: 0.0,

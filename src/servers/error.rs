@@ -15,6 +15,13 @@ pub enum ServerError {
         binary: String,
     },
 
+    /// The RedisRaft module is not configured or not there.
+    #[error("{detail}")]
+    ModuleMissing {
+        /// What is missing and how to get it.
+        detail: String,
+    },
+
     /// A port the caller asked for is already taken by another process.
     #[error(
         "port {port} is already in use by another process: choose a different port, \

@@ -48,8 +48,8 @@ use crate::events::{EventKind, EventWriter};
 use crate::faults::{CrashPlan, CrashPoint, Crasher};
 use crate::input::count_unit;
 use crate::queue::{
-    CommitPath, CommitStats, Endpoint, JobKeys, MergeTarget, QueueError, StreamQueue, Taken,
-    WorkQueue, WorkerStats, exit_code, unit_label,
+    CommitPath, CommitStats, Endpoint, JobKeys, JobQueue, MergeTarget, QueueBackend, QueueError,
+    Taken, WorkQueue, WorkerStats, exit_code, unit_label,
 };
 use crate::words::{Tally, Tokenizer, WordCounts};
 
@@ -100,6 +100,9 @@ pub struct WorkerConfig {
     /// How long that `WAIT` may block, milliseconds.
     #[serde(default)]
     pub wait_timeout_ms: u64,
+    /// The work-queue backend.
+    #[serde(default)]
+    pub queue: QueueBackend,
 }
 
 fn one_unit() -> u32 {
@@ -114,16 +117,16 @@ fn inline_max_pairs() -> u64 {
 pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
     let endpoint = Endpoint::new(&config.url);
     let keys = JobKeys::new(&config.job).map_err(QueueError::BadOptions)?;
-    let mut queue = StreamQueue::new(endpoint.clone(), keys)
+    let mut queue = JobQueue::new(config.queue, endpoint.clone(), keys)
         .for_worker(
             config.worker,
             config.block_ms,
             config.pipeline_commands,
             config.commit,
+            config.steal_idle_ms,
         )
         .with_merge(config.merge)
-        .with_inline_pairs(config.inline_pairs)
-        .with_stealing(config.steal_idle_ms);
+        .with_inline_pairs(config.inline_pairs);
     let mut worker = Worker {
         config,
         endpoint,
@@ -547,6 +550,7 @@ mod tests {
             steal_idle_ms: 0,
             wait_replicas: 0,
             wait_timeout_ms: 0,
+            queue: QueueBackend::Stream,
         }
     }
 
@@ -565,7 +569,7 @@ mod tests {
         .unwrap();
         let endpoint = Endpoint::new(&server.url());
         let keys = JobKeys::random();
-        let queue = StreamQueue::new(endpoint.clone(), keys.clone());
+        let queue = JobQueue::new(QueueBackend::Stream, endpoint.clone(), keys.clone());
         let mut con = endpoint.connect().unwrap();
         queue.create(&mut con, &units).unwrap();
         // The server restarts from this snapshot: every unit queued, no count yet.

@@ -13,6 +13,7 @@
 //!   started or killed.
 
 mod external;
+mod raft;
 mod replicated;
 mod single;
 
@@ -20,6 +21,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use external::External;
+pub use raft::{RAFT_MODULE_ENV, Raft, raft_module};
 pub use replicated::{MASTER_NAME, Replicated};
 pub use single::Single;
 
@@ -37,6 +39,8 @@ pub enum TopologyKind {
     Snapshot,
     /// A primary, 2f replicas, 3 Sentinels.
     Replicated,
+    /// 2f + 1 RedisRaft nodes.
+    Raft,
 }
 
 impl TopologyKind {
@@ -46,6 +50,7 @@ impl TopologyKind {
             TopologyKind::Single => "single",
             TopologyKind::Snapshot => "snapshot",
             TopologyKind::Replicated => "replicated",
+            TopologyKind::Raft => "raft",
         }
     }
 }
@@ -64,14 +69,12 @@ impl FromStr for TopologyKind {
             "single" => Ok(TopologyKind::Single),
             "snapshot" => Ok(TopologyKind::Snapshot),
             "replicated" => Ok(TopologyKind::Replicated),
-            "raft" => {
-                Err("topology raft is not built yet: use single, snapshot or replicated".into())
-            }
+            "raft" => Ok(TopologyKind::Raft),
             "external" => {
                 Err("the external topology is chosen by giving --redis-url, not by name".into())
             }
             other => Err(format!(
-                "unknown topology {other:?}: use single, snapshot or replicated"
+                "unknown topology {other:?}: use single, snapshot, replicated or raft"
             )),
         }
     }
@@ -93,6 +96,13 @@ pub enum TopologySpec {
         f: u32,
         /// `min-replicas-max-lag`, seconds.
         min_replicas_max_lag_s: u32,
+    },
+    /// 2f + 1 RedisRaft nodes loading `module` (empty: `HARNESS_REDISRAFT`).
+    Raft {
+        /// Failures tolerated.
+        f: u32,
+        /// The `raft_module` parameter.
+        module: String,
     },
     /// A server the harness does not own.
     External {
@@ -147,6 +157,11 @@ pub trait Topology {
     fn replicas(&self) -> u32 {
         0
     }
+    /// Whether workers `WAIT` for f replicas after each commit (the
+    /// replicated topology; Raft replicates before it answers).
+    fn waits_for_replicas(&self) -> bool {
+        self.replicas() > 0
+    }
     /// Every node's name, up or down, in start order.
     fn node_names(&self) -> Vec<String>;
     /// The nodes that are up, with their roles now.
@@ -179,6 +194,7 @@ pub fn start(spec: &TopologySpec) -> Result<Box<dyn Topology>, ServerError> {
             f,
             min_replicas_max_lag_s,
         } => Box::new(Replicated::start(*f, *min_replicas_max_lag_s, None)?),
+        TopologySpec::Raft { f, module } => Box::new(Raft::start(*f, &raft_module(module)?)?),
         TopologySpec::External { url } => Box::new(External::new(url)),
     })
 }

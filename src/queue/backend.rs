@@ -1,0 +1,276 @@
+//! The work-queue backend seam: [`QueueBackend`] names a backend (the run
+//! parameter `queue`), [`JobQueue`] is the one place that turns the name
+//! into the backend's queue. Everything outside `queue` holds a
+//! [`JobQueue`] and never names [`StreamQueue`] or [`LeaseQueue`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use redis::Connection;
+
+use super::WorkQueue;
+use super::commit::{CommitPath, CommitStats};
+use super::connection::Endpoint;
+use super::error::QueueError;
+use super::keys::JobKeys;
+use super::lease::LeaseQueue;
+use super::merge::MergeTarget;
+use super::message::Taken;
+use super::stream::StreamQueue;
+use crate::input::Unit;
+use crate::words::WordCounts;
+
+/// Which work-queue backend a job uses.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum QueueBackend {
+    /// Redis Streams with a consumer group (`XREADGROUP`, `XAUTOCLAIM`, `XACK`).
+    #[default]
+    Stream,
+    /// Leases in a sorted set and Redis Functions (`FCALL`): the commands
+    /// RedisRaft supports; every commit is atomic.
+    Lease,
+}
+
+impl QueueBackend {
+    /// The name in flags, TOML and CSV.
+    pub fn name(self) -> &'static str {
+        match self {
+            QueueBackend::Stream => "stream",
+            QueueBackend::Lease => "lease",
+        }
+    }
+}
+
+impl fmt::Display for QueueBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for QueueBackend {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "stream" | "streams" => Ok(QueueBackend::Stream),
+            "lease" => Ok(QueueBackend::Lease),
+            other => Err(format!("unknown queue {other:?}: use stream or lease")),
+        }
+    }
+}
+
+/// The queue of one job in the backend the run asked for.
+#[derive(Debug, Clone)]
+pub enum JobQueue {
+    /// The streams backend.
+    Stream(Box<StreamQueue>),
+    /// The lease backend.
+    Lease(Box<LeaseQueue>),
+}
+
+impl JobQueue {
+    /// The queue of job `keys` on `endpoint` in `backend`, as the client sees it.
+    pub fn new(backend: QueueBackend, endpoint: Endpoint, keys: JobKeys) -> JobQueue {
+        match backend {
+            QueueBackend::Stream => JobQueue::Stream(Box::new(StreamQueue::new(endpoint, keys))),
+            QueueBackend::Lease => JobQueue::Lease(Box::new(LeaseQueue::new(endpoint, keys))),
+        }
+    }
+
+    /// The same queue as worker `worker` sees it (see
+    /// [`StreamQueue::for_worker`], [`LeaseQueue::for_worker`]); units held
+    /// longer than `steal_idle_ms` are stolen (0: never).
+    pub fn for_worker(
+        self,
+        worker: u32,
+        block_ms: u64,
+        pipeline_commands: usize,
+        commit: CommitPath,
+        steal_idle_ms: u64,
+    ) -> JobQueue {
+        match self {
+            JobQueue::Stream(queue) => JobQueue::Stream(Box::new(
+                (*queue)
+                    .for_worker(worker, block_ms, pipeline_commands, commit)
+                    .with_stealing(steal_idle_ms),
+            )),
+            JobQueue::Lease(queue) => JobQueue::Lease(Box::new((*queue).for_worker(
+                worker,
+                block_ms,
+                pipeline_commands,
+                steal_idle_ms,
+            ))),
+        }
+    }
+
+    /// Merges into `merge` (streams; the lease backend merges into the
+    /// sorted set only, which validation ensures).
+    pub fn with_merge(self, merge: MergeTarget) -> JobQueue {
+        match self {
+            JobQueue::Stream(queue) => JobQueue::Stream(Box::new((*queue).with_merge(merge))),
+            lease => lease,
+        }
+    }
+
+    /// Sends at most `pairs` pairs inline in an atomic commit (streams).
+    pub fn with_inline_pairs(self, pairs: u64) -> JobQueue {
+        match self {
+            JobQueue::Stream(queue) => {
+                JobQueue::Stream(Box::new((*queue).with_inline_pairs(pairs)))
+            }
+            lease => lease,
+        }
+    }
+
+    /// Queues the units, in the given order.
+    pub fn create(&self, con: &mut Connection, units: &[Unit]) -> Result<(), QueueError> {
+        match self {
+            JobQueue::Stream(queue) => queue.create(con, units),
+            JobQueue::Lease(queue) => queue.create(con, units),
+        }
+    }
+
+    /// Loads the backend's Functions where the commit path needs them
+    /// (streams: only for atomic commits; lease: always).
+    pub fn prepare(&self, con: &mut Connection, commit: CommitPath) -> Result<(), QueueError> {
+        match self {
+            JobQueue::Stream(queue) if commit == CommitPath::Atomic => queue.load_functions(con),
+            JobQueue::Stream(_) => Ok(()),
+            JobQueue::Lease(queue) => queue.load_functions(con),
+        }
+    }
+
+    /// Puts back a queue a restarted server lost; true when it was queued again.
+    pub fn restore(
+        &self,
+        con: &mut Connection,
+        units: &[Unit],
+        atomic: bool,
+    ) -> Result<bool, QueueError> {
+        match self {
+            JobQueue::Stream(queue) => queue.restore(con, units, atomic),
+            JobQueue::Lease(queue) => queue.restore(con, units),
+        }
+    }
+
+    /// True when Redis says every unit is done.
+    pub fn is_complete(&self, con: &mut Connection) -> Result<bool, QueueError> {
+        match self {
+            JobQueue::Stream(queue) => queue.is_complete(con),
+            JobQueue::Lease(queue) => queue.is_complete(con),
+        }
+    }
+
+    /// Units held per consumer.
+    pub fn pending_by_consumer(
+        &self,
+        con: &mut Connection,
+    ) -> Result<Vec<(String, u64)>, QueueError> {
+        match self {
+            JobQueue::Stream(queue) => queue.pending_by_consumer(con),
+            JobQueue::Lease(queue) => queue.pending_by_consumer(con),
+        }
+    }
+
+    /// Reads the job's counts back from its merge target.
+    pub fn read_counts(&self, con: &mut Connection) -> Result<WordCounts, QueueError> {
+        match self {
+            JobQueue::Stream(queue) => queue.read_counts(con),
+            JobQueue::Lease(queue) => queue.read_counts(con),
+        }
+    }
+
+    /// Deletes the job's keys.
+    pub fn delete(&self, con: &mut Connection) -> Result<(), QueueError> {
+        match self {
+            JobQueue::Stream(queue) => queue.delete(con),
+            JobQueue::Lease(queue) => queue.delete(con),
+        }
+    }
+
+    /// The job's keys.
+    pub fn keys(&self) -> &JobKeys {
+        match self {
+            JobQueue::Stream(queue) => queue.keys(),
+            JobQueue::Lease(queue) => queue.keys(),
+        }
+    }
+}
+
+impl WorkQueue for JobQueue {
+    fn on_connect(&mut self, con: &mut Connection) -> Result<(), QueueError> {
+        match self {
+            JobQueue::Stream(queue) => queue.on_connect(con),
+            JobQueue::Lease(queue) => queue.on_connect(con),
+        }
+    }
+
+    fn take(&mut self, con: &mut Connection) -> Result<Option<Taken>, QueueError> {
+        match self {
+            JobQueue::Stream(queue) => queue.take(con),
+            JobQueue::Lease(queue) => queue.take(con),
+        }
+    }
+
+    fn take_now(&mut self, con: &mut Connection) -> Result<Option<Taken>, QueueError> {
+        match self {
+            JobQueue::Stream(queue) => queue.take_now(con),
+            JobQueue::Lease(queue) => queue.take_now(con),
+        }
+    }
+
+    fn pending(&mut self, con: &mut Connection) -> Result<u64, QueueError> {
+        match self {
+            JobQueue::Stream(queue) => queue.pending(con),
+            JobQueue::Lease(queue) => queue.pending(con),
+        }
+    }
+
+    fn commit(
+        &mut self,
+        con: &mut Connection,
+        taken: &Taken,
+        counts: &WordCounts,
+        ack_separately: bool,
+        before_ack: &mut dyn FnMut(),
+    ) -> Result<CommitStats, QueueError> {
+        match self {
+            JobQueue::Stream(queue) => queue.commit(con, taken, counts, ack_separately, before_ack),
+            JobQueue::Lease(queue) => queue.commit(con, taken, counts, ack_separately, before_ack),
+        }
+    }
+
+    fn commit_batch(
+        &mut self,
+        con: &mut Connection,
+        batch: &[Taken],
+        counts: &WordCounts,
+        ack_separately: bool,
+        before_ack: &mut dyn FnMut(),
+    ) -> Result<CommitStats, QueueError> {
+        match self {
+            JobQueue::Stream(queue) => {
+                queue.commit_batch(con, batch, counts, ack_separately, before_ack)
+            }
+            JobQueue::Lease(queue) => {
+                queue.commit_batch(con, batch, counts, ack_separately, before_ack)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_names_parse_back() {
+        for backend in [QueueBackend::Stream, QueueBackend::Lease] {
+            assert_eq!(backend.name().parse(), Ok(backend));
+        }
+        assert!("raft".parse::<QueueBackend>().is_err());
+    }
+}
