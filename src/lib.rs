@@ -27,6 +27,7 @@
 //! - [`params`]: the run parameters, each defined once (TOML key, flag, validation, CSV text).
 //! - [`queue`]: the Redis work queue (stream backend, commit paths).
 //! - [`redis_run`]: one `redis`-mode job: server, enqueue, worker processes, faults, waiting until Redis says done.
+//! - [`remote`]: jobs across machines: `harness worker` joins a queued job from any host.
 //! - [`worker`]: the stateless `redis-worker` process loop (take, count, commit; reconnects).
 //! - [`faults`]: crash points, CPU throttling of stragglers (cgroups, SIGSTOP fallback), Redis kill schedules.
 #![warn(missing_docs)]
@@ -45,6 +46,7 @@ pub mod params;
 pub mod plot;
 pub mod queue;
 pub mod redis_run;
+pub mod remote;
 pub mod report;
 pub mod results;
 pub mod servers;

@@ -377,6 +377,7 @@ fn redis_worker(url: &str, job: &str, events: &Path, crash: Option<&str>) -> std
         steal_idle_ms: 0,
         wait_replicas: 0,
         wait_timeout_ms: 0,
+        input_map: None,
     };
     util::harness()
         .arg("redis-worker")

@@ -91,6 +91,10 @@ pub struct WorkerConfig {
     /// How long that `WAIT` may block, milliseconds.
     #[serde(default)]
     pub wait_timeout_ms: u64,
+    /// Where the units' files are on this host (a worker joined from
+    /// another host, see [`crate::remote`]); `None`: as queued.
+    #[serde(default)]
+    pub input_map: Option<crate::remote::InputMap>,
 }
 
 /// Runs the worker loop until no unit is left; returns its measurements.
@@ -268,7 +272,15 @@ impl Worker<'_> {
 
         let counting = Instant::now();
         self.counts.clear();
-        let tally = count_unit(&taken.unit, self.config.tokenizer, &mut self.counts)?;
+        let mapped;
+        let unit = match &self.config.input_map {
+            Some(map) => {
+                mapped = map.unit(&taken.unit);
+                &mapped
+            }
+            None => &taken.unit,
+        };
+        let tally = count_unit(unit, self.config.tokenizer, &mut self.counts)?;
         self.crash_point(CrashPoint::MidCount, &label);
         self.stats.count_s += counting.elapsed().as_secs_f64();
         self.events.record(
@@ -420,6 +432,7 @@ mod tests {
             steal_idle_ms: 0,
             wait_replicas: 0,
             wait_timeout_ms: 0,
+            input_map: None,
         }
     }
 
