@@ -19,6 +19,7 @@
 //! - [`chaos`]: `harness chaos`, seeded fault schedules against the real system, each checked.
 //! - [`cli`]: the command line: argument structs and one function per command.
 //! - [`fsutil`]: writing files whole or not at all.
+//! - [`hosts`]: emulated hosts: network namespaces, veth pairs to a bridge, `tc netem` links, partitions.
 //! - [`results`]: the result files (CSV rows appended whole, sidecars, event logs,
 //!   plot specs), the environment capture, and the aggregation plots and the report share.
 //! - [`plot`]: PNG line, bar and Gantt charts of results (depends on `results` only).
@@ -37,6 +38,7 @@ pub mod cli;
 pub mod experiment;
 pub mod faults;
 pub mod fsutil;
+pub mod hosts;
 pub mod input;
 pub mod interrupt;
 pub mod job;
