@@ -10,7 +10,7 @@ mod util;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use harness::hosts::{EmulatedHosts, LinkShape};
+use harness::hosts::{EmulatedHosts, LinkShape, Partition};
 use harness::servers::{RedisConfig, RedisServer};
 use util::{harness, reference_tsv, tricky_corpus};
 
@@ -142,14 +142,15 @@ fn a_two_host_job_at_5ms_with_a_partition_is_exact_and_leaves_nothing() {
             )
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(300));
-    hosts.cut(1).unwrap();
+    let partition: Partition = "host-1:at:300:for:2000".parse().unwrap();
+    std::thread::sleep(partition.at);
+    hosts.cut(partition.host).unwrap();
     assert!(
-        ping_s(&hosts.namespace(1), &server, &addr, 1).is_none(),
+        ping_s(&hosts.namespace(partition.host), &server, &addr, 1).is_none(),
         "host 1 still reaches Redis while cut"
     );
-    std::thread::sleep(Duration::from_secs(2));
-    hosts.restore(1).unwrap();
+    std::thread::sleep(partition.length);
+    hosts.restore(partition.host).unwrap();
     let mut stolen = 0u64;
     for mut worker in workers {
         let out = worker.0.take().unwrap().wait_with_output().unwrap();

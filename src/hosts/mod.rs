@@ -14,11 +14,14 @@
 //!
 //! - `command`: running `ip`/`tc` and the typed errors.
 //! - `shape`: the netem settings of a link.
+//! - `partition`: the partition fault (`host-N:at:MS:for:MS`), parsed once.
 
 mod command;
+mod partition;
 mod shape;
 
 pub use command::HostsError;
+pub use partition::Partition;
 pub use shape::LinkShape;
 
 use std::net::Ipv4Addr;
