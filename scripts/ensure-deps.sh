@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the harness needs besides Rust: redis-server and
-# redis-sentinel (Debian/Ubuntu packages). Does nothing when they are there.
+# redis-sentinel and iproute2 (Debian/Ubuntu packages). Does nothing when they are there.
 # Then tries, best effort, to install chromium, which only the browser
 # check of `harness report --html` uses (tests/report.rs skips it without).
 set -euo pipefail
@@ -36,6 +36,8 @@ install_chromium() {
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
+# iproute2 (ip, tc): emulated hosts (network namespaces, veth, tc netem).
+{ command -v ip >/dev/null 2>&1 && command -v tc >/dev/null 2>&1; } || need+=(iproute2)
 if ! command -v cargo >/dev/null 2>&1; then
   echo "error: cargo not found: install Rust first (https://rustup.rs), then rerun this command" >&2
   exit 1
@@ -46,7 +48,7 @@ if [ ${#need[@]} -eq 0 ]; then
 fi
 echo "installing ${need[*]} (needed to run Redis-coordinated word counts)" >&2
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "error: ${need[*]} missing and apt-get not found: install Redis >= 7.0 (redis-server and redis-sentinel) with your package manager, then rerun" >&2
+  echo "error: ${need[*]} missing and apt-get not found: install ${need[*]} (Redis >= 7.0, iproute2) with your package manager, then rerun" >&2
   exit 1
 fi
 if [ "$(id -u)" -eq 0 ]; then
@@ -54,15 +56,15 @@ if [ "$(id -u)" -eq 0 ]; then
 elif command -v sudo >/dev/null 2>&1; then
   as_root=(sudo)
 else
-  echo "error: ${need[*]} missing and not root (no sudo): run 'apt-get update && apt-get install -y redis-server redis-sentinel' as root, then rerun" >&2
+  echo "error: ${need[*]} missing and not root (no sudo): run 'apt-get update && apt-get install -y ${need[*]}' as root, then rerun" >&2
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update -qq
-"${as_root[@]}" apt-get install -y -qq redis-server redis-sentinel >/dev/null
-for binary in redis-server redis-sentinel; do
+"${as_root[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
+for binary in redis-server redis-sentinel ip tc; do
   if ! command -v "$binary" >/dev/null 2>&1; then
-    echo "error: $binary still not found after apt-get install: install Redis >= 7.0 by hand, then rerun" >&2
+    echo "error: $binary still not found after apt-get install: install it by hand (Redis >= 7.0; ip and tc come with iproute2), then rerun" >&2
     exit 1
   fi
 done

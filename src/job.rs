@@ -97,10 +97,14 @@ pub fn auto_unit_bytes(total_bytes: u64, workers: u32, mode: Mode) -> u64 {
 }
 
 impl JobSpec {
-    /// Workers that actually run: 1 for serial, at least 1 otherwise.
+    /// Workers that actually run here: 1 for serial, at least 1 for the
+    /// local modes; the `redis` mode may run 0 (workers join from other
+    /// hosts, see [`crate::remote`]).
     pub fn effective_workers(&self) -> u32 {
         if self.mode == Mode::Serial {
             1
+        } else if self.mode == Mode::Redis {
+            self.workers
         } else {
             self.workers.max(1)
         }

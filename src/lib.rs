@@ -19,6 +19,7 @@
 //! - [`chaos`]: `harness chaos`, seeded fault schedules against the real system, each checked.
 //! - [`cli`]: the command line: argument structs and one function per command.
 //! - [`fsutil`]: writing files whole or not at all.
+//! - [`hosts`]: emulated hosts: network namespaces, veth pairs to a bridge, `tc netem` links, partitions.
 //! - [`results`]: the result files (CSV rows appended whole, sidecars, event logs,
 //!   plot specs), the environment capture, and the aggregation plots and the report share.
 //! - [`plot`]: PNG line, bar and Gantt charts of results (depends on `results` only).
@@ -27,6 +28,7 @@
 //! - [`params`]: the run parameters, each defined once (TOML key, flag, validation, CSV text).
 //! - [`queue`]: the Redis work queue (stream backend, commit paths).
 //! - [`redis_run`]: one `redis`-mode job: server, enqueue, worker processes, faults, waiting until Redis says done.
+//! - [`remote`]: jobs across machines: `harness worker` joins a queued job from any host.
 //! - [`worker`]: the stateless `redis-worker` process loop (take, count, commit; reconnects).
 //! - [`faults`]: crash points, CPU throttling of stragglers (cgroups, SIGSTOP fallback), Redis kill schedules.
 #![warn(missing_docs)]
@@ -36,6 +38,7 @@ pub mod cli;
 pub mod experiment;
 pub mod faults;
 pub mod fsutil;
+pub mod hosts;
 pub mod input;
 pub mod interrupt;
 pub mod job;
@@ -45,6 +48,7 @@ pub mod params;
 pub mod plot;
 pub mod queue;
 pub mod redis_run;
+pub mod remote;
 pub mod report;
 pub mod results;
 pub mod servers;

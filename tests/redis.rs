@@ -398,6 +398,7 @@ fn redis_worker_on(
         wait_replicas: 0,
         wait_timeout_ms: 0,
         queue,
+        input_map: None,
     };
     util::harness()
         .arg("redis-worker")

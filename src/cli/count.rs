@@ -21,9 +21,14 @@ pub struct CountArgs {
     /// How to run the count.
     #[arg(long, value_enum, default_value_t = ModeArg::Serial)]
     pub mode: ModeArg,
-    /// Worker threads or processes (ignored by `serial`).
-    #[arg(long, short = 'w', default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    /// Worker threads or processes (ignored by `serial`); 0 with `--mode redis
+    /// --redis-url URL --wait`: only queue the job, for `harness worker` on other hosts.
+    #[arg(long, short = 'w', default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=1024))]
     pub workers: u32,
+    /// With `--workers 0`: wait (no deadline unless --deadline-s) until workers
+    /// started elsewhere with `harness worker` complete the job, then read the counts.
+    #[arg(long)]
+    pub wait: bool,
     /// How many top words to print.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
@@ -89,6 +94,16 @@ pub fn run(args: CountArgs) -> Result<()> {
     if mode != Mode::Redis && (args.redis_url.is_some() || args.keep_keys) {
         anyhow::bail!(
             "--redis-url and --keep-keys only apply to --mode redis: add --mode redis or leave them out"
+        );
+    }
+    if args.workers == 0 && !(mode == Mode::Redis && args.redis_url.is_some() && args.wait) {
+        anyhow::bail!(
+            "--workers 0 queues a job for workers on other hosts: it needs --mode redis --redis-url URL (a Redis they can reach) --wait; otherwise use --workers 1 or more"
+        );
+    }
+    if args.wait && args.workers != 0 {
+        anyhow::bail!(
+            "--wait only applies with --workers 0 (with local workers count always waits): leave it out or add --workers 0"
         );
     }
     let workers = if mode == Mode::Serial {

@@ -9,6 +9,7 @@ pub mod lab;
 pub mod plot;
 pub mod report;
 pub mod run;
+pub mod worker;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -39,6 +40,9 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Run every experiment (or the chosen labs) within a time budget, then the plots and the report.
     Lab(lab::LabArgs),
+    /// Start workers on this host that join a job queued in a shared Redis (by
+    /// `count --workers 0 --wait` on another host); exit when it is complete.
+    Worker(worker::WorkerArgs),
     /// Run a series of seeded fault schedules against the real system and check each one's counts.
     Chaos(chaos::ChaosArgs),
     /// Internal: a `processes`-mode worker fed units on stdin.
@@ -85,6 +89,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Report(args) => report::run(args),
         Command::Chaos(args) => chaos::run(args),
         Command::Lab(args) => lab::run(args),
+        Command::Worker(args) => worker::run(args),
         Command::LocalWorker {
             tokenizer,
             table_fd,

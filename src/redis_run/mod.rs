@@ -30,6 +30,7 @@ mod pool;
 mod supervise;
 
 pub use pool::{DeathCause, WORKER_ENV};
+pub(crate) use pool::{Ended, WorkerLaunch, WorkerPool};
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -44,7 +45,6 @@ use crate::servers::start_topology;
 use crate::words::{Tally, Tokenizer, WordCounts};
 use crate::worker::WorkerConfig;
 use outage::RedisOutage;
-use pool::{WorkerLaunch, WorkerPool};
 
 /// Settings of a `redis`-mode job.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,6 +118,11 @@ pub fn run_redis_job(
             external_server: options.url.is_some(),
         })
         .map_err(|e| QueueError::BadOptions(format!("{}: {}", e.flag(), e.message)))?;
+    if workers == 0 && options.url.is_none() {
+        return Err(QueueError::BadOptions(
+            "0 local workers need an external Redis that workers on other hosts can reach: add --redis-url redis://:PASSWORD@HOST:PORT/".into(),
+        ));
+    }
     if options.block_ms == 0 || options.pipeline_commands == 0 {
         return Err(QueueError::BadOptions(
             "block_ms and pipeline_commands must be at least 1".into(),
@@ -184,30 +189,41 @@ pub fn run_redis_job(
             what: "creating a temporary directory for the workers' logs".into(),
             error,
         })?;
+    let template = WorkerConfig {
+        url: endpoint.url().to_owned(),
+        job: keys.job().to_owned(),
+        worker: 0,
+        tokenizer,
+        commit,
+        events: None,
+        crash: None,
+        block_ms: options.block_ms,
+        pipeline_commands: options.pipeline_commands,
+        inline_pairs: options.inline_pairs,
+        reconnect_s: options.reconnect_s,
+        steal_idle_ms: params.autoclaim_ms,
+        wait_replicas,
+        wait_timeout_ms: params.wait_timeout_ms,
+        queue: params.queue,
+        merge: params.merge,
+        commit_units: params.commit_units,
+        input_map: None,
+    };
+    crate::remote::publish_job(&endpoint, &template, &ordered, workers)?;
+    if workers == 0 {
+        crate::remote::print_join_command(&endpoint, keys.job());
+    }
     let launches: Vec<WorkerLaunch> = (0..workers)
         .map(|worker| WorkerLaunch {
             config: WorkerConfig {
-                url: endpoint.url().to_owned(),
-                job: keys.job().to_owned(),
                 worker,
-                tokenizer,
-                commit,
-                merge: params.merge,
-                commit_units: params.commit_units,
                 events: Some(job_dir.path().join(format!("worker-{worker}.events"))),
                 crash: params
                     .crash
                     .iter()
                     .find(|c| c.worker == worker)
                     .map(|c| c.plan),
-                block_ms: options.block_ms,
-                pipeline_commands: options.pipeline_commands,
-                inline_pairs: options.inline_pairs,
-                reconnect_s: options.reconnect_s,
-                steal_idle_ms: params.autoclaim_ms,
-                wait_replicas,
-                wait_timeout_ms: params.wait_timeout_ms,
-                queue: params.queue,
+                ..template.clone()
             },
             stderr: job_dir.path().join(format!("worker-{worker}.stderr")),
         })
@@ -231,6 +247,7 @@ pub fn run_redis_job(
         topology,
         outage: &mut outage,
         deadline,
+        remote_only: workers == 0,
     }
     .run()?;
     let count_s = phase.elapsed().as_secs_f64();
@@ -268,6 +285,18 @@ pub fn run_redis_job(
     let counts = read_counts_through_failovers(&queue, &endpoint, options.reconnect_s)?;
     let merge_s = phase.elapsed().as_secs_f64();
     report.read_s = merge_s;
+    if options.url.is_some() {
+        // Workers joined from other hosts notice the end within one read;
+        // let them go before the job's keys are deleted under them.
+        let left =
+            crate::remote::wait_for_joined_to_leave(&endpoint, keys.job(), supervise::GRACE)?;
+        if left > 0 {
+            eprintln!(
+                "note: {left} joined worker(s) had not left {} s after the job was complete",
+                supervise::GRACE.as_secs()
+            );
+        }
+    }
 
     let mut events = Vec::new();
     for path in &event_files {
@@ -365,10 +394,10 @@ impl Drop for KeyCleanup<'_> {
         if !self.armed {
             return;
         }
-        let deleted = self
-            .endpoint
-            .connect()
-            .and_then(|mut con| self.queue.delete(&mut con));
+        let deleted = self.endpoint.connect().and_then(|mut con| {
+            self.queue.delete(&mut con)?;
+            crate::remote::delete_job_keys(self.endpoint, &mut con, self.queue.keys().job())
+        });
         if let Err(e) = deleted {
             eprintln!(
                 "warning: could not delete the job's keys {} from {}: {e}",

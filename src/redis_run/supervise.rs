@@ -38,7 +38,7 @@ const POLL: Duration = Duration::from_millis(10);
 const CHECK_EVERY: Duration = Duration::from_millis(100);
 /// How long workers may keep running after Redis said the job is done
 /// (they notice within one read) before they are stopped.
-const GRACE: Duration = Duration::from_secs(10);
+pub(super) const GRACE: Duration = Duration::from_secs(10);
 /// Times the workers are started again when a restored snapshot brought
 /// back units they had done, beyond one per server restart.
 const MAX_RELAUNCHES: usize = 3;
@@ -59,6 +59,11 @@ pub(super) struct Supervisor<'a, 'o> {
     pub outage: &'a mut RedisOutage<'o>,
     /// When to give up (the run's `deadline_s`).
     pub deadline: Option<Instant>,
+    /// No local workers: the job is counted by workers that joined from
+    /// other hosts (`harness worker`), so "no live worker" is not stuck;
+    /// the loop polls Redis until the job is complete, the deadline, or
+    /// Ctrl-C.
+    pub remote_only: bool,
 }
 
 /// What the workers did.
@@ -236,7 +241,7 @@ impl Supervisor<'_, '_> {
 
             let live = self.pool.running().len();
             let due = last_check.is_none_or(|t| t.elapsed() >= CHECK_EVERY);
-            if ended_now || live == 0 || due {
+            if ended_now || (live == 0 && !self.remote_only) || due {
                 last_check = Some(Instant::now());
                 match self.progress(&mut con)? {
                     Progress::Done => {
@@ -269,7 +274,8 @@ impl Supervisor<'_, '_> {
                     }
                     Progress::NotDone => {
                         done_since = None;
-                        if live == 0 {
+                        // With remote_only, the joined workers of other hosts count.
+                        if live == 0 && !self.remote_only {
                             let allowed = MAX_RELAUNCHES + self.outage.restarts as usize;
                             if normal_exits > 0 && out.relaunches < allowed {
                                 // A restored snapshot brought back units the

@@ -46,7 +46,7 @@ use redis::Connection;
 
 use crate::events::{EventKind, EventWriter};
 use crate::faults::{CrashPlan, CrashPoint, Crasher};
-use crate::input::count_unit;
+use crate::input::{Unit, count_unit};
 use crate::queue::{
     CommitPath, CommitStats, Endpoint, JobKeys, JobQueue, MergeTarget, QueueBackend, QueueError,
     Taken, WorkQueue, WorkerStats, exit_code, unit_label,
@@ -103,6 +103,10 @@ pub struct WorkerConfig {
     /// The work-queue backend.
     #[serde(default)]
     pub queue: QueueBackend,
+    /// Where the units' files are on this host (a worker joined from
+    /// another host, see [`crate::remote`]); `None`: as queued.
+    #[serde(default)]
+    pub input_map: Option<crate::remote::InputMap>,
 }
 
 fn one_unit() -> u32 {
@@ -396,7 +400,11 @@ impl Worker<'_> {
 
         let counting = Instant::now();
         let before = self.counts.distinct();
-        let tally = count_unit(&taken.unit, self.config.tokenizer, &mut self.counts)?;
+        let tally = count_unit(
+            &self.local_unit(&taken.unit),
+            self.config.tokenizer,
+            &mut self.counts,
+        )?;
         self.crash_point(CrashPoint::MidCount, &label);
         self.stats.count_s += counting.elapsed().as_secs_f64();
         self.events.record(
@@ -421,7 +429,11 @@ impl Worker<'_> {
     ) -> Result<(), QueueError> {
         let counting = Instant::now();
         self.counts.clear();
-        count_unit(&taken.unit, self.config.tokenizer, &mut self.counts)?;
+        count_unit(
+            &self.local_unit(&taken.unit),
+            self.config.tokenizer,
+            &mut self.counts,
+        )?;
         self.stats.count_s += counting.elapsed().as_secs_f64();
         let merging = Instant::now();
         let commit = queue
@@ -446,6 +458,15 @@ impl Worker<'_> {
             ),
         );
         Ok(())
+    }
+
+    /// `unit` with its path as this host sees it (a worker joined from
+    /// another host maps the queued path, see [`crate::remote`]).
+    fn local_unit<'u>(&self, unit: &'u Unit) -> std::borrow::Cow<'u, Unit> {
+        match &self.config.input_map {
+            Some(map) => std::borrow::Cow::Owned(map.unit(unit)),
+            None => std::borrow::Cow::Borrowed(unit),
+        }
     }
 
     /// Adds what a commit sent to the stats.
@@ -551,6 +572,7 @@ mod tests {
             wait_replicas: 0,
             wait_timeout_ms: 0,
             queue: QueueBackend::Stream,
+            input_map: None,
         }
     }
 
