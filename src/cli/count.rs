@@ -173,7 +173,7 @@ pub fn run(args: CountArgs) -> Result<()> {
     if let Some(redis) = &outcome.redis {
         write!(
             out,
-            " commit={} units_stolen={} crashes={} kills={} unexpected_deaths={} worker_restarts={} redis_restarts={} relaunches={} duplicate_commits={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} worker_updates_per_merge_s={:.0} server_updates_per_s={:.0} server_cpu_s={:.3} server_us_per_merge_call={:.2} merge={} commit_units={} redis_version={} throttle={} server={} redis_pid={} worker_pids={} topology={} replicas={} failovers={} replica_restarts={} commit_retries={} wait_ms_median={:.3} wait_ms_p99={:.3} min_replicas_acked={} failover_s={:.3} redis_pids={}",
+            " commit={} units_stolen={} crashes={} kills={} unexpected_deaths={} worker_restarts={} redis_restarts={} relaunches={} duplicate_commits={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} worker_updates_per_merge_s={:.0} server_updates_per_s={:.0} server_cpu_s={:.3} server_us_per_merge_call={:.2} merge={} commit_units={} redis_version={} throttle={} server={} redis_pid={} worker_pids={} topology={} replicas={} failovers={} replica_restarts={} commit_retries={} wait_ms_median={:.3} wait_ms_p99={:.3} commit_ms_median={:.3} commit_ms_p99={:.3} commit_stalls={} queue={} min_replicas_acked={} failover_s={:.3} redis_pids={}",
             redis.commit,
             redis.units_stolen,
             redis.crashes,
@@ -212,6 +212,10 @@ pub fn run(args: CountArgs) -> Result<()> {
             redis.commit_retries,
             redis.wait_ms_median(),
             redis.wait_ms_p99(),
+            redis.commit_ms_median(),
+            redis.commit_ms_p99(),
+            redis.commit_stalls(),
+            redis.queue,
             redis
                 .min_replicas_acked
                 .map_or_else(|| "-".to_owned(), |n| n.to_string()),

@@ -317,6 +317,9 @@ fn add_measurements(row: &mut RunRow, outcome: &crate::job::JobOutcome, diff_wor
     row.commit_retries = redis.map_or(0, |r| r.commit_retries);
     row.wait_ms_median = redis.map_or(0.0, |r| r.wait_ms_median());
     row.wait_ms_p99 = redis.map_or(0.0, |r| r.wait_ms_p99());
+    row.commit_ms_median = redis.map_or(0.0, |r| r.commit_ms_median());
+    row.commit_ms_p99 = redis.map_or(0.0, |r| r.commit_ms_p99());
+    row.commit_stalls = redis.map_or(0, |r| r.commit_stalls());
     row.min_replicas_acked = redis.and_then(|r| r.min_replicas_acked);
     row.failover_s = redis.map_or(0.0, |r| r.failover_s);
     row.correct = diff_words == 0;

@@ -222,6 +222,10 @@ impl WorkQueue for JobQueue {
         }
     }
 
+    fn is_done(&mut self, con: &mut Connection) -> Result<bool, QueueError> {
+        self.is_complete(con)
+    }
+
     fn pending(&mut self, con: &mut Connection) -> Result<u64, QueueError> {
         match self {
             JobQueue::Stream(queue) => queue.pending(con),

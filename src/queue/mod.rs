@@ -82,6 +82,11 @@ pub trait WorkQueue {
     }
     /// Units handed out but not yet acknowledged, over all workers.
     fn pending(&mut self, con: &mut Connection) -> Result<u64, QueueError>;
+    /// Whether Redis says every unit of the job is done; by default,
+    /// whether nothing is pending.
+    fn is_done(&mut self, con: &mut Connection) -> Result<bool, QueueError> {
+        Ok(self.pending(con)? == 0)
+    }
     /// Merges `counts` of `taken` and acknowledges it. With `ack_separately`
     /// the acknowledgement is its own round trip and `before_ack` runs just
     /// before it (the `mid-commit` crash point).

@@ -65,7 +65,17 @@ pub struct WorkerStats {
     /// The fewest replicas a `WAIT` reported (`None`: no WAIT).
     #[serde(default)]
     pub min_replicas_acked: Option<u64>,
+    /// Milliseconds of each commit that was applied or refused (staging,
+    /// the commit call and its acknowledgement; a commit retried after a
+    /// failover counts from its last attempt).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commit_ms: Vec<f64>,
 }
+
+/// A commit longer than this many milliseconds is a stall (an election
+/// takes about a second on RedisRaft's defaults; a healthy commit of a
+/// book-sized unit takes a few ms to a few hundred).
+pub const STALL_MS: f64 = 1000.0;
 
 impl WorkerStats {
     /// Adds the numbers of the same worker's later run (the pid becomes
@@ -86,6 +96,7 @@ impl WorkerStats {
         self.commit_retries += later.commit_retries;
         self.wait_ms.extend_from_slice(&later.wait_ms);
         self.min_replicas_acked = min_option(self.min_replicas_acked, later.min_replicas_acked);
+        self.commit_ms.extend_from_slice(&later.commit_ms);
     }
 
     /// The line a worker prints on stdout at exit.
@@ -201,6 +212,9 @@ pub struct RedisReport {
     /// Every `WAIT` after a commit, milliseconds (workers that exited normally).
     #[serde(skip)]
     pub wait_ms: Vec<f64>,
+    /// Every commit's duration, milliseconds (workers that exited normally).
+    #[serde(skip)]
+    pub commit_ms: Vec<f64>,
     /// The fewest replicas a commit's `WAIT` reported (`None`: no WAIT).
     pub min_replicas_acked: Option<u64>,
     /// Longest time from a kill of the primary to the next applied commit,
@@ -209,6 +223,9 @@ pub struct RedisReport {
     /// Where the counts accumulated.
     #[serde(default)]
     pub merge: super::MergeTarget,
+    /// The work-queue backend.
+    #[serde(default)]
+    pub queue: super::QueueBackend,
     /// Units a worker merged per commit (the combiner).
     #[serde(default)]
     pub commit_units: u32,
@@ -271,10 +288,12 @@ impl RedisReport {
             replica_restarts: 0,
             commit_retries: 0,
             wait_ms: Vec::new(),
+            commit_ms: Vec::new(),
             min_replicas_acked: None,
             failover_s: 0.0,
             merge: super::MergeTarget::Zset,
             commit_units: 1,
+            queue: super::QueueBackend::Stream,
             server_cpu_s: 0.0,
             merge_calls: 0,
             merge_usec: 0,
@@ -297,12 +316,29 @@ impl RedisReport {
         self.duplicate_commits += stats.duplicate_commits;
         self.commit_retries += stats.commit_retries;
         self.wait_ms.extend_from_slice(&stats.wait_ms);
+        self.commit_ms.extend_from_slice(&stats.commit_ms);
         self.min_replicas_acked = min_option(self.min_replicas_acked, stats.min_replicas_acked);
     }
 
     /// Median `WAIT` after a commit, milliseconds (0 without WAIT).
     pub fn wait_ms_median(&self) -> f64 {
         quantile(&self.wait_ms, 0.5)
+    }
+
+    /// Median commit duration, milliseconds (0 without commits).
+    pub fn commit_ms_median(&self) -> f64 {
+        quantile(&self.commit_ms, 0.5)
+    }
+
+    /// 99th percentile commit duration, milliseconds.
+    pub fn commit_ms_p99(&self) -> f64 {
+        quantile(&self.commit_ms, 0.99)
+    }
+
+    /// Commits that took longer than [`STALL_MS`]: writes held up by an
+    /// election, a failover, a lost majority or an outage.
+    pub fn commit_stalls(&self) -> u64 {
+        self.commit_ms.iter().filter(|&&ms| ms > STALL_MS).count() as u64
     }
 
     /// 99th percentile `WAIT` after a commit, milliseconds (0 without WAIT).
@@ -425,5 +461,21 @@ mod tests {
         assert_eq!(report.wait_ms_p99(), 99.0);
         assert_eq!(report.min_replicas_acked, Some(1));
         assert_eq!(quantile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn commits_give_quantiles_and_stalls_over_a_second() {
+        let mut report = RedisReport::new("j", "s", true, "7", CommitPath::Atomic);
+        let committed = |ms: Vec<f64>| WorkerStats {
+            commit_ms: ms,
+            ..WorkerStats::default()
+        };
+        report.add_worker(&committed((1..=98).map(f64::from).collect()));
+        report.add_worker(&committed(vec![1500.0, 2600.0]));
+        assert_eq!(report.commit_ms_median(), 50.0);
+        assert_eq!(report.commit_stalls(), 2);
+        assert!(report.commit_ms_p99() >= 98.0);
+        let line = committed(vec![3.5]).to_line();
+        assert!(line.contains("commit_ms"), "{line}");
     }
 }

@@ -157,6 +157,7 @@ pub fn run_redis_job(
         JobQueue::new(params.queue, endpoint.clone(), keys.clone()).with_merge(params.merge);
     report.merge = params.merge;
     report.commit_units = params.commit_units;
+    report.queue = params.queue;
     let _cleanup = KeyCleanup {
         queue: &queue,
         endpoint: &endpoint,

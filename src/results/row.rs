@@ -133,6 +133,13 @@ pub struct RunRow {
     pub wait_ms_median: f64,
     /// Replicated: 99th percentile WAIT after a commit, ms.
     pub wait_ms_p99: f64,
+    /// Redis: median commit duration, ms (staging + commit call + ack).
+    pub commit_ms_median: f64,
+    /// Redis: 99th percentile commit duration, ms.
+    pub commit_ms_p99: f64,
+    /// Redis: commits longer than 1 s (held up by an election, a failover,
+    /// a lost majority or an outage).
+    pub commit_stalls: u64,
     /// Replicated: fewest replicas that acknowledged a commit (empty without WAIT).
     pub min_replicas_acked: Option<u64>,
     /// Replicated: longest time from a primary kill to the next applied commit, s.
@@ -231,6 +238,9 @@ impl RunRow {
             commit_retries: 0,
             wait_ms_median: 0.0,
             wait_ms_p99: 0.0,
+            commit_ms_median: 0.0,
+            commit_ms_p99: 0.0,
+            commit_stalls: 0,
             min_replicas_acked: None,
             failover_s: 0.0,
             correct: true,

@@ -142,6 +142,7 @@ pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
             ..WorkerStats::default()
         },
         counts: WordCounts::new(),
+        first_attempt: std::collections::HashMap::new(),
     };
     worker.events.record(
         EventKind::Start,
@@ -229,6 +230,8 @@ struct Worker<'a> {
     stats: WorkerStats,
     /// The current unit's counts; cleared, not reallocated, per unit.
     counts: WordCounts,
+    /// When the commit of a unit cut off by a failover was first tried.
+    first_attempt: std::collections::HashMap<String, Instant>,
 }
 
 impl Worker<'_> {
@@ -274,13 +277,12 @@ impl Worker<'_> {
     ) -> Result<Step, QueueError> {
         let waiting = Instant::now();
         let Some(first) = queue.take(con)? else {
-            let pending = queue.pending(con)?;
+            // Done only when Redis says the whole job is (nothing held by
+            // anyone, every unit delivered and acknowledged), not merely
+            // when nothing is held at this instant.
+            let done = queue.pending(con)? == 0 && queue.is_done(con)?;
             self.stats.wait_s += waiting.elapsed().as_secs_f64();
-            return Ok(if pending == 0 {
-                Step::Finished
-            } else {
-                Step::Waited
-            });
+            return Ok(if done { Step::Finished } else { Step::Waited });
         };
         self.stats.wait_s += waiting.elapsed().as_secs_f64();
         self.counts.clear();
@@ -326,9 +328,9 @@ impl Worker<'_> {
                     events.record(EventKind::Crash, &label, CrashPoint::MidCommit.name())
                 })
             })
-            .inspect_err(|e| self.note_commit_error(e))?;
+            .inspect_err(|e| self.note_commit_error(e, &batch, merging))?;
         self.stats.merge_s += merging.elapsed().as_secs_f64();
-        self.note_commit(&commit);
+        self.note_commit(&commit, &batch, merging);
         if batch.len() > 1 && self.config.commit == CommitPath::Atomic && !commit.acked {
             // Some unit of the batch was stolen meanwhile: nothing was
             // applied. Commit the units one by one (recounting each): the
@@ -438,9 +440,9 @@ impl Worker<'_> {
         let merging = Instant::now();
         let commit = queue
             .commit(con, taken, &self.counts, false, &mut || {})
-            .inspect_err(|e| self.note_commit_error(e))?;
+            .inspect_err(|e| self.note_commit_error(e, std::slice::from_ref(taken), merging))?;
         self.stats.merge_s += merging.elapsed().as_secs_f64();
-        self.note_commit(&commit);
+        self.note_commit(&commit, std::slice::from_ref(taken), merging);
         if !commit.acked {
             self.stats.duplicate_commits += 1;
         }
@@ -469,15 +471,31 @@ impl Worker<'_> {
         }
     }
 
-    /// Adds what a commit sent to the stats.
-    fn note_commit(&mut self, commit: &CommitStats) {
+    /// Adds what a commit of `batch`, started at `started`, sent to the
+    /// stats, and how long it took: from the first attempt at committing
+    /// any of its units (a commit cut off by a failover is retried after
+    /// reconnecting; the wait in between is the stall).
+    fn note_commit(&mut self, commit: &CommitStats, batch: &[Taken], started: Instant) {
         self.stats.word_updates += commit.updates;
         self.stats.round_trips += commit.round_trips;
+        let first = batch
+            .iter()
+            .filter_map(|taken| self.first_attempt.remove(&taken.id))
+            .fold(started, Instant::min);
+        self.stats
+            .commit_ms
+            .push(first.elapsed().as_secs_f64() * 1000.0);
     }
 
-    /// A commit failed: counts a retry when Redis went away.
-    fn note_commit_error(&mut self, e: &QueueError) {
+    /// A commit of `batch` started at `started` failed: counts a retry
+    /// when Redis went away, and remembers when the units' commit began.
+    fn note_commit_error(&mut self, e: &QueueError, batch: &[Taken], started: Instant) {
         if e.is_redis_gone() {
+            for taken in batch {
+                self.first_attempt
+                    .entry(taken.id.clone())
+                    .or_insert(started);
+            }
             // Refused (NOREPLICAS, READONLY) or cut off by a failover: the
             // units are still this worker's pending units, re-read and
             // committed again after reconnecting (an atomic commit applies
