@@ -55,25 +55,22 @@ local function apply(merge, target, parts, stage, args, first)
     return
   end
   local zset = merge == 'zset'
-  for i = first, #args - 1, 2 do
-    if zset then
-      redis.call('ZINCRBY', target, args[i + 1], args[i])
-    else
-      redis.call('HINCRBY', target, args[i], args[i + 1])
+  -- Adds the WORD COUNT pairs of list from index first on.
+  local function add(list, first)
+    for i = first, #list - 1, 2 do
+      if zset then
+        redis.call('ZINCRBY', target, list[i + 1], list[i])
+      else
+        redis.call('HINCRBY', target, list[i], list[i + 1])
+      end
     end
   end
+  add(args, first)
   local cursor = '0'
   repeat
     local reply = redis.call('HSCAN', stage, cursor, 'COUNT', 1000)
     cursor = reply[1]
-    local staged = reply[2]
-    for i = 1, #staged - 1, 2 do
-      if zset then
-        redis.call('ZINCRBY', target, staged[i + 1], staged[i])
-      else
-        redis.call('HINCRBY', target, staged[i], staged[i + 1])
-      end
-    end
+    add(reply[2], 1)
   until cursor == '0'
 end
 

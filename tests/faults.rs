@@ -12,7 +12,10 @@ mod util;
 
 use std::path::{Path, PathBuf};
 
-use util::{count_redis, field, files_under, gutenberg, reference_tsv, run, tricky_corpus};
+use util::{
+    Rng, count_redis, crash_or_kill_args, field, files_under, gutenberg, reference_tsv, run,
+    straggler_corpus, tricky_corpus,
+};
 
 /// `files` small files of distinct-ish words (a few KB each).
 fn small_corpus(dir: &Path, files: usize, words_per_file: usize) -> Vec<PathBuf> {
@@ -87,30 +90,11 @@ fn atomic_commits_stay_exact_with_a_crash_at_every_point() {
     }
 }
 
-/// A small deterministic generator (xorshift64*), so the series is repeatable.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) % n
-    }
-}
-
 #[test]
 fn random_crash_and_kill_schedules_stay_exact_with_atomic_commits() {
     let dir = tempfile::tempdir().unwrap();
     let files = small_corpus(dir.path(), 16, 150);
     let expected = reference_tsv(&files);
-    let points = [
-        "after-read",
-        "mid-count",
-        "before-commit",
-        "mid-commit",
-        "after-commit",
-    ];
     let mut rng = Rng(0x5eed_1ab3);
     let runs = 50;
     for run_index in 0..runs {
@@ -123,20 +107,7 @@ fn random_crash_and_kill_schedules_stay_exact_with_atomic_commits() {
             "1KiB".into(),
         ];
         args.extend(["--autoclaim-ms".into(), (10 + rng.below(40)).to_string()]);
-        let kill = rng.below(3) == 0;
-        if kill {
-            args.extend(["--kill-every-ms".into(), (20 + rng.below(60)).to_string()]);
-        } else {
-            // Crash at most workers-1 workers, so one always finishes the job.
-            let crashing = 1 + rng.below(u64::from(workers - 1)) as u32;
-            for worker in 0..crashing {
-                let point = points[rng.below(points.len() as u64) as usize];
-                args.extend([
-                    "--crash".into(),
-                    format!("{worker}:{point}:{}", 1 + rng.below(3)),
-                ]);
-            }
-        }
+        args.extend(crash_or_kill_args(&mut rng, workers, 3));
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let (got, fields) = count(dir.path(), &refs);
         assert!(
@@ -184,20 +155,9 @@ fn plain_commits_double_count_after_a_mid_commit_crash() {
 
 #[test]
 fn a_stolen_stragglers_duplicate_commit_is_refused_and_counts_stay_exact() {
-    // Units with ~20k distinct words: their commits cost Redis time, so the
-    // job lasts long enough for the throttled worker to start and take
-    // units, and its slow counting leaves them idle past the timeout.
+    // Units with ~20k distinct words (see `straggler_corpus`).
     let dir = tempfile::tempdir().unwrap();
-    let files: Vec<PathBuf> = (0..3)
-        .map(|i| {
-            let path = dir.path().join(format!("big{i}.txt"));
-            let text: String = (0..100_000u64)
-                .map(|w| format!("w{} c{}\n", (w * 7919 + i * 131) % 20011, w % 13))
-                .collect();
-            std::fs::write(&path, text).unwrap();
-            path
-        })
-        .collect();
+    let files = straggler_corpus(dir.path());
     let expected = reference_tsv(&files);
     for queue in EXACT_QUEUES {
         let mut args = queue.to_vec();

@@ -10,16 +10,12 @@ mod util;
 
 use std::path::{Path, PathBuf};
 
-use util::{count_redis, field, reference_tsv, text, tricky_corpus};
+use util::{
+    CRASH_POINTS, Rng, count_redis, crash_or_kill_args, field, reference_tsv, straggler_corpus,
+    text, tricky_corpus,
+};
 
 const TARGETS: [&str; 3] = ["zset", "hash", "parts"];
-const POINTS: [&str; 5] = [
-    "after-read",
-    "mid-count",
-    "before-commit",
-    "mid-commit",
-    "after-commit",
-];
 
 /// `files` small files of distinct-ish words.
 fn small_corpus(dir: &Path, files: usize, words_per_file: usize) -> Vec<PathBuf> {
@@ -91,7 +87,7 @@ fn combined_atomic_commits_stay_exact_with_a_crash_at_every_point() {
     let dir = tempfile::tempdir().unwrap();
     let files = small_corpus(dir.path(), 12, 200);
     let expected = reference_tsv(&files);
-    for (i, point) in POINTS.iter().enumerate() {
+    for (i, point) in CRASH_POINTS.iter().enumerate() {
         let target = TARGETS[i % TARGETS.len()];
         let (first, second) = (format!("0:{point}:3"), format!("1:{point}"));
         let args = [
@@ -120,18 +116,6 @@ fn combined_atomic_commits_stay_exact_with_a_crash_at_every_point() {
     }
 }
 
-/// A small deterministic generator (xorshift64*), so the series is repeatable.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) % n
-    }
-}
-
 #[test]
 fn seeded_crash_and_kill_schedules_stay_exact_for_every_target_and_batch() {
     let dir = tempfile::tempdir().unwrap();
@@ -157,18 +141,7 @@ fn seeded_crash_and_kill_schedules_stay_exact_for_every_target_and_batch() {
         ]
         .map(String::from)
         .to_vec();
-        if rng.below(3) == 0 {
-            args.extend(["--kill-every-ms".into(), (20 + rng.below(60)).to_string()]);
-        } else {
-            let crashing = 1 + rng.below(u64::from(workers - 1)) as u32;
-            for worker in 0..crashing {
-                let point = POINTS[rng.below(POINTS.len() as u64) as usize];
-                args.extend([
-                    "--crash".into(),
-                    format!("{worker}:{point}:{}", 1 + rng.below(4)),
-                ]);
-            }
-        }
+        args.extend(crash_or_kill_args(&mut rng, workers, 4));
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let (got, fields) = count_redis(dir.path(), &refs);
         assert!(
@@ -181,16 +154,7 @@ fn seeded_crash_and_kill_schedules_stay_exact_for_every_target_and_batch() {
 #[test]
 fn a_stolen_stragglers_batch_is_refused_and_counts_stay_exact() {
     let dir = tempfile::tempdir().unwrap();
-    let files: Vec<PathBuf> = (0..3)
-        .map(|i| {
-            let path = dir.path().join(format!("big{i}.txt"));
-            let text: String = (0..100_000u64)
-                .map(|w| format!("w{} c{}\n", (w * 7919 + i * 131) % 20011, w % 13))
-                .collect();
-            std::fs::write(&path, text).unwrap();
-            path
-        })
-        .collect();
+    let files = straggler_corpus(dir.path());
     let expected = reference_tsv(&files);
     // (parts commits cost the server so little that the fast worker
     // finishes before the throttled one has started; the crash tests

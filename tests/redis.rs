@@ -410,15 +410,12 @@ fn redis_worker_on(
         .unwrap()
 }
 
-#[test]
-fn a_worker_crashing_mid_commit_leaves_its_unit_pending_and_a_rerun_finishes_it() {
+/// Four one-line files, `unitI shared shared`, as units.
+fn four_shared_units(dir: &Path) -> Vec<harness::input::Unit> {
     use harness::input::{InputFile, plan_units};
-    use harness::queue::{Endpoint, JobKeys, StreamQueue, WorkQueue};
-
-    let dir = tempfile::tempdir().unwrap();
     let files: Vec<InputFile> = (0..4)
         .map(|i| {
-            let path = dir.path().join(format!("f{i}.txt"));
+            let path = dir.join(format!("f{i}.txt"));
             std::fs::write(&path, format!("unit{i} shared shared\n")).unwrap();
             InputFile {
                 bytes: std::fs::metadata(&path).unwrap().len(),
@@ -426,7 +423,15 @@ fn a_worker_crashing_mid_commit_leaves_its_unit_pending_and_a_rerun_finishes_it(
             }
         })
         .collect();
-    let units = plan_units(&files, 1 << 20).unwrap();
+    plan_units(&files, 1 << 20).unwrap()
+}
+
+#[test]
+fn a_worker_crashing_mid_commit_leaves_its_unit_pending_and_a_rerun_finishes_it() {
+    use harness::queue::{Endpoint, JobKeys, StreamQueue, WorkQueue};
+
+    let dir = tempfile::tempdir().unwrap();
+    let units = four_shared_units(dir.path());
     let server = RedisServer::start(RedisConfig::default()).unwrap();
     let endpoint = Endpoint::new(&server.url());
     let keys = JobKeys::random();
@@ -476,21 +481,10 @@ fn a_worker_crashing_mid_commit_leaves_its_unit_pending_and_a_rerun_finishes_it(
 
 #[test]
 fn a_lease_worker_crashing_mid_commit_recounts_its_own_unit_once() {
-    use harness::input::{InputFile, plan_units};
     use harness::queue::{Endpoint, JobKeys, JobQueue, QueueBackend, WorkQueue};
 
     let dir = tempfile::tempdir().unwrap();
-    let files: Vec<InputFile> = (0..4)
-        .map(|i| {
-            let path = dir.path().join(format!("f{i}.txt"));
-            std::fs::write(&path, format!("unit{i} shared shared\n")).unwrap();
-            InputFile {
-                bytes: std::fs::metadata(&path).unwrap().len(),
-                path,
-            }
-        })
-        .collect();
-    let units = plan_units(&files, 1 << 20).unwrap();
+    let units = four_shared_units(dir.path());
     let server = RedisServer::start(RedisConfig::default()).unwrap();
     let endpoint = Endpoint::new(&server.url());
     let keys = JobKeys::random();

@@ -19,9 +19,7 @@
 //!
 //! Key layout and the Functions' contract are documented in `lua/lease.lua`.
 
-use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::{Commands, Connection, Value};
@@ -330,14 +328,7 @@ fn decode_unit(value: &[u8]) -> Result<Unit, String> {
     };
     let (start, end) = (number("start")?, number("end")?);
     let path = parts.next().filter(|p| !p.is_empty()).ok_or("no path")?;
-    if end < start {
-        return Err(format!("end {end} is before start {start}"));
-    }
-    Ok(Unit {
-        path: PathBuf::from(OsStr::from_bytes(path)),
-        start,
-        end,
-    })
+    super::message::unit_of(path, start, end)
 }
 
 /// The bytes of a string reply.
@@ -466,6 +457,8 @@ impl WorkQueue for LeaseQueue {
 mod tests {
     use super::*;
     use crate::servers::{RedisConfig, RedisServer};
+    use std::ffi::OsStr;
+    use std::path::PathBuf;
 
     #[test]
     fn units_round_trip_through_their_hash_value() {

@@ -45,6 +45,12 @@ pub fn decode_unit(fields: &HashMap<String, Value>) -> Result<Unit, String> {
     }
     let start = field_u64(fields, FIELD_START)?;
     let end = field_u64(fields, FIELD_END)?;
+    unit_of(path, start, end)
+}
+
+/// The unit of the byte range `start..end` of the file at `path` (raw
+/// bytes), checked: the range must not run backwards.
+pub(super) fn unit_of(path: &[u8], start: u64, end: u64) -> Result<Unit, String> {
     if end < start {
         return Err(format!("end {end} is before start {start}"));
     }

@@ -82,8 +82,9 @@ pub trait WorkQueue {
     }
     /// Units handed out but not yet acknowledged, over all workers.
     fn pending(&mut self, con: &mut Connection) -> Result<u64, QueueError>;
-    /// Whether Redis says every unit of the job is done; by default,
-    /// whether nothing is pending.
+    /// Whether Redis says every unit of the job is done (nothing held by
+    /// anyone, every unit delivered and acknowledged); by default, whether
+    /// nothing is pending.
     fn is_done(&mut self, con: &mut Connection) -> Result<bool, QueueError> {
         Ok(self.pending(con)? == 0)
     }

@@ -280,7 +280,7 @@ impl Worker<'_> {
             // Done only when Redis says the whole job is (nothing held by
             // anyone, every unit delivered and acknowledged), not merely
             // when nothing is held at this instant.
-            let done = queue.pending(con)? == 0 && queue.is_done(con)?;
+            let done = queue.is_done(con)?;
             self.stats.wait_s += waiting.elapsed().as_secs_f64();
             return Ok(if done { Step::Finished } else { Step::Waited });
         };
@@ -347,21 +347,7 @@ impl Worker<'_> {
         } else {
             self.stats.duplicate_commits += batch.len() as u64 - commit.acked_units;
             for taken in &batch {
-                let kind = if commit.acked {
-                    EventKind::Committed
-                } else {
-                    EventKind::Refused
-                };
-                self.events.record(
-                    kind,
-                    &unit_label(&taken.unit),
-                    &format!(
-                        "updates={} round_trips={} batch={}",
-                        commit.updates,
-                        commit.round_trips,
-                        batch.len()
-                    ),
-                );
+                self.record_commit(taken, &commit, &format!(" batch={}", batch.len()));
             }
         }
         self.stats.units += batch.len() as u64;
@@ -446,6 +432,13 @@ impl Worker<'_> {
         if !commit.acked {
             self.stats.duplicate_commits += 1;
         }
+        self.record_commit(taken, &commit, "");
+        Ok(())
+    }
+
+    /// Records a `committed` (or, when nothing was applied, `refused`)
+    /// event for `taken`; `extra` is appended to the detail.
+    fn record_commit(&mut self, taken: &Taken, commit: &CommitStats, extra: &str) {
         let kind = if commit.acked {
             EventKind::Committed
         } else {
@@ -455,11 +448,10 @@ impl Worker<'_> {
             kind,
             &unit_label(&taken.unit),
             &format!(
-                "updates={} round_trips={}",
+                "updates={} round_trips={}{extra}",
                 commit.updates, commit.round_trips
             ),
         );
-        Ok(())
     }
 
     /// `unit` with its path as this host sees it (a worker joined from

@@ -196,3 +196,63 @@ pub fn count_redis(input: &Path, args: &[&str]) -> (Vec<u8>, Vec<(String, String
     let result = run_ok(&all);
     (std::fs::read(&output).unwrap(), summary(&result.stdout))
 }
+
+/// The crash points, in the order a unit meets them.
+pub const CRASH_POINTS: [&str; 5] = [
+    "after-read",
+    "mid-count",
+    "before-commit",
+    "mid-commit",
+    "after-commit",
+];
+
+/// A small deterministic generator (xorshift64*), so seeded series repeat.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) % n
+    }
+}
+
+/// The fault part of a seeded schedule for `workers` workers: a third of
+/// the time a random kill period, else crash points for at most
+/// workers - 1 workers (one always finishes the job), each on a unit
+/// 1..=`max_nth`.
+pub fn crash_or_kill_args(rng: &mut Rng, workers: u32, max_nth: u64) -> Vec<String> {
+    let mut args = Vec::new();
+    if rng.below(3) == 0 {
+        args.extend(["--kill-every-ms".into(), (20 + rng.below(60)).to_string()]);
+    } else {
+        let crashing = 1 + rng.below(u64::from(workers - 1)) as u32;
+        for worker in 0..crashing {
+            let point = CRASH_POINTS[rng.below(CRASH_POINTS.len() as u64) as usize];
+            args.extend([
+                "--crash".into(),
+                format!("{worker}:{point}:{}", 1 + rng.below(max_nth)),
+            ]);
+        }
+    }
+    args
+}
+
+/// Three files of 100,000 lines with ~20k distinct words: their commits
+/// cost Redis time, so a job lasts long enough for a throttled worker to
+/// start and take units, and its slow counting leaves them idle past a
+/// short steal timeout.
+pub fn straggler_corpus(dir: &Path) -> Vec<PathBuf> {
+    (0..3)
+        .map(|i| {
+            let path = dir.join(format!("big{i}.txt"));
+            let text: String = (0..100_000u64)
+                .map(|w| format!("w{} c{}\n", (w * 7919 + i * 131) % 20011, w % 13))
+                .collect();
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect()
+}
