@@ -81,6 +81,8 @@ pub struct Experiment {
     pub description: String,
     /// The lab question.
     pub lab: Option<String>,
+    /// What its plots should show and why.
+    pub shows: Option<String>,
     /// Measured repetitions per run.
     pub repetitions: u32,
     /// Unrecorded warm-up runs per parameter set.
@@ -208,6 +210,7 @@ pub fn parse_experiment(
         name,
         description: file.description,
         lab: file.lab,
+        shows: file.shows,
         repetitions,
         warmup: file.warmup.unwrap_or(0),
         expect_exact: file.expect_exact.unwrap_or(true),

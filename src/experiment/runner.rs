@@ -365,6 +365,7 @@ fn write_sidecar(experiment: &Experiment, options: &RunOptions, csv: &Path) -> R
         source: experiment.source.display().to_string(),
         description: experiment.description.clone(),
         lab: experiment.lab.clone(),
+        shows: experiment.shows.clone(),
         scale: experiment.scale,
         plots: experiment.plots.clone(),
     };

@@ -182,6 +182,9 @@ pub struct ExperimentFile {
     pub description: String,
     /// The lab question it answers.
     pub lab: Option<String>,
+    /// What its plots should show and why, in one or two sentences (the
+    /// report quotes it next to the measured effect).
+    pub shows: Option<String>,
     /// Measured repetitions of each run (default 3).
     pub repetitions: Option<u32>,
     /// Unrecorded warm-up runs before the repetitions of each parameter set (default 0).

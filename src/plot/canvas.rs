@@ -431,12 +431,18 @@ pub(crate) fn whisker(
 
 // ---------------------------------------------------------------- header
 
+/// The non-blank lines of a subtitle (a plot's note goes on its own line).
+fn subtitle_lines(subtitle: Option<&str>) -> Vec<&str> {
+    subtitle
+        .map(|s| s.lines().filter(|line| !line.trim().is_empty()).collect())
+        .unwrap_or_default()
+}
+
 /// Height used by [`header`].
 pub(crate) fn header_height(subtitle: Option<&str>) -> i32 {
-    if subtitle.is_some_and(|s| !s.trim().is_empty()) {
-        88
-    } else {
-        60
+    match subtitle_lines(subtitle).len() {
+        0 => 60,
+        n => 68 + 20 * n as i32,
     }
 }
 
@@ -457,12 +463,15 @@ pub(crate) fn header(root: &Root, title: &str, subtitle: Option<&str>) -> DResul
     let t = fit_text(root, title, &tf, w - 40)?;
     text(root, &t, (w / 2, y), &tf, HPos::Center, VAlign::Top)?;
     y += 30;
-    if let Some(sub) = subtitle.filter(|s| !s.trim().is_empty()) {
+    let lines = subtitle_lines(subtitle);
+    if !lines.is_empty() {
         let sf = font(SUBTITLE_PX, false).color(&SUBTLE_C);
-        let s = fit_text(root, sub, &sf, w - 40)?;
         y += 8;
-        text(root, &s, (w / 2, y), &sf, HPos::Center, VAlign::Top)?;
-        y += 20;
+        for sub in lines {
+            let s = fit_text(root, sub, &sf, w - 40)?;
+            text(root, &s, (w / 2, y), &sf, HPos::Center, VAlign::Top)?;
+            y += 20;
+        }
     }
     debug_assert_eq!(y + 14, header_height(subtitle));
     Ok(y + 14)

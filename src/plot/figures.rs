@@ -4,29 +4,15 @@
 //! the serial runs of the same input, all by the rules of
 //! [`crate::results`]'s aggregation), and draws one PNG per plot.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use serde_json::Value;
 
 use super::{AxisFormat, LineChart, Series, SpreadPoint, draw_line_chart};
 use crate::results::{
-    Columns, PlotKind, PlotSpec, RunRow, Sidecar, baseline_key, columns, efficiency, events_path,
-    median_min_max, read_rows, read_sidecar, serial_baselines, speedup, text_of,
+    Columns, PlotKind, PlotSpec, RunRow, Sidecar, check_column, columns, events_path, plot_series,
+    read_rows, read_sidecar, text_of,
 };
-
-fn label_of(column: &str, value: &Value) -> String {
-    match (column, value.as_u64()) {
-        (c, Some(bytes)) if c.ends_with("bytes") => format!("{c} {}", data_gen::format_size(bytes)),
-        ("workers", Some(n)) => format!("{n} workers"),
-        ("mode" | "input" | "tokenizer", _) => text_of(value),
-        _ => match text_of(value) {
-            text if text.is_empty() => format!("{column}=none"),
-            text => format!("{column}={text}"),
-        },
-    }
-}
 
 /// The plots to draw when the experiment named none: time, and for runs
 /// with several worker counts speed-up and efficiency, vs workers.
@@ -120,21 +106,6 @@ fn draw_timeline_plot(
     }
 }
 
-fn check_column(rows: &[Columns], column: &str, what: &str) -> Result<()> {
-    if rows.first().is_some_and(|r| !r.contains_key(column)) {
-        let known: Vec<&String> = rows[0].keys().collect();
-        bail!(
-            "the plot's {what} column `{column}` does not exist; columns are: {}",
-            known
-                .iter()
-                .map(|k| k.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    Ok(())
-}
-
 /// Builds the line chart of one plot spec.
 pub fn build_chart(
     name: &str,
@@ -142,90 +113,8 @@ pub fn build_chart(
     spec: &PlotSpec,
     sidecar: Option<&Sidecar>,
 ) -> Result<LineChart> {
-    // A run that missed its deadline has no completion time to plot.
-    let all: Vec<Columns> = rows.iter().filter(|r| r.finished).map(columns).collect();
-    check_column(&all, &spec.x, "x")?;
-    for column in spec.series.iter().chain(spec.filter.keys()) {
-        check_column(&all, column, "series/where")?;
-    }
+    let mut lines = plot_series(name, rows, spec)?;
     let y_column = spec.y.clone().unwrap_or_else(|| "wall_s".into());
-    check_column(&all, &y_column, "y")?;
-    let baselines = serial_baselines(&all);
-
-    let derived = spec.kind.needs_serial_baseline();
-    let mut series: BTreeMap<String, BTreeMap<u64, (f64, Vec<f64>)>> = BTreeMap::new();
-    for r in &all {
-        if spec
-            .filter
-            .iter()
-            .any(|(column, value)| text_of(&r[column]) != *value)
-        {
-            continue;
-        }
-        if derived && r["mode"] == "serial" && !spec.filter.contains_key("mode") {
-            continue;
-        }
-        let Some(x) = r[&spec.x].as_f64() else {
-            bail!(
-                "the plot's x column `{}` is not numeric (value {}); pick a numeric column such as workers or files",
-                spec.x,
-                r[&spec.x]
-            );
-        };
-        let y = if derived {
-            let Some(&t_s) = baselines.get(&baseline_key(r)) else {
-                continue;
-            };
-            let t_p = r["wall_s"].as_f64().unwrap_or(f64::NAN);
-            let p = r["workers"].as_f64().unwrap_or(1.0);
-            if spec.kind == PlotKind::Speedup {
-                speedup(t_s, t_p)
-            } else {
-                efficiency(t_s, p, t_p)
-            }
-        } else {
-            r[&y_column].as_f64().unwrap_or(f64::NAN)
-        };
-        let label = if spec.series.is_empty() {
-            name.to_string()
-        } else {
-            spec.series
-                .iter()
-                .map(|c| label_of(c, &r[c]))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        series
-            .entry(label)
-            .or_default()
-            .entry(x.to_bits())
-            .or_insert((x, Vec::new()))
-            .1
-            .push(y);
-    }
-    if derived && baselines.is_empty() {
-        bail!(
-            "a {} plot needs serial runs of the same input in the CSV (T_s); add mode \"serial\" to the experiment",
-            spec.kind
-        );
-    }
-    let mut lines: Vec<Series> = series
-        .into_iter()
-        .map(|(label, points)| Series {
-            label,
-            points: points
-                .into_values()
-                .filter_map(|(x, mut ys)| {
-                    median_min_max(&mut ys).map(|(median, min, max)| SpreadPoint {
-                        x,
-                        median,
-                        min,
-                        max,
-                    })
-                })
-                .collect(),
-        })
-        .collect();
     let xs: Vec<f64> = lines
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.x))
@@ -254,9 +143,9 @@ pub fn build_chart(
         });
     }
     let (y_label, y_format) = match spec.kind {
-        PlotKind::Speedup => ("speed-up T_s / T_p".to_string(), AxisFormat::Plain),
+        PlotKind::Speedup => (spec.baseline.speedup_label().to_string(), AxisFormat::Plain),
         PlotKind::Efficiency => (
-            "efficiency E = T_s / (p T_p)".to_string(),
+            spec.baseline.efficiency_label().to_string(),
             AxisFormat::Plain,
         ),
         _ => (
@@ -293,9 +182,14 @@ pub fn build_chart(
             .title
             .clone()
             .unwrap_or_else(|| format!("{name}: {} vs {}", spec.kind, spec.x)),
-        subtitle: Some(format!(
-            "experiment {name}, input {input_text}, scale {scale}; median of {reps} reps, whiskers min-max{host}"
-        )),
+        subtitle: Some(match &spec.note {
+            Some(note) => format!(
+                "{note}\nexperiment {name}, input {input_text}, scale {scale}; median of {reps} reps, whiskers min-max{host}"
+            ),
+            None => format!(
+                "experiment {name}, input {input_text}, scale {scale}; median of {reps} reps, whiskers min-max{host}"
+            ),
+        }),
         x_label: axis_label(&spec.x),
         y_label,
         x_log: spec.log_x.unwrap_or_else(|| spans_decades(&xs)),

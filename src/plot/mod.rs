@@ -51,39 +51,7 @@ pub const HEIGHT: u32 = 800;
 /// Minimum height of a timeline, in pixels (timelines grow with their rows).
 pub const TIMELINE_MIN_HEIGHT: u32 = 400;
 
-/// One point of a line: x, the median of repetitions, and the min..max spread (whiskers).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SpreadPoint {
-    /// Position on the x axis (ignored by bar charts).
-    pub x: f64,
-    /// Median of the repetitions; the marker and the line go through it.
-    pub median: f64,
-    /// Smallest repetition; lower end of the whisker.
-    pub min: f64,
-    /// Largest repetition; upper end of the whisker.
-    pub max: f64,
-}
-
-impl SpreadPoint {
-    /// A point whose repetitions all gave `y` (no whisker is visible).
-    pub fn exact(x: f64, y: f64) -> Self {
-        Self {
-            x,
-            median: y,
-            min: y,
-            max: y,
-        }
-    }
-}
-
-/// One named line.
-#[derive(Debug, Clone, Default)]
-pub struct Series {
-    /// Legend text.
-    pub label: String,
-    /// Points in any order; they are connected in increasing x order.
-    pub points: Vec<SpreadPoint>,
-}
+pub use crate::results::{Series, SpreadPoint};
 
 /// How tick labels of an axis are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -10,37 +10,7 @@ use crate::results::{
     Columns, RunRow, baseline_key, columns, median_min_max, serial_baselines, text_of,
 };
 
-/// The CSV columns an experiment sets (in `[fixed]` or `[matrix]`), in
-/// the order the report shows them: the experiment schema's run
-/// parameters (`harness::experiment::RUN_PARAMETERS`; tests/report.rs keeps
-/// the two in step, since the report depends on results only) and the scale.
-pub const PARAMETER_COLUMNS: &[&str] = &[
-    "mode",
-    "workers",
-    "input",
-    "tokenizer",
-    "unit_bytes",
-    "per_word",
-    "slow",
-    "atomic",
-    "merge",
-    "commit_units",
-    "autoclaim_ms",
-    "crash",
-    "kill_every_ms",
-    "snapshot_s",
-    "redis_kill",
-    "redis_down_ms",
-    "restart_dead",
-    "deadline_s",
-    "topology",
-    "f",
-    "wait_timeout_ms",
-    "min_replicas_max_lag_s",
-    "queue",
-    "raft_module",
-    "scale",
-];
+pub use crate::results::PARAMETER_COLUMNS;
 
 /// Repetitions whose spread (max - min) exceeds this fraction of their
 /// median are noisy.

@@ -235,6 +235,26 @@ fn write_experiment<W: Write + ?Sized>(
     if let Some(sidecar) = &view.results.sidecar {
         writeln!(out, "<p>{}</p>", escape(&sidecar.description))?;
     }
+    if let Some(shows) = view.shows() {
+        writeln!(
+            out,
+            "<p class=\"shows\">What the plots should show: <em>{}</em></p>",
+            escape(shows)
+        )?;
+    }
+    let effects = view.effects();
+    if !effects.is_empty() {
+        writeln!(out, "<ul class=\"effects\">")?;
+        for effect in effects {
+            let class = if effect.beyond_noise == Some(false) {
+                " class=\"warning\""
+            } else {
+                ""
+            };
+            writeln!(out, "<li{class}>{}</li>", escape(&effect.text()))?;
+        }
+        writeln!(out, "</ul>")?;
+    }
     let pivots: Vec<Option<Pivot>> = question
         .figures
         .iter()

@@ -101,6 +101,17 @@ fn write_experiment<W: Write + ?Sized>(
         if let Some(lab) = &sidecar.lab {
             writeln!(out, "Question: *{lab}*\n")?;
         }
+        if let Some(shows) = view.shows() {
+            writeln!(out, "What the plots should show: *{shows}*\n")?;
+        }
+        let effects = view.effects();
+        if !effects.is_empty() {
+            writeln!(out, "Measured (largest effect per plot, median and min..max of the repetitions):\n")?;
+            for effect in effects {
+                writeln!(out, "- {}", effect.text())?;
+            }
+            writeln!(out)?;
+        }
         writeln!(
             out,
             "From `{}` at scale {}, results in `{}`; command `{}`.\n",
@@ -185,7 +196,7 @@ mod tests {
         assert!(text.contains("(1 experiment, 1 run)"), "{text}");
         assert!(text.contains("- `results/old.csv`: written with other columns"));
         assert!(
-            text.contains("| [`tiny`](#tiny) | 1 | 1 | 1 | 1 | 1 | 0 | 0 | 2.00 |"),
+            text.contains("| [`tiny`](#tiny) | 1 | 1 | 1 | 1 | 1 | 0 | 0 | — | 2.00 |"),
             "{text}"
         );
         assert!(text.contains("### tiny\n"));

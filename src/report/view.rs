@@ -6,14 +6,100 @@
 
 use std::path::Path;
 
-use super::format::{MISSING, labelled_value, ratio, seconds, value_text};
+use super::format::{MISSING, labelled_value, quantity, ratio, seconds, value_text};
 use super::groups::{
     Correctness, NOISY_SPREAD, ParamSet, SHORT_WALL_S, group_param_sets, varying_parameters,
 };
 use super::load::{ExperimentResults, LabResults};
 use super::markdown::Table;
 use super::plots::PlotFolder;
-use crate::results::Environment;
+use crate::results::{Effect, Environment, PlotKind, PlotSpec, SpreadPoint, plot_series};
+
+/// The largest effect one plot of an experiment shows, measured from the
+/// CSV by the plot's own rules (the same lines and spreads as its PNG).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlotEffect {
+    /// The plot's title (or its file name).
+    pub plot: String,
+    /// What was measured, e.g. `completion time (s): 1.20 (1.10..1.30) for
+    /// processes at unit_bytes 4MiB .. 2.40 (2.30..2.50) for redis at ...`.
+    pub statement: String,
+    /// Whether the lowest and the highest point's repetitions do not overlap;
+    /// `None` when the plot has fewer than two points or could not be built.
+    pub beyond_noise: Option<bool>,
+}
+
+impl PlotEffect {
+    /// The statement with its verdict, for the report.
+    pub fn text(&self) -> String {
+        let verdict = match self.beyond_noise {
+            Some(true) => "beyond the run-to-run spread",
+            Some(false) => {
+                "⚠ WITHIN THE NOISE: the lowest and highest points' repetitions overlap \
+                 (more repetitions, a larger --scale or a quieter machine)"
+            }
+            None => "no effect to measure",
+        };
+        format!("{}: {}; {verdict}", self.plot, self.statement)
+    }
+}
+
+fn point_text(column: &str, x_column: &str, label: &str, point: &SpreadPoint) -> String {
+    let x = if x_column.ends_with("bytes") && point.x >= 0.0 {
+        data_gen::format_size(point.x as u64)
+    } else {
+        quantity(x_column, point.x)
+    };
+    format!(
+        "{} ({}..{}) for {label} at {x_column} {x}",
+        quantity(column, point.median),
+        quantity(column, point.min),
+        quantity(column, point.max),
+    )
+}
+
+/// The effect of one plot spec over `results`' rows.
+fn plot_effect(results: &ExperimentResults, spec: &PlotSpec) -> PlotEffect {
+    let plot = spec
+        .title
+        .clone()
+        .or_else(|| spec.file.clone())
+        .unwrap_or_else(|| format!("{} vs {}", spec.kind, spec.x));
+    let column = match spec.kind {
+        PlotKind::Efficiency => "efficiency".to_string(),
+        PlotKind::Speedup => "speed-up".to_string(),
+        _ => spec.y.clone().unwrap_or_else(|| "wall_s".into()),
+    };
+    match plot_series(&results.name, &results.rows, spec) {
+        Err(err) => PlotEffect {
+            plot,
+            statement: format!("cannot be measured: {err}"),
+            beyond_noise: None,
+        },
+        Ok(series) => match Effect::of(&series) {
+            None => PlotEffect {
+                plot,
+                statement: "fewer than two points".into(),
+                beyond_noise: None,
+            },
+            Some(effect) => {
+                let ratio_text = match effect.ratio() {
+                    r if r.is_finite() => format!(", {r:.2}x"),
+                    _ => String::new(),
+                };
+                PlotEffect {
+                    plot,
+                    statement: format!(
+                        "{column} from {} to {}{ratio_text}",
+                        point_text(&column, &spec.x, &effect.low.0, &effect.low.1),
+                        point_text(&column, &spec.x, &effect.high.0, &effect.high.1),
+                    ),
+                    beyond_noise: Some(effect.beyond_noise()),
+                }
+            }
+        },
+    }
+}
 
 /// One experiment prepared for the report: its results and parameter sets.
 #[derive(Debug)]
@@ -41,6 +127,40 @@ impl<'a> ExperimentView<'a> {
     /// The experiment's name.
     pub fn name(&self) -> &str {
         &self.results.name
+    }
+
+    /// What the experiment file says its plots should show and why.
+    pub fn shows(&self) -> Option<&str> {
+        self.results.sidecar.as_ref()?.shows.as_deref()
+    }
+
+    /// The measured effect of each line plot the experiment asked for.
+    pub fn effects(&self) -> Vec<PlotEffect> {
+        let Some(sidecar) = &self.results.sidecar else {
+            return Vec::new();
+        };
+        sidecar
+            .plots
+            .iter()
+            .filter(|spec| spec.kind != PlotKind::Timeline)
+            .map(|spec| plot_effect(self.results, spec))
+            .collect()
+    }
+
+    /// `2 of 3` plots whose effect is beyond the noise, with a warning
+    /// sign when any is not; [`MISSING`] without measurable plots.
+    pub fn effects_summary(&self) -> String {
+        let verdicts: Vec<bool> = self
+            .effects()
+            .iter()
+            .filter_map(|effect| effect.beyond_noise)
+            .collect();
+        if verdicts.is_empty() {
+            return MISSING.to_string();
+        }
+        let clear = verdicts.iter().filter(|v| **v).count();
+        let flag = if clear < verdicts.len() { " ⚠" } else { "" };
+        format!("{clear} of {}{flag}", verdicts.len())
     }
 
     /// Correct and wrong runs over all sets.
@@ -269,6 +389,7 @@ pub fn summary_table(views: &[ExperimentView<'_>], name_cell: &dyn Fn(&str) -> S
             "correct",
             "wrong, expected inexact",
             "wrong, unexpected",
+            "plots with an effect beyond the noise",
             "total wall (s)",
         ]
         .map(String::from)
@@ -286,6 +407,7 @@ pub fn summary_table(views: &[ExperimentView<'_>], name_cell: &dyn Fn(&str) -> S
             tally.correct.to_string(),
             tally.wrong_expected.to_string(),
             tally.wrong_unexpected.to_string(),
+            view.effects_summary(),
             seconds(total_wall_s),
         ]);
     }

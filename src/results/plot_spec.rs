@@ -80,6 +80,36 @@ impl<'de> Deserialize<'de> for PlotKind {
     }
 }
 
+/// What speed-up and efficiency are measured against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Baseline {
+    /// T_s: the median of the serial runs of the same input (the lab's E).
+    #[default]
+    Serial,
+    /// T_1: the median of the runs with the same parameters but 1 worker
+    /// (how a mode scales, e.g. redis against redis with one worker).
+    OneWorker,
+}
+
+impl Baseline {
+    /// The formula as written on an axis, e.g. `E = T_s / (p T_p)`.
+    pub fn efficiency_label(self) -> &'static str {
+        match self {
+            Baseline::Serial => "efficiency E = T_s / (p T_p), T_s = serial",
+            Baseline::OneWorker => "efficiency E = T_1 / (p T_p), T_1 = same mode, 1 worker",
+        }
+    }
+
+    /// The speed-up formula as written on an axis.
+    pub fn speedup_label(self) -> &'static str {
+        match self {
+            Baseline::Serial => "speed-up T_s / T_p, T_s = serial",
+            Baseline::OneWorker => "speed-up T_1 / T_p, T_1 = same mode, 1 worker",
+        }
+    }
+}
+
 /// One `[[plot]]` entry.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -105,6 +135,18 @@ pub struct PlotSpec {
     pub log_x: Option<bool>,
     /// Log y axis (default: when y spans more than two decades).
     pub log_y: Option<bool>,
+    /// Speed-up and efficiency: against serial runs (default) or the same
+    /// mode with 1 worker (`baseline = "one-worker"`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub baseline: Baseline,
+    /// A sentence drawn under the title: what the plot shows and the
+    /// measured reason for a surprising shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 impl PlotSpec {
@@ -121,6 +163,8 @@ impl PlotSpec {
             file: None,
             log_x: None,
             log_y: None,
+            baseline: Baseline::Serial,
+            note: None,
         }
     }
 }

@@ -2,6 +2,38 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The CSV columns an experiment sets (in `[fixed]` or `[matrix]`), in
+/// the order the report shows them: the experiment schema's run
+/// parameters (`harness::experiment::RUN_PARAMETERS`; tests/report.rs keeps
+/// the two in step, since results depend on nothing of ours) and the scale.
+pub const PARAMETER_COLUMNS: &[&str] = &[
+    "mode",
+    "workers",
+    "input",
+    "tokenizer",
+    "unit_bytes",
+    "per_word",
+    "slow",
+    "atomic",
+    "merge",
+    "commit_units",
+    "autoclaim_ms",
+    "crash",
+    "kill_every_ms",
+    "snapshot_s",
+    "redis_kill",
+    "redis_down_ms",
+    "restart_dead",
+    "deadline_s",
+    "topology",
+    "f",
+    "wait_timeout_ms",
+    "min_replicas_max_lag_s",
+    "queue",
+    "raft_module",
+    "scale",
+];
+
 /// One run of an experiment, as one flat CSV row. Units are in the names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRow {

@@ -21,6 +21,9 @@ pub struct Sidecar {
     pub description: String,
     /// The lab question.
     pub lab: Option<String>,
+    /// What the plots should show and why (older sidecars have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shows: Option<String>,
     /// Scale of generated inputs.
     pub scale: f64,
     /// Plots to draw.

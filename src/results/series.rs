@@ -1,0 +1,332 @@
+//! A plot's data, shared by the PNG and the report: the finished runs a
+//! `[[plot]]` selects, split into lines, with the median and min..max of
+//! the repetitions at each x (speed-up and efficiency against the plot's
+//! [`Baseline`]); and the effect-versus-noise test the report flags.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+use serde_json::Value;
+
+use super::aggregate::{
+    Columns, baseline_key, columns, efficiency, median_min_max, serial_baselines, speedup, text_of,
+};
+use super::plot_spec::{Baseline, PlotKind, PlotSpec};
+use super::row::{PARAMETER_COLUMNS, RunRow};
+
+/// One point of a line: x, the median of repetitions, and the min..max spread (whiskers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpreadPoint {
+    /// Position on the x axis (ignored by bar charts).
+    pub x: f64,
+    /// Median of the repetitions; the marker and the line go through it.
+    pub median: f64,
+    /// Smallest repetition; lower end of the whisker.
+    pub min: f64,
+    /// Largest repetition; upper end of the whisker.
+    pub max: f64,
+}
+
+impl SpreadPoint {
+    /// A point whose repetitions all gave `y` (no whisker is visible).
+    pub fn exact(x: f64, y: f64) -> Self {
+        Self {
+            x,
+            median: y,
+            min: y,
+            max: y,
+        }
+    }
+}
+
+/// One named line.
+#[derive(Debug, Clone, Default)]
+pub struct Series {
+    /// Legend text.
+    pub label: String,
+    /// Points in any order; they are connected in increasing x order.
+    pub points: Vec<SpreadPoint>,
+}
+
+/// The key of the runs a one-worker baseline pairs: every parameter but
+/// `workers` (and the scale, which is a parameter column too).
+pub fn one_worker_key(r: &Columns) -> String {
+    PARAMETER_COLUMNS
+        .iter()
+        .filter(|column| **column != "workers")
+        .map(|column| r.get(*column).map(text_of).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// T_1 per parameter set: the median wall time of the runs with 1 worker,
+/// by [`one_worker_key`].
+pub fn one_worker_baselines(all: &[Columns]) -> BTreeMap<String, f64> {
+    let mut times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in all.iter().filter(|r| r["workers"].as_u64() == Some(1)) {
+        times
+            .entry(one_worker_key(r))
+            .or_default()
+            .push(r["wall_s"].as_f64().unwrap_or(f64::NAN));
+    }
+    times
+        .into_iter()
+        .filter_map(|(k, mut v)| median_min_max(&mut v).map(|(m, _, _)| (k, m)))
+        .collect()
+}
+
+/// A line's legend text for one value of a series column.
+pub fn label_of(column: &str, value: &Value) -> String {
+    match (column, value.as_u64()) {
+        (c, Some(bytes)) if c.ends_with("bytes") => format!("{c} {}", data_gen::format_size(bytes)),
+        ("workers", Some(n)) => format!("{n} workers"),
+        ("mode" | "input" | "tokenizer", _) => text_of(value),
+        _ => match text_of(value) {
+            text if text.is_empty() => format!("{column}=none"),
+            text => format!("{column}={text}"),
+        },
+    }
+}
+
+/// Fails with the known columns when `column` is not one of the rows'.
+pub fn check_column(rows: &[Columns], column: &str, what: &str) -> Result<()> {
+    if rows.first().is_some_and(|r| !r.contains_key(column)) {
+        let known: Vec<&str> = rows[0].keys().map(String::as_str).collect();
+        bail!(
+            "the plot's {what} column `{column}` does not exist; columns are: {}",
+            known.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The lines of a line plot (`name` labels the single line of a plot
+/// without series): finished runs only (a run that missed its deadline has
+/// no completion time), filtered by the plot's `where`, one line per value
+/// of its series columns, one point per x with the repetitions' median and
+/// min..max.
+pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<Series>> {
+    let all: Vec<Columns> = rows.iter().filter(|r| r.finished).map(columns).collect();
+    check_column(&all, &spec.x, "x")?;
+    for column in spec.series.iter().chain(spec.filter.keys()) {
+        check_column(&all, column, "series/where")?;
+    }
+    let y_column = spec.y.clone().unwrap_or_else(|| "wall_s".into());
+    check_column(&all, &y_column, "y")?;
+    let derived = spec.kind.needs_serial_baseline();
+    let baselines = match spec.baseline {
+        Baseline::Serial => serial_baselines(&all),
+        Baseline::OneWorker => one_worker_baselines(&all),
+    };
+    let key_of = |r: &Columns| match spec.baseline {
+        Baseline::Serial => baseline_key(r),
+        Baseline::OneWorker => one_worker_key(r),
+    };
+    let mut lines: BTreeMap<String, BTreeMap<u64, (f64, Vec<f64>)>> = BTreeMap::new();
+    for r in &all {
+        if spec
+            .filter
+            .iter()
+            .any(|(column, value)| text_of(&r[column]) != *value)
+        {
+            continue;
+        }
+        if derived && r["mode"] == "serial" && !spec.filter.contains_key("mode") {
+            continue;
+        }
+        let Some(x) = r[&spec.x].as_f64() else {
+            bail!(
+                "the plot's x column `{}` is not numeric (value {}); pick a numeric column such as workers or files",
+                spec.x,
+                r[&spec.x]
+            );
+        };
+        let y = if derived {
+            let Some(&t_base) = baselines.get(&key_of(r)) else {
+                continue;
+            };
+            let t_p = r["wall_s"].as_f64().unwrap_or(f64::NAN);
+            let p = r["workers"].as_f64().unwrap_or(1.0);
+            if spec.kind == PlotKind::Speedup {
+                speedup(t_base, t_p)
+            } else {
+                efficiency(t_base, p, t_p)
+            }
+        } else {
+            r[&y_column].as_f64().unwrap_or(f64::NAN)
+        };
+        let label = if spec.series.is_empty() {
+            name.to_string()
+        } else {
+            spec.series
+                .iter()
+                .map(|c| label_of(c, &r[c]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        lines
+            .entry(label)
+            .or_default()
+            .entry(x.to_bits())
+            .or_insert((x, Vec::new()))
+            .1
+            .push(y);
+    }
+    if derived && baselines.is_empty() {
+        match spec.baseline {
+            Baseline::Serial => bail!(
+                "a {} plot needs serial runs of the same input in the CSV (T_s); add mode \"serial\" to the experiment",
+                spec.kind
+            ),
+            Baseline::OneWorker => bail!(
+                "a {} plot with baseline = \"one-worker\" needs runs with workers = 1 (T_1); add 1 to the experiment's workers",
+                spec.kind
+            ),
+        }
+    }
+    Ok(lines
+        .into_iter()
+        .map(|(label, points)| Series {
+            label,
+            points: points
+                .into_values()
+                .filter_map(|(x, mut ys)| {
+                    median_min_max(&mut ys).map(|(median, min, max)| SpreadPoint {
+                        x,
+                        median,
+                        min,
+                        max,
+                    })
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// A plot's largest effect: its lowest and its highest median, each with
+/// its line and its repetitions' spread.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effect {
+    /// Line and point of the lowest median.
+    pub low: (String, SpreadPoint),
+    /// Line and point of the highest median.
+    pub high: (String, SpreadPoint),
+}
+
+impl Effect {
+    /// The largest effect of the plot's `series`; `None` with fewer than
+    /// two points.
+    pub fn of(series: &[Series]) -> Option<Effect> {
+        let points: Vec<(&String, &SpreadPoint)> = series
+            .iter()
+            .flat_map(|line| line.points.iter().map(move |p| (&line.label, p)))
+            .filter(|(_, p)| p.median.is_finite())
+            .collect();
+        if points.len() < 2 {
+            return None;
+        }
+        let pick = |highest: bool| {
+            points
+                .iter()
+                .copied()
+                .reduce(|a, b| {
+                    let b_wins = if highest {
+                        b.1.median > a.1.median
+                    } else {
+                        b.1.median < a.1.median
+                    };
+                    if b_wins { b } else { a }
+                })
+                .map(|(label, p)| (label.clone(), p.clone()))
+        };
+        Some(Effect {
+            low: pick(false)?,
+            high: pick(true)?,
+        })
+    }
+
+    /// True when the whiskers of the lowest and the highest point do not
+    /// overlap: every repetition of one is above every repetition of the
+    /// other, so the plot's largest difference is not run-to-run noise.
+    pub fn beyond_noise(&self) -> bool {
+        self.high.1.min > self.low.1.max
+    }
+
+    /// Highest median over lowest (infinite when the lowest is 0).
+    pub fn ratio(&self) -> f64 {
+        self.high.1.median / self.low.1.median
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(mode: &str, workers: u32, rep: u32, wall_s: f64) -> RunRow {
+        RunRow {
+            input: "in".into(),
+            ..RunRow::sample(mode, workers, rep, wall_s)
+        }
+    }
+
+    #[test]
+    fn one_worker_efficiency_is_t1_over_p_tp_of_the_same_mode() {
+        let rows = vec![
+            row("serial", 1, 1, 1.0),
+            row("redis", 1, 1, 8.0),
+            row("redis", 1, 2, 8.4),
+            row("redis", 2, 1, 5.0),
+            row("processes", 1, 1, 1.1),
+            row("processes", 2, 1, 0.55),
+        ];
+        let mut spec = PlotSpec::new(PlotKind::Efficiency, "workers", &["mode"]);
+        spec.baseline = Baseline::OneWorker;
+        let lines = plot_series("x", &rows, &spec).unwrap();
+        let redis = lines.iter().find(|l| l.label == "redis").unwrap();
+        let at_2 = redis.points.iter().find(|p| p.x == 2.0).unwrap();
+        assert!((at_2.median - 8.2 / 10.0).abs() < 1e-9, "{at_2:?}");
+        let processes = lines.iter().find(|l| l.label == "processes").unwrap();
+        let at_2 = processes.points.iter().find(|p| p.x == 2.0).unwrap();
+        assert!((at_2.median - 1.0).abs() < 1e-9, "{at_2:?}");
+        // Serial runs only baseline themselves: no line of their own.
+        assert!(lines.iter().all(|l| l.label != "serial"));
+    }
+
+    #[test]
+    fn one_worker_baseline_without_one_worker_runs_says_what_to_add() {
+        let rows = vec![row("redis", 2, 1, 1.0)];
+        let mut spec = PlotSpec::new(PlotKind::Efficiency, "workers", &["mode"]);
+        spec.baseline = Baseline::OneWorker;
+        let err = plot_series("x", &rows, &spec).unwrap_err().to_string();
+        assert!(err.contains("workers = 1"), "{err}");
+    }
+
+    #[test]
+    fn an_effect_is_beyond_noise_only_when_the_extreme_whiskers_do_not_overlap() {
+        let line = |label: &str, points: Vec<SpreadPoint>| Series {
+            label: label.into(),
+            points,
+        };
+        let point = |x, median, min, max| SpreadPoint {
+            x,
+            median,
+            min,
+            max,
+        };
+        let clear = [
+            line("a", vec![point(1.0, 1.0, 0.9, 1.1)]),
+            line("b", vec![point(1.0, 2.0, 1.8, 2.3)]),
+        ];
+        let effect = Effect::of(&clear).unwrap();
+        assert!(effect.beyond_noise());
+        assert_eq!(effect.low.0, "a");
+        assert_eq!(effect.high.0, "b");
+        assert!((effect.ratio() - 2.0).abs() < 1e-9);
+        let noisy = [line(
+            "a",
+            vec![point(1.0, 1.0, 0.7, 1.5), point(2.0, 1.2, 1.0, 1.6)],
+        )];
+        assert!(!Effect::of(&noisy).unwrap().beyond_noise());
+        assert!(Effect::of(&[line("a", vec![point(1.0, 1.0, 1.0, 1.0)])]).is_none());
+    }
+}
