@@ -236,6 +236,28 @@ mod tests {
     const BASE: &str = "description = \"d\"\n[fixed]\ninput = { preset = \"uniform\", files = 2, size = \"1KB\" }\n";
 
     #[test]
+    fn every_shipped_experiment_loads_and_says_what_its_plots_show() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|ext| ext != "toml") {
+                continue;
+            }
+            let experiment = load_experiment(&path, 1.0)
+                .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+            let shows = experiment.shows.unwrap_or_default();
+            assert!(
+                shows.len() > 40 && shows.len() < 600,
+                "{}: `shows` must say in one or two sentences what the plots should show and why",
+                path.display()
+            );
+            checked += 1;
+        }
+        assert!(checked >= 20, "{checked} experiment files");
+    }
+
+    #[test]
     fn the_matrix_is_a_cartesian_product_with_serial_deduplicated() {
         let text = format!(
             "{BASE}[matrix]\nmode = [\"serial\", \"threads\", \"processes\"]\nworkers = [1, 2, 3]\n"
