@@ -106,7 +106,10 @@ fn write_experiment<W: Write + ?Sized>(
         }
         let effects = view.effects();
         if !effects.is_empty() {
-            writeln!(out, "Measured (largest effect per plot, median and min..max of the repetitions):\n")?;
+            writeln!(
+                out,
+                "Measured (largest effect per plot, median and min..max of the repetitions):\n"
+            )?;
             for effect in effects {
                 writeln!(out, "- {}", effect.text())?;
             }

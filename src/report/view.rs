@@ -504,6 +504,48 @@ mod tests {
     }
 
     #[test]
+    fn each_plot_gets_its_largest_effect_and_a_noise_verdict() {
+        use crate::results::{PlotSpec, Sidecar, capture_environment};
+        let rows = |walls: &[(u32, f64)]| -> Vec<RunRow> {
+            walls
+                .iter()
+                .enumerate()
+                .map(|(i, &(workers, wall))| RunRow::sample("threads", workers, i as u32 + 1, wall))
+                .collect()
+        };
+        let with_plot = |rows: Vec<RunRow>| ExperimentResults {
+            sidecar: Some(Sidecar {
+                environment: capture_environment("test".into(), "now".into()),
+                source: "x.toml".into(),
+                description: "d".into(),
+                lab: None,
+                shows: Some("time halves with 2 workers".into()),
+                scale: 1.0,
+                plots: vec![PlotSpec::new(PlotKind::Time, "workers", &["mode"])],
+            }),
+            ..experiment(rows)
+        };
+        let clear = with_plot(rows(&[(1, 2.0), (1, 2.1), (2, 1.0), (2, 1.1)]));
+        let view = ExperimentView::new(&clear);
+        assert_eq!(view.shows(), Some("time halves with 2 workers"));
+        let effects = view.effects();
+        assert_eq!(effects.len(), 1);
+        assert_eq!(effects[0].beyond_noise, Some(true), "{effects:?}");
+        assert!(
+            effects[0].text().contains(
+                "wall_s from 1.05 (1.00..1.10) for threads at workers 2 to 2.05 (2.00..2.10) for threads at workers 1, 1.95x; beyond"
+            ),
+            "{}",
+            effects[0].text()
+        );
+        assert_eq!(view.effects_summary(), "1 of 1");
+        let noisy = with_plot(rows(&[(1, 2.0), (1, 1.0), (2, 1.2), (2, 1.9)]));
+        let view = ExperimentView::new(&noisy);
+        assert!(view.effects()[0].text().contains("WITHIN THE NOISE"));
+        assert_eq!(view.effects_summary(), "0 of 1 ⚠");
+    }
+
+    #[test]
     fn environment_values_appear_once_or_by_experiment() {
         let values = vec![
             ("AMD".to_string(), "a"),
