@@ -88,6 +88,11 @@ pub trait WorkQueue {
     fn is_done(&mut self, con: &mut Connection) -> Result<bool, QueueError> {
         Ok(self.pending(con)? == 0)
     }
+    /// Whether a batch commit ([`WorkQueue::commit_batch`]) applies all of
+    /// its units or none: a refused batch is then committed unit by unit.
+    fn atomic_batches(&self) -> bool {
+        false
+    }
     /// Merges `counts` of `taken` and acknowledges it. With `ack_separately`
     /// the acknowledgement is its own round trip and `before_ack` runs just
     /// before it (the `mid-commit` crash point).

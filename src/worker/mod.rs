@@ -331,7 +331,7 @@ impl Worker<'_> {
             .inspect_err(|e| self.note_commit_error(e, &batch, merging))?;
         self.stats.merge_s += merging.elapsed().as_secs_f64();
         self.note_commit(&commit, &batch, merging);
-        if batch.len() > 1 && self.config.commit == CommitPath::Atomic && !commit.acked {
+        if batch.len() > 1 && queue.atomic_batches() && !commit.acked {
             // Some unit of the batch was stolen meanwhile: nothing was
             // applied. Commit the units one by one (recounting each): the
             // ones still this worker's are applied once, the stolen ones
