@@ -283,7 +283,9 @@ impl LeaseQueue {
             .map_err(|e| self.error(e, "HGETALL of the lease holders"))?;
         let mut held: Vec<(String, u64)> = Vec::new();
         for (_, holder) in holders {
-            let who = holder.split_once(' ').map_or(holder.as_str(), |(_, who)| who);
+            let who = holder
+                .split_once(' ')
+                .map_or(holder.as_str(), |(_, who)| who);
             match held.iter_mut().find(|(name, _)| name == who) {
                 Some((_, n)) => *n += 1,
                 None => held.push((who.to_owned(), 1)),
@@ -385,7 +387,9 @@ impl LeaseQueue {
     /// leases are held (by anyone).
     fn claim(&mut self, con: &mut Connection) -> Result<(Option<Taken>, i64), QueueError> {
         let during = "FCALL wcl_claim";
-        let own_after = self.own_after.map_or_else(|| "-".to_owned(), |id| id.to_string());
+        let own_after = self
+            .own_after
+            .map_or_else(|| "-".to_owned(), |id| id.to_string());
         let reply: Vec<Value> = self
             .fcall("wcl_claim", "0")
             .arg(&self.consumer)
@@ -699,7 +703,10 @@ mod tests {
         let expected = counts_of(&[("a", 11), ("b", 2), ("c", 3), ("d", 4), ("e", 5)]);
         assert!(client.read_counts(&mut con).unwrap() == expected);
         let applied = &client.lease_keys.applied;
-        assert!(!con.exists::<_, bool>(applied).unwrap(), "chunk counters left");
+        assert!(
+            !con.exists::<_, bool>(applied).unwrap(),
+            "chunk counters left"
+        );
         client.delete(&mut con).unwrap();
         assert!(!client.is_complete(&mut con).unwrap());
         // The job is gone: a worker's claim says so (it waits for a restore).

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use redis::Value;
 
-use crate::input::Unit;
 use super::error::QueueError;
+use crate::input::Unit;
 
 /// Field holding the path bytes.
 pub const FIELD_PATH: &str = "path";
