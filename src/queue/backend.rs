@@ -233,6 +233,13 @@ impl WorkQueue for JobQueue {
         }
     }
 
+    fn batch_pairs(&self) -> Option<usize> {
+        match self {
+            JobQueue::Stream(queue) => queue.batch_pairs(),
+            JobQueue::Lease(queue) => queue.batch_pairs(),
+        }
+    }
+
     fn atomic_batches(&self) -> bool {
         match self {
             JobQueue::Stream(queue) => queue.atomic_batches(),

@@ -509,6 +509,11 @@ impl WorkQueue for LeaseQueue {
         true
     }
 
+    /// A batch is one call: at most one chunk of pairs (parts: no limit).
+    fn batch_pairs(&self) -> Option<usize> {
+        self.merge.sends_words().then_some(self.pipeline_commands)
+    }
+
     fn commit(
         &mut self,
         con: &mut Connection,

@@ -93,6 +93,11 @@ pub trait WorkQueue {
     fn atomic_batches(&self) -> bool {
         false
     }
+    /// The most distinct words one batch commit takes (`None`: no limit):
+    /// the worker starts a new batch rather than exceed it.
+    fn batch_pairs(&self) -> Option<usize> {
+        None
+    }
     /// Merges `counts` of `taken` and acknowledges it. With `ack_separately`
     /// the acknowledgement is its own round trip and `before_ack` runs just
     /// before it (the `mid-commit` crash point).
