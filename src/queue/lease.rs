@@ -30,8 +30,9 @@
 //!   A thief resumes at the first chunk the dead holder did not apply; a
 //!   straggler whose lease was taken over is refused. A batch of K > 1
 //!   units is never chunked (a thief steals single units, so batch chunks
-//!   could not be resumed): one too big for one call is committed unit by
-//!   unit.
+//!   could not be resumed): the worker closes a batch before it outgrows
+//!   one call ([`WorkQueue::batch_pairs`]), and a batch too big anyway is
+//!   refused unapplied and committed unit by unit.
 //!
 //! Key layout and the Functions' contract are documented in `lua/lease.lua`.
 
