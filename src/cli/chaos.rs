@@ -66,6 +66,17 @@ pub fn run(args: ChaosArgs) -> Result<()> {
     if !(args.deadline_s.is_finite() && args.deadline_s > 0.0) {
         bail!("--deadline-s must be a positive number of seconds");
     }
+    match (args.topology, args.queue) {
+        (crate::servers::TopologyKind::Snapshot, _) => bail!(
+            "--topology snapshot: use --topology single (its schedules already snapshot when they kill the server)"
+        ),
+        (crate::servers::TopologyKind::Raft, queue)
+            if queue != crate::queue::QueueBackend::Lease =>
+        {
+            bail!("--topology raft needs --queue lease (RedisRaft rejects the stream commands)")
+        }
+        _ => {}
+    }
     let commit = match args.commit {
         CommitArg::Atomic => ChaosCommit::Atomic,
         CommitArg::Plain => ChaosCommit::Plain,
