@@ -9,10 +9,8 @@ by the worker (the combiner, run parameter commit_units).
 
   FCALL wc_commit 4 STREAM TARGET STAGE PARTS GROUP MERGE CONSUMER N ID1..IDN PAYLOAD...
 
-MERGE names the merge target (see src/queue/merge.rs):
-  zset   TARGET is the counts sorted set: ZINCRBY TARGET COUNT WORD
-  hash   TARGET is the counts hash:       HINCRBY TARGET WORD COUNT
-  parts  TARGET is this commit's part key: SET TARGET BLOB, SADD PARTS TARGET
+MERGE names the merge target (lua/merge.lua, spliced in after the first
+line when the library is loaded: see src/queue/merge.rs):
 PAYLOAD is WORD COUNT pairs (zset, hash; more pairs may be staged in the
 STAGE hash) or the one BLOB of counts (parts).
 
@@ -49,28 +47,13 @@ local function owned_by(stream, group, id, consumer)
 end
 
 local function apply(merge, target, parts, stage, args, first)
-  if merge == 'parts' then
-    redis.call('SET', target, args[first])
-    redis.call('SADD', parts, target)
-    return
-  end
-  local zset = merge == 'zset'
-  -- Adds the WORD COUNT pairs of list from index first on.
-  local function add(list, first)
-    for i = first, #list - 1, 2 do
-      if zset then
-        redis.call('ZINCRBY', target, list[i + 1], list[i])
-      else
-        redis.call('HINCRBY', target, list[i], list[i + 1])
-      end
-    end
-  end
-  add(args, first)
+  merge_payload(merge, target, parts, args, first)
+  if merge == 'parts' then return end
   local cursor = '0'
   repeat
     local reply = redis.call('HSCAN', stage, cursor, 'COUNT', 1000)
     cursor = reply[1]
-    add(reply[2], 1)
+    merge_pairs(merge, target, reply[2], 1)
   until cursor == '0'
 end
 

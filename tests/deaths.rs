@@ -558,3 +558,58 @@ fn thirty_chaos_schedules_are_exact_with_the_lease_backend() {
     );
     assert_eq!(csv::Reader::from_path(&csv).unwrap().records().count(), 30);
 }
+
+#[test]
+fn thirty_chaos_schedules_are_exact_with_the_lease_backend_on_replicated() {
+    // Worker crashes, outside kills and pauses, stragglers, and kills of
+    // the primary (a Sentinel failover), a replica or both replicas, at
+    // small scale: most of the time goes to starting the nodes and failovers.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("lease-replicated.csv");
+    let output = harness()
+        .args([
+            "chaos",
+            "--queue",
+            "lease",
+            "--topology",
+            "replicated",
+            "--schedules",
+            "30",
+            "--seed",
+            "12",
+            "--scale",
+            "0.3",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--data",
+            dir.path().join("data").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("30 schedules")
+            && stdout.contains(" 0 wrong")
+            && stdout.contains(" 0 not finished, 0 failed")
+            && stdout.contains("leftovers: 0 processes, 0 temp dirs"),
+        "{stdout}"
+    );
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_path(&csv)
+        .unwrap()
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 30);
+    // The series does kill nodes of the replicated topology: failovers
+    // of the primary and restarts of replicas happened.
+    for what in ["failovers=", "replica_restarts="] {
+        assert!(
+            rows.iter().any(|row| row
+                .iter()
+                .any(|cell| cell.contains(what) && !cell.contains(&format!("{what}0 ")))),
+            "no {what}: {rows:?}"
+        );
+    }
+}

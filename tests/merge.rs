@@ -1,10 +1,12 @@
 //! Merge targets and the combiner end to end, with the real binary and real
-//! redis-servers: every merge target (zset, hash, parts) with one unit or
-//! several units per commit, plain and atomic, is byte-identical to the
-//! serial reference; with atomic commits it stays exact under a crash at
-//! every crash point, seeded crash/kill schedules, and the stealing of a
-//! throttled straggler (whose batch is refused and recommitted unit by
-//! unit); the server-side figures are reported.
+//! redis-servers, on both queue backends: every merge target (zset, hash,
+//! parts) with one unit or several units per commit, plain and atomic, is
+//! byte-identical to the serial reference; with atomic commits (every lease
+//! commit is atomic) it stays exact under a crash at every crash point (on
+//! lease also mid-way through a chunked commit), seeded crash/kill
+//! schedules, and the stealing of a throttled straggler (whose batch is
+//! refused and recommitted unit by unit); the server-side figures are
+//! reported.
 
 mod util;
 
@@ -16,6 +18,8 @@ use util::{
 };
 
 const TARGETS: [&str; 3] = ["zset", "hash", "parts"];
+/// The queue backends, as the flags that choose them.
+const QUEUES: [&[&str]; 2] = [&[], &["--queue", "lease"]];
 
 /// `files` small files of distinct-ish words.
 fn small_corpus(dir: &Path, files: usize, words_per_file: usize) -> Vec<PathBuf> {
@@ -36,10 +40,11 @@ fn every_merge_target_and_batch_size_is_exact_plain_and_atomic() {
     let dir = tempfile::tempdir().unwrap();
     let files = tricky_corpus(dir.path());
     let expected = reference_tsv(&files);
-    for target in TARGETS {
+    for (queue, target) in QUEUES.iter().flat_map(|q| TARGETS.map(|t| (q, t))) {
         for units in ["1", "4"] {
             for atomic in [false, true] {
-                let mut args = vec![
+                let mut args = queue.to_vec();
+                args.extend([
                     "--workers",
                     "2",
                     "--unit-bytes",
@@ -48,12 +53,13 @@ fn every_merge_target_and_batch_size_is_exact_plain_and_atomic() {
                     target,
                     "--commit-units",
                     units,
-                    // Units over 20 distinct words are staged (chunks of 20).
+                    // Units over 20 distinct words are staged (streams) or
+                    // chunked (lease) by 20 pairs.
                     "--pipeline",
                     "20",
                     "--inline-pairs",
                     "20",
-                ];
+                ]);
                 if atomic {
                     args.push("--atomic");
                 }
@@ -85,12 +91,28 @@ fn server_side_figures_name_the_merge_command() {
 #[test]
 fn combined_atomic_commits_stay_exact_with_a_crash_at_every_point() {
     let dir = tempfile::tempdir().unwrap();
-    let files = small_corpus(dir.path(), 12, 200);
+    // ~300 units: the job lasts long enough that worker 0 reaches its
+    // third unit even when its process starts last on a loaded machine.
+    let files = small_corpus(dir.path(), 12, 2000);
     let expected = reference_tsv(&files);
-    for (i, point) in CRASH_POINTS.iter().enumerate() {
+    // On lease, 300 pairs per call: a batch of 3 units (~260 distinct
+    // words) commits in one call; the last run chunks single units by 20
+    // pairs, so its mid-commit crash leaves a half-applied unit a thief
+    // resumes.
+    let lease = ["--queue", "lease", "--pipeline", "300"];
+    let chunked = ["--queue", "lease", "--pipeline", "20"];
+    let mut runs: Vec<(&[&str], &str, &str)> = Vec::new();
+    for queue in [&[][..], &lease[..]] {
+        for point in CRASH_POINTS {
+            runs.push((queue, point, "3"));
+        }
+    }
+    runs.push((&chunked[..], "mid-commit", "1"));
+    for (i, (queue, point, units)) in runs.into_iter().enumerate() {
         let target = TARGETS[i % TARGETS.len()];
         let (first, second) = (format!("0:{point}:3"), format!("1:{point}"));
-        let args = [
+        let mut args = queue.to_vec();
+        args.extend([
             "--atomic",
             "--workers",
             "3",
@@ -99,20 +121,20 @@ fn combined_atomic_commits_stay_exact_with_a_crash_at_every_point() {
             "--merge",
             target,
             "--commit-units",
-            "3",
+            units,
             "--autoclaim-ms",
             "50",
             "--crash",
             &first,
             "--crash",
             &second,
-        ];
+        ]);
         let (got, fields) = count_redis(dir.path(), &args);
         assert!(
             got == expected,
-            "{point} with merge {target}, 3 units per commit: output differs from the reference; {fields:?}"
+            "{args:?}: output differs from the reference; {fields:?}"
         );
-        assert_eq!(field(&fields, "crashes"), 2, "{point}: {fields:?}");
+        assert_eq!(field(&fields, "crashes"), 2, "{args:?}: {fields:?}");
     }
 }
 
@@ -159,8 +181,14 @@ fn a_stolen_stragglers_batch_is_refused_and_counts_stay_exact() {
     // (parts commits cost the server so little that the fast worker
     // finishes before the throttled one has started; the crash tests
     // cover its refused batches.)
-    for (target, unit) in [("zset", "128KiB"), ("hash", "128KiB")] {
-        let args = [
+    let runs: [(&[&str], &str); 3] = [
+        (&[], "zset"),
+        (&[], "hash"),
+        (&["--queue", "lease"], "zset"),
+    ];
+    for (queue, target) in runs {
+        let mut args = queue.to_vec();
+        args.extend([
             "--atomic",
             "--workers",
             "2",
@@ -169,18 +197,18 @@ fn a_stolen_stragglers_batch_is_refused_and_counts_stay_exact() {
             "--autoclaim-ms",
             "20",
             "--unit-bytes",
-            unit,
+            "128KiB",
             "--merge",
             target,
             "--commit-units",
             "3",
-        ];
+        ]);
         let (got, fields) = count_redis(dir.path(), &args);
         assert!(
             got == expected,
-            "{target}: counts differ after stealing: {fields:?}"
+            "{args:?}: counts differ after stealing: {fields:?}"
         );
-        assert!(field(&fields, "units_stolen") >= 1, "{target}: {fields:?}");
+        assert!(field(&fields, "units_stolen") >= 1, "{args:?}: {fields:?}");
     }
 }
 

@@ -44,16 +44,24 @@ fn raft_keeps_lease_counts_exact_under_follower_leader_and_majority_kills() {
     let dir = tempfile::tempdir().unwrap();
     let files = corpus(dir.path(), 16, 800);
     let expected = reference_tsv(&files);
-    for kill in [
-        "none",
-        "replica:at:200",
-        "primary:at:200",
-        "replicas=2:at:200",
-        "any:every:1000",
+    // (kill, merge target, units per commit): every target and the
+    // combiner, with --pipeline 50 chunking most units' commits.
+    for (kill, merge, units) in [
+        ("none", "zset", "1"),
+        ("replica:at:200", "zset", "1"),
+        ("primary:at:200", "zset", "1"),
+        ("replicas=2:at:200", "zset", "1"),
+        ("any:every:1000", "zset", "1"),
+        ("primary:at:200", "hash", "4"),
+        ("replicas=2:at:200", "parts", "4"),
     ] {
         let (got, fields) = count_redis(
             dir.path(),
             &[
+                "--merge",
+                merge,
+                "--commit-units",
+                units,
                 "--topology",
                 "raft",
                 "--queue",
@@ -72,9 +80,12 @@ fn raft_keeps_lease_counts_exact_under_follower_leader_and_majority_kills() {
                 "60",
             ],
         );
-        assert!(got == expected, "{kill}: counts differ: {fields:?}");
+        assert!(
+            got == expected,
+            "{kill} {merge} x{units}: counts differ: {fields:?}"
+        );
         assert_eq!(text(&fields, "topology"), "raft");
-        if kill == "primary:at:200" {
+        if kill.starts_with("primary") {
             assert!(field(&fields, "failovers") >= 1, "{fields:?}");
         }
     }

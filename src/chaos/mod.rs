@@ -45,6 +45,8 @@ pub struct ChaosOptions {
     pub commit: ChaosCommit,
     /// The work-queue backend under test.
     pub queue: crate::queue::QueueBackend,
+    /// The Redis topology under test.
+    pub topology: crate::servers::TopologyKind,
     /// Deadline of each schedule, seconds.
     pub deadline_s: f64,
     /// The harness binary.
@@ -141,7 +143,7 @@ pub fn run_chaos(
     let mut summary = ChaosSummary::default();
     for (index, &seed) in seeds.iter().enumerate() {
         crate::interrupt::check()?;
-        let mut schedule = Schedule::draw(seed, options.scale, options.commit);
+        let mut schedule = Schedule::draw(seed, options.scale, options.commit, options.topology);
         schedule.params.queue = options.queue;
         // One oracle per schedule: every schedule has its own input, and
         // keeping a thousand count tables in memory is pointless.

@@ -1,8 +1,10 @@
 //! One chaos schedule, drawn from a seed: the job (workers, input, unit
 //! size, commit path) and the faults thrown at it (crash points, outside
 //! SIGKILLs and SIGSTOP pauses at random times, a straggler, the harness's
-//! own killer, Redis kills and restarts from snapshots). The same seed
-//! always gives the same schedule (`harness chaos --replay SEED`).
+//! own killer, Redis kills: of the server with restarts from snapshots on
+//! `single`, of the primary (leader), a replica (follower) or both
+//! replicas on `replicated` and `raft`). The same seed and topology always
+//! give the same schedule (`harness chaos --replay SEED`).
 
 use std::fmt::Write as _;
 
@@ -11,6 +13,7 @@ use rand::{RngExt, SeedableRng};
 
 use crate::faults::{CrashPlan, CrashPoint, SlowWorker, WorkerCrash};
 use crate::params::RedisParams;
+use crate::servers::TopologyKind;
 
 /// How the schedule's workers commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,8 +63,9 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// The schedule of `seed` for `commit`, inputs sized by `scale`.
-    pub fn draw(seed: u64, scale: f64, commit: ChaosCommit) -> Schedule {
+    /// The schedule of `seed` for `commit` on `topology`, inputs sized by
+    /// `scale`.
+    pub fn draw(seed: u64, scale: f64, commit: ChaosCommit, topology: TopologyKind) -> Schedule {
         let mut rng = StdRng::seed_from_u64(seed);
         let workers = rng.random_range(2..=5u32);
         let files = rng.random_range(4..=24u32);
@@ -93,13 +97,33 @@ impl Schedule {
             });
         }
         params.kill_every_ms = if rng.random_bool(0.15) { 400 } else { 0 };
-        let (redis_kill, snapshot_s) = match rng.random_range(0..10u32) {
-            0 => ("after-enqueue".to_owned(), 1),
-            1 => (format!("at:{}", rng.random_range(50..=400u64)), 1),
-            2 => ("every:1200".to_owned(), 1),
-            3 => ("before-read".to_owned(), 1),
-            _ => ("none".to_owned(), 0),
+        let (redis_kill, snapshot_s) = match topology {
+            TopologyKind::Single | TopologyKind::Snapshot => match rng.random_range(0..10u32) {
+                0 => ("after-enqueue".to_owned(), 1),
+                1 => (format!("at:{}", rng.random_range(50..=400u64)), 1),
+                2 => ("every:1200".to_owned(), 1),
+                3 => ("before-read".to_owned(), 1),
+                _ => ("none".to_owned(), 0),
+            },
+            // Nodes with their own copies: a killed primary (leader) is
+            // replaced by a failover (election), a killed replica
+            // (follower) catches up; both replicas (with f = 1) down stall
+            // writes until one is back.
+            // Early: a small job is over in a few hundred ms.
+            TopologyKind::Replicated | TopologyKind::Raft => {
+                let at = rng.random_range(20..=150u64);
+                let kill = match rng.random_range(0..10u32) {
+                    0 => format!("primary:at:{at}"),
+                    9 => "primary:after-enqueue".to_owned(),
+                    1 | 2 => format!("replica:at:{at}"),
+                    3 => "random-replica:every:150".to_owned(),
+                    4 => format!("replicas=2:at:{at}"),
+                    _ => "none".to_owned(),
+                };
+                (kill, 0)
+            }
         };
+        params.topology = topology;
         params.redis_kill = redis_kill.parse().unwrap_or_default();
         params.snapshot_s = snapshot_s;
         let down_ms = rng.random_range(50..=300u64);
@@ -197,11 +221,10 @@ mod tests {
 
     #[test]
     fn a_seed_always_draws_the_same_schedule_and_seeds_differ() {
-        let a = Schedule::draw(7, 1.0, ChaosCommit::Atomic);
-        assert_eq!(a, Schedule::draw(7, 1.0, ChaosCommit::Atomic));
-        let all: Vec<Schedule> = (0..200)
-            .map(|s| Schedule::draw(s, 1.0, ChaosCommit::Atomic))
-            .collect();
+        let draw = |seed| Schedule::draw(seed, 1.0, ChaosCommit::Atomic, TopologyKind::Single);
+        let a = draw(7);
+        assert_eq!(a, draw(7));
+        let all: Vec<Schedule> = (0..200).map(draw).collect();
         assert!(all.iter().any(|s| !s.params.crash.is_empty()));
         assert!(all.iter().any(|s| !s.outside.is_empty()));
         assert!(
@@ -222,5 +245,38 @@ mod tests {
             assert!(deaths < schedule.workers as usize || schedule.params.restart_dead);
         }
         assert!(a.describe().contains("workers"));
+    }
+
+    #[test]
+    fn replicated_schedules_kill_nodes_and_validate() {
+        use crate::params::RunContext;
+        let all: Vec<Schedule> = (0..200)
+            .map(|s| Schedule::draw(s, 1.0, ChaosCommit::Atomic, TopologyKind::Replicated))
+            .collect();
+        for kill in [
+            "at:",
+            "after-enqueue",
+            "replica:",
+            "random-replica:",
+            "replicas=2:",
+        ] {
+            assert!(
+                all.iter()
+                    .any(|s| s.params.redis_kill.to_string().starts_with(kill)),
+                "{kill}"
+            );
+        }
+        for schedule in &all {
+            assert_eq!(schedule.params.snapshot_s, 0);
+            let context = RunContext {
+                mode: "redis",
+                workers: schedule.workers,
+                external_server: false,
+            };
+            let mut params = schedule.params.clone();
+            params.queue = crate::queue::QueueBackend::Lease;
+            params.validate(context).unwrap();
+            assert!(schedule.count_args(30.0).contains(&"replicated".to_owned()));
+        }
     }
 }

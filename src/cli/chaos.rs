@@ -32,6 +32,11 @@ pub struct ChaosArgs {
     /// atomic, so `--commit plain` with it is no control).
     #[arg(long, default_value = "stream")]
     pub queue: crate::queue::QueueBackend,
+    /// The Redis topology: single (Redis kills restart from snapshots),
+    /// replicated or raft (kills of the primary/leader, a replica/follower
+    /// or both replicas; raft needs --queue lease and the RedisRaft module).
+    #[arg(long, default_value = "single")]
+    pub topology: crate::servers::TopologyKind,
     /// Seconds each schedule may take before it counts as not finished.
     #[arg(long, default_value_t = 30.0)]
     pub deadline_s: f64,
@@ -61,6 +66,17 @@ pub fn run(args: ChaosArgs) -> Result<()> {
     if !(args.deadline_s.is_finite() && args.deadline_s > 0.0) {
         bail!("--deadline-s must be a positive number of seconds");
     }
+    match (args.topology, args.queue) {
+        (crate::servers::TopologyKind::Snapshot, _) => bail!(
+            "--topology snapshot: use --topology single (its schedules already snapshot when they kill the server)"
+        ),
+        (crate::servers::TopologyKind::Raft, queue)
+            if queue != crate::queue::QueueBackend::Lease =>
+        {
+            bail!("--topology raft needs --queue lease (RedisRaft rejects the stream commands)")
+        }
+        _ => {}
+    }
     let commit = match args.commit {
         CommitArg::Atomic => ChaosCommit::Atomic,
         CommitArg::Plain => ChaosCommit::Plain,
@@ -72,6 +88,7 @@ pub fn run(args: ChaosArgs) -> Result<()> {
         scale: args.scale,
         commit,
         queue: args.queue,
+        topology: args.topology,
         deadline_s: args.deadline_s,
         exe: std::env::current_exe().context("cannot find the harness executable")?,
         data_dir: args.data.clone(),
@@ -127,17 +144,20 @@ pub fn run(args: ChaosArgs) -> Result<()> {
         summary.count(Outcome::Failed),
         args.csv.display()
     );
+    let mut replay_flags = String::new();
+    if commit == ChaosCommit::Plain {
+        replay_flags.push_str(" --commit plain");
+    }
+    if args.queue != crate::queue::QueueBackend::Stream {
+        replay_flags.push_str(&format!(" --queue {}", args.queue));
+    }
+    if args.topology != crate::servers::TopologyKind::Single {
+        replay_flags.push_str(&format!(" --topology {}", args.topology));
+    }
     for row in summary.rows.iter().filter(|r| r.outcome != Outcome::Exact) {
         println!(
-            "  {:?}: replay with `harness chaos --replay {}{}`: {}",
-            row.outcome,
-            row.seed,
-            if commit == ChaosCommit::Plain {
-                " --commit plain"
-            } else {
-                ""
-            },
-            row.detail
+            "  {:?}: replay with `harness chaos --replay {}{replay_flags}`: {}",
+            row.outcome, row.seed, row.detail
         );
     }
     if left_processes > 0 || left_dirs > 0 {

@@ -486,18 +486,6 @@ impl RedisParams {
                 "queue lease commits each unit in one atomic Function call per distinct word: drop per_word (or use queue = \"stream\")",
             ));
         }
-        if self.queue == QueueBackend::Lease
-            && (self.merge != MergeTarget::Zset || self.commit_units != 1)
-        {
-            return Err(ParamError::new(
-                if self.commit_units != 1 {
-                    "commit_units"
-                } else {
-                    "merge"
-                },
-                "queue lease merges into the sorted set one unit per commit: use merge = \"zset\" and commit_units = 1 with it (or queue = \"stream\")",
-            ));
-        }
         check_workers("slow", &self.slow, run.workers, "one CPU limit")?;
         check_workers("crash", &self.crash, run.workers, "one crash point")?;
         if self.kill_every_ms > 0 && run.workers < 2 {

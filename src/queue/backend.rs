@@ -106,16 +106,16 @@ impl JobQueue {
         }
     }
 
-    /// Merges into `merge` (streams; the lease backend merges into the
-    /// sorted set only, which validation ensures).
+    /// Merges into (and reads the counts back from) `merge`.
     pub fn with_merge(self, merge: MergeTarget) -> JobQueue {
         match self {
             JobQueue::Stream(queue) => JobQueue::Stream(Box::new((*queue).with_merge(merge))),
-            lease => lease,
+            JobQueue::Lease(queue) => JobQueue::Lease(Box::new((*queue).with_merge(merge))),
         }
     }
 
-    /// Sends at most `pairs` pairs inline in an atomic commit (streams).
+    /// Sends at most `pairs` pairs inline in an atomic commit (streams;
+    /// the lease backend applies at most `pipeline_commands` pairs per call).
     pub fn with_inline_pairs(self, pairs: u64) -> JobQueue {
         match self {
             JobQueue::Stream(queue) => {
@@ -230,6 +230,20 @@ impl WorkQueue for JobQueue {
         match self {
             JobQueue::Stream(queue) => queue.pending(con),
             JobQueue::Lease(queue) => queue.pending(con),
+        }
+    }
+
+    fn batch_pairs(&self) -> Option<usize> {
+        match self {
+            JobQueue::Stream(queue) => queue.batch_pairs(),
+            JobQueue::Lease(queue) => queue.batch_pairs(),
+        }
+    }
+
+    fn atomic_batches(&self) -> bool {
+        match self {
+            JobQueue::Stream(queue) => queue.atomic_batches(),
+            JobQueue::Lease(queue) => queue.atomic_batches(),
         }
     }
 

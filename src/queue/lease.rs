@@ -11,25 +11,44 @@
 //!   returns the worker's own unit again (after a reconnect or a restart),
 //!   else a unit whose lease expired (a steal), else a new one. Nothing to
 //!   take: the worker polls again after a short sleep.
-//! - commit: every commit path is the one atomic `FCALL wcl_commit` (counts
-//!   applied only if the unit is not done yet, and the unit marked done, in
-//!   one call); a unit with more distinct words than `pipeline_commands` is
-//!   staged first with pipelined `HSET`s into `wc:{JOB}:stage:ID:CONSUMER`,
-//!   so no single call carries a huge argument list.
+//! - commit: every commit path is atomic, into any merge target
+//!   ([`MergeTarget`]): `FCALL wcl_commit` applies the counts only while
+//!   every unit of the commit is still leased by this worker with its token
+//!   and not done, and marks them done, in one call. The combiner
+//!   (`commit_units` K > 1) commits K units in one call; a refused batch
+//!   (a unit was stolen meanwhile) applies nothing and the worker commits
+//!   its units one by one, as with the streams backend.
+//! - big commits are chunked: a unit with more distinct words than
+//!   `pipeline_commands` is applied in several calls of at most that many
+//!   pairs each (its counts sorted and cut the same way by whoever counts
+//!   it), each checking and advancing the unit's applied-chunk counter, so
+//!   no Function call runs long. On RedisRaft a call longer than the
+//!   election timeout (1 s) triggers an election: measured, one call
+//!   applying a 500k-distinct-word unit took 2.1 s and moved the term from
+//!   1 to 4; chunks of 10k pairs keep every call to milliseconds, without
+//!   raising `raft.election-timeout` (which would slow every real failover).
+//!   A thief resumes at the first chunk the dead holder did not apply; a
+//!   straggler whose lease was taken over is refused. A batch of K > 1
+//!   units is never chunked (a thief steals single units, so batch chunks
+//!   could not be resumed): the worker closes a batch before it outgrows
+//!   one call ([`WorkQueue::batch_pairs`]), and a batch too big anyway is
+//!   refused unapplied and committed unit by unit.
 //!
 //! Key layout and the Functions' contract are documented in `lua/lease.lua`.
 
+use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::{Commands, Connection, Value};
 
 use super::WorkQueue;
-use super::commit::{CommitPath, CommitStats, StagePlan};
+use super::commit::{CommitPath, CommitStats};
 use super::connection::Endpoint;
 use super::error::QueueError;
 use super::keys::JobKeys;
-use super::message::Taken;
+use super::merge::{MergeTarget, counts_blob, function_library};
+use super::message::{Taken, batch_first};
 use super::stream::StreamQueue;
 use crate::input::Unit;
 use crate::words::WordCounts;
@@ -38,23 +57,20 @@ use crate::words::WordCounts;
 pub const LEASE_LIBRARY: &str = include_str!("../../lua/lease.lua");
 /// Units (and their ids) per enqueue pipeline round trip.
 const ENQUEUE_CHUNK: usize = 10_000;
-/// Milliseconds a staging hash lives (a crashed worker's stage expires).
-const STAGE_TTL_MS: u64 = 3_600_000;
 /// Longest pause between polls when nothing can be claimed.
 const MAX_POLL: Duration = Duration::from_millis(50);
 
 /// The key names of one job's lease queue, in the order `lua/lease.lua`
-/// expects them as KEYS.
+/// expects them as KEYS (the merge target and the parts set follow).
 #[derive(Debug, Clone)]
 struct LeaseKeys {
     units: String,
     todo: String,
     leases: String,
     holders: String,
-    held: String,
+    applied: String,
     done: String,
     meta: String,
-    counts: String,
 }
 
 impl LeaseKeys {
@@ -65,24 +81,22 @@ impl LeaseKeys {
             todo: key("todo"),
             leases: key("leases"),
             holders: key("holders"),
-            held: key("held"),
+            applied: key("applied"),
             done: key("done"),
             meta: key("meta"),
-            counts: keys.counts(),
         }
     }
 
-    /// KEYS 1-8 of every Function call.
-    fn all(&self) -> [&str; 8] {
+    /// KEYS 1-7 of every Function call.
+    fn all(&self) -> [&str; 7] {
         [
             &self.units,
             &self.todo,
             &self.leases,
             &self.holders,
-            &self.held,
+            &self.applied,
             &self.done,
             &self.meta,
-            &self.counts,
         ]
     }
 }
@@ -95,11 +109,17 @@ pub struct LeaseQueue {
     lease_keys: LeaseKeys,
     consumer: String,
     poll: Duration,
+    /// Most word/count pairs one commit call applies (the chunk size).
     pipeline_commands: usize,
     /// Lease length in ms; also the steal timeout (0: never expires).
     lease_ms: u64,
-    /// The token of the lease this worker holds now (one unit at a time).
-    token: Option<(String, String)>,
+    /// Where the counts accumulate.
+    merge: MergeTarget,
+    /// The lease tokens of the units this worker holds (unit id -> token).
+    tokens: HashMap<String, String>,
+    /// While re-reading this worker's own units after a (re)connect: the
+    /// last one re-read (-1: none yet); `None` once they all were.
+    own_after: Option<i64>,
 }
 
 impl LeaseQueue {
@@ -113,14 +133,23 @@ impl LeaseQueue {
             poll: MAX_POLL,
             pipeline_commands: 10_000,
             lease_ms: 0,
-            token: None,
+            merge: MergeTarget::Zset,
+            tokens: HashMap::new(),
+            own_after: Some(-1),
         }
     }
 
+    /// Merges into (and reads the counts back from) `merge`.
+    pub fn with_merge(mut self, merge: MergeTarget) -> LeaseQueue {
+        self.merge = merge;
+        self
+    }
+
     /// The same queue as worker `worker` sees it: polls every `block_ms`
-    /// (at most 50 ms) when nothing can be claimed, stages units with more
-    /// than `pipeline_commands` distinct words, and leases units for
-    /// `lease_ms` (the steal timeout; 0: leases never expire).
+    /// (at most 50 ms) when nothing can be claimed, applies at most
+    /// `pipeline_commands` word/count pairs per commit call (more are
+    /// chunked), and leases units for `lease_ms` (the steal timeout; 0:
+    /// leases never expire).
     pub fn for_worker(
         mut self,
         worker: u32,
@@ -164,14 +193,16 @@ impl LeaseQueue {
         }
     }
 
-    /// A Function call with every key of the job (plus `stage` as KEYS 9).
-    fn fcall(&self, function: &str, stage: &str) -> redis::Cmd {
+    /// A Function call with every key of the job; the merge target of a
+    /// commit whose first unit is `first` is KEYS 8.
+    fn fcall(&self, function: &str, first: &str) -> redis::Cmd {
         let mut cmd = redis::cmd("FCALL");
         cmd.arg(function).arg(9);
         for key in self.lease_keys.all() {
             cmd.arg(key);
         }
-        cmd.arg(stage);
+        cmd.arg(self.merge.key(&self.keys, first))
+            .arg(self.keys.parts());
         cmd
     }
 
@@ -180,7 +211,7 @@ impl LeaseQueue {
         redis::cmd("FUNCTION")
             .arg("LOAD")
             .arg("REPLACE")
-            .arg(LEASE_LIBRARY)
+            .arg(function_library(LEASE_LIBRARY))
             .query::<String>(con)
             .map(|_| ())
             .map_err(|e| self.error(e, "FUNCTION LOAD REPLACE of lua/lease.lua"))
@@ -229,8 +260,7 @@ impl LeaseQueue {
             self.load_functions(con)?;
             return Ok(false);
         }
-        con.del::<_, ()>(self.lease_keys.all().to_vec())
-            .map_err(|e| self.error(e, "DEL of a half-restored job"))?;
+        self.delete(con)?;
         self.create(con, units)?;
         Ok(true)
     }
@@ -238,73 +268,77 @@ impl LeaseQueue {
     /// True when the job exists and every unit is done.
     pub fn is_complete(&self, con: &mut Connection) -> Result<bool, QueueError> {
         let done: u64 = self
-            .fcall("wcl_is_complete", &self.stage_key("none"))
+            .fcall("wcl_is_complete", "0")
             .query(con)
             .map_err(|e| self.error(e, "FCALL wcl_is_complete"))?;
         Ok(done == 1)
     }
 
-    /// Units held per consumer (each worker holds at most one).
+    /// Units held per consumer.
     pub fn pending_by_consumer(
         &self,
         con: &mut Connection,
     ) -> Result<Vec<(String, u64)>, QueueError> {
-        let held: Vec<(String, String)> = con
-            .hgetall(&self.lease_keys.held)
-            .map_err(|e| self.error(e, "HGETALL of the held units"))?;
-        Ok(held.into_iter().map(|(who, _)| (who, 1)).collect())
+        let holders: Vec<(String, String)> = con
+            .hgetall(&self.lease_keys.holders)
+            .map_err(|e| self.error(e, "HGETALL of the lease holders"))?;
+        let mut held: Vec<(String, u64)> = Vec::new();
+        for (_, holder) in holders {
+            let who = holder
+                .split_once(' ')
+                .map_or(holder.as_str(), |(_, who)| who);
+            match held.iter_mut().find(|(name, _)| name == who) {
+                Some((_, n)) => *n += 1,
+                None => held.push((who.to_owned(), 1)),
+            }
+        }
+        Ok(held)
     }
 
-    /// Reads the whole sorted set of counts (words are raw bytes).
+    /// Reads the job's counts back from its merge target (words are raw bytes).
     pub fn read_counts(&self, con: &mut Connection) -> Result<WordCounts, QueueError> {
-        // The counts are the same sorted set as the streams backend's.
-        StreamQueue::new(self.endpoint.clone(), self.keys.clone()).read_counts(con)
+        // The merge targets are the streams backend's: one reader.
+        StreamQueue::new(self.endpoint.clone(), self.keys.clone())
+            .with_merge(self.merge)
+            .read_counts(con)
     }
 
-    /// Deletes the job's keys and any staging hash left behind.
+    /// Deletes the job's keys, its counts in every target and its parts.
     pub fn delete(&self, con: &mut Connection) -> Result<(), QueueError> {
-        let pattern = format!("wc:{{{}}}:stage:*", self.keys.job());
-        let stages: Vec<String> = con
-            .scan_match::<_, String>(&pattern)
-            .map_err(|e| self.error(e, "SCAN of the job's staging keys"))?
-            .filter_map(Result::ok)
-            .collect();
-        let mut keys: Vec<String> = self
-            .lease_keys
-            .all()
-            .iter()
-            .map(|k| k.to_string())
-            .collect();
-        keys.extend(stages);
-        con.del::<_, ()>(keys)
+        // The counts and parts are laid out as the streams backend's.
+        StreamQueue::new(self.endpoint.clone(), self.keys.clone()).delete(con)?;
+        con.del::<_, ()>(self.lease_keys.all().to_vec())
             .map_err(|e| self.error(e, "DEL of the job's keys"))
     }
 
-    fn stage_key(&self, id: &str) -> String {
-        self.keys.stage(id, &self.consumer)
-    }
-
-    /// Stages `counts` into `stage` with pipelined `HSET`s of at most
-    /// `pipeline_commands` pairs each; returns the round trips.
-    fn stage(
+    /// One `FCALL wcl_commit` of `batch` (chunk `chunk` of `chunks`) with
+    /// `payload`; replies 1 (applied), 3 (chunk applied before) or 0 (refused).
+    fn commit_call(
         &self,
         con: &mut Connection,
-        stage: &str,
-        counts: &WordCounts,
-    ) -> Result<(), QueueError> {
-        let mut pairs = counts.iter().peekable();
-        while pairs.peek().is_some() {
-            let mut pipe = redis::pipe();
-            let hset = pipe.cmd("HSET").arg(stage);
-            for (word, count) in pairs.by_ref().take(self.pipeline_commands) {
-                hset.arg(word).arg(count);
-            }
-            hset.ignore();
-            pipe.cmd("PEXPIRE").arg(stage).arg(STAGE_TTL_MS).ignore();
-            pipe.query::<()>(con)
-                .map_err(|e| self.error(e, "HSET staging of a lease commit"))?;
+        batch: &[Taken],
+        (chunk, chunks): (usize, usize),
+        payload: impl FnOnce(&mut redis::Cmd) -> Result<(), QueueError>,
+    ) -> Result<u64, QueueError> {
+        let first = batch_first(batch)?;
+        let mut fcall = self.fcall("wcl_commit", first);
+        fcall
+            .arg(self.merge.name())
+            .arg(&self.consumer)
+            .arg(now_ms())
+            .arg(self.lease_ms)
+            .arg(chunk)
+            .arg(chunks)
+            .arg(batch.len());
+        for taken in batch {
+            // A unit this worker holds no token for is refused by the Function.
+            let token = self.tokens.get(&taken.id).map_or("0", String::as_str);
+            fcall.arg(&taken.id).arg(token);
         }
-        Ok(())
+        payload(&mut fcall)?;
+        fcall
+            .query(con)
+            .map_err(|e| self.error(e, "FCALL wcl_commit"))
     }
 }
 
@@ -349,32 +383,32 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-impl WorkQueue for LeaseQueue {
-    fn on_connect(&mut self, con: &mut Connection) -> Result<(), QueueError> {
-        self.load_functions(con)
-    }
-
-    fn take(&mut self, con: &mut Connection) -> Result<Option<Taken>, QueueError> {
+impl LeaseQueue {
+    /// One `FCALL wcl_claim`: the unit taken, or `None` and how many
+    /// leases are held (by anyone).
+    fn claim(&mut self, con: &mut Connection) -> Result<(Option<Taken>, i64), QueueError> {
         let during = "FCALL wcl_claim";
+        let own_after = self
+            .own_after
+            .map_or_else(|| "-".to_owned(), |id| id.to_string());
         let reply: Vec<Value> = self
-            .fcall("wcl_claim", &self.stage_key("none"))
+            .fcall("wcl_claim", "0")
             .arg(&self.consumer)
             .arg(now_ms())
             .arg(self.lease_ms)
+            .arg(own_after)
             .query(con)
             .map_err(|e| self.error(e, during))?;
         let kind = reply.first().and_then(bytes).unwrap_or_default();
+        if kind != b"own" {
+            // Every unit this worker still held was re-read.
+            self.own_after = None;
+        }
         if kind == b"none" {
-            let held = match reply.get(1) {
-                Some(Value::Int(n)) => *n,
-                other => return Err(self.bad_reply(during, format!("bad count {other:?}"))),
+            return match reply.get(1) {
+                Some(Value::Int(held)) => Ok((None, *held)),
+                other => Err(self.bad_reply(during, format!("bad count {other:?}"))),
             };
-            if held > 0 {
-                // Someone holds a unit that may still come back (a crash, a
-                // straggler): poll again shortly.
-                std::thread::sleep(self.poll);
-            }
-            return Ok(None);
         }
         let text = |i: usize| {
             reply
@@ -391,7 +425,14 @@ impl WorkQueue for LeaseQueue {
         })?;
         let stolen = match kind {
             b"stolen" => true,
-            b"own" | b"new" => false,
+            b"new" => false,
+            b"own" => {
+                let number = id.parse::<i64>().map_err(|_| {
+                    self.bad_reply(during, format!("unit id {id:?} is not a number"))
+                })?;
+                self.own_after = Some(number);
+                false
+            }
             other => {
                 return Err(self.bad_reply(
                     during,
@@ -399,8 +440,65 @@ impl WorkQueue for LeaseQueue {
                 ));
             }
         };
-        self.token = Some((id.clone(), token));
-        Ok(Some(Taken { id, unit, stolen }))
+        self.tokens.insert(id.clone(), token);
+        Ok((Some(Taken { id, unit, stolen }), 0))
+    }
+
+    /// Applies `counts` of the one unit `taken` in `chunks` calls: its
+    /// pairs in output order (a total order, so whoever counts the unit
+    /// cuts the same chunks), at most `pipeline_commands` per call.
+    /// `before_fcall` runs after the first chunk (the `mid-commit` crash
+    /// point: the unit half applied). Returns the calls made and whether
+    /// the unit was applied (false: refused, the rest left to its holder).
+    fn commit_chunked(
+        &self,
+        con: &mut Connection,
+        taken: &Taken,
+        counts: &WordCounts,
+        chunks: usize,
+        before_fcall: &mut dyn FnMut(),
+    ) -> Result<(u64, bool), QueueError> {
+        let sorted = counts.sorted();
+        let batch = std::slice::from_ref(taken);
+        let mut calls = 0;
+        for (index, pairs) in sorted.chunks(self.pipeline_commands).enumerate() {
+            if index == 1 {
+                before_fcall();
+            }
+            let reply = self.commit_call(con, batch, (index + 1, chunks), |fcall| {
+                for (word, count) in pairs {
+                    fcall.arg(*word).arg(*count);
+                }
+                Ok(())
+            })?;
+            calls += 1;
+            if reply == 0 {
+                return Ok((calls, false));
+            }
+        }
+        Ok((calls, true))
+    }
+}
+
+impl WorkQueue for LeaseQueue {
+    fn on_connect(&mut self, con: &mut Connection) -> Result<(), QueueError> {
+        // Re-read the units this worker still holds first.
+        self.own_after = Some(-1);
+        self.load_functions(con)
+    }
+
+    fn take(&mut self, con: &mut Connection) -> Result<Option<Taken>, QueueError> {
+        let (taken, held) = self.claim(con)?;
+        if taken.is_none() && held > 0 {
+            // Someone holds a unit that may still come back (a crash, a
+            // straggler): poll again shortly.
+            std::thread::sleep(self.poll);
+        }
+        Ok(taken)
+    }
+
+    fn take_now(&mut self, con: &mut Connection) -> Result<Option<Taken>, QueueError> {
+        Ok(self.claim(con)?.0)
     }
 
     fn pending(&mut self, con: &mut Connection) -> Result<u64, QueueError> {
@@ -408,48 +506,90 @@ impl WorkQueue for LeaseQueue {
             .map_err(|e| self.error(e, "ZCARD of the leases"))
     }
 
+    fn atomic_batches(&self) -> bool {
+        true
+    }
+
+    /// A batch is one call: at most one chunk of pairs (parts: no limit).
+    fn batch_pairs(&self) -> Option<usize> {
+        self.merge.sends_words().then_some(self.pipeline_commands)
+    }
+
     fn commit(
         &mut self,
         con: &mut Connection,
         taken: &Taken,
         counts: &WordCounts,
+        ack_separately: bool,
+        before_fcall: &mut dyn FnMut(),
+    ) -> Result<CommitStats, QueueError> {
+        self.commit_batch(
+            con,
+            std::slice::from_ref(taken),
+            counts,
+            ack_separately,
+            before_fcall,
+        )
+    }
+
+    /// Every commit is atomic (`ack_separately` changes nothing):
+    /// `before_fcall` runs before the first call that could apply anything
+    /// (after the first chunk of a chunked unit).
+    fn commit_batch(
+        &mut self,
+        con: &mut Connection,
+        batch: &[Taken],
+        counts: &WordCounts,
         _ack_separately: bool,
         before_fcall: &mut dyn FnMut(),
     ) -> Result<CommitStats, QueueError> {
-        let token = match &self.token {
-            Some((id, token)) if *id == taken.id => token.clone(),
-            _ => String::from("0"),
+        let words = self.merge.sends_words();
+        let chunks = if words {
+            counts.distinct().div_ceil(self.pipeline_commands).max(1)
+        } else {
+            1
         };
-        // Inline up to one pipeline's worth of pairs: each Function call
-        // stays short (RedisRaft holds the log while it runs).
-        let plan = StagePlan::new(
-            counts.distinct() as u64,
-            self.pipeline_commands as u64,
-            self.pipeline_commands,
-        );
-        let stage = self.stage_key(&taken.id);
-        let mut fcall = self.fcall("wcl_commit", &stage);
-        fcall.arg(&taken.id).arg(&self.consumer).arg(&token);
-        match plan {
-            StagePlan::Inline => {
-                for (word, count) in counts.iter() {
-                    fcall.arg(word).arg(count);
-                }
-            }
-            StagePlan::Staged { .. } => self.stage(con, &stage, counts)?,
-        }
-        // The mid-commit crash point: staged, not yet committed.
-        before_fcall();
-        let applied: u64 = fcall
-            .query(con)
-            .map_err(|e| self.error(e, "FCALL wcl_commit"))?;
-        self.token = None;
-        Ok(CommitStats {
+        let mut stats = CommitStats {
             updates: CommitPath::Atomic.updates(counts),
-            round_trips: plan.round_trips(),
-            acked: applied >= 1,
-            acked_units: u64::from(applied >= 1),
-        })
+            ..CommitStats::default()
+        };
+        let applied = if chunks > 1 && batch.len() > 1 {
+            // Too big for one call, and batch chunks could not be resumed
+            // by a thief of one unit: refused unapplied, so the worker
+            // commits the units one by one (each chunked on its own).
+            before_fcall();
+            stats.updates = 0;
+            false
+        } else if chunks > 1 {
+            let (calls, applied) =
+                self.commit_chunked(con, &batch[0], counts, chunks, before_fcall)?;
+            stats.round_trips = calls;
+            applied
+        } else {
+            before_fcall();
+            let reply = self.commit_call(con, batch, (1, 1), |fcall| {
+                if words {
+                    for (word, count) in counts.iter() {
+                        fcall.arg(word).arg(count);
+                    }
+                } else {
+                    fcall.arg(counts_blob(counts)?);
+                }
+                Ok(())
+            })?;
+            stats.round_trips = 1;
+            reply == 1
+        };
+        if applied || batch.len() == 1 {
+            // (A refused batch keeps its tokens: its units are committed
+            // one by one next.)
+            for taken in batch {
+                self.tokens.remove(&taken.id);
+            }
+        }
+        stats.acked = applied;
+        stats.acked_units = if applied { batch.len() as u64 } else { 0 };
+        Ok(stats)
     }
 }
 
@@ -532,13 +672,14 @@ mod tests {
     }
 
     #[test]
-    fn a_worker_gets_its_own_unit_back_and_staged_commits_apply_once() {
+    fn a_worker_gets_its_own_unit_back_and_chunked_commits_apply_once() {
         let dir = tempfile::tempdir().unwrap();
         let (_server, client, mut con) = job(dir.path(), 2);
         // Leases never expire (no stealing); 2 pairs per staging round trip.
         let mut worker = client.clone().for_worker(0, 5, 2, 0);
         let first = worker.take(&mut con).unwrap().expect("a unit");
         // Reconnected (or restarted under the same name): the same unit again.
+        worker.on_connect(&mut con).unwrap();
         let again = worker.take(&mut con).unwrap().expect("its own unit");
         assert_eq!(
             (again.id.as_str(), again.stolen),
@@ -567,8 +708,11 @@ mod tests {
         assert!(client.is_complete(&mut con).unwrap());
         let expected = counts_of(&[("a", 11), ("b", 2), ("c", 3), ("d", 4), ("e", 5)]);
         assert!(client.read_counts(&mut con).unwrap() == expected);
-        let stage = client.keys().stage(&first.id, "worker-0");
-        assert!(!con.exists::<_, bool>(stage).unwrap(), "stage left behind");
+        let applied = &client.lease_keys.applied;
+        assert!(
+            !con.exists::<_, bool>(applied).unwrap(),
+            "chunk counters left"
+        );
         client.delete(&mut con).unwrap();
         assert!(!client.is_complete(&mut con).unwrap());
         // The job is gone: a worker's claim says so (it waits for a restore).
@@ -578,6 +722,105 @@ mod tests {
             client.is_complete(&mut con).unwrap(),
             "an empty job is done"
         );
+    }
+
+    #[test]
+    fn a_batch_with_a_stolen_unit_applies_nothing_and_each_unit_counts_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for merge in MergeTarget::ALL {
+            let (_server, client, mut con) = job(dir.path(), 2);
+            let client = client.with_merge(merge);
+            let worker = |index| client.clone().for_worker(index, 5, 100, 30);
+            let (mut slow, mut thief) = (worker(0), worker(1));
+            let first = slow.take_now(&mut con).unwrap().expect("unit 0");
+            let second = slow.take_now(&mut con).unwrap().expect("unit 1");
+            std::thread::sleep(Duration::from_millis(60));
+            let stolen = thief.take_now(&mut con).unwrap().expect("an expired unit");
+            assert!(stolen.stolen && stolen.id == first.id, "{stolen:?}");
+            let one = |i: usize| counts_of(&[(["w0", "w1"][i], 1), ("common", 1)]);
+            let mut both = one(0);
+            both.merge(one(1));
+
+            let batch = [first.clone(), second.clone()];
+            let refused = slow
+                .commit_batch(&mut con, &batch, &both, false, &mut || {})
+                .unwrap();
+            assert!(!refused.acked && refused.acked_units == 0, "{merge}");
+            assert!(client.read_counts(&mut con).unwrap().is_empty(), "{merge}");
+            assert_eq!(slow.pending(&mut con).unwrap(), 2, "{merge}: nothing done");
+
+            let by_thief = thief
+                .commit(&mut con, &stolen, &one(0), false, &mut || {})
+                .unwrap();
+            assert!(by_thief.acked, "{merge}");
+            let late = slow
+                .commit(&mut con, &first, &one(0), false, &mut || {})
+                .unwrap();
+            assert!(!late.acked, "{merge}: the straggler's copy is refused");
+            let own = slow
+                .commit(&mut con, &second, &one(1), false, &mut || {})
+                .unwrap();
+            assert!(own.acked, "{merge}");
+            assert!(client.is_complete(&mut con).unwrap());
+            assert!(client.read_counts(&mut con).unwrap() == both, "{merge}");
+        }
+    }
+
+    #[test]
+    fn a_thief_resumes_a_chunked_commit_where_its_holder_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        for merge in [MergeTarget::Zset, MergeTarget::Hash] {
+            let (_server, client, mut con) = job(dir.path(), 1);
+            let client = client.with_merge(merge);
+            // Chunks of 2 pairs: 7 distinct words are 4 calls.
+            let worker = |index| client.clone().for_worker(index, 5, 2, 30);
+            let (mut holder, mut thief) = (worker(0), worker(1));
+            let taken = holder.take(&mut con).unwrap().expect("the unit");
+            let words: Vec<String> = (0..7).map(|i| format!("x{i}")).collect();
+            let pairs: Vec<(&str, u64)> = words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (w.as_str(), i as u64 + 1))
+                .collect();
+            let counts = counts_of(&pairs);
+            // The holder applies chunk 1 of 4, then "dies" (its lease runs out).
+            let chunk_1 = holder
+                .commit_call(&mut con, std::slice::from_ref(&taken), (1, 4), |fcall| {
+                    for (word, count) in &counts.sorted()[..2] {
+                        fcall.arg(*word).arg(*count);
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            assert_eq!(chunk_1, 1);
+            assert_eq!(client.read_counts(&mut con).unwrap().distinct(), 2);
+            std::thread::sleep(Duration::from_millis(60));
+            let stolen = thief.take(&mut con).unwrap().expect("the expired unit");
+            assert!(stolen.stolen);
+            // The straggler's next chunk is refused: its lease was taken over.
+            let late = holder
+                .commit_call(&mut con, std::slice::from_ref(&taken), (2, 4), |fcall| {
+                    fcall.arg("x9").arg(1000);
+                    Ok(())
+                })
+                .unwrap();
+            assert_eq!(late, 0, "{merge}: a straggler's chunk is refused");
+            // The thief sends every chunk: the first one is skipped (3).
+            let mut cut = Vec::new();
+            let applied = thief
+                .commit_chunked(&mut con, &stolen, &counts, 4, &mut || cut.push(()))
+                .unwrap();
+            assert_eq!(applied, (4, true), "{merge}");
+            assert_eq!(cut.len(), 1, "the mid-commit point is between chunks");
+            assert!(client.is_complete(&mut con).unwrap());
+            assert!(client.read_counts(&mut con).unwrap() == counts, "{merge}");
+            // A retry of the whole commit (an unknown outcome) applies nothing.
+            let again = thief
+                .commit(&mut con, &stolen, &counts, false, &mut || {})
+                .unwrap();
+            assert!(!again.acked);
+            assert!(client.read_counts(&mut con).unwrap() == counts, "{merge}");
+        }
     }
 
     #[test]

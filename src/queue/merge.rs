@@ -16,12 +16,42 @@
 //!   Redis-coordinated count gets. A part is keyed by the message it
 //!   commits, so writing it twice writes the same bytes: idempotent.
 //!
-//! Every target keeps the same exactly-once rules: the atomic commit
-//! (`lua/wordcount.lua`) applies a unit's counts only if its `XACK`
-//! returned 1, whatever the target.
+//! Every target keeps the same exactly-once rules, on both queues: the
+//! atomic commit (`lua/wordcount.lua`) applies a unit's counts only if its
+//! `XACK` returned 1, the lease commit (`lua/lease.lua`) only while the
+//! unit is this worker's and not done, whatever the target. The Lua side
+//! of the targets is one file, `lua/merge.lua`, spliced into both Function
+//! libraries by [`function_library`].
 
 use std::fmt;
 use std::str::FromStr;
+
+use super::error::QueueError;
+use super::keys::JobKeys;
+use crate::words::WordCounts;
+
+/// The Lua definition of the merge targets (`lua/merge.lua`).
+const MERGE_LUA: &str = include_str!("../../lua/merge.lua");
+
+/// The text `FUNCTION LOAD` gets for the library `source` (whose first
+/// line is its `#!lua name=...` line): `lua/merge.lua` spliced in right
+/// after that line, so both libraries share one definition of the targets.
+pub fn function_library(source: &str) -> String {
+    let (first, rest) = source.split_once('\n').unwrap_or((source, ""));
+    format!("{first}\n{MERGE_LUA}{rest}")
+}
+
+/// The binary encoding of `counts` stored as one part.
+pub fn counts_blob(counts: &WordCounts) -> Result<Vec<u8>, QueueError> {
+    let mut blob = Vec::with_capacity(counts.distinct() * 16 + 4);
+    counts
+        .write_binary(&mut blob)
+        .map_err(|error| QueueError::Io {
+            what: "encoding a part of counts".into(),
+            error,
+        })?;
+    Ok(blob)
+}
 
 /// Where a job's counts accumulate.
 #[derive(
@@ -73,6 +103,16 @@ impl MergeTarget {
         .ignore();
     }
 
+    /// The key a commit whose first unit is `first` writes into: the
+    /// job's sorted set or hash, or that commit's own part.
+    pub fn key(self, keys: &JobKeys, first: &str) -> String {
+        match self {
+            MergeTarget::Zset => keys.counts(),
+            MergeTarget::Hash => keys.hash_counts(),
+            MergeTarget::Parts => keys.part(first),
+        }
+    }
+
     /// Whether commits send one update per word (false: one blob per commit).
     pub fn sends_words(self) -> bool {
         self != MergeTarget::Parts
@@ -107,6 +147,14 @@ mod tests {
         }
         assert!("sorted-set".parse::<MergeTarget>().is_err());
         assert_eq!(MergeTarget::default(), MergeTarget::Zset);
+    }
+
+    #[test]
+    fn the_merge_lua_is_spliced_after_the_library_line() {
+        let library = function_library("#!lua name=x\nlocal y = merge_pairs\n");
+        assert!(library.starts_with("#!lua name=x\n--[["), "{library}");
+        assert!(library.ends_with("\nlocal y = merge_pairs\n"));
+        assert!(library.contains("local function merge_pairs("));
     }
 
     #[test]

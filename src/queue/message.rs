@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use redis::Value;
 
+use super::error::QueueError;
 use crate::input::Unit;
 
 /// Field holding the path bytes.
@@ -86,6 +87,14 @@ fn field_u64(fields: &HashMap<String, Value>, name: &str) -> Result<u64, String>
                 String::from_utf8_lossy(bytes)
             )
         })
+}
+
+/// The first message of a commit (a commit always has one).
+pub(super) fn batch_first(batch: &[Taken]) -> Result<&str, QueueError> {
+    batch
+        .first()
+        .map(|taken| taken.id.as_str())
+        .ok_or_else(|| QueueError::BadOptions("a commit needs at least one unit".into()))
 }
 
 #[cfg(test)]

@@ -88,6 +88,16 @@ pub trait WorkQueue {
     fn is_done(&mut self, con: &mut Connection) -> Result<bool, QueueError> {
         Ok(self.pending(con)? == 0)
     }
+    /// Whether a batch commit ([`WorkQueue::commit_batch`]) applies all of
+    /// its units or none: a refused batch is then committed unit by unit.
+    fn atomic_batches(&self) -> bool {
+        false
+    }
+    /// The most distinct words one batch commit takes (`None`: no limit):
+    /// the worker starts a new batch rather than exceed it.
+    fn batch_pairs(&self) -> Option<usize> {
+        None
+    }
     /// Merges `counts` of `taken` and acknowledges it. With `ack_separately`
     /// the acknowledgement is its own round trip and `before_ack` runs just
     /// before it (the `mid-commit` crash point).

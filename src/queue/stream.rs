@@ -24,8 +24,8 @@ use super::commit::{
 use super::connection::Endpoint;
 use super::error::QueueError;
 use super::keys::JobKeys;
-use super::merge::MergeTarget;
-use super::message::{Taken, decode_unit, encode_unit};
+use super::merge::{MergeTarget, counts_blob, function_library};
+use super::message::{Taken, batch_first, decode_unit, encode_unit};
 use crate::input::Unit;
 use crate::words::WordCounts;
 
@@ -104,11 +104,7 @@ impl StreamQueue {
 
     /// The key commits of a batch whose first message is `first` write into.
     fn target_key(&self, first: &str) -> String {
-        match self.merge {
-            MergeTarget::Zset => self.keys.counts(),
-            MergeTarget::Hash => self.keys.hash_counts(),
-            MergeTarget::Parts => self.keys.part(first),
-        }
+        self.merge.key(&self.keys, first)
     }
 
     /// Makes the worker steal (`XAUTOCLAIM`) units idle longer than
@@ -123,7 +119,7 @@ impl StreamQueue {
         redis::cmd("FUNCTION")
             .arg("LOAD")
             .arg("REPLACE")
-            .arg(FUNCTION_LIBRARY)
+            .arg(function_library(FUNCTION_LIBRARY))
             .query::<String>(con)
             .map(|_| ())
             .map_err(|e| self.error(e, "FUNCTION LOAD REPLACE of lua/wordcount.lua"))
@@ -569,6 +565,10 @@ impl WorkQueue for StreamQueue {
         }
     }
 
+    fn atomic_batches(&self) -> bool {
+        self.commit == CommitPath::Atomic
+    }
+
     fn pending(&mut self, con: &mut Connection) -> Result<u64, QueueError> {
         let reply: StreamPendingReply = con
             .xpending(self.keys.stream(), self.keys.group())
@@ -659,26 +659,6 @@ impl StreamQueue {
         )?;
         Ok(stats)
     }
-}
-
-/// The first message of a commit (a commit always has one).
-fn batch_first(batch: &[Taken]) -> Result<&str, QueueError> {
-    batch
-        .first()
-        .map(|taken| taken.id.as_str())
-        .ok_or_else(|| QueueError::BadOptions("a commit needs at least one unit".into()))
-}
-
-/// The binary encoding of `counts` stored as one part.
-fn counts_blob(counts: &WordCounts) -> Result<Vec<u8>, QueueError> {
-    let mut blob = Vec::with_capacity(counts.distinct() * 16 + 4);
-    counts
-        .write_binary(&mut blob)
-        .map_err(|error| QueueError::Io {
-            what: "encoding a part of counts".into(),
-            error,
-        })?;
-    Ok(blob)
 }
 
 /// Adds the members of a `ZRANGE ... WITHSCORES` reply (RESP2: a flat

@@ -288,7 +288,7 @@ pub const LAB_QUESTIONS: &[LabQuestion] = &[
     LabQuestion {
         lab: "Lab 4",
         question: "RedisRaft vs replicated vs single (lease queue); killing 1 and 2 of 3 Raft nodes, the leader, or a random node every N seconds",
-        experiments: &["raft-overhead", "raft-kills", "raft-churn"],
+        experiments: &["raft-overhead", "raft-kills", "raft-kills-f2", "raft-churn"],
         figures: &[
             figure(WALL, &["max_file_bytes"], Some("topology")),
             figure(Metric::Exact, &[], Some("redis_kill")),
@@ -298,7 +298,7 @@ pub const LAB_QUESTIONS: &[LabQuestion] = &[
 ];
 
 /// Experiments that run on the raft topology (they need the RedisRaft module).
-const RAFT_EXPERIMENTS: &[&str] = &["raft-overhead", "raft-kills", "raft-churn"];
+const RAFT_EXPERIMENTS: &[&str] = &["raft-overhead", "raft-kills", "raft-kills-f2", "raft-churn"];
 
 /// What to show for a question's experiment: its parameter sets when it
 /// has results, `None` when it has not been run.

@@ -142,6 +142,8 @@ pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
             ..WorkerStats::default()
         },
         counts: WordCounts::new(),
+        spare: WordCounts::new(),
+        carried: None,
         first_attempt: std::collections::HashMap::new(),
     };
     worker.events.record(
@@ -230,6 +232,12 @@ struct Worker<'a> {
     stats: WorkerStats,
     /// The current unit's counts; cleared, not reallocated, per unit.
     counts: WordCounts,
+    /// The counts of a unit counted on its own before it joins a batch
+    /// (or, when it did not fit, of [`Worker::carried`]).
+    spare: WordCounts,
+    /// A unit taken and counted that did not fit the last batch (the
+    /// backend's [`WorkQueue::batch_pairs`]): it starts the next one.
+    carried: Option<(Taken, Tally)>,
     /// When the commit of a unit cut off by a failover was first tried.
     first_attempt: std::collections::HashMap<String, Instant>,
 }
@@ -275,23 +283,31 @@ impl Worker<'_> {
         queue: &mut impl WorkQueue,
         con: &mut Connection,
     ) -> Result<Step, QueueError> {
-        let waiting = Instant::now();
-        let Some(first) = queue.take(con)? else {
-            // Done only when Redis says the whole job is (nothing held by
-            // anyone, every unit delivered and acknowledged), not merely
-            // when nothing is held at this instant.
-            let done = queue.is_done(con)?;
-            self.stats.wait_s += waiting.elapsed().as_secs_f64();
-            return Ok(if done { Step::Finished } else { Step::Waited });
-        };
-        self.stats.wait_s += waiting.elapsed().as_secs_f64();
         self.counts.clear();
         let mut tally = Tally::default();
         let mut batch = Vec::new();
-        let mut next = Some(first);
-        while let Some(taken) = next.take() {
-            tally.add(self.count_taken(&taken)?);
+        if let Some((taken, counted)) = self.carried.take() {
+            // Counted last time but too big to join that batch: its counts
+            // are in `spare`.
+            std::mem::swap(&mut self.counts, &mut self.spare);
+            tally.add(counted);
             batch.push(taken);
+        } else {
+            let waiting = Instant::now();
+            let Some(first) = queue.take(con)? else {
+                // Done only when Redis says the whole job is (nothing held by
+                // anyone, every unit delivered and acknowledged), not merely
+                // when nothing is held at this instant.
+                let done = queue.is_done(con)?;
+                self.stats.wait_s += waiting.elapsed().as_secs_f64();
+                return Ok(if done { Step::Finished } else { Step::Waited });
+            };
+            self.stats.wait_s += waiting.elapsed().as_secs_f64();
+            tally.add(self.count_taken(&first, false)?);
+            batch.push(first);
+        }
+        let most_pairs = queue.batch_pairs();
+        loop {
             // A commit-phase crash point planned for this unit closes the
             // batch here, so the crash happens where the plan says.
             let crash_at_commit = [
@@ -301,20 +317,37 @@ impl Worker<'_> {
             ]
             .iter()
             .any(|&point| self.crash.armed(point));
-            if batch.len() < self.config.commit_units.max(1) as usize && !crash_at_commit {
-                let waiting = Instant::now();
-                next = queue.take_now(con)?;
-                self.stats.wait_s += waiting.elapsed().as_secs_f64();
-                // A unit of this very batch, idle past the steal timeout
-                // while its siblings were counted, comes back through the
-                // steal: it is already counted here, so the batch ends.
-                if next
-                    .as_ref()
-                    .is_some_and(|again| batch.iter().any(|held| held.id == again.id))
-                {
-                    next = None;
-                }
+            if batch.len() >= self.config.commit_units.max(1) as usize || crash_at_commit {
+                break;
             }
+            let waiting = Instant::now();
+            let next = queue.take_now(con)?;
+            self.stats.wait_s += waiting.elapsed().as_secs_f64();
+            let Some(next) = next else { break };
+            // A unit of this very batch, idle past the steal timeout
+            // while its siblings were counted, comes back through the
+            // steal: it is already counted here, so the batch ends.
+            if batch.iter().any(|held| held.id == next.id) {
+                break;
+            }
+            let Some(most) = most_pairs else {
+                tally.add(self.count_taken(&next, false)?);
+                batch.push(next);
+                continue;
+            };
+            // The backend commits at most `most` pairs per batch: a unit
+            // whose words might not fit waits for the next batch.
+            self.spare.clear();
+            let counted = self.count_taken(&next, true)?;
+            if self.counts.distinct() + self.spare.distinct() > most {
+                self.carried = Some((next, counted));
+                break;
+            }
+            for (word, count) in self.spare.iter() {
+                self.counts.add(word, count);
+            }
+            tally.add(counted);
+            batch.push(next);
         }
         let label = unit_label(&batch[batch.len() - 1].unit);
         self.crash_point(CrashPoint::BeforeCommit, &label);
@@ -331,7 +364,7 @@ impl Worker<'_> {
             .inspect_err(|e| self.note_commit_error(e, &batch, merging))?;
         self.stats.merge_s += merging.elapsed().as_secs_f64();
         self.note_commit(&commit, &batch, merging);
-        if batch.len() > 1 && self.config.commit == CommitPath::Atomic && !commit.acked {
+        if batch.len() > 1 && queue.atomic_batches() && !commit.acked {
             // Some unit of the batch was stolen meanwhile: nothing was
             // applied. Commit the units one by one (recounting each): the
             // ones still this worker's are applied once, the stolen ones
@@ -374,9 +407,9 @@ impl Worker<'_> {
     }
 
     /// Records the take of one unit and counts it into `self.counts`
-    /// (adding to the units of the batch before it), with the crash points
-    /// of reading and counting.
-    fn count_taken(&mut self, taken: &Taken) -> Result<Tally, QueueError> {
+    /// (adding to the units of the batch before it; into `self.spare`
+    /// with `spare`), with the crash points of reading and counting.
+    fn count_taken(&mut self, taken: &Taken, spare: bool) -> Result<Tally, QueueError> {
         self.crash.unit_taken();
         let label = unit_label(&taken.unit);
         if taken.stolen {
@@ -387,22 +420,21 @@ impl Worker<'_> {
         self.crash_point(CrashPoint::AfterRead, &label);
 
         let counting = Instant::now();
-        let before = self.counts.distinct();
-        let tally = count_unit(
-            &self.local_unit(&taken.unit),
-            self.config.tokenizer,
-            &mut self.counts,
-        )?;
+        let unit = self.local_unit(&taken.unit).into_owned();
+        let into = if spare {
+            &mut self.spare
+        } else {
+            &mut self.counts
+        };
+        let before = into.distinct();
+        let tally = count_unit(&unit, self.config.tokenizer, into)?;
+        let distinct = into.distinct() - before;
         self.crash_point(CrashPoint::MidCount, &label);
         self.stats.count_s += counting.elapsed().as_secs_f64();
         self.events.record(
             EventKind::Counted,
             &label,
-            &format!(
-                "words={} distinct={}",
-                tally.words,
-                self.counts.distinct() - before
-            ),
+            &format!("words={} distinct={distinct}", tally.words),
         );
         Ok(tally)
     }
