@@ -39,6 +39,14 @@ pub const PARAMETER_COLUMNS: &[&str] = &[
     "min_replicas_max_lag_s",
     "queue",
     "raft_module",
+    "pipeline",
+    "hosts",
+    "rtt_ms",
+    "jitter_ms",
+    "loss_pct",
+    "rate_mbit",
+    "partition",
+    "shaper",
     "scale",
 ];
 

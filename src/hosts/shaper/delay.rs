@@ -59,12 +59,20 @@ impl Schedule {
 
     /// True when chunks pass at once (nothing to delay, limit or lose).
     pub(super) fn is_immediate(&self) -> bool {
-        self.one_way.is_zero() && self.jitter.is_zero() && self.bytes_per_s == 0.0 && self.loss == 0.0
+        self.one_way.is_zero()
+            && self.jitter.is_zero()
+            && self.bytes_per_s == 0.0
+            && self.loss == 0.0
     }
 
     /// When a chunk of `len` bytes read at `now` may be written on;
     /// `random` gives numbers in 0..1 (jitter and loss).
-    pub(super) fn due(&mut self, now: Instant, len: usize, mut random: impl FnMut() -> f64) -> Instant {
+    pub(super) fn due(
+        &mut self,
+        now: Instant,
+        len: usize,
+        mut random: impl FnMut() -> f64,
+    ) -> Instant {
         let start = self.link_free.map_or(now, |free| free.max(now));
         let sent = if self.bytes_per_s > 0.0 {
             start + Duration::from_secs_f64(len as f64 / self.bytes_per_s)

@@ -277,7 +277,10 @@ mod tests {
         );
         let (rtt, intact) = through(LinkShape::default(), 15);
         assert!(intact);
-        assert!(rtt < Duration::from_millis(20), "unshaped round trip {rtt:?}");
+        assert!(
+            rtt < Duration::from_millis(20),
+            "unshaped round trip {rtt:?}"
+        );
         let (_, intact) = through(
             LinkShape {
                 rtt_ms: 1.0,

@@ -1,0 +1,173 @@
+//! The emulated network of a run with `hosts = N`: the hosts' namespaces
+//! (Redis in its own), the shaping of their links, where each worker runs
+//! and connects, the RTT measured from inside each host, and the partition
+//! schedule the supervisor runs. Dropping it stops the shaper, then deletes
+//! every namespace and link it created.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::events::{Event, EventKind, now_unix_s};
+use crate::hosts::{EmulatedHosts, HostsError, Partition, Shaper, in_namespace};
+use crate::params::RedisParams;
+use crate::queue::QueueError;
+use crate::servers::Placement;
+
+/// The port Redis listens on inside its own (fresh, empty) namespace.
+const REDIS_PORT: u16 = 6379;
+/// PINGs per host when measuring the RTT.
+const PINGS: usize = 20;
+
+/// The emulated hosts of one run and their shaping.
+pub(super) struct Network {
+    // Declared first: dropped before the hosts it runs on.
+    shaper: Option<Shaper>,
+    hosts: EmulatedHosts,
+    partitions: Vec<(Partition, Cut)>,
+    started: Option<Instant>,
+}
+
+/// Where a partition is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    Before,
+    During,
+    Restored,
+}
+
+fn hosts_error(e: HostsError) -> QueueError {
+    QueueError::BadOptions(format!("emulated hosts: {e}"))
+}
+
+impl Network {
+    /// Creates `params.hosts` hosts and Redis's namespace (links not yet shaped).
+    pub fn create(params: &RedisParams) -> Result<Network, QueueError> {
+        let hosts = EmulatedHosts::create(params.hosts).map_err(hosts_error)?;
+        eprintln!(
+            "note: emulated {} host(s) in network namespaces {}-h1.. (Redis in {}), prefix {}",
+            params.hosts,
+            hosts.prefix(),
+            hosts.redis_namespace(),
+            hosts.prefix()
+        );
+        Ok(Network {
+            shaper: None,
+            hosts,
+            partitions: params.partition.iter().map(|p| (*p, Cut::Before)).collect(),
+            started: None,
+        })
+    }
+
+    /// Where the Redis server runs: inside its namespace.
+    pub fn placement(&self) -> Placement {
+        Placement {
+            bind: self.hosts.redis_addr().to_string(),
+            port: REDIS_PORT,
+            exec_prefix: self.hosts.exec_prefix(0),
+        }
+    }
+
+    /// Shapes every host's link (the shaper `params.shaper` asks for).
+    pub fn shape(&mut self, params: &RedisParams) -> Result<&'static str, QueueError> {
+        let redis = SocketAddr::from((self.hosts.redis_addr(), REDIS_PORT));
+        let shaper = Shaper::start(params.shaper, &self.hosts, &params.link_shape(), redis)
+            .map_err(hosts_error)?;
+        let name = shaper.name();
+        self.shaper = Some(shaper);
+        Ok(name)
+    }
+
+    /// The shaper in use ("" before [`Network::shape`]).
+    pub fn shaper_name(&self) -> &'static str {
+        self.shaper.as_ref().map_or("", Shaper::name)
+    }
+
+    /// The host worker `worker` runs on (round-robin, 1-based).
+    pub fn host_of(&self, worker: u32) -> u32 {
+        worker % self.hosts.hosts() + 1
+    }
+
+    /// The command prefix that runs a program on host `host`.
+    pub fn exec_prefix(&self, host: u32) -> Vec<String> {
+        self.hosts.exec_prefix(host)
+    }
+
+    /// `url` (Redis's) as host `host` reaches it (through its proxy, if any).
+    pub fn url_for(&self, url: &str, host: u32) -> String {
+        let Some(shaper) = &self.shaper else {
+            return url.to_owned();
+        };
+        let head = url.rsplit_once('@').map_or("redis://", |(head, _)| head);
+        let at = if url.contains('@') { "@" } else { "" };
+        format!("{head}{at}{}/", shaper.endpoint(host))
+    }
+
+    /// The median round trip of a Redis PING from inside each host, ms.
+    pub fn measure_rtt_ms(&self, url: &str) -> Vec<f64> {
+        (1..=self.hosts.hosts())
+            .map(|host| {
+                let url = self.url_for(url, host);
+                in_namespace(&self.hosts.namespace(host), move || ping_median_ms(&url))
+                    .ok()
+                    .flatten()
+                    .unwrap_or(f64::NAN)
+            })
+            .collect()
+    }
+
+    /// Starts the partition clock (when the workers start).
+    pub fn start_clock(&mut self) {
+        self.started = Some(Instant::now());
+    }
+
+    /// Cuts and restores hosts as the partition schedule says; the events
+    /// go to `events`.
+    pub fn tick(&mut self, events: &mut Vec<Event>) -> Result<(), QueueError> {
+        let Some(started) = self.started else {
+            return Ok(());
+        };
+        let elapsed = started.elapsed();
+        for (partition, state) in &mut self.partitions {
+            let (kind, next) = match *state {
+                Cut::Before if elapsed >= partition.at => (EventKind::HostCut, Cut::During),
+                Cut::During if elapsed >= partition.at + partition.length => {
+                    (EventKind::HostRestored, Cut::Restored)
+                }
+                _ => continue,
+            };
+            if next == Cut::During {
+                self.hosts.cut(partition.host).map_err(hosts_error)?;
+            } else {
+                self.hosts.restore(partition.host).map_err(hosts_error)?;
+            }
+            *state = next;
+            events.push(Event {
+                at_unix_s: now_unix_s(),
+                worker: -1,
+                kind,
+                unit: String::new(),
+                detail: format!("host-{} ({partition})", partition.host),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Median of [`PINGS`] PINGs on one connection, ms (`None`: unreachable).
+fn ping_median_ms(url: &str) -> Option<f64> {
+    let client = redis::Client::open(url).ok()?;
+    let mut con = client
+        .get_connection_with_timeout(Duration::from_secs(2))
+        .ok()?;
+    con.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let _: String = redis::cmd("PING").query(&mut con).ok()?;
+    let mut times: Vec<f64> = (0..PINGS)
+        .filter_map(|_| {
+            let t = Instant::now();
+            let pong: Result<String, _> = redis::cmd("PING").query(&mut con);
+            pong.ok().map(|_| t.elapsed().as_secs_f64() * 1000.0)
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times.get(times.len() / 2).copied()
+}
