@@ -105,6 +105,8 @@ impl Experiment {
     }
 }
 
+use crate::params::RedisParams;
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -182,8 +184,24 @@ pub fn parse_experiment(
     }
     let combos = matrix::expand(&file.fixed, file.matrix.as_ref())
         .map_err(|(key, offset, message)| invalid(key, line_of(text, offset), message))?;
+    for table in &file.exclude {
+        if let Some(key) = table
+            .filter
+            .keys()
+            .find(|k| !RedisParams::NAMES.contains(&k.as_str()))
+        {
+            return Err(invalid(
+                "exclude",
+                line_of(text, text.find("[[exclude]]").unwrap_or(0)),
+                format!("`{key}` is not a redis-mode run parameter; [[exclude]] matches those only"),
+            ));
+        }
+    }
     let mut runs: Vec<RunParams> = Vec::new();
-    for combo in &combos {
+    for combo in combos
+        .iter()
+        .filter(|c| !file.exclude.iter().any(|table| c.matches(table)))
+    {
         let run = validate::validate_run(combo, scale)
             .map_err(|(key, message)| invalid(key, line_of_key(text, key), message))?;
         if !runs.contains(&run) {

@@ -28,7 +28,7 @@ mod partition;
 mod shape;
 mod shaper;
 
-pub use command::HostsError;
+pub use command::{HostsError, require_tools};
 pub use netns::in_namespace;
 pub use partition::Partition;
 pub use shape::LinkShape;
@@ -36,7 +36,7 @@ pub use shaper::{DelayProxy, Shaper, ShaperKind};
 
 use std::net::Ipv4Addr;
 
-use command::{ip, require_tools};
+use command::ip;
 
 /// The emulated hosts of one run; dropping it tears everything down.
 #[derive(Debug)]

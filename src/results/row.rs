@@ -89,6 +89,9 @@ pub struct RunRow {
     pub partition: String,
     /// Emulated hosts: the shaper asked for (auto, netem, proxy).
     pub shaper: String,
+    /// Emulated hosts: seconds hosts were cut off in all (the partitions'
+    /// lengths summed; the x of partition plots).
+    pub partition_s: f64,
     /// Wall time of the job, seconds.
     pub wall_s: f64,
     /// Walking inputs and cutting units, seconds.
@@ -241,6 +244,7 @@ impl RunRow {
             rate_mbit: 0.0,
             partition: String::new(),
             shaper: "auto".into(),
+            partition_s: 0.0,
             wall_s: 0.0,
             plan_s: 0.0,
             count_s: 0.0,
