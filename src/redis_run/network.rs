@@ -36,7 +36,13 @@ enum Cut {
 }
 
 fn hosts_error(e: HostsError) -> QueueError {
-    QueueError::BadOptions(format!("emulated hosts: {e}"))
+    match e {
+        HostsError::Failed { .. } | HostsError::BadOptions(_) => {
+            QueueError::BadOptions(format!("emulated hosts: {e}"))
+        }
+        // These name what is missing and what to do already.
+        other => QueueError::BadOptions(other.to_string()),
+    }
 }
 
 impl Network {

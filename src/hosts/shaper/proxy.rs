@@ -169,6 +169,12 @@ fn forward(from: TcpStream, to: TcpStream, schedule: Schedule) -> io::Result<()>
         }
     })?;
     std::thread::Builder::new().spawn(move || {
+        // Sleeps end within ~1 us of the due time instead of the default
+        // 50 us timer slack (two sleeps per round trip).
+        // SAFETY: PR_SET_TIMERSLACK only changes this thread's timer slack.
+        unsafe {
+            libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong, 0, 0, 0);
+        }
         let mut to = to;
         let result = (|| {
             for (due, bytes) in receive {
