@@ -281,11 +281,7 @@ fn base_row(
         rate_mbit: redis.rate_mbit,
         partition: text("partition"),
         shaper: text("shaper"),
-        partition_s: redis
-            .partition
-            .iter()
-            .map(|p| p.length.as_secs_f64())
-            .sum(),
+        partition_s: redis.partition.iter().map(|p| p.length.as_secs_f64()).sum(),
         expect_exact: experiment.expect_exact_for(params),
         ..RunRow::example()
     }

@@ -193,6 +193,22 @@ impl EmulatedHosts {
         self.bridge()
     }
 
+    /// The `ip` commands that delete everything created, newest first (for
+    /// a process that must exit without dropping this, e.g. a second Ctrl-C).
+    pub fn teardown_commands(&self) -> Vec<Vec<String>> {
+        self.created
+            .iter()
+            .rev()
+            .map(|object| {
+                let args: &[&str] = match object {
+                    Created::Namespace(ns) => &["netns", "del", ns],
+                    Created::Bridge(name) | Created::Veth(name) => &["link", "del", name],
+                };
+                args.iter().map(|a| (*a).to_owned()).collect()
+            })
+            .collect()
+    }
+
     /// Deletes everything created, newest first (each veth pair with its
     /// qdiscs, then its namespace, then the bridge).
     fn teardown(&mut self) {

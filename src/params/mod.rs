@@ -859,4 +859,51 @@ mod tests {
             "{err}"
         );
     }
+
+    #[test]
+    fn emulated_host_settings_are_checked_naming_the_key() {
+        let hosts = |n: u32| RedisParams {
+            hosts: n,
+            ..RedisParams::default()
+        };
+        assert!(hosts(2).validate(redis(2)).is_ok());
+        let shaped = RedisParams {
+            rtt_ms: 5.0,
+            ..RedisParams::default()
+        };
+        let err = shaped.validate(redis(2)).unwrap_err();
+        assert!(
+            err.key == "rtt_ms" && err.message.contains("hosts = N"),
+            "{err}"
+        );
+        let far = RedisParams {
+            partition: Vec::<crate::hosts::Partition>::parse_text("host-3:at:0:for:10").unwrap(),
+            ..hosts(2)
+        };
+        assert_eq!(far.validate(redis(2)).unwrap_err().key, "partition");
+        let lossy = RedisParams {
+            loss_pct: 150.0,
+            ..hosts(2)
+        };
+        assert_eq!(lossy.validate(redis(2)).unwrap_err().key, "loss_pct");
+        let external = RunContext {
+            external_server: true,
+            ..redis(2)
+        };
+        assert_eq!(hosts(2).validate(external).unwrap_err().key, "hosts");
+        let replicated = RedisParams {
+            topology: TopologyKind::Replicated,
+            ..hosts(2)
+        };
+        assert_eq!(replicated.validate(redis(2)).unwrap_err().key, "hosts");
+        assert_eq!(
+            RedisParams::normalize("shaper", "proxy").as_deref(),
+            Some("proxy")
+        );
+        let serial = RunContext {
+            mode: "serial",
+            ..redis(1)
+        };
+        assert_eq!(hosts(2).validate(serial).unwrap_err().key, "hosts");
+    }
 }

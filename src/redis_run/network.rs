@@ -25,6 +25,8 @@ pub(super) struct Network {
     hosts: EmulatedHosts,
     partitions: Vec<(Partition, Cut)>,
     started: Option<Instant>,
+    /// Deletes the namespaces and links if a second Ctrl-C exits at once.
+    _forced_exit: crate::interrupt::CleanupGuard,
 }
 
 /// Where a partition is.
@@ -56,8 +58,15 @@ impl Network {
             hosts.redis_namespace(),
             hosts.prefix()
         );
+        let commands = hosts.teardown_commands();
+        let forced_exit = crate::interrupt::on_forced_exit(move || {
+            for args in &commands {
+                let _ = std::process::Command::new("ip").args(args).output();
+            }
+        });
         Ok(Network {
             shaper: None,
+            _forced_exit: forced_exit,
             hosts,
             partitions: params.partition.iter().map(|p| (*p, Cut::Before)).collect(),
             started: None,

@@ -191,7 +191,11 @@ pub const LAB_QUESTIONS: &[LabQuestion] = &[
         question: "The autoclaim timeout on a network: RTT 0 vs 20 ms, with and without a crash",
         experiments: &["autoclaim-rtt"],
         figures: &[
-            figure(Metric::Median("count_s"), &["rtt_ms", "crash"], Some(AUTOCLAIM)),
+            figure(
+                Metric::Median("count_s"),
+                &["rtt_ms", "crash"],
+                Some(AUTOCLAIM),
+            ),
             figure(
                 Metric::Median("units_stolen"),
                 &["rtt_ms", "crash"],
