@@ -165,12 +165,19 @@ impl EmulatedHosts {
 
     /// Cuts host `host` off (its bridge port goes down): the partition fault.
     pub fn cut(&self, host: u32) -> Result<(), HostsError> {
-        ip(&["link", "set", &self.outer_link(host), "down"])
+        self.switch(host).cut()
     }
 
     /// Restores host `host`'s link after [`EmulatedHosts::cut`].
     pub fn restore(&self, host: u32) -> Result<(), HostsError> {
-        ip(&["link", "set", &self.outer_link(host), "up"])
+        self.switch(host).restore()
+    }
+
+    /// Host `host`'s link switch, to cut and restore it from another thread.
+    pub fn switch(&self, host: u32) -> LinkSwitch {
+        LinkSwitch {
+            link: self.outer_link(host),
+        }
     }
 
     fn bridge(&self) -> String {
@@ -230,6 +237,25 @@ impl EmulatedHosts {
 impl Drop for EmulatedHosts {
     fn drop(&mut self) {
         self.teardown();
+    }
+}
+
+/// Cuts and restores one host's link (its bridge port); `Send`, so a
+/// partition schedule can run on its own thread.
+#[derive(Debug, Clone)]
+pub struct LinkSwitch {
+    link: String,
+}
+
+impl LinkSwitch {
+    /// The link goes down: the host is cut off.
+    pub fn cut(&self) -> Result<(), HostsError> {
+        ip(&["link", "set", &self.link, "down"])
+    }
+
+    /// The link comes back up.
+    pub fn restore(&self) -> Result<(), HostsError> {
+        ip(&["link", "set", &self.link, "up"])
     }
 }
 

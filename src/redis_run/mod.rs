@@ -276,7 +276,7 @@ pub fn run_redis_job(
     let phase = Instant::now();
     let mut pool = WorkerPool::spawn(exe, launches)?;
     if let Some(network) = &mut network {
-        network.start_clock();
+        network.start_clock()?;
     }
     report.throttle = throttle_stragglers(&mut pool, params)?;
     let supervised = supervise::Supervisor {

@@ -5,10 +5,13 @@
 //! every namespace and link it created.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::events::{Event, EventKind, now_unix_s};
-use crate::hosts::{EmulatedHosts, HostsError, Partition, Shaper, in_namespace};
+use crate::hosts::{EmulatedHosts, HostsError, LinkSwitch, Partition, Shaper, in_namespace};
 use crate::params::RedisParams;
 use crate::queue::QueueError;
 use crate::servers::Placement;
@@ -23,18 +26,71 @@ pub(super) struct Network {
     // Declared first: dropped before the hosts it runs on.
     shaper: Option<Shaper>,
     hosts: EmulatedHosts,
-    partitions: Vec<(Partition, Cut)>,
-    started: Option<Instant>,
+    partitions: Vec<Partition>,
+    schedule: Option<PartitionThread>,
     /// Deletes the namespaces and links if a second Ctrl-C exits at once.
     _forced_exit: crate::interrupt::CleanupGuard,
 }
 
-/// Where a partition is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cut {
-    Before,
-    During,
-    Restored,
+/// The partition schedule, run on its own thread so a busy Redis (the
+/// supervisor's queries wait behind the workers' commits) cannot delay a
+/// cut; stopped and joined on drop.
+struct PartitionThread {
+    stop: Arc<AtomicBool>,
+    events: Arc<Mutex<Vec<Event>>>,
+    failed: Arc<Mutex<Option<String>>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Drop for PartitionThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Runs `actions` (sorted by time after `started`): cut or restore a link.
+fn run_schedule(
+    started: Instant,
+    actions: Vec<(Duration, LinkSwitch, EventKind, String)>,
+    stop: &AtomicBool,
+    events: &Mutex<Vec<Event>>,
+    failed: &Mutex<Option<String>>,
+) {
+    for (at, switch, kind, detail) in actions {
+        loop {
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
+            let left = (started + at).saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(5)));
+        }
+        let done = if kind == EventKind::HostCut {
+            switch.cut()
+        } else {
+            switch.restore()
+        };
+        if let Err(e) = done {
+            if let Ok(mut slot) = failed.lock() {
+                *slot = Some(e.to_string());
+            }
+            return;
+        }
+        if let Ok(mut list) = events.lock() {
+            list.push(Event {
+                at_unix_s: now_unix_s(),
+                worker: -1,
+                kind,
+                unit: String::new(),
+                detail,
+            });
+        }
+    }
 }
 
 fn hosts_error(e: HostsError) -> QueueError {
@@ -68,8 +124,8 @@ impl Network {
             shaper: None,
             _forced_exit: forced_exit,
             hosts,
-            partitions: params.partition.iter().map(|p| (*p, Cut::Before)).collect(),
-            started: None,
+            partitions: params.partition.clone(),
+            schedule: None,
         })
     }
 
@@ -130,41 +186,58 @@ impl Network {
             .collect()
     }
 
-    /// Starts the partition clock (when the workers start).
-    pub fn start_clock(&mut self) {
-        self.started = Some(Instant::now());
+    /// Starts the partition schedule (when the workers start).
+    pub fn start_clock(&mut self) -> Result<(), QueueError> {
+        let started = Instant::now();
+        let mut actions = Vec::new();
+        for p in &self.partitions {
+            let detail = format!("host-{} ({p})", p.host);
+            let switch = self.hosts.switch(p.host);
+            actions.push((p.at, switch.clone(), EventKind::HostCut, detail.clone()));
+            actions.push((p.at + p.length, switch, EventKind::HostRestored, detail));
+        }
+        if actions.is_empty() {
+            return Ok(());
+        }
+        actions.sort_by_key(|a| a.0);
+        let stop = Arc::new(AtomicBool::new(false));
+        let events: Arc<Mutex<Vec<Event>>> = Arc::default();
+        let failed: Arc<Mutex<Option<String>>> = Arc::default();
+        let handle = {
+            let (stop, events, failed) = (stop.clone(), events.clone(), failed.clone());
+            std::thread::Builder::new()
+                .name("partitions".into())
+                .spawn(move || run_schedule(started, actions, &stop, &events, &failed))
+                .map_err(|error| QueueError::Io {
+                    what: "starting the partition schedule".into(),
+                    error,
+                })?
+        };
+        self.schedule = Some(PartitionThread {
+            stop,
+            events,
+            failed,
+            handle: Some(handle),
+        });
+        Ok(())
     }
 
-    /// Cuts and restores hosts as the partition schedule says; the events
-    /// go to `events`.
+    /// Moves the partition events so far into `events`; fails if a cut or
+    /// a restore failed.
     pub fn tick(&mut self, events: &mut Vec<Event>) -> Result<(), QueueError> {
-        let Some(started) = self.started else {
+        let Some(schedule) = &self.schedule else {
             return Ok(());
         };
-        let elapsed = started.elapsed();
-        for (partition, state) in &mut self.partitions {
-            let (kind, next) = match *state {
-                Cut::Before if elapsed >= partition.at => (EventKind::HostCut, Cut::During),
-                Cut::During if elapsed >= partition.at + partition.length => {
-                    (EventKind::HostRestored, Cut::Restored)
-                }
-                _ => continue,
-            };
-            if next == Cut::During {
-                self.hosts.cut(partition.host).map_err(hosts_error)?;
-            } else {
-                self.hosts.restore(partition.host).map_err(hosts_error)?;
-            }
-            *state = next;
-            events.push(Event {
-                at_unix_s: now_unix_s(),
-                worker: -1,
-                kind,
-                unit: String::new(),
-                detail: format!("host-{} ({partition})", partition.host),
-            });
+        if let Ok(mut list) = schedule.events.lock() {
+            events.append(&mut list);
         }
-        Ok(())
+        let failed = schedule.failed.lock().ok().and_then(|mut f| f.take());
+        match failed {
+            Some(message) => Err(QueueError::BadOptions(format!(
+                "emulated hosts: the partition schedule failed: {message}"
+            ))),
+            None => Ok(()),
+        }
     }
 }
 

@@ -322,6 +322,9 @@ impl Supervisor<'_, '_> {
             }
             std::thread::sleep(POLL);
         }
+        if let Some(network) = self.network.as_deref_mut() {
+            network.tick(&mut out.events)?;
+        }
         Ok(out)
     }
 
