@@ -399,6 +399,7 @@ fn redis_worker_on(
         wait_timeout_ms: 0,
         queue,
         input_map: None,
+        host: 0,
     };
     util::harness()
         .arg("redis-worker")

@@ -48,9 +48,6 @@ pub struct CountArgs {
     /// The `redis`-mode run parameters (see `crate::params`).
     #[command(flatten)]
     pub redis: RedisParams,
-    /// `redis` mode: commands (or atomic-commit staging pairs) per round trip (tests use a tiny value to exercise chunked commits).
-    #[arg(long, hide = true, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub pipeline: u64,
     /// `redis` mode: most word/count pairs an atomic commit sends inline in its FCALL; more are staged first (tests use a tiny value to exercise staging).
     #[arg(long, hide = true, value_name = "N", default_value_t = crate::queue::INLINE_MAX_PAIRS)]
     pub inline_pairs: u64,
@@ -133,7 +130,6 @@ pub fn run(args: CountArgs) -> Result<()> {
         redis: RedisOptions {
             url: args.redis_url.clone(),
             params: args.redis.clone(),
-            pipeline_commands: args.pipeline as usize,
             inline_pairs: args.inline_pairs,
             keep_keys: args.keep_keys,
             ..RedisOptions::default()
@@ -227,6 +223,22 @@ pub fn run(args: CountArgs) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(","),
         )?;
+        if !redis.shaper_used.is_empty() {
+            let join = |v: Vec<String>| v.join(",");
+            write!(
+                out,
+                " shaper={} host_rtt_ms={} worker_hosts={}",
+                redis.shaper_used,
+                join(
+                    redis
+                        .host_rtt_ms
+                        .iter()
+                        .map(|v| format!("{v:.3}"))
+                        .collect()
+                ),
+                join(redis.worker_hosts.iter().map(u32::to_string).collect()),
+            )?;
+        }
     }
     writeln!(out)?;
     out.flush()?;

@@ -26,6 +26,8 @@ pub struct Cli {
 }
 
 /// The commands.
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Count the words of files and folders once and print the top words.

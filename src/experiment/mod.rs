@@ -107,6 +107,8 @@ impl Experiment {
     }
 }
 
+use crate::params::RedisParams;
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -184,8 +186,26 @@ pub fn parse_experiment(
     }
     let combos = matrix::expand(&file.fixed, file.matrix.as_ref())
         .map_err(|(key, offset, message)| invalid(key, line_of(text, offset), message))?;
+    for table in &file.exclude {
+        if let Some(key) = table
+            .filter
+            .keys()
+            .find(|k| !RedisParams::NAMES.contains(&k.as_str()))
+        {
+            return Err(invalid(
+                "exclude",
+                line_of(text, text.find("[[exclude]]").unwrap_or(0)),
+                format!(
+                    "`{key}` is not a redis-mode run parameter; [[exclude]] matches those only"
+                ),
+            ));
+        }
+    }
     let mut runs: Vec<RunParams> = Vec::new();
-    for combo in &combos {
+    for combo in combos
+        .iter()
+        .filter(|c| !file.exclude.iter().any(|table| c.matches(table)))
+    {
         let run = validate::validate_run(combo, scale)
             .map_err(|(key, message)| invalid(key, line_of_key(text, key), message))?;
         if !runs.contains(&run) {
@@ -418,6 +438,33 @@ mod tests {
         assert!(
             bad_plot.contains("pie") && bad_plot.contains("line 6"),
             "{bad_plot}"
+        );
+    }
+
+    #[test]
+    fn exclude_tables_leave_combinations_out_and_name_bad_keys() {
+        let base = "description = \"d\"\n[fixed]\nmode = \"redis\"\nworkers = 2\ninput = { preset = \"uniform\", files = 2, size = \"1KB\" }\n";
+        let text = format!(
+            "{base}[matrix]\natomic = [false, true]\nper_word = [false, true]\nhosts = [0, 2]\n[[exclude]]\nwhere = {{ atomic = true, per_word = true }}\n"
+        );
+        let experiment = parse(&text).unwrap();
+        assert_eq!(experiment.runs.len(), 6);
+        assert!(
+            experiment
+                .runs
+                .iter()
+                .all(|r| !(r.redis.atomic && r.redis.per_word))
+        );
+        // Without the exclusion the invalid combination is an error.
+        let text = format!("{base}[matrix]\natomic = [false, true]\nper_word = [false, true]\n");
+        assert!(parse(&text).is_err());
+        let text = format!(
+            "{base}[matrix]\natomic = [false, true]\n[[exclude]]\nwhere = {{ colour = \"red\" }}\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("`colour` is not a redis-mode run parameter"),
+            "{err}"
         );
     }
 }

@@ -273,6 +273,15 @@ fn base_row(
             String::new()
         },
         raft_module: redis.raft_module.clone(),
+        pipeline: redis.pipeline,
+        hosts: redis.hosts,
+        rtt_ms: redis.rtt_ms,
+        jitter_ms: redis.jitter_ms,
+        loss_pct: redis.loss_pct,
+        rate_mbit: redis.rate_mbit,
+        partition: text("partition"),
+        shaper: text("shaper"),
+        partition_s: redis.partition.iter().map(|p| p.length.as_secs_f64()).sum(),
         expect_exact: experiment.expect_exact_for(params),
         ..RunRow::example()
     }
@@ -322,6 +331,15 @@ fn add_measurements(row: &mut RunRow, outcome: &crate::job::JobOutcome, diff_wor
     row.commit_stalls = redis.map_or(0, |r| r.commit_stalls());
     row.min_replicas_acked = redis.and_then(|r| r.min_replicas_acked);
     row.failover_s = redis.map_or(0.0, |r| r.failover_s);
+    row.shaper_used = redis.map_or_else(String::new, |r| r.shaper_used.clone());
+    row.host_rtt_ms = redis.map_or(0.0, |r| r.host_rtt_median_ms());
+    row.worker_hosts = redis.map_or_else(String::new, |r| {
+        r.worker_hosts
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(";")
+    });
     row.correct = diff_words == 0;
     row.diff_words = diff_words;
     row.finished = true;

@@ -204,4 +204,26 @@ pub struct ExperimentFile {
     /// Runs expected to show wrong counts.
     #[serde(default)]
     pub inexact: Vec<InexactTable>,
+    /// Combinations of the matrix left out (e.g. `{ atomic = true,
+    /// per_word = true }`, which cannot run); same form as `[[inexact]]`,
+    /// matching `redis`-mode parameters.
+    #[serde(default)]
+    pub exclude: Vec<InexactTable>,
+}
+
+impl FixedTable {
+    /// True when every entry of `table` (an `[[exclude]]`) matches this
+    /// combination's `redis`-mode parameters.
+    pub fn matches(&self, table: &InexactTable) -> bool {
+        let params = self.redis_params();
+        table.filter.iter().all(|(key, value)| {
+            let wanted = match value {
+                toml::Value::String(text) => {
+                    RedisParams::normalize(key, text).unwrap_or_else(|| text.clone())
+                }
+                other => other.to_string(),
+            };
+            params.text_of(key).is_some_and(|have| have == wanted)
+        })
+    }
 }

@@ -19,7 +19,7 @@ pub enum HostsError {
     /// The kernel has no netem qdisc (`sch_netem`), so no delay, jitter,
     /// loss or rate can be emulated.
     #[error(
-        "this kernel has no tc netem qdisc (module sch_netem): rtt_ms, jitter_ms, loss_pct and rate_mbit need it; load it (`modprobe sch_netem`, package linux-modules-extra on some distributions) or run with all four at 0"
+        "this kernel has no tc netem qdisc (module sch_netem): rtt_ms, jitter_ms, loss_pct and rate_mbit need it; load it (`modprobe sch_netem`, package linux-modules-extra on some distributions) or use the userspace delay proxy (shaper = \"proxy\" or \"auto\", --shaper proxy)"
     )]
     NoNetem,
     /// A command failed.

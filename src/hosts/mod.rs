@@ -1,10 +1,14 @@
-//! Emulated hosts on one machine: one Linux network namespace per host,
-//! each joined by a veth pair to a bridge in the root namespace, on a
-//! private /24 (`10.213.S.0/24`, S picked free per run); the bridge holds
-//! the Redis address (`10.213.S.1`), host `i` is `10.213.S.(10+i)`. Each
-//! host's link is shaped with `tc netem` ([`LinkShape`]: half the RTT on
-//! each direction, jitter, loss, rate), and a host can be cut off and
-//! restored ([`EmulatedHosts::cut`], the `partition` fault).
+//! Emulated hosts on one machine: one Linux network namespace per host and
+//! one for Redis, each joined by a veth pair to a bridge in the root
+//! namespace, on a private /24 (`10.213.S.0/24`, S picked free per run):
+//! Redis's namespace holds `10.213.S.1`, host `i` is `10.213.S.(10+i)`, and
+//! the bridge itself `10.213.S.254` (so the harness, in the root namespace,
+//! reaches Redis unshaped, and the delay proxy listens there). Each host's
+//! link is shaped by a [`Shaper`] (`tc netem` on its veth pair, or a
+//! userspace delay proxy where the kernel has no netem; chosen in one place,
+//! [`Shaper::start`]), and a host can be cut off and restored
+//! ([`EmulatedHosts::cut`]: its bridge port goes down, the `partition`
+//! fault, whichever shaper runs).
 //!
 //! Every object is named with a per-run prefix (`hx` + 6 hex digits) and
 //! recorded when created; [`EmulatedHosts`] deletes exactly those on drop
@@ -13,20 +17,26 @@
 //! [`EmulatedHosts::create`] fails with [`HostsError`] naming what is missing.
 //!
 //! - `command`: running `ip`/`tc` and the typed errors.
-//! - `shape`: the netem settings of a link.
+//! - `shape`: how a link is shaped (RTT, jitter, loss, rate).
+//! - `shaper`: the shaping seam: `netem` and `proxy` variants.
 //! - `partition`: the partition fault (`host-N:at:MS:for:MS`), parsed once.
+//! - `netns`: running a closure on a thread inside a namespace (setns).
 
 mod command;
+mod netns;
 mod partition;
 mod shape;
+mod shaper;
 
-pub use command::HostsError;
+pub use command::{HostsError, require_tools};
+pub use netns::in_namespace;
 pub use partition::Partition;
 pub use shape::LinkShape;
+pub use shaper::{DelayProxy, Shaper, ShaperKind};
 
 use std::net::Ipv4Addr;
 
-use command::{ip, require_tools};
+use command::ip;
 
 /// The emulated hosts of one run; dropping it tears everything down.
 #[derive(Debug)]
@@ -47,8 +57,9 @@ enum Created {
 }
 
 impl EmulatedHosts {
-    /// Creates `hosts` namespaces linked to a bridge, each link shaped by `shape`.
-    pub fn create(hosts: u32, shape: &LinkShape) -> Result<EmulatedHosts, HostsError> {
+    /// Creates `hosts` namespaces and Redis's, linked to a bridge (links
+    /// unshaped: see [`Shaper::start`]).
+    pub fn create(hosts: u32) -> Result<EmulatedHosts, HostsError> {
         require_tools()?;
         if hosts == 0 || hosts > 200 {
             return Err(HostsError::BadOptions(format!(
@@ -63,37 +74,42 @@ impl EmulatedHosts {
             hosts,
             created: Vec::new(),
         };
-        me.build(shape)?;
+        me.build()?;
         Ok(me)
     }
 
-    fn build(&mut self, shape: &LinkShape) -> Result<(), HostsError> {
+    fn build(&mut self) -> Result<(), HostsError> {
         let bridge = self.bridge();
         ip(&["link", "add", &bridge, "type", "bridge"])?;
         self.created.push(Created::Bridge(bridge.clone()));
-        let redis = format!("{}/24", self.redis_addr());
-        ip(&["addr", "add", &redis, "dev", &bridge])?;
+        let own = format!("{}/24", self.bridge_addr());
+        ip(&["addr", "add", &own, "dev", &bridge])?;
         ip(&["link", "set", &bridge, "up"])?;
+        self.add_member(0, self.redis_addr())?;
         for host in 1..=self.hosts {
-            let ns = self.namespace(host);
-            ip(&["netns", "add", &ns])?;
-            self.created.push(Created::Namespace(ns.clone()));
-            let (outer, inner) = (self.outer_link(host), self.inner_link(host));
-            ip(&[
-                "link", "add", &outer, "type", "veth", "peer", "name", &inner,
-            ])?;
-            self.created.push(Created::Veth(outer.clone()));
-            ip(&["link", "set", &inner, "netns", &ns])?;
-            ip(&["link", "set", &outer, "master", &bridge])?;
-            ip(&["link", "set", &outer, "up"])?;
-            let addr = format!("{}/24", self.host_addr(host));
-            ip(&["-n", &ns, "addr", "add", &addr, "dev", &inner])?;
-            ip(&["-n", &ns, "link", "set", &inner, "up"])?;
-            ip(&["-n", &ns, "link", "set", "lo", "up"])?;
-            // Half the delay each way: the round trip is rtt_ms.
-            shape.apply(Some(&ns), &inner, true)?;
-            shape.apply(None, &outer, false)?;
+            self.add_member(host, self.host_addr(host))?;
         }
+        Ok(())
+    }
+
+    /// One namespace (0: Redis's, else host `member`) with its veth pair
+    /// to the bridge and address `addr`.
+    fn add_member(&mut self, member: u32, addr: Ipv4Addr) -> Result<(), HostsError> {
+        let ns = self.namespace(member);
+        ip(&["netns", "add", &ns])?;
+        self.created.push(Created::Namespace(ns.clone()));
+        let (outer, inner) = (self.outer_link(member), self.inner_link(member));
+        ip(&[
+            "link", "add", &outer, "type", "veth", "peer", "name", &inner,
+        ])?;
+        self.created.push(Created::Veth(outer.clone()));
+        ip(&["link", "set", &inner, "netns", &ns])?;
+        ip(&["link", "set", &outer, "master", &self.bridge()])?;
+        ip(&["link", "set", &outer, "up"])?;
+        let addr = format!("{addr}/24");
+        ip(&["-n", &ns, "addr", "add", &addr, "dev", &inner])?;
+        ip(&["-n", &ns, "link", "set", &inner, "up"])?;
+        ip(&["-n", &ns, "link", "set", "lo", "up"])?;
         Ok(())
     }
 
@@ -107,14 +123,29 @@ impl EmulatedHosts {
         self.hosts
     }
 
-    /// The namespace of host `host` (1-based).
+    /// The namespace of host `host` (1-based); 0 is Redis's namespace.
     pub fn namespace(&self, host: u32) -> String {
-        format!("{}-h{host}", self.prefix)
+        if host == 0 {
+            format!("{}-redis", self.prefix)
+        } else {
+            format!("{}-h{host}", self.prefix)
+        }
     }
 
-    /// The address Redis listens on (the bridge's).
+    /// The namespace Redis runs in.
+    pub fn redis_namespace(&self) -> String {
+        self.namespace(0)
+    }
+
+    /// The address Redis listens on (inside its namespace).
     pub fn redis_addr(&self) -> Ipv4Addr {
         Ipv4Addr::new(10, 213, self.subnet, 1)
+    }
+
+    /// The bridge's own address, in the root namespace: reachable from
+    /// every host (the delay proxy listens here).
+    pub fn bridge_addr(&self) -> Ipv4Addr {
+        Ipv4Addr::new(10, 213, self.subnet, 254)
     }
 
     /// The address of host `host` (1-based).
@@ -134,24 +165,55 @@ impl EmulatedHosts {
 
     /// Cuts host `host` off (its bridge port goes down): the partition fault.
     pub fn cut(&self, host: u32) -> Result<(), HostsError> {
-        ip(&["link", "set", &self.outer_link(host), "down"])
+        self.switch(host).cut()
     }
 
     /// Restores host `host`'s link after [`EmulatedHosts::cut`].
     pub fn restore(&self, host: u32) -> Result<(), HostsError> {
-        ip(&["link", "set", &self.outer_link(host), "up"])
+        self.switch(host).restore()
+    }
+
+    /// Host `host`'s link switch, to cut and restore it from another thread.
+    pub fn switch(&self, host: u32) -> LinkSwitch {
+        LinkSwitch {
+            link: self.outer_link(host),
+        }
     }
 
     fn bridge(&self) -> String {
         format!("{}br", self.prefix)
     }
 
-    fn outer_link(&self, host: u32) -> String {
+    /// Host `host`'s end of its veth pair on the bridge (root namespace).
+    pub fn outer_link(&self, host: u32) -> String {
         format!("{}h{host}o", self.prefix)
     }
 
-    fn inner_link(&self, host: u32) -> String {
+    /// Host `host`'s end of its veth pair inside its namespace.
+    pub fn inner_link(&self, host: u32) -> String {
         format!("{}h{host}i", self.prefix)
+    }
+
+    /// The bridge (a probe qdisc may be added to it to learn whether the
+    /// kernel has netem).
+    pub(crate) fn bridge_name(&self) -> String {
+        self.bridge()
+    }
+
+    /// The `ip` commands that delete everything created, newest first (for
+    /// a process that must exit without dropping this, e.g. a second Ctrl-C).
+    pub fn teardown_commands(&self) -> Vec<Vec<String>> {
+        self.created
+            .iter()
+            .rev()
+            .map(|object| {
+                let args: &[&str] = match object {
+                    Created::Namespace(ns) => &["netns", "del", ns],
+                    Created::Bridge(name) | Created::Veth(name) => &["link", "del", name],
+                };
+                args.iter().map(|a| (*a).to_owned()).collect()
+            })
+            .collect()
     }
 
     /// Deletes everything created, newest first (each veth pair with its
@@ -175,6 +237,25 @@ impl EmulatedHosts {
 impl Drop for EmulatedHosts {
     fn drop(&mut self) {
         self.teardown();
+    }
+}
+
+/// Cuts and restores one host's link (its bridge port); `Send`, so a
+/// partition schedule can run on its own thread.
+#[derive(Debug, Clone)]
+pub struct LinkSwitch {
+    link: String,
+}
+
+impl LinkSwitch {
+    /// The link goes down: the host is cut off.
+    pub fn cut(&self) -> Result<(), HostsError> {
+        ip(&["link", "set", &self.link, "down"])
+    }
+
+    /// The link comes back up.
+    pub fn restore(&self) -> Result<(), HostsError> {
+        ip(&["link", "set", &self.link, "up"])
     }
 }
 

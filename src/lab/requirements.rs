@@ -20,6 +20,20 @@ pub fn skip_reason(file: &ExperimentFile) -> Option<String> {
         .filter_map(|table| table.input.as_ref())
         .find_map(missing_book_folder)
         .or_else(|| missing_raft_module(file, &tables))
+        .or_else(|| missing_host_emulation(&tables))
+}
+
+/// Runs with emulated hosts (`hosts` > 0) need root and iproute2.
+fn missing_host_emulation(tables: &[FixedTable]) -> Option<String> {
+    let emulated = tables
+        .iter()
+        .any(|t| t.hosts.as_ref().is_some_and(|h| h.0 > 0));
+    if !emulated {
+        return None;
+    }
+    crate::hosts::require_tools()
+        .err()
+        .map(|e| format!("needs emulated hosts: {e}"))
 }
 
 /// Runs on topology raft need the RedisRaft module (`raft_module`, else

@@ -109,6 +109,35 @@ macro_rules! redis_parameter_list {
             /// HARNESS_REDISRAFT environment variable (see the README for building it).
             [long, value_name = "PATH", default_value = ""]
             raft_module: String = String::new(),
+            /// Commands (or atomic-commit staging pairs) per pipelined round trip of a commit.
+            [long, value_name = "N", default_value_t = 10_000]
+            pipeline: u64 = 10_000,
+            /// Emulated hosts: 0 = none (everything on loopback); N >= 1 runs Redis in its own
+            /// network namespace and the workers round-robin over N host namespaces, each host's
+            /// link shaped by rtt_ms, jitter_ms, loss_pct, rate_mbit (needs root and iproute2).
+            [long, value_name = "N", default_value_t = 0]
+            hosts: u32 = 0,
+            /// Emulated hosts: round-trip time added on each host's link to Redis, milliseconds.
+            [long, value_name = "MS", default_value_t = 0.0]
+            rtt_ms: f64 = 0.0,
+            /// Emulated hosts: jitter of the round trip, milliseconds.
+            [long, value_name = "MS", default_value_t = 0.0]
+            jitter_ms: f64 = 0.0,
+            /// Emulated hosts: loss on each host's link, percent (netem: packets; proxy: a
+            /// retransmission delay per lost segment).
+            [long, value_name = "PCT", default_value_t = 0.0]
+            loss_pct: f64 = 0.0,
+            /// Emulated hosts: rate limit of each host's link, Mbit/s (0: none).
+            [long, value_name = "MBIT", default_value_t = 0.0]
+            rate_mbit: f64 = 0.0,
+            /// Emulated hosts: cut host N off Redis MS ms after the workers start, for MS ms,
+            /// `host-N:at:MS:for:MS` (repeat the flag, or `;`-separate in experiment files).
+            [long, value_name = "host-N:at:MS:for:MS"]
+            partition: Vec<$crate::hosts::Partition> = Vec::new(),
+            /// Emulated hosts: how links are shaped: auto (tc netem when the kernel has it,
+            /// else the userspace delay proxy), netem, or proxy.
+            [long, value_name = "NAME", default_value = "auto"]
+            shaper: $crate::hosts::ShaperKind = $crate::hosts::ShaperKind::Auto,
         }
     };
 }
@@ -320,9 +349,10 @@ impl RedisParams {
             (None, TopologyKind::Single | TopologyKind::Snapshot) if self.snapshot_s > 0 => {
                 TopologySpec::Snapshot {
                     interval_s: self.snapshot_s,
+                    place: None,
                 }
             }
-            (None, _) => TopologySpec::Single,
+            (None, _) => TopologySpec::Single { place: None },
         }
     }
 
@@ -333,6 +363,86 @@ impl RedisParams {
             TopologyKind::Single if self.snapshot_s > 0 => "snapshot",
             kind => kind.name(),
         }
+    }
+
+    /// The link shape of the emulated hosts.
+    pub fn link_shape(&self) -> crate::hosts::LinkShape {
+        crate::hosts::LinkShape {
+            rtt_ms: self.rtt_ms,
+            jitter_ms: self.jitter_ms,
+            loss_pct: self.loss_pct,
+            rate_mbit: self.rate_mbit,
+        }
+    }
+
+    /// The emulated-host settings fit together.
+    fn validate_hosts(&self, run: RunContext<'_>) -> Result<(), ParamError> {
+        let changed = self.changed();
+        if self.hosts == 0 {
+            for key in [
+                "rtt_ms",
+                "jitter_ms",
+                "loss_pct",
+                "rate_mbit",
+                "partition",
+                "shaper",
+            ] {
+                if changed.contains(&key) {
+                    return Err(ParamError::new(
+                        key,
+                        "only applies to emulated hosts: set hosts = N (--hosts N, N >= 1) or drop it",
+                    ));
+                }
+            }
+            return Ok(());
+        }
+        if self.hosts > 200 {
+            return Err(ParamError::new("hosts", "use 1 to 200 emulated hosts"));
+        }
+        if run.external_server {
+            return Err(ParamError::new(
+                "hosts",
+                "emulated hosts run the harness's own Redis in a namespace: drop --redis-url",
+            ));
+        }
+        if run.workers == 0 {
+            return Err(ParamError::new(
+                "hosts",
+                "emulated hosts run local workers: use --workers 1 or more",
+            ));
+        }
+        if !matches!(self.topology, TopologyKind::Single | TopologyKind::Snapshot) {
+            return Err(ParamError::new(
+                "hosts",
+                "emulated hosts support topology single or snapshot (one server in its own namespace)",
+            ));
+        }
+        let limits = [
+            ("rtt_ms", self.rtt_ms, 10_000.0),
+            ("jitter_ms", self.jitter_ms, 10_000.0),
+            ("loss_pct", self.loss_pct, 100.0),
+            ("rate_mbit", self.rate_mbit, 100_000.0),
+        ];
+        for (key, value, max) in limits {
+            if !(value.is_finite() && (0.0..=max).contains(&value)) {
+                return Err(ParamError::new(
+                    key,
+                    format!("must be a number from 0 to {max}"),
+                ));
+            }
+        }
+        for p in &self.partition {
+            if p.host > self.hosts {
+                return Err(ParamError::new(
+                    "partition",
+                    format!(
+                        "{p} names host {} but only {} hosts are emulated (host-1..host-{}): use a smaller host or more hosts",
+                        p.host, self.hosts, self.hosts
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The topology settings and kill targets fit together.
@@ -508,6 +618,13 @@ impl RedisParams {
             }
         }
         self.validate_topology()?;
+        self.validate_hosts(run)?;
+        if self.pipeline == 0 {
+            return Err(ParamError::new(
+                "pipeline",
+                "must be at least 1 command per round trip",
+            ));
+        }
         if self.redis_down_ms > 60_000 {
             return Err(ParamError::new(
                 "redis_down_ms",
@@ -729,5 +846,52 @@ mod tests {
             err.to_string().contains("redis_kill: names node replica-3"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn emulated_host_settings_are_checked_naming_the_key() {
+        let hosts = |n: u32| RedisParams {
+            hosts: n,
+            ..RedisParams::default()
+        };
+        assert!(hosts(2).validate(redis(2)).is_ok());
+        let shaped = RedisParams {
+            rtt_ms: 5.0,
+            ..RedisParams::default()
+        };
+        let err = shaped.validate(redis(2)).unwrap_err();
+        assert!(
+            err.key == "rtt_ms" && err.message.contains("hosts = N"),
+            "{err}"
+        );
+        let far = RedisParams {
+            partition: Vec::<crate::hosts::Partition>::parse_text("host-3:at:0:for:10").unwrap(),
+            ..hosts(2)
+        };
+        assert_eq!(far.validate(redis(2)).unwrap_err().key, "partition");
+        let lossy = RedisParams {
+            loss_pct: 150.0,
+            ..hosts(2)
+        };
+        assert_eq!(lossy.validate(redis(2)).unwrap_err().key, "loss_pct");
+        let external = RunContext {
+            external_server: true,
+            ..redis(2)
+        };
+        assert_eq!(hosts(2).validate(external).unwrap_err().key, "hosts");
+        let replicated = RedisParams {
+            topology: TopologyKind::Replicated,
+            ..hosts(2)
+        };
+        assert_eq!(replicated.validate(redis(2)).unwrap_err().key, "hosts");
+        assert_eq!(
+            RedisParams::normalize("shaper", "proxy").as_deref(),
+            Some("proxy")
+        );
+        let serial = RunContext {
+            mode: "serial",
+            ..redis(1)
+        };
+        assert_eq!(hosts(2).validate(serial).unwrap_err().key, "hosts");
     }
 }

@@ -83,7 +83,8 @@ text_value!(
     crate::faults::RedisKill,
     crate::servers::TopologyKind,
     crate::queue::MergeTarget,
-    crate::queue::QueueBackend
+    crate::queue::QueueBackend,
+    crate::hosts::ShaperKind
 );
 
 /// A list of items written `;`-separated (`0:0.5;1:0.25`); "" is empty.

@@ -30,12 +30,37 @@ pub fn timeline_from_events(
         .map(|e| e.worker as usize)
         .max()
         .map_or(0, |w| w + 1);
-    let rows = (0..workers)
-        .map(|w| {
-            row_names
+    // Emulated hosts: workers grouped by the host they ran on (from their
+    // Start events' `host=N`), each row named after its host.
+    let mut host_of: BTreeMap<usize, u32> = BTreeMap::new();
+    for e in events
+        .iter()
+        .filter(|e| e.worker >= 0 && e.kind == EventKind::Start)
+    {
+        if let Some(host) = e
+            .detail
+            .split_whitespace()
+            .find_map(|f| f.strip_prefix("host="))
+            .and_then(|h| h.parse::<u32>().ok())
+            .filter(|&h| h > 0)
+        {
+            host_of.insert(e.worker as usize, host);
+        }
+    }
+    let mut order: Vec<usize> = (0..workers).collect();
+    order.sort_by_key(|w| (host_of.get(w).copied().unwrap_or(0), *w));
+    let row_of: BTreeMap<usize, usize> = order.iter().enumerate().map(|(r, w)| (*w, r)).collect();
+    let rows = order
+        .iter()
+        .map(|&w| {
+            let name = row_names
                 .get(&w)
                 .cloned()
-                .unwrap_or_else(|| format!("worker {w}"))
+                .unwrap_or_else(|| format!("worker {w}"));
+            match host_of.get(&w) {
+                Some(host) => format!("host-{host}: {name}"),
+                None => name,
+            }
         })
         .collect();
     let mut timeline = Timeline {
@@ -48,6 +73,7 @@ pub fn timeline_from_events(
     let mut holding: BTreeMap<usize, (String, f64, bool)> = BTreeMap::new();
     let mut counted: BTreeMap<usize, f64> = BTreeMap::new();
     let mut down_since: Option<f64> = None;
+    let mut cut_since: BTreeMap<String, f64> = BTreeMap::new();
     let short = |unit: &str| unit.rsplit('/').next().unwrap_or(unit).to_string();
     let mut sorted = events.to_vec();
     sorted.sort_by(|a, b| a.at_unix_s.total_cmp(&b.at_unix_s));
@@ -65,11 +91,27 @@ pub fn timeline_from_events(
                         });
                     }
                 }
+                EventKind::HostCut => {
+                    cut_since.insert(host_label(&event.detail), t);
+                }
+                EventKind::HostRestored => {
+                    let host = host_label(&event.detail);
+                    if let Some(since) = cut_since.remove(&host) {
+                        timeline.outages.push(Outage {
+                            start_s: since,
+                            end_s: t,
+                            label: format!("{host} cut off"),
+                        });
+                    }
+                }
                 _ => {}
             }
             continue;
         }
-        let row = event.worker as usize;
+        let row = row_of
+            .get(&(event.worker as usize))
+            .copied()
+            .unwrap_or(event.worker as usize);
         let mark = |kind| Mark { row, at_s: t, kind };
         match event.kind {
             EventKind::Start => timeline.marks.push(mark(MarkKind::Start)),
@@ -133,8 +175,19 @@ pub fn timeline_from_events(
                 counted.remove(&row);
                 timeline.marks.push(mark(MarkKind::Crash));
             }
-            EventKind::RedisDown | EventKind::RedisUp => {}
+            EventKind::RedisDown
+            | EventKind::RedisUp
+            | EventKind::HostCut
+            | EventKind::HostRestored => {}
         }
+    }
+    for (host, since) in cut_since {
+        let end = sorted.last().map_or(since, at);
+        timeline.outages.push(Outage {
+            start_s: since,
+            end_s: end,
+            label: format!("{host} cut off"),
+        });
     }
     if let Some(since) = down_since {
         let end = sorted.last().map_or(since, at);
@@ -145,6 +198,15 @@ pub fn timeline_from_events(
         });
     }
     timeline
+}
+
+/// `host-N` of a partition event's detail (`host-N (host-N:at:..)`).
+fn host_label(detail: &str) -> String {
+    detail
+        .split_whitespace()
+        .next()
+        .unwrap_or("host")
+        .to_owned()
 }
 
 /// Draws the timeline of run `run_id` of the results CSV `csv` into

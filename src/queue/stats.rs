@@ -70,6 +70,9 @@ pub struct WorkerStats {
     /// failover counts from its last attempt).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commit_ms: Vec<f64>,
+    /// The emulated host it ran on (1-based; 0: not emulated).
+    #[serde(default)]
+    pub host: u32,
 }
 
 /// A commit longer than this many milliseconds is a stall (an election
@@ -242,6 +245,16 @@ pub struct RedisReport {
     /// Seconds from starting the workers until Redis said the job was done.
     #[serde(default)]
     pub job_s: f64,
+    /// Emulated hosts: how the links were shaped (netem or proxy; "" without hosts).
+    #[serde(default)]
+    pub shaper_used: String,
+    /// Emulated hosts: the median Redis PING round trip from inside each
+    /// host, through its shaping, ms (by host).
+    #[serde(default)]
+    pub host_rtt_ms: Vec<f64>,
+    /// Emulated hosts: the host each worker ran on (by worker; empty without hosts).
+    #[serde(default)]
+    pub worker_hosts: Vec<u32>,
 }
 
 impl RedisReport {
@@ -298,12 +311,18 @@ impl RedisReport {
             merge_calls: 0,
             merge_usec: 0,
             job_s: 0.0,
+            shaper_used: String::new(),
+            host_rtt_ms: Vec::new(),
+            worker_hosts: Vec::new(),
         }
     }
 
     /// Adds one worker's stats (call in worker order).
     pub fn add_worker(&mut self, stats: &WorkerStats) {
         self.worker_pids.push(stats.pid);
+        if stats.host > 0 {
+            self.worker_hosts.push(stats.host);
+        }
         self.units_per_worker.push(stats.units);
         self.units += stats.units;
         self.word_updates += stats.word_updates;
@@ -318,6 +337,18 @@ impl RedisReport {
         self.wait_ms.extend_from_slice(&stats.wait_ms);
         self.commit_ms.extend_from_slice(&stats.commit_ms);
         self.min_replicas_acked = min_option(self.min_replicas_acked, stats.min_replicas_acked);
+    }
+
+    /// Median over the emulated hosts of their measured PING round trip,
+    /// ms (0 without hosts).
+    pub fn host_rtt_median_ms(&self) -> f64 {
+        let measured: Vec<f64> = self
+            .host_rtt_ms
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        quantile(&measured, 0.5)
     }
 
     /// Median `WAIT` after a commit, milliseconds (0 without WAIT).

@@ -17,6 +17,9 @@
 //!   and the setting that would have saved them.
 //! - `outage`: kill -9 and restart of nodes of the topology (Lab 4), and
 //!   failovers seen.
+//! - `network`: with `hosts = N`, the emulated hosts (Redis in its own
+//!   namespace, workers round-robin over the hosts' namespaces), their
+//!   shaping, the RTT measured inside them and the partition schedule.
 //!
 //! The servers are a [`crate::servers::Topology`] (single, snapshot,
 //! replicated, external) picked from the run parameters by
@@ -25,6 +28,7 @@
 //! `queue` owns the work queue and the commit paths; this module owns the
 //! processes and the order of events around them.
 
+mod network;
 mod outage;
 mod pool;
 mod supervise;
@@ -58,8 +62,6 @@ pub struct RedisOptions {
     pub keep_keys: bool,
     /// Milliseconds a worker's read blocks when no unit is waiting.
     pub block_ms: u64,
-    /// Commands per pipeline round trip when committing.
-    pub pipeline_commands: usize,
     /// Seconds a worker keeps trying to reconnect after losing Redis.
     pub reconnect_s: u64,
     /// Most pairs an atomic commit sends inline; more are staged first.
@@ -73,7 +75,6 @@ impl Default for RedisOptions {
             params: RedisParams::default(),
             keep_keys: false,
             block_ms: 10,
-            pipeline_commands: 10_000,
             reconnect_s: 30,
             inline_pairs: crate::queue::INLINE_MAX_PAIRS,
         }
@@ -123,15 +124,23 @@ pub fn run_redis_job(
             "0 local workers need an external Redis that workers on other hosts can reach: add --redis-url redis://:PASSWORD@HOST:PORT/".into(),
         ));
     }
-    if options.block_ms == 0 || options.pipeline_commands == 0 {
-        return Err(QueueError::BadOptions(
-            "block_ms and pipeline_commands must be at least 1".into(),
-        ));
+    if options.block_ms == 0 {
+        return Err(QueueError::BadOptions("block_ms must be at least 1".into()));
     }
     let started = Instant::now();
     let deadline = params.deadline().map(|d| started + d);
     let commit = params.commit();
-    let mut topology = start_topology(&params.topology_spec(options.url.as_deref()))?;
+    // Declared before the topology and the workers: torn down after them.
+    let mut network = if params.hosts > 0 {
+        Some(network::Network::create(params)?)
+    } else {
+        None
+    };
+    let mut spec = params.topology_spec(options.url.as_deref());
+    if let Some(network) = &network {
+        spec = spec.placed(network.placement());
+    }
+    let mut topology = start_topology(&spec)?;
     let topology = topology.as_mut();
     let endpoint = Endpoint::new(&topology.url());
     let mut con = endpoint.connect()?;
@@ -199,7 +208,7 @@ pub fn run_redis_job(
         events: None,
         crash: None,
         block_ms: options.block_ms,
-        pipeline_commands: options.pipeline_commands,
+        pipeline_commands: usize::try_from(params.pipeline).unwrap_or(usize::MAX),
         inline_pairs: options.inline_pairs,
         reconnect_s: options.reconnect_s,
         steal_idle_ms: params.autoclaim_ms,
@@ -209,24 +218,51 @@ pub fn run_redis_job(
         merge: params.merge,
         commit_units: params.commit_units,
         input_map: None,
+        host: 0,
     };
+    if let Some(network) = &mut network {
+        report.shaper_used = network.shape(params)?.to_owned();
+        report.host_rtt_ms = network.measure_rtt_ms(endpoint.url());
+        let rtts: Vec<String> = report
+            .host_rtt_ms
+            .iter()
+            .enumerate()
+            .map(|(i, ms)| format!("host-{} {ms:.3} ms", i + 1))
+            .collect();
+        eprintln!(
+            "note: links shaped with {} (rtt_ms {}); Redis PING median from inside: {}",
+            network.shaper_name(),
+            params.rtt_ms,
+            rtts.join(", ")
+        );
+    }
     crate::remote::publish_job(&endpoint, &template, &ordered, workers)?;
     if workers == 0 {
         crate::remote::print_join_command(&endpoint, keys.job());
     }
     let launches: Vec<WorkerLaunch> = (0..workers)
-        .map(|worker| WorkerLaunch {
-            config: WorkerConfig {
-                worker,
-                events: Some(job_dir.path().join(format!("worker-{worker}.events"))),
-                crash: params
-                    .crash
-                    .iter()
-                    .find(|c| c.worker == worker)
-                    .map(|c| c.plan),
-                ..template.clone()
-            },
-            stderr: job_dir.path().join(format!("worker-{worker}.stderr")),
+        .map(|worker| {
+            let host = network.as_ref().map_or(0, |n| n.host_of(worker));
+            WorkerLaunch {
+                config: WorkerConfig {
+                    worker,
+                    events: Some(job_dir.path().join(format!("worker-{worker}.events"))),
+                    crash: params
+                        .crash
+                        .iter()
+                        .find(|c| c.worker == worker)
+                        .map(|c| c.plan),
+                    host,
+                    url: network
+                        .as_ref()
+                        .map_or_else(|| template.url.clone(), |n| n.url_for(&template.url, host)),
+                    ..template.clone()
+                },
+                stderr: job_dir.path().join(format!("worker-{worker}.stderr")),
+                exec_prefix: network
+                    .as_ref()
+                    .map_or_else(Vec::new, |n| n.exec_prefix(host)),
+            }
         })
         .collect();
     let event_files: Vec<_> = launches
@@ -239,6 +275,9 @@ pub fn run_redis_job(
         .and_then(|mut con| ServerLoad::read(&mut con));
     let phase = Instant::now();
     let mut pool = WorkerPool::spawn(exe, launches)?;
+    if let Some(network) = &mut network {
+        network.start_clock()?;
+    }
     report.throttle = throttle_stragglers(&mut pool, params)?;
     let supervised = supervise::Supervisor {
         pool: &mut pool,
@@ -249,9 +288,15 @@ pub fn run_redis_job(
         outage: &mut outage,
         deadline,
         remote_only: workers == 0,
+        network: network.as_mut(),
     }
     .run()?;
-    let count_s = phase.elapsed().as_secs_f64();
+    // Until Redis said the job was done (not until the last worker left:
+    // one cut off by a partition notices the end only after it).
+    let count_s = supervised
+        .done_at
+        .map_or_else(|| phase.elapsed(), |done| done.duration_since(phase))
+        .as_secs_f64();
     report.job_s = count_s;
     // The server's own figures; lost (left at 0) across a restart, where
     // the counters start again.

@@ -29,6 +29,8 @@ pub struct WorkerLaunch {
     pub config: WorkerConfig,
     /// Where its stderr goes (appended to by restarts).
     pub stderr: PathBuf,
+    /// A command it runs under (`ip netns exec NS`: an emulated host); empty: none.
+    pub exec_prefix: Vec<String>,
 }
 
 /// How a worker process ended.
@@ -142,7 +144,14 @@ impl WorkerPool {
                 what: format!("creating {}", launch.stderr.display()),
                 error,
             })?;
-        let mut command = Command::new(&self.exe);
+        let mut command = match launch.exec_prefix.split_first() {
+            None => Command::new(&self.exe),
+            Some((program, rest)) => {
+                let mut command = Command::new(program);
+                command.args(rest).arg(&self.exe);
+                command
+            }
+        };
         command
             .arg("redis-worker")
             .env(WORKER_ENV, settings)

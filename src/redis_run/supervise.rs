@@ -64,6 +64,8 @@ pub(super) struct Supervisor<'a, 'o> {
     /// the loop polls Redis until the job is complete, the deadline, or
     /// Ctrl-C.
     pub remote_only: bool,
+    /// The emulated hosts, whose partition schedule the loop runs.
+    pub network: Option<&'a mut super::network::Network>,
 }
 
 /// What the workers did.
@@ -83,6 +85,9 @@ pub(super) struct Supervised {
     pub relaunches: usize,
     /// What the loop saw, as events (deaths, restarts, kills).
     pub events: Vec<Event>,
+    /// When Redis first said every unit was done (workers still running
+    /// then, e.g. cut off by a partition, end later).
+    pub done_at: Option<Instant>,
 }
 
 impl Supervised {
@@ -145,6 +150,9 @@ impl Supervisor<'_, '_> {
         let mut last_watch = Instant::now();
         loop {
             interrupt::check()?;
+            if let Some(network) = self.network.as_deref_mut() {
+                network.tick(&mut out.events)?;
+            }
             let now = Instant::now();
             if let Some(deadline) = self.deadline
                 && now >= deadline
@@ -245,6 +253,7 @@ impl Supervisor<'_, '_> {
                 last_check = Some(Instant::now());
                 match self.progress(&mut con)? {
                     Progress::Done => {
+                        out.done_at.get_or_insert_with(Instant::now);
                         if live == 0 && before_read_due && managed {
                             // Lab 4: Redis dies after the workers are done and
                             // before the counts are read; a rolled-back job is
@@ -274,6 +283,7 @@ impl Supervisor<'_, '_> {
                     }
                     Progress::NotDone => {
                         done_since = None;
+                        out.done_at = None;
                         // With remote_only, the joined workers of other hosts count.
                         if live == 0 && !self.remote_only {
                             let allowed = MAX_RELAUNCHES + self.outage.restarts as usize;
@@ -311,6 +321,9 @@ impl Supervisor<'_, '_> {
                 }
             }
             std::thread::sleep(POLL);
+        }
+        if let Some(network) = self.network.as_deref_mut() {
+            network.tick(&mut out.events)?;
         }
         Ok(out)
     }

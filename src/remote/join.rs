@@ -103,6 +103,7 @@ pub fn join_job(options: &JoinOptions, exe: &Path) -> Result<JoinOutcome, QueueE
             WorkerLaunch {
                 config,
                 stderr: job_dir.path().join(format!("worker-{worker}.stderr")),
+                exec_prefix: Vec::new(),
             }
         })
         .collect();

@@ -169,6 +169,51 @@ pub const LAB_QUESTIONS: &[LabQuestion] = &[
         ],
     },
     LabQuestion {
+        lab: "Beyond the lab",
+        question: "What network RTT does to each commit path (per word, per unit, atomic) and pipeline size, 2 emulated hosts",
+        experiments: &["network-rtt"],
+        figures: &[
+            figure(
+                Metric::Median("count_s"),
+                &["per_word", "atomic", "pipeline"],
+                Some("rtt_ms"),
+            ),
+            figure(
+                Metric::Median("server_updates_per_s"),
+                &["per_word", "atomic", "pipeline"],
+                Some("rtt_ms"),
+            ),
+            figure(Metric::Median("host_rtt_ms"), &[], Some("rtt_ms")),
+        ],
+    },
+    LabQuestion {
+        lab: "Beyond the lab",
+        question: "The autoclaim timeout on a network: RTT 0 vs 20 ms, with and without a crash",
+        experiments: &["autoclaim-rtt"],
+        figures: &[
+            figure(
+                Metric::Median("count_s"),
+                &["rtt_ms", "crash"],
+                Some(AUTOCLAIM),
+            ),
+            figure(
+                Metric::Median("units_stolen"),
+                &["rtt_ms", "crash"],
+                Some(AUTOCLAIM),
+            ),
+        ],
+    },
+    LabQuestion {
+        lab: "Beyond the lab",
+        question: "A host partitioned for 1 / 3 / 10 s mid-job: exact counts, stolen units, completion time",
+        experiments: &["partition"],
+        figures: &[
+            figure(Metric::Exact, &[], Some("partition")),
+            figure(Metric::Median("units_stolen"), &[], Some("partition")),
+            figure(Metric::Median("count_s"), &[], Some("partition")),
+        ],
+    },
+    LabQuestion {
         lab: "Lab 2",
         question: "ZINCRBY per word occurrence vs per file",
         experiments: &["per-word"],

@@ -33,6 +33,10 @@ pub enum EventKind {
     RedisDown,
     /// The Redis server came back.
     RedisUp,
+    /// An emulated host was cut off Redis (a partition; detail: `host-N`).
+    HostCut,
+    /// A cut host's link was restored.
+    HostRestored,
 }
 
 /// One event.

@@ -31,6 +31,14 @@ pub const PARAMETER_COLUMNS: &[&str] = &[
     "min_replicas_max_lag_s",
     "queue",
     "raft_module",
+    "pipeline",
+    "hosts",
+    "rtt_ms",
+    "jitter_ms",
+    "loss_pct",
+    "rate_mbit",
+    "partition",
+    "shaper",
     "scale",
 ];
 
@@ -105,6 +113,25 @@ pub struct RunRow {
     pub queue: String,
     /// Raft: the RedisRaft module path ("" when not set).
     pub raft_module: String,
+    /// Redis: commands (or staging pairs) per pipelined round trip of a commit.
+    pub pipeline: u64,
+    /// Emulated hosts (0: none, everything on loopback).
+    pub hosts: u32,
+    /// Emulated hosts: RTT added on each host's link, ms.
+    pub rtt_ms: f64,
+    /// Emulated hosts: jitter of the round trip, ms.
+    pub jitter_ms: f64,
+    /// Emulated hosts: loss on each host's link, percent.
+    pub loss_pct: f64,
+    /// Emulated hosts: rate limit of each host's link, Mbit/s (0: none).
+    pub rate_mbit: f64,
+    /// Emulated hosts: partitions, `host-N:at:MS:for:MS`, `;`-separated.
+    pub partition: String,
+    /// Emulated hosts: the shaper asked for (auto, netem, proxy).
+    pub shaper: String,
+    /// Emulated hosts: seconds hosts were cut off in all (the partitions'
+    /// lengths summed; the x of partition plots).
+    pub partition_s: f64,
     /// Wall time of the job, seconds.
     pub wall_s: f64,
     /// Walking inputs and cutting units, seconds.
@@ -176,6 +203,13 @@ pub struct RunRow {
     pub min_replicas_acked: Option<u64>,
     /// Replicated: longest time from a primary kill to the next applied commit, s.
     pub failover_s: f64,
+    /// Emulated hosts: the shaper used (netem or proxy; "" without hosts).
+    pub shaper_used: String,
+    /// Emulated hosts: median Redis PING round trip measured from inside
+    /// the hosts through their shaping, ms (median over hosts; 0 without hosts).
+    pub host_rtt_ms: f64,
+    /// Emulated hosts: the host each worker ran on, `;`-separated by worker.
+    pub worker_hosts: String,
     /// Counts equal to the serial oracle.
     pub correct: bool,
     /// Words whose count differs from the oracle (0 when correct).
@@ -242,6 +276,15 @@ impl RunRow {
             min_replicas_max_lag_s: 10,
             queue: String::new(),
             raft_module: String::new(),
+            pipeline: 10_000,
+            hosts: 0,
+            rtt_ms: 0.0,
+            jitter_ms: 0.0,
+            loss_pct: 0.0,
+            rate_mbit: 0.0,
+            partition: String::new(),
+            shaper: "auto".into(),
+            partition_s: 0.0,
             wall_s: 0.0,
             plan_s: 0.0,
             count_s: 0.0,
@@ -275,6 +318,9 @@ impl RunRow {
             commit_stalls: 0,
             min_replicas_acked: None,
             failover_s: 0.0,
+            shaper_used: String::new(),
+            host_rtt_ms: 0.0,
+            worker_hosts: String::new(),
             correct: true,
             diff_words: 0,
             expect_exact: true,

@@ -47,6 +47,9 @@ pub struct RedisConfig {
     pub replica_of: Option<u16>,
     /// Further `--name value` settings (e.g. `min-replicas-to-write`).
     pub settings: Vec<(String, String)>,
+    /// A command the server runs under, e.g. `ip netns exec NS` (it must
+    /// exec the server, so the pid stays the server's); empty: none.
+    pub exec_prefix: Vec<String>,
 }
 
 impl Default for RedisConfig {
@@ -59,6 +62,7 @@ impl Default for RedisConfig {
             binary: None,
             replica_of: None,
             settings: Vec::new(),
+            exec_prefix: Vec::new(),
         }
     }
 }
@@ -82,6 +86,7 @@ pub struct RedisServer {
     snapshot_interval_s: Option<u32>,
     replica_of: Option<u16>,
     settings: Vec<(String, String)>,
+    exec_prefix: Vec<String>,
     dir: TempDir,
 }
 
@@ -134,6 +139,7 @@ impl RedisServer {
             snapshot_interval_s: config.snapshot_interval_s,
             replica_of: config.replica_of,
             settings: config.settings,
+            exec_prefix: config.exec_prefix,
             dir,
         };
         match config.port {
@@ -253,7 +259,15 @@ impl RedisServer {
 
     /// Spawns the process and keeps it once it answers `PING`; on failure it is killed.
     fn launch(&mut self) -> Result<(), LaunchError> {
-        let mut process = ServerProcess::spawn(&self.binary, &self.args(), &self.log_path())?;
+        let mut process = match self.exec_prefix.split_first() {
+            None => ServerProcess::spawn(&self.binary, &self.args(), &self.log_path())?,
+            Some((program, rest)) => {
+                let mut args: Vec<OsString> = rest.iter().map(OsString::from).collect();
+                args.push(self.binary.clone().into());
+                args.extend(self.args());
+                ServerProcess::spawn(Path::new(program), &args, &self.log_path())?
+            }
+        };
         self.wait_ready(&mut process)?;
         self.process = Some(process);
         Ok(())

@@ -107,6 +107,9 @@ pub struct WorkerConfig {
     /// another host, see [`crate::remote`]); `None`: as queued.
     #[serde(default)]
     pub input_map: Option<crate::remote::InputMap>,
+    /// The emulated host this worker runs on (1-based; 0: not emulated).
+    #[serde(default)]
+    pub host: u32,
 }
 
 fn one_unit() -> u32 {
@@ -139,6 +142,7 @@ pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
         stats: WorkerStats {
             worker: config.worker,
             pid: std::process::id(),
+            host: config.host,
             ..WorkerStats::default()
         },
         counts: WordCounts::new(),
@@ -149,7 +153,12 @@ pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
     worker.events.record(
         EventKind::Start,
         "",
-        &format!("pid={} commit={}", std::process::id(), config.commit),
+        &format!(
+            "pid={} commit={} host={}",
+            std::process::id(),
+            config.commit,
+            config.host
+        ),
     );
     let mut con = worker.connect(&mut queue, false)?;
     let mut job_lost_since: Option<Instant> = None;
@@ -615,6 +624,7 @@ mod tests {
             wait_timeout_ms: 0,
             queue: QueueBackend::Stream,
             input_map: None,
+            host: 0,
         }
     }
 

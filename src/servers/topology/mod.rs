@@ -27,6 +27,21 @@ pub use single::Single;
 
 use super::ServerError;
 
+impl TopologySpec {
+    /// The same topology, its one server at `place` (topologies of several
+    /// servers are left as they are; parameter validation rules them out).
+    pub fn placed(self, place: Placement) -> TopologySpec {
+        match self {
+            TopologySpec::Single { .. } => TopologySpec::Single { place: Some(place) },
+            TopologySpec::Snapshot { interval_s, .. } => TopologySpec::Snapshot {
+                interval_s,
+                place: Some(place),
+            },
+            other => other,
+        }
+    }
+}
+
 /// The topologies a run can ask for by name (`external` is chosen by
 /// giving a URL instead).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -80,15 +95,33 @@ impl FromStr for TopologyKind {
     }
 }
 
+/// Where a single server runs when not on a free loopback port: an
+/// address and port, under a command prefix (e.g. `ip netns exec NS`, an
+/// emulated host's network namespace).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Placement {
+    /// The address it binds.
+    pub bind: String,
+    /// Its port.
+    pub port: u16,
+    /// The command it runs under.
+    pub exec_prefix: Vec<String>,
+}
+
 /// What to start, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TopologySpec {
     /// One server, no persistence.
-    Single,
+    Single {
+        /// Where (`None`: a free loopback port).
+        place: Option<Placement>,
+    },
     /// One server snapshotting every `interval_s` seconds.
     Snapshot {
         /// Snapshot interval, seconds.
         interval_s: u32,
+        /// Where (`None`: a free loopback port).
+        place: Option<Placement>,
     },
     /// A primary, `2f` replicas, 3 Sentinels.
     Replicated {
@@ -188,8 +221,10 @@ pub trait Topology {
 /// Starts the topology `spec` asks for: the one place that picks a variant.
 pub fn start(spec: &TopologySpec) -> Result<Box<dyn Topology>, ServerError> {
     Ok(match spec {
-        TopologySpec::Single => Box::new(Single::start(None)?),
-        TopologySpec::Snapshot { interval_s } => Box::new(Single::start(Some(*interval_s))?),
+        TopologySpec::Single { place } => Box::new(Single::start(None, place.clone())?),
+        TopologySpec::Snapshot { interval_s, place } => {
+            Box::new(Single::start(Some(*interval_s), place.clone())?)
+        }
         TopologySpec::Replicated {
             f,
             min_replicas_max_lag_s,

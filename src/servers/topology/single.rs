@@ -2,7 +2,7 @@
 //! interval the `snapshot` topology (Lab 4.1): restarts reload its
 //! `dump.rdb`. Its one node is `primary`.
 
-use super::{DeadNode, NodeView, Role, Topology, log_tail};
+use super::{DeadNode, NodeView, Placement, Role, Topology, log_tail};
 use crate::servers::{RedisConfig, RedisServer, ServerError};
 
 const NODE: &str = "primary";
@@ -16,12 +16,19 @@ pub struct Single {
 }
 
 impl Single {
-    /// Starts the server; with `snapshot_s`, snapshotting every that many seconds.
-    pub fn start(snapshot_s: Option<u32>) -> Result<Single, ServerError> {
-        let server = RedisServer::start(RedisConfig {
+    /// Starts the server (at `place`, or a free loopback port); with
+    /// `snapshot_s`, snapshotting every that many seconds.
+    pub fn start(snapshot_s: Option<u32>, place: Option<Placement>) -> Result<Single, ServerError> {
+        let mut config = RedisConfig {
             snapshot_interval_s: snapshot_s,
             ..RedisConfig::default()
-        })?;
+        };
+        if let Some(place) = place {
+            config.bind = place.bind;
+            config.port = Some(place.port);
+            config.exec_prefix = place.exec_prefix;
+        }
+        let server = RedisServer::start(config)?;
         Ok(Single {
             server,
             snapshot: snapshot_s.is_some(),
