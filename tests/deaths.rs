@@ -525,8 +525,10 @@ fn chaos_series_are_exact_with_atomic_commits_and_the_plain_control_bites() {
     assert!(stdout.contains("the checker bites"), "{stdout}");
 }
 
-#[test]
-fn thirty_chaos_schedules_are_exact_with_the_lease_backend() {
+/// Runs 30 seeded chaos schedules of the lease backend on `topology` and
+/// checks they are all exact, finished and leave nothing behind; returns
+/// the CSV rows.
+fn thirty_lease_schedules(topology: &str, seed: &str) -> Vec<csv::StringRecord> {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("lease.csv");
     let output = harness()
@@ -534,49 +536,12 @@ fn thirty_chaos_schedules_are_exact_with_the_lease_backend() {
             "chaos",
             "--queue",
             "lease",
-            "--schedules",
-            "30",
-            "--seed",
-            "11",
-            "--scale",
-            "0.3",
-            "--csv",
-            csv.to_str().unwrap(),
-            "--data",
-            dir.path().join("data").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("30 schedules")
-            && stdout.contains(" 0 wrong")
-            && stdout.contains("leftovers: 0 processes, 0 temp dirs"),
-        "{stdout}"
-    );
-    assert_eq!(csv::Reader::from_path(&csv).unwrap().records().count(), 30);
-}
-
-#[test]
-fn thirty_chaos_schedules_are_exact_with_the_lease_backend_on_replicated() {
-    // Worker crashes, outside kills and pauses, stragglers, and kills of
-    // the primary (a Sentinel failover), a replica or both replicas, at
-    // small scale: most of the time goes to starting the nodes and failovers.
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("lease-replicated.csv");
-    let output = harness()
-        .args([
-            "chaos",
-            "--queue",
-            "lease",
             "--topology",
-            "replicated",
+            topology,
             "--schedules",
             "30",
             "--seed",
-            "12",
+            seed,
             "--scale",
             "0.3",
             "--csv",
@@ -602,6 +567,20 @@ fn thirty_chaos_schedules_are_exact_with_the_lease_backend_on_replicated() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(rows.len(), 30);
+    rows
+}
+
+#[test]
+fn thirty_chaos_schedules_are_exact_with_the_lease_backend() {
+    thirty_lease_schedules("single", "11");
+}
+
+#[test]
+fn thirty_chaos_schedules_are_exact_with_the_lease_backend_on_replicated() {
+    // Worker crashes, outside kills and pauses, stragglers, and kills of
+    // the primary (a Sentinel failover), a replica or both replicas, at
+    // small scale: most of the time goes to starting the nodes and failovers.
+    let rows = thirty_lease_schedules("replicated", "12");
     // The series does kill nodes of the replicated topology: failovers
     // of the primary and restarts of replicas happened.
     for what in ["failovers=", "replica_restarts="] {

@@ -247,20 +247,6 @@ impl WorkQueue for JobQueue {
         }
     }
 
-    fn commit(
-        &mut self,
-        con: &mut Connection,
-        taken: &Taken,
-        counts: &WordCounts,
-        ack_separately: bool,
-        before_ack: &mut dyn FnMut(),
-    ) -> Result<CommitStats, QueueError> {
-        match self {
-            JobQueue::Stream(queue) => queue.commit(con, taken, counts, ack_separately, before_ack),
-            JobQueue::Lease(queue) => queue.commit(con, taken, counts, ack_separately, before_ack),
-        }
-    }
-
     fn commit_batch(
         &mut self,
         con: &mut Connection,

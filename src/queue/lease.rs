@@ -515,23 +515,6 @@ impl WorkQueue for LeaseQueue {
         self.merge.sends_words().then_some(self.pipeline_commands)
     }
 
-    fn commit(
-        &mut self,
-        con: &mut Connection,
-        taken: &Taken,
-        counts: &WordCounts,
-        ack_separately: bool,
-        before_fcall: &mut dyn FnMut(),
-    ) -> Result<CommitStats, QueueError> {
-        self.commit_batch(
-            con,
-            std::slice::from_ref(taken),
-            counts,
-            ack_separately,
-            before_fcall,
-        )
-    }
-
     /// Every commit is atomic (`ack_separately` changes nothing):
     /// `before_fcall` runs before the first call that could apply anything
     /// (after the first chunk of a chunked unit).

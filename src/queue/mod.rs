@@ -108,7 +108,15 @@ pub trait WorkQueue {
         counts: &WordCounts,
         ack_separately: bool,
         before_ack: &mut dyn FnMut(),
-    ) -> Result<CommitStats, QueueError>;
+    ) -> Result<CommitStats, QueueError> {
+        self.commit_batch(
+            con,
+            std::slice::from_ref(taken),
+            counts,
+            ack_separately,
+            before_ack,
+        )
+    }
     /// Merges `counts`, the merged counts of every unit of `batch` (the
     /// combiner, `commit_units` > 1), and acknowledges them all, as one
     /// commit. An atomic backend applies them only if every unit is still

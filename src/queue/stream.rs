@@ -576,23 +576,6 @@ impl WorkQueue for StreamQueue {
         Ok(reply.count() as u64)
     }
 
-    fn commit(
-        &mut self,
-        con: &mut Connection,
-        taken: &Taken,
-        counts: &WordCounts,
-        ack_separately: bool,
-        before_ack: &mut dyn FnMut(),
-    ) -> Result<CommitStats, QueueError> {
-        self.commit_batch(
-            con,
-            std::slice::from_ref(taken),
-            counts,
-            ack_separately,
-            before_ack,
-        )
-    }
-
     fn commit_batch(
         &mut self,
         con: &mut Connection,

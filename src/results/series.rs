@@ -262,22 +262,15 @@ impl Effect {
 mod tests {
     use super::*;
 
-    fn row(mode: &str, workers: u32, rep: u32, wall_s: f64) -> RunRow {
-        RunRow {
-            input: "in".into(),
-            ..RunRow::sample(mode, workers, rep, wall_s)
-        }
-    }
-
     #[test]
     fn one_worker_efficiency_is_t1_over_p_tp_of_the_same_mode() {
         let rows = vec![
-            row("serial", 1, 1, 1.0),
-            row("redis", 1, 1, 8.0),
-            row("redis", 1, 2, 8.4),
-            row("redis", 2, 1, 5.0),
-            row("processes", 1, 1, 1.1),
-            row("processes", 2, 1, 0.55),
+            RunRow::sample("serial", 1, 1, 1.0),
+            RunRow::sample("redis", 1, 1, 8.0),
+            RunRow::sample("redis", 1, 2, 8.4),
+            RunRow::sample("redis", 2, 1, 5.0),
+            RunRow::sample("processes", 1, 1, 1.1),
+            RunRow::sample("processes", 2, 1, 0.55),
         ];
         let mut spec = PlotSpec::new(PlotKind::Efficiency, "workers", &["mode"]);
         spec.baseline = Baseline::OneWorker;
@@ -294,7 +287,7 @@ mod tests {
 
     #[test]
     fn one_worker_baseline_without_one_worker_runs_says_what_to_add() {
-        let rows = vec![row("redis", 2, 1, 1.0)];
+        let rows = vec![RunRow::sample("redis", 2, 1, 1.0)];
         let mut spec = PlotSpec::new(PlotKind::Efficiency, "workers", &["mode"]);
         spec.baseline = Baseline::OneWorker;
         let err = plot_series("x", &rows, &spec).unwrap_err().to_string();
