@@ -26,7 +26,7 @@ pub use paths::{csv_path, events_path, sidecar_path};
 pub use plot_spec::{Baseline, PlotKind, PlotSpec};
 pub use row::{PARAMETER_COLUMNS, RunRow};
 pub use series::{
-    Effect, Series, SpreadPoint, check_column, label_of, one_worker_baselines, one_worker_key,
+    Effect, OneWorkerBaselines, Series, SpreadPoint, check_column, label_of, one_worker_key,
     plot_series,
 };
 pub use sidecar::{Sidecar, read_sidecar};

@@ -49,30 +49,65 @@ pub struct Series {
 }
 
 /// The key of the runs a one-worker baseline pairs: every parameter but
-/// `workers` (and the scale, which is a parameter column too).
+/// `workers` and `unit_bytes` (the scale is a parameter column too); the
+/// unit is matched by [`OneWorkerBaselines::get`].
 pub fn one_worker_key(r: &Columns) -> String {
     PARAMETER_COLUMNS
         .iter()
-        .filter(|column| **column != "workers")
+        .filter(|column| !matches!(**column, "workers" | "unit_bytes"))
         .map(|column| r.get(*column).map(text_of).unwrap_or_default())
         .collect::<Vec<_>>()
         .join("|")
 }
 
-/// T_1 per parameter set: the median wall time of the runs with 1 worker,
-/// by [`one_worker_key`].
-pub fn one_worker_baselines(all: &[Columns]) -> BTreeMap<String, f64> {
-    let mut times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for r in all.iter().filter(|r| r["workers"].as_u64() == Some(1)) {
-        times
-            .entry(one_worker_key(r))
-            .or_default()
-            .push(r["wall_s"].as_f64().unwrap_or(f64::NAN));
+/// T_1 per parameter set: the median wall time of the runs with 1 worker
+/// and otherwise the same parameters, by [`one_worker_key`] and unit.
+#[derive(Debug, Clone, Default)]
+pub struct OneWorkerBaselines {
+    by_key: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+impl OneWorkerBaselines {
+    /// The baselines of the 1-worker runs among `all`.
+    pub fn of(all: &[Columns]) -> OneWorkerBaselines {
+        let mut times: BTreeMap<String, BTreeMap<String, Vec<f64>>> = BTreeMap::new();
+        for r in all.iter().filter(|r| r["workers"].as_u64() == Some(1)) {
+            times
+                .entry(one_worker_key(r))
+                .or_default()
+                .entry(text_of(&r["unit_bytes"]))
+                .or_default()
+                .push(r["wall_s"].as_f64().unwrap_or(f64::NAN));
+        }
+        let by_key = times
+            .into_iter()
+            .map(|(key, units)| {
+                let medians = units
+                    .into_iter()
+                    .filter_map(|(unit, mut v)| median_min_max(&mut v).map(|(m, _, _)| (unit, m)))
+                    .collect();
+                (key, medians)
+            })
+            .collect();
+        OneWorkerBaselines { by_key }
     }
-    times
-        .into_iter()
-        .filter_map(|(k, mut v)| median_min_max(&mut v).map(|(m, _, _)| (k, m)))
-        .collect()
+
+    /// T_1 of the run `r`: the 1-worker runs with its unit size, or, when
+    /// the 1-worker runs have one unit size only, theirs (an automatic unit
+    /// size depends on the worker count).
+    pub fn get(&self, r: &Columns) -> Option<f64> {
+        let units = self.by_key.get(&one_worker_key(r))?;
+        match units.get(&text_of(&r["unit_bytes"])) {
+            Some(t) => Some(*t),
+            None if units.len() == 1 => units.values().next().copied(),
+            None => None,
+        }
+    }
+
+    /// True without any 1-worker run.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
 }
 
 /// A line's legend text for one value of a series column.
@@ -114,13 +149,15 @@ pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<S
     let y_column = spec.y.clone().unwrap_or_else(|| "wall_s".into());
     check_column(&all, &y_column, "y")?;
     let derived = spec.kind.needs_serial_baseline();
-    let baselines = match spec.baseline {
-        Baseline::Serial => serial_baselines(&all),
-        Baseline::OneWorker => one_worker_baselines(&all),
+    let serial = serial_baselines(&all);
+    let one_worker = OneWorkerBaselines::of(&all);
+    let baseline_of = |r: &Columns| match spec.baseline {
+        Baseline::Serial => serial.get(&baseline_key(r)).copied(),
+        Baseline::OneWorker => one_worker.get(r),
     };
-    let key_of = |r: &Columns| match spec.baseline {
-        Baseline::Serial => baseline_key(r),
-        Baseline::OneWorker => one_worker_key(r),
+    let no_baselines = match spec.baseline {
+        Baseline::Serial => serial.is_empty(),
+        Baseline::OneWorker => one_worker.is_empty(),
     };
     let mut lines: BTreeMap<String, BTreeMap<u64, (f64, Vec<f64>)>> = BTreeMap::new();
     for r in &all {
@@ -142,7 +179,7 @@ pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<S
             );
         };
         let y = if derived {
-            let Some(&t_base) = baselines.get(&key_of(r)) else {
+            let Some(t_base) = baseline_of(r) else {
                 continue;
             };
             let t_p = r["wall_s"].as_f64().unwrap_or(f64::NAN);
@@ -172,7 +209,7 @@ pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<S
             .1
             .push(y);
     }
-    if derived && baselines.is_empty() {
+    if derived && no_baselines {
         match spec.baseline {
             Baseline::Serial => bail!(
                 "a {} plot needs serial runs of the same input in the CSV (T_s); add mode \"serial\" to the experiment",
@@ -283,6 +320,28 @@ mod tests {
         assert!((at_2.median - 1.0).abs() < 1e-9, "{at_2:?}");
         // Serial runs only baseline themselves: no line of their own.
         assert!(lines.iter().all(|l| l.label != "serial"));
+    }
+
+    #[test]
+    fn an_automatic_unit_size_still_finds_its_one_worker_baseline() {
+        let run = |workers, unit_bytes, wall_s| RunRow {
+            unit_bytes,
+            ..RunRow::sample("redis", workers, 1, wall_s)
+        };
+        let rows = vec![run(1, 4_000_000, 8.0), run(2, 2_000_000, 5.0)];
+        let mut spec = PlotSpec::new(PlotKind::Efficiency, "workers", &["mode"]);
+        spec.baseline = Baseline::OneWorker;
+        let lines = plot_series("x", &rows, &spec).unwrap();
+        let at_2 = lines[0].points.iter().find(|p| p.x == 2.0).unwrap();
+        assert!((at_2.median - 0.8).abs() < 1e-9, "{at_2:?}");
+        // With several unit sizes at 1 worker, only the same size pairs.
+        let rows = vec![
+            run(1, 4_000_000, 8.0),
+            run(1, 1_000_000, 9.0),
+            run(2, 2_000_000, 5.0),
+        ];
+        let lines = plot_series("x", &rows, &spec).unwrap();
+        assert!(lines.iter().all(|l| l.points.iter().all(|p| p.x == 1.0)));
     }
 
     #[test]
