@@ -242,7 +242,7 @@ fn write_experiment<W: Write + ?Sized>(
             escape(shows)
         )?;
     }
-    let effects = view.effects();
+    let effects = &view.effects;
     if !effects.is_empty() {
         writeln!(out, "<ul class=\"effects\">")?;
         for effect in effects {

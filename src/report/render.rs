@@ -104,7 +104,7 @@ fn write_experiment<W: Write + ?Sized>(
         if let Some(shows) = view.shows() {
             writeln!(out, "What the plots should show: *{shows}*\n")?;
         }
-        let effects = view.effects();
+        let effects = &view.effects;
         if !effects.is_empty() {
             writeln!(
                 out,

@@ -110,6 +110,8 @@ pub struct ExperimentView<'a> {
     pub sets: Vec<ParamSet>,
     /// Parameters that differ between the sets.
     pub varying: Vec<&'static str>,
+    /// The measured effect of each line plot the experiment asked for.
+    pub effects: Vec<PlotEffect>,
 }
 
 impl<'a> ExperimentView<'a> {
@@ -117,10 +119,19 @@ impl<'a> ExperimentView<'a> {
     pub fn new(results: &'a ExperimentResults) -> ExperimentView<'a> {
         let sets = group_param_sets(&results.rows);
         let varying = varying_parameters(&sets);
+        let effects = results.sidecar.as_ref().map_or_else(Vec::new, |sidecar| {
+            sidecar
+                .plots
+                .iter()
+                .filter(|spec| spec.kind != PlotKind::Timeline)
+                .map(|spec| plot_effect(results, spec))
+                .collect()
+        });
         ExperimentView {
             results,
             sets,
             varying,
+            effects,
         }
     }
 
@@ -134,24 +145,11 @@ impl<'a> ExperimentView<'a> {
         self.results.sidecar.as_ref()?.shows.as_deref()
     }
 
-    /// The measured effect of each line plot the experiment asked for.
-    pub fn effects(&self) -> Vec<PlotEffect> {
-        let Some(sidecar) = &self.results.sidecar else {
-            return Vec::new();
-        };
-        sidecar
-            .plots
-            .iter()
-            .filter(|spec| spec.kind != PlotKind::Timeline)
-            .map(|spec| plot_effect(self.results, spec))
-            .collect()
-    }
-
     /// `2 of 3` plots whose effect is beyond the noise, with a warning
     /// sign when any is not; [`MISSING`] without measurable plots.
     pub fn effects_summary(&self) -> String {
         let verdicts: Vec<bool> = self
-            .effects()
+            .effects
             .iter()
             .filter_map(|effect| effect.beyond_noise)
             .collect();
@@ -528,7 +526,7 @@ mod tests {
         let clear = with_plot(rows(&[(1, 2.0), (1, 2.1), (2, 1.0), (2, 1.1)]));
         let view = ExperimentView::new(&clear);
         assert_eq!(view.shows(), Some("time halves with 2 workers"));
-        let effects = view.effects();
+        let effects = &view.effects;
         assert_eq!(effects.len(), 1);
         assert_eq!(effects[0].beyond_noise, Some(true), "{effects:?}");
         assert!(
@@ -541,7 +539,7 @@ mod tests {
         assert_eq!(view.effects_summary(), "1 of 1");
         let noisy = with_plot(rows(&[(1, 2.0), (1, 1.0), (2, 1.2), (2, 1.9)]));
         let view = ExperimentView::new(&noisy);
-        assert!(view.effects()[0].text().contains("WITHIN THE NOISE"));
+        assert!(view.effects[0].text().contains("WITHIN THE NOISE"));
         assert_eq!(view.effects_summary(), "0 of 1 ⚠");
     }
 

@@ -149,16 +149,19 @@ pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<S
     let y_column = spec.y.clone().unwrap_or_else(|| "wall_s".into());
     check_column(&all, &y_column, "y")?;
     let derived = spec.kind.needs_serial_baseline();
-    let serial = serial_baselines(&all);
-    let one_worker = OneWorkerBaselines::of(&all);
-    let baseline_of = |r: &Columns| match spec.baseline {
-        Baseline::Serial => serial.get(&baseline_key(r)).copied(),
-        Baseline::OneWorker => one_worker.get(r),
+    // Only the baseline this plot uses is built.
+    let serial = (derived && spec.baseline == Baseline::Serial).then(|| serial_baselines(&all));
+    let one_worker =
+        (derived && spec.baseline == Baseline::OneWorker).then(|| OneWorkerBaselines::of(&all));
+    let baseline_of = |r: &Columns| match (&serial, &one_worker) {
+        (Some(serial), _) => serial.get(&baseline_key(r)).copied(),
+        (_, Some(one_worker)) => one_worker.get(r),
+        _ => None,
     };
-    let no_baselines = match spec.baseline {
-        Baseline::Serial => serial.is_empty(),
-        Baseline::OneWorker => one_worker.is_empty(),
-    };
+    let no_baselines = serial.as_ref().is_some_and(BTreeMap::is_empty)
+        || one_worker
+            .as_ref()
+            .is_some_and(OneWorkerBaselines::is_empty);
     let mut lines: BTreeMap<String, BTreeMap<u64, (f64, Vec<f64>)>> = BTreeMap::new();
     for r in &all {
         if spec
