@@ -17,7 +17,7 @@ fn module() -> Option<String> {
         Ok(path) if !path.is_empty() => Some(path),
         _ => {
             eprintln!(
-                "skipped: HARNESS_REDISRAFT is not set (build RedisRaft 5945c02 as the README says and point it at redisraft.so to run this test)"
+                "skipped: HARNESS_REDISRAFT is not set (RedisRaft 5945c02, built as its own README documents; point it at redisraft.so to run this test)"
             );
             None
         }
@@ -107,7 +107,7 @@ fn raft_settings_are_checked_and_a_missing_module_says_how_to_build_one() {
                 "--raft-module",
                 "/nonexistent/redisraft.so",
             ],
-            "checkout 5945c02",
+            "5945c02",
         ),
         (
             vec!["--raft-module", "/x/redisraft.so"],

@@ -106,7 +106,7 @@ macro_rules! redis_parameter_list {
             [long, value_name = "NAME", default_value = "stream"]
             queue: $crate::queue::QueueBackend = $crate::queue::QueueBackend::Stream,
             /// Raft: the RedisRaft module (redisraft.so) the nodes load; empty: the
-            /// HARNESS_REDISRAFT environment variable (see the README for building it).
+            /// HARNESS_REDISRAFT environment variable (the README says which module and where its build is documented).
             [long, value_name = "PATH", default_value = ""]
             raft_module: String = String::new(),
             /// Commands (or atomic-commit staging pairs) per pipelined round trip of a commit.

@@ -393,7 +393,7 @@ pub fn not_covered(question: &LabQuestion) -> String {
 pub fn not_run_yet(name: &str) -> String {
     if RAFT_EXPERIMENTS.contains(&name) && crate::servers::raft_module("").is_err() {
         return format!(
-            "`{name}`: needs the RedisRaft module (build it as the README says, then set HARNESS_REDISRAFT and `harness run experiments/{name}.toml`)"
+            "`{name}`: needs the RedisRaft module (commit 5945c02, built as its own project documents; set HARNESS_REDISRAFT to its redisraft.so and `harness run experiments/{name}.toml`)"
         );
     }
     format!("`{name}`: not run yet: `harness run experiments/{name}.toml`")
