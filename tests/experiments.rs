@@ -248,3 +248,30 @@ fn plotting_a_missing_column_or_an_empty_csv_is_a_clear_error() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("none.csv"));
 }
+
+/// An experiment whose books are missing runs nothing and says so with an
+/// exit code of its own (4) and the command that fetches them: never a
+/// silent success.
+#[test]
+fn an_experiment_without_its_books_exits_non_zero_naming_the_download() {
+    let lab = Lab::new(TINY);
+    let no_books = lab.dir.path().join("no-books");
+    std::fs::create_dir(&no_books).unwrap();
+    let experiment = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/workers.toml");
+    let output = harness()
+        .arg("run")
+        .arg(&experiment)
+        .args(["--out", &lab.path("results"), "--data", &lab.path("data")])
+        .env("HARNESS_BOOKS_DIR", &no_books)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("harness gen --preset books --download")
+            && stderr.contains("HARNESS_BOOKS_DIR")
+            && stderr.contains("no-books"),
+        "{stderr}"
+    );
+    assert!(!lab.dir.path().join("results").exists(), "nothing ran");
+}

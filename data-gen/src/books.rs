@@ -25,7 +25,7 @@ fn is_book(path: &Path) -> bool {
 }
 
 /// True if `dir` is a folder holding at least one book (`*.txt`).
-pub(crate) fn holds_books(dir: &Path) -> bool {
+pub fn holds_books(dir: &Path) -> bool {
     fs::read_dir(dir).is_ok_and(|entries| {
         entries
             .filter_map(Result::ok)

@@ -49,6 +49,7 @@ pub use download::{
     DownloadedBook, MIN_BOOK_BYTES, READ_TIMEOUT, TOP_BOOKS, check_book, default_download_dir,
     download_books, manifest_path, missing_books_advice,
 };
+pub use books::holds_books;
 pub use error::GenError;
 pub use generate::{COMPLETE_MARKER, GeneratedFile, default_corpus_dir, generate, marker_path};
 pub use size::{SizeError, format_size, parse_size};

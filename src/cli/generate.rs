@@ -179,12 +179,18 @@ fn download_dir(args: &GenArgs, generate_too: bool) -> Result<PathBuf> {
 
 /// Fetches the first --count books into `dir` and says where they are.
 fn download(args: &GenArgs, dir: &Path) -> Result<()> {
-    let books = &data_gen::TOP_BOOKS[..usize::from(args.count)];
+    fetch_books(usize::from(args.count), &args.mirror, dir)
+}
+
+/// Fetches the first `count` of the lab's books from `mirror` into `dir`
+/// (books already there are kept) and says where they are.
+pub(crate) fn fetch_books(count: usize, mirror: &str, dir: &Path) -> Result<()> {
+    let books = &data_gen::TOP_BOOKS[..count.min(data_gen::TOP_BOOKS.len())];
     let started = std::time::Instant::now();
     eprintln!(
         "fetching {} Project Gutenberg books from {} into {}",
         books.len(),
-        args.mirror,
+        mirror,
         dir.display()
     );
     let mut report = |book: &data_gen::DownloadedBook| {
@@ -199,7 +205,7 @@ fn download(args: &GenArgs, dir: &Path) -> Result<()> {
             format_size(book.bytes)
         );
     };
-    let done = data_gen::download_books(books, &args.mirror, dir, &mut report)
+    let done = data_gen::download_books(books, mirror, dir, &mut report)
         .with_context(|| format!("cannot download the books into {}", dir.display()))?;
     let fetched = done.iter().filter(|book| book.fetched).count();
     let total: u64 = done.iter().map(|book| book.bytes).sum();

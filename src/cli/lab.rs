@@ -31,6 +31,14 @@ pub struct LabArgs {
     /// Folder of the experiment files.
     #[arg(long, default_value = "experiments", hide = true)]
     pub experiments: PathBuf,
+    /// First fetch the 30 Project Gutenberg books the book experiments use
+    /// (into $HARNESS_BOOKS_DIR, else ~/.cache/harness/gutenberg; books
+    /// already there are kept), so those experiments run instead of being skipped.
+    #[arg(long)]
+    pub download_books: bool,
+    /// Where --download-books fetches from (a Project Gutenberg mirror).
+    #[arg(long, value_name = "URL", default_value = data_gen::DEFAULT_MIRROR, hide = true)]
+    pub mirror: String,
 }
 
 fn parse_lab(text: &str) -> Result<LabId, String> {
@@ -47,6 +55,17 @@ pub fn run(args: LabArgs) -> Result<()> {
         (Some(scale), None) => bail!("--scale must be a positive number, not {scale}"),
         (None, None) => ScaleSetting::Fixed(1.0),
     };
+    if args.download_books {
+        let dir = data_gen::default_download_dir().with_context(|| {
+            format!(
+                "--download-books: no download folder (neither {} nor HOME is set): set {}=DIR",
+                data_gen::BOOKS_DIR_ENV,
+                data_gen::BOOKS_DIR_ENV
+            )
+        })?;
+        super::generate::fetch_books(data_gen::TOP_BOOKS.len(), &args.mirror, &dir)
+            .context("--download-books: run `harness lab` without it to skip the book experiments")?;
+    }
     let options = LabOptions {
         experiments_dir: args.experiments,
         only: args.only,

@@ -133,6 +133,10 @@ pub mod exit_code {
     pub const FAILED: i32 = 1;
     /// The job missed its deadline (`deadline_s`): it did not finish.
     pub const NOT_FINISHED: i32 = 3;
+    /// `harness run`: the experiment cannot run on this machine (its books,
+    /// the RedisRaft module or root for emulated hosts are missing); nothing
+    /// ran, and the message says what to install or fetch.
+    pub const CANNOT_RUN: i32 = 4;
     /// Stopped by Ctrl-C or SIGTERM.
     pub const INTERRUPTED: i32 = 130;
 }
@@ -145,6 +149,9 @@ pub fn exit_code_of(error: &anyhow::Error) -> i32 {
             .is_some()
         {
             return exit_code::INTERRUPTED;
+        }
+        if cause.downcast_ref::<run::CannotRun>().is_some() {
+            return exit_code::CANNOT_RUN;
         }
         if let Some(crate::queue::QueueError::DeadlineMissed { .. }) = cause.downcast_ref() {
             return exit_code::NOT_FINISHED;

@@ -37,18 +37,33 @@ pub struct RunArgs {
     pub inject_miscount: bool,
 }
 
+/// The experiment cannot run on this machine; nothing ran (exit code
+/// [`super::exit_code::CANNOT_RUN`]).
+#[derive(Debug, thiserror::Error)]
+#[error("experiment {} did not run: {reason}", experiment.display())]
+pub struct CannotRun {
+    /// The experiment file.
+    pub experiment: PathBuf,
+    /// What is missing and what to do.
+    pub reason: String,
+}
+
 /// Runs `harness run`.
 pub fn run(args: RunArgs) -> Result<()> {
     crate::interrupt::install();
-    // An experiment whose needs this machine does not meet (e.g. the
-    // RedisRaft module) is skipped with the reason, as in `harness lab`.
+    // An experiment whose needs this machine does not meet (its books, the
+    // RedisRaft module, root for emulated hosts) runs nothing and says why:
+    // an exit code of its own, never a silent success.
     if let Some(file) = std::fs::read_to_string(&args.experiment)
         .ok()
         .and_then(|text| toml::from_str::<crate::experiment::ExperimentFile>(&text).ok())
         && let Some(reason) = crate::lab::skip_reason(&file)
     {
-        eprintln!("skipped: experiment {} {reason}", args.experiment.display());
-        return Ok(());
+        return Err(CannotRun {
+            experiment: args.experiment.clone(),
+            reason,
+        }
+        .into());
     }
     let mut experiment = load_experiment(&args.experiment, args.scale)?;
     if let Some(reps) = args.reps {

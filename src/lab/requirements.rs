@@ -79,17 +79,28 @@ fn missing_book_folder(input: &InputTable) -> Option<String> {
         Some(dir) => dir.is_dir().then(|| dir.clone()),
         None => data_gen::default_corpus_dir(),
     };
-    if folder.is_some() {
+    if folder.is_some_and(|dir| data_gen::holds_books(&dir)) {
         return None;
     }
-    let wanted = input.corpus.as_ref().map_or_else(
-        || "../shared/corpus/gutenberg".to_string(),
-        |dir| dir.display().to_string(),
-    );
-    Some(format!(
-        "the books preset needs the book folder {wanted}, which is not here: put plain-text books \
-         from Project Gutenberg there, or set corpus = \"DIR\" in the experiment's input"
-    ))
+    let wanted = match (&input.corpus, std::env::var_os(data_gen::BOOKS_DIR_ENV)) {
+        (Some(dir), _) => dir.display().to_string(),
+        (None, Some(env)) if !env.is_empty() => PathBuf::from(env).display().to_string(),
+        (None, _) => "../shared/corpus/gutenberg".to_string(),
+    };
+    Some(match &input.corpus {
+        Some(_) => format!(
+            "the books preset needs the book folder {wanted}, which is not here: put plain-text \
+             books from Project Gutenberg there (`harness gen --preset books --download --out {wanted}` \
+             fetches the 30 the lab uses), or change corpus = \"DIR\" in the experiment's input"
+        ),
+        None => format!(
+            "the books preset needs Project Gutenberg books, and none are here ({wanted}, \
+             ${env}, the download folder): run `harness gen --preset books --download` (30 books, \
+             about 30 MB, into ${env} or else ~/.cache/harness/gutenberg, where experiments find \
+             them) or `harness lab --download-books`; or set {env}=DIR to a folder of plain-text books",
+            env = data_gen::BOOKS_DIR_ENV
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -106,7 +117,17 @@ mod tests {
                        { preset = \"uniform\" }, { preset = \"books\", corpus = \"/no/such/books\" }]\n";
         let reason = skip_reason(&file(missing)).expect("skipped");
         assert!(reason.contains("/no/such/books"), "{reason}");
+        assert!(reason.contains("harness gen --preset books --download"), "{reason}");
         let here = tempfile::tempdir().unwrap();
+        let empty = format!(
+            "description = \"d\"\n[fixed]\nmode = \"serial\"\ninput = {{ preset = \"books\", corpus = \"{}\" }}\n",
+            here.path().display()
+        );
+        assert!(
+            skip_reason(&file(&empty)).is_some(),
+            "a folder without books is no corpus"
+        );
+        std::fs::write(here.path().join("book.txt"), "call me ishmael").unwrap();
         let present = format!(
             "description = \"d\"\n[fixed]\nmode = \"serial\"\ninput = {{ preset = \"books\", corpus = \"{}\" }}\n",
             here.path().display()
