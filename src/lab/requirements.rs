@@ -84,8 +84,12 @@ fn missing_book_folder(input: &InputTable) -> Option<String> {
     }
     let wanted = match (&input.corpus, std::env::var_os(data_gen::BOOKS_DIR_ENV)) {
         (Some(dir), _) => dir.display().to_string(),
-        (None, Some(env)) if !env.is_empty() => PathBuf::from(env).display().to_string(),
-        (None, _) => "../shared/corpus/gutenberg".to_string(),
+        (None, Some(env)) if !env.is_empty() => format!(
+            "{} = {}",
+            data_gen::BOOKS_DIR_ENV,
+            PathBuf::from(env).display()
+        ),
+        (None, _) => "../shared/corpus/gutenberg, nor the download folder".to_string(),
     };
     Some(match &input.corpus {
         Some(_) => format!(
@@ -94,8 +98,7 @@ fn missing_book_folder(input: &InputTable) -> Option<String> {
              fetches the 30 the lab uses), or change corpus = \"DIR\" in the experiment's input"
         ),
         None => format!(
-            "the books preset needs Project Gutenberg books, and none are here ({wanted}, \
-             ${env}, the download folder): run `harness gen --preset books --download` (30 books, \
+            "the books preset needs Project Gutenberg books, and none are here (not in {wanted}): run `harness gen --preset books --download` (30 books, \
              about 30 MB, into ${env} or else ~/.cache/harness/gutenberg, where experiments find \
              them) or `harness lab --download-books`; or set {env}=DIR to a folder of plain-text books",
             env = data_gen::BOOKS_DIR_ENV
