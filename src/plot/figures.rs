@@ -8,10 +8,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::{AxisFormat, LineChart, Series, SpreadPoint, draw_line_chart};
+use super::{
+    AxisFormat, BarChart, BarGroup, LineChart, Series, SpreadPoint, draw_bar_chart,
+    draw_line_chart,
+};
 use crate::results::{
-    Columns, PlotKind, PlotSpec, RunRow, Sidecar, check_column, columns, events_path, plot_series,
-    read_rows, read_sidecar, text_of,
+    Columns, PlotKind, PlotSpec, RunRow, Sidecar, bar_series, check_column, columns, events_path,
+    plot_series, read_rows, read_sidecar, text_of,
 };
 
 /// The plots to draw when the experiment named none: time, and for runs
@@ -51,14 +54,23 @@ pub fn draw_experiment_plots(csv: &Path, out_dir: &Path) -> Result<Vec<PathBuf>>
             written.push(draw_timeline_plot(csv, &rows, spec, out_dir)?);
             continue;
         }
-        let chart = build_chart(&name, &rows, spec, sidecar.as_ref())?;
         let file = spec
             .file
             .clone()
             .unwrap_or_else(|| format!("{name}-{}-{}", spec.kind, spec.x));
         let path = out_dir.join(format!("{file}.png"));
-        draw_line_chart(&chart, &path)
-            .with_context(|| format!("cannot draw the {} plot of {}", spec.kind, csv.display()))?;
+        let drawn = match spec.kind {
+            PlotKind::Bars => draw_bar_chart(
+                &build_bar_chart(&name, &rows, spec, sidecar.as_ref())?,
+                &path,
+            ),
+            PlotKind::Time | PlotKind::Speedup | PlotKind::Efficiency => draw_line_chart(
+                &build_chart(&name, &rows, spec, sidecar.as_ref())?,
+                &path,
+            ),
+            PlotKind::Timeline => unreachable!("drawn above"),
+        };
+        drawn.with_context(|| format!("cannot draw the {} plot of {}", spec.kind, csv.display()))?;
         written.push(path);
     }
     Ok(written)
@@ -142,54 +154,10 @@ pub fn build_chart(
                 .collect(),
         });
     }
-    let (y_label, y_format) = match spec.kind {
-        PlotKind::Speedup => (spec.baseline.speedup_label().to_string(), AxisFormat::Plain),
-        PlotKind::Efficiency => (
-            spec.baseline.efficiency_label().to_string(),
-            AxisFormat::Plain,
-        ),
-        _ => (
-            axis_label(&y_column),
-            if y_column.ends_with("_s") {
-                AxisFormat::Seconds
-            } else if y_column.ends_with("bytes") {
-                AxisFormat::Bytes
-            } else {
-                AxisFormat::Plain
-            },
-        ),
-    };
-    let mut inputs: Vec<String> = rows.iter().map(|r| r.input.clone()).collect();
-    inputs.sort();
-    inputs.dedup();
-    let input_text = if inputs.len() <= 2 {
-        inputs.join(" / ")
-    } else {
-        format!("{} inputs", inputs.len())
-    };
-    let reps = rows.iter().map(|r| r.rep).max().unwrap_or(1);
-    let scale = rows[0].scale;
-    let host = sidecar
-        .map(|s| {
-            format!(
-                ", {} ({} cores)",
-                s.environment.cpu_model, s.environment.cores
-            )
-        })
-        .unwrap_or_default();
+    let (y_label, y_format) = y_axis(spec, &y_column);
     Ok(LineChart {
-        title: spec
-            .title
-            .clone()
-            .unwrap_or_else(|| format!("{name}: {} vs {}", spec.kind, spec.x)),
-        subtitle: Some(match &spec.note {
-            Some(note) => format!(
-                "{note}\nexperiment {name}, input {input_text}, scale {scale}; median of {reps} reps, whiskers min-max{host}"
-            ),
-            None => format!(
-                "experiment {name}, input {input_text}, scale {scale}; median of {reps} reps, whiskers min-max{host}"
-            ),
-        }),
+        title: title(name, spec),
+        subtitle: Some(subtitle(name, rows, spec, sidecar)),
         x_label: axis_label(&spec.x),
         y_label,
         x_log: spec.log_x.unwrap_or_else(|| spans_decades(&xs)),
@@ -209,6 +177,101 @@ pub fn build_chart(
     })
 }
 
+/// Builds the grouped bar chart of one `bars` plot spec.
+pub fn build_bar_chart(
+    name: &str,
+    rows: &[RunRow],
+    spec: &PlotSpec,
+    sidecar: Option<&Sidecar>,
+) -> Result<BarChart> {
+    let bars = bar_series(name, rows, spec)?;
+    let y_column = spec.y.clone().unwrap_or_else(|| "wall_s".into());
+    let (y_label, y_format) = y_axis(spec, &y_column);
+    let n = bars.categories.len();
+    Ok(BarChart {
+        title: title(name, spec),
+        subtitle: Some(subtitle(name, rows, spec, sidecar)),
+        x_label: axis_label(&spec.x),
+        y_label,
+        groups: bars
+            .groups
+            .into_iter()
+            .map(|group| {
+                let mut values = vec![None; n];
+                for point in group.points {
+                    if let Some(slot) = values.get_mut(point.x as usize) {
+                        *slot = Some(point);
+                    }
+                }
+                BarGroup {
+                    label: group.label,
+                    values,
+                }
+            })
+            .collect(),
+        categories: bars.categories,
+        y_log: spec.log_y.unwrap_or(false),
+        y_format,
+    })
+}
+
+/// The y axis of a plot: its label and tick format.
+fn y_axis(spec: &PlotSpec, y_column: &str) -> (String, AxisFormat) {
+    match spec.kind {
+        PlotKind::Speedup => (spec.baseline.speedup_label().to_string(), AxisFormat::Plain),
+        PlotKind::Efficiency => (
+            spec.baseline.efficiency_label().to_string(),
+            AxisFormat::Plain,
+        ),
+        PlotKind::Time | PlotKind::Bars | PlotKind::Timeline => (
+            axis_label(y_column),
+            if y_column.ends_with("_s") {
+                AxisFormat::Seconds
+            } else if y_column.ends_with("bytes") {
+                AxisFormat::Bytes
+            } else {
+                AxisFormat::Plain
+            },
+        ),
+    }
+}
+
+/// A plot's title: the spec's, else the experiment, kind and x.
+fn title(name: &str, spec: &PlotSpec) -> String {
+    spec.title
+        .clone()
+        .unwrap_or_else(|| format!("{name}: {} vs {}", spec.kind, spec.x))
+}
+
+/// The line under the title: the plot's note, then what was measured where.
+fn subtitle(name: &str, rows: &[RunRow], spec: &PlotSpec, sidecar: Option<&Sidecar>) -> String {
+    let mut inputs: Vec<String> = rows.iter().map(|r| r.input.clone()).collect();
+    inputs.sort();
+    inputs.dedup();
+    let input_text = if inputs.len() <= 2 {
+        inputs.join(" / ")
+    } else {
+        format!("{} inputs", inputs.len())
+    };
+    let reps = rows.iter().map(|r| r.rep).max().unwrap_or(1);
+    let scale = rows.first().map_or(1.0, |r| r.scale);
+    let host = sidecar
+        .map(|s| {
+            format!(
+                ", {} ({} cores)",
+                s.environment.cpu_model, s.environment.cores
+            )
+        })
+        .unwrap_or_default();
+    let measured = format!(
+        "experiment {name}, input {input_text}, scale {scale}; median of {reps} reps, whiskers min-max{host}"
+    );
+    match &spec.note {
+        Some(note) => format!("{note}\n{measured}"),
+        None => measured,
+    }
+}
+
 fn axis_label(column: &str) -> String {
     match column {
         "workers" => "workers (p)".into(),
@@ -220,6 +283,8 @@ fn axis_label(column: &str) -> String {
         "bytes" => "input size (bytes)".into(),
         "unit_bytes" => "unit of work (bytes)".into(),
         "autoclaim_ms" => "XAUTOCLAIM timeout (ms)".into(),
+        "diff_words" => "words differing from the oracle".into(),
+        "crash" => "crash point (worker:point:nth unit)".into(),
         other if other.ends_with("_s") => format!("{other} (s)"),
         other if other.ends_with("_ms") => format!("{other} (ms)"),
         other if other.ends_with("bytes") => format!("{other} (bytes)"),

@@ -45,6 +45,15 @@ impl PlotEffect {
 }
 
 fn point_text(column: &str, x_column: &str, label: &str, point: &SpreadPoint) -> String {
+    if x_column.is_empty() {
+        // A bar: its label names the group and the category.
+        return format!(
+            "{} ({}..{}) for {label}",
+            quantity(column, point.median),
+            quantity(column, point.min),
+            quantity(column, point.max),
+        );
+    }
     let x = if x_column.ends_with("bytes") && point.x >= 0.0 {
         data_gen::format_size(point.x as u64)
     } else {
@@ -83,6 +92,10 @@ fn plot_effect(results: &ExperimentResults, spec: &PlotSpec) -> PlotEffect {
                 beyond_noise: None,
             },
             Some(effect) => {
+                let x_column = match spec.kind {
+                    PlotKind::Bars => "",
+                    _ => spec.x.as_str(),
+                };
                 let ratio_text = match effect.ratio() {
                     r if r.is_finite() => format!(", {r:.2}x"),
                     _ => String::new(),
@@ -91,8 +104,8 @@ fn plot_effect(results: &ExperimentResults, spec: &PlotSpec) -> PlotEffect {
                     plot,
                     statement: format!(
                         "{column} from {} to {}{ratio_text}",
-                        point_text(&column, &spec.x, &effect.low.0, &effect.low.1),
-                        point_text(&column, &spec.x, &effect.high.0, &effect.high.1),
+                        point_text(&column, x_column, &effect.low.0, &effect.low.1),
+                        point_text(&column, x_column, &effect.high.0, &effect.high.1),
                     ),
                     beyond_noise: Some(effect.beyond_noise()),
                 }

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// What a plot shows; written in TOML and JSON as `time`, `speedup`,
-/// `efficiency` or `timeline`.
+/// `efficiency`, `bars` or `timeline`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PlotKind {
     /// A measured column (default `wall_s`) against `x`.
@@ -17,16 +17,20 @@ pub enum PlotKind {
     Speedup,
     /// Efficiency T_s / (p T_p) against `x`.
     Efficiency,
+    /// Grouped bars: a measured column (default `wall_s`) per value of a
+    /// categorical `x` (e.g. a crash point), one bar colour per `series` value.
+    Bars,
     /// The per-worker timeline (Gantt chart) of one run.
     Timeline,
 }
 
 impl PlotKind {
     /// Every kind, in the order the error message lists them.
-    pub const ALL: [PlotKind; 4] = [
+    pub const ALL: [PlotKind; 5] = [
         PlotKind::Time,
         PlotKind::Speedup,
         PlotKind::Efficiency,
+        PlotKind::Bars,
         PlotKind::Timeline,
     ];
 
@@ -36,6 +40,7 @@ impl PlotKind {
             PlotKind::Time => "time",
             PlotKind::Speedup => "speedup",
             PlotKind::Efficiency => "efficiency",
+            PlotKind::Bars => "bars",
             PlotKind::Timeline => "timeline",
         }
     }
@@ -60,7 +65,7 @@ impl FromStr for PlotKind {
             .into_iter()
             .find(|kind| kind.as_str() == text)
             .ok_or_else(|| {
-                format!("unknown plot kind `{text}`: use time, speedup, efficiency or timeline")
+                format!("unknown plot kind `{text}`: use time, speedup, efficiency, bars or timeline")
             })
     }
 }
@@ -183,7 +188,7 @@ mod tests {
         }
         assert_eq!(
             "pie".parse::<PlotKind>().unwrap_err(),
-            "unknown plot kind `pie`: use time, speedup, efficiency or timeline"
+            "unknown plot kind `pie`: use time, speedup, efficiency, bars or timeline"
         );
     }
 

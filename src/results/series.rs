@@ -141,6 +141,27 @@ pub fn check_column(rows: &[Columns], column: &str, what: &str) -> Result<()> {
 /// of its series columns, one point per x with the repetitions' median and
 /// min..max.
 pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<Series>> {
+    if spec.kind == PlotKind::Bars {
+        // One "line" per bar, so the report's effect names group and category.
+        let bars = bar_series(name, rows, spec)?;
+        return Ok(bars
+            .groups
+            .into_iter()
+            .flat_map(|group| {
+                let categories = &bars.categories;
+                group.points.into_iter().map(move |point| Series {
+                    label: format!(
+                        "{}, {}",
+                        group.label,
+                        categories
+                            .get(point.x as usize)
+                            .map_or("?", String::as_str)
+                    ),
+                    points: vec![point],
+                })
+            })
+            .collect());
+    }
     let all: Vec<Columns> = rows.iter().filter(|r| r.finished).map(columns).collect();
     check_column(&all, &spec.x, "x")?;
     for column in spec.series.iter().chain(spec.filter.keys()) {
@@ -243,6 +264,87 @@ pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<S
         .collect())
 }
 
+/// The data of a `bars` plot: the categories (values of the plot's x
+/// column, as their legend text, in sorted order) and one group per value
+/// of its series columns, whose points have x = the category's index.
+#[derive(Debug, Clone, Default)]
+pub struct BarSeries {
+    /// Category labels, left to right.
+    pub categories: Vec<String>,
+    /// One group (bar colour) per series value; point x = category index.
+    pub groups: Vec<Series>,
+}
+
+/// The bars of a `bars` plot: finished runs filtered by `where`, the
+/// median and min..max of the y column (default `wall_s`) per series value
+/// and x value. `name` labels the single group of a plot without series.
+pub fn bar_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<BarSeries> {
+    let all: Vec<Columns> = rows.iter().filter(|r| r.finished).map(columns).collect();
+    check_column(&all, &spec.x, "x")?;
+    for column in spec.series.iter().chain(spec.filter.keys()) {
+        check_column(&all, column, "series/where")?;
+    }
+    let y_column = spec.y.clone().unwrap_or_else(|| "wall_s".into());
+    check_column(&all, &y_column, "y")?;
+    let selected: Vec<&Columns> = all
+        .iter()
+        .filter(|r| {
+            spec.filter
+                .iter()
+                .all(|(column, value)| text_of(&r[column]) == *value)
+        })
+        .collect();
+    let category_of = |r: &Columns| match text_of(&r[&spec.x]) {
+        text if text.is_empty() => "none".to_string(),
+        text => text,
+    };
+    let mut categories: Vec<String> = selected.iter().map(|r| category_of(r)).collect();
+    categories.sort_by(|a, b| (a != "none", a).cmp(&(b != "none", b)));
+    categories.dedup();
+    let mut groups: BTreeMap<String, BTreeMap<usize, Vec<f64>>> = BTreeMap::new();
+    for r in selected {
+        let label = if spec.series.is_empty() {
+            name.to_string()
+        } else {
+            spec.series
+                .iter()
+                .map(|c| label_of(c, &r[c]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let category = categories
+            .iter()
+            .position(|c| *c == category_of(r))
+            .unwrap_or_default();
+        groups
+            .entry(label)
+            .or_default()
+            .entry(category)
+            .or_default()
+            .push(r[&y_column].as_f64().unwrap_or(f64::NAN));
+    }
+    Ok(BarSeries {
+        categories,
+        groups: groups
+            .into_iter()
+            .map(|(label, bars)| Series {
+                label,
+                points: bars
+                    .into_iter()
+                    .filter_map(|(category, mut ys)| {
+                        median_min_max(&mut ys).map(|(median, min, max)| SpreadPoint {
+                            x: category as f64,
+                            median,
+                            min,
+                            max,
+                        })
+                    })
+                    .collect(),
+            })
+            .collect(),
+    })
+}
+
 /// A plot's largest effect: its lowest and its highest median, each with
 /// its line and its repetitions' spread.
 #[derive(Debug, Clone, PartialEq)]
@@ -301,6 +403,35 @@ impl Effect {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bars_group_a_categorical_x_with_none_first_and_medians_per_bar() {
+        let run = |atomic: bool, crash: &str, diff_words: u64| {
+            let mut row = RunRow::sample("redis", 3, 1, 0.3);
+            row.atomic = atomic;
+            row.crash = crash.to_string();
+            row.diff_words = diff_words;
+            row
+        };
+        let rows = vec![
+            run(false, "0:mid-commit:2", 2000),
+            run(false, "0:mid-commit:2", 2400),
+            run(false, "0:mid-commit:2", 2257),
+            run(true, "0:mid-commit:2", 0),
+            run(false, "", 0),
+            run(true, "", 0),
+        ];
+        let mut spec = PlotSpec::new(PlotKind::Bars, "crash", &["atomic"]);
+        spec.y = Some("diff_words".into());
+        let bars = bar_series("x", &rows, &spec).unwrap();
+        assert_eq!(bars.categories, ["none", "0:mid-commit:2"]);
+        let plain = bars.groups.iter().find(|g| g.label == "atomic=false").unwrap();
+        let mid = plain.points.iter().find(|p| p.x == 1.0).unwrap();
+        assert_eq!((mid.median, mid.min, mid.max), (2257.0, 2000.0, 2400.0));
+        // The report's effect names the bar: group and category.
+        let effect = Effect::of(&plot_series("x", &rows, &spec).unwrap()).unwrap();
+        assert_eq!(effect.high.0, "atomic=false, 0:mid-commit:2");
+    }
 
     #[test]
     fn one_worker_efficiency_is_t1_over_p_tp_of_the_same_mode() {
