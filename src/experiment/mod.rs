@@ -33,7 +33,8 @@ pub use runner::{
     sidecar_path,
 };
 pub use schema::{
-    ExperimentFile, FixedTable, InexactTable, InputTable, PlotSpec, RUN_PARAMETERS, Size,
+    ExperimentFile, FixedTable, InexactTable, InputTable, ParameterDoc, PlotSpec, RUN_PARAMETERS,
+    Size, parameter_reference,
 };
 
 /// Why an experiment file cannot be used. Each names the file, and the key

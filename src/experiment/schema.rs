@@ -13,7 +13,7 @@ use toml::Spanned;
 
 use crate::faults::{RedisKill, SlowWorker, WorkerCrash};
 use crate::job::Mode;
-use crate::params::{RedisParams, Toml};
+use crate::params::{ParamValue, RedisParams, Toml};
 use crate::queue::MergeTarget;
 pub use crate::results::PlotSpec;
 use crate::servers::TopologyKind;
@@ -84,6 +84,27 @@ macro_rules! run_parameters {
         /// Every run parameter's name, in declaration order.
         pub const RUN_PARAMETERS: &[&str] = &[$(stringify!($common),)* $(stringify!($redis)),*];
 
+        /// Every run parameter as the reference (`docs/parameters.md`)
+        /// shows it, from the same definitions the schema is built from.
+        pub fn parameter_reference() -> Vec<ParameterDoc> {
+            vec![
+                $(ParameterDoc {
+                    name: stringify!($common),
+                    type_name: type_name(stringify!($cty)),
+                    default: common_default(stringify!($common)),
+                    doc: doc_text(&[$($cdoc),*]),
+                    redis_only: false,
+                },)*
+                $(ParameterDoc {
+                    name: stringify!($redis),
+                    type_name: type_name(stringify!($rty)),
+                    default: ParamValue::text(&{ let value: $rty = $default; value }),
+                    doc: doc_text(&[$($rdoc),*]),
+                    redis_only: true,
+                },)*
+            ]
+        }
+
         /// Run parameters as written in `[fixed]`: each one optional.
         #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -145,18 +166,75 @@ macro_rules! run_parameters {
 }
 
 crate::redis_parameter_list!(run_parameters! {
-    /// serial, threads, processes, redis.
+    /// How the run counts: serial (one thread, the reference T_s), threads, processes
+    /// (worker OS processes), redis (worker processes coordinated through Redis).
     mode: Mode,
-    /// Worker threads or processes.
+    /// Worker threads or processes (serial always runs 1).
     workers: u32,
-    /// whitespace or alnum.
+    /// What a word is: whitespace (maximal runs of non-whitespace bytes, ASCII
+    /// lowercased) or alnum (runs of ASCII letters/digits and non-ASCII bytes).
     tokenizer: Tokenizer,
-    /// Largest unit of work; bigger files are split into byte ranges.
+    /// Largest unit of work; bigger files are split into byte ranges cut at whitespace
+    /// (a number of bytes or a size such as "1MiB"; unset: automatic).
     unit_bytes: Size,
-    /// The input.
+    /// The input: `{ path = "DIR" }` or a generator preset `{ preset = "uniform" |
+    /// "skew" | "ladder" | "books", ... }` (experiments/README.md lists the keys).
     input: InputTable,
     ;
 });
+
+/// One run parameter in the reference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParameterDoc {
+    /// TOML key (the flag of `harness count` is `--` + the key with `-` for `_`).
+    pub name: &'static str,
+    /// The value's type, as written in the reference.
+    pub type_name: String,
+    /// The default, as the CSV writes it (or what happens when unset).
+    pub default: String,
+    /// What it means, in one paragraph.
+    pub doc: String,
+    /// True for the parameters of the redis mode only.
+    pub redis_only: bool,
+}
+
+/// What an unset common parameter means (they have no typed default: the
+/// validation of a run decides, see `validate_run`).
+fn common_default(name: &str) -> String {
+    match name {
+        "mode" | "input" => "required",
+        "workers" => "required (1 for serial)",
+        "tokenizer" => "whitespace",
+        _ => "automatic",
+    }
+    .to_string()
+}
+
+/// A Rust type as a reader knows it (`Vec < SlowWorker >` -> `list of SlowWorker`).
+fn type_name(rust: &str) -> String {
+    let compact: String = rust.chars().filter(|c| !c.is_whitespace()).collect();
+    let last = |path: &str| path.rsplit("::").next().unwrap_or(path).to_string();
+    match compact.strip_prefix("Vec<").and_then(|t| t.strip_suffix('>')) {
+        Some(item) => format!("list of {}", last(item)),
+        None => match last(&compact).as_str() {
+            "u32" | "u64" => "integer".into(),
+            "f64" => "number".into(),
+            "bool" => "true/false".into(),
+            "String" => "text".into(),
+            "Size" => "size".into(),
+            other => other.to_string(),
+        },
+    }
+}
+
+/// Doc comment lines joined into one paragraph.
+fn doc_text(lines: &[&str]) -> String {
+    lines
+        .iter()
+        .map(|line| line.trim())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// One `[[inexact]]` table: runs whose parameters match every entry of
 /// `where` are expected to show wrong counts (e.g. a non-atomic commit
