@@ -133,7 +133,7 @@ pub mod exit_code {
     pub const FAILED: i32 = 1;
     /// The job missed its deadline (`deadline_s`): it did not finish.
     pub const NOT_FINISHED: i32 = 3;
-    /// Stopped by Ctrl-C or SIGTERM.
+    /// Stopped by Ctrl-C (SIGTERM: 143, see [`crate::interrupt::exit_code`]).
     pub const INTERRUPTED: i32 = 130;
 }
 
@@ -144,13 +144,13 @@ pub fn exit_code_of(error: &anyhow::Error) -> i32 {
             .downcast_ref::<crate::interrupt::Interrupted>()
             .is_some()
         {
-            return exit_code::INTERRUPTED;
+            return crate::interrupt::exit_code();
         }
         if let Some(crate::queue::QueueError::DeadlineMissed { .. }) = cause.downcast_ref() {
             return exit_code::NOT_FINISHED;
         }
         if let Some(crate::queue::QueueError::Interrupted(_)) = cause.downcast_ref() {
-            return exit_code::INTERRUPTED;
+            return crate::interrupt::exit_code();
         }
     }
     exit_code::FAILED
