@@ -55,6 +55,12 @@ pub struct CountArgs {
     /// `redis` mode: leave the job's keys (wc:{JOB}:*) in an external Redis after the run.
     #[arg(long)]
     pub keep_keys: bool,
+    /// `redis` mode with --redis-url: seconds the job's keys outlive a client
+    /// killed without cleaning up (the client refreshes them every quarter of it
+    /// while it runs; at least 2; `harness clean` removes leftovers).
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::queue::DEFAULT_KEY_TTL_S,
+          value_parser = clap::value_parser!(u64).range(crate::queue::MIN_KEY_TTL_S..))]
+    pub key_ttl_s: u64,
 }
 
 /// The modes `harness count` runs.
@@ -229,6 +235,7 @@ pub fn run(mut args: CountArgs) -> Result<()> {
             params: args.redis.clone(),
             inline_pairs: args.inline_pairs,
             keep_keys: args.keep_keys,
+            key_ttl_s: args.key_ttl_s,
             ..RedisOptions::default()
         },
     };

@@ -3,6 +3,7 @@
 //! calls and prints; no counting or Redis logic lives here.
 
 pub mod chaos;
+pub mod clean;
 pub mod count;
 pub mod generate;
 pub mod lab;
@@ -47,6 +48,8 @@ pub enum Command {
     Worker(worker::WorkerArgs),
     /// Run a series of seeded fault schedules against the real system and check each one's counts.
     Chaos(chaos::ChaosArgs),
+    /// List and remove the keys jobs left in a Redis you run (`--redis-url`).
+    Clean(clean::CleanArgs),
     /// Internal: a `processes`-mode worker fed units on stdin.
     #[command(hide = true)]
     LocalWorker {
@@ -90,6 +93,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Plot(args) => plot::run(args),
         Command::Report(args) => report::run(args),
         Command::Chaos(args) => chaos::run(args),
+        Command::Clean(args) => clean::run(args),
         Command::Lab(args) => lab::run(args),
         Command::Worker(args) => worker::run(args),
         Command::LocalWorker {
