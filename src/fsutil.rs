@@ -216,16 +216,15 @@ pub fn write_output(
 /// into a FIFO or a device. `finished` is gone afterwards.
 pub fn install_output(finished: &Path, path: &Path) -> std::io::Result<()> {
     let result = match output_target(path) {
-        Ok(OutputTarget::Replace { path: file, mode }) => std::fs::set_permissions(
-            finished,
-            std::fs::Permissions::from_mode(mode),
-        )
-        .and_then(|()| std::fs::rename(finished, &file))
-        .or_else(|_| {
-            write_output(path, false, |w| {
-                std::io::copy(&mut std::fs::File::open(finished)?, w).map(drop)
-            })
-        }),
+        Ok(OutputTarget::Replace { path: file, mode }) => {
+            std::fs::set_permissions(finished, std::fs::Permissions::from_mode(mode))
+                .and_then(|()| std::fs::rename(finished, &file))
+                .or_else(|_| {
+                    write_output(path, false, |w| {
+                        std::io::copy(&mut std::fs::File::open(finished)?, w).map(drop)
+                    })
+                })
+        }
         Ok(OutputTarget::WriteThrough(_)) => write_output(path, false, |w| {
             std::io::copy(&mut std::fs::File::open(finished)?, w).map(drop)
         }),
@@ -301,13 +300,21 @@ mod tests {
         let link = dir.path().join("link.tsv");
         symlink("real/counts.tsv", &link).unwrap();
         write_atomically(&link, |w| w.write_all(b"new")).unwrap();
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
         // A dangling link: its target is created.
         let dangling = dir.path().join("dangling");
         symlink("real/fresh.tsv", &dangling).unwrap();
         write_atomically(&dangling, |w| w.write_all(b"fresh")).unwrap();
-        assert_eq!(std::fs::read_to_string(dir.path().join("real/fresh.tsv")).unwrap(), "fresh");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("real/fresh.tsv")).unwrap(),
+            "fresh"
+        );
         // A loop is an error, not a hang.
         symlink("loop-b", dir.path().join("loop-a")).unwrap();
         symlink("loop-a", dir.path().join("loop-b")).unwrap();
@@ -319,7 +326,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = write_atomically(dir.path(), |w| w.write_all(b"x")).unwrap_err();
         let text = format!("{err:#}");
-        assert!(text.contains("is a folder") && !text.contains('\n'), "{text}");
+        assert!(
+            text.contains("is a folder") && !text.contains('\n'),
+            "{text}"
+        );
         assert!(check_output(dir.path()).is_err());
     }
 

@@ -84,7 +84,10 @@ pub fn install() {
         let mut fds = [0 as libc::c_int; 2];
         // SAFETY: pipe2 writes two descriptors into `fds`.
         if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            eprintln!("warning: cannot watch for Ctrl-C: {}", std::io::Error::last_os_error());
+            eprintln!(
+                "warning: cannot watch for Ctrl-C: {}",
+                std::io::Error::last_os_error()
+            );
             return;
         }
         PIPE_WRITE.store(fds[1], Ordering::SeqCst);
@@ -97,12 +100,18 @@ pub fn install() {
                     // SAFETY: reads one byte into a live local.
                     let n = unsafe { libc::read(read_fd, (&raw mut byte).cast(), 1) };
                     if n != 1 {
-                        if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                        if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+                        {
                             continue;
                         }
                         return;
                     }
-                    let _ = SIGNAL.compare_exchange(0, i32::from(byte), Ordering::SeqCst, Ordering::SeqCst);
+                    let _ = SIGNAL.compare_exchange(
+                        0,
+                        i32::from(byte),
+                        Ordering::SeqCst,
+                        Ordering::SeqCst,
+                    );
                     if REQUESTED.swap(true, Ordering::SeqCst) {
                         eprintln!("second interrupt: exiting now");
                         run_forced_cleanups();

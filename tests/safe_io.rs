@@ -125,7 +125,12 @@ fn new_outputs_are_0644_under_umask_022_and_a_folder_is_refused() {
     let (input, expected) = small_input(dir.path());
     let out = dir.path().join("new.tsv");
     let mut command = harness();
-    command.args(["count", input.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    command.args([
+        "count",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     // SAFETY: umask is async-signal-safe.
     unsafe {
         command.pre_exec(|| {
@@ -138,7 +143,12 @@ fn new_outputs_are_0644_under_umask_022_and_a_folder_is_refused() {
     let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o644, "mode {mode:o}");
 
-    let refused = run(&["count", input.to_str().unwrap(), "-o", dir.path().to_str().unwrap()]);
+    let refused = run(&[
+        "count",
+        input.to_str().unwrap(),
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("is a folder"), "{stderr}");
@@ -179,7 +189,10 @@ fn bad_outputs_and_units_are_refused_before_any_counting() {
         all.extend(args.iter());
         let out = run(&all);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && stderr.contains(wanted), "{args:?}: {stderr}");
+        assert!(
+            !out.status.success() && stderr.contains(wanted),
+            "{args:?}: {stderr}"
+        );
         assert!(!stderr.contains("-- -1"), "{stderr}");
     }
 }
@@ -192,7 +205,10 @@ fn control_bytes_are_escaped_on_the_terminal_and_kept_in_the_tsv() {
     let out = dir.path().join("counts.tsv");
     let result = run_ok(&["count", file.to_str().unwrap(), "-o", out.to_str().unwrap()]);
     let stdout = &result.stdout;
-    assert!(!stdout.contains(&0x1b) && !stdout.contains(&0x07), "raw control bytes on stdout");
+    assert!(
+        !stdout.contains(&0x1b) && !stdout.contains(&0x07),
+        "raw control bytes on stdout"
+    );
     let shown = String::from_utf8_lossy(stdout);
     assert!(shown.contains("\\x1b]0;owned\\x07title"), "{shown}");
     assert!(shown.contains("\\x1b[2jclear"), "{shown}");
@@ -209,7 +225,12 @@ fn proc_files_and_standard_input_are_counted() {
         let out = dir.path().join("proc.tsv");
         let copy_out = dir.path().join("copy.tsv");
         run_ok(&["count", "/proc/cpuinfo", "-o", out.to_str().unwrap()]);
-        run_ok(&["count", copy.to_str().unwrap(), "-o", copy_out.to_str().unwrap()]);
+        run_ok(&[
+            "count",
+            copy.to_str().unwrap(),
+            "-o",
+            copy_out.to_str().unwrap(),
+        ]);
         let again = std::fs::read(cpuinfo).unwrap();
         if again == std::fs::read(&copy).unwrap() {
             let counted = std::fs::read(&out).unwrap();
@@ -236,11 +257,19 @@ fn proc_files_and_standard_input_are_counted() {
             .write_all(b"b a B a\nA c")
             .unwrap();
         let mut stdout = String::new();
-        child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
         assert!(child.wait().unwrap().success(), "{mode}: {stdout}");
         let fields = summary(stdout.as_bytes());
         assert_eq!(field(&fields, "words"), 6, "{mode}: {stdout}");
-        assert!(stdout.starts_with("           3  a\n           2  b\n"), "{mode}: {stdout}");
+        assert!(
+            stdout.starts_with("           3  a\n           2  b\n"),
+            "{mode}: {stdout}"
+        );
     }
 }
 
@@ -286,7 +315,14 @@ fn a_killed_clients_keys_expire_in_a_redis_the_user_runs_and_clean_removes_lefto
     let text: String = (0..600_000).map(|i| format!("w{} ", i % 50)).collect();
     std::fs::write(&file, text).unwrap();
     let mut child = harness()
-        .args(["count", file.to_str().unwrap(), "--mode", "redis", "--workers", "1"])
+        .args([
+            "count",
+            file.to_str().unwrap(),
+            "--mode",
+            "redis",
+            "--workers",
+            "1",
+        ])
         .args(["--unit-bytes", "64", "--top", "0", "--key-ttl-s", "2"])
         .args(["--redis-url", &url])
         .stdout(Stdio::null())
@@ -300,7 +336,10 @@ fn a_killed_clients_keys_expire_in_a_redis_the_user_runs_and_clean_removes_lefto
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(700));
-    assert!(child.try_wait().unwrap().is_none(), "the job ended before the kill");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the job ended before the kill"
+    );
     let live = job_keys(&mut con);
     for key in &live {
         let ttl: i64 = redis::cmd("PTTL").arg(key).query(&mut con).unwrap();
@@ -321,7 +360,15 @@ fn a_killed_clients_keys_expire_in_a_redis_the_user_runs_and_clean_removes_lefto
     // Leftovers (here: kept on purpose) are listed and removed.
     let small = dir.path().join("small.txt");
     std::fs::write(&small, "a b a\n").unwrap();
-    run_ok(&["count", small.to_str().unwrap(), "--mode", "redis", "--redis-url", &url, "--keep-keys"]);
+    run_ok(&[
+        "count",
+        small.to_str().unwrap(),
+        "--mode",
+        "redis",
+        "--redis-url",
+        &url,
+        "--keep-keys",
+    ]);
     assert!(!job_keys(&mut con).is_empty());
     let listed = run_ok(&["clean", "--redis-url", &url, "--dry-run"]);
     assert!(String::from_utf8_lossy(&listed.stdout).contains("found job"));
@@ -346,7 +393,14 @@ fn a_server_that_is_not_redis_gets_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     let (input, _) = small_input(dir.path());
     let url = format!("redis://127.0.0.1:{port}/");
-    let out = run(&["count", input.to_str().unwrap(), "--mode", "redis", "--redis-url", &url]);
+    let out = run(&[
+        "count",
+        input.to_str().unwrap(),
+        "--mode",
+        "redis",
+        "--redis-url",
+        &url,
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("is not Redis"), "{stderr}");
@@ -374,7 +428,10 @@ fn big_generations_and_matrices_are_refused_before_any_work() {
             gen_out.to_str().unwrap(),
         ]);
         let stderr = String::from_utf8_lossy(&refused.stderr);
-        assert!(!refused.status.success() && stderr.contains("not enough free disk"), "{stderr}");
+        assert!(
+            !refused.status.success() && stderr.contains("not enough free disk"),
+            "{stderr}"
+        );
         assert!(stderr.contains("1TB"), "{stderr}");
         assert!(!gen_out.exists(), "gen wrote before refusing");
         let huge = dir.path().join("huge.toml");
@@ -384,12 +441,20 @@ fn big_generations_and_matrices_are_refused_before_any_work() {
         )
         .unwrap();
         for extra in [&["--dry-run"][..], &[][..]] {
-            let mut args = vec!["run", huge.to_str().unwrap(), "--data", data.to_str().unwrap()];
+            let mut args = vec![
+                "run",
+                huge.to_str().unwrap(),
+                "--data",
+                data.to_str().unwrap(),
+            ];
             args.extend(["--out", results.to_str().unwrap()]);
             args.extend(extra);
             let refused = run(&args);
             let stderr = String::from_utf8_lossy(&refused.stderr);
-            assert!(!refused.status.success() && stderr.contains("not enough free disk"), "{stderr}");
+            assert!(
+                !refused.status.success() && stderr.contains("not enough free disk"),
+                "{stderr}"
+            );
         }
         assert!(!data.join("gen").exists(), "run wrote before refusing");
     } else {
@@ -410,7 +475,12 @@ fn big_generations_and_matrices_are_refused_before_any_work() {
         ),
     )
     .unwrap();
-    let base = ["run", matrix.to_str().unwrap(), "--out", results.to_str().unwrap()];
+    let base = [
+        "run",
+        matrix.to_str().unwrap(),
+        "--out",
+        results.to_str().unwrap(),
+    ];
     let dry = run_ok(&[&base[..], &["--dry-run", "--data", data.to_str().unwrap()]].concat());
     assert!(String::from_utf8_lossy(&dry.stdout).contains("30000 runs in all"));
     let refused = harness()
@@ -420,7 +490,10 @@ fn big_generations_and_matrices_are_refused_before_any_work() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(!refused.status.success() && stderr.contains("--yes"), "{stderr}");
+    assert!(
+        !refused.status.success() && stderr.contains("--yes"),
+        "{stderr}"
+    );
     assert!(!results.join("big.csv").exists(), "runs started");
 
     // A plot naming a missing column fails at validation, before any run.
@@ -435,7 +508,10 @@ fn big_generations_and_matrices_are_refused_before_any_work() {
     .unwrap();
     let refused = run(&["run", plot.to_str().unwrap(), "--dry-run"]);
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(!refused.status.success() && stderr.contains("wrokers"), "{stderr}");
+    assert!(
+        !refused.status.success() && stderr.contains("wrokers"),
+        "{stderr}"
+    );
 
     let missing = run(&["plot", dir.path().join("nope.csv").to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&missing.stderr);

@@ -359,7 +359,10 @@ mod tests {
     fn control_bytes_are_escaped_and_text_is_kept() {
         assert_eq!(escape_for_terminal(b"plain"), "plain");
         assert_eq!(escape_for_terminal("caf\u{e9}".as_bytes()), "caf\u{e9}");
-        assert_eq!(escape_for_terminal(b"\x1b]0;owned\x07x"), "\\x1b]0;owned\\x07x");
+        assert_eq!(
+            escape_for_terminal(b"\x1b]0;owned\x07x"),
+            "\\x1b]0;owned\\x07x"
+        );
         assert_eq!(escape_for_terminal(b"a\x7fb\x00"), "a\\x7fb\\x00");
         assert_eq!(escape_for_terminal(b"\xff\\"), "\\xff\\\\");
         assert_eq!(escape_for_terminal("\u{9b}31m".as_bytes()), "\\u{009b}31m");

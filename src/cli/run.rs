@@ -149,7 +149,9 @@ fn confirm_many_runs(name: &str, runs: u64) -> Result<()> {
         .read_line(&mut answer)
         .context("cannot read the answer from the terminal")?;
     if !matches!(answer.trim(), "y" | "Y" | "yes") {
-        bail!("not started: shrink the [matrix] (see --dry-run), or add --yes to start {runs} runs");
+        bail!(
+            "not started: shrink the [matrix] (see --dry-run), or add --yes to start {runs} runs"
+        );
     }
     Ok(())
 }

@@ -191,12 +191,24 @@ mod tests {
         let server = RedisServer::start(RedisConfig::default()).unwrap();
         let endpoint = Endpoint::new(&server.url());
         let mut con = endpoint.connect().unwrap();
-        redis::cmd("SET").arg("wc:{j1}:a").arg(1).query::<()>(&mut con).unwrap();
-        redis::cmd("SET").arg("wc:{other}:b").arg(1).query::<()>(&mut con).unwrap();
+        redis::cmd("SET")
+            .arg("wc:{j1}:a")
+            .arg(1)
+            .query::<()>(&mut con)
+            .unwrap();
+        redis::cmd("SET")
+            .arg("wc:{other}:b")
+            .arg(1)
+            .query::<()>(&mut con)
+            .unwrap();
         let keeper = KeyExpiry::start(endpoint.clone(), "j1", Duration::from_secs(2));
         std::thread::sleep(Duration::from_millis(300));
         // A key created later gets its TTL at the next refresh.
-        redis::cmd("SET").arg("wc:{j1}:late").arg(1).query::<()>(&mut con).unwrap();
+        redis::cmd("SET")
+            .arg("wc:{j1}:late")
+            .arg(1)
+            .query::<()>(&mut con)
+            .unwrap();
         std::thread::sleep(Duration::from_millis(2500));
         let exists: u64 = redis::cmd("EXISTS")
             .arg("wc:{j1}:a")

@@ -57,9 +57,7 @@ pub use commit::{
 };
 pub use connection::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, Endpoint};
 pub use error::{QueueError, redact_url};
-pub use expiry::{
-    DEFAULT_KEY_TTL_S, FoundJob, KeyExpiry, MIN_KEY_TTL_S, delete_job, find_jobs,
-};
+pub use expiry::{DEFAULT_KEY_TTL_S, FoundJob, KeyExpiry, MIN_KEY_TTL_S, delete_job, find_jobs};
 pub use keys::JobKeys;
 pub use lease::{LEASE_LIBRARY, LeaseQueue};
 pub use merge::MergeTarget;

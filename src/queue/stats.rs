@@ -668,7 +668,10 @@ mod tests {
     }
 
     fn assert_close(got: f64, want: f64) {
-        assert!((got - want).abs() <= want * 0.01, "got {got}, want {want} within 1%");
+        assert!(
+            (got - want).abs() <= want * 0.01,
+            "got {got}, want {want} within 1%"
+        );
     }
 
     #[test]
@@ -704,7 +707,11 @@ mod tests {
         let mut bad: serde_json::Value = serde_json::from_str(&small.to_line()).unwrap();
         bad["commit_ms"]["buckets"][0][0] = serde_json::json!(99_999);
         let bad = bad.to_string();
-        assert!(WorkerStats::from_output(&bad).unwrap_err().contains("out of range"));
+        assert!(
+            WorkerStats::from_output(&bad)
+                .unwrap_err()
+                .contains("out of range")
+        );
     }
 
     #[test]
