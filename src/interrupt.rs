@@ -3,12 +3,21 @@
 //! each child process (workers, redis-server) is killed and reaped on the
 //! way out. A second Ctrl-C exits at once, after running the cleanups
 //! registered with [`on_forced_exit`] (objects no process death removes,
-//! such as network namespaces).
+//! such as network namespaces). The process then exits with the shell's
+//! code for the signal ([`exit_code`]): 130 for SIGINT, 143 for SIGTERM.
+//!
+//! The signal handler only writes the signal's number into a pipe (the
+//! one async-signal-safe thing it does); a thread reads the pipe and does
+//! the rest.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
+/// The first signal received (0: none yet).
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+/// The write end of the self-pipe (-1 until installed).
+static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
 
 type Cleanup = Box<dyn Fn() + Send>;
 static CLEANUPS: Mutex<Vec<(u64, Cleanup)>> = Mutex::new(Vec::new());
@@ -45,25 +54,85 @@ fn run_forced_cleanups() {
     }
 }
 
-/// The error returned by loops that stop because of Ctrl-C.
+/// The error returned by loops that stop because of Ctrl-C or SIGTERM.
+/// (`harness run` adds that its rows are kept and a rerun resumes.)
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "interrupted (Ctrl-C or SIGTERM): stopped cleanly; rows already written are kept, rerun to resume"
-)]
+#[error("interrupted (Ctrl-C or SIGTERM): stopped cleanly")]
 pub struct Interrupted;
 
-/// Installs the handler (once per process; later calls do nothing).
+/// The exit code after an interrupt: 128 + the signal's number, as the
+/// shell reports a process that a signal ended (130 when none was seen).
+pub fn exit_code() -> i32 {
+    match SIGNAL.load(Ordering::SeqCst) {
+        0 => 128 + libc::SIGINT,
+        signal => 128 + signal,
+    }
+}
+
+extern "C" fn on_signal(signal: libc::c_int) {
+    let byte = signal as u8;
+    let fd = PIPE_WRITE.load(Ordering::Relaxed);
+    // SAFETY: write(2) is async-signal-safe; one byte from a live local.
+    unsafe { libc::write(fd, (&raw const byte).cast(), 1) };
+}
+
+/// Installs the handler for SIGINT and SIGTERM (once per process; later
+/// calls do nothing).
 pub fn install() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
-        let _ = ctrlc::set_handler(|| {
-            if REQUESTED.swap(true, Ordering::SeqCst) {
-                eprintln!("second interrupt: exiting now");
-                run_forced_cleanups();
-                std::process::exit(130);
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: pipe2 writes two descriptors into `fds`.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            eprintln!(
+                "warning: cannot watch for Ctrl-C: {}",
+                std::io::Error::last_os_error()
+            );
+            return;
+        }
+        PIPE_WRITE.store(fds[1], Ordering::SeqCst);
+        let read_fd = fds[0];
+        let spawned = std::thread::Builder::new()
+            .name("interrupt".into())
+            .spawn(move || {
+                loop {
+                    let mut byte = 0u8;
+                    // SAFETY: reads one byte into a live local.
+                    let n = unsafe { libc::read(read_fd, (&raw mut byte).cast(), 1) };
+                    if n != 1 {
+                        if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+                        {
+                            continue;
+                        }
+                        return;
+                    }
+                    let _ = SIGNAL.compare_exchange(
+                        0,
+                        i32::from(byte),
+                        Ordering::SeqCst,
+                        Ordering::SeqCst,
+                    );
+                    if REQUESTED.swap(true, Ordering::SeqCst) {
+                        eprintln!("second interrupt: exiting now");
+                        run_forced_cleanups();
+                        std::process::exit(exit_code());
+                    }
+                    eprintln!("interrupt: stopping cleanly (Ctrl-C again to exit at once)");
+                }
+            });
+        if spawned.is_err() {
+            return;
+        }
+        for signal in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: an all-zero sigaction is valid; the handler only writes to a pipe.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+                action.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(signal, &action, std::ptr::null_mut());
             }
-            eprintln!("interrupt: stopping cleanly (Ctrl-C again to exit at once)");
-        });
+        }
     });
 }
 

@@ -440,7 +440,7 @@ fn sigterm_stops_count_and_run_promptly_and_leaves_nothing_behind() {
             sent.elapsed() < Duration::from_secs(10),
             "{args:?}: slow to stop"
         );
-        assert!(!status.success());
+        assert_eq!(status.code(), Some(143), "{args:?}: SIGTERM exits 128 + 15");
         let stderr = std::fs::read_to_string(dir.path().join("e")).unwrap();
         assert!(stderr.contains("interrupted"), "{args:?}: {stderr}");
         std::thread::sleep(Duration::from_millis(200));

@@ -231,22 +231,22 @@ fn plotting_a_missing_column_or_an_empty_csv_is_a_clear_error() {
             )
             .replace("repetitions = 2", "repetitions = 1"),
     );
-    run_ok(&as_strs(&lab.run_args(&[])));
-    let output = run(&[
-        "plot",
-        &lab.path("results/tiny.csv"),
-        "--out",
-        &lab.path("plots"),
-    ]);
+    // The column is checked when the experiment is validated, before any run.
+    let output = run(&as_strs(&lab.run_args(&[])));
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("wrokers") && stderr.contains("columns are"),
         "{stderr}"
     );
+    assert!(!std::path::Path::new(&lab.path("results/tiny.csv")).exists());
     let missing = run(&["plot", &lab.path("results/none.csv")]);
     assert!(!missing.status.success());
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("none.csv"));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("none.csv") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
 }
 
 /// An experiment whose books are missing runs nothing and says so with an

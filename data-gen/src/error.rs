@@ -31,6 +31,25 @@ pub enum GenError {
         /// The folder that was searched.
         dir: PathBuf,
     },
+    /// The files would not fit the free disk (with the margin kept free).
+    #[error(
+        "not enough free disk for {needed} of input in {dir}: {available} free, and {margin} must stay free; \
+         choose a smaller size (or --scale below 1), free some space, or put the data on another disk",
+        dir = dir.display(),
+        needed = crate::format_size(*needed),
+        available = crate::format_size(*available),
+        margin = crate::format_size(*margin)
+    )]
+    NoSpace {
+        /// The folder the files would go to.
+        dir: PathBuf,
+        /// Bytes the files need.
+        needed: u64,
+        /// Bytes free for this user on that disk.
+        available: u64,
+        /// Bytes kept free on top ([`crate::space_margin`]).
+        margin: u64,
+    },
     /// The spec cannot be generated (zero files, sizes out of range, ...).
     #[error("invalid generation spec: {0}")]
     InvalidSpec(String),

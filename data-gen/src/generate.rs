@@ -55,6 +55,7 @@ pub fn generate(spec: &GenSpec, out_dir: &Path) -> Result<Vec<GeneratedFile>, Ge
         return Ok(files);
     }
 
+    check_disk_space(spec, out_dir)?;
     let mut source = match &spec.preset {
         Preset::Books { corpus_dir, .. } => Source::Books(BookStream::open(corpus_dir)?),
         _ => Source::Synthetic(
@@ -68,20 +69,95 @@ pub fn generate(spec: &GenSpec, out_dir: &Path) -> Result<Vec<GeneratedFile>, Ge
     let mut files = Vec::with_capacity(plan.len());
     for (index, planned) in plan.iter().enumerate() {
         let path = out_dir.join(&planned.name);
-        let bytes = match &mut source {
-            Source::Synthetic(model) => {
-                let file = File::create(&path).map_err(io_error(&path))?;
-                model
-                    .write(file, planned.bytes, file_seed(spec.seed, index))
-                    .map_err(io_error(&path))?;
-                planned.bytes
-            }
-            Source::Books(books) => books.write_file(&path, planned.bytes)?,
+        let written = match &mut source {
+            Source::Synthetic(model) => File::create(&path)
+                .and_then(|file| model.write(file, planned.bytes, file_seed(spec.seed, index)))
+                .map(|()| planned.bytes)
+                .map_err(io_error(&path)),
+            Source::Books(books) => books.write_file(&path, planned.bytes),
         };
-        files.push(GeneratedFile { path, bytes });
+        match written {
+            Ok(bytes) => files.push(GeneratedFile { path, bytes }),
+            Err(error) => {
+                // No partial set stays behind to fill the disk: this file
+                // and the ones before it go (no marker, so a rerun redoes them).
+                let _ = fs::remove_file(&path);
+                for file in &files {
+                    let _ = fs::remove_file(&file.path);
+                }
+                return Err(error);
+            }
+        }
     }
     fs::write(&marker, &key).map_err(io_error(&marker))?;
     Ok(files)
+}
+
+/// Bytes kept free on top of generated inputs: 64 MiB plus a tenth of
+/// what is written (logs, results and the oracle cache need room too).
+pub fn space_margin(needed: u64) -> u64 {
+    (64 << 20) + needed / 10
+}
+
+/// Bytes this user may still write on the disk holding `path` (or its
+/// nearest existing ancestor); `None` when the system cannot say.
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    let existing = path.ancestors().find(|p| {
+        if p.as_os_str().is_empty() {
+            Path::new(".").exists()
+        } else {
+            p.exists()
+        }
+    })?;
+    let existing = if existing.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        existing
+    };
+    let c_path = std::ffi::CString::new(existing.as_os_str().as_encoded_bytes()).ok()?;
+    // SAFETY: an all-zero statvfs is a valid out-parameter.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: statvfs reads the NUL-terminated path and writes `stat`.
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) } != 0 {
+        return None;
+    }
+    Some(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
+}
+
+/// Bytes `spec`'s files will take in `out_dir` (0 when they are already
+/// there, marked complete).
+pub fn bytes_to_write(spec: &GenSpec, out_dir: &Path) -> Result<u64, GenError> {
+    let plan = spec.plan()?;
+    if cached_files(out_dir, &marker_path(out_dir), &spec.cache_key(), &plan)?.is_some() {
+        return Ok(0);
+    }
+    Ok(plan.iter().map(|p| p.bytes).sum())
+}
+
+/// Refuses, before a byte is written, a generation whose files (`needed`
+/// bytes in all, into `out_dir`) would not leave [`space_margin`] free.
+pub fn check_space_for(needed: u64, out_dir: &Path) -> Result<(), GenError> {
+    if needed == 0 {
+        return Ok(());
+    }
+    let Some(available) = free_bytes(out_dir) else {
+        return Ok(());
+    };
+    let margin = space_margin(needed);
+    if needed.saturating_add(margin) > available {
+        return Err(GenError::NoSpace {
+            dir: out_dir.to_path_buf(),
+            needed,
+            available,
+            margin,
+        });
+    }
+    Ok(())
+}
+
+/// [`check_space_for`] the files of `spec` into `out_dir`.
+pub fn check_disk_space(spec: &GenSpec, out_dir: &Path) -> Result<(), GenError> {
+    check_space_for(bytes_to_write(spec, out_dir)?, out_dir)
 }
 
 /// Where file contents come from.
@@ -185,6 +261,33 @@ pub fn default_corpus_dir() -> Option<PathBuf> {
     shared
         .or_else(|| download::cache_books_dir().filter(|dir| holds_books(dir)))
         .map(|dir| fs::canonicalize(&dir).unwrap_or(dir))
+}
+
+#[cfg(test)]
+mod space_tests {
+    use super::*;
+
+    #[test]
+    fn a_terabyte_is_refused_before_a_byte_is_written() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("big");
+        let spec = GenSpec::new(
+            Preset::Uniform {
+                files: 1,
+                file_bytes: 1_000_000_000_000,
+            },
+            1,
+        );
+        let free = free_bytes(root.path()).unwrap();
+        if free > 900_000_000_000 {
+            eprintln!("note: this disk has {free} bytes free; skipping the 1 TB refusal");
+            return;
+        }
+        let err = generate(&spec, &out).unwrap_err();
+        assert!(matches!(err, GenError::NoSpace { .. }), "{err}");
+        assert!(err.to_string().contains("1TB"), "{err}");
+        assert!(!out.exists(), "the folder was created");
+    }
 }
 
 #[cfg(test)]

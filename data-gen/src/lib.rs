@@ -51,7 +51,10 @@ pub use download::{
 };
 pub use books::holds_books;
 pub use error::GenError;
-pub use generate::{COMPLETE_MARKER, GeneratedFile, default_corpus_dir, generate, marker_path};
+pub use generate::{
+    COMPLETE_MARKER, GeneratedFile, bytes_to_write, check_disk_space, check_space_for,
+    default_corpus_dir, free_bytes, generate, marker_path, space_margin,
+};
 pub use size::{SizeError, format_size, parse_size};
 pub use spec::{
     DEFAULT_PER_SIZE, DEFAULT_SKEW_FACTOR, DEFAULT_VOCABULARY, GenSpec, LADDER_MIN_BYTES, Preset,

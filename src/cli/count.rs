@@ -15,7 +15,8 @@ use crate::redis_run::RedisOptions;
 /// Arguments of `harness count`.
 #[derive(Debug, Args)]
 pub struct CountArgs {
-    /// Files and/or folders to count (folders are walked recursively).
+    /// Files and/or folders to count (folders are walked recursively); `-`
+    /// reads standard input (staged to a temporary file first).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// How to run the count.
@@ -23,7 +24,7 @@ pub struct CountArgs {
     pub mode: ModeArg,
     /// Worker threads or processes (ignored by `serial`); 0 with `--mode redis
     /// --redis-url URL --wait`: only queue the job, for `harness worker` on other hosts.
-    #[arg(long, short = 'w', default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=1024))]
+    #[arg(long, short = 'w', default_value_t = 2, allow_hyphen_values = true, value_parser = parse_workers)]
     pub workers: u32,
     /// With `--workers 0`: wait (no deadline unless --deadline-s) until workers
     /// started elsewhere with `harness worker` complete the job, then read the counts.
@@ -39,8 +40,8 @@ pub struct CountArgs {
     #[arg(long, value_enum, default_value_t = TokenizerArg::Whitespace)]
     pub tokenizer: TokenizerArg,
     /// Largest unit of work; bigger files are split into byte ranges cut at whitespace
-    /// (e.g. 4MiB). Default: about an eighth of each worker's share, 1 MiB to 64 MiB.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    /// (e.g. 4MiB; at least 64 bytes). Default: about an eighth of each worker's share, 1 MiB to 64 MiB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_unit_bytes)]
     pub unit_bytes: Option<u64>,
     /// `redis` mode: use this Redis (redis://:PASSWORD@HOST:PORT/) instead of starting one; nothing is killed.
     #[arg(long, value_name = "URL")]
@@ -54,6 +55,12 @@ pub struct CountArgs {
     /// `redis` mode: leave the job's keys (wc:{JOB}:*) in an external Redis after the run.
     #[arg(long)]
     pub keep_keys: bool,
+    /// `redis` mode with --redis-url: seconds the job's keys outlive a client
+    /// killed without cleaning up (the client refreshes them every quarter of it
+    /// while it runs; at least 2; `harness clean` removes leftovers).
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::queue::DEFAULT_KEY_TTL_S,
+          value_parser = clap::value_parser!(u64).range(crate::queue::MIN_KEY_TTL_S..))]
+    pub key_ttl_s: u64,
 }
 
 /// The modes `harness count` runs.
@@ -85,9 +92,84 @@ pub fn parse_size_arg(text: &str) -> Result<u64, String> {
     data_gen::parse_size(text).map_err(|e| e.to_string())
 }
 
+/// Most workers `--workers` accepts.
+pub const MAX_WORKERS: u32 = 1024;
+
+/// Parses `--workers` with a message that says the range (a negative
+/// number is a value here, not a flag).
+pub fn parse_workers(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|&n| n <= MAX_WORKERS)
+        .ok_or_else(|| {
+            format!(
+                "`{text}` is not a number of workers: give a whole number from 1 to {MAX_WORKERS} (0 only with --mode redis --redis-url URL --wait)"
+            )
+        })
+}
+
+/// Parses `--unit-bytes`: a size of at least [`crate::input::MIN_UNIT_BYTES`].
+pub fn parse_unit_bytes(text: &str) -> Result<u64, String> {
+    let bytes = parse_size_arg(text)?;
+    if bytes < crate::input::MIN_UNIT_BYTES {
+        return Err(format!(
+            "{bytes} bytes is below the smallest unit, {} bytes (a unit per word costs a commit each): give e.g. 64KiB, or leave it out for the automatic size",
+            crate::input::MIN_UNIT_BYTES
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A word as it is shown on a terminal: like `ls`, bytes that would act
+/// on the terminal are escaped: control characters (C0, DEL and C1) as
+/// `\xHH` (`\u{HHHH}` for C1), bytes that are not UTF-8 as `\xHH`, and a
+/// backslash as `\\`, so every escape is unambiguous. Printable text,
+/// UTF-8 included, is shown as it is. The `--output` file keeps raw bytes.
+pub fn escape_for_terminal(word: &[u8]) -> String {
+    let mut shown = String::with_capacity(word.len());
+    for chunk in word.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => shown.push_str("\\\\"),
+                c if c.is_control() && (c as u32) < 0x80 => {
+                    shown.push_str(&format!("\\x{:02x}", c as u32));
+                }
+                c if c.is_control() => shown.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+                c => shown.push(c),
+            }
+        }
+        for byte in chunk.invalid() {
+            shown.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    shown
+}
+
+/// Copies standard input into a file in a temporary folder (removed on
+/// drop), so every mode can count and split it like any file.
+fn stage_stdin() -> Result<(tempfile::TempDir, PathBuf)> {
+    let dir = crate::fsutil::owned_temp_dir("harness-stdin")
+        .context("cannot create a temporary folder to hold standard input")?;
+    let path = dir.path().join("stdin");
+    let mut file = std::fs::File::create(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut file).with_context(|| {
+        format!(
+            "cannot copy standard input to {} (is the disk full?)",
+            path.display()
+        )
+    })?;
+    Ok((dir, path))
+}
+
 /// Runs `harness count`.
-pub fn run(args: CountArgs) -> Result<()> {
+pub fn run(mut args: CountArgs) -> Result<()> {
     let mode: Mode = args.mode.into();
+    if let Some(output) = &args.output {
+        // Before any work: a long count must not fail at its end.
+        crate::fsutil::check_output(output)?;
+    }
     if mode != Mode::Redis && (args.redis_url.is_some() || args.keep_keys) {
         anyhow::bail!(
             "--redis-url and --keep-keys only apply to --mode redis: add --mode redis or leave them out"
@@ -121,6 +203,27 @@ pub fn run(args: CountArgs) -> Result<()> {
                 e.message.replace("mode redis", "--mode redis")
             )
         })?;
+    let stdin_count = args.paths.iter().filter(|p| p.as_os_str() == "-").count();
+    if stdin_count > 1 {
+        anyhow::bail!("`-` (standard input) can be given once: pass it once, or save it to a file");
+    }
+    if stdin_count == 1 && args.workers == 0 {
+        anyhow::bail!(
+            "`-` (standard input) cannot be read by workers on other hosts: save it to a file they can all read and pass that"
+        );
+    }
+    // Staged to a file (removed at the end), so every mode reads it as one.
+    let _staged = if stdin_count == 1 {
+        let (dir, path) = stage_stdin()?;
+        for given in &mut args.paths {
+            if given.as_os_str() == "-" {
+                *given = path.clone();
+            }
+        }
+        Some(dir)
+    } else {
+        None
+    };
     let spec = JobSpec {
         paths: args.paths.clone(),
         mode,
@@ -132,6 +235,7 @@ pub fn run(args: CountArgs) -> Result<()> {
             params: args.redis.clone(),
             inline_pairs: args.inline_pairs,
             keep_keys: args.keep_keys,
+            key_ttl_s: args.key_ttl_s,
             ..RedisOptions::default()
         },
     };
@@ -148,7 +252,7 @@ pub fn run(args: CountArgs) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for (word, count) in outcome.counts.top(args.top) {
-        writeln!(out, "{count:>12}  {}", String::from_utf8_lossy(word))?;
+        writeln!(out, "{count:>12}  {}", escape_for_terminal(word))?;
     }
     let workers = spec.effective_workers();
     write!(
@@ -169,7 +273,7 @@ pub fn run(args: CountArgs) -> Result<()> {
     if let Some(redis) = &outcome.redis {
         write!(
             out,
-            " commit={} units_stolen={} crashes={} kills={} unexpected_deaths={} worker_restarts={} redis_restarts={} relaunches={} duplicate_commits={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} worker_updates_per_merge_s={:.0} server_updates_per_s={:.0} server_cpu_s={:.3} server_us_per_merge_call={:.2} merge={} commit_units={} redis_version={} throttle={} server={} redis_pid={} worker_pids={} topology={} replicas={} failovers={} replica_restarts={} commit_retries={} wait_ms_median={:.3} wait_ms_p99={:.3} commit_ms_median={:.3} commit_ms_p99={:.3} commit_stalls={} queue={} min_replicas_acked={} failover_s={:.3} redis_pids={}",
+            " commit={} units_stolen={} crashes={} kills={} unexpected_deaths={} worker_restarts={} redis_restarts={} relaunches={} duplicate_commits={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} worker_updates_per_merge_s={:.0} server_updates_per_s={:.0} server_cpu_s={:.3} server_us_per_merge_call={:.2} merge={} commit_units={} redis_version={} throttle={} server={} redis_pid={} worker_pids={} topology={} replicas={} failovers={} replica_restarts={} commit_retries={} wait_ms_median={:.3} wait_ms_p99={:.3} commit_ms_median={:.3} commit_ms_p99={:.3} commit_stalls={} queue={} min_replicas_acked={} failover_s={:.3} redis_pids={} worker_peak_rss_kib={} worker_stats_bytes={}",
             redis.commit,
             redis.units_stolen,
             redis.crashes,
@@ -222,6 +326,8 @@ pub fn run(args: CountArgs) -> Result<()> {
                 .map(u32::to_string)
                 .collect::<Vec<_>>()
                 .join(","),
+            redis.worker_peak_rss_kib,
+            redis.worker_stats_bytes,
         )?;
         if !redis.shaper_used.is_empty() {
             let join = |v: Vec<String>| v.join(",");
@@ -243,4 +349,32 @@ pub fn run(args: CountArgs) -> Result<()> {
     writeln!(out)?;
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_bytes_are_escaped_and_text_is_kept() {
+        assert_eq!(escape_for_terminal(b"plain"), "plain");
+        assert_eq!(escape_for_terminal("caf\u{e9}".as_bytes()), "caf\u{e9}");
+        assert_eq!(
+            escape_for_terminal(b"\x1b]0;owned\x07x"),
+            "\\x1b]0;owned\\x07x"
+        );
+        assert_eq!(escape_for_terminal(b"a\x7fb\x00"), "a\\x7fb\\x00");
+        assert_eq!(escape_for_terminal(b"\xff\\"), "\\xff\\\\");
+        assert_eq!(escape_for_terminal("\u{9b}31m".as_bytes()), "\\u{009b}31m");
+    }
+
+    #[test]
+    fn workers_and_unit_sizes_are_checked_with_a_clear_message() {
+        assert_eq!(parse_workers("4"), Ok(4));
+        assert!(parse_workers("-1").unwrap_err().contains("whole number"));
+        assert!(parse_workers("5000").is_err());
+        assert_eq!(parse_unit_bytes("64"), Ok(64));
+        assert!(parse_unit_bytes("0").unwrap_err().contains("smallest unit"));
+        assert!(parse_unit_bytes("63").is_err());
+    }
 }

@@ -3,6 +3,7 @@
 //! calls and prints; no counting or Redis logic lives here.
 
 pub mod chaos;
+pub mod clean;
 pub mod count;
 pub mod generate;
 pub mod lab;
@@ -47,6 +48,8 @@ pub enum Command {
     Worker(worker::WorkerArgs),
     /// Run a series of seeded fault schedules against the real system and check each one's counts.
     Chaos(chaos::ChaosArgs),
+    /// List and remove the keys jobs left in a Redis you run (`--redis-url`).
+    Clean(clean::CleanArgs),
     /// Internal: a `processes`-mode worker fed units on stdin.
     #[command(hide = true)]
     LocalWorker {
@@ -90,6 +93,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Plot(args) => plot::run(args),
         Command::Report(args) => report::run(args),
         Command::Chaos(args) => chaos::run(args),
+        Command::Clean(args) => clean::run(args),
         Command::Lab(args) => lab::run(args),
         Command::Worker(args) => worker::run(args),
         Command::LocalWorker {
@@ -137,7 +141,7 @@ pub mod exit_code {
     /// the RedisRaft module or root for emulated hosts are missing); nothing
     /// ran, and the message says what to install or fetch.
     pub const CANNOT_RUN: i32 = 4;
-    /// Stopped by Ctrl-C or SIGTERM.
+    /// Stopped by Ctrl-C (SIGTERM: 143, see [`crate::interrupt::exit_code`]).
     pub const INTERRUPTED: i32 = 130;
 }
 
@@ -148,7 +152,7 @@ pub fn exit_code_of(error: &anyhow::Error) -> i32 {
             .downcast_ref::<crate::interrupt::Interrupted>()
             .is_some()
         {
-            return exit_code::INTERRUPTED;
+            return crate::interrupt::exit_code();
         }
         if cause.downcast_ref::<run::CannotRun>().is_some() {
             return exit_code::CANNOT_RUN;
@@ -157,7 +161,7 @@ pub fn exit_code_of(error: &anyhow::Error) -> i32 {
             return exit_code::NOT_FINISHED;
         }
         if let Some(crate::queue::QueueError::Interrupted(_)) = cause.downcast_ref() {
-            return exit_code::INTERRUPTED;
+            return crate::interrupt::exit_code();
         }
     }
     exit_code::FAILED

@@ -32,6 +32,9 @@ pub struct RunArgs {
     /// Rerun runs whose rows already exist (their rows are replaced).
     #[arg(long)]
     pub force: bool,
+    /// Start more than 1,000 runs without asking (without a terminal, such a run needs it).
+    #[arg(long)]
+    pub yes: bool,
     /// Self-test of the correctness check: corrupt one count of every run before checking it.
     #[arg(long, hide = true)]
     pub inject_miscount: bool,
@@ -69,17 +72,22 @@ pub fn run(args: RunArgs) -> Result<()> {
     if let Some(reps) = args.reps {
         experiment.repetitions = reps;
     }
+    let total_runs = total_runs(&experiment);
+    check_generated_inputs_fit(&experiment, &args.data)?;
     if args.dry_run {
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
-            "{}: {} runs x {} repetitions (+{} warm-up each), scale {}",
+            "{}: {} runs x {} repetitions (+{} warm-up each), scale {}: {total_runs} runs in all",
             experiment.name,
             experiment.runs.len(),
             experiment.repetitions,
             experiment.warmup,
             experiment.scale
         )?;
+        if let Some(estimate) = estimate(&experiment, &args.out, total_runs) {
+            writeln!(out, "{estimate}")?;
+        }
         for params in &experiment.runs {
             writeln!(
                 out,
@@ -90,6 +98,9 @@ pub fn run(args: RunArgs) -> Result<()> {
         }
         return Ok(());
     }
+    if total_runs > MAX_RUNS_WITHOUT_YES && !args.yes {
+        confirm_many_runs(&experiment.name, total_runs)?;
+    }
     let options = RunOptions {
         out_dir: args.out.clone(),
         data_dir: args.data.clone(),
@@ -99,7 +110,13 @@ pub fn run(args: RunArgs) -> Result<()> {
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
         inject_miscount: args.inject_miscount,
     };
-    let summary = run_experiment(&experiment, &options)?;
+    let summary = run_experiment(&experiment, &options).map_err(|error| {
+        if crate::cli::exit_code_of(&error) == crate::interrupt::exit_code() {
+            error.context("harness run stopped; rows already written are kept, rerun to resume")
+        } else {
+            error
+        }
+    })?;
     println!(
         "{}: {} runs done, {} already in {} (skipped), {:.1}s",
         experiment.name,
@@ -122,4 +139,81 @@ pub fn run(args: RunArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Most runs `harness run` starts without `--yes` or a yes at the terminal.
+pub const MAX_RUNS_WITHOUT_YES: u64 = 1000;
+
+/// Runs of an experiment, warm-ups included.
+fn total_runs(experiment: &crate::experiment::Experiment) -> u64 {
+    experiment.runs.len() as u64
+        * (u64::from(experiment.repetitions) + u64::from(experiment.warmup))
+}
+
+/// Asks at the terminal before starting `runs` runs; refuses without one.
+fn confirm_many_runs(name: &str, runs: u64) -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "{name} would start {runs} runs (more than {MAX_RUNS_WITHOUT_YES}) and there is no terminal to ask: add --yes to start them, or shrink the [matrix] (see --dry-run)"
+        );
+    }
+    eprint!("{name} will start {runs} runs (more than {MAX_RUNS_WITHOUT_YES}). Start them? [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .context("cannot read the answer from the terminal")?;
+    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        bail!(
+            "not started: shrink the [matrix] (see --dry-run), or add --yes to start {runs} runs"
+        );
+    }
+    Ok(())
+}
+
+/// Refuses, before any run, generated inputs that do not fit the free
+/// disk (with its margin) in the data folder.
+fn check_generated_inputs_fit(
+    experiment: &crate::experiment::Experiment,
+    data_dir: &std::path::Path,
+) -> Result<()> {
+    let gen_dir = data_dir.join("gen");
+    let mut seen = std::collections::HashSet::new();
+    let mut needed = 0u64;
+    for params in &experiment.runs {
+        if let crate::experiment::InputSource::Generated(spec) = &params.input
+            && seen.insert(spec.cache_key())
+        {
+            let bytes = data_gen::bytes_to_write(spec, &gen_dir.join(spec.cache_key()))
+                .with_context(|| format!("cannot plan the input {}", spec.cache_key()))?;
+            needed = needed.saturating_add(bytes);
+        }
+    }
+    data_gen::check_space_for(needed, &gen_dir)
+        .with_context(|| format!("experiment {} not started", experiment.name))?;
+    Ok(())
+}
+
+/// How long the runs may take, from the rows already in the results CSV
+/// (`None` when it has none).
+fn estimate(
+    experiment: &crate::experiment::Experiment,
+    out_dir: &std::path::Path,
+    total_runs: u64,
+) -> Option<String> {
+    let csv = crate::results::csv_path(out_dir, &experiment.name);
+    let rows = crate::results::read_rows(&csv).ok()?;
+    if rows.is_empty() {
+        return None;
+    }
+    let mean_s = rows.iter().map(|r| r.wall_s).sum::<f64>() / rows.len() as f64;
+    let measured = experiment.runs.len() as u64 * u64::from(experiment.repetitions);
+    let pending = measured.saturating_sub(rows.len() as u64)
+        + experiment.runs.len() as u64 * u64::from(experiment.warmup);
+    Some(format!(
+        "estimate: about {:.0} s for the {pending} of {total_runs} runs not in {} yet (mean wall_s {mean_s:.3} over its {} rows; servers and checks add to it)",
+        pending as f64 * mean_s,
+        csv.display(),
+        rows.len()
+    ))
 }

@@ -34,7 +34,15 @@ pub(super) fn validate_run(table: &FixedTable, scale: f64) -> Result<RunParams, 
         }
     };
     let unit_bytes = match table.unit_bytes {
-        Some(Size(0)) => return Err(("unit_bytes", "must be at least 1 byte".into())),
+        Some(Size(bytes)) if bytes < crate::input::MIN_UNIT_BYTES => {
+            return Err((
+                "unit_bytes",
+                format!(
+                    "must be at least {} bytes (got {bytes}): a unit per word costs a commit each; e.g. \"64KiB\"",
+                    crate::input::MIN_UNIT_BYTES
+                ),
+            ));
+        }
         other => other.map(|s| s.0),
     };
     let input = table.input.as_ref().ok_or((
@@ -59,7 +67,9 @@ pub(super) fn validate_run(table: &FixedTable, scale: f64) -> Result<RunParams, 
     })
 }
 
-/// Checks one `[[plot]]` table (its kind was checked when it was read).
+/// Checks one `[[plot]]` table (its kind was checked when it was read):
+/// an x for every kind but timelines, and every column it names (x, y,
+/// series, where) one a results CSV has, so a typo fails before any run.
 pub(super) fn validate_plot(plot: &PlotSpec) -> Result<(), Invalid> {
     if plot.kind != PlotKind::Timeline && plot.x.is_empty() {
         return Err((
@@ -69,6 +79,27 @@ pub(super) fn validate_plot(plot: &PlotSpec) -> Result<(), Invalid> {
                 plot.kind.as_str()
             ),
         ));
+    }
+    let known = crate::results::columns(&crate::results::RunRow::example());
+    let y = plot.y.iter();
+    let named = std::iter::once(("x", &plot.x))
+        .filter(|(_, column)| !column.is_empty())
+        .chain(y.map(|column| ("y", column)))
+        .chain(plot.series.iter().map(|column| ("series", column)))
+        .chain(plot.filter.keys().map(|column| ("where", column)));
+    for (key, column) in named {
+        if !known.contains_key(column.as_str()) {
+            let mut names: Vec<&str> = known.keys().map(String::as_str).collect();
+            names.sort_unstable();
+            return Err((
+                key,
+                format!(
+                    "the {} plot names the column `{column}`, which results CSVs do not have; columns are: {}",
+                    plot.kind.as_str(),
+                    names.join(", ")
+                ),
+            ));
+        }
     }
     Ok(())
 }

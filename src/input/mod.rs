@@ -6,5 +6,5 @@
 mod units;
 mod walk;
 
-pub use units::{Unit, count_unit, plan_units, shrink_tail};
+pub use units::{MIN_UNIT_BYTES, Unit, count_unit, plan_units, shrink_tail};
 pub use walk::{InputError, InputFile, collect_files};

@@ -127,12 +127,10 @@ pub(crate) fn render_png(
     if !tmp.exists() {
         return Err(draw_err("the PNG encoder produced no file".to_string()));
     }
-    std::fs::rename(&tmp, out).map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        PlotError::Io {
-            path: out.to_path_buf(),
-            source,
-        }
+    // Like the shell's `>`: a symlink is followed, a FIFO or device written through.
+    crate::fsutil::install_output(&tmp, out).map_err(|source| PlotError::Io {
+        path: out.to_path_buf(),
+        source,
     })
 }
 

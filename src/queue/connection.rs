@@ -132,7 +132,8 @@ impl Endpoint {
     /// Opens a connection and checks it with `PING` (through Sentinel:
     /// to the primary it names now, checked with `ROLE`).
     pub fn connect(&self) -> Result<redis::Connection, QueueError> {
-        let connect_error = |e| QueueError::from_connect(e, &self.shown);
+        let started = std::time::Instant::now();
+        let connect_error = |e| QueueError::from_connect(e, &self.shown).timed(started.elapsed());
         if let Some(raft) = &self.raft {
             return raft.connect_leader().map_err(connect_error);
         }

@@ -32,6 +32,24 @@ pub enum QueueError {
         /// The client error (shown in the message, not chained again).
         error: RedisError,
     },
+    /// Something answers at the URL, but not in Redis's protocol.
+    #[error(
+        "the server at {url} is not Redis (its reply is not in Redis's protocol): check the host and port, or leave out --redis-url to let the harness start its own"
+    )]
+    NotRedis {
+        /// The URL, password removed.
+        url: String,
+    },
+    /// The server took the connection but did not answer in time.
+    #[error(
+        "Redis at {url} accepted the connection but did not answer: timed out after {seconds:.0} s; check that it is a Redis server and that it is not paused or overloaded"
+    )]
+    TimedOut {
+        /// The URL, password removed.
+        url: String,
+        /// Seconds waited.
+        seconds: f64,
+    },
     /// The server refused the password (or wants one and none was given).
     #[error(
         "Redis at {url} refused the credentials ({detail}): put the right password in the URL, as redis://:PASSWORD@HOST:PORT/"
@@ -203,6 +221,8 @@ impl QueueError {
                 url,
                 detail: auth_detail(&source),
             }
+        } else if source.kind() == ErrorKind::Parse {
+            QueueError::NotRedis { url }
         } else if source.kind() == ErrorKind::InvalidClientConfig {
             QueueError::BadUrl {
                 url,
@@ -219,12 +239,24 @@ impl QueueError {
         }
     }
 
+    /// A connection attempt that began `elapsed` ago failed with `self`:
+    /// a timeout says so with the time waited.
+    pub fn timed(self, elapsed: std::time::Duration) -> QueueError {
+        match self {
+            QueueError::Unreachable { url, error } if error.is_timeout() => QueueError::TimedOut {
+                url,
+                seconds: elapsed.as_secs_f64(),
+            },
+            other => other,
+        }
+    }
+
     /// True when Redis went away (down, restarting, unreachable, timing
     /// out): the cases where reconnecting may help.
     pub fn is_redis_gone(&self) -> bool {
         matches!(
             self,
-            QueueError::Gone { .. } | QueueError::Unreachable { .. }
+            QueueError::Gone { .. } | QueueError::Unreachable { .. } | QueueError::TimedOut { .. }
         )
     }
 
@@ -360,6 +392,15 @@ mod tests {
             err.to_string().contains("redis://h:1/") && err.to_string().contains("password"),
             "{err}"
         );
+        let parse: RedisError = (ErrorKind::Parse, "Unexpected `72`").into();
+        let err = QueueError::from_connect(parse, "redis://h:1/");
+        assert!(err.to_string().contains("is not Redis"), "{err}");
+        let timeout: RedisError =
+            std::io::Error::new(std::io::ErrorKind::WouldBlock, "os error 11").into();
+        let err = QueueError::from_connect(timeout, "redis://h:1/")
+            .timed(std::time::Duration::from_secs(5));
+        assert!(err.is_redis_gone());
+        assert!(err.to_string().contains("timed out after 5 s"), "{err}");
         let config: RedisError = (ErrorKind::InvalidClientConfig, "bad port").into();
         assert!(matches!(
             QueueError::from_connect(config, "u"),

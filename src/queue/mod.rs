@@ -38,6 +38,7 @@ mod backend;
 mod commit;
 mod connection;
 mod error;
+mod expiry;
 mod keys;
 mod lease;
 mod merge;
@@ -56,12 +57,13 @@ pub use commit::{
 };
 pub use connection::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, Endpoint};
 pub use error::{QueueError, redact_url};
+pub use expiry::{DEFAULT_KEY_TTL_S, FoundJob, KeyExpiry, MIN_KEY_TTL_S, delete_job, find_jobs};
 pub use keys::JobKeys;
 pub use lease::{LEASE_LIBRARY, LeaseQueue};
 pub use merge::MergeTarget;
 pub use message::{Taken, decode_unit, encode_unit, unit_label};
 pub use server_load::ServerLoad;
-pub use stats::{RedisReport, WorkerStats, exit_code, quantile};
+pub use stats::{LatencyHistogram, RedisReport, WorkerStats, exit_code, quantile};
 pub use stream::StreamQueue;
 
 use crate::words::WordCounts;

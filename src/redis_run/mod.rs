@@ -66,6 +66,9 @@ pub struct RedisOptions {
     pub reconnect_s: u64,
     /// Most pairs an atomic commit sends inline; more are staged first.
     pub inline_pairs: u64,
+    /// Seconds an external server keeps the job's keys after the client
+    /// stops refreshing them (see [`crate::queue::KeyExpiry`]).
+    pub key_ttl_s: u64,
 }
 
 impl Default for RedisOptions {
@@ -77,6 +80,7 @@ impl Default for RedisOptions {
             block_ms: 10,
             reconnect_s: 30,
             inline_pairs: crate::queue::INLINE_MAX_PAIRS,
+            key_ttl_s: crate::queue::DEFAULT_KEY_TTL_S,
         }
     }
 }
@@ -172,6 +176,15 @@ pub fn run_redis_job(
         endpoint: &endpoint,
         armed: !managed && !options.keep_keys,
     };
+    // Dropped before `_cleanup`: the refreshing stops, then the keys go.
+    // A client killed with SIGKILL leaves keys that expire on their own.
+    let _expiry = (!managed && !options.keep_keys).then(|| {
+        crate::queue::KeyExpiry::start(
+            endpoint.clone(),
+            keys.job(),
+            Duration::from_secs(options.key_ttl_s.max(crate::queue::MIN_KEY_TTL_S)),
+        )
+    });
     let mut ordered = units.to_vec();
     ordered.sort_by_key(|u| std::cmp::Reverse(u.bytes()));
     queue.create(&mut con, &ordered)?;

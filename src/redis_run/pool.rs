@@ -5,9 +5,13 @@
 //! The pool only starts, watches, kills and restarts processes and says how
 //! each one ended ([`Ended`]); whether the job is done is Redis's to say
 //! (see the supervisor in [`super`]).
+//!
+//! A worker's stdout (its statistics line) goes to a file beside its
+//! stderr ([`stats_path`]), read once it has exited: a file never fills,
+//! so no report can block a worker (a pipe read only after exit did, once
+//! the line outgrew the pipe's 64 KiB).
 
 use std::fs::OpenOptions;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -68,6 +72,12 @@ pub enum DeathCause {
     /// Anything else: SIGKILL from outside, out of memory, a crash, an
     /// error exit.
     Unexpected,
+}
+
+/// Where a worker whose stderr goes to `stderr` writes its stdout: the
+/// same name with the extension `stats`.
+pub fn stats_path(stderr: &Path) -> PathBuf {
+    stderr.with_extension("stats")
 }
 
 /// One running (or exited, not yet reaped) worker process.
@@ -144,6 +154,11 @@ impl WorkerPool {
                 what: format!("creating {}", launch.stderr.display()),
                 error,
             })?;
+        let stats_file = stats_path(&launch.stderr);
+        let stdout = std::fs::File::create(&stats_file).map_err(|error| QueueError::Io {
+            what: format!("creating {}", stats_file.display()),
+            error,
+        })?;
         let mut command = match launch.exec_prefix.split_first() {
             None => Command::new(&self.exe),
             Some((program, rest)) => {
@@ -156,7 +171,7 @@ impl WorkerPool {
             .arg("redis-worker")
             .env(WORKER_ENV, settings)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(stdout)
             .stderr(stderr);
         worker_process_setup(&mut command);
         let child = command.spawn().map_err(|error| QueueError::Spawn {
@@ -218,7 +233,8 @@ impl WorkerPool {
             drop(process.throttle.take());
             process.done = true;
             let stderr = &self.launches[index].stderr;
-            ended.push((index as u32, process.finish(index as u32, stderr)?));
+            let stats = stats_path(stderr);
+            ended.push((index as u32, process.finish(index as u32, stderr, &stats)?));
         }
         Ok(ended)
     }
@@ -242,17 +258,21 @@ impl WorkerProcess {
     }
 
     /// Reaps the exited process and reads its stats, or says how it died.
-    fn finish(&mut self, worker: u32, stderr_path: &Path) -> Result<Ended, QueueError> {
+    fn finish(
+        &mut self,
+        worker: u32,
+        stderr_path: &Path,
+        stats_path: &Path,
+    ) -> Result<Ended, QueueError> {
         use std::os::unix::process::ExitStatusExt;
         let pid = self.child.id();
         let status = self.child.wait().map_err(|error| QueueError::Io {
             what: format!("waiting for worker process {pid}"),
             error,
         })?;
-        let mut stdout = String::new();
-        if let Some(mut out) = self.child.stdout.take() {
-            let _ = out.read_to_string(&mut stdout);
-        }
+        let stdout = std::fs::read(stats_path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
         let stderr = std::fs::read(stderr_path)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();

@@ -2,7 +2,6 @@
 //! and refusing a CSV written with another set of columns.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::row::RunRow;
@@ -109,19 +108,13 @@ pub fn append_row(path: &Path, row: &RunRow) -> Result<(), ResultsError> {
     let new_bytes = writer
         .into_inner()
         .map_err(|e| unwritable(std::io::Error::other(e.to_string())))?;
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".results-tmp-")
-        .tempfile_in(dir)
-        .map_err(unwritable)?;
-    temp.write_all(&existing).map_err(unwritable)?;
-    temp.write_all(&new_bytes).map_err(unwritable)?;
-    temp.as_file().sync_all().map_err(unwritable)?;
-    temp.persist(path).map_err(|e| unwritable(e.error))?;
-    Ok(())
+    // Replaced whole like the shell's `>` would (symlinks followed, the
+    // file's mode kept, new files 0666 minus the umask), synced first.
+    crate::fsutil::write_output(path, true, |w| {
+        w.write_all(&existing)?;
+        w.write_all(&new_bytes)
+    })
+    .map_err(unwritable)
 }
 
 #[cfg(test)]

@@ -196,6 +196,7 @@ pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
         "",
         &format!("units={}", worker.stats.units),
     );
+    worker.stats.note_peak_rss();
     Ok(worker.stats)
 }
 
@@ -404,7 +405,7 @@ impl Worker<'_> {
             )?;
             self.stats
                 .wait_ms
-                .push(waiting.elapsed().as_secs_f64() * 1000.0);
+                .record(waiting.elapsed().as_secs_f64() * 1000.0);
             self.stats.min_replicas_acked = Some(
                 self.stats
                     .min_replicas_acked
@@ -517,7 +518,7 @@ impl Worker<'_> {
             .fold(started, Instant::min);
         self.stats
             .commit_ms
-            .push(first.elapsed().as_secs_f64() * 1000.0);
+            .record(first.elapsed().as_secs_f64() * 1000.0);
     }
 
     /// A commit of `batch` started at `started` failed: counts a retry
