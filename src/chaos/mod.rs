@@ -55,6 +55,11 @@ pub struct ChaosOptions {
     pub data_dir: PathBuf,
     /// The CSV with one row per schedule.
     pub csv: PathBuf,
+    /// Bring your own worker: the external worker under test ("": the
+    /// built-in one; see docs/PROTOCOL.md).
+    pub worker_cmd: String,
+    /// Bring your own worker: its Function library ("": none).
+    pub worker_functions: String,
 }
 
 /// How one schedule ended.
@@ -145,6 +150,13 @@ pub fn run_chaos(
         crate::interrupt::check()?;
         let mut schedule = Schedule::draw(seed, options.scale, options.commit, options.topology);
         schedule.params.queue = options.queue;
+        if !options.worker_cmd.is_empty() {
+            // The external worker decides its commit path; the schedule's
+            // faults (crash points, kills, pauses, Redis kills) are the same.
+            schedule.params.worker_cmd = options.worker_cmd.clone();
+            schedule.params.worker_functions = options.worker_functions.clone();
+            schedule.params.atomic = false;
+        }
         // One oracle per schedule: every schedule has its own input, and
         // keeping a thousand count tables in memory is pointless.
         let mut oracle = Oracle::new(&options.data_dir);
@@ -318,14 +330,19 @@ fn children_of(pid: u32) -> Vec<u32> {
         .collect()
 }
 
-/// The `redis-worker` processes among the children of `pid`.
+/// The worker processes among the children of `pid`: `redis-worker`s, and
+/// external workers (their environment names a `WC_CONSUMER`).
 fn worker_pids(pid: u32) -> Vec<u32> {
     children_of(pid)
         .into_iter()
         .filter(|child| {
-            std::fs::read(format!("/proc/{child}/cmdline"))
+            let builtin = std::fs::read(format!("/proc/{child}/cmdline"))
                 .map(|c| String::from_utf8_lossy(&c).contains("redis-worker"))
-                .unwrap_or(false)
+                .unwrap_or(false);
+            builtin
+                || std::fs::read(format!("/proc/{child}/environ"))
+                    .map(|e| e.split(|&b| b == 0).any(|v| v.starts_with(b"WC_CONSUMER=")))
+                    .unwrap_or(false)
         })
         .collect()
 }

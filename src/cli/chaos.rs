@@ -46,6 +46,13 @@ pub struct ChaosArgs {
     /// Folder of generated inputs and the oracle cache.
     #[arg(long, default_value = "data")]
     pub data: PathBuf,
+    /// Bring your own worker: run this command (docs/PROTOCOL.md) as the
+    /// workers instead of the built-in one; --commit is then its own choice.
+    #[arg(long, value_name = "CMD", default_value = "")]
+    pub worker_cmd: String,
+    /// Bring your own worker: the Function library the harness loads for it.
+    #[arg(long, value_name = "LIB.lua", default_value = "")]
+    pub worker_functions: String,
 }
 
 /// The commit path of a series.
@@ -93,6 +100,8 @@ pub fn run(args: ChaosArgs) -> Result<()> {
         exe: std::env::current_exe().context("cannot find the harness executable")?,
         data_dir: args.data.clone(),
         csv: args.csv.clone(),
+        worker_cmd: args.worker_cmd.clone(),
+        worker_functions: args.worker_functions.clone(),
     };
     let total = args.replay.map_or(args.schedules, |_| 1);
     let bar = ProgressBar::new(total);

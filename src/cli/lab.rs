@@ -31,6 +31,13 @@ pub struct LabArgs {
     /// Folder of the experiment files.
     #[arg(long, default_value = "experiments", hide = true)]
     pub experiments: PathBuf,
+    /// Bring your own worker: every redis-mode run uses this command as its
+    /// workers (docs/PROTOCOL.md); use a fresh --out folder for it.
+    #[arg(long, value_name = "CMD", default_value = "")]
+    pub worker_cmd: String,
+    /// Bring your own worker: the Function library the harness loads for it.
+    #[arg(long, value_name = "LIB.lua", default_value = "")]
+    pub worker_functions: String,
 }
 
 fn parse_lab(text: &str) -> Result<LabId, String> {
@@ -56,6 +63,8 @@ pub fn run(args: LabArgs) -> Result<()> {
         exe: std::env::current_exe()
             .context("cannot find the harness executable to start workers")?,
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
+        worker_cmd: args.worker_cmd,
+        worker_functions: args.worker_functions,
     };
     let mut stdout = std::io::stdout();
     let summary = run_lab(&options, &mut stdout)?;

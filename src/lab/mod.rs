@@ -66,6 +66,11 @@ pub struct LabOptions {
     pub exe: PathBuf,
     /// The command line, recorded with the results.
     pub command_line: String,
+    /// Bring your own worker: every `redis`-mode run uses this external
+    /// worker (docs/PROTOCOL.md); "": the experiments' own settings.
+    pub worker_cmd: String,
+    /// Bring your own worker: its Function library ("": none).
+    pub worker_functions: String,
 }
 
 impl LabOptions {
@@ -190,10 +195,18 @@ pub fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSummary> 
         }
     };
     summary.scale = scale;
-    let experiments: Vec<Experiment> = runnable
+    let mut experiments: Vec<Experiment> = runnable
         .iter()
         .map(|p| p.load(scale))
         .collect::<Result<_>>()?;
+    if !options.worker_cmd.is_empty() {
+        for run in experiments.iter_mut().flat_map(|e| e.runs.iter_mut()) {
+            if run.mode.name() == "redis" {
+                run.redis.worker_cmd = options.worker_cmd.clone();
+                run.redis.worker_functions = options.worker_functions.clone();
+            }
+        }
+    }
     let total_runs: usize = experiments
         .iter()
         .map(|e| e.runs.len() * e.repetitions as usize)
