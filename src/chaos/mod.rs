@@ -231,12 +231,16 @@ fn run_schedule(
         Some(0) => {
             let got = read_tsv(&output)?;
             let diff = count_differences(&got, &expected);
-            let outcome = if diff == 0 {
-                Outcome::Exact
+            if diff == 0 {
+                (Outcome::Exact, diff, stdout.trim().to_owned())
             } else {
-                Outcome::Wrong
-            };
-            (outcome, diff, stdout.trim().to_owned())
+                let evidence = first_differences(&got, &expected, 10);
+                (
+                    Outcome::Wrong,
+                    diff,
+                    format!("{diff} words differ; first ten (word: expected, counted): {evidence}; faults: see the schedule"),
+                )
+            }
         }
         Some(_) => (Outcome::Failed, 0, last_error(&stderr)),
     };
@@ -432,6 +436,32 @@ fn last_error(stderr: &str) -> String {
         .to_owned()
 }
 
+/// The first `n` words (bytewise order) whose counts differ, as
+/// `word: expected, counted`, `;`-separated; control bytes escaped.
+pub fn first_differences(got: &WordCounts, expected: &WordCounts, n: usize) -> String {
+    let mut words: Vec<&[u8]> = got
+        .iter()
+        .chain(expected.iter())
+        .map(|(word, _)| word)
+        .filter(|word| got.get(word) != expected.get(word))
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+        .iter()
+        .take(n)
+        .map(|word| {
+            format!(
+                "{}: {}, {}",
+                String::from_utf8_lossy(word).escape_debug(),
+                expected.get(word),
+                got.get(word)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Reads a `word<TAB>count` file (as `harness count --output` writes it).
 fn read_tsv(path: &Path) -> Result<WordCounts> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -461,8 +491,10 @@ mod tests {
         let mut expected = WordCounts::new();
         expected.add(b"the", 3);
         assert_eq!(count_differences(&got, &expected), 1);
+        assert_eq!(first_differences(&got, &expected, 10), "a b: 0, 1");
         expected.add(b"a b", 1);
         assert_eq!(count_differences(&got, &expected), 0);
+        assert_eq!(first_differences(&got, &expected, 10), "");
         assert_eq!(schedule_seed(1, 0), 1_000_003);
         assert_eq!(last_error("x\nerror: boom\nnote"), "error: boom");
     }

@@ -462,6 +462,44 @@ pub fn report_external(
     );
 }
 
+/// What is left of a job in Redis, in one line: units never delivered,
+/// and the first pending ones with their holder, idle time and deliveries.
+pub fn pending_evidence(endpoint: &Endpoint, keys: &JobKeys) -> String {
+    let Ok(mut con) = endpoint.connect() else {
+        return "Redis is unreachable: pending units unknown".into();
+    };
+    let pending: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
+        .arg(keys.stream())
+        .arg(keys.group())
+        .arg("-")
+        .arg("+")
+        .arg(5)
+        .query(&mut con)
+        .unwrap_or_default();
+    let lag = redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg(keys.stream())
+        .query::<Vec<std::collections::HashMap<String, redis::Value>>>(&mut con)
+        .ok()
+        .and_then(|groups| {
+            groups.into_iter().find_map(|g| match g.get("lag") {
+                Some(redis::Value::Int(n)) => Some(n.to_string()),
+                _ => None,
+            })
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let held: Vec<String> = pending
+        .iter()
+        .map(|(id, consumer, idle_ms, deliveries)| {
+            format!("{id} held by {consumer} for {idle_ms} ms ({deliveries} deliveries)")
+        })
+        .collect();
+    format!(
+        "Units never delivered: {lag}; pending: {}",
+        if held.is_empty() { "none".to_owned() } else { held.join(", ") }
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
