@@ -141,10 +141,11 @@ pub fn run(args: ChaosArgs) -> Result<()> {
         None => format!("seed {}", args.seed),
     };
     println!(
-        "chaos ({} commit, {series}): {n} schedules in {:.1}s: {} exact, {} wrong, {} not finished, {} failed; wall per schedule mean {mean:.2}s, max {max:.2}s; leftovers: {left_processes} processes, {left_dirs} temp dirs; rows in {}",
+        "chaos ({}, {series}): {n} schedules in {:.1}s: {} exact, {} wrong, {} not finished, {} failed; wall per schedule mean {mean:.2}s, max {max:.2}s; leftovers: {left_processes} processes, {left_dirs} temp dirs; rows in {}",
         match commit {
-            ChaosCommit::Atomic => "atomic",
-            ChaosCommit::Plain => "plain",
+            _ if !args.worker_cmd.is_empty() => format!("external worker `{}`", args.worker_cmd),
+            ChaosCommit::Atomic => "atomic commit".to_owned(),
+            ChaosCommit::Plain => "plain commit".to_owned(),
         },
         summary.wall_s,
         summary.count(Outcome::Exact),
@@ -162,6 +163,14 @@ pub fn run(args: ChaosArgs) -> Result<()> {
     }
     if args.topology != crate::servers::TopologyKind::Single {
         replay_flags.push_str(&format!(" --topology {}", args.topology));
+    }
+    for (flag, value) in [
+        ("--worker-cmd", &args.worker_cmd),
+        ("--worker-functions", &args.worker_functions),
+    ] {
+        if !value.is_empty() {
+            replay_flags.push_str(&format!(" {flag} '{}'", value.replace('\'', "'\\''")));
+        }
     }
     for row in summary.rows.iter().filter(|r| r.outcome != Outcome::Exact) {
         println!(
