@@ -184,7 +184,10 @@ fn every_environment_variable_is_set_as_documented() {
         !password.is_empty() && url.starts_with(&format!("redis://:{password}@127.0.0.1:")),
         "{url}"
     );
-    assert!(url.rsplit(':').next().unwrap().parse::<u16>().is_ok(), "{url}");
+    assert!(
+        url.rsplit(':').next().unwrap().parse::<u16>().is_ok(),
+        "{url}"
+    );
     assert_eq!(get("REDIS_SENTINELS"), "");
     assert_eq!(get("REDIS_MASTER_NAME"), "");
     assert_eq!(get("WC_PROTOCOL"), "1");

@@ -238,7 +238,9 @@ fn run_schedule(
                 (
                     Outcome::Wrong,
                     diff,
-                    format!("{diff} words differ; first ten (word: expected, counted): {evidence}; faults: see the schedule"),
+                    format!(
+                        "{diff} words differ; first ten (word: expected, counted): {evidence}; faults: see the schedule"
+                    ),
                 )
             }
         }

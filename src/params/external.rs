@@ -38,7 +38,10 @@ impl RedisParams {
         if self.merge != MergeTarget::Zset {
             return Err(ParamError::new(
                 "merge",
-                format!("{}{why}: drop merge (the contract's counts are a sorted set)", self.merge),
+                format!(
+                    "{}{why}: drop merge (the contract's counts are a sorted set)",
+                    self.merge
+                ),
             ));
         }
         if self.commit_units != 1 {

@@ -76,7 +76,10 @@ pub fn environment(
     set("WC_WORKER_INDEX", worker.to_string());
     set("WC_WORKERS", names.workers.to_string());
     set("WC_AUTOCLAIM_MS", names.autoclaim_ms.to_string());
-    set("WC_CRASH", crash.map_or_else(String::new, |(p, _)| p.to_owned()));
+    set(
+        "WC_CRASH",
+        crash.map_or_else(String::new, |(p, _)| p.to_owned()),
+    );
     set(
         "WC_CRASH_NTH",
         crash.map_or_else(|| "1".to_owned(), |(_, n)| n.to_string()),
@@ -376,9 +379,10 @@ fn watch(
                     };
                     match holder.get(id) {
                         Some(before) if before == worker => continue,
-                        Some(before) => out
-                            .events
-                            .push(event(EventKind::Steal, format!("from worker {before} (seen by the harness)"))),
+                        Some(before) => out.events.push(event(
+                            EventKind::Steal,
+                            format!("from worker {before} (seen by the harness)"),
+                        )),
                         None => out
                             .events
                             .push(event(EventKind::Take, "seen pending by the harness".into())),
@@ -433,16 +437,18 @@ pub fn report_external(
         }
     }
     stats.sort_by_key(|s| s.worker);
-    let calls = commands_before.zip(commandstats(endpoint)).map(|(before, after)| {
-        ["fcall", "xack", "zincrby", "xautoclaim", "xreadgroup"]
-            .iter()
-            .map(|name| {
-                let n = command_calls(&after, name).saturating_sub(command_calls(before, name));
-                format!("{} {n}", name.to_uppercase())
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    });
+    let calls = commands_before
+        .zip(commandstats(endpoint))
+        .map(|(before, after)| {
+            ["fcall", "xack", "zincrby", "xautoclaim", "xreadgroup"]
+                .iter()
+                .map(|name| {
+                    let n = command_calls(&after, name).saturating_sub(command_calls(before, name));
+                    format!("{} {n}", name.to_uppercase())
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
     let units: Vec<String> = watched
         .units_per_worker
         .iter()
@@ -496,7 +502,11 @@ pub fn pending_evidence(endpoint: &Endpoint, keys: &JobKeys) -> String {
         .collect();
     format!(
         "Units never delivered: {lag}; pending: {}",
-        if held.is_empty() { "none".to_owned() } else { held.join(", ") }
+        if held.is_empty() {
+            "none".to_owned()
+        } else {
+            held.join(", ")
+        }
     )
 }
 
@@ -539,7 +549,8 @@ mod tests {
 
     #[test]
     fn sentinel_urls_give_the_sentinels_and_the_master_name() {
-        let parsed = parse_sentinel_url("redis+sentinel://:s3@127.0.0.1:1,127.0.0.1:2/wc/").unwrap();
+        let parsed =
+            parse_sentinel_url("redis+sentinel://:s3@127.0.0.1:1,127.0.0.1:2/wc/").unwrap();
         assert_eq!(parsed.hosts, ["127.0.0.1:1", "127.0.0.1:2"]);
         assert_eq!(parsed.master, "wc");
         assert_eq!(parsed.password, "s3");

@@ -276,19 +276,21 @@ pub fn run_redis_job(
                 exec_prefix: network
                     .as_ref()
                     .map_or_else(Vec::new, |n| n.exec_prefix(host)),
-                external: params.external_worker().then(|| external_worker::ExternalLaunch {
-                    cmd: params.worker_cmd.clone(),
-                    env: external_worker::environment(
-                        &external_worker::JobNames {
-                            url: &url,
-                            keys: &keys,
-                            workers,
-                            autoclaim_ms: params.autoclaim_ms,
-                        },
-                        worker,
-                        crash.map(|plan| (plan.point.name(), plan.on_unit)),
-                    ),
-                }),
+                external: params
+                    .external_worker()
+                    .then(|| external_worker::ExternalLaunch {
+                        cmd: params.worker_cmd.clone(),
+                        env: external_worker::environment(
+                            &external_worker::JobNames {
+                                url: &url,
+                                keys: &keys,
+                                workers,
+                                autoclaim_ms: params.autoclaim_ms,
+                            },
+                            worker,
+                            crash.map(|plan| (plan.point.name(), plan.on_unit)),
+                        ),
+                    }),
             }
         })
         .collect();

@@ -200,7 +200,9 @@ impl<'a> RedisOutage<'a> {
                 if let Some(functions) = &self.functions
                     && let Err(e) = functions.load_at(self.endpoint)
                 {
-                    eprintln!("warning: could not load the worker's Functions on the new primary {primary}: {e}");
+                    eprintln!(
+                        "warning: could not load the worker's Functions on the new primary {primary}: {e}"
+                    );
                 }
                 self.note(
                     EventKind::RedisUp,

@@ -409,10 +409,7 @@ fn start_external(
         error,
     })?;
     let mut command = super::external_worker::command(&external, &launch.exec_prefix);
-    command
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr);
+    command.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
     external_process_setup(&mut command);
     let child = command.spawn().map_err(|error| QueueError::Spawn {
         exe: format!("sh -c {:?}", external.cmd),
