@@ -38,6 +38,10 @@ pub struct LabArgs {
     /// Bring your own worker: the Function library the harness loads for it.
     #[arg(long, value_name = "LIB.lua", default_value = "")]
     pub worker_functions: String,
+    /// Bring your own worker: run every redis-mode run with the built-in
+    /// worker too, side by side in the same tables (needs --worker-cmd).
+    #[arg(long, requires = "worker_cmd")]
+    pub compare_builtin: bool,
 }
 
 fn parse_lab(text: &str) -> Result<LabId, String> {
@@ -65,6 +69,7 @@ pub fn run(args: LabArgs) -> Result<()> {
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
         worker_cmd: args.worker_cmd,
         worker_functions: args.worker_functions,
+        compare_builtin: args.compare_builtin,
     };
     let mut stdout = std::io::stdout();
     let summary = run_lab(&options, &mut stdout)?;

@@ -71,6 +71,9 @@ pub struct LabOptions {
     pub worker_cmd: String,
     /// Bring your own worker: its Function library ("": none).
     pub worker_functions: String,
+    /// Bring your own worker: run every `redis`-mode run twice, with the
+    /// external worker and with the built-in one, side by side.
+    pub compare_builtin: bool,
 }
 
 impl LabOptions {
@@ -200,11 +203,22 @@ pub fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSummary> 
         .map(|p| p.load(scale))
         .collect::<Result<_>>()?;
     if !options.worker_cmd.is_empty() {
-        for run in experiments.iter_mut().flat_map(|e| e.runs.iter_mut()) {
-            if run.mode.name() == "redis" {
-                run.redis.worker_cmd = options.worker_cmd.clone();
-                run.redis.worker_functions = options.worker_functions.clone();
+        for experiment in &mut experiments {
+            let mut runs = Vec::with_capacity(experiment.runs.len());
+            for run in std::mem::take(&mut experiment.runs) {
+                if run.mode.name() != "redis" {
+                    runs.push(run);
+                    continue;
+                }
+                if options.compare_builtin {
+                    runs.push(run.clone());
+                }
+                let mut external = run;
+                external.redis.worker_cmd = options.worker_cmd.clone();
+                external.redis.worker_functions = options.worker_functions.clone();
+                runs.push(external);
             }
+            experiment.runs = runs;
         }
     }
     let total_runs: usize = experiments

@@ -342,6 +342,8 @@ fn watch(
     let mut seen: HashSet<(String, i64)> = HashSet::new();
     // Message id -> the consumer holding it at the last sample.
     let mut holder: HashMap<String, i64> = HashMap::new();
+    // Message id -> its unit as `path:start-end` (looked up once).
+    let mut labels: HashMap<String, String> = HashMap::new();
     let mut con: Option<Connection> = None;
     let worker_of = |consumer: &str| {
         consumer
@@ -369,12 +371,20 @@ fn watch(
                     .into_iter()
                     .map(|(id, consumer, _, _)| (id, worker_of(&consumer)))
                     .collect();
+                for id in now.keys() {
+                    if !labels.contains_key(id)
+                        && let Some(c) = con.as_mut()
+                    {
+                        labels.insert(id.clone(), unit_of_message(c, keys, id));
+                    }
+                }
+                let label = |id: &String| labels.get(id).cloned().unwrap_or_else(|| id.clone());
                 for (id, worker) in &now {
                     let event = |kind, detail: String| Event {
                         at_unix_s: at,
                         worker: *worker,
                         kind,
-                        unit: id.clone(),
+                        unit: label(id),
                         detail,
                     };
                     match holder.get(id) {
@@ -401,7 +411,7 @@ fn watch(
                             at_unix_s: at,
                             worker: *worker,
                             kind: EventKind::Committed,
-                            unit: id.clone(),
+                            unit: label(id),
                             detail: "acknowledged (seen by the harness)".into(),
                         });
                     }
@@ -466,6 +476,21 @@ pub fn report_external(
         cpu.join(", "),
         calls.unwrap_or_else(|| "unknown (a restart reset the counters)".into())
     );
+}
+
+/// The unit of message `id` as `path:start-end` (the id itself when the
+/// message cannot be read).
+fn unit_of_message(con: &mut Connection, keys: &JobKeys, id: &str) -> String {
+    let reply: redis::RedisResult<redis::streams::StreamRangeReply> = redis::cmd("XRANGE")
+        .arg(keys.stream())
+        .arg(id)
+        .arg(id)
+        .query(con);
+    reply
+        .ok()
+        .and_then(|r| r.ids.into_iter().next())
+        .and_then(|entry| crate::queue::decode_unit(&entry.map).ok())
+        .map_or_else(|| id.to_owned(), |unit| crate::queue::unit_label(&unit))
 }
 
 /// What is left of a job in Redis, in one line: units never delivered,
