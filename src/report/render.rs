@@ -135,10 +135,16 @@ fn write_experiment<W: Write + ?Sized>(
     external.sort_unstable();
     external.dedup();
     if !external.is_empty() {
+        let builtin_too = results.rows.iter().any(|r| r.worker_cmd.is_empty());
         writeln!(
             out,
-            "Worker under test: `{}` (an external worker, docs/PROTOCOL.md), not the built-in one.\n",
-            external.join("`, `")
+            "Worker under test: `{}` (an external worker, docs/PROTOCOL.md){}.\n",
+            external.join("`, `"),
+            if builtin_too {
+                ", side by side with the built-in one (worker_cmd none)"
+            } else {
+                ", not the built-in one"
+            }
         )?;
     }
     param_set_table(view).write(out)?;
