@@ -33,6 +33,33 @@ install_chromium() {
   return 0
 }
 
+# Best effort: redis-py for the example workers of docs/PROTOCOL.md
+# (examples/python-worker/); tests/byo.rs skips without it.
+install_python_redis() {
+  if ! command -v python3 >/dev/null 2>&1 || python3 -c "import redis" >/dev/null 2>&1; then
+    return 0
+  fi
+  local as_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      as_root=(sudo -n)
+    else
+      echo "note: redis-py missing (not root): run 'python3 -m pip install redis' to use examples/python-worker" >&2
+      return 0
+    fi
+  fi
+  if command -v apt-get >/dev/null 2>&1; then
+    local apt=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get)
+    "${apt[@]}" install -y -qq python3-redis >/dev/null 2>&1 \
+      || { "${apt[@]}" update -qq >/dev/null 2>&1 && "${apt[@]}" install -y -qq python3-redis >/dev/null 2>&1; } || true
+  fi
+  if ! python3 -c "import redis" >/dev/null 2>&1; then
+    python3 -m pip install -q redis >/dev/null 2>&1 \
+      || echo "note: could not install redis-py for $(command -v python3): run 'python3 -m pip install redis' to use examples/python-worker" >&2
+  fi
+  return 0
+}
+
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
@@ -44,6 +71,7 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 if [ ${#need[@]} -eq 0 ]; then
   install_chromium
+  install_python_redis
   exit 0
 fi
 echo "installing ${need[*]} (needed to run Redis-coordinated word counts)" >&2
@@ -69,3 +97,4 @@ for binary in redis-server redis-sentinel ip tc; do
   fi
 done
 install_chromium
+install_python_redis

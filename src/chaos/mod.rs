@@ -55,6 +55,11 @@ pub struct ChaosOptions {
     pub data_dir: PathBuf,
     /// The CSV with one row per schedule.
     pub csv: PathBuf,
+    /// Bring your own worker: the external worker under test ("": the
+    /// built-in one; see docs/PROTOCOL.md).
+    pub worker_cmd: String,
+    /// Bring your own worker: its Function library ("": none).
+    pub worker_functions: String,
 }
 
 /// How one schedule ended.
@@ -145,6 +150,13 @@ pub fn run_chaos(
         crate::interrupt::check()?;
         let mut schedule = Schedule::draw(seed, options.scale, options.commit, options.topology);
         schedule.params.queue = options.queue;
+        if !options.worker_cmd.is_empty() {
+            // The external worker decides its commit path; the schedule's
+            // faults (crash points, kills, pauses, Redis kills) are the same.
+            schedule.params.worker_cmd = options.worker_cmd.clone();
+            schedule.params.worker_functions = options.worker_functions.clone();
+            schedule.params.atomic = false;
+        }
         // One oracle per schedule: every schedule has its own input, and
         // keeping a thousand count tables in memory is pointless.
         let mut oracle = Oracle::new(&options.data_dir);
@@ -219,12 +231,18 @@ fn run_schedule(
         Some(0) => {
             let got = read_tsv(&output)?;
             let diff = count_differences(&got, &expected);
-            let outcome = if diff == 0 {
-                Outcome::Exact
+            if diff == 0 {
+                (Outcome::Exact, diff, stdout.trim().to_owned())
             } else {
-                Outcome::Wrong
-            };
-            (outcome, diff, stdout.trim().to_owned())
+                let evidence = first_differences(&got, &expected, 10);
+                (
+                    Outcome::Wrong,
+                    diff,
+                    format!(
+                        "{diff} words differ; first ten (word: expected, counted): {evidence}; faults: see the schedule"
+                    ),
+                )
+            }
         }
         Some(_) => (Outcome::Failed, 0, last_error(&stderr)),
     };
@@ -318,14 +336,19 @@ fn children_of(pid: u32) -> Vec<u32> {
         .collect()
 }
 
-/// The `redis-worker` processes among the children of `pid`.
+/// The worker processes among the children of `pid`: `redis-worker`s, and
+/// external workers (their environment names a `WC_CONSUMER`).
 fn worker_pids(pid: u32) -> Vec<u32> {
     children_of(pid)
         .into_iter()
         .filter(|child| {
-            std::fs::read(format!("/proc/{child}/cmdline"))
+            let builtin = std::fs::read(format!("/proc/{child}/cmdline"))
                 .map(|c| String::from_utf8_lossy(&c).contains("redis-worker"))
-                .unwrap_or(false)
+                .unwrap_or(false);
+            builtin
+                || std::fs::read(format!("/proc/{child}/environ"))
+                    .map(|e| e.split(|&b| b == 0).any(|v| v.starts_with(b"WC_CONSUMER=")))
+                    .unwrap_or(false)
         })
         .collect()
 }
@@ -415,6 +438,32 @@ fn last_error(stderr: &str) -> String {
         .to_owned()
 }
 
+/// The first `n` words (bytewise order) whose counts differ, as
+/// `word: expected, counted`, `;`-separated; control bytes escaped.
+pub fn first_differences(got: &WordCounts, expected: &WordCounts, n: usize) -> String {
+    let mut words: Vec<&[u8]> = got
+        .iter()
+        .chain(expected.iter())
+        .map(|(word, _)| word)
+        .filter(|word| got.get(word) != expected.get(word))
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+        .iter()
+        .take(n)
+        .map(|word| {
+            format!(
+                "{}: {}, {}",
+                String::from_utf8_lossy(word).escape_debug(),
+                expected.get(word),
+                got.get(word)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Reads a `word<TAB>count` file (as `harness count --output` writes it).
 fn read_tsv(path: &Path) -> Result<WordCounts> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -444,8 +493,10 @@ mod tests {
         let mut expected = WordCounts::new();
         expected.add(b"the", 3);
         assert_eq!(count_differences(&got, &expected), 1);
+        assert_eq!(first_differences(&got, &expected, 10), "a b: 0, 1");
         expected.add(b"a b", 1);
         assert_eq!(count_differences(&got, &expected), 0);
+        assert_eq!(first_differences(&got, &expected, 10), "");
         assert_eq!(schedule_seed(1, 0), 1_000_003);
         assert_eq!(last_error("x\nerror: boom\nnote"), "error: boom");
     }

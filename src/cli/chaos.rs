@@ -46,6 +46,13 @@ pub struct ChaosArgs {
     /// Folder of generated inputs and the oracle cache.
     #[arg(long, default_value = "data")]
     pub data: PathBuf,
+    /// Bring your own worker: run this command (docs/PROTOCOL.md) as the
+    /// workers instead of the built-in one; --commit is then its own choice.
+    #[arg(long, value_name = "CMD", default_value = "")]
+    pub worker_cmd: String,
+    /// Bring your own worker: the Function library the harness loads for it.
+    #[arg(long, value_name = "LIB.lua", default_value = "")]
+    pub worker_functions: String,
 }
 
 /// The commit path of a series.
@@ -93,6 +100,8 @@ pub fn run(args: ChaosArgs) -> Result<()> {
         exe: std::env::current_exe().context("cannot find the harness executable")?,
         data_dir: args.data.clone(),
         csv: args.csv.clone(),
+        worker_cmd: args.worker_cmd.clone(),
+        worker_functions: args.worker_functions.clone(),
     };
     let total = args.replay.map_or(args.schedules, |_| 1);
     let bar = ProgressBar::new(total);
@@ -132,10 +141,11 @@ pub fn run(args: ChaosArgs) -> Result<()> {
         None => format!("seed {}", args.seed),
     };
     println!(
-        "chaos ({} commit, {series}): {n} schedules in {:.1}s: {} exact, {} wrong, {} not finished, {} failed; wall per schedule mean {mean:.2}s, max {max:.2}s; leftovers: {left_processes} processes, {left_dirs} temp dirs; rows in {}",
+        "chaos ({}, {series}): {n} schedules in {:.1}s: {} exact, {} wrong, {} not finished, {} failed; wall per schedule mean {mean:.2}s, max {max:.2}s; leftovers: {left_processes} processes, {left_dirs} temp dirs; rows in {}",
         match commit {
-            ChaosCommit::Atomic => "atomic",
-            ChaosCommit::Plain => "plain",
+            _ if !args.worker_cmd.is_empty() => format!("external worker `{}`", args.worker_cmd),
+            ChaosCommit::Atomic => "atomic commit".to_owned(),
+            ChaosCommit::Plain => "plain commit".to_owned(),
         },
         summary.wall_s,
         summary.count(Outcome::Exact),
@@ -153,6 +163,14 @@ pub fn run(args: ChaosArgs) -> Result<()> {
     }
     if args.topology != crate::servers::TopologyKind::Single {
         replay_flags.push_str(&format!(" --topology {}", args.topology));
+    }
+    for (flag, value) in [
+        ("--worker-cmd", &args.worker_cmd),
+        ("--worker-functions", &args.worker_functions),
+    ] {
+        if !value.is_empty() {
+            replay_flags.push_str(&format!(" {flag} '{}'", value.replace('\'', "'\\''")));
+        }
     }
     for row in summary.rows.iter().filter(|r| r.outcome != Outcome::Exact) {
         println!(

@@ -39,6 +39,17 @@ pub struct LabArgs {
     /// Where --download-books fetches from (a Project Gutenberg mirror).
     #[arg(long, value_name = "URL", default_value = data_gen::DEFAULT_MIRROR, hide = true)]
     pub mirror: String,
+    /// Bring your own worker: every redis-mode run uses this command as its
+    /// workers (docs/PROTOCOL.md); use a fresh --out folder for it.
+    #[arg(long, value_name = "CMD", default_value = "")]
+    pub worker_cmd: String,
+    /// Bring your own worker: the Function library the harness loads for it.
+    #[arg(long, value_name = "LIB.lua", default_value = "")]
+    pub worker_functions: String,
+    /// Bring your own worker: run every redis-mode run with the built-in
+    /// worker too, side by side in the same tables (needs --worker-cmd).
+    #[arg(long, requires = "worker_cmd")]
+    pub compare_builtin: bool,
 }
 
 fn parse_lab(text: &str) -> Result<LabId, String> {
@@ -75,6 +86,9 @@ pub fn run(args: LabArgs) -> Result<()> {
         exe: std::env::current_exe()
             .context("cannot find the harness executable to start workers")?,
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
+        worker_cmd: args.worker_cmd,
+        worker_functions: args.worker_functions,
+        compare_builtin: args.compare_builtin,
     };
     let mut stdout = std::io::stdout();
     let summary = run_lab(&options, &mut stdout)?;

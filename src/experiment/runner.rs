@@ -282,6 +282,8 @@ fn base_row(
         partition: text("partition"),
         shaper: text("shaper"),
         partition_s: redis.partition.iter().map(|p| p.length.as_secs_f64()).sum(),
+        worker_cmd: redis.worker_cmd.clone(),
+        worker_functions: redis.worker_functions.clone(),
         expect_exact: experiment.expect_exact_for(params),
         ..RunRow::example()
     }

@@ -66,6 +66,14 @@ pub struct LabOptions {
     pub exe: PathBuf,
     /// The command line, recorded with the results.
     pub command_line: String,
+    /// Bring your own worker: every `redis`-mode run uses this external
+    /// worker (docs/PROTOCOL.md); "": the experiments' own settings.
+    pub worker_cmd: String,
+    /// Bring your own worker: its Function library ("": none).
+    pub worker_functions: String,
+    /// Bring your own worker: run every `redis`-mode run twice, with the
+    /// external worker and with the built-in one, side by side.
+    pub compare_builtin: bool,
 }
 
 impl LabOptions {
@@ -190,10 +198,29 @@ pub fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSummary> 
         }
     };
     summary.scale = scale;
-    let experiments: Vec<Experiment> = runnable
+    let mut experiments: Vec<Experiment> = runnable
         .iter()
         .map(|p| p.load(scale))
         .collect::<Result<_>>()?;
+    if !options.worker_cmd.is_empty() {
+        for experiment in &mut experiments {
+            let mut runs = Vec::with_capacity(experiment.runs.len());
+            for run in std::mem::take(&mut experiment.runs) {
+                if run.mode.name() != "redis" {
+                    runs.push(run);
+                    continue;
+                }
+                if options.compare_builtin {
+                    runs.push(run.clone());
+                }
+                let mut external = run;
+                external.redis.worker_cmd = options.worker_cmd.clone();
+                external.redis.worker_functions = options.worker_functions.clone();
+                runs.push(external);
+            }
+            experiment.runs = runs;
+        }
+    }
     let total_runs: usize = experiments
         .iter()
         .map(|e| e.runs.len() * e.repetitions as usize)

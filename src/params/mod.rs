@@ -18,6 +18,7 @@
 //! CSV column in `results::RunRow` (a test checks every parameter has one)
 //! and a test.
 
+mod external;
 mod value;
 
 pub use value::{ParamValue, Toml};
@@ -138,6 +139,16 @@ macro_rules! redis_parameter_list {
             /// else the userspace delay proxy), netem, or proxy.
             [long, value_name = "NAME", default_value = "auto"]
             shaper: $crate::hosts::ShaperKind = $crate::hosts::ShaperKind::Auto,
+            /// Bring your own worker: a shell command (run with `sh -c` in the harness's working
+            /// folder) started once per worker instead of the built-in worker; it follows
+            /// docs/PROTOCOL.md (environment REDIS_URL, WC_STREAM, ...). Empty: the built-in worker.
+            [long, value_name = "CMD", default_value = ""]
+            worker_cmd: String = String::new(),
+            /// Bring your own worker: a Redis Function library (Lua file) the harness loads
+            /// (FUNCTION LOAD REPLACE) at the start and again after every Redis restart or
+            /// failover. Empty: none.
+            [long, value_name = "LIB.lua", default_value = ""]
+            worker_functions: String = String::new(),
         }
     };
 }
@@ -617,6 +628,7 @@ impl RedisParams {
                 ));
             }
         }
+        self.validate_external_worker()?;
         self.validate_topology()?;
         self.validate_hosts(run)?;
         if self.pipeline == 0 {

@@ -28,6 +28,7 @@
 //! `queue` owns the work queue and the commit paths; this module owns the
 //! processes and the order of events around them.
 
+mod external_worker;
 mod network;
 mod outage;
 mod pool;
@@ -131,6 +132,13 @@ pub fn run_redis_job(
     if options.block_ms == 0 {
         return Err(QueueError::BadOptions("block_ms must be at least 1".into()));
     }
+    for note in params.external_worker_notes() {
+        eprintln!("note: {note}");
+    }
+    // Read before anything starts: a missing library fails at once.
+    let functions = (!params.worker_functions.is_empty())
+        .then(|| external_worker::FunctionLibrary::read(Path::new(&params.worker_functions)))
+        .transpose()?;
     let started = Instant::now();
     let deadline = params.deadline().map(|d| started + d);
     let commit = params.commit();
@@ -190,6 +198,9 @@ pub fn run_redis_job(
     queue.create(&mut con, &ordered)?;
     let atomic = commit == CommitPath::Atomic;
     queue.prepare(&mut con, commit)?;
+    if let Some(functions) = &functions {
+        functions.load(&mut con)?;
+    }
     if wait_replicas > 0 {
         // The queue is on f replicas before any worker starts.
         endpoint.wait_replicas(&mut con, wait_replicas, 5_000)?;
@@ -197,6 +208,7 @@ pub fn run_redis_job(
     drop(con);
     report.enqueue_s = phase.elapsed().as_secs_f64();
     let mut outage = RedisOutage::new(&queue, &endpoint, &ordered, atomic);
+    outage.functions = functions.clone();
     outage.watch_primary(topology);
     if params.redis_kill.when == KillWhen::AfterEnqueue && managed {
         outage.kill_and_restart(
@@ -256,25 +268,42 @@ pub fn run_redis_job(
     let launches: Vec<WorkerLaunch> = (0..workers)
         .map(|worker| {
             let host = network.as_ref().map_or(0, |n| n.host_of(worker));
+            let crash = params
+                .crash
+                .iter()
+                .find(|c| c.worker == worker)
+                .map(|c| c.plan);
+            let url = network
+                .as_ref()
+                .map_or_else(|| template.url.clone(), |n| n.url_for(&template.url, host));
             WorkerLaunch {
                 config: WorkerConfig {
                     worker,
                     events: Some(job_dir.path().join(format!("worker-{worker}.events"))),
-                    crash: params
-                        .crash
-                        .iter()
-                        .find(|c| c.worker == worker)
-                        .map(|c| c.plan),
+                    crash,
                     host,
-                    url: network
-                        .as_ref()
-                        .map_or_else(|| template.url.clone(), |n| n.url_for(&template.url, host)),
+                    url: url.clone(),
                     ..template.clone()
                 },
                 stderr: job_dir.path().join(format!("worker-{worker}.stderr")),
                 exec_prefix: network
                     .as_ref()
                     .map_or_else(Vec::new, |n| n.exec_prefix(host)),
+                external: params
+                    .external_worker()
+                    .then(|| external_worker::ExternalLaunch {
+                        cmd: params.worker_cmd.clone(),
+                        env: external_worker::environment(
+                            &external_worker::JobNames {
+                                url: &url,
+                                keys: &keys,
+                                workers,
+                                autoclaim_ms: params.autoclaim_ms,
+                            },
+                            worker,
+                            crash.map(|plan| (plan.point.name(), plan.on_unit)),
+                        ),
+                    }),
             }
         })
         .collect();
@@ -286,6 +315,13 @@ pub fn run_redis_job(
         .connect()
         .ok()
         .and_then(|mut con| ServerLoad::read(&mut con));
+    let commands_before = params
+        .external_worker()
+        .then(|| external_worker::commandstats(&endpoint))
+        .flatten();
+    let watcher = params
+        .external_worker()
+        .then(|| external_worker::PendingWatcher::start(&endpoint, &keys, workers));
     let phase = Instant::now();
     let mut pool = WorkerPool::spawn(exe, launches)?;
     if let Some(network) = &mut network {
@@ -311,6 +347,17 @@ pub fn run_redis_job(
         .map_or_else(|| phase.elapsed(), |done| done.duration_since(phase))
         .as_secs_f64();
     report.job_s = count_s;
+    let watched = watcher.map(external_worker::PendingWatcher::finish);
+    let mut supervised = supervised;
+    if let Some(watched) = &watched {
+        external_worker::report_external(
+            &mut supervised.stats,
+            watched,
+            commands_before.as_deref(),
+            &endpoint,
+            &pool.cpu_s(),
+        );
+    }
     // The server's own figures; lost (left at 0) across a restart, where
     // the counters start again.
     let load_after = endpoint
@@ -368,6 +415,9 @@ pub fn run_redis_job(
         }
     }
     events.extend(outage.events);
+    if let Some(watched) = watched {
+        events.extend(watched.events);
+    }
     events.extend(supervised.events);
     events.sort_by(|a, b| a.at_unix_s.total_cmp(&b.at_unix_s));
     report.failover_s = outage

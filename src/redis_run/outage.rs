@@ -37,6 +37,9 @@ pub(super) struct RedisOutage<'a> {
     down: Vec<String>,
     /// The primary last seen.
     last_primary: Option<String>,
+    /// An external worker's Function library, loaded again after every
+    /// restart and failover (`worker_functions`).
+    pub functions: Option<super::external_worker::FunctionLibrary>,
 }
 
 impl<'a> RedisOutage<'a> {
@@ -59,6 +62,7 @@ impl<'a> RedisOutage<'a> {
             primary_kills: Vec::new(),
             down: Vec::new(),
             last_primary: None,
+            functions: None,
         }
     }
 
@@ -150,6 +154,9 @@ impl<'a> RedisOutage<'a> {
                 Err(e) => return Err(e),
             }
         };
+        if let Some(functions) = &self.functions {
+            functions.load_at(self.endpoint)?;
+        }
         if requeued {
             self.note(
                 EventKind::RedisUp,
@@ -190,6 +197,13 @@ impl<'a> RedisOutage<'a> {
         match self.last_primary.replace(primary.clone()) {
             Some(before) if before != primary => {
                 self.failovers += 1;
+                if let Some(functions) = &self.functions
+                    && let Err(e) = functions.load_at(self.endpoint)
+                {
+                    eprintln!(
+                        "warning: could not load the worker's Functions on the new primary {primary}: {e}"
+                    );
+                }
                 self.note(
                     EventKind::RedisUp,
                     &format!("failover: {primary} is the primary now (was {before})"),

@@ -35,6 +35,9 @@ pub struct WorkerLaunch {
     pub stderr: PathBuf,
     /// A command it runs under (`ip netns exec NS`: an emulated host); empty: none.
     pub exec_prefix: Vec<String>,
+    /// Bring your own worker: run this external command instead of
+    /// `harness redis-worker` (see `external_worker`); `None`: the built-in one.
+    pub external: Option<super::external_worker::ExternalLaunch>,
 }
 
 /// How a worker process ended.
@@ -90,6 +93,10 @@ struct WorkerProcess {
     done: bool,
     /// Started with a crash plan.
     crash_planned: bool,
+    /// An external worker (its own process group; prints nothing we parse).
+    external: bool,
+    /// External: CPU seconds it used, read from /proc just before reaping.
+    cpu_s: f64,
 }
 
 /// The workers of a job, one slot per worker index. Dropping the pool
@@ -98,6 +105,8 @@ pub struct WorkerPool {
     exe: PathBuf,
     launches: Vec<WorkerLaunch>,
     slots: Vec<WorkerProcess>,
+    /// External workers: CPU seconds of processes replaced by restarts, by index.
+    cpu_before_s: Vec<f64>,
 }
 
 impl WorkerPool {
@@ -106,6 +115,7 @@ impl WorkerPool {
         let mut pool = WorkerPool {
             exe: exe.to_path_buf(),
             slots: Vec::with_capacity(launches.len()),
+            cpu_before_s: vec![0.0; launches.len()],
             launches,
         };
         for index in 0..pool.launches.len() {
@@ -126,6 +136,7 @@ impl WorkerPool {
         }
         let process = self.start(index, true)?;
         let pid = process.child.id();
+        self.cpu_before_s[index] += self.slots[index].cpu_s;
         self.slots[index] = process;
         Ok(pid)
     }
@@ -154,6 +165,9 @@ impl WorkerPool {
                 what: format!("creating {}", launch.stderr.display()),
                 error,
             })?;
+        if let Some(external) = &launch.external {
+            return start_external(external, launch, &stderr, config.crash.is_some(), again);
+        }
         let stats_file = stats_path(&launch.stderr);
         let stdout = std::fs::File::create(&stats_file).map_err(|error| QueueError::Io {
             what: format!("creating {}", stats_file.display()),
@@ -184,7 +198,19 @@ impl WorkerPool {
             killed: false,
             done: false,
             crash_planned: config.crash.is_some(),
+            external: false,
+            cpu_s: 0.0,
         })
+    }
+
+    /// External workers: CPU seconds each worker index used (its processes
+    /// that ended; 0 for the built-in worker, which reports its own times).
+    pub fn cpu_s(&self) -> Vec<f64> {
+        self.slots
+            .iter()
+            .zip(&self.cpu_before_s)
+            .map(|(slot, before)| before + slot.cpu_s)
+            .collect()
     }
 
     /// Process id of each worker's current process, by index.
@@ -211,7 +237,11 @@ impl WorkerPool {
     pub fn kill(&mut self, worker: u32) -> bool {
         match self.slots.get_mut(worker as usize) {
             Some(process) if !process.done => {
-                let killed = process.child.kill().is_ok();
+                let killed = if process.external {
+                    signal_group(process.child.id(), libc::SIGKILL)
+                } else {
+                    process.child.kill().is_ok()
+                };
                 process.killed |= killed;
                 killed
             }
@@ -251,6 +281,16 @@ impl WorkerPool {
 
 impl WorkerProcess {
     fn kill_and_reap(&mut self) {
+        if self.external {
+            // The contract: SIGTERM to its process group, SIGKILL after a grace.
+            signal_group(self.child.id(), libc::SIGTERM);
+            let until = std::time::Instant::now() + EXTERNAL_TERM_GRACE;
+            while !has_exited(self.child.id()) && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            signal_group(self.child.id(), libc::SIGKILL);
+            self.cpu_s = super::external_worker::cpu_s(self.child.id()).unwrap_or(0.0);
+        }
         let _ = self.child.kill();
         drop(self.throttle.take());
         let _ = self.child.wait();
@@ -266,6 +306,9 @@ impl WorkerProcess {
     ) -> Result<Ended, QueueError> {
         use std::os::unix::process::ExitStatusExt;
         let pid = self.child.id();
+        if self.external {
+            self.cpu_s = super::external_worker::cpu_s(pid).unwrap_or(0.0);
+        }
         let status = self.child.wait().map_err(|error| QueueError::Io {
             what: format!("waiting for worker process {pid}"),
             error,
@@ -282,6 +325,14 @@ impl WorkerProcess {
             status,
             message,
         };
+        if self.external && status.success() {
+            // An external worker prints nothing we parse: Redis has its work.
+            return Ok(Ended::Finished(WorkerStats {
+                worker,
+                pid,
+                ..WorkerStats::default()
+            }));
+        }
         if status.success() {
             for line in stderr.lines().filter(|l| !l.trim().is_empty()) {
                 eprintln!("worker {worker}: {line}");
@@ -292,7 +343,7 @@ impl WorkerProcess {
         }
         let tail = stderr_tail(&stderr);
         let code = status.code();
-        if matches!(code, Some(exit_code::BAD_INPUT | exit_code::AUTH)) {
+        if !self.external && matches!(code, Some(exit_code::BAD_INPUT | exit_code::AUTH)) {
             // Deterministic: any worker would fail the same way.
             return Err(failed(
                 format!("exited with code {}", code.unwrap_or(-1)),
@@ -314,6 +365,7 @@ impl WorkerProcess {
             (Some(exit_code::CRASHED), _) => {
                 "crashed on purpose (an injected crash point)".to_owned()
             }
+            (Some(code), _) if self.external => format!("exited with code {code}"),
             (Some(exit_code::REDIS_GONE), _) => {
                 "gave up after losing Redis (exit code 3)".to_owned()
             }
@@ -345,6 +397,87 @@ impl Drop for WorkerPool {
 fn stderr_tail(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join("\n")
+}
+
+/// How long an external worker has between SIGTERM and SIGKILL.
+const EXTERNAL_TERM_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Starts an external worker (`worker_cmd`): `sh -c` in its own process
+/// group, stdout and stderr into its log; a restart runs without its crash
+/// point (a plan crashes a worker once per run).
+fn start_external(
+    external: &super::external_worker::ExternalLaunch,
+    launch: &WorkerLaunch,
+    log: &std::fs::File,
+    crash_planned: bool,
+    again: bool,
+) -> Result<WorkerProcess, QueueError> {
+    let mut external = external.clone();
+    if again {
+        for (name, value) in &mut external.env {
+            if name == "WC_CRASH" {
+                value.clear();
+            }
+        }
+    }
+    let stdout = log.try_clone().map_err(|error| QueueError::Io {
+        what: format!("opening {}", launch.stderr.display()),
+        error,
+    })?;
+    let stderr = log.try_clone().map_err(|error| QueueError::Io {
+        what: format!("opening {}", launch.stderr.display()),
+        error,
+    })?;
+    let mut command = super::external_worker::command(&external, &launch.exec_prefix);
+    command.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
+    external_process_setup(&mut command);
+    let child = command.spawn().map_err(|error| QueueError::Spawn {
+        exe: format!("sh -c {:?}", external.cmd),
+        error,
+    })?;
+    Ok(WorkerProcess {
+        child,
+        throttle: None,
+        killed: false,
+        done: false,
+        crash_planned: crash_planned && !again,
+        external: true,
+        cpu_s: 0.0,
+    })
+}
+
+/// Sends `signal` to the process group led by `pid`; false when none is left.
+fn signal_group(pid: u32, signal: i32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signalling the process group of a child we started as its leader.
+    unsafe { libc::kill(-pid, signal) == 0 }
+}
+
+/// An external worker gets a process group of its own (so a kill reaches
+/// its children, and Ctrl-C on the terminal does not: the harness stops
+/// it) and dies with the harness; it keeps SIGTERM (the harness's polite stop).
+fn external_process_setup(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id();
+    // SAFETY: the hook runs between fork and exec and only makes
+    // async-signal-safe calls (setpgid, prctl, getppid); it does not allocate.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setpgid(0, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            #[cfg(target_os = "linux")]
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if u32::try_from(libc::getppid()) != Ok(parent) {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
 }
 
 /// True once the process has exited, without reaping it (so its pid cannot

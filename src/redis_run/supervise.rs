@@ -440,8 +440,9 @@ impl Supervisor<'_, '_> {
     ) -> String {
         if some_exited_normally {
             return format!(
-                "units are still not acknowledged after starting the workers {} more times; look at the workers' errors above",
-                MAX_RELAUNCHES
+                "units are still not acknowledged after starting the workers {} more times; look at the workers' errors above. {}",
+                MAX_RELAUNCHES,
+                super::external_worker::pending_evidence(self.endpoint, self.queue.keys())
             );
         }
         let deaths: Vec<String> = dead
@@ -468,8 +469,9 @@ impl Supervisor<'_, '_> {
         let pending =
             pending.map_or_else(|| "unknown (Redis unreachable)".into(), |n| n.to_string());
         format!(
-            "{live} worker(s) still running, {} dead, units pending (taken, not acknowledged): {pending}",
-            dead.len()
+            "{live} worker(s) still running, {} dead, units pending (taken, not acknowledged): {pending}. {}",
+            dead.len(),
+            super::external_worker::pending_evidence(self.endpoint, self.queue.keys())
         )
     }
 }

@@ -104,6 +104,7 @@ pub fn join_job(options: &JoinOptions, exe: &Path) -> Result<JoinOutcome, QueueE
                 config,
                 stderr: job_dir.path().join(format!("worker-{worker}.stderr")),
                 exec_prefix: Vec::new(),
+                external: None,
             }
         })
         .collect();

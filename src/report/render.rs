@@ -126,6 +126,27 @@ fn write_experiment<W: Write + ?Sized>(
     } else {
         writeln!(out, "Results in `{}`.\n", results.csv.display())?;
     }
+    let mut external: Vec<&str> = results
+        .rows
+        .iter()
+        .map(|r| r.worker_cmd.as_str())
+        .filter(|cmd| !cmd.is_empty())
+        .collect();
+    external.sort_unstable();
+    external.dedup();
+    if !external.is_empty() {
+        let builtin_too = results.rows.iter().any(|r| r.worker_cmd.is_empty());
+        writeln!(
+            out,
+            "Worker under test: `{}` (an external worker, docs/PROTOCOL.md){}.\n",
+            external.join("`, `"),
+            if builtin_too {
+                ", side by side with the built-in one (worker_cmd none)"
+            } else {
+                ", not the built-in one"
+            }
+        )?;
+    }
     param_set_table(view).write(out)?;
     write_plots(out, results, source)
 }

@@ -39,6 +39,8 @@ pub const PARAMETER_COLUMNS: &[&str] = &[
     "rate_mbit",
     "partition",
     "shaper",
+    "worker_cmd",
+    "worker_functions",
     "scale",
 ];
 
@@ -132,6 +134,12 @@ pub struct RunRow {
     /// Emulated hosts: seconds hosts were cut off in all (the partitions'
     /// lengths summed; the x of partition plots).
     pub partition_s: f64,
+    /// Bring your own worker: the external worker's command ("": the built-in worker).
+    #[serde(default)]
+    pub worker_cmd: String,
+    /// Bring your own worker: the Function library the harness loaded for it.
+    #[serde(default)]
+    pub worker_functions: String,
     /// Wall time of the job, seconds.
     pub wall_s: f64,
     /// Walking inputs and cutting units, seconds.
@@ -285,6 +293,8 @@ impl RunRow {
             partition: String::new(),
             shaper: "auto".into(),
             partition_s: 0.0,
+            worker_cmd: String::new(),
+            worker_functions: String::new(),
             wall_s: 0.0,
             plan_s: 0.0,
             count_s: 0.0,
