@@ -268,6 +268,28 @@ mod space_tests {
     use super::*;
 
     #[test]
+    fn a_failed_generation_leaves_no_partial_files() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("set");
+        let spec = GenSpec::new(
+            Preset::Uniform {
+                files: 3,
+                file_bytes: 10_000,
+            },
+            1,
+        );
+        // The second file cannot be created: a folder is in its place.
+        fs::create_dir_all(out.join("uniform-001.txt")).unwrap();
+        assert!(generate(&spec, &out).is_err());
+        let left: Vec<_> = fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("uniform-001.txt")]);
+        assert!(!marker_path(&out).exists());
+    }
+
+    #[test]
     fn a_terabyte_is_refused_before_a_byte_is_written() {
         let root = tempfile::tempdir().unwrap();
         let out = root.path().join("big");

@@ -211,7 +211,7 @@ fn estimate(
     let pending = measured.saturating_sub(rows.len() as u64)
         + experiment.runs.len() as u64 * u64::from(experiment.warmup);
     Some(format!(
-        "estimate: about {:.0} s for the {pending} of {total_runs} runs not in {} yet (mean wall_s {mean_s:.3} over its {} rows; servers and checks add to it)",
+        "estimate: about {:.1} s for the {pending} of {total_runs} runs not in {} yet (mean wall_s {mean_s:.3} over its {} rows; servers and checks add to it)",
         pending as f64 * mean_s,
         csv.display(),
         rows.len()
