@@ -96,6 +96,15 @@ pub fn run(args: RunArgs) -> Result<()> {
     for unfinished in &summary.not_finished {
         eprintln!("NOT FINISHED: {unfinished}");
     }
+    if !summary.unfired.is_empty() {
+        for unfired in &summary.unfired {
+            eprintln!("FAULT NOT FIRED: {unfired}");
+        }
+        eprintln!(
+            "note: {} run(s) ended before a planned fault came (faults_unfired = true): they show nothing about that fault, and plots and the report leave them out; use a progress-relative time (e.g. at:50%) or a larger --scale",
+            summary.unfired.len()
+        );
+    }
     if !summary.wrong.is_empty() {
         for wrong in &summary.wrong {
             eprintln!("WRONG COUNT: {wrong}");

@@ -255,6 +255,10 @@ pub struct RedisReport {
     /// Emulated hosts: the host each worker ran on (by worker; empty without hosts).
     #[serde(default)]
     pub worker_hosts: Vec<u32>,
+    /// The scheduled faults that fired, by kind (Redis kills, worker
+    /// kills, crashes, partition cuts).
+    #[serde(default)]
+    pub faults_fired: crate::faults::FaultTally,
 }
 
 impl RedisReport {
@@ -314,6 +318,7 @@ impl RedisReport {
             shaper_used: String::new(),
             host_rtt_ms: Vec::new(),
             worker_hosts: Vec::new(),
+            faults_fired: crate::faults::FaultTally::default(),
         }
     }
 
