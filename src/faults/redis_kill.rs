@@ -575,7 +575,7 @@ mod tests {
             assert_eq!(kill.to_string(), text);
             assert!(kill.when.follows_progress(), "{text}");
         }
-        for bad in ["every:0%", "every:100%", "at:101%", "at:50", "at:x%"] {
+        for bad in ["every:0%", "every:100%", "at:101%", "at:x%", "every:5.555%"] {
             assert!(bad.parse::<RedisKill>().is_err(), "{bad}");
         }
         let key = |text: &str| serde_json::to_string(&text.parse::<RedisKill>().unwrap()).unwrap();
