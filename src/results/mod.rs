@@ -26,8 +26,8 @@ pub use paths::{csv_path, events_path, sidecar_path};
 pub use plot_spec::{Baseline, PlotKind, PlotSpec};
 pub use row::{PARAMETER_COLUMNS, RunRow};
 pub use series::{
-    Effect, OneWorkerBaselines, Series, SpreadPoint, check_column, label_of, one_worker_key,
-    plot_series,
+    Effect, OneWorkerBaselines, PlotFaults, Series, SpreadPoint, check_column, label_of,
+    one_worker_key, plot_series,
 };
 pub use sidecar::{Sidecar, read_sidecar};
 pub use store::{ResultsError, append_row, read_rows};
