@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 
 use super::{AxisFormat, LineChart, Series, SpreadPoint, draw_line_chart};
 use crate::results::{
-    Columns, PlotKind, PlotSpec, RunRow, Sidecar, check_column, columns, events_path, plot_series,
+    Columns, PlotFaults, PlotKind, PlotSpec, RunRow, Sidecar, check_column, columns, events_path, plot_series,
     read_rows, read_sidecar, text_of,
 };
 
@@ -86,7 +86,8 @@ fn draw_timeline_plot(
         })
         .map(|(row, _)| row)
         .filter(|row| events_path(csv, &row.run_id).exists())
-        .min_by_key(|row| row.rep);
+        // A run whose planned fault fired, when there is one.
+        .min_by_key(|row| (row.faults_unfired, row.rep));
     let Some(row) = chosen else {
         bail!(
             "no run with an event log matches the timeline plot's where = {:?} (only redis-mode runs log events)",
@@ -177,12 +178,29 @@ pub fn build_chart(
             )
         })
         .unwrap_or_default();
+    // Runs whose planned fault did not fire are not in the lines: say so.
+    let faults = PlotFaults::of(rows, spec);
+    let left_out = match faults {
+        f if f.none_fired() => Some(format!(
+            "NOT SHOWN: the faults did not happen ({} runs: the planned fault came after the job had ended)",
+            f.unfired
+        )),
+        f if f.unfired > 0 => Some(format!(
+            "{} runs left out: the planned fault came after the job had ended",
+            f.unfired
+        )),
+        _ => None,
+    };
+    let first_line = match (&spec.note, left_out) {
+        (Some(note), Some(left_out)) => Some(format!("{note}; {left_out}")),
+        (note, left_out) => left_out.or_else(|| note.clone()),
+    };
     Ok(LineChart {
         title: spec
             .title
             .clone()
             .unwrap_or_else(|| format!("{name}: {} vs {}", spec.kind, spec.x)),
-        subtitle: Some(match &spec.note {
+        subtitle: Some(match &first_line {
             Some(note) => format!(
                 "{note}\nexperiment {name}, input {input_text}, scale {scale}; median of {reps} reps, whiskers min-max{host}"
             ),
