@@ -29,8 +29,8 @@ use std::path::{Path, PathBuf};
 pub use inputs::{Oracle, count_differences, materialize as materialize_input};
 pub use params::{InputSource, RunParams, matchable_parameters};
 pub use runner::{
-    RunOptions, RunSummary, Sidecar, csv_path, run_experiment, run_experiment_with_progress,
-    sidecar_path,
+    RunOptions, RunSummary, Sidecar, csv_path, planned_faults, run_experiment,
+    run_experiment_with_progress, sidecar_path,
 };
 pub use schema::{
     ExperimentFile, FixedTable, InexactTable, InputTable, PlotSpec, RUN_PARAMETERS, Size,
