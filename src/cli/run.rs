@@ -73,6 +73,18 @@ pub fn run(args: RunArgs) -> Result<()> {
                 params.describe()
             )?;
         }
+        // Earlier rows: the results, and the lab's calibration runs.
+        let calibration = args.data.join("calibration");
+        let rows: Vec<crate::results::RunRow> = [&args.out, &calibration]
+            .into_iter()
+            .flat_map(|dir| {
+                crate::results::read_rows(&crate::experiment::csv_path(dir, &experiment.name))
+                    .unwrap_or_default()
+            })
+            .collect();
+        for warning in crate::experiment::late_fault_warnings(&experiment, &rows) {
+            eprintln!("warning: {warning}");
+        }
         return Ok(());
     }
     let options = RunOptions {

@@ -17,6 +17,7 @@
 //!   recording.
 
 mod inputs;
+mod late;
 mod matrix;
 mod params;
 mod presets;
@@ -26,6 +27,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
+pub use late::late_fault_warnings;
 pub use inputs::{Oracle, count_differences, materialize as materialize_input};
 pub use params::{InputSource, RunParams, matchable_parameters};
 pub use runner::{
