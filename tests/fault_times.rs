@@ -83,7 +83,10 @@ fn a_kill_at_half_the_units_fires_on_a_tiny_job_and_a_late_one_is_flagged() {
             &row[col("faults_fired")],
             if late { "" } else { "redis_kill:1" }
         );
-        assert_eq!(&row[col("faults_unfired")], if late { "true" } else { "false" });
+        assert_eq!(
+            &row[col("faults_unfired")],
+            if late { "true" } else { "false" }
+        );
         assert_eq!(&row[col("correct")], "true");
     }
 }

@@ -21,7 +21,10 @@ fn first_timed_fault(params: &RunParams) -> Option<(u64, String)> {
         due.push((ms, format!("redis_kill {}", redis.redis_kill)));
     }
     if redis.kill_every_ms > 0 {
-        due.push((redis.kill_every_ms, format!("kill_every_ms {}", redis.kill_every_ms)));
+        due.push((
+            redis.kill_every_ms,
+            format!("kill_every_ms {}", redis.kill_every_ms),
+        ));
     }
     for p in &redis.partition {
         due.push((p.at.as_millis() as u64, format!("partition {p}")));
@@ -38,10 +41,20 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
 fn expected_s(params: &RunParams, scale: f64, rows: &[RunRow]) -> Option<(f64, &'static str)> {
     let key = params.key(scale);
     let finished = || rows.iter().filter(|r| r.finished && r.count_s.is_finite());
-    if let Some(m) = median(finished().filter(|r| r.params_key == key).map(|r| r.count_s).collect()) {
+    if let Some(m) = median(
+        finished()
+            .filter(|r| r.params_key == key)
+            .map(|r| r.count_s)
+            .collect(),
+    ) {
         return Some((m, "its earlier runs"));
     }
-    if let Some(m) = median(finished().filter(|r| r.scale == scale).map(|r| r.count_s).collect()) {
+    if let Some(m) = median(
+        finished()
+            .filter(|r| r.scale == scale)
+            .map(|r| r.count_s)
+            .collect(),
+    ) {
         return Some((m, "the experiment's earlier runs at this scale"));
     }
     median(
@@ -82,7 +95,10 @@ mod tests {
     fn a_timed_fault_after_the_expected_end_is_warned_about() {
         let text = "description = \"d\"\n[fixed]\nmode = \"redis\"\nworkers = 2\ninput = { preset = \"uniform\", files = 2, size = \"1KB\" }\n[matrix]\nredis_kill = [\"none\", \"at:1000\", \"at:50%\", \"every:200\"]\n";
         let experiment = super::super::parse_experiment(Path::new("e.toml"), text, 0.5).unwrap();
-        assert!(late_fault_warnings(&experiment, &[]).is_empty(), "no rows, no estimate");
+        assert!(
+            late_fault_warnings(&experiment, &[]).is_empty(),
+            "no rows, no estimate"
+        );
         // Earlier runs at scale 1 took 0.6 s: about 0.3 s at 0.5.
         let row = |count_s| RunRow {
             count_s,

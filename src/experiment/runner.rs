@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::inputs::{Oracle, count_differences, materialize};
 use super::{Experiment, RunParams};
-use crate::job::{JobSpec, run_job};
 use crate::faults::FaultTally;
+use crate::job::{JobSpec, run_job};
 use crate::queue::QueueError;
 use crate::results::{
     RunRow, append_row, capture_environment, git_commit, read_rows, utc_timestamp,
@@ -193,7 +193,9 @@ pub fn run_experiment_with_progress(
             };
             let verdict = if row.faults_unfired {
                 let missing = unfired_text(&row);
-                summary.unfired.push(format!("{run_id} ({}): {missing}", params.describe()));
+                summary
+                    .unfired
+                    .push(format!("{run_id} ({}): {missing}", params.describe()));
                 format!("{verdict}; FAULT NOT FIRED: {missing}")
             } else {
                 verdict
@@ -386,9 +388,7 @@ fn unfired_text(row: &RunRow) -> String {
     planned
         .unfired(&fired)
         .iter()
-        .map(|(kind, planned, fired)| {
-            format!("{} planned {planned}, fired {fired}", kind.name())
-        })
+        .map(|(kind, planned, fired)| format!("{} planned {planned}, fired {fired}", kind.name()))
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -39,7 +39,8 @@ impl FromStr for Percent {
 
     /// `50%`, `12.5%` (two decimals at most), from 0% to 100%.
     fn from_str(text: &str) -> Result<Percent, String> {
-        let bad = || format!("bad share {text:?}: write a percentage from 0% to 100%, e.g. 50% or 12.5%");
+        let bad =
+            || format!("bad share {text:?}: write a percentage from 0% to 100%, e.g. 50% or 12.5%");
         let number = text.trim().strip_suffix('%').ok_or_else(bad)?;
         let (whole, decimals) = number.split_once('.').unwrap_or((number, ""));
         if whole.is_empty() || decimals.len() > 2 || !decimals.bytes().all(|b| b.is_ascii_digit()) {
@@ -85,8 +86,7 @@ pub struct JobProgress {
 impl JobProgress {
     /// True when at least `share` of the units are acknowledged.
     pub fn reached(self, share: Percent) -> bool {
-        u128::from(self.acked) * u128::from(WHOLE)
-            >= u128::from(share.0) * u128::from(self.total)
+        u128::from(self.acked) * u128::from(WHOLE) >= u128::from(share.0) * u128::from(self.total)
     }
 }
 

@@ -557,10 +557,16 @@ mod tests {
 
         let mut once = KillSchedule::new(KillWhen::At(30), down);
         let t0 = once.started;
-        assert_eq!(once.due(t0 + Duration::from_millis(30), None), RedisAction::Kill);
+        assert_eq!(
+            once.due(t0 + Duration::from_millis(30), None),
+            RedisAction::Kill
+        );
         once.killed(t0 + Duration::from_millis(30));
         once.restarted();
-        assert_eq!(once.due(t0 + Duration::from_secs(9), None), RedisAction::Wait);
+        assert_eq!(
+            once.due(t0 + Duration::from_secs(9), None),
+            RedisAction::Wait
+        );
         let never = KillSchedule::new(KillWhen::BeforeRead, down);
         assert_eq!(
             never.due(never.started + Duration::from_secs(9), None),

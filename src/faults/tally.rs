@@ -132,7 +132,11 @@ impl FromStr for FaultTally {
     fn from_str(text: &str) -> Result<FaultTally, String> {
         let mut tally = FaultTally::default();
         for pair in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-            let bad = || format!("bad fault count {pair:?}: write KIND:N with KIND redis_kill, worker_kill, crash or partition");
+            let bad = || {
+                format!(
+                    "bad fault count {pair:?}: write KIND:N with KIND redis_kill, worker_kill, crash or partition"
+                )
+            };
             let (name, n) = pair.split_once(':').ok_or_else(bad)?;
             let kind = FaultKind::ALL
                 .into_iter()

@@ -89,13 +89,17 @@ impl Candidate {
         match self.lesson {
             Lesson::Timing => (
                 TIMING_MEDIAN_RUN_S,
-                format!("timing: a median run of at least {TIMING_MEDIAN_RUN_S} s clears the run-to-run noise"),
+                format!(
+                    "timing: a median run of at least {TIMING_MEDIAN_RUN_S} s clears the run-to-run noise"
+                ),
             ),
             Lesson::Faults { latest_ms: None } => (
                 FAULT_MEDIAN_RUN_S,
                 "faults at a share of the units land at any scale".to_string(),
             ),
-            Lesson::Faults { latest_ms: Some(ms) } => {
+            Lesson::Faults {
+                latest_ms: Some(ms),
+            } => {
                 let s = (ms as f64 / 1000.0).max(FAULT_MEDIAN_RUN_S);
                 (
                     s,
@@ -229,7 +233,13 @@ mod tests {
 
     /// Costs per ladder scale [1.0, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01]:
     /// `runs` runs whose median is `per_scale_s` x scale + `fixed_s`.
-    fn candidate(name: &str, lesson: Lesson, runs: f64, fixed_s: f64, per_scale_s: f64) -> Candidate {
+    fn candidate(
+        name: &str,
+        lesson: Lesson,
+        runs: f64,
+        fixed_s: f64,
+        per_scale_s: f64,
+    ) -> Candidate {
         let median: Vec<Option<Second>> = SCALE_LADDER
             .iter()
             .map(|s| Some(fixed_s + per_scale_s * s))
@@ -247,7 +257,15 @@ mod tests {
     fn timing_runs_get_long_enough_and_faults_stay_small() {
         let workers = candidate("workers", Lesson::Timing, 20.0, 0.05, 3.0);
         let kills = candidate("kills", Lesson::Faults { latest_ms: None }, 10.0, 0.5, 2.0);
-        let late = candidate("late", Lesson::Faults { latest_ms: Some(1000) }, 4.0, 0.1, 2.0);
+        let late = candidate(
+            "late",
+            Lesson::Faults {
+                latest_ms: Some(1000),
+            },
+            4.0,
+            0.1,
+            2.0,
+        );
         let got = allot(&[workers.clone(), kills.clone(), late.clone()], 60.0);
         let scale = |name: &str| got.iter().find(|a| a.name == name).unwrap().scale;
         // workers: 0.05 + 3 s at scale 0.25 = 0.8 s >= 0.5 s; then raised while the budget allows.

@@ -212,9 +212,10 @@ pub fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSummary> 
     };
     for (p, scale) in runnable.iter().zip(&scales) {
         if scale.is_none() {
-            summary
-                .skipped
-                .push((p.name.clone(), "the budget cannot serve it (see the plan above)".into()));
+            summary.skipped.push((
+                p.name.clone(),
+                "the budget cannot serve it (see the plan above)".into(),
+            ));
         }
     }
     let chosen: Vec<(&Planned, f64)> = runnable
@@ -230,7 +231,11 @@ pub fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSummary> 
             .map(|(cost, _)| cost)
             .collect::<Vec<_>>()
     });
-    let scale = chosen.iter().map(|(_, s)| *s).reduce(f64::max).unwrap_or(1.0);
+    let scale = chosen
+        .iter()
+        .map(|(_, s)| *s)
+        .reduce(f64::max)
+        .unwrap_or(1.0);
     summary.scale = scale;
     if matches!(options.scale, ScaleSetting::Budget(_)) {
         summary.scales = chosen.iter().map(|(p, s)| (p.name.clone(), *s)).collect();
@@ -441,7 +446,8 @@ fn allot_with_budget(
         let mut median_run_s = Vec::new();
         for &scale in SCALE_LADDER {
             let experiment = p.load(scale)?;
-            total_s.push(estimate::pending(&experiment, cost, &done).map(|pending| pending.total_s()));
+            total_s
+                .push(estimate::pending(&experiment, cost, &done).map(|pending| pending.total_s()));
             let mut runs: Vec<f64> = cost.iter().filter_map(|c| c.at(scale)).collect();
             median_run_s.push(crate::results::median_min_max(&mut runs).map(|(m, _, _)| m));
         }

@@ -10,8 +10,8 @@ use anyhow::{Context, Result, bail};
 
 use super::{AxisFormat, LineChart, Series, SpreadPoint, draw_line_chart};
 use crate::results::{
-    Columns, PlotFaults, PlotKind, PlotSpec, RunRow, Sidecar, check_column, columns, events_path, plot_series,
-    read_rows, read_sidecar, text_of,
+    Columns, PlotFaults, PlotKind, PlotSpec, RunRow, Sidecar, check_column, columns, events_path,
+    plot_series, read_rows, read_sidecar, text_of,
 };
 
 /// The plots to draw when the experiment named none: time, and for runs

@@ -317,9 +317,21 @@ mod tests {
         };
         let events = vec![
             event(0.0, 0, EventKind::Start, ""),
-            harness(0.1, EventKind::RedisDown, "kill -9 primary (primary; at:25%)"),
-            harness(2.4, EventKind::RedisUp, "primary restarted as a replica of replica-1"),
-            harness(2.41, EventKind::RedisUp, "failover: replica-1 is the primary now (was primary)"),
+            harness(
+                0.1,
+                EventKind::RedisDown,
+                "kill -9 primary (primary; at:25%)",
+            ),
+            harness(
+                2.4,
+                EventKind::RedisUp,
+                "primary restarted as a replica of replica-1",
+            ),
+            harness(
+                2.41,
+                EventKind::RedisUp,
+                "failover: replica-1 is the primary now (was primary)",
+            ),
         ];
         let timeline = timeline_from_events(&events, "t".into(), None, &BTreeMap::new());
         assert_eq!(timeline.outages.len(), 1);

@@ -46,9 +46,7 @@ impl PlotEffect {
         }
         let left_out = match self.faults.unfired {
             0 => String::new(),
-            n => format!(
-                " ({n} runs left out: the planned fault came after the job had ended)"
-            ),
+            n => format!(" ({n} runs left out: the planned fault came after the job had ended)"),
         };
         let verdict = match self.beyond_noise {
             Some(true) => "beyond the run-to-run spread",

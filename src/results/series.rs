@@ -150,7 +150,10 @@ impl PlotFaults {
     /// The counts over `rows` for the plot `spec`.
     pub fn of(rows: &[RunRow], spec: &PlotSpec) -> PlotFaults {
         let mut faults = PlotFaults::default();
-        for r in rows.iter().filter(|r| r.finished && !r.faults_planned.is_empty()) {
+        for r in rows
+            .iter()
+            .filter(|r| r.finished && !r.faults_planned.is_empty())
+        {
             let selected = columns(r);
             if spec
                 .filter
@@ -419,7 +422,13 @@ mod tests {
         assert_eq!(labels, ["redis_kill=at:50%", "redis_kill=none"]);
         assert_eq!(lines[0].points[0].median, 2.0);
         let faults = PlotFaults::of(&rows, &spec);
-        assert_eq!(faults, PlotFaults { planned: 3, unfired: 2 });
+        assert_eq!(
+            faults,
+            PlotFaults {
+                planned: 3,
+                unfired: 2
+            }
+        );
         assert!(!faults.none_fired());
         let mut late = spec.clone();
         late.filter.insert("redis_kill".into(), "at:1000".into());
