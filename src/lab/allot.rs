@@ -10,7 +10,9 @@
 //! - fault experiment: progress-relative faults (`at:50%`) land at any
 //!   scale, so the smallest scale whose median run is at least
 //!   [`FAULT_MEDIAN_RUN_S`]; a fault due at a time (`at:MS`, `every:MS`)
-//!   needs a median run longer than its latest first due time;
+//!   needs a median run of [`TIMED_FAULT_MARGIN`] times its latest first
+//!   due time (a run's wall time includes starting the servers and
+//!   workers, before the fault's clock starts);
 //! - when the minimums do not fit, the most expensive experiments are
 //!   skipped until they do; what is left of the budget then raises the
 //!   timing experiments' scales first (one ladder step each in turn), then
@@ -25,6 +27,8 @@ use super::budget::{SCALE_LADDER, Second, human};
 pub const TIMING_MEDIAN_RUN_S: Second = 0.5;
 /// The least median run of a fault experiment whose faults follow the job.
 pub const FAULT_MEDIAN_RUN_S: Second = 0.05;
+/// A fault due at a time needs a median run this many times longer.
+pub const TIMED_FAULT_MARGIN: f64 = 2.0;
 
 /// What an experiment is for, as far as its scale goes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,15 +99,17 @@ impl Candidate {
             ),
             Lesson::Faults { latest_ms: None } => (
                 FAULT_MEDIAN_RUN_S,
-                "faults at a share of the units land at any scale".to_string(),
+                "its faults follow the job (a share of the units, a worker's nth unit), so they land at any scale".to_string(),
             ),
             Lesson::Faults {
                 latest_ms: Some(ms),
             } => {
-                let s = (ms as f64 / 1000.0).max(FAULT_MEDIAN_RUN_S);
+                let s = (TIMED_FAULT_MARGIN * ms as f64 / 1000.0).max(FAULT_MEDIAN_RUN_S);
                 (
                     s,
-                    format!("a fault due {ms} ms into the job needs runs longer than that"),
+                    format!(
+                        "a fault due {ms} ms into the job needs median runs of at least {s:.2} s ({TIMED_FAULT_MARGIN}x, start-up included)"
+                    ),
                 )
             }
         }
@@ -272,8 +278,8 @@ mod tests {
         assert!(scale("workers").unwrap() >= 0.25, "{got:?}");
         // Fault experiments only get what the timing ones could not use.
         assert!(scale("kills") <= scale("workers"), "{got:?}");
-        // late: 0.1 + 2 s needs scale 0.5 for a 1 s run.
-        assert!(scale("late") >= Some(0.5), "{got:?}");
+        // late: 0.1 + 2 s needs scale 1 for a 2 s run (2 x 1000 ms).
+        assert_eq!(scale("late"), Some(1.0), "{got:?}");
         let total: Second = got.iter().map(|a| a.estimate_s).sum();
         assert!(total <= 60.0, "{got:?}");
         assert!(got[0].why.contains("0.5 s"), "{}", got[0].why);
