@@ -138,10 +138,14 @@ fn the_lab_runs_every_experiment_then_plots_and_reports_and_resumes() {
         "{stdout}"
     );
 
-    // A rerun with a budget estimates from the rows already there (scale 1
-    // fits) and resumes: nothing runs again.
+    // A rerun with a budget estimates from the rows already there, keeps
+    // each experiment at the scale of its rows and resumes: nothing runs again.
     let again = folder.lab(&["--budget", "10m"]);
-    assert!(again.contains("chose scale 1:"), "{again}");
+    assert!(again.contains("plan: a scale per experiment"), "{again}");
+    assert!(
+        again.matches("scale 1 ").count() >= 2 && again.contains("resuming its rows at this scale"),
+        "{again}"
+    );
     assert!(!again.contains("calibrating"), "{again}");
     assert_eq!((folder.rows("local"), folder.rows("redis")), (6, 2));
     assert!(again.contains("8 runs: 8 exact"), "{again}");
@@ -156,9 +160,13 @@ fn a_budget_without_earlier_rows_calibrates_and_only_keeps_the_chosen_labs() {
         stdout.contains("estimated time per experiment and scale"),
         "{stdout}"
     );
+    // Tiny timing runs fit 5 minutes at the largest scale, still short of
+    // the 0.5 s rule: the plan says so.
     assert!(
-        stdout.contains("chose scale 1:"),
-        "tiny runs fit 5 minutes:\n{stdout}"
+        stdout.contains("plan: a scale per experiment")
+            && stdout.contains("scale 1 ")
+            && stdout.contains("even at the largest scale"),
+        "{stdout}"
     );
     assert_eq!(folder.rows("local"), 6);
     assert!(

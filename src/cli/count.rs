@@ -329,6 +329,20 @@ pub fn run(mut args: CountArgs) -> Result<()> {
             redis.worker_peak_rss_kib,
             redis.worker_stats_bytes,
         )?;
+        let params = &spec.redis.params;
+        let planned = crate::faults::FaultTally::planned(
+            &params.redis_kill,
+            spec.redis.url.is_none(),
+            params.kill_every_ms,
+            params.crash.len(),
+            params.partition.len(),
+        );
+        write!(
+            out,
+            " faults_planned={planned} faults_fired={} faults_unfired={}",
+            redis.faults_fired,
+            !planned.unfired(&redis.faults_fired).is_empty()
+        )?;
         if !redis.shaper_used.is_empty() {
             let join = |v: Vec<String>| v.join(",");
             write!(

@@ -14,8 +14,10 @@ pub struct LabArgs {
     /// Multiply every generated input size by this (default 1).
     #[arg(long, conflicts_with = "budget")]
     pub scale: Option<f64>,
-    /// Pick the largest scale of 1, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01 whose
-    /// estimated time fits this budget (e.g. 20m, 900s, 1.5h).
+    /// Fit the lab into this budget (e.g. 20m, 900s, 1.5h) with a scale per
+    /// experiment (of 1, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01): timing experiments
+    /// get median runs of at least 0.5 s, fault experiments a scale at which
+    /// their faults land; the plan printed first says which got which and why.
     #[arg(long, value_parser = parse_budget, value_name = "DURATION")]
     pub budget: Option<f64>,
     /// Run only these labs, comma-separated (lab1,lab3; lab4.1); an

@@ -96,6 +96,18 @@ pub fn run(args: RunArgs) -> Result<()> {
                 params.describe()
             )?;
         }
+        // Earlier rows: the results, and the lab's calibration runs.
+        let calibration = args.data.join("calibration");
+        let rows: Vec<crate::results::RunRow> = [&args.out, &calibration]
+            .into_iter()
+            .flat_map(|dir| {
+                crate::results::read_rows(&crate::experiment::csv_path(dir, &experiment.name))
+                    .unwrap_or_default()
+            })
+            .collect();
+        for warning in crate::experiment::late_fault_warnings(&experiment, &rows) {
+            eprintln!("warning: {warning}");
+        }
         return Ok(());
     }
     if total_runs > MAX_RUNS_WITHOUT_YES && !args.yes {
@@ -127,6 +139,15 @@ pub fn run(args: RunArgs) -> Result<()> {
     );
     for unfinished in &summary.not_finished {
         eprintln!("NOT FINISHED: {unfinished}");
+    }
+    if !summary.unfired.is_empty() {
+        for unfired in &summary.unfired {
+            eprintln!("FAULT NOT FIRED: {unfired}");
+        }
+        eprintln!(
+            "note: {} run(s) ended before a planned fault came (faults_unfired = true): they show nothing about that fault, and plots and the report leave them out; use a progress-relative time (e.g. at:50%) or a larger --scale",
+            summary.unfired.len()
+        );
     }
     if !summary.wrong.is_empty() {
         for wrong in &summary.wrong {

@@ -17,6 +17,7 @@
 //!   recording.
 
 mod inputs;
+mod late;
 mod matrix;
 mod params;
 mod presets;
@@ -26,11 +27,12 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
+pub use late::late_fault_warnings;
 pub use inputs::{Oracle, count_differences, materialize as materialize_input};
 pub use params::{InputSource, RunParams, matchable_parameters};
 pub use runner::{
-    RunOptions, RunSummary, Sidecar, csv_path, run_experiment, run_experiment_with_progress,
-    sidecar_path,
+    RunOptions, RunSummary, Sidecar, csv_path, planned_faults, run_experiment,
+    run_experiment_with_progress, sidecar_path,
 };
 pub use schema::{
     ExperimentFile, FixedTable, InexactTable, InputTable, ParameterDoc, PlotSpec, RUN_PARAMETERS,

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::inputs::{Oracle, count_differences, materialize};
 use super::{Experiment, RunParams};
+use crate::faults::FaultTally;
 use crate::job::{JobSpec, run_job};
 use crate::queue::QueueError;
 use crate::results::{
@@ -45,6 +46,9 @@ pub struct RunSummary {
     pub wrong: Vec<String>,
     /// Runs that missed their deadline (`finished = false`): their descriptions.
     pub not_finished: Vec<String>,
+    /// Runs whose planned fault did not fire (`faults_unfired`): their
+    /// descriptions and what did not fire.
+    pub unfired: Vec<String>,
     /// The CSV written.
     pub csv: PathBuf,
     /// Seconds for the whole experiment.
@@ -187,6 +191,15 @@ pub fn run_experiment_with_progress(
             } else {
                 format!("WRONG: {diff_words} words differ")
             };
+            let verdict = if row.faults_unfired {
+                let missing = unfired_text(&row);
+                summary
+                    .unfired
+                    .push(format!("{run_id} ({}): {missing}", params.describe()));
+                format!("{verdict}; FAULT NOT FIRED: {missing}")
+            } else {
+                verdict
+            };
             if row.finished && !row.correct && row.expect_exact {
                 summary.wrong.push(format!(
                     "{run_id} ({}): {diff_words} words differ from the serial oracle",
@@ -207,7 +220,7 @@ pub fn run_experiment_with_progress(
             );
             if verbose {
                 eprintln!("[{}/{}] {line}", bar.position() + 1, total);
-            } else if !row.correct || !row.finished {
+            } else if !row.correct || !row.finished || row.faults_unfired {
                 bar.println(line);
             }
             bar.inc(1);
@@ -284,6 +297,7 @@ fn base_row(
         partition_s: redis.partition.iter().map(|p| p.length.as_secs_f64()).sum(),
         worker_cmd: redis.worker_cmd.clone(),
         worker_functions: redis.worker_functions.clone(),
+        faults_planned: planned_faults(params).to_string(),
         expect_exact: experiment.expect_exact_for(params),
         ..RunRow::example()
     }
@@ -342,10 +356,43 @@ fn add_measurements(row: &mut RunRow, outcome: &crate::job::JobOutcome, diff_wor
             .collect::<Vec<_>>()
             .join(";")
     });
+    let fired = redis.map(|r| r.faults_fired).unwrap_or_default();
+    let planned: FaultTally = row.faults_planned.parse().unwrap_or_default();
+    row.faults_fired = fired.to_string();
+    row.faults_unfired = !planned.unfired(&fired).is_empty();
     row.correct = diff_words == 0;
     row.diff_words = diff_words;
     row.finished = true;
     row.not_finished = String::new();
+}
+
+/// The scheduled faults a run's parameters plan (none outside the `redis`
+/// mode; an experiment's servers are always the harness's own).
+pub fn planned_faults(params: &RunParams) -> FaultTally {
+    if params.mode.name() != "redis" {
+        return FaultTally::default();
+    }
+    let redis = &params.redis;
+    FaultTally::planned(
+        &redis.redis_kill,
+        true,
+        redis.kill_every_ms,
+        redis.crash.len(),
+        redis.partition.len(),
+    )
+}
+
+/// What did not fire in an unfired row, in words: `redis_kill planned 1,
+/// fired 0`.
+fn unfired_text(row: &RunRow) -> String {
+    let planned: FaultTally = row.faults_planned.parse().unwrap_or_default();
+    let fired: FaultTally = row.faults_fired.parse().unwrap_or_default();
+    planned
+        .unfired(&fired)
+        .iter()
+        .map(|(kind, planned, fired)| format!("{} planned {planned}, fired {fired}", kind.name()))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The reason when `error` is a run that missed its deadline (a liveness

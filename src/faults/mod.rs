@@ -19,10 +19,16 @@
 //!   topology named by a [`KillTarget`] (the server or primary, a replica,
 //!   several replicas, any node, a node by name), (after the enqueue, at a time, every N ms, or before the counts are
 //!   read) and its restart after a downtime; the client's wait loop acts on
-//!   the schedule through the `servers` guard.
+//!   the schedule through the `servers` guard. Times are milliseconds
+//!   after the workers start or, with [`Percent`], a share of the units
+//!   acknowledged ([`JobProgress`]), so a fault lands at any scale.
+//! - [`FaultTally`]: the faults a run planned and the faults that fired,
+//!   by [`FaultKind`], so a run whose fault never came is flagged.
 
 mod crash;
+mod progress;
 mod redis_kill;
+mod tally;
 mod throttle;
 
 pub use crash::{CRASH_EXIT_CODE, CrashPlan, CrashPoint, Crasher, WorkerCrash};
@@ -30,4 +36,6 @@ pub use redis_kill::{
     KillSchedule, KillTarget, KillWhen, MAX_PERIODIC_KILLS, MIN_KILL_PERIOD_MS, NodeView,
     RedisAction, RedisKill, Role,
 };
+pub use progress::{JobProgress, Percent};
+pub use tally::{FaultKind, FaultTally};
 pub use throttle::{SlowWorker, Throttle, ThrottleError, ThrottleMethod, Throttler};

@@ -7,6 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use super::progress::{JobProgress, Percent};
 pub use crate::servers::{NodeView, Role};
 
 /// When to kill -9 a node of the managed topology during a `redis`-mode
@@ -17,7 +18,9 @@ pub use crate::servers::{NodeView, Role};
 ///
 /// Written `[TARGET:]WHEN`: `at:500` (the server / the primary, as before
 /// targets existed), `replica:at:500`, `random-replica:every:1000`,
-/// `replicas=2:at:500`, `any:every:2000`, `replica-2:at:300`.
+/// `replicas=2:at:500`, `any:every:2000`, `replica-2:at:300`; times follow
+/// the job with a percentage of units acknowledged: `at:50%`,
+/// `any:every:25%`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RedisKill {
     /// Which node(s).
@@ -43,6 +46,34 @@ pub enum KillWhen {
     Every(u64),
     /// After every worker has exited, before the counts are read.
     BeforeRead,
+    /// Once, when this share of the units is acknowledged (`at:50%`).
+    AtProgress(Percent),
+    /// Each time another multiple of this share of the units is
+    /// acknowledged (`every:25%`: at 25%, 50% and 75%; at most
+    /// [`MAX_PERIODIC_KILLS`] times unless the run has a deadline).
+    EveryProgress(Percent),
+}
+
+impl KillWhen {
+    /// True for the kills that follow the job's progress (`at:P%`, `every:P%`).
+    pub fn follows_progress(self) -> bool {
+        matches!(self, KillWhen::AtProgress(_) | KillWhen::EveryProgress(_))
+    }
+
+    /// Milliseconds after the workers start when the first kill is due,
+    /// for the time-based forms (`at:MS`, `every:MS`).
+    pub fn first_due_ms(self) -> Option<u64> {
+        match self {
+            KillWhen::At(ms) | KillWhen::Every(ms) => Some(ms),
+            _ => None,
+        }
+    }
+
+    /// True when a kill is planned at all (a schedule, or after the
+    /// enqueue, or before the read).
+    pub fn is_planned(self) -> bool {
+        self != KillWhen::Never
+    }
 }
 
 /// Which node(s) of the topology a [`RedisKill`] kills.
@@ -156,7 +187,7 @@ pub const MIN_KILL_PERIOD_MS: u64 = 100;
 /// such a run is recorded as not finished.
 pub const MAX_PERIODIC_KILLS: u64 = 10;
 
-const USAGE: &str = "write [TARGET:]WHEN with WHEN none, after-enqueue, at:MS, every:MS or before-read, and TARGET primary (the default), replica, random-replica, replicas=N, any or a node name such as replica-2 (e.g. every:1000, replica:at:500)";
+const USAGE: &str = "write [TARGET:]WHEN with WHEN none, after-enqueue, at:MS, every:MS, at:P% (when P% of the units are acknowledged), every:P% or before-read, and TARGET primary (the default), replica, random-replica, replicas=N, any or a node name such as replica-2 (e.g. every:1000, replica:at:500)";
 
 impl FromStr for KillWhen {
     type Err = String;
@@ -173,6 +204,21 @@ impl FromStr for KillWhen {
             None if text.is_empty() || text == "none" => Ok(KillWhen::Never),
             None if text == "after-enqueue" => Ok(KillWhen::AfterEnqueue),
             None if text == "before-read" => Ok(KillWhen::BeforeRead),
+            Some(("at", share)) if share.trim_end().ends_with('%') => share
+                .parse::<Percent>()
+                .map(KillWhen::AtProgress)
+                .map_err(|e| format!("redis kill {text:?}: {e}")),
+            Some(("every", share)) if share.trim_end().ends_with('%') => {
+                let share = share
+                    .parse::<Percent>()
+                    .map_err(|e| format!("redis kill {text:?}: {e}"))?;
+                if share.times_below_whole(1).is_none() || share.fraction() <= 0.0 {
+                    return Err(format!(
+                        "redis kill {text:?}: the share must be above 0% and below 100% (e.g. every:25%)"
+                    ));
+                }
+                Ok(KillWhen::EveryProgress(share))
+            }
             Some(("at", ms)) => Ok(KillWhen::At(millis(ms)?)),
             Some(("every", ms)) => {
                 let period = millis(ms)?;
@@ -246,6 +292,8 @@ impl fmt::Display for KillWhen {
             KillWhen::At(ms) => write!(f, "at:{ms}"),
             KillWhen::Every(ms) => write!(f, "every:{ms}"),
             KillWhen::BeforeRead => write!(f, "before-read"),
+            KillWhen::AtProgress(share) => write!(f, "at:{share}"),
+            KillWhen::EveryProgress(share) => write!(f, "every:{share}"),
         }
     }
 }
@@ -283,8 +331,9 @@ pub enum RedisAction {
     Restart,
 }
 
-/// The kills of [`KillWhen::At`] / [`KillWhen::Every`] while the workers
-/// run, each followed by a restart after `down`.
+/// The kills of [`KillWhen::At`] / [`KillWhen::Every`] (and their
+/// progress-relative forms) while the workers run, each followed by a
+/// restart after `down`.
 #[derive(Debug, Clone)]
 pub struct KillSchedule {
     plan: KillWhen,
@@ -319,7 +368,22 @@ impl KillSchedule {
 
     /// True when a periodic schedule stopped because it reached its cap.
     pub fn reached_cap(&self) -> bool {
-        matches!(self.plan, KillWhen::Every(_)) && self.cap.is_some_and(|cap| self.kills >= cap)
+        matches!(self.plan, KillWhen::Every(_) | KillWhen::EveryProgress(_))
+            && self.cap.is_some_and(|cap| self.kills >= cap)
+    }
+
+    /// True when the next kill waits on the job's progress: pass it to
+    /// [`KillSchedule::due`] (read from Redis) while this holds.
+    pub fn wants_progress(&self) -> bool {
+        self.down_since.is_none()
+            && match self.plan {
+                KillWhen::AtProgress(_) => self.kills == 0,
+                KillWhen::EveryProgress(share) => {
+                    self.cap.is_none_or(|cap| self.kills < cap)
+                        && share.times_below_whole(self.kills + 1).is_some()
+                }
+                _ => false,
+            }
     }
 
     /// Kills so far.
@@ -327,14 +391,28 @@ impl KillSchedule {
         self.kills
     }
 
-    /// What is due at `now`. Call [`KillSchedule::killed`] /
-    /// [`KillSchedule::restarted`] after doing it.
-    pub fn due(&self, now: Instant) -> RedisAction {
+    /// What is due at `now`, with the job's `progress` when it is known
+    /// (progress-relative kills wait while it is not). Call
+    /// [`KillSchedule::killed`] / [`KillSchedule::restarted`] after doing it.
+    pub fn due(&self, now: Instant, progress: Option<JobProgress>) -> RedisAction {
         if let Some(since) = self.down_since {
             return if now >= since + self.down {
                 RedisAction::Restart
             } else {
                 RedisAction::Wait
+            };
+        }
+        let share = match self.plan {
+            KillWhen::AtProgress(share) if self.kills == 0 => Some(share),
+            KillWhen::EveryProgress(share) if self.cap.is_none_or(|cap| self.kills < cap) => {
+                share.times_below_whole(self.kills + 1)
+            }
+            _ => None,
+        };
+        if self.plan.follows_progress() {
+            return match (share, progress) {
+                (Some(share), Some(progress)) if progress.reached(share) => RedisAction::Kill,
+                _ => RedisAction::Wait,
             };
         }
         let next_kill_ms = match self.plan {
@@ -449,23 +527,23 @@ mod tests {
         let down = Duration::from_millis(50);
         let mut schedule = KillSchedule::new(KillWhen::Every(100), down);
         let t0 = schedule.started;
-        assert_eq!(schedule.due(t0), RedisAction::Wait);
+        assert_eq!(schedule.due(t0, None), RedisAction::Wait);
         let first = t0 + Duration::from_millis(100);
-        assert_eq!(schedule.due(first), RedisAction::Kill);
+        assert_eq!(schedule.due(first, None), RedisAction::Kill);
         schedule.killed(first);
         assert!(schedule.is_down());
         assert_eq!(
-            schedule.due(first + Duration::from_millis(10)),
+            schedule.due(first + Duration::from_millis(10), None),
             RedisAction::Wait
         );
-        assert_eq!(schedule.due(first + down), RedisAction::Restart);
+        assert_eq!(schedule.due(first + down, None), RedisAction::Restart);
         schedule.restarted();
         assert_eq!(
-            schedule.due(t0 + Duration::from_millis(160)),
+            schedule.due(t0 + Duration::from_millis(160), None),
             RedisAction::Wait
         );
         assert_eq!(
-            schedule.due(t0 + Duration::from_millis(200)),
+            schedule.due(t0 + Duration::from_millis(200), None),
             RedisAction::Kill
         );
         for _ in 1..MAX_PERIODIC_KILLS {
@@ -473,20 +551,68 @@ mod tests {
             schedule.restarted();
         }
         assert_eq!(
-            schedule.due(t0 + Duration::from_secs(99)),
+            schedule.due(t0 + Duration::from_secs(99), None),
             RedisAction::Wait
         );
 
         let mut once = KillSchedule::new(KillWhen::At(30), down);
         let t0 = once.started;
-        assert_eq!(once.due(t0 + Duration::from_millis(30)), RedisAction::Kill);
+        assert_eq!(
+            once.due(t0 + Duration::from_millis(30), None),
+            RedisAction::Kill
+        );
         once.killed(t0 + Duration::from_millis(30));
         once.restarted();
-        assert_eq!(once.due(t0 + Duration::from_secs(9)), RedisAction::Wait);
-        let never = KillSchedule::new(KillWhen::BeforeRead, down);
         assert_eq!(
-            never.due(never.started + Duration::from_secs(9)),
+            once.due(t0 + Duration::from_secs(9), None),
             RedisAction::Wait
         );
+        let never = KillSchedule::new(KillWhen::BeforeRead, down);
+        assert_eq!(
+            never.due(never.started + Duration::from_secs(9), None),
+            RedisAction::Wait
+        );
+    }
+
+    #[test]
+    fn progress_kills_follow_the_units_acknowledged() {
+        for text in ["at:50%", "every:25%", "any:every:12.5%", "replica:at:0%"] {
+            let kill: RedisKill = text.parse().unwrap();
+            assert_eq!(kill.to_string(), text);
+            assert!(kill.when.follows_progress(), "{text}");
+        }
+        for bad in ["every:0%", "every:100%", "at:101%", "at:x%", "every:5.555%"] {
+            assert!(bad.parse::<RedisKill>().is_err(), "{bad}");
+        }
+        let key = |text: &str| serde_json::to_string(&text.parse::<RedisKill>().unwrap()).unwrap();
+        assert_eq!(key("at:50%"), r#"{"AtProgress":"50%"}"#);
+        assert_eq!(key("at:1000"), r#"{"At":1000}"#);
+
+        let down = Duration::from_millis(50);
+        let at = |acked| Some(JobProgress { acked, total: 8 });
+        let mut once = KillSchedule::new("at:50%".parse::<KillWhen>().unwrap(), down);
+        let t0 = once.started;
+        let late = t0 + Duration::from_secs(99);
+        assert!(once.wants_progress());
+        assert_eq!(once.due(late, None), RedisAction::Wait, "no progress known");
+        assert_eq!(once.due(t0, at(3)), RedisAction::Wait);
+        assert_eq!(once.due(t0, at(4)), RedisAction::Kill);
+        once.killed(t0);
+        assert!(!once.wants_progress());
+        once.restarted();
+        assert_eq!(once.due(late, at(8)), RedisAction::Wait, "only once");
+
+        let mut every = KillSchedule::new("every:25%".parse::<KillWhen>().unwrap(), down);
+        let mut kills_at = Vec::new();
+        for acked in [0, 1, 2, 3, 2, 3, 4, 5, 6, 7, 8] {
+            if every.due(t0, at(acked)) == RedisAction::Kill {
+                kills_at.push(acked);
+                every.killed(t0);
+                every.restarted();
+            }
+        }
+        // 25%, 50% (after a rollback to 2 units), 75%; never at 100%.
+        assert_eq!(kills_at, [2, 4, 6]);
+        assert!(!every.wants_progress());
     }
 }

@@ -10,9 +10,12 @@
 //! - `requirements`: what an experiment needs from the machine (the one
 //!   place that decides skipping).
 //! - `budget`: the budget, the scale ladder and the choice of a scale.
+//! - `allot`: under `--budget`, a scale per experiment (timing runs long
+//!   enough to clear the noise, fault runs at which their faults land).
 //! - `estimate`: run times from earlier rows and from a short calibration.
 //! - `progress`: the one progress display.
 
+mod allot;
 mod budget;
 mod estimate;
 mod plan;
@@ -26,6 +29,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
 
+pub use allot::{Allotment, Candidate, FAULT_MEDIAN_RUN_S, Lesson, TIMING_MEDIAN_RUN_S, allot};
 pub use budget::{SCALE_LADDER, ScaleChoice, Second, choose_scale, human, parse_budget};
 pub use estimate::{CALIBRATION_SCALES, Pending, RunCost};
 pub use plan::{LabId, Planned, plan};
@@ -45,7 +49,8 @@ const BUDGET_HEADROOM: f64 = 0.85;
 pub enum ScaleSetting {
     /// This scale.
     Fixed(f64),
-    /// The largest scale of [`SCALE_LADDER`] whose estimate fits this many seconds.
+    /// A scale of [`SCALE_LADDER`] per experiment within this many seconds
+    /// (see [`allot`]).
     Budget(Second),
 }
 
@@ -111,8 +116,12 @@ impl LabOptions {
 /// What a lab did.
 #[derive(Debug, Clone, Default)]
 pub struct LabSummary {
-    /// The scale every experiment ran at.
+    /// The scale every experiment ran at (the largest, under a budget).
     pub scale: f64,
+    /// Under a budget: the scale each experiment ran at.
+    pub scales: Vec<(String, f64)>,
+    /// Runs whose planned fault did not fire (`faults_unfired`).
+    pub unfired: usize,
     /// Experiments run (or resumed), by name.
     pub ran: Vec<String>,
     /// Experiments skipped: name and reason.
@@ -161,7 +170,19 @@ impl LabSummary {
         if self.not_finished > 0 {
             line.push_str(&format!(", {} not finished", self.not_finished));
         }
-        line.push_str(&format!("; scale {}, {}", self.scale, human(self.wall_s)));
+        if self.unfired > 0 {
+            line.push_str(&format!(
+                ", {} whose planned fault did not fire (left out of plots and verdicts)",
+                self.unfired
+            ));
+        }
+        let scale = match self.scales.iter().map(|(_, s)| *s).reduce(f64::min) {
+            Some(smallest) if smallest != self.scale => {
+                format!("scales {smallest} to {} per experiment", self.scale)
+            }
+            _ => format!("scale {}", self.scale),
+        };
+        line.push_str(&format!("; {scale}, {}", human(self.wall_s)));
         line
     }
 
@@ -190,17 +211,46 @@ pub fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSummary> 
     }
     let runnable: Vec<&Planned> = planned.iter().filter(|p| p.skip.is_none()).collect();
     let results_dir = options.results_dir();
-    let (scale, costs) = match options.scale {
-        ScaleSetting::Fixed(scale) => (scale, None),
+    let (scales, costs) = match options.scale {
+        ScaleSetting::Fixed(scale) => (vec![Some(scale); runnable.len()], None),
         ScaleSetting::Budget(budget_s) => {
-            let (scale, costs) = choose_with_budget(options, &runnable, budget_s, started, log)?;
-            (scale, Some(costs))
+            let (scales, costs) = allot_with_budget(options, &runnable, budget_s, started, log)?;
+            (scales, Some(costs))
         }
     };
-    summary.scale = scale;
-    let mut experiments: Vec<Experiment> = runnable
+    for (p, scale) in runnable.iter().zip(&scales) {
+        if scale.is_none() {
+            summary.skipped.push((
+                p.name.clone(),
+                "the budget cannot serve it (see the plan above)".into(),
+            ));
+        }
+    }
+    let chosen: Vec<(&Planned, f64)> = runnable
         .iter()
-        .map(|p| p.load(scale))
+        .zip(&scales)
+        .filter_map(|(p, scale)| scale.map(|s| (*p, s)))
+        .collect();
+    let costs = costs.map(|costs| {
+        costs
+            .into_iter()
+            .zip(&scales)
+            .filter(|(_, scale)| scale.is_some())
+            .map(|(cost, _)| cost)
+            .collect::<Vec<_>>()
+    });
+    let scale = chosen
+        .iter()
+        .map(|(_, s)| *s)
+        .reduce(f64::max)
+        .unwrap_or(1.0);
+    summary.scale = scale;
+    if matches!(options.scale, ScaleSetting::Budget(_)) {
+        summary.scales = chosen.iter().map(|(p, s)| (p.name.clone(), *s)).collect();
+    }
+    let mut experiments: Vec<Experiment> = chosen
+        .iter()
+        .map(|(p, scale)| p.load(*scale))
         .collect::<Result<_>>()?;
     if !options.worker_cmd.is_empty() {
         for experiment in &mut experiments {
@@ -229,9 +279,14 @@ pub fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSummary> 
         Some(costs) => Some(remaining_by_position(&experiments, costs, &results_dir)?),
         None => None,
     };
+    let at = if summary.scales.is_empty() {
+        format!("at scale {scale}")
+    } else {
+        "at the scales planned above".to_string()
+    };
     writeln!(
         log,
-        "running {} experiments ({} runs) at scale {scale}",
+        "running {} experiments ({} runs) {at}",
         experiments.len(),
         total_runs
     )?;
@@ -267,6 +322,7 @@ pub fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSummary> 
     let plots_dir = options.plots_dir();
     for experiment in &experiments {
         let csv = csv_path(&results_dir, &experiment.name);
+        let scale = experiment.scale;
         tally(&mut summary, &csv, scale)?;
         let mut others: Vec<f64> = read_rows(&csv)?
             .iter()
@@ -335,6 +391,7 @@ fn is_interrupt(error: &anyhow::Error) -> bool {
 fn tally(summary: &mut LabSummary, csv: &Path, scale: f64) -> Result<()> {
     for row in read_rows(csv)?.into_iter().filter(|r| r.scale == scale) {
         summary.runs += 1;
+        summary.unfired += usize::from(row.faults_unfired);
         if !row.finished {
             summary.not_finished += 1;
         } else if row.correct {
@@ -361,6 +418,103 @@ fn write_report(results_dir: &Path, plots_dir: &Path, md: &Path, html: &Path) ->
     write_atomically(html, |out| report.write_html(out))
         .with_context(|| format!("cannot write the HTML report {}", html.display()))?;
     Ok(())
+}
+
+/// What an experiment is for, as far as its scale goes: faults when any
+/// run plans one (with the latest first due time of a time-based one).
+fn lesson_of(planned: &Planned) -> Result<Lesson> {
+    let experiment = planned.load(1.0)?;
+    let mut faults = false;
+    let mut latest_ms: Option<u64> = None;
+    for run in &experiment.runs {
+        if crate::experiment::planned_faults(run).is_empty() {
+            continue;
+        }
+        faults = true;
+        let redis = &run.redis;
+        let due = [
+            redis.redis_kill.when.first_due_ms(),
+            (redis.kill_every_ms > 0).then_some(redis.kill_every_ms),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(redis.partition.iter().map(|p| p.at.as_millis() as u64));
+        for ms in due {
+            latest_ms = Some(latest_ms.map_or(ms, |l: u64| l.max(ms)));
+        }
+    }
+    Ok(if faults {
+        Lesson::Faults { latest_ms }
+    } else {
+        Lesson::Timing
+    })
+}
+
+/// Estimates every runnable experiment at every scale of the ladder
+/// (calibrating those with no earlier rows first), gives each a scale by
+/// the rules of [`allot`], prints the plan (which experiment got which
+/// scale, and why) and returns the scales (`None`: skipped) with the costs
+/// it used.
+fn allot_with_budget(
+    options: &LabOptions,
+    runnable: &[&Planned],
+    budget_s: Second,
+    started: Instant,
+    log: &mut dyn Write,
+) -> Result<(Vec<Option<f64>>, Vec<Vec<RunCost>>)> {
+    let (_, costs) = choose_with_budget(options, runnable, budget_s, started, log)?;
+    let results_dir = options.results_dir();
+    let left_s = budget_s - started.elapsed().as_secs_f64();
+    let mut candidates = Vec::new();
+    for (p, cost) in runnable.iter().zip(&costs) {
+        let csv = csv_path(&results_dir, &p.name);
+        let done = estimate::done_runs(&csv)?;
+        let mut total_s = Vec::new();
+        let mut median_run_s = Vec::new();
+        for &scale in SCALE_LADDER {
+            let experiment = p.load(scale)?;
+            total_s
+                .push(estimate::pending(&experiment, cost, &done).map(|pending| pending.total_s()));
+            let mut runs: Vec<f64> = cost.iter().filter_map(|c| c.at(scale)).collect();
+            median_run_s.push(crate::results::median_min_max(&mut runs).map(|(m, _, _)| m));
+        }
+        let resume = read_rows(&csv)?
+            .iter()
+            .map(|r| r.scale)
+            .find(|s| SCALE_LADDER.contains(s));
+        candidates.push(Candidate {
+            name: p.name.clone(),
+            lesson: lesson_of(p)?,
+            total_s,
+            median_run_s,
+            resume,
+        });
+    }
+    let allotted = allot(&candidates, left_s * BUDGET_HEADROOM);
+    let width = allotted.iter().map(|a| a.name.len()).max().unwrap_or(10);
+    writeln!(
+        log,
+        "plan: a scale per experiment within {:.0}% of the {} left of the {} budget:",
+        BUDGET_HEADROOM * 100.0,
+        human(left_s),
+        human(budget_s)
+    )?;
+    for a in &allotted {
+        match a.scale {
+            Some(scale) => writeln!(
+                log,
+                "  {:width$}  scale {scale:<5} about {:>8}  {}",
+                a.name,
+                human(a.estimate_s),
+                a.why
+            )?,
+            None => writeln!(log, "  {:width$}  {}", a.name, a.why)?,
+        }
+    }
+    let total: Second = allotted.iter().map(|a| a.estimate_s).sum();
+    writeln!(log, "  total about {}", human(total))?;
+    log.flush()?;
+    Ok((allotted.iter().map(|a| a.scale).collect(), costs))
 }
 
 /// Estimates every runnable experiment at every scale of the ladder
@@ -486,7 +640,7 @@ fn choose_with_budget(
             human(budget_s)
         )
     };
-    writeln!(log, "chose scale {}: {why}", choice.scale)?;
+    writeln!(log, "one scale for all would be {}: {why}", choice.scale)?;
     log.flush()?;
     Ok((choice.scale, costs))
 }

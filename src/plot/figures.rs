@@ -13,8 +13,8 @@ use super::{
     draw_line_chart,
 };
 use crate::results::{
-    Columns, PlotKind, PlotSpec, RunRow, Sidecar, bar_series, check_column, columns, events_path,
-    plot_series, read_rows, read_sidecar, text_of,
+    Columns, PlotFaults, PlotKind, PlotSpec, RunRow, Sidecar, bar_series, check_column, columns,
+    events_path, plot_series, read_rows, read_sidecar, text_of,
 };
 
 /// The plots to draw when the experiment named none: time, and for runs
@@ -98,7 +98,8 @@ fn draw_timeline_plot(
         })
         .map(|(row, _)| row)
         .filter(|row| events_path(csv, &row.run_id).exists())
-        .min_by_key(|row| row.rep);
+        // A run whose planned fault fired, when there is one.
+        .min_by_key(|row| (row.faults_unfired, row.rep));
     let Some(row) = chosen else {
         bail!(
             "no run with an event log matches the timeline plot's where = {:?} (only redis-mode runs log events)",
@@ -266,7 +267,24 @@ fn subtitle(name: &str, rows: &[RunRow], spec: &PlotSpec, sidecar: Option<&Sidec
     let measured = format!(
         "experiment {name}, input {input_text}, scale {scale}; median of {reps} reps, whiskers min-max{host}"
     );
-    match &spec.note {
+    // Runs whose planned fault did not fire are not in the lines: say so.
+    let faults = PlotFaults::of(rows, spec);
+    let left_out = match faults {
+        f if f.none_fired() => Some(format!(
+            "NOT SHOWN: the faults did not happen ({} runs: the planned fault came after the job had ended)",
+            f.unfired
+        )),
+        f if f.unfired > 0 => Some(format!(
+            "{} runs left out: the planned fault came after the job had ended",
+            f.unfired
+        )),
+        _ => None,
+    };
+    let first_line = match (&spec.note, left_out) {
+        (Some(note), Some(left_out)) => Some(format!("{note}; {left_out}")),
+        (note, left_out) => left_out.or_else(|| note.clone()),
+    };
+    match first_line {
         Some(note) => format!("{note}\n{measured}"),
         None => measured,
     }

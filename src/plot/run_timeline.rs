@@ -73,6 +73,7 @@ pub fn timeline_from_events(
     let mut holding: BTreeMap<usize, (String, f64, bool)> = BTreeMap::new();
     let mut counted: BTreeMap<usize, f64> = BTreeMap::new();
     let mut down_since: Option<f64> = None;
+    let mut down_label: Option<String> = None;
     let mut cut_since: BTreeMap<String, f64> = BTreeMap::new();
     let short = |unit: &str| unit.rsplit('/').next().unwrap_or(unit).to_string();
     let mut sorted = events.to_vec();
@@ -81,13 +82,43 @@ pub fn timeline_from_events(
         let t = at(event);
         if event.worker < 0 {
             match event.kind {
-                EventKind::RedisDown => down_since = down_since.or(Some(t)),
+                EventKind::RedisDown => {
+                    down_since = down_since.or(Some(t));
+                    // The harness's kill names the node: "kill -9 primary (primary; at:25%)".
+                    if let Some(killed) = event.detail.strip_prefix("kill -9 ")
+                        && down_label.is_none()
+                    {
+                        let node = killed.split(" (").next().unwrap_or(killed);
+                        down_label = Some(format!("{node} killed"));
+                    }
+                }
+                EventKind::RedisUp if event.detail.starts_with("failover: ") => {
+                    // Sentinel promoted another node: said on the outage it ended or is in.
+                    let promoted = event
+                        .detail
+                        .trim_start_matches("failover: ")
+                        .split(" is the primary")
+                        .next()
+                        .unwrap_or_default();
+                    let note = format!("failover to {promoted}");
+                    match (&mut down_label, down_since, timeline.outages.last_mut()) {
+                        (Some(label), Some(_), _) => label.push_str(&format!("; {note}")),
+                        (_, None, Some(last)) if !last.label.ends_with("cut off") => {
+                            last.label.push_str(&format!("; {note}"));
+                        }
+                        _ => {}
+                    }
+                }
                 EventKind::RedisUp => {
                     if let Some(since) = down_since.take() {
+                        let label = match down_label.take() {
+                            Some(what) => what,
+                            None => "Redis down".into(),
+                        };
                         timeline.outages.push(Outage {
                             start_s: since,
                             end_s: t,
-                            label: "Redis down".into(),
+                            label,
                         });
                     }
                 }
@@ -276,6 +307,38 @@ mod tests {
             unit: unit.into(),
             detail: String::new(),
         }
+    }
+
+    #[test]
+    fn a_primary_kill_and_its_failover_name_the_outage() {
+        let harness = |t, kind, detail: &str| Event {
+            detail: detail.into(),
+            ..event(t, -1, kind, "")
+        };
+        let events = vec![
+            event(0.0, 0, EventKind::Start, ""),
+            harness(
+                0.1,
+                EventKind::RedisDown,
+                "kill -9 primary (primary; at:25%)",
+            ),
+            harness(
+                2.4,
+                EventKind::RedisUp,
+                "primary restarted as a replica of replica-1",
+            ),
+            harness(
+                2.41,
+                EventKind::RedisUp,
+                "failover: replica-1 is the primary now (was primary)",
+            ),
+        ];
+        let timeline = timeline_from_events(&events, "t".into(), None, &BTreeMap::new());
+        assert_eq!(timeline.outages.len(), 1);
+        assert_eq!(
+            timeline.outages[0].label,
+            "primary killed; failover to replica-1"
+        );
     }
 
     #[test]

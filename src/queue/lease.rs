@@ -274,6 +274,12 @@ impl LeaseQueue {
         Ok(done == 1)
     }
 
+    /// Units acknowledged so far: the members of the done set.
+    pub fn acked(&self, con: &mut Connection) -> Result<u64, QueueError> {
+        con.scard(&self.lease_keys.done)
+            .map_err(|e| self.error(e, "SCARD of the done units"))
+    }
+
     /// Units held per consumer.
     pub fn pending_by_consumer(
         &self,

@@ -473,6 +473,10 @@ pub struct RedisReport {
     /// The longest statistics line a worker sent, bytes.
     #[serde(default)]
     pub worker_stats_bytes: u64,
+    /// The scheduled faults that fired, by kind (Redis kills, worker
+    /// kills, crashes, partition cuts).
+    #[serde(default)]
+    pub faults_fired: crate::faults::FaultTally,
 }
 
 impl RedisReport {
@@ -534,6 +538,7 @@ impl RedisReport {
             worker_hosts: Vec::new(),
             worker_peak_rss_kib: 0,
             worker_stats_bytes: 0,
+            faults_fired: crate::faults::FaultTally::default(),
         }
     }
 

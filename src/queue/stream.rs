@@ -381,6 +381,22 @@ impl StreamQueue {
         }))
     }
 
+    /// Units acknowledged so far: the entries delivered to the group
+    /// (`XINFO GROUPS` entries-read) minus those still pending.
+    pub fn acked(&self, con: &mut Connection) -> Result<u64, QueueError> {
+        let groups: redis::streams::StreamInfoGroupsReply = con
+            .xinfo_groups(self.keys.stream())
+            .map_err(|e| self.error(e, "XINFO GROUPS"))?;
+        let group = self.keys.group();
+        Ok(groups
+            .groups
+            .iter()
+            .find(|g| g.name == group)
+            .map_or(0, |g| {
+                g.entries_read.unwrap_or(0).saturating_sub(g.pending) as u64
+            }))
+    }
+
     /// Reads the job's counts back from its merge target (words are raw
     /// bytes): the sorted set, the hash, or every part merged here.
     pub fn read_counts(&self, con: &mut Connection) -> Result<WordCounts, QueueError> {

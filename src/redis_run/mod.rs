@@ -378,6 +378,7 @@ pub fn run_redis_job(
     report.kills = supervised.kills;
     report.unexpected_deaths = supervised.unexpected_deaths;
     report.worker_restarts = supervised.worker_restarts;
+    report.faults_fired = supervised.faults_fired(outage.kills);
     let mut tally = Tally::default();
     for worker in &supervised.stats {
         report.add_worker(worker);

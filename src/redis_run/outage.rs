@@ -27,6 +27,8 @@ pub(super) struct RedisOutage<'a> {
     pub events: Vec<Event>,
     /// Node restarts so far.
     pub restarts: u64,
+    /// Kills that killed at least one node (one kill of `replicas=2` is one).
+    pub kills: u64,
     /// Restarts of data nodes that came back as replicas.
     pub replica_restarts: u64,
     /// Times Sentinel named another primary.
@@ -57,6 +59,7 @@ impl<'a> RedisOutage<'a> {
             atomic,
             events: Vec::new(),
             restarts: 0,
+            kills: 0,
             replica_restarts: 0,
             failovers: 0,
             primary_kills: Vec::new(),
@@ -91,6 +94,8 @@ impl<'a> RedisOutage<'a> {
                 EventKind::RedisUp,
                 &format!("no node fits kill target {target} now ({when}): nothing killed"),
             );
+        } else {
+            self.kills += 1;
         }
         for name in victims {
             let role = nodes
@@ -114,6 +119,11 @@ impl<'a> RedisOutage<'a> {
             self.down.push(name);
         }
         Ok(())
+    }
+
+    /// Units in the job (the whole of a progress-relative fault time).
+    pub fn total_units(&self) -> u64 {
+        self.units.len() as u64
     }
 
     /// True when every killed node can be started again now.

@@ -15,7 +15,10 @@
 //!   server restored from an older snapshot), the workers start again.
 //!
 //! The loop also runs the Redis kill schedule, the outside killer
-//! (`kill_every_ms`), Ctrl-C/SIGTERM and the run's deadline.
+//! (`kill_every_ms`), Ctrl-C/SIGTERM and the run's deadline. A kill due
+//! at a share of the units (`at:50%`) is fired when Redis says that many
+//! are acknowledged (asked every poll while one is pending); the faults
+//! that fired are counted ([`Supervised::faults_fired`]).
 
 use std::time::{Duration, Instant};
 
@@ -25,7 +28,7 @@ use redis::Connection;
 use super::outage::RedisOutage;
 use super::pool::{Death, DeathCause, Ended, WorkerPool};
 use crate::events::{Event, EventKind, now_unix_s};
-use crate::faults::{KillSchedule, KillWhen, RedisAction};
+use crate::faults::{FaultKind, FaultTally, JobProgress, KillSchedule, KillWhen, RedisAction};
 use crate::interrupt;
 use crate::params::RedisParams;
 use crate::queue::{Endpoint, JobKeys, JobQueue, QueueError, WorkerStats};
@@ -91,6 +94,23 @@ pub(super) struct Supervised {
 }
 
 impl Supervised {
+    /// The faults that fired: `redis_kills` kills of the topology's nodes
+    /// (the outage's count), and the worker kills, crashes and partition
+    /// cuts this loop saw.
+    pub fn faults_fired(&self, redis_kills: u64) -> FaultTally {
+        let mut fired = FaultTally::default();
+        fired.add(FaultKind::RedisKill, redis_kills);
+        fired.add(FaultKind::WorkerKill, self.kills);
+        fired.add(FaultKind::Crash, self.crashes);
+        let cuts = self
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::HostCut)
+            .count();
+        fired.add(FaultKind::Partition, cuts as u64);
+        fired
+    }
+
     fn absorb(&mut self, stats: WorkerStats) {
         match self.stats.iter_mut().find(|s| s.worker == stats.worker) {
             Some(mine) => mine.absorb(&stats),
@@ -164,7 +184,12 @@ impl Supervisor<'_, '_> {
                 });
             }
             if managed {
-                match schedule.due(now) {
+                let progress = if schedule.wants_progress() {
+                    self.job_progress(&mut con)
+                } else {
+                    None
+                };
+                match schedule.due(now, progress) {
                     RedisAction::Kill => {
                         self.outage.kill(
                             self.topology,
@@ -364,6 +389,21 @@ impl Supervisor<'_, '_> {
             *con = self.endpoint.connect().ok();
         }
         con.as_mut()
+    }
+
+    /// How far the job is, as Redis says (`None` while it cannot be asked).
+    fn job_progress(&self, con: &mut Option<Connection>) -> Option<JobProgress> {
+        let connection = self.connection(con)?;
+        match self.queue.acked(connection) {
+            Ok(acked) => Some(JobProgress {
+                acked,
+                total: self.outage.total_units(),
+            }),
+            Err(_) => {
+                *con = None;
+                None
+            }
+        }
     }
 
     /// Asks Redis whether every unit is done.

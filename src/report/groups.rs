@@ -50,6 +50,9 @@ pub struct Correctness {
     pub wrong_unexpected: usize,
     /// Runs that missed their deadline (`finished = false`; counts not checked).
     pub not_finished: usize,
+    /// Runs whose planned fault did not fire (`faults_unfired`): they show
+    /// nothing about the fault, so medians, plots and verdicts leave them out.
+    pub unfired: usize,
 }
 
 impl Correctness {
@@ -62,6 +65,7 @@ impl Correctness {
             wrong_expected: usize::from(checked && !row.correct && !row.expect_exact),
             wrong_unexpected: usize::from(checked && !row.correct && row.expect_exact),
             not_finished: usize::from(!checked),
+            unfired: usize::from(row.faults_unfired),
         }
     }
 
@@ -80,6 +84,12 @@ impl Correctness {
                 self.not_finished
             ));
         }
+        if self.unfired > 0 {
+            text.push_str(&format!(
+                " ({} with the planned fault not fired)",
+                self.unfired
+            ));
+        }
         text
     }
 }
@@ -94,6 +104,7 @@ impl std::ops::Add for Correctness {
             wrong_expected: self.wrong_expected + other.wrong_expected,
             wrong_unexpected: self.wrong_unexpected + other.wrong_unexpected,
             not_finished: self.not_finished + other.not_finished,
+            unfired: self.unfired + other.unfired,
         }
     }
 }
@@ -119,6 +130,10 @@ pub struct ParamSet {
     pub efficiency: Option<f64>,
     /// Correct and wrong runs.
     pub correctness: Correctness,
+    /// Every run of the set planned a fault that did not fire: its numbers
+    /// show no fault (figures and verdicts leave the set out). When only
+    /// some did not, those runs are left out of `runs` instead.
+    pub faults_unfired: bool,
 }
 
 impl ParamSet {
@@ -165,19 +180,28 @@ pub fn group_param_sets(rows: &[RunRow]) -> Vec<ParamSet> {
     let all: Vec<Columns> = rows.iter().map(columns).collect();
     let baselines = serial_baselines(&all);
     let mut order: Vec<&str> = Vec::new();
-    let mut members: HashMap<&str, (Vec<Columns>, Correctness)> = HashMap::new();
+    // Per set: the runs whose planned faults fired (or that planned none),
+    // the runs whose fault did not fire, and the tally of all.
+    type Members = (Vec<Columns>, Vec<Columns>, Correctness);
+    let mut members: HashMap<&str, Members> = HashMap::new();
     for (row, row_columns) in rows.iter().zip(all) {
         let entry = members.entry(row.params_key.as_str()).or_insert_with(|| {
             order.push(row.params_key.as_str());
-            (Vec::new(), Correctness::default())
+            (Vec::new(), Vec::new(), Correctness::default())
         });
-        entry.0.push(row_columns);
-        entry.1 = entry.1 + Correctness::of(row);
+        if row.faults_unfired {
+            entry.1.push(row_columns);
+        } else {
+            entry.0.push(row_columns);
+        }
+        entry.2 = entry.2 + Correctness::of(row);
     }
     order
         .into_iter()
         .filter_map(|key| {
-            let (runs, correctness) = members.remove(key)?;
+            let (fired, unfired, correctness) = members.remove(key)?;
+            let faults_unfired = fired.is_empty();
+            let runs = if faults_unfired { unfired } else { fired };
             let wall_s = Spread::of(runs.iter().map(wall_seconds).collect())?;
             let first = runs.first()?;
             let workers = first
@@ -194,9 +218,52 @@ pub fn group_param_sets(rows: &[RunRow]) -> Vec<ParamSet> {
                 wall_s,
                 correctness,
                 runs,
+                faults_unfired,
             })
         })
         .collect()
+}
+
+/// What the runs whose planned fault did not fire mean for `sets`' figures
+/// and verdicts, in words; `None` when every planned fault fired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unfired {
+    /// Every set that planned a fault has none that fired: nothing about
+    /// the faults is shown (the runs, counted apart).
+    NotShown(usize),
+    /// Some runs were left out (how many); the others show the faults.
+    LeftOut(usize),
+}
+
+impl Unfired {
+    /// The state of `sets`; `None` when no run's planned fault failed to fire.
+    pub fn of(sets: &[ParamSet]) -> Option<Unfired> {
+        let runs: usize = sets.iter().map(|set| set.correctness.unfired).sum();
+        if runs == 0 {
+            return None;
+        }
+        let none_fired = sets
+            .iter()
+            .filter(|set| !text_of(set.value("faults_planned")).is_empty())
+            .all(|set| set.faults_unfired);
+        Some(if none_fired {
+            Unfired::NotShown(runs)
+        } else {
+            Unfired::LeftOut(runs)
+        })
+    }
+
+    /// The sentence for the report.
+    pub fn text(&self) -> String {
+        match self {
+            Unfired::NotShown(runs) => format!(
+                "not shown: the faults did not happen ({runs} runs: the planned fault came after the job had ended; rerun at a larger --scale or with progress-relative times such as at:50%)"
+            ),
+            Unfired::LeftOut(runs) => format!(
+                "{runs} runs left out: the planned fault came after the job had ended (faults_unfired)"
+            ),
+        }
+    }
 }
 
 fn wall_seconds(run: &Columns) -> f64 {

@@ -242,11 +242,14 @@ fn write_experiment<W: Write + ?Sized>(
             escape(shows)
         )?;
     }
+    if let Some(unfired) = super::groups::Unfired::of(&view.sets) {
+        writeln!(out, "<p class=\"warning\">⚠ {}</p>", escape(&unfired.text()))?;
+    }
     let effects = &view.effects;
     if !effects.is_empty() {
         writeln!(out, "<ul class=\"effects\">")?;
         for effect in effects {
-            let class = if effect.beyond_noise == Some(false) {
+            let class = if effect.verdict() == Some(false) {
                 " class=\"warning\""
             } else {
                 ""

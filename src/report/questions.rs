@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 
 use super::format::{MISSING, labelled_value, quantity, ratio, value_text};
-use super::groups::{Correctness, ParamSet};
+use super::groups::{Correctness, ParamSet, Unfired};
 use super::markdown::{Table, experiment_link};
 
 /// The steal-timeout column (the x of the Lab 3 timeout figures).
@@ -406,6 +406,13 @@ fn write_figures<W: Write + ?Sized>(
     sets: &[ParamSet],
 ) -> io::Result<()> {
     let link = experiment_link(name);
+    let unfired = Unfired::of(sets);
+    if let Some(not_shown @ Unfired::NotShown(_)) = &unfired {
+        return writeln!(out, "{link}: {}\n", not_shown.text());
+    }
+    if let Some(left_out) = &unfired {
+        writeln!(out, "{link}: {}\n", left_out.text())?;
+    }
     if figures.is_empty() {
         return writeln!(out, "{link}: see its table below.\n");
     }
@@ -485,6 +492,7 @@ impl Pivot {
         let sets: Vec<&ParamSet> = sets
             .iter()
             .filter(|set| !(figure.metric == Metric::Efficiency && set.is_serial()))
+            .filter(|set| !set.faults_unfired)
             .collect();
         let series_label = |set: &ParamSet| match figure.series {
             [] => name.to_string(),

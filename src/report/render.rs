@@ -104,6 +104,9 @@ fn write_experiment<W: Write + ?Sized>(
         if let Some(shows) = view.shows() {
             writeln!(out, "What the plots should show: *{shows}*\n")?;
         }
+        if let Some(unfired) = super::groups::Unfired::of(&view.sets) {
+            writeln!(out, "⚠ {}\n", unfired.text())?;
+        }
         let effects = &view.effects;
         if !effects.is_empty() {
             writeln!(

@@ -13,7 +13,9 @@ use super::groups::{
 use super::load::{ExperimentResults, LabResults};
 use super::markdown::Table;
 use super::plots::PlotFolder;
-use crate::results::{Effect, Environment, PlotKind, PlotSpec, SpreadPoint, plot_series};
+use crate::results::{
+    Effect, Environment, PlotFaults, PlotKind, PlotSpec, SpreadPoint, plot_series,
+};
 
 /// The largest effect one plot of an experiment shows, measured from the
 /// CSV by the plot's own rules (the same lines and spreads as its PNG).
@@ -27,11 +29,25 @@ pub struct PlotEffect {
     /// Whether the lowest and the highest point's repetitions do not overlap;
     /// `None` when the plot has fewer than two points or could not be built.
     pub beyond_noise: Option<bool>,
+    /// The plot's runs that planned a fault, and those whose fault did not
+    /// fire (left out of its lines; when none fired, the verdict is "not
+    /// shown", never "beyond the noise").
+    pub faults: PlotFaults,
 }
 
 impl PlotEffect {
     /// The statement with its verdict, for the report.
     pub fn text(&self) -> String {
+        if self.faults.none_fired() {
+            return format!(
+                "{}: not shown: the faults did not happen ({} runs: the planned fault came after the job had ended)",
+                self.plot, self.faults.unfired
+            );
+        }
+        let left_out = match self.faults.unfired {
+            0 => String::new(),
+            n => format!(" ({n} runs left out: the planned fault came after the job had ended)"),
+        };
         let verdict = match self.beyond_noise {
             Some(true) => "beyond the run-to-run spread",
             Some(false) => {
@@ -40,7 +56,18 @@ impl PlotEffect {
             }
             None => "no effect to measure",
         };
-        format!("{}: {}; {verdict}", self.plot, self.statement)
+        format!("{}: {}; {verdict}{left_out}", self.plot, self.statement)
+    }
+
+    /// The verdict counted in the summary: whether the effect is beyond
+    /// the noise; `Some(false)` for a plot whose faults never fired (it
+    /// shows nothing), `None` when there is no effect to measure.
+    pub fn verdict(&self) -> Option<bool> {
+        if self.faults.none_fired() {
+            Some(false)
+        } else {
+            self.beyond_noise
+        }
     }
 }
 
@@ -79,17 +106,35 @@ fn plot_effect(results: &ExperimentResults, spec: &PlotSpec) -> PlotEffect {
         PlotKind::Speedup => "speed-up".to_string(),
         _ => spec.y.clone().unwrap_or_else(|| "wall_s".into()),
     };
+    let faults = PlotFaults::of(&results.rows, spec);
+    let mut effect = plot_effect_of_lines(results, spec, plot, &column);
+    effect.faults = faults;
+    if faults.none_fired() {
+        effect.beyond_noise = None;
+    }
+    effect
+}
+
+fn plot_effect_of_lines(
+    results: &ExperimentResults,
+    spec: &PlotSpec,
+    plot: String,
+    column: &str,
+) -> PlotEffect {
+    let faults = PlotFaults::default();
     match plot_series(&results.name, &results.rows, spec) {
         Err(err) => PlotEffect {
             plot,
             statement: format!("cannot be measured: {err}"),
             beyond_noise: None,
+            faults,
         },
         Ok(series) => match Effect::of(&series) {
             None => PlotEffect {
                 plot,
                 statement: "fewer than two points".into(),
                 beyond_noise: None,
+                faults,
             },
             Some(effect) => {
                 let x_column = match spec.kind {
@@ -104,10 +149,11 @@ fn plot_effect(results: &ExperimentResults, spec: &PlotSpec) -> PlotEffect {
                     plot,
                     statement: format!(
                         "{column} from {} to {}{ratio_text}",
-                        point_text(&column, x_column, &effect.low.0, &effect.low.1),
-                        point_text(&column, x_column, &effect.high.0, &effect.high.1),
+                        point_text(column, x_column, &effect.low.0, &effect.low.1),
+                        point_text(column, x_column, &effect.high.0, &effect.high.1),
                     ),
                     beyond_noise: Some(effect.beyond_noise()),
+                    faults,
                 }
             }
         },
@@ -164,7 +210,7 @@ impl<'a> ExperimentView<'a> {
         let verdicts: Vec<bool> = self
             .effects
             .iter()
-            .filter_map(|effect| effect.beyond_noise)
+            .filter_map(PlotEffect::verdict)
             .collect();
         if verdicts.is_empty() {
             return MISSING.to_string();

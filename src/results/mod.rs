@@ -26,8 +26,8 @@ pub use paths::{csv_path, events_path, sidecar_path};
 pub use plot_spec::{Baseline, PlotKind, PlotSpec};
 pub use row::{PARAMETER_COLUMNS, RunRow};
 pub use series::{
-    BarSeries, Effect, OneWorkerBaselines, Series, SpreadPoint, bar_series, check_column,
-    label_of, one_worker_key, plot_series,
+    BarSeries, Effect, OneWorkerBaselines, PlotFaults, Series, SpreadPoint, bar_series,
+    check_column, label_of, one_worker_key, plot_series,
 };
 pub use sidecar::{Sidecar, read_sidecar};
 pub use store::{ResultsError, append_row, read_rows};

@@ -218,6 +218,16 @@ pub struct RunRow {
     pub host_rtt_ms: f64,
     /// Emulated hosts: the host each worker ran on, `;`-separated by worker.
     pub worker_hosts: String,
+    /// Scheduled faults the parameters plan, at least, as `KIND:N` pairs,
+    /// `;`-separated (kinds redis_kill, worker_kill, crash, partition; a
+    /// periodic kill plans 1; empty: none), e.g. `redis_kill:1`.
+    pub faults_planned: String,
+    /// Scheduled faults that fired, in the same form, e.g. `redis_kill:3`.
+    pub faults_fired: String,
+    /// Some planned fault fired fewer times than planned (a kill due after
+    /// the job had ended): the run does not show the fault's effect, and
+    /// plots and verdicts leave it out.
+    pub faults_unfired: bool,
     /// Counts equal to the serial oracle.
     pub correct: bool,
     /// Words whose count differs from the oracle (0 when correct).
@@ -331,6 +341,9 @@ impl RunRow {
             shaper_used: String::new(),
             host_rtt_ms: 0.0,
             worker_hosts: String::new(),
+            faults_planned: String::new(),
+            faults_fired: String::new(),
+            faults_unfired: false,
             correct: true,
             diff_words: 0,
             expect_exact: true,

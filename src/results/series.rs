@@ -135,11 +135,52 @@ pub fn check_column(rows: &[Columns], column: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// How a plot's runs stand with their planned faults: among the finished
+/// runs its `where` selects, those that planned a fault, and of those the
+/// ones whose fault did not fire (left out of the plot).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlotFaults {
+    /// Runs that planned a fault.
+    pub planned: usize,
+    /// Of those, runs whose fault did not fire.
+    pub unfired: usize,
+}
+
+impl PlotFaults {
+    /// The counts over `rows` for the plot `spec`.
+    pub fn of(rows: &[RunRow], spec: &PlotSpec) -> PlotFaults {
+        let mut faults = PlotFaults::default();
+        for r in rows
+            .iter()
+            .filter(|r| r.finished && !r.faults_planned.is_empty())
+        {
+            let selected = columns(r);
+            if spec
+                .filter
+                .iter()
+                .any(|(column, value)| selected.get(column).map(text_of).as_deref() != Some(value))
+            {
+                continue;
+            }
+            faults.planned += 1;
+            faults.unfired += usize::from(r.faults_unfired);
+        }
+        faults
+    }
+
+    /// True when the plot planned faults and none fired: it shows nothing
+    /// about them.
+    pub fn none_fired(&self) -> bool {
+        self.planned > 0 && self.unfired == self.planned
+    }
+}
+
 /// The lines of a line plot (`name` labels the single line of a plot
 /// without series): finished runs only (a run that missed its deadline has
-/// no completion time), filtered by the plot's `where`, one line per value
-/// of its series columns, one point per x with the repetitions' median and
-/// min..max.
+/// no completion time) whose planned faults fired (`faults_unfired` runs
+/// show nothing about their fault; [`PlotFaults`] counts them), filtered by
+/// the plot's `where`, one line per value of its series columns, one point
+/// per x with the repetitions' median and min..max.
 pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<Series>> {
     if spec.kind == PlotKind::Bars {
         // One "line" per bar, so the report's effect names group and category.
@@ -162,7 +203,11 @@ pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<S
             })
             .collect());
     }
-    let all: Vec<Columns> = rows.iter().filter(|r| r.finished).map(columns).collect();
+    let all: Vec<Columns> = rows
+        .iter()
+        .filter(|r| r.finished && !r.faults_unfired)
+        .map(columns)
+        .collect();
     check_column(&all, &spec.x, "x")?;
     for column in spec.series.iter().chain(spec.filter.keys()) {
         check_column(&all, column, "series/where")?;
@@ -275,11 +320,16 @@ pub struct BarSeries {
     pub groups: Vec<Series>,
 }
 
-/// The bars of a `bars` plot: finished runs filtered by `where`, the
+/// The bars of a `bars` plot: finished runs whose planned faults fired,
+/// filtered by `where`, the
 /// median and min..max of the y column (default `wall_s`) per series value
 /// and x value. `name` labels the single group of a plot without series.
 pub fn bar_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<BarSeries> {
-    let all: Vec<Columns> = rows.iter().filter(|r| r.finished).map(columns).collect();
+    let all: Vec<Columns> = rows
+        .iter()
+        .filter(|r| r.finished && !r.faults_unfired)
+        .map(columns)
+        .collect();
     check_column(&all, &spec.x, "x")?;
     for column in spec.series.iter().chain(spec.filter.keys()) {
         check_column(&all, column, "series/where")?;
@@ -485,6 +535,40 @@ mod tests {
         spec.baseline = Baseline::OneWorker;
         let err = plot_series("x", &rows, &spec).unwrap_err().to_string();
         assert!(err.contains("workers = 1"), "{err}");
+    }
+
+    #[test]
+    fn runs_whose_fault_did_not_fire_are_left_out_and_counted() {
+        let run = |kill: &str, unfired: bool, rep, wall_s| RunRow {
+            redis_kill: kill.into(),
+            faults_planned: if kill == "none" { "" } else { "redis_kill:1" }.into(),
+            faults_unfired: unfired,
+            params_key: kill.into(),
+            ..RunRow::sample("redis", 2, rep, wall_s)
+        };
+        let rows = vec![
+            run("none", false, 1, 1.0),
+            run("at:1000", true, 1, 1.1),
+            run("at:50%", false, 1, 2.0),
+            run("at:50%", true, 2, 1.0),
+        ];
+        let spec = PlotSpec::new(PlotKind::Time, "workers", &["redis_kill"]);
+        let lines = plot_series("x", &rows, &spec).unwrap();
+        let labels: Vec<&str> = lines.iter().map(|l| l.label.as_str()).collect();
+        assert_eq!(labels, ["redis_kill=at:50%", "redis_kill=none"]);
+        assert_eq!(lines[0].points[0].median, 2.0);
+        let faults = PlotFaults::of(&rows, &spec);
+        assert_eq!(
+            faults,
+            PlotFaults {
+                planned: 3,
+                unfired: 2
+            }
+        );
+        assert!(!faults.none_fired());
+        let mut late = spec.clone();
+        late.filter.insert("redis_kill".into(), "at:1000".into());
+        assert!(PlotFaults::of(&rows, &late).none_fired());
     }
 
     #[test]

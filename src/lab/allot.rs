@@ -1,0 +1,302 @@
+//! A scale per experiment under `--budget`: timing experiments get runs
+//! long enough to clear the run-to-run noise, fault experiments a scale at
+//! which their faults land, and what the budget cannot serve is skipped
+//! with the reason. A pure function of the estimates (tested without
+//! running anything).
+//!
+//! The rules:
+//! - timing experiment (no scheduled fault): the smallest scale of the
+//!   ladder whose median run is at least [`TIMING_MEDIAN_RUN_S`];
+//! - fault experiment: progress-relative faults (`at:50%`) land at any
+//!   scale, so the smallest scale whose median run is at least
+//!   [`FAULT_MEDIAN_RUN_S`]; a fault due at a time (`at:MS`, `every:MS`)
+//!   needs a median run of [`TIMED_FAULT_MARGIN`] times its latest first
+//!   due time (a run's wall time includes starting the servers and
+//!   workers, before the fault's clock starts);
+//! - when the minimums do not fit, the most expensive experiments are
+//!   skipped until they do; what is left of the budget then raises the
+//!   timing experiments' scales first (one ladder step each in turn), then
+//!   the fault experiments';
+//! - an experiment with rows at a ladder scale already keeps that scale
+//!   (one scale per CSV; a stopped lab resumes).
+
+use super::budget::{SCALE_LADDER, Second, human};
+
+/// The least median run of a timing experiment: shorter runs leave its
+/// effects within the noise of start-up and scheduling.
+pub const TIMING_MEDIAN_RUN_S: Second = 0.5;
+/// The least median run of a fault experiment whose faults follow the job.
+pub const FAULT_MEDIAN_RUN_S: Second = 0.05;
+/// A fault due at a time needs a median run this many times longer.
+pub const TIMED_FAULT_MARGIN: f64 = 2.0;
+
+/// What an experiment is for, as far as its scale goes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Lesson {
+    /// Times and rates: needs runs long enough to clear the noise.
+    Timing,
+    /// Faults during the job; `latest_ms`: the latest first due time of a
+    /// time-based fault (`None`: every fault follows the job's progress or
+    /// a worker's units).
+    Faults {
+        /// The latest first due time of a time-based fault, ms.
+        latest_ms: Option<u64>,
+    },
+}
+
+/// One experiment's estimates, per scale of [`SCALE_LADDER`] (same order).
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The experiment.
+    pub name: String,
+    /// Timing or faults.
+    pub lesson: Lesson,
+    /// Estimated seconds of what is left to run, per ladder scale.
+    pub total_s: Vec<Option<Second>>,
+    /// Estimated median seconds of one run, per ladder scale.
+    pub median_run_s: Vec<Option<Second>>,
+    /// A ladder scale its CSV already holds rows at (kept).
+    pub resume: Option<f64>,
+}
+
+/// The scale an experiment got, or why it is skipped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Allotment {
+    /// The experiment.
+    pub name: String,
+    /// Its scale; `None`: skipped.
+    pub scale: Option<f64>,
+    /// Estimated seconds at that scale.
+    pub estimate_s: Second,
+    /// Why this scale (or why skipped), in words.
+    pub why: String,
+}
+
+/// Ladder indices, smallest scale first.
+fn ascending() -> Vec<usize> {
+    let mut order: Vec<usize> = (0..SCALE_LADDER.len()).collect();
+    order.sort_by(|&a, &b| SCALE_LADDER[a].total_cmp(&SCALE_LADDER[b]));
+    order
+}
+
+impl Candidate {
+    fn cost(&self, index: usize) -> Second {
+        self.total_s[index].unwrap_or(0.0)
+    }
+
+    fn median(&self, index: usize) -> Option<Second> {
+        self.median_run_s.get(index).copied().flatten()
+    }
+
+    /// The least median run this experiment needs, and the rule in words.
+    fn need(&self) -> (Second, String) {
+        match self.lesson {
+            Lesson::Timing => (
+                TIMING_MEDIAN_RUN_S,
+                format!(
+                    "timing: a median run of at least {TIMING_MEDIAN_RUN_S} s clears the run-to-run noise"
+                ),
+            ),
+            Lesson::Faults { latest_ms: None } => (
+                FAULT_MEDIAN_RUN_S,
+                "its faults follow the job (a share of the units, a worker's nth unit), so they land at any scale".to_string(),
+            ),
+            Lesson::Faults {
+                latest_ms: Some(ms),
+            } => {
+                let s = (TIMED_FAULT_MARGIN * ms as f64 / 1000.0).max(FAULT_MEDIAN_RUN_S);
+                (
+                    s,
+                    format!(
+                        "a fault due {ms} ms into the job needs median runs of at least {s:.2} s ({TIMED_FAULT_MARGIN}x, start-up included)"
+                    ),
+                )
+            }
+        }
+    }
+
+    /// The position (in `order`) of the smallest scale meeting the rule;
+    /// the largest scale when none does (with `false`).
+    fn minimum(&self, order: &[usize]) -> (usize, bool) {
+        let (need, _) = self.need();
+        match order
+            .iter()
+            .position(|&i| self.median(i).is_none_or(|m| m >= need))
+        {
+            Some(pos) => (pos, true),
+            None => (order.len() - 1, false),
+        }
+    }
+}
+
+/// A scale for each candidate within `budget_s` (see the module doc).
+pub fn allot(candidates: &[Candidate], budget_s: Second) -> Vec<Allotment> {
+    let order = ascending();
+    // Per candidate: position in `order` (None: skipped), pinned, met the rule at its minimum.
+    let mut at: Vec<Option<usize>> = Vec::new();
+    let mut pinned: Vec<bool> = Vec::new();
+    let mut met: Vec<bool> = Vec::new();
+    for c in candidates {
+        let resume = c
+            .resume
+            .and_then(|s| order.iter().position(|&i| SCALE_LADDER[i] == s));
+        let (minimum, ok) = c.minimum(&order);
+        at.push(Some(resume.unwrap_or(minimum)));
+        pinned.push(resume.is_some());
+        met.push(ok);
+    }
+    let total = |at: &[Option<usize>]| -> Second {
+        candidates
+            .iter()
+            .zip(at)
+            .filter_map(|(c, pos)| pos.map(|p| c.cost(order[p])))
+            .sum()
+    };
+    let mut skipped: Vec<Option<String>> = vec![None; candidates.len()];
+    while total(&at) > budget_s {
+        let Some(worst) = (0..candidates.len())
+            .filter(|&i| at[i].is_some())
+            .max_by(|&a, &b| {
+                let cost = |i: usize| at[i].map_or(0.0, |p| candidates[i].cost(order[p]));
+                cost(a).total_cmp(&cost(b))
+            })
+        else {
+            break;
+        };
+        let pos = at[worst].unwrap_or(0);
+        let c = &candidates[worst];
+        skipped[worst] = Some(format!(
+            "skipped: needs about {} at scale {} ({}), more than the budget can spare",
+            human(c.cost(order[pos])),
+            SCALE_LADDER[order[pos]],
+            c.need().1
+        ));
+        at[worst] = None;
+    }
+    for timing_pass in [true, false] {
+        loop {
+            let mut raised = false;
+            for i in 0..candidates.len() {
+                let Some(pos) = at[i] else { continue };
+                if pinned[i] || (candidates[i].lesson == Lesson::Timing) != timing_pass {
+                    continue;
+                }
+                if pos + 1 >= order.len() {
+                    continue;
+                }
+                let mut trial = at.clone();
+                trial[i] = Some(pos + 1);
+                if total(&trial) <= budget_s {
+                    at = trial;
+                    raised = true;
+                }
+            }
+            if !raised {
+                break;
+            }
+        }
+    }
+    candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match at[i] {
+            None => Allotment {
+                name: c.name.clone(),
+                scale: None,
+                estimate_s: 0.0,
+                why: skipped[i].clone().unwrap_or_default(),
+            },
+            Some(pos) => {
+                let index = order[pos];
+                let scale = SCALE_LADDER[index];
+                let median = c
+                    .median(index)
+                    .map_or_else(|| "unknown".to_string(), |m| format!("{m:.2} s"));
+                let (need, rule) = c.need();
+                let why = if pinned[i] {
+                    format!("resuming its rows at this scale; median run about {median}")
+                } else if !met[i] && c.median(index).is_some_and(|m| m < need) {
+                    format!(
+                        "{rule}, but its median run is about {median} even at the largest scale: its verdicts may stay within the noise"
+                    )
+                } else {
+                    format!("{rule}; median run about {median}")
+                };
+                Allotment {
+                    name: c.name.clone(),
+                    scale: Some(scale),
+                    estimate_s: c.cost(index),
+                    why,
+                }
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Costs per ladder scale [1.0, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01]:
+    /// `runs` runs whose median is `per_scale_s` x scale + `fixed_s`.
+    fn candidate(
+        name: &str,
+        lesson: Lesson,
+        runs: f64,
+        fixed_s: f64,
+        per_scale_s: f64,
+    ) -> Candidate {
+        let median: Vec<Option<Second>> = SCALE_LADDER
+            .iter()
+            .map(|s| Some(fixed_s + per_scale_s * s))
+            .collect();
+        Candidate {
+            name: name.into(),
+            lesson,
+            total_s: median.iter().map(|m| m.map(|m| m * runs)).collect(),
+            median_run_s: median,
+            resume: None,
+        }
+    }
+
+    #[test]
+    fn timing_runs_get_long_enough_and_faults_stay_small() {
+        let workers = candidate("workers", Lesson::Timing, 20.0, 0.05, 3.0);
+        let kills = candidate("kills", Lesson::Faults { latest_ms: None }, 10.0, 0.5, 2.0);
+        let late = candidate(
+            "late",
+            Lesson::Faults {
+                latest_ms: Some(1000),
+            },
+            4.0,
+            0.1,
+            2.0,
+        );
+        let got = allot(&[workers.clone(), kills.clone(), late.clone()], 60.0);
+        let scale = |name: &str| got.iter().find(|a| a.name == name).unwrap().scale;
+        // workers: 0.05 + 3 s at scale 0.25 = 0.8 s >= 0.5 s; then raised while the budget allows.
+        assert!(scale("workers").unwrap() >= 0.25, "{got:?}");
+        // Fault experiments only get what the timing ones could not use.
+        assert!(scale("kills") <= scale("workers"), "{got:?}");
+        // late: 0.1 + 2 s needs scale 1 for a 2 s run (2 x 1000 ms).
+        assert_eq!(scale("late"), Some(1.0), "{got:?}");
+        let total: Second = got.iter().map(|a| a.estimate_s).sum();
+        assert!(total <= 60.0, "{got:?}");
+        assert!(got[0].why.contains("0.5 s"), "{}", got[0].why);
+
+        // A budget too small for the timing experiment's minimum skips it, with the reason.
+        let tight = allot(&[workers, kills], 15.0);
+        assert_eq!(tight[0].scale, None, "{tight:?}");
+        assert!(tight[0].why.contains("skipped"), "{}", tight[0].why);
+        assert!(tight[1].scale.is_some(), "{tight:?}");
+    }
+
+    #[test]
+    fn rows_at_a_scale_pin_it() {
+        let mut workers = candidate("workers", Lesson::Timing, 20.0, 0.05, 3.0);
+        workers.resume = Some(0.1);
+        let got = allot(&[workers], 1e6);
+        assert_eq!(got[0].scale, Some(0.1));
+        assert!(got[0].why.contains("resuming"));
+    }
+}
