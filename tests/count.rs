@@ -14,7 +14,7 @@ fn assert_modes_match_reference(input: &std::path::Path, expected: &[u8], unit_s
             for unit in unit_sizes {
                 let output = out_dir.path().join(format!("{mode}-{workers}-{unit}.tsv"));
                 let mut args = vec![
-                    "count",
+                    "count", "--verbose",
                     input,
                     "--mode",
                     mode,
@@ -57,22 +57,50 @@ fn gutenberg_books_give_identical_output_in_every_mode() {
 }
 
 #[test]
-fn stdout_has_top_words_and_a_summary_line() {
+fn stdout_has_top_words_and_a_summary_for_people() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.txt"), "b a b c b a\n").unwrap();
-    let output = run_ok(&["count", dir.path().to_str().unwrap(), "--top", "2"]);
+    let path = dir.path().to_str().unwrap();
+    let output = run_ok(&["count", path, "--top", "2"]);
     let stdout = String::from_utf8(output.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{stdout}");
     assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["3", "b"]);
     assert_eq!(lines[1].split_whitespace().collect::<Vec<_>>(), ["2", "a"]);
+    assert!(
+        lines[2].starts_with("6 words (3 distinct) in 1 files, 1 units, serial with 1 worker:"),
+        "{stdout}"
+    );
+    assert!(lines[3].contains("not checked"), "{stdout}");
+    assert!(!stdout.contains("wall_s="), "no key=value line by default: {stdout}");
+    // --verbose adds every field on one key=value line.
+    let output = run_ok(&["count", path, "--top", "2", "--verbose"]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let last = stdout.lines().last().unwrap();
     for field in ["files=1", "bytes=12", "words=6", "distinct=3", "wall_s="] {
-        assert!(
-            lines[2].contains(field),
-            "summary lacks {field}: {}",
-            lines[2]
-        );
+        assert!(last.contains(field), "summary lacks {field}: {last}");
     }
+}
+
+#[test]
+fn json_gives_one_record_and_check_compares_with_serial() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), "b a b c b a\n").unwrap();
+    let path = dir.path().to_str().unwrap();
+    let output = run_ok(&[
+        "count", path, "--mode", "threads", "--top", "1", "--json", "--check",
+    ]);
+    let record: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(record["top"][0]["word"], "b");
+    assert_eq!(record["top"][0]["count"], 3);
+    assert_eq!(record["summary"]["words"], 6.0);
+    assert_eq!(record["summary"]["mode"], "threads");
+    assert_eq!(record["exact"], true);
+    let output = run_ok(&["count", path, "--mode", "processes", "--check"]);
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("exact: identical to the serial count"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }
 
 #[test]
@@ -84,7 +112,7 @@ fn a_huge_word_without_whitespace_is_counted_once_in_every_mode() {
     for mode in ["serial", "processes"] {
         let out = dir.path().join(format!("{mode}.tsv"));
         run_ok(&[
-            "count",
+            "count", "--verbose",
             path.to_str().unwrap(),
             "--mode",
             mode,
@@ -119,35 +147,35 @@ fn bad_input_gets_a_clear_error_and_no_partial_output() {
     let out_arg = out.to_str().unwrap();
     let missing = dir.path().join("missing");
     assert_clear_failure(
-        &["count", missing.to_str().unwrap(), "--output", out_arg],
+        &["count", "--verbose", missing.to_str().unwrap(), "--output", out_arg],
         &["missing", "does not exist"],
     );
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     assert_clear_failure(
-        &["count", empty.to_str().unwrap(), "--output", out_arg],
+        &["count", "--verbose", empty.to_str().unwrap(), "--output", out_arg],
         &["no regular files", "empty"],
     );
     let fifo = dir.path().join("fifo");
     let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
     assert_clear_failure(
-        &["count", fifo.to_str().unwrap(), "--output", out_arg],
+        &["count", "--verbose", fifo.to_str().unwrap(), "--output", out_arg],
         &["fifo"],
     );
     let good = dir.path().join("good.txt");
     std::fs::write(&good, "fine words").unwrap();
     assert_clear_failure(
-        &["count", good.to_str().unwrap(), "--workers", "0"],
+        &["count", "--verbose", good.to_str().unwrap(), "--workers", "0"],
         &["--workers"],
     );
     assert_clear_failure(
-        &["count", good.to_str().unwrap(), "--mode", "quantum"],
+        &["count", "--verbose", good.to_str().unwrap(), "--mode", "quantum"],
         &["--mode", "quantum"],
     );
     assert_clear_failure(
         &[
-            "count",
+            "count", "--verbose",
             good.to_str().unwrap(),
             "--output",
             "/nonexistent-dir/x.tsv",
@@ -161,7 +189,7 @@ fn bad_input_gets_a_clear_error_and_no_partial_output() {
         std::fs::write(&locked, "secret").unwrap();
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
         assert_clear_failure(
-            &["count", locked.to_str().unwrap()],
+            &["count", "--verbose", locked.to_str().unwrap()],
             &["locked.txt", "permission"],
         );
     }
@@ -173,7 +201,7 @@ fn a_folder_with_a_fifo_counts_the_regular_files_and_says_what_it_skipped() {
     std::fs::write(dir.path().join("a.txt"), "x y").unwrap();
     let c_path = std::ffi::CString::new(dir.path().join("pipe").to_str().unwrap()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
-    let output = run_ok(&["count", dir.path().to_str().unwrap(), "--mode", "processes"]);
+    let output = run_ok(&["count", "--verbose", dir.path().to_str().unwrap(), "--mode", "processes"]);
     assert!(String::from_utf8_lossy(&output.stderr).contains("skipping"));
     assert!(String::from_utf8_lossy(&output.stdout).contains("words=2"));
 }

@@ -120,7 +120,7 @@ fn a_worker_killed_from_outside_does_not_stop_an_atomic_job_with_stealing() {
         let (stdout, stderr) = (dir.path().join("stdout"), dir.path().join("stderr"));
         let mut child = spawn_count(
             &[
-                "count",
+                "count", "--verbose",
                 input.to_str().unwrap(),
                 "--mode",
                 "redis",
@@ -239,7 +239,7 @@ fn without_stealing_with(queue: &str, input: &Path, files: &[PathBuf], dir: &Pat
         let _ = std::fs::remove_file(&out);
         let (stdout, stderr) = (dir.join("stdout"), dir.join("stderr"));
         let mut args = vec![
-            "count",
+            "count", "--verbose",
             input.to_str().unwrap(),
             "--mode",
             "redis",
@@ -295,7 +295,7 @@ fn a_job_that_cannot_finish_stops_at_its_deadline_and_runs_record_it() {
     let started = Instant::now();
     let output = harness()
         .args([
-            "count",
+            "count", "--verbose",
             input.to_str().unwrap(),
             "--mode",
             "redis",
@@ -404,7 +404,7 @@ fn sigterm_stops_count_and_run_promptly_and_leaves_nothing_behind() {
     let data = dir.path().join("data");
     let commands: [Vec<&str>; 2] = [
         vec![
-            "count",
+            "count", "--verbose",
             input.to_str().unwrap(),
             "--mode",
             "redis",

@@ -190,7 +190,7 @@ fn units_held_by_a_crashed_worker_without_autoclaim_fail_fast() {
     small_corpus(dir.path(), 6, 50);
     let started = std::time::Instant::now();
     let result = run(&[
-        "count",
+        "count", "--verbose",
         dir.path().to_str().unwrap(),
         "--mode",
         "redis",
@@ -364,7 +364,7 @@ fn redis_kills_are_refused_where_they_cannot_apply() {
             "only apply to --mode redis",
         ),
     ] {
-        let mut all = vec!["count", input];
+        let mut all = vec!["count", "--verbose", input];
         all.extend(args);
         let result = run(&all);
         assert!(!result.status.success());

@@ -49,7 +49,7 @@ fn two_host_run(input: &Path, expected: &[u8]) -> (u64, f64, String) {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("counts.tsv");
     let out = harness()
-        .args(["count", input.to_str().unwrap(), "--mode", "redis"])
+        .args(["count", "--verbose", input.to_str().unwrap(), "--mode", "redis"])
         .args(["--workers", "6", "--hosts", "2", "--rtt-ms", "5"])
         .args(["--partition", "host-1:at:100:for:2000"])
         // The cut host's workers (0, 2, 4) at 10% of a CPU: they spend
@@ -164,7 +164,7 @@ fn emulated_host_settings_are_checked_with_clear_messages() {
             "unknown shaper",
         ),
     ] {
-        let mut all = vec!["count", input];
+        let mut all = vec!["count", "--verbose", input];
         all.extend(args);
         let out = run(&all);
         let stderr = String::from_utf8_lossy(&out.stderr);

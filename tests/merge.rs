@@ -222,7 +222,7 @@ fn parts_refuses_per_word_and_commit_units_is_bounded() {
         (vec!["--commit-units", "0"], "commit-units"),
         (vec!["--merge", "tree"], "use zset, hash or parts"),
     ] {
-        let mut all = vec!["count", input, "--mode", "redis"];
+        let mut all = vec!["count", "--verbose", input, "--mode", "redis"];
         all.extend(args.iter().copied());
         let out = util::run(&all);
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -114,7 +114,7 @@ fn raft_settings_are_checked_and_a_missing_module_says_how_to_build_one() {
             "only applies to topology raft",
         ),
     ] {
-        let mut all = vec!["count", input, "--mode", "redis"];
+        let mut all = vec!["count", "--verbose", input, "--mode", "redis"];
         all.extend(args.iter().copied());
         let result = run(&all);
         assert!(!result.status.success(), "{args:?} succeeded");

@@ -80,7 +80,7 @@ fn assert_redis_matches(input: &Path, expected: &[u8], extra: &[&str]) -> Vec<(S
     let out_dir = tempfile::tempdir().unwrap();
     let output = out_dir.path().join("counts.tsv");
     let mut args = vec![
-        "count",
+        "count", "--verbose",
         input.to_str().unwrap(),
         "--mode",
         "redis",
@@ -162,7 +162,7 @@ fn gutenberg_books_are_exact_per_unit_and_per_word() {
 }
 
 fn summary_of_serial(input: &Path) -> Vec<(String, String)> {
-    summary(&run_ok(&["count", input.to_str().unwrap(), "--top", "0"]).stdout)
+    summary(&run_ok(&["count", "--verbose", input.to_str().unwrap(), "--top", "0"]).stdout)
 }
 
 #[test]
@@ -268,7 +268,7 @@ fn a_wrong_password_is_a_clear_error() {
     let wrong = format!("redis://:not-the-password@127.0.0.1:{port}/");
     let shown = format!("redis://127.0.0.1:{port}/");
     assert_clear_failure(
-        &["count", input, "--mode", "redis", "--redis-url", &wrong],
+        &["count", "--verbose", input, "--mode", "redis", "--redis-url", &wrong],
         &[
             &shown,
             "refused the credentials",
@@ -279,7 +279,7 @@ fn a_wrong_password_is_a_clear_error() {
     );
     let anonymous = format!("redis://127.0.0.1:{port}/");
     assert_clear_failure(
-        &["count", input, "--mode", "redis", "--redis-url", &anonymous],
+        &["count", "--verbose", input, "--mode", "redis", "--redis-url", &anonymous],
         &[&shown, "requires a password"],
         &[],
     );
@@ -297,7 +297,7 @@ fn an_unreachable_server_is_a_clear_error() {
     let url = format!("redis://:secret@127.0.0.1:{port}/");
     assert_clear_failure(
         &[
-            "count",
+            "count", "--verbose",
             dir.path().to_str().unwrap(),
             "--mode",
             "redis",
@@ -312,7 +312,7 @@ fn an_unreachable_server_is_a_clear_error() {
     );
     assert_clear_failure(
         &[
-            "count",
+            "count", "--verbose",
             dir.path().to_str().unwrap(),
             "--mode",
             "redis",
@@ -331,7 +331,7 @@ fn bad_redis_options_are_clear_errors() {
     let input = dir.path().to_str().unwrap();
     assert_clear_failure(
         &[
-            "count",
+            "count", "--verbose",
             input,
             "--mode",
             "redis",
@@ -344,17 +344,17 @@ fn bad_redis_options_are_clear_errors() {
         &[],
     );
     assert_clear_failure(
-        &["count", input, "--mode", "redis", "--slow", "0:2"],
+        &["count", "--verbose", input, "--mode", "redis", "--slow", "0:2"],
         &["WORKER:FRACTION"],
         &[],
     );
     assert_clear_failure(
-        &["count", input, "--mode", "processes", "--per-word"],
+        &["count", "--verbose", input, "--mode", "processes", "--per-word"],
         &["only apply to --mode redis"],
         &[],
     );
     assert_clear_failure(
-        &["count", &format!("{input}/missing"), "--mode", "redis"],
+        &["count", "--verbose", &format!("{input}/missing"), "--mode", "redis"],
         &["does not exist"],
         &[],
     );

@@ -213,7 +213,7 @@ fn bad_replicated_settings_name_the_key() {
         ),
         (vec!["--topology", "raft"], "raft"),
     ] {
-        let mut all = vec!["count", input, "--mode", "redis"];
+        let mut all = vec!["count", "--verbose", input, "--mode", "redis"];
         all.extend(args.iter().copied());
         let result = run(&all);
         assert!(!result.status.success(), "{args:?} succeeded");

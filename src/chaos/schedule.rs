@@ -173,7 +173,7 @@ impl Schedule {
             deadline_s,
             ..self.params.clone()
         };
-        let mut args: Vec<String> = ["--mode", "redis", "--top", "0", "--workers"]
+        let mut args: Vec<String> = ["--mode", "redis", "--top", "0", "--verbose", "--workers"]
             .iter()
             .map(ToString::to_string)
             .collect();

@@ -1,5 +1,7 @@
 //! `harness count`: one run of one mode over some paths; prints the top
-//! words and a summary line, optionally writes every count to a file.
+//! words and a short summary for people (`--verbose` adds every measured
+//! field as `key=value`, `--json` prints one record instead), optionally
+//! writes every count to a file and compares with a serial count (`--check`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
 use super::TokenizerArg;
-use crate::job::{JobSpec, Mode, run_job};
+use crate::job::{JobOutcome, JobSpec, Mode, run_job};
 use crate::params::{RedisParams, RunContext};
 use crate::redis_run::RedisOptions;
 
@@ -61,6 +63,17 @@ pub struct CountArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = crate::queue::DEFAULT_KEY_TTL_S,
           value_parser = clap::value_parser!(u64).range(crate::queue::MIN_KEY_TTL_S..))]
     pub key_ttl_s: u64,
+    /// Also print every measured field on one `key=value` line (what
+    /// scripts and the tests read).
+    #[arg(long, short = 'v', conflicts_with = "json")]
+    pub verbose: bool,
+    /// Print one JSON record instead: the top words and every measured field.
+    #[arg(long)]
+    pub json: bool,
+    /// Count the same input serially too and compare: say whether the
+    /// counts are exact (exit 1 with the first differences when not).
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// The modes `harness count` runs.
@@ -249,120 +262,290 @@ pub fn run(mut args: CountArgs) -> Result<()> {
     if let Some(output) = &args.output {
         crate::fsutil::write_atomically(output, |w| outcome.counts.write_tsv(w))?;
     }
+    let check = if args.check {
+        Some(check_against_serial(&spec, &outcome.counts)?)
+    } else {
+        None
+    };
+    let fields = summary_fields(&spec, &outcome);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for (word, count) in outcome.counts.top(args.top) {
-        writeln!(out, "{count:>12}  {}", escape_for_terminal(word))?;
+    if args.json {
+        let record = serde_json::json!({
+            "top": outcome
+                .counts
+                .top(args.top)
+                .into_iter()
+                .map(|(word, count)| serde_json::json!({
+                    "word": String::from_utf8_lossy(word),
+                    "count": count,
+                }))
+                .collect::<Vec<_>>(),
+            "summary": fields
+                .iter()
+                .map(|(key, value)| ((*key).to_string(), json_value(value)))
+                .collect::<serde_json::Map<_, _>>(),
+            "exact": check.as_ref().map(|c| c.differing == 0),
+        });
+        writeln!(out, "{record}")?;
+    } else {
+        for (word, count) in outcome.counts.top(args.top) {
+            writeln!(out, "{count:>12}  {}", escape_for_terminal(word))?;
+        }
+        for line in human_summary(&spec, &outcome, check.as_ref()) {
+            writeln!(out, "{line}")?;
+        }
+        if args.verbose {
+            let line: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            writeln!(out, "{}", line.join(" "))?;
+        }
     }
+    out.flush()?;
+    if let Some(check) = check
+        && check.differing > 0
+    {
+        anyhow::bail!(
+            "the counts differ from the serial count of the same input in {} words ({}); the first differences are above",
+            check.differing,
+            check.first
+        );
+    }
+    Ok(())
+}
+
+/// The outcome of `--check`: how the counts compare with a serial count.
+struct Check {
+    /// Words whose counts differ.
+    differing: u64,
+    /// The first differing words, expected and counted.
+    first: String,
+}
+
+/// Counts the same input serially (the oracle) and compares.
+fn check_against_serial(spec: &JobSpec, counts: &crate::words::WordCounts) -> Result<Check> {
+    let serial = JobSpec {
+        mode: Mode::Serial,
+        workers: 1,
+        redis: RedisOptions::default(),
+        ..spec.clone()
+    };
+    let exe =
+        std::env::current_exe().context("cannot find the harness executable to start workers")?;
+    let oracle = run_job(&serial, &exe).context("--check: the serial count failed")?;
+    Ok(Check {
+        differing: crate::experiment::count_differences(counts, &oracle.counts),
+        first: crate::chaos::first_differences(counts, &oracle.counts, 10),
+    })
+}
+
+/// A summary value as JSON: a number when it reads as one, else text.
+fn json_value(text: &str) -> serde_json::Value {
+    match text.parse::<f64>() {
+        Ok(number) if number.is_finite() && !text.is_empty() => serde_json::json!(number),
+        _ => match text {
+            "true" => serde_json::Value::Bool(true),
+            "false" => serde_json::Value::Bool(false),
+            _ => serde_json::Value::String(text.to_string()),
+        },
+    }
+}
+
+/// `1234567` -> `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Two or three lines for people: what was counted in how long, for the
+/// redis mode what happened on the way (steals, crashes, restarts, faults),
+/// and whether the counts were checked.
+fn human_summary(spec: &JobSpec, outcome: &JobOutcome, check: Option<&Check>) -> Vec<String> {
     let workers = spec.effective_workers();
-    write!(
-        out,
-        "mode={} workers={} files={} units={} bytes={} words={} distinct={} wall_s={:.3} plan_s={:.3} count_s={:.3} merge_s={:.3}",
-        mode.name(),
+    let mut lines = vec![format!(
+        "{} words ({} distinct) in {} files, {} units, {} with {} worker{}: {:.3} s",
+        thousands(outcome.counts.total()),
+        thousands(outcome.counts.distinct() as u64),
+        thousands(outcome.files as u64),
+        thousands(outcome.units as u64),
+        spec.mode.name(),
         workers,
-        outcome.files,
-        outcome.units,
-        outcome.tally.bytes,
-        outcome.tally.words,
-        outcome.counts.distinct(),
+        if workers == 1 { "" } else { "s" },
         outcome.wall_s,
-        outcome.plan_s,
-        outcome.count_s,
-        outcome.merge_s,
-    )?;
+    )];
     if let Some(redis) = &outcome.redis {
-        write!(
-            out,
-            " commit={} units_stolen={} crashes={} kills={} unexpected_deaths={} worker_restarts={} redis_restarts={} relaunches={} duplicate_commits={} word_updates={} worker_count_s={:.3} worker_merge_s={:.3} worker_wait_s={:.3} worker_updates_per_merge_s={:.0} server_updates_per_s={:.0} server_cpu_s={:.3} server_us_per_merge_call={:.2} merge={} commit_units={} redis_version={} throttle={} server={} redis_pid={} worker_pids={} topology={} replicas={} failovers={} replica_restarts={} commit_retries={} wait_ms_median={:.3} wait_ms_p99={:.3} commit_ms_median={:.3} commit_ms_p99={:.3} commit_stalls={} queue={} min_replicas_acked={} failover_s={:.3} redis_pids={} worker_peak_rss_kib={} worker_stats_bytes={}",
-            redis.commit,
-            redis.units_stolen,
-            redis.crashes,
-            redis.kills,
-            redis.unexpected_deaths,
-            redis.worker_restarts,
-            redis.redis_restarts,
-            redis.relaunches,
-            redis.duplicate_commits,
-            redis.word_updates,
-            redis.count_s,
-            redis.merge_s,
-            redis.wait_s,
-            redis.worker_updates_per_merge_s(),
-            redis.server_updates_per_s(),
-            redis.server_cpu_s,
-            redis.server_us_per_merge_call(),
-            redis.merge,
-            redis.commit_units,
-            redis.redis_version,
-            redis.throttle,
-            redis.server,
+        let params = &spec.redis.params;
+        let fired = redis.faults_fired;
+        let planned = planned_faults(spec);
+        let mut what = vec![
+            format!("{} topology", redis.topology),
+            format!("{} queue", redis.queue),
+            format!("{} commit", redis.commit),
+        ];
+        if params.autoclaim_ms > 0 {
+            what.push(format!("stealing after {} ms", params.autoclaim_ms));
+        }
+        let mut events = vec![format!("{} units stolen", redis.units_stolen)];
+        for (n, name) in [
+            (redis.crashes, "crash"),
+            (redis.kills, "worker kill"),
+            (redis.unexpected_deaths, "unexpected worker death"),
+            (redis.redis_restarts, "Redis restart"),
+            (redis.failovers, "failover"),
+        ] {
+            if n > 0 {
+                events.push(format!("{n} {name}{}", if n == 1 { "" } else { "s" }));
+            }
+        }
+        if outcome.tally.words > outcome.counts.total() {
+            events.push(format!(
+                "workers read {} words in all (units redone after crashes, steals or restarts)",
+                thousands(outcome.tally.words)
+            ));
+        }
+        lines.push(format!("redis: {}; {}", what.join(", "), events.join(", ")));
+        if !planned.is_empty() {
+            let unfired = planned.unfired(&fired);
+            lines.push(if unfired.is_empty() {
+                format!("faults planned {planned}, fired {fired}")
+            } else {
+                format!(
+                    "faults planned {planned}, fired {fired}: NOT ALL FIRED (a fault due after the job had ended shows nothing)"
+                )
+            });
+        }
+    }
+    lines.push(match check {
+        None => "exactness: not checked (--check compares with a serial count)".to_string(),
+        Some(c) if c.differing == 0 => "exact: identical to the serial count".to_string(),
+        Some(c) => format!("WRONG: {} words differ from the serial count", c.differing),
+    });
+    lines
+}
+
+/// The faults the run's parameters plan.
+fn planned_faults(spec: &JobSpec) -> crate::faults::FaultTally {
+    let params = &spec.redis.params;
+    crate::faults::FaultTally::planned(
+        &params.redis_kill,
+        spec.redis.url.is_none(),
+        params.kill_every_ms,
+        params.crash.len(),
+        params.partition.len(),
+    )
+}
+
+/// Every measured field of the run as `key`, value text: the `--verbose`
+/// line and the `--json` record.
+fn summary_fields(spec: &JobSpec, outcome: &JobOutcome) -> Vec<(&'static str, String)> {
+    let ms = |v: f64| format!("{v:.3}");
+    let list = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    let mut fields: Vec<(&'static str, String)> = vec![
+        ("mode", spec.mode.name().to_string()),
+        ("workers", spec.effective_workers().to_string()),
+        ("files", outcome.files.to_string()),
+        ("units", outcome.units.to_string()),
+        ("bytes", outcome.tally.bytes.to_string()),
+        ("words", outcome.tally.words.to_string()),
+        ("distinct", outcome.counts.distinct().to_string()),
+        ("wall_s", ms(outcome.wall_s)),
+        ("plan_s", ms(outcome.plan_s)),
+        ("count_s", ms(outcome.count_s)),
+        ("merge_s", ms(outcome.merge_s)),
+    ];
+    let Some(redis) = &outcome.redis else {
+        return fields;
+    };
+    let planned = planned_faults(spec);
+    fields.extend([
+        ("commit", redis.commit.to_string()),
+        ("units_stolen", redis.units_stolen.to_string()),
+        ("crashes", redis.crashes.to_string()),
+        ("kills", redis.kills.to_string()),
+        ("unexpected_deaths", redis.unexpected_deaths.to_string()),
+        ("worker_restarts", redis.worker_restarts.to_string()),
+        ("redis_restarts", redis.redis_restarts.to_string()),
+        ("relaunches", redis.relaunches.to_string()),
+        ("duplicate_commits", redis.duplicate_commits.to_string()),
+        ("word_updates", redis.word_updates.to_string()),
+        ("worker_count_s", ms(redis.count_s)),
+        ("worker_merge_s", ms(redis.merge_s)),
+        ("worker_wait_s", ms(redis.wait_s)),
+        (
+            "worker_updates_per_merge_s",
+            format!("{:.0}", redis.worker_updates_per_merge_s()),
+        ),
+        (
+            "server_updates_per_s",
+            format!("{:.0}", redis.server_updates_per_s()),
+        ),
+        ("server_cpu_s", ms(redis.server_cpu_s)),
+        (
+            "server_us_per_merge_call",
+            format!("{:.2}", redis.server_us_per_merge_call()),
+        ),
+        ("merge", redis.merge.to_string()),
+        ("commit_units", redis.commit_units.to_string()),
+        ("redis_version", redis.redis_version.to_string()),
+        ("throttle", redis.throttle.to_string()),
+        ("server", redis.server.to_string()),
+        (
+            "redis_pid",
             redis
                 .redis_pid
                 .map_or_else(|| "-".to_owned(), |pid| pid.to_string()),
-            redis
-                .worker_pids
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-            redis.topology,
-            redis.replicas,
-            redis.failovers,
-            redis.replica_restarts,
-            redis.commit_retries,
-            redis.wait_ms_median(),
-            redis.wait_ms_p99(),
-            redis.commit_ms_median(),
-            redis.commit_ms_p99(),
-            redis.commit_stalls(),
-            redis.queue,
+        ),
+        ("worker_pids", list(&redis.worker_pids)),
+        ("topology", redis.topology.to_string()),
+        ("replicas", redis.replicas.to_string()),
+        ("failovers", redis.failovers.to_string()),
+        ("replica_restarts", redis.replica_restarts.to_string()),
+        ("commit_retries", redis.commit_retries.to_string()),
+        ("wait_ms_median", ms(redis.wait_ms_median())),
+        ("wait_ms_p99", ms(redis.wait_ms_p99())),
+        ("commit_ms_median", ms(redis.commit_ms_median())),
+        ("commit_ms_p99", ms(redis.commit_ms_p99())),
+        ("commit_stalls", redis.commit_stalls().to_string()),
+        ("queue", redis.queue.to_string()),
+        (
+            "min_replicas_acked",
             redis
                 .min_replicas_acked
                 .map_or_else(|| "-".to_owned(), |n| n.to_string()),
-            redis.failover_s,
-            redis
-                .redis_pids
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-            redis.worker_peak_rss_kib,
-            redis.worker_stats_bytes,
-        )?;
-        let params = &spec.redis.params;
-        let planned = crate::faults::FaultTally::planned(
-            &params.redis_kill,
-            spec.redis.url.is_none(),
-            params.kill_every_ms,
-            params.crash.len(),
-            params.partition.len(),
-        );
-        write!(
-            out,
-            " faults_planned={planned} faults_fired={} faults_unfired={}",
-            redis.faults_fired,
-            !planned.unfired(&redis.faults_fired).is_empty()
-        )?;
-        if !redis.shaper_used.is_empty() {
-            let join = |v: Vec<String>| v.join(",");
-            write!(
-                out,
-                " shaper={} host_rtt_ms={} worker_hosts={}",
-                redis.shaper_used,
-                join(
-                    redis
-                        .host_rtt_ms
-                        .iter()
-                        .map(|v| format!("{v:.3}"))
-                        .collect()
-                ),
-                join(redis.worker_hosts.iter().map(u32::to_string).collect()),
-            )?;
-        }
+        ),
+        ("failover_s", ms(redis.failover_s)),
+        ("redis_pids", list(&redis.redis_pids)),
+        ("worker_peak_rss_kib", redis.worker_peak_rss_kib.to_string()),
+        ("worker_stats_bytes", redis.worker_stats_bytes.to_string()),
+        ("faults_planned", planned.to_string()),
+        ("faults_fired", redis.faults_fired.to_string()),
+        (
+            "faults_unfired",
+            (!planned.unfired(&redis.faults_fired).is_empty()).to_string(),
+        ),
+    ]);
+    if !redis.shaper_used.is_empty() {
+        fields.extend([
+            ("shaper", redis.shaper_used.clone()),
+            (
+                "host_rtt_ms",
+                redis
+                    .host_rtt_ms
+                    .iter()
+                    .map(|v| format!("{v:.3}"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            ("worker_hosts", list(&redis.worker_hosts)),
+        ]);
     }
-    writeln!(out)?;
-    out.flush()?;
-    Ok(())
+    fields
 }
 
 #[cfg(test)]
