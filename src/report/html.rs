@@ -73,6 +73,9 @@ pub fn render_html<W: Write + ?Sized>(source: &ReportSource<'_>, out: &mut W) ->
         counted(source.lab.run_count(), "run"),
         escape(&source.plots.dir.display().to_string()),
     )?;
+    writeln!(out, "<section id=\"findings\"><h2>Findings</h2>")?;
+    write_table(out, &super::findings::findings_table(&views))?;
+    writeln!(out, "</section>")?;
     write_contents(out)?;
     write_environment(out, source, &views)?;
     write_questions(out, source, &views)?;

@@ -11,6 +11,7 @@
 //! Data flows one way: results folder -> [`LabResults`] -> parameter sets
 //! and question figures -> Markdown or HTML.
 
+mod findings;
 mod format;
 mod groups;
 mod html;
@@ -24,6 +25,7 @@ mod view;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+pub use findings::{Finding, Verdict, findings};
 pub use groups::{Correctness, PARAMETER_COLUMNS, ParamSet, Spread, group_param_sets};
 pub use html::render_html;
 pub use load::{ExperimentResults, LabResults, ReportError, SkippedCsv, load_results};

@@ -18,6 +18,8 @@ use super::view::{
 pub fn render_report<W: Write + ?Sized>(source: &ReportSource<'_>, out: &mut W) -> io::Result<()> {
     let views = views(source.lab);
     write_title(out, source)?;
+    writeln!(out, "## Findings\n")?;
+    super::findings::findings_table(&views).write(out)?;
     write_environment(out, source.lab)?;
     write_summary(out, &views)?;
     write_skipped(out, source.lab)?;
@@ -151,6 +153,14 @@ fn write_experiment<W: Write + ?Sized>(
         )?;
     }
     param_set_table(view).write(out)?;
+    let warnings = view.warnings();
+    if !warnings.is_empty() {
+        writeln!(out, "Warnings:\n")?;
+        for warning in warnings {
+            writeln!(out, "- ⚠ {warning}")?;
+        }
+        writeln!(out)?;
+    }
     write_plots(out, results, source)
 }
 
