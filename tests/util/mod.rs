@@ -184,6 +184,7 @@ pub fn count_redis(input: &Path, args: &[&str]) -> (Vec<u8>, Vec<(String, String
     let output = out.path().join("counts.tsv");
     let mut all = vec![
         "count",
+        "--verbose",
         input.to_str().unwrap(),
         "--mode",
         "redis",
