@@ -279,8 +279,13 @@ fn is_transient(error: &RedisError) -> bool {
 
 /// What a replicated topology answers around a failover: a demoted primary
 /// (`READONLY`), a primary without enough replicas (`NOREPLICAS`), a
-/// replica that lost its primary (`MASTERDOWN`). Reconnecting (through
-/// Sentinel) and retrying is the cure, as for a server that is down.
+/// replica that lost its primary (`MASTERDOWN`); and what any server
+/// answers while it cannot serve yet: a script or Function still running
+/// (`BUSY`, e.g. a primary paused with SIGSTOP inside a Function call),
+/// a snapshot loading (`LOADING`), a cluster without a leader
+/// (`CLUSTERDOWN`, `TRYAGAIN`). Reconnecting (through Sentinel) and
+/// retrying with a backoff is the cure, as for a server that is down:
+/// these replies are waited out, never fatal.
 fn failover_refusal(error: &RedisError) -> bool {
     // RedisRaft: a follower (`MOVED 0 leader`), no leader (`CLUSTERDOWN`),
     // an election cutting a write off (`TIMEOUT not committed yet`).
@@ -291,6 +296,8 @@ fn failover_refusal(error: &RedisError) -> bool {
                 | "NOREPLICAS"
                 | "MASTERDOWN"
                 | "LOADING"
+                | "BUSY"
+                | "TRYAGAIN"
                 | "MOVED"
                 | "CLUSTERDOWN"
                 | "TIMEOUT"
@@ -360,6 +367,20 @@ mod tests {
             err.to_string().contains("redis://h:1/") && err.to_string().contains("password"),
             "{err}"
         );
+        for reply in [
+            "BUSY Redis is busy running a script",
+            "LOADING Redis is loading the dataset in memory",
+            "MASTERDOWN Link with MASTER is down",
+            "TRYAGAIN Multiple keys request during rehashing of slot",
+            "CLUSTERDOWN The cluster is down",
+        ] {
+            let (code, detail) = reply.split_once(' ').unwrap();
+            let refusal = redis::make_extension_error(code.into(), Some(detail.into()));
+            assert!(
+                QueueError::from_command(refusal, "u", "XINFO STREAM").is_redis_gone(),
+                "{reply} is transient"
+            );
+        }
         let config: RedisError = (ErrorKind::InvalidClientConfig, "bad port").into();
         assert!(matches!(
             QueueError::from_connect(config, "u"),
