@@ -97,32 +97,7 @@ impl Schedule {
             });
         }
         params.kill_every_ms = if rng.random_bool(0.15) { 400 } else { 0 };
-        let (redis_kill, snapshot_s) = match topology {
-            TopologyKind::Single | TopologyKind::Snapshot => match rng.random_range(0..10u32) {
-                0 => ("after-enqueue".to_owned(), 1),
-                1 => (format!("at:{}", rng.random_range(50..=400u64)), 1),
-                2 => ("every:1200".to_owned(), 1),
-                3 => ("before-read".to_owned(), 1),
-                _ => ("none".to_owned(), 0),
-            },
-            // Nodes with their own copies: a killed primary (leader) is
-            // replaced by a failover (election), a killed replica
-            // (follower) catches up; both replicas (with f = 1) down stall
-            // writes until one is back.
-            // Early: a small job is over in a few hundred ms.
-            TopologyKind::Replicated | TopologyKind::Raft => {
-                let at = rng.random_range(20..=150u64);
-                let kill = match rng.random_range(0..10u32) {
-                    0 => format!("primary:at:{at}"),
-                    9 => "primary:after-enqueue".to_owned(),
-                    1 | 2 => format!("replica:at:{at}"),
-                    3 => "random-replica:every:150".to_owned(),
-                    4 => format!("replicas=2:at:{at}"),
-                    _ => "none".to_owned(),
-                };
-                (kill, 0)
-            }
-        };
+        let (redis_kill, snapshot_s) = topology.rules(0).chaos_kill(&mut rng);
         params.topology = topology;
         params.redis_kill = redis_kill.parse().unwrap_or_default();
         params.snapshot_s = snapshot_s;
@@ -221,7 +196,8 @@ mod tests {
 
     #[test]
     fn a_seed_always_draws_the_same_schedule_and_seeds_differ() {
-        let draw = |seed| Schedule::draw(seed, 1.0, ChaosCommit::Atomic, TopologyKind::Single);
+        let single: TopologyKind = "single".parse().unwrap();
+        let draw = |seed| Schedule::draw(seed, 1.0, ChaosCommit::Atomic, single);
         let a = draw(7);
         assert_eq!(a, draw(7));
         let all: Vec<Schedule> = (0..200).map(draw).collect();
@@ -251,7 +227,7 @@ mod tests {
     fn replicated_schedules_kill_nodes_and_validate() {
         use crate::params::RunContext;
         let all: Vec<Schedule> = (0..200)
-            .map(|s| Schedule::draw(s, 1.0, ChaosCommit::Atomic, TopologyKind::Replicated))
+            .map(|s| Schedule::draw(s, 1.0, ChaosCommit::Atomic, "replicated".parse().unwrap()))
             .collect();
         for kill in [
             "at:",

@@ -32,9 +32,11 @@ pub struct ChaosArgs {
     /// atomic, so `--commit plain` with it is no control).
     #[arg(long, default_value = "stream")]
     pub queue: crate::queue::QueueBackend,
-    /// The Redis topology: single (Redis kills restart from snapshots),
-    /// replicated or raft (kills of the primary/leader, a replica/follower
-    /// or both replicas; raft needs --queue lease and the RedisRaft module).
+    /// The Redis topology: single or snapshot (Redis kills restart from
+    /// snapshots), replicated or raft (kills of the primary/leader, a
+    /// replica/follower or both replicas; raft needs --queue lease and the
+    /// RedisRaft module from HARNESS_REDISRAFT). Besides the harness's own
+    /// kills, this process kills and pauses nodes from outside.
     #[arg(long, default_value = "single")]
     pub topology: crate::servers::TopologyKind,
     /// Seconds each schedule may take before it counts as not finished.
@@ -66,16 +68,27 @@ pub fn run(args: ChaosArgs) -> Result<()> {
     if !(args.deadline_s.is_finite() && args.deadline_s > 0.0) {
         bail!("--deadline-s must be a positive number of seconds");
     }
-    match (args.topology, args.queue) {
-        (crate::servers::TopologyKind::Snapshot, _) => bail!(
-            "--topology snapshot: use --topology single (its schedules already snapshot when they kill the server)"
-        ),
-        (crate::servers::TopologyKind::Raft, queue)
-            if queue != crate::queue::QueueBackend::Lease =>
-        {
-            bail!("--topology raft needs --queue lease (RedisRaft rejects the stream commands)")
+    {
+        // The topology's own rules say whether it runs with this queue.
+        let changed = if args.queue == crate::queue::QueueBackend::Stream {
+            Vec::new()
+        } else {
+            vec!["queue"]
+        };
+        let params = crate::params::RedisParams {
+            topology: args.topology,
+            queue: args.queue,
+            ..crate::params::RedisParams::default()
+        };
+        let rules = params.rules(false);
+        let mut settings = params.topology_settings(&changed, "");
+        settings.snapshot_s = settings.snapshot_s.max(1);
+        if let Err(e) = crate::servers::check_topology(rules, &settings) {
+            bail!("--topology {}: {}", args.topology, e.message);
         }
-        _ => {}
+        if let Some(missing) = rules.missing(&settings) {
+            bail!("--topology {}: {missing}", args.topology);
+        }
     }
     let commit = match args.commit {
         CommitArg::Atomic => ChaosCommit::Atomic,
@@ -151,7 +164,7 @@ pub fn run(args: ChaosArgs) -> Result<()> {
     if args.queue != crate::queue::QueueBackend::Stream {
         replay_flags.push_str(&format!(" --queue {}", args.queue));
     }
-    if args.topology != crate::servers::TopologyKind::Single {
+    if args.topology != crate::servers::TopologyKind::default() {
         replay_flags.push_str(&format!(" --topology {}", args.topology));
     }
     for row in summary.rows.iter().filter(|r| r.outcome != Outcome::Exact) {
