@@ -223,6 +223,11 @@ pub fn run(args: CountArgs) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(","),
         )?;
+        write!(
+            out,
+            " unexpected_node_deaths={} servers_start_s={:.3}",
+            redis.unexpected_node_deaths, redis.server_s
+        )?;
         if !redis.shaper_used.is_empty() {
             let join = |v: Vec<String>| v.join(",");
             write!(

@@ -20,7 +20,7 @@
 
 mod value;
 
-pub use value::{ParamValue, Toml};
+pub use value::{ParamValue, Toml, YesNo};
 
 use crate::faults::{RedisKill, SlowWorker, WorkerCrash};
 use crate::queue::MergeTarget;
@@ -101,6 +101,11 @@ macro_rules! redis_parameter_list {
             /// outside, out of memory, crashed).
             [long]
             restart_dead: bool = false,
+            /// Bring a node of the managed topology back when it dies of something the harness did
+            /// not do (killed from outside, out of memory), as a service manager would; false: the
+            /// job goes on degraded while the topology survives the loss, and fails otherwise.
+            [long, value_name = "BOOL", default_value = "true"]
+            restart_nodes: $crate::params::YesNo = $crate::params::YesNo(true),
             /// Give up on the job after this many seconds and record it as not finished
             /// (finished = false) instead of failing; 0 = no deadline.
             [long, value_name = "S", default_value_t = 0.0]

@@ -121,6 +121,23 @@ pub enum QueueError {
         /// The end of its log.
         log_tail: String,
     },
+    /// A node of the managed topology died without the harness doing it,
+    /// and the topology cannot go on.
+    #[error(
+        "{node} {status} during the job, and nobody scheduled it: {why}; rerun with {keeps}. Its last log lines:\n{log_tail}"
+    )]
+    NodeLost {
+        /// The node's name (`primary`, `replica-1`, `node-2`).
+        node: String,
+        /// How it ended.
+        status: String,
+        /// Why the job cannot go on.
+        why: String,
+        /// The setting that would have kept the counts.
+        keeps: String,
+        /// The end of its log.
+        log_tail: String,
+    },
     /// A worker process could not be started.
     #[error(
         "cannot start worker process {exe}: {error}; check that the harness binary is still there and executable"

@@ -39,7 +39,6 @@ pub(crate) use pool::{Ended, WorkerLaunch, WorkerPool};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::events::EventKind;
 use crate::events::{Event, read_events};
 use crate::faults::{KillWhen, ThrottleMethod, Throttler};
 use crate::input::Unit;
@@ -313,6 +312,7 @@ pub fn run_redis_job(
     report.redis_restarts = outage.restarts;
     report.replica_restarts = outage.replica_restarts;
     report.failovers = outage.failovers;
+    report.unexpected_node_deaths = outage.unexpected_node_deaths;
     report.relaunches = supervised.relaunches;
     report.crashes = supervised.crashes;
     report.kills = supervised.kills;
@@ -357,16 +357,8 @@ pub fn run_redis_job(
     events.extend(outage.events);
     events.extend(supervised.events);
     events.sort_by(|a, b| a.at_unix_s.total_cmp(&b.at_unix_s));
-    report.failover_s = outage
-        .primary_kills
-        .iter()
-        .filter_map(|&killed| {
-            events
-                .iter()
-                .find(|e| e.kind == EventKind::Committed && e.at_unix_s > killed)
-                .map(|e| e.at_unix_s - killed)
-        })
-        .fold(0.0, f64::max);
+    report.failover_s =
+        outage::failover_s(&outage.primary_kills, &outage.failover_times, &events);
     Ok(RedisOutcome {
         counts,
         tally,

@@ -15,7 +15,10 @@
 //!   server restored from an older snapshot), the workers start again.
 //!
 //! The loop also runs the Redis kill schedule, the outside killer
-//! (`kill_every_ms`), Ctrl-C/SIGTERM and the run's deadline.
+//! (`kill_every_ms`), Ctrl-C/SIGTERM and the run's deadline, and watches
+//! the topology's nodes: a node that dies without the harness doing it is
+//! recorded and, as the topology's rules allow, survived and brought back
+//! (see `outage`), or ends the job at once with what died and why.
 
 use std::time::{Duration, Instant};
 
@@ -189,11 +192,14 @@ impl Supervisor<'_, '_> {
                     eprintln!("note: {note}");
                     self.outage.note(EventKind::RedisUp, &note);
                 }
-                if let Some(dead) = self.topology.died() {
-                    return Err(QueueError::ServerDied {
-                        port: dead.port,
-                        log_tail: format!("({}) {}", dead.name, dead.log_tail),
-                    });
+                // Deaths nobody scheduled: the topology decides (see `outage`).
+                while let Some(dead) = self.topology.died() {
+                    self.outage
+                        .unexpected_death(self.topology, dead, params.restart_nodes.0)?;
+                    con = None;
+                }
+                if self.outage.revive(self.topology)? {
+                    con = None;
                 }
                 if last_watch.elapsed() >= CHECK_EVERY {
                     last_watch = Instant::now();
