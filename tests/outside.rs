@@ -120,7 +120,14 @@ fn spawn(input: &Path, args: &[&str]) -> Job {
     let stdout = dir.path().join("stdout");
     let stderr = dir.path().join("stderr");
     let child = harness()
-        .args(["count", input.to_str().unwrap(), "--mode", "redis", "--top", "0"])
+        .args([
+            "count",
+            input.to_str().unwrap(),
+            "--mode",
+            "redis",
+            "--top",
+            "0",
+        ])
         .arg("-o")
         .arg(&output)
         .args([
@@ -207,9 +214,15 @@ fn survives(
     let every: Vec<u32> = data.iter().chain(&sentinels).copied().collect();
     let (code, stdout, stderr, counts) = job.finish(&every);
     assert_eq!(code, Some(0), "{what}: exit {code:?}\n{stderr}");
-    assert!(counts == expected, "{what}: counts differ\n{stdout}\n{stderr}");
+    assert!(
+        counts == expected,
+        "{what}: counts differ\n{stdout}\n{stderr}"
+    );
     let deaths = field(&stdout, "unexpected_node_deaths");
-    assert!(deaths >= min_deaths, "{what}: {deaths} deaths seen\n{stdout}\n{stderr}");
+    assert!(
+        deaths >= min_deaths,
+        "{what}: {deaths} deaths seen\n{stdout}\n{stderr}"
+    );
     stdout
 }
 
@@ -258,7 +271,7 @@ fn outside_kills_of_a_snapshot_server_a_replica_the_primary_and_a_sentinel_are_s
 #[test]
 fn a_primary_paused_beyond_down_after_is_demoted_and_the_job_stays_exact() {
     let (dir, expected) = fixture();
-    // Sentinel's down-after is 1 s: 2.5 s of SIGSTOP makes it fail over;
+    // Sentinel's down-after is 1 s: 5 s of SIGSTOP makes it fail over
     // SIGCONT then brings back a primary Sentinel demotes.
     let stdout = survives(
         "a paused primary",
@@ -267,7 +280,7 @@ fn a_primary_paused_beyond_down_after_is_demoted_and_the_job_stays_exact() {
         &["--topology", "replicated"],
         |data, _| {
             signal(data[0], libc::SIGSTOP);
-            std::thread::sleep(Duration::from_millis(2500));
+            std::thread::sleep(Duration::from_millis(5000));
             signal(data[0], libc::SIGCONT);
         },
         0,

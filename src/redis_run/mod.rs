@@ -357,8 +357,7 @@ pub fn run_redis_job(
     events.extend(outage.events);
     events.extend(supervised.events);
     events.sort_by(|a, b| a.at_unix_s.total_cmp(&b.at_unix_s));
-    report.failover_s =
-        outage::failover_s(&outage.primary_kills, &outage.failover_times, &events);
+    report.failover_s = outage::failover_s(&outage.primary_kills, &outage.failover_times, &events);
     Ok(RedisOutcome {
         counts,
         tally,

@@ -167,7 +167,9 @@ impl<'a> RedisOutage<'a> {
                         format!("{name} {how} as a replica of {primary}")
                     }
                     Some(_) => format!("{name} {how} as the primary (no other node was promoted)"),
-                    None => format!("{name} {how}; no primary is named right now (a failover is under way)"),
+                    None => format!(
+                        "{name} {how}; no primary is named right now (a failover is under way)"
+                    ),
                 }
             };
             self.note(EventKind::RedisUp, &detail);
@@ -249,7 +251,8 @@ impl<'a> RedisOutage<'a> {
                     rules.name(),
                     down.join(", ")
                 ),
-                "restart_nodes = true (--restart-nodes true), so a dead node is brought back".to_owned(),
+                "restart_nodes = true (--restart-nodes true), so a dead node is brought back"
+                    .to_owned(),
             ))
         } else {
             None
@@ -318,13 +321,14 @@ impl<'a> RedisOutage<'a> {
         self.restart(topology)
     }
 
-    /// Notes a failover when Sentinel names another primary than before.
-    pub fn watch_primary(&mut self, topology: &mut dyn Topology) {
+    /// Notes a failover when Sentinel names another primary than before;
+    /// true when it did.
+    pub fn watch_primary(&mut self, topology: &mut dyn Topology) -> bool {
         if topology.replicas() == 0 {
-            return;
+            return false;
         }
         let Some(primary) = topology.primary() else {
-            return;
+            return false;
         };
         match self.last_primary.replace(primary.clone()) {
             Some(before) if before != primary => {
@@ -334,8 +338,9 @@ impl<'a> RedisOutage<'a> {
                     EventKind::RedisUp,
                     &format!("failover: {primary} is the primary now (was {before})"),
                 );
+                true
             }
-            _ => {}
+            _ => false,
         }
     }
 }
@@ -360,7 +365,9 @@ pub(super) fn failover_s(primary_down: &[f64], failovers: &[f64], events: &[Even
         .iter()
         .filter(|&&seen| {
             // A failover explained by a death within the previous 30 s is counted above.
-            !primary_down.iter().any(|&down| down <= seen && seen - down < 30.0)
+            !primary_down
+                .iter()
+                .any(|&down| down <= seen && seen - down < 30.0)
         })
         .filter_map(|&seen| {
             let before = commits.iter().copied().rfind(|&t| t <= seen)?;

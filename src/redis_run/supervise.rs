@@ -151,6 +151,8 @@ impl Supervisor<'_, '_> {
         let mut before_read_due = params.redis_kill.when == KillWhen::BeforeRead;
         let managed = self.topology.managed();
         let mut last_watch = Instant::now();
+        // Whether the last "not done" came over a connection made just for it.
+        let mut fresh_answer = false;
         loop {
             interrupt::check()?;
             if let Some(network) = self.network.as_deref_mut() {
@@ -203,7 +205,12 @@ impl Supervisor<'_, '_> {
                 }
                 if last_watch.elapsed() >= CHECK_EVERY {
                     last_watch = Instant::now();
-                    self.outage.watch_primary(self.topology);
+                    if self.outage.watch_primary(self.topology) {
+                        // The old primary may still answer (paused, then
+                        // resumed before Sentinel demotes it) with a stale
+                        // view of the job: ask the new one.
+                        con = None;
+                    }
                 }
             }
 
@@ -257,7 +264,11 @@ impl Supervisor<'_, '_> {
             let due = last_check.is_none_or(|t| t.elapsed() >= CHECK_EVERY);
             if ended_now || (live == 0 && !self.remote_only) || due {
                 last_check = Some(Instant::now());
-                match self.progress(&mut con)? {
+                let progress = self.progress(&mut con)?;
+                if progress != Progress::NotDone {
+                    fresh_answer = false;
+                }
+                match progress {
                     Progress::Done => {
                         out.done_at.get_or_insert_with(Instant::now);
                         if live == 0 && before_read_due && managed {
@@ -292,6 +303,14 @@ impl Supervisor<'_, '_> {
                         out.done_at = None;
                         // With remote_only, the joined workers of other hosts count.
                         if live == 0 && !self.remote_only {
+                            // Every worker saw the job done: make sure this
+                            // answer came from the primary of now, not a
+                            // connection to one replaced since.
+                            if !fresh_answer {
+                                con = None;
+                                fresh_answer = true;
+                                continue;
+                            }
                             let allowed = MAX_RELAUNCHES + self.outage.restarts as usize;
                             if normal_exits > 0 && out.relaunches < allowed {
                                 // A restored snapshot brought back units the
@@ -310,6 +329,7 @@ impl Supervisor<'_, '_> {
                                 dead.clear();
                                 stuck_checked = 0;
                                 normal_exits = 0;
+                                fresh_answer = false;
                                 continue;
                             }
                             return Err(QueueError::Stuck(self.all_ended_message(
