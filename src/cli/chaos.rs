@@ -157,6 +157,35 @@ pub fn run(args: ChaosArgs) -> Result<()> {
         summary.count(Outcome::Failed),
         args.csv.display()
     );
+    let thrown = |what: &str| {
+        summary
+            .rows
+            .iter()
+            .map(|r| r.thrown.matches(what).count())
+            .sum::<usize>()
+    };
+    let summed = |key: &str| {
+        summary
+            .rows
+            .iter()
+            .map(|r| {
+                r.detail
+                    .split_whitespace()
+                    .find_map(|f| f.strip_prefix(key))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            })
+            .sum::<u64>()
+    };
+    println!(
+        "outside node faults thrown: {} kill -9 of a redis-server, {} of a redis-sentinel, {} SIGSTOP of a redis-server, {} of a redis-sentinel; the harness saw {} unexpected node deaths, {} failovers",
+        thrown("kill -9 /usr/bin/redis-server") + thrown("kill -9 redis-server"),
+        thrown("kill -9 /usr/bin/redis-sentinel") + thrown("kill -9 redis-sentinel"),
+        thrown("SIGSTOP /usr/bin/redis-server") + thrown("SIGSTOP redis-server"),
+        thrown("SIGSTOP /usr/bin/redis-sentinel") + thrown("SIGSTOP redis-sentinel"),
+        summed("unexpected_node_deaths="),
+        summed("failovers="),
+    );
     let mut replay_flags = String::new();
     if commit == ChaosCommit::Plain {
         replay_flags.push_str(" --commit plain");
