@@ -195,6 +195,12 @@ impl Schedule {
             .node_names(params.f)
             .iter()
             .any(|n| n.starts_with("sentinel-"));
+        // The harness's own kill of more than f replicas leaves no data
+        // node to spare: then the outside kills hit Sentinels only.
+        let spare_data = !matches!(
+            params.redis_kill.target,
+            crate::faults::KillTarget::Replicas(n) if n > params.f
+        ) || params.redis_kill.is_never();
         let mut nodes = Vec::new();
         for _ in 0..rng.random_range(0..=2u32) {
             let kind = if has_sentinels && rng.random_bool(0.3) {
@@ -203,7 +209,11 @@ impl Schedule {
                 NodeKind::Data
             };
             let at_ms = rng.random_range(0..=300u64);
-            nodes.push(if rng.random_bool(0.6) {
+            let kill = rng.random_bool(0.6);
+            if kill && kind == NodeKind::Data && !spare_data {
+                continue;
+            }
+            nodes.push(if kill {
                 NodeFault::Kill { at_ms, kind }
             } else {
                 NodeFault::Pause {

@@ -244,6 +244,15 @@ impl<'a> RedisOutage<'a> {
             ))
         } else if rules.survives(f, &down) {
             None
+        } else if !rules.recoverable(f, &down) {
+            Some((
+                format!(
+                    "topology {} (f = {f}) has {} down at once, and nothing that holds the job is left to bring them back from",
+                    rules.name(),
+                    down.join(", ")
+                ),
+                "fewer nodes down at once (at most f of them; a larger f tolerates more)".to_owned(),
+            ))
         } else if !restart {
             Some((
                 format!(

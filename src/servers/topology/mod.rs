@@ -247,6 +247,11 @@ pub trait Rules: Sync {
     fn survives(&self, f: u32, down: &[String]) -> bool;
     /// How a dead node comes back when restarted.
     fn revival(&self, name: &str) -> Revival;
+    /// Whether restarting the nodes `down` brings the job back (something
+    /// that holds it is left: a snapshot, a live replica, a Raft log).
+    fn recoverable(&self, _f: u32, _down: &[String]) -> bool {
+        true
+    }
     /// The setting that keeps a job's counts when a node of this topology
     /// dies and the job cannot go on (for the message that says so).
     fn keeps_counts(&self) -> &'static str {

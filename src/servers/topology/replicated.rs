@@ -112,6 +112,12 @@ impl Rules for ReplicatedRules {
         Revival::Resync
     }
 
+    /// Data nodes restart empty and resync: one must be left to resync from.
+    fn recoverable(&self, f: u32, down: &[String]) -> bool {
+        let data = down.iter().filter(|n| !n.starts_with("sentinel-")).count() as u32;
+        data < 2 * f + 1
+    }
+
     fn spec(&self, settings: &Settings<'_>) -> TopologySpec {
         TopologySpec::Replicated {
             f: settings.f,
@@ -532,6 +538,18 @@ mod tests {
         for pid in all {
             assert!(pid_gone(pid), "process {pid} outlived its topology");
         }
+    }
+
+    #[test]
+    fn the_rules_survive_f_data_nodes_and_a_minority_of_sentinels() {
+        let down = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert!(RULES.survives(1, &down(&["primary", "sentinel-2"])));
+        assert!(!RULES.survives(1, &down(&["primary", "replica-1"])));
+        assert!(!RULES.survives(1, &down(&["sentinel-1", "sentinel-2"])));
+        assert!(RULES.survives(2, &down(&["replica-1", "replica-4"])));
+        assert!(RULES.recoverable(1, &down(&["primary", "replica-1"])));
+        assert!(!RULES.recoverable(1, &down(&["primary", "replica-1", "replica-2"])));
+        assert_eq!(RULES.node_names(1).len(), 6);
     }
 
     #[test]
