@@ -311,7 +311,9 @@ fn drive(
         if workers_seen.is_none() && !worker_pids(child.id()).is_empty() {
             workers_seen = Some(Instant::now());
         }
-        if let Some(seen) = workers_seen {
+        // Node faults land while the workers run (after the job, the
+        // harness reads the counts; a fault then is not this schedule's).
+        if let Some(seen) = workers_seen.filter(|_| !worker_pids(child.id()).is_empty()) {
             let since_ms = seen.elapsed().as_millis() as u64;
             while let Some(fault) = node_faults.next_if(|f| f.at_ms() <= since_ms) {
                 let (kind, action) = match fault {
@@ -347,7 +349,12 @@ fn drive(
 /// The process title of `pid` (its command line, spaces for NULs).
 fn title_of(pid: u32) -> String {
     std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim().to_owned())
+        .map(|c| {
+            String::from_utf8_lossy(&c)
+                .replace('\0', " ")
+                .trim()
+                .to_owned()
+        })
         .unwrap_or_default()
 }
 

@@ -356,12 +356,16 @@ mod tests {
                 .iter()
                 .any(|n| matches!(n, NodeFault::Kill { .. }));
             assert!(!kills_server || schedule.params.snapshot_s > 0);
-            assert!(
-                schedule
-                    .nodes
-                    .iter()
-                    .all(|n| matches!(n, NodeFault::Kill { kind: NodeKind::Data, .. } | NodeFault::Pause { kind: NodeKind::Data, .. }))
-            );
+            assert!(schedule.nodes.iter().all(|n| matches!(
+                n,
+                NodeFault::Kill {
+                    kind: NodeKind::Data,
+                    ..
+                } | NodeFault::Pause {
+                    kind: NodeKind::Data,
+                    ..
+                }
+            )));
         }
     }
 

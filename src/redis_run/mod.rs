@@ -328,7 +328,15 @@ pub fn run_redis_job(
     }
 
     let phase = Instant::now();
-    let counts = read_counts_through_failovers(&queue, &endpoint, options.reconnect_s)?;
+    let counts = read_counts_through_failovers(
+        &queue,
+        &endpoint,
+        options.reconnect_s,
+        topology,
+        &mut outage,
+    )?;
+    report.unexpected_node_deaths = outage.unexpected_node_deaths;
+    report.redis_restarts = outage.restarts;
     let merge_s = phase.elapsed().as_secs_f64();
     report.read_s = merge_s;
     if options.url.is_some() {
@@ -371,20 +379,39 @@ pub fn run_redis_job(
 
 /// Reads the counts, retrying for up to `patience_s` while Redis is
 /// unreachable (a node killed just before the read may still be failing
-/// over).
+/// over; one that died meanwhile is handled by `outage`, as during the job).
 fn read_counts_through_failovers(
     queue: &JobQueue,
     endpoint: &Endpoint,
     patience_s: u64,
+    topology: &mut dyn crate::servers::Topology,
+    outage: &mut RedisOutage<'_>,
 ) -> Result<WordCounts, QueueError> {
     let give_up = Instant::now() + Duration::from_secs(patience_s);
+    let restarts_before = outage.restarts;
     loop {
-        let attempt = endpoint
-            .connect()
-            .and_then(|mut con| queue.read_counts(&mut con));
+        let attempt = endpoint.connect().and_then(|mut con| {
+            let counts = queue.read_counts(&mut con)?;
+            // A node brought back during the read may have come back from
+            // a snapshot older than the end of the job: never hand out
+            // counts of a job Redis no longer calls complete.
+            if outage.restarts > restarts_before && !queue.is_complete(&mut con)? {
+                return Err(QueueError::Stuck(
+                    "a Redis node died after the job was done and came back from an older snapshot, so work acknowledged after that snapshot is undone and the counts rolled back: rerun the job (a replicated topology keeps such work)".into(),
+                ));
+            }
+            Ok(counts)
+        });
         match attempt {
             Err(e) if e.is_redis_gone() && Instant::now() < give_up => {
                 crate::interrupt::check()?;
+                if topology.managed() {
+                    if let Some(dead) = topology.died() {
+                        let restart = outage.restart_nodes;
+                        outage.unexpected_death(topology, dead, restart)?;
+                    }
+                    outage.revive(topology)?;
+                }
                 std::thread::sleep(Duration::from_millis(100));
             }
             other => return other,

@@ -27,6 +27,8 @@ const RESTORE_WINDOW: Duration = Duration::from_secs(30);
 /// How long a killed node may wait for its restart to be possible (a
 /// killed primary waits for Sentinel's failover).
 const READY_WINDOW: Duration = Duration::from_secs(30);
+/// Tries to start a node that keeps dying while it starts.
+const RESTART_ATTEMPTS: u32 = 3;
 
 /// Kills and restarts of the topology's nodes and what the harness noted.
 pub(super) struct RedisOutage<'a> {
@@ -50,6 +52,8 @@ pub(super) struct RedisOutage<'a> {
     pub unexpected_node_deaths: u64,
     /// Nodes killed and not restarted yet.
     down: Vec<String>,
+    /// Bring back nodes that die on their own (`restart_nodes`).
+    pub restart_nodes: bool,
     /// Nodes that died on their own and are not back yet.
     dead: Vec<String>,
     /// Nodes that died on their own and stay down (`restart_nodes = false`).
@@ -79,6 +83,7 @@ impl<'a> RedisOutage<'a> {
             failover_times: Vec::new(),
             unexpected_node_deaths: 0,
             down: Vec::new(),
+            restart_nodes: true,
             dead: Vec::new(),
             left_dead: Vec::new(),
             last_primary: None,
@@ -156,7 +161,20 @@ impl<'a> RedisOutage<'a> {
     ) -> Result<(), QueueError> {
         let replicated = topology.replicas() > 0;
         for name in names {
-            topology.restart(&name)?;
+            // A node killed from outside while it starts (it is not up
+            // yet, so nobody can tell) is started again, a few times.
+            let mut attempt = 1;
+            while let Err(e) = topology.restart(&name) {
+                if attempt >= RESTART_ATTEMPTS {
+                    return Err(e.into());
+                }
+                attempt += 1;
+                self.unexpected_node_deaths += 1;
+                self.note(
+                    EventKind::RedisDown,
+                    &format!("{name} died while it started ({e}); starting it again"),
+                );
+            }
             self.restarts += 1;
             let detail = if !replicated || name.starts_with("sentinel-") {
                 format!("{name} {how}")
@@ -183,6 +201,12 @@ impl<'a> RedisOutage<'a> {
             match restored {
                 Ok(requeued) => break requeued,
                 Err(e) if e.is_redis_gone() && started.elapsed() < RESTORE_WINDOW => {
+                    // A node that died meanwhile (killed from outside) is
+                    // handled as any death nobody scheduled.
+                    if let Some(dead) = topology.died() {
+                        self.unexpected_death(topology, dead, self.restart_nodes)?;
+                        self.revive(topology)?;
+                    }
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(e) => return Err(e),
@@ -251,7 +275,8 @@ impl<'a> RedisOutage<'a> {
                     rules.name(),
                     down.join(", ")
                 ),
-                "fewer nodes down at once (at most f of them; a larger f tolerates more)".to_owned(),
+                "fewer nodes down at once (at most f of them; a larger f tolerates more)"
+                    .to_owned(),
             ))
         } else if !restart {
             Some((

@@ -126,6 +126,7 @@ impl Supervisor<'_, '_> {
     /// Waits until Redis says every unit is done (or fails, see the module doc).
     pub fn run(mut self) -> Result<Supervised, QueueError> {
         let params = self.params;
+        self.outage.restart_nodes = params.restart_nodes.0;
         let mut out = Supervised::default();
         let mut schedule = KillSchedule::new(
             params.redis_kill.when,
