@@ -284,9 +284,9 @@ pub fn check(rules: &dyn Rules, settings: &Settings<'_>) -> Result<(), RuleError
             return Err(RuleError::new(
                 key,
                 format!(
-                    "does not apply to topology {}, only to {}: drop it or set topology = \"{}\"",
+                    "only applies to topology {} (not {}): drop it or set topology = \"{}\"",
+                    owners.join(" or "),
                     rules.name(),
-                    owners.join(", "),
                     owners.first().copied().unwrap_or("single")
                 ),
             ));
