@@ -269,6 +269,20 @@ fn outside_kills_of_a_snapshot_server_a_replica_the_primary_and_a_sentinel_are_s
 }
 
 #[test]
+fn with_restart_nodes_false_a_dead_replica_stays_down_and_the_job_goes_on_degraded() {
+    let (dir, expected) = fixture();
+    let stdout = survives(
+        "one replica, no restart",
+        dir.path(),
+        &expected,
+        &["--topology", "replicated", "--restart-nodes", "false"],
+        |data, _| signal(data[1], libc::SIGKILL),
+        1,
+    );
+    assert_eq!(field(&stdout, "redis_restarts"), 0, "{stdout}");
+}
+
+#[test]
 fn a_primary_paused_beyond_down_after_is_demoted_and_the_job_stays_exact() {
     let (dir, expected) = fixture();
     // Sentinel's down-after is 1 s: 5 s of SIGSTOP makes it fail over
@@ -306,6 +320,30 @@ fn a_single_server_without_persistence_killed_from_outside_fails_fast_saying_why
         "can no longer be trusted",
         "--topology snapshot",
     ] {
+        assert!(stderr.contains(words), "{words:?} missing from:\n{stderr}");
+    }
+}
+
+#[test]
+fn with_restart_nodes_false_more_than_f_dead_fails_fast_naming_the_setting() {
+    let (dir, _) = fixture();
+    let mut job = spawn(
+        dir.path(),
+        &["--topology", "replicated", "--restart-nodes", "false"],
+    );
+    let (data, sentinels) = nodes_once_workers_run(&mut job.child);
+    signal(data[1], libc::SIGKILL);
+    signal(data[2], libc::SIGKILL);
+    let killed = Instant::now();
+    let every: Vec<u32> = data.iter().chain(&sentinels).copied().collect();
+    let (code, _, stderr, _) = job.finish(&every);
+    assert!(code.is_some_and(|c| c != 0), "{code:?}: {stderr}");
+    assert!(
+        killed.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        killed.elapsed()
+    );
+    for words in ["cannot go on with", "restart_nodes = true"] {
         assert!(stderr.contains(words), "{words:?} missing from:\n{stderr}");
     }
 }
