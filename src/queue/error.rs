@@ -111,16 +111,6 @@ pub enum QueueError {
     /// The managed redis-server could not be started or died.
     #[error(transparent)]
     Server(#[from] ServerError),
-    /// The managed redis-server exited while the job ran.
-    #[error(
-        "the redis-server the harness started (port {port}) exited during the job: see its log below and rerun; last log lines:\n{log_tail}"
-    )]
-    ServerDied {
-        /// Its port.
-        port: u16,
-        /// The end of its log.
-        log_tail: String,
-    },
     /// A node of the managed topology died without the harness doing it,
     /// and the topology cannot go on.
     #[error(
