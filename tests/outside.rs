@@ -300,6 +300,14 @@ fn a_primary_paused_beyond_down_after_is_demoted_and_the_job_stays_exact() {
         0,
     );
     assert!(field(&stdout, "failovers") >= 1, "{stdout}");
+    // From the last commit before the failover to the first after it.
+    let failover_s: f64 = stdout
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("failover_s="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(failover_s > 0.0, "{stdout}");
 }
 
 #[test]
