@@ -567,6 +567,13 @@ fn thirty_lease_schedules(topology: &str, seed: &str) -> Vec<csv::StringRecord> 
         .map(Result::unwrap)
         .collect();
     assert_eq!(rows.len(), 30);
+    // This process threw node faults from outside (kill -9 of a
+    // redis-server it found by pid) and the harness survived them.
+    assert!(
+        stdout.contains("outside node faults thrown:")
+            && !stdout.contains("thrown: 0 kill -9 of a redis-server"),
+        "{stdout}"
+    );
     rows
 }
 

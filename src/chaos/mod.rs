@@ -2,8 +2,13 @@
 //! schedule ([`Schedule`], drawn from its seed) runs the real system — a
 //! `harness count --mode redis` child process with its own redis-server and
 //! workers — on a small generated input, while this process throws outside
-//! faults at the workers (kill -9, SIGSTOP/SIGCONT at random times); the
-//! counts are then checked against the serial oracle. Every schedule has a
+//! faults at the workers and at the topology's nodes (kill -9,
+//! SIGSTOP/SIGCONT at random times); the counts are then checked against
+//! the serial oracle. This process finds its victims itself: the harness
+//! starts workers, redis-servers and redis-sentinels as its direct
+//! children, so their pids are the child's children in `/proc`, told apart
+//! by process title (`redis-worker`, `redis-server`, `redis-sentinel`).
+//! Each row says what was thrown at which process (`thrown`). Every schedule has a
 //! deadline: one that misses it is a liveness result ("not finished"), not
 //! a hang.
 //!
@@ -14,7 +19,7 @@
 
 mod schedule;
 
-pub use schedule::{ChaosCommit, OutsideFault, Schedule};
+pub use schedule::{ChaosCommit, NodeFault, NodeKind, OutsideFault, Schedule};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -94,6 +99,8 @@ pub struct ChaosRow {
     pub leftover_processes: u64,
     /// Temporary directories the schedule left behind.
     pub leftover_dirs: u64,
+    /// What this process threw at the nodes (signal, process, pid, when).
+    pub thrown: String,
     /// The job's summary line, or why it did not finish.
     pub detail: String,
 }
@@ -206,7 +213,7 @@ fn run_schedule(
         .with_context(|| format!("cannot start {}", options.exe.display()))?;
     let child_pid = child.id();
     let hard_limit = Duration::from_secs_f64(options.deadline_s + 30.0);
-    let status = drive(&mut child, schedule, hard_limit)?;
+    let (status, thrown) = drive(&mut child, schedule, hard_limit)?;
     let wall_s = started.elapsed().as_secs_f64();
     let mut stdout = String::new();
     if let Some(mut out) = child.stdout.take() {
@@ -254,29 +261,41 @@ fn run_schedule(
         diff_words,
         leftover_processes,
         leftover_dirs,
+        thrown: thrown.join("; "),
         detail,
     })
 }
 
-/// Throws the schedule's outside faults at the child's workers while it
-/// runs; returns its exit code (`None`: killed after `hard_limit`).
-fn drive(child: &mut Child, schedule: &Schedule, hard_limit: Duration) -> Result<Option<i32>> {
+/// Throws the schedule's outside faults at the child's workers and nodes
+/// while it runs; returns its exit code (`None`: killed after
+/// `hard_limit`) and what was thrown at the nodes.
+fn drive(
+    child: &mut Child,
+    schedule: &Schedule,
+    hard_limit: Duration,
+) -> Result<(Option<i32>, Vec<String>)> {
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(schedule.seed ^ 0x5eed);
     let mut faults = schedule.outside.iter().peekable();
+    let mut node_faults = schedule.nodes.iter().peekable();
+    let mut workers_seen: Option<Instant> = None;
+    let mut thrown = Vec::new();
     let mut paused: Vec<(u32, Instant)> = Vec::new();
     loop {
         if let Some(status) = child.try_wait()? {
             for (pid, _) in paused.drain(..) {
                 signal(pid, libc::SIGCONT);
             }
-            return Ok(status.code().or(Some(-1)));
+            return Ok((status.code().or(Some(-1)), thrown));
         }
         if crate::interrupt::requested() || started.elapsed() > hard_limit {
+            for (pid, _) in paused.drain(..) {
+                signal(pid, libc::SIGCONT);
+            }
             let _ = child.kill();
             let _ = child.wait();
             crate::interrupt::check()?;
-            return Ok(None);
+            return Ok((None, thrown));
         }
         let now_ms = started.elapsed().as_millis() as u64;
         paused.retain(|&(pid, until)| {
@@ -307,8 +326,64 @@ fn drive(child: &mut Child, schedule: &Schedule, hard_limit: Duration) -> Result
             }
             faults.next();
         }
+        if workers_seen.is_none() && !worker_pids(child.id()).is_empty() {
+            workers_seen = Some(Instant::now());
+        }
+        // Node faults land while the workers run (after the job, the
+        // harness reads the counts; a fault then is not this schedule's).
+        if let Some(seen) = workers_seen.filter(|_| !worker_pids(child.id()).is_empty()) {
+            let since_ms = seen.elapsed().as_millis() as u64;
+            while let Some(fault) = node_faults.next_if(|f| f.at_ms() <= since_ms) {
+                let (kind, action) = match fault {
+                    NodeFault::Kill { kind, .. } => (*kind, None),
+                    NodeFault::Pause { kind, for_ms, .. } => (*kind, Some(*for_ms)),
+                };
+                let nodes = processes_titled(child.id(), kind.process());
+                if nodes.is_empty() {
+                    thrown.push(format!("no {} to hit at {since_ms} ms", kind.process()));
+                    continue;
+                }
+                let victim = nodes[rng.random_range(0..nodes.len())];
+                let title = title_of(victim);
+                match action {
+                    None => {
+                        signal(victim, libc::SIGKILL);
+                        thrown.push(format!("kill -9 {title} (pid {victim}) at {since_ms} ms"));
+                    }
+                    Some(for_ms) => {
+                        signal(victim, libc::SIGSTOP);
+                        paused.push((victim, Instant::now() + Duration::from_millis(for_ms)));
+                        thrown.push(format!(
+                            "SIGSTOP {title} (pid {victim}) at {since_ms} ms for {for_ms} ms"
+                        ));
+                    }
+                }
+            }
+        }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// The process title of `pid` (its command line, spaces for NULs).
+fn title_of(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| {
+            String::from_utf8_lossy(&c)
+                .replace('\0', " ")
+                .trim()
+                .to_owned()
+        })
+        .unwrap_or_default()
+}
+
+/// The children of `pid` whose title contains `what`.
+fn processes_titled(pid: u32, what: &str) -> Vec<u32> {
+    let mut found: Vec<u32> = children_of(pid)
+        .into_iter()
+        .filter(|&child| title_of(child).contains(what) && !is_zombie(child))
+        .collect();
+    found.sort_unstable();
+    found
 }
 
 fn signal(pid: u32, signal: i32) {

@@ -3,8 +3,12 @@
 //! SIGKILLs and SIGSTOP pauses at random times, a straggler, the harness's
 //! own killer, Redis kills: of the server with restarts from snapshots on
 //! `single`, of the primary (leader), a replica (follower) or both
-//! replicas on `replicated` and `raft`). The same seed and topology always
-//! give the same schedule (`harness chaos --replay SEED`).
+//! replicas on `replicated` and `raft`), and node faults thrown from
+//! outside the harness by the chaos process itself (`kill -9` or
+//! `SIGSTOP`/`SIGCONT` of a data node or a Sentinel, which the harness did
+//! not schedule and must survive as its topology allows). The same seed
+//! and topology always give the same schedule (`harness chaos --replay
+//! SEED`).
 
 use std::fmt::Write as _;
 
@@ -13,7 +17,7 @@ use rand::{RngExt, SeedableRng};
 
 use crate::faults::{CrashPlan, CrashPoint, SlowWorker, WorkerCrash};
 use crate::params::RedisParams;
-use crate::servers::TopologyKind;
+use crate::servers::{Revival, TopologyKind};
 
 /// How the schedule's workers commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +46,57 @@ pub enum OutsideFault {
     },
 }
 
+/// Which kind of node an outside node fault hits (a random one of its
+/// kind, found among the harness's children by process title).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A redis-server (single server, primary, replica, raft node).
+    Data,
+    /// A redis-sentinel.
+    Sentinel,
+}
+
+impl NodeKind {
+    /// The process title that marks it.
+    pub fn process(self) -> &'static str {
+        match self {
+            NodeKind::Data => "redis-server",
+            NodeKind::Sentinel => "redis-sentinel",
+        }
+    }
+}
+
+/// Something done to a node of the topology from outside the harness,
+/// timed from when the workers are first seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeFault {
+    /// `kill -9` of a random node of `kind`.
+    Kill {
+        /// Milliseconds after the workers start.
+        at_ms: u64,
+        /// Which kind of node.
+        kind: NodeKind,
+    },
+    /// `SIGSTOP` of a random node of `kind`, `SIGCONT` after `for_ms`.
+    Pause {
+        /// Milliseconds after the workers start.
+        at_ms: u64,
+        /// How long it stays stopped.
+        for_ms: u64,
+        /// Which kind of node.
+        kind: NodeKind,
+    },
+}
+
+impl NodeFault {
+    /// When it is thrown, ms after the workers start.
+    pub fn at_ms(&self) -> u64 {
+        match self {
+            NodeFault::Kill { at_ms, .. } | NodeFault::Pause { at_ms, .. } => *at_ms,
+        }
+    }
+}
+
 /// One drawn schedule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
@@ -60,6 +115,8 @@ pub struct Schedule {
     pub params: RedisParams,
     /// Faults from outside the harness.
     pub outside: Vec<OutsideFault>,
+    /// Node faults from outside the harness, in time order.
+    pub nodes: Vec<NodeFault>,
 }
 
 impl Schedule {
@@ -97,32 +154,7 @@ impl Schedule {
             });
         }
         params.kill_every_ms = if rng.random_bool(0.15) { 400 } else { 0 };
-        let (redis_kill, snapshot_s) = match topology {
-            TopologyKind::Single | TopologyKind::Snapshot => match rng.random_range(0..10u32) {
-                0 => ("after-enqueue".to_owned(), 1),
-                1 => (format!("at:{}", rng.random_range(50..=400u64)), 1),
-                2 => ("every:1200".to_owned(), 1),
-                3 => ("before-read".to_owned(), 1),
-                _ => ("none".to_owned(), 0),
-            },
-            // Nodes with their own copies: a killed primary (leader) is
-            // replaced by a failover (election), a killed replica
-            // (follower) catches up; both replicas (with f = 1) down stall
-            // writes until one is back.
-            // Early: a small job is over in a few hundred ms.
-            TopologyKind::Replicated | TopologyKind::Raft => {
-                let at = rng.random_range(20..=150u64);
-                let kill = match rng.random_range(0..10u32) {
-                    0 => format!("primary:at:{at}"),
-                    9 => "primary:after-enqueue".to_owned(),
-                    1 | 2 => format!("replica:at:{at}"),
-                    3 => "random-replica:every:150".to_owned(),
-                    4 => format!("replicas=2:at:{at}"),
-                    _ => "none".to_owned(),
-                };
-                (kill, 0)
-            }
-        };
+        let (redis_kill, snapshot_s) = topology.rules(0).chaos_kill(&mut rng);
         params.topology = topology;
         params.redis_kill = redis_kill.parse().unwrap_or_default();
         params.snapshot_s = snapshot_s;
@@ -156,6 +188,56 @@ impl Schedule {
         params.restart_dead = deaths as u32 >= workers
             || (params.kill_every_ms > 0 && deaths > 0)
             || rng.random_bool(0.2);
+        // Node faults from outside: as many as the topology has kinds of
+        // node for, each a kill or a pause, early (small jobs are short).
+        let rules = topology.rules(params.snapshot_s);
+        let has_sentinels = rules
+            .node_names(params.f)
+            .iter()
+            .any(|n| n.starts_with("sentinel-"));
+        // The harness's own kill of more than f replicas leaves no data
+        // node to spare: then the outside kills hit Sentinels only.
+        let spare_data = !matches!(
+            params.redis_kill.target,
+            crate::faults::KillTarget::Replicas(n) if n > params.f
+        ) || params.redis_kill.is_never();
+        let mut nodes = Vec::new();
+        for _ in 0..rng.random_range(0..=2u32) {
+            let kind = if has_sentinels && rng.random_bool(0.3) {
+                NodeKind::Sentinel
+            } else {
+                NodeKind::Data
+            };
+            let at_ms = rng.random_range(0..=300u64);
+            let kill = rng.random_bool(0.6);
+            if kill && kind == NodeKind::Data && !spare_data {
+                continue;
+            }
+            nodes.push(if kill {
+                NodeFault::Kill { at_ms, kind }
+            } else {
+                NodeFault::Pause {
+                    at_ms,
+                    for_ms: rng.random_range(100..=2500u64),
+                    kind,
+                }
+            });
+        }
+        nodes.sort_by_key(NodeFault::at_ms);
+        // A killed server that would come back empty loses the job: such
+        // schedules snapshot, so the restart reloads the dump.
+        let kills_data = nodes.iter().any(|n| {
+            matches!(
+                n,
+                NodeFault::Kill {
+                    kind: NodeKind::Data,
+                    ..
+                }
+            )
+        });
+        if kills_data && rules.revival("primary") == Revival::Empty {
+            params.snapshot_s = 1;
+        }
         Schedule {
             seed,
             workers,
@@ -164,6 +246,7 @@ impl Schedule {
             unit_bytes,
             params,
             outside,
+            nodes,
         }
     }
 
@@ -211,6 +294,24 @@ impl Schedule {
                 }
             };
         }
+        for fault in &self.nodes {
+            let _ = match fault {
+                NodeFault::Kill { at_ms, kind } => write!(
+                    text,
+                    "; outside kill -9 of a {} {at_ms} ms after the workers start",
+                    kind.process()
+                ),
+                NodeFault::Pause {
+                    at_ms,
+                    for_ms,
+                    kind,
+                } => write!(
+                    text,
+                    "; outside SIGSTOP of a {} {at_ms} ms after the workers start, for {for_ms} ms",
+                    kind.process()
+                ),
+            };
+        }
         text
     }
 }
@@ -221,7 +322,8 @@ mod tests {
 
     #[test]
     fn a_seed_always_draws_the_same_schedule_and_seeds_differ() {
-        let draw = |seed| Schedule::draw(seed, 1.0, ChaosCommit::Atomic, TopologyKind::Single);
+        let single: TopologyKind = "single".parse().unwrap();
+        let draw = |seed| Schedule::draw(seed, 1.0, ChaosCommit::Atomic, single);
         let a = draw(7);
         assert_eq!(a, draw(7));
         let all: Vec<Schedule> = (0..200).map(draw).collect();
@@ -245,13 +347,33 @@ mod tests {
             assert!(deaths < schedule.workers as usize || schedule.params.restart_dead);
         }
         assert!(a.describe().contains("workers"));
+        // Outside node faults are drawn; a kill of the one server makes the
+        // schedule snapshot (it comes back from its dump).
+        assert!(all.iter().any(|s| !s.nodes.is_empty()));
+        for schedule in &all {
+            let kills_server = schedule
+                .nodes
+                .iter()
+                .any(|n| matches!(n, NodeFault::Kill { .. }));
+            assert!(!kills_server || schedule.params.snapshot_s > 0);
+            assert!(schedule.nodes.iter().all(|n| matches!(
+                n,
+                NodeFault::Kill {
+                    kind: NodeKind::Data,
+                    ..
+                } | NodeFault::Pause {
+                    kind: NodeKind::Data,
+                    ..
+                }
+            )));
+        }
     }
 
     #[test]
     fn replicated_schedules_kill_nodes_and_validate() {
         use crate::params::RunContext;
         let all: Vec<Schedule> = (0..200)
-            .map(|s| Schedule::draw(s, 1.0, ChaosCommit::Atomic, TopologyKind::Replicated))
+            .map(|s| Schedule::draw(s, 1.0, ChaosCommit::Atomic, "replicated".parse().unwrap()))
             .collect();
         for kill in [
             "at:",
@@ -278,5 +400,12 @@ mod tests {
             params.validate(context).unwrap();
             assert!(schedule.count_args(30.0).contains(&"replicated".to_owned()));
         }
+        assert!(all.iter().any(|s| s.nodes.iter().any(|n| matches!(
+            n,
+            NodeFault::Kill {
+                kind: NodeKind::Sentinel,
+                ..
+            }
+        ))));
     }
 }

@@ -32,9 +32,11 @@ pub struct ChaosArgs {
     /// atomic, so `--commit plain` with it is no control).
     #[arg(long, default_value = "stream")]
     pub queue: crate::queue::QueueBackend,
-    /// The Redis topology: single (Redis kills restart from snapshots),
-    /// replicated or raft (kills of the primary/leader, a replica/follower
-    /// or both replicas; raft needs --queue lease and the RedisRaft module).
+    /// The Redis topology: single or snapshot (Redis kills restart from
+    /// snapshots), replicated or raft (kills of the primary/leader, a
+    /// replica/follower or both replicas; raft needs --queue lease and the
+    /// RedisRaft module from HARNESS_REDISRAFT). Besides the harness's own
+    /// kills, this process kills and pauses nodes from outside.
     #[arg(long, default_value = "single")]
     pub topology: crate::servers::TopologyKind,
     /// Seconds each schedule may take before it counts as not finished.
@@ -73,16 +75,27 @@ pub fn run(args: ChaosArgs) -> Result<()> {
     if !(args.deadline_s.is_finite() && args.deadline_s > 0.0) {
         bail!("--deadline-s must be a positive number of seconds");
     }
-    match (args.topology, args.queue) {
-        (crate::servers::TopologyKind::Snapshot, _) => bail!(
-            "--topology snapshot: use --topology single (its schedules already snapshot when they kill the server)"
-        ),
-        (crate::servers::TopologyKind::Raft, queue)
-            if queue != crate::queue::QueueBackend::Lease =>
-        {
-            bail!("--topology raft needs --queue lease (RedisRaft rejects the stream commands)")
+    {
+        // The topology's own rules say whether it runs with this queue.
+        let changed = if args.queue == crate::queue::QueueBackend::Stream {
+            Vec::new()
+        } else {
+            vec!["queue"]
+        };
+        let params = crate::params::RedisParams {
+            topology: args.topology,
+            queue: args.queue,
+            ..crate::params::RedisParams::default()
+        };
+        let rules = params.rules(false);
+        let mut settings = params.topology_settings(&changed, "");
+        settings.snapshot_s = settings.snapshot_s.max(1);
+        if let Err(e) = crate::servers::check_topology(rules, &settings) {
+            bail!("--topology {}: {}", args.topology, e.message);
         }
-        _ => {}
+        if let Some(missing) = rules.missing(&settings) {
+            bail!("--topology {}: {missing}", args.topology);
+        }
     }
     let commit = match args.commit {
         CommitArg::Atomic => ChaosCommit::Atomic,
@@ -154,6 +167,35 @@ pub fn run(args: ChaosArgs) -> Result<()> {
         summary.count(Outcome::Failed),
         args.csv.display()
     );
+    let thrown = |what: &str| {
+        summary
+            .rows
+            .iter()
+            .map(|r| r.thrown.matches(what).count())
+            .sum::<usize>()
+    };
+    let summed = |key: &str| {
+        summary
+            .rows
+            .iter()
+            .map(|r| {
+                r.detail
+                    .split_whitespace()
+                    .find_map(|f| f.strip_prefix(key))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            })
+            .sum::<u64>()
+    };
+    println!(
+        "outside node faults thrown: {} kill -9 of a redis-server, {} of a redis-sentinel, {} SIGSTOP of a redis-server, {} of a redis-sentinel; the harness saw {} unexpected node deaths, {} failovers",
+        thrown("kill -9 /usr/bin/redis-server") + thrown("kill -9 redis-server"),
+        thrown("kill -9 /usr/bin/redis-sentinel") + thrown("kill -9 redis-sentinel"),
+        thrown("SIGSTOP /usr/bin/redis-server") + thrown("SIGSTOP redis-server"),
+        thrown("SIGSTOP /usr/bin/redis-sentinel") + thrown("SIGSTOP redis-sentinel"),
+        summed("unexpected_node_deaths="),
+        summed("failovers="),
+    );
     let mut replay_flags = String::new();
     if commit == ChaosCommit::Plain {
         replay_flags.push_str(" --commit plain");
@@ -161,7 +203,7 @@ pub fn run(args: ChaosArgs) -> Result<()> {
     if args.queue != crate::queue::QueueBackend::Stream {
         replay_flags.push_str(&format!(" --queue {}", args.queue));
     }
-    if args.topology != crate::servers::TopologyKind::Single {
+    if args.topology != crate::servers::TopologyKind::default() {
         replay_flags.push_str(&format!(" --topology {}", args.topology));
     }
     for (flag, value) in [

@@ -271,6 +271,7 @@ fn base_row(
         redis_kill: text("redis_kill"),
         redis_down_ms: redis.redis_down_ms,
         restart_dead: redis.restart_dead,
+        restart_nodes: redis.restart_nodes.0,
         deadline_s: redis.deadline_s,
         topology: if params.mode.name() == "redis" {
             redis.topology_name().to_string()
@@ -347,6 +348,8 @@ fn add_measurements(row: &mut RunRow, outcome: &crate::job::JobOutcome, diff_wor
     row.commit_stalls = redis.map_or(0, |r| r.commit_stalls());
     row.min_replicas_acked = redis.and_then(|r| r.min_replicas_acked);
     row.failover_s = redis.map_or(0.0, |r| r.failover_s);
+    row.unexpected_node_deaths = redis.map_or(0, |r| r.unexpected_node_deaths);
+    row.servers_start_s = redis.map_or(0.0, |r| r.server_s);
     row.shaper_used = redis.map_or_else(String::new, |r| r.shaper_used.clone());
     row.host_rtt_ms = redis.map_or(0.0, |r| r.host_rtt_median_ms());
     row.worker_hosts = redis.map_or_else(String::new, |r| {

@@ -104,6 +104,31 @@ impl KillTarget {
         )
     }
 
+    /// Whether the topology of `rules` with `f` failures tolerated has
+    /// what this target kills; the message says what it has instead.
+    pub fn fits(&self, rules: &dyn crate::servers::Rules, f: u32) -> Result<(), String> {
+        let replicas = rules.replicas(f);
+        let topology = rules.name();
+        let nodes = rules.node_names(f);
+        match self {
+            KillTarget::Replicas(n) if *n > replicas => Err(format!(
+                "kills {n} replicas but topology {topology} has {replicas}"
+            )),
+            _ if self.needs_replicas() && replicas == 0 => Err(format!(
+                "targets {self}, but topology {topology} has no replicas: use topology replicated, or a plain kill such as at:MS"
+            )),
+            KillTarget::Node(name) if !nodes.contains(name) => Err(format!(
+                "names node {name}, which topology {topology} does not have (its nodes: {})",
+                if nodes.is_empty() {
+                    "none the harness may kill".to_owned()
+                } else {
+                    nodes.join(", ")
+                }
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Picks the node names to kill now among `nodes` (the nodes that are
     /// up, with their roles); empty when none fits.
     pub fn pick<R: rand::Rng + ?Sized>(&self, nodes: &[NodeView], rng: &mut R) -> Vec<String> {
@@ -187,7 +212,7 @@ pub const MIN_KILL_PERIOD_MS: u64 = 100;
 /// such a run is recorded as not finished.
 pub const MAX_PERIODIC_KILLS: u64 = 10;
 
-const USAGE: &str = "write [TARGET:]WHEN with WHEN none, after-enqueue, at:MS, every:MS, at:P% (when P% of the units are acknowledged), every:P% or before-read, and TARGET primary (the default), replica, random-replica, replicas=N, any or a node name such as replica-2 (e.g. every:1000, replica:at:500)";
+const USAGE: &str = "write [TARGET:]WHEN with WHEN none, after-enqueue, at:MS, every:MS, at:P% (when P% of the units are acknowledged), every:P% or before-read, and TARGET primary (the default), replica, random-replica, replicas=N, any or a node name such as replica-2, sentinel-1 or node-3 (e.g. every:1000, replica:at:500, replica:at:50%)";
 
 impl FromStr for KillWhen {
     type Err = String;
@@ -238,10 +263,14 @@ impl FromStr for KillTarget {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let numbered = |prefix: &str| {
-            text.strip_prefix(prefix)
-                .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n >= 1))
-        };
+        // A node name: lowercase letters, a dash, a number from 1
+        // (`replica-2`, `sentinel-1`, `node-3`); whether the topology has
+        // it is the topology's to say (`KillTarget::fits`).
+        let node_name = text.rsplit_once('-').is_some_and(|(kind, n)| {
+            !kind.is_empty()
+                && kind.bytes().all(|b| b.is_ascii_lowercase())
+                && n.parse::<u32>().is_ok_and(|n| n >= 1)
+        });
         match text {
             "primary" => Ok(KillTarget::Primary),
             "replica" => Ok(KillTarget::Replica),
@@ -253,11 +282,9 @@ impl FromStr for KillTarget {
                 .filter(|n| *n >= 1)
                 .map(KillTarget::Replicas)
                 .ok_or_else(|| format!("bad kill target {text:?}: write replicas=N with N >= 1")),
-            _ if numbered("replica-") || numbered("sentinel-") => {
-                Ok(KillTarget::Node(text.to_owned()))
-            }
+            _ if node_name => Ok(KillTarget::Node(text.to_owned())),
             _ => Err(format!(
-                "unknown kill target {text:?}: use primary, replica, random-replica, replicas=N, any or a node name (replica-N, sentinel-N)"
+                "unknown kill target {text:?}: use primary, replica, random-replica, replicas=N, any or a node name (replica-N, sentinel-N, node-N)"
             )),
         }
     }

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use crate::experiment::{ExperimentFile, FixedTable, InputTable};
-use crate::servers::TopologyKind;
+use crate::servers::TopologySettings;
 
 /// Why the experiment in `file` cannot run on this machine, or `None`
 /// when it can. Looks at every value of every run parameter (the `[fixed]`
@@ -19,7 +19,7 @@ pub fn skip_reason(file: &ExperimentFile) -> Option<String> {
         .iter()
         .filter_map(|table| table.input.as_ref())
         .find_map(missing_book_folder)
-        .or_else(|| missing_raft_module(file, &tables))
+        .or_else(|| missing_topology_needs(file, &tables))
         .or_else(|| missing_host_emulation(&tables))
 }
 
@@ -36,26 +36,29 @@ fn missing_host_emulation(tables: &[FixedTable]) -> Option<String> {
         .map(|e| format!("needs emulated hosts: {e}"))
 }
 
-/// Runs on topology raft need the RedisRaft module (`raft_module`, else
-/// `HARNESS_REDISRAFT`), which no package registry has.
-fn missing_raft_module(file: &ExperimentFile, tables: &[FixedTable]) -> Option<String> {
-    let raft = tables.iter().any(|t| {
-        t.topology
-            .as_ref()
-            .is_some_and(|k| k.0 == TopologyKind::Raft)
-    });
-    if !raft {
-        return None;
-    }
-    let configured = file
+/// What the topologies of the runs need installed that is missing (the
+/// RedisRaft module for raft, redis-sentinel for replicated): the
+/// topology's rules say.
+fn missing_topology_needs(file: &ExperimentFile, tables: &[FixedTable]) -> Option<String> {
+    let raft_module = file
         .fixed
         .raft_module
         .as_ref()
         .map(|m| m.0.clone())
         .unwrap_or_default();
-    crate::servers::raft_module(&configured)
-        .err()
-        .map(|e| format!("needs the RedisRaft module: {e}"))
+    let settings = TopologySettings {
+        raft_module: &raft_module,
+        ..TopologySettings::default()
+    };
+    tables
+        .iter()
+        .filter_map(|t| t.topology.as_ref())
+        .find_map(|kind| {
+            let rules = kind.0.rules(0);
+            rules
+                .missing(&settings)
+                .map(|e| format!("needs what topology {} runs on: {e}", rules.name()))
+        })
 }
 
 /// `[fixed]` and one single-parameter table per `[matrix]` value.

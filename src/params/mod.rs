@@ -21,12 +21,14 @@
 mod external;
 mod value;
 
-pub use value::{ParamValue, Toml};
+pub use value::{ParamValue, Toml, YesNo};
 
-use crate::faults::{KillTarget, RedisKill, SlowWorker, WorkerCrash};
+use crate::faults::{RedisKill, SlowWorker, WorkerCrash};
 use crate::queue::MergeTarget;
 use crate::queue::QueueBackend;
-use crate::servers::{TopologyKind, TopologySpec};
+use crate::servers::{
+    Rules, TopologyKind, TopologySettings, TopologySpec, check_topology, topology_rules,
+};
 
 /// Calls `$callback! { PREFIX... ENTRIES... }` with every `redis`-mode run
 /// parameter as `/// doc [clap attributes] name: Type = default,`.
@@ -72,18 +74,20 @@ macro_rules! redis_parameter_list {
             snapshot_s: u32 = 0,
             /// kill -9 a node of the managed topology, `[TARGET:]WHEN`: WHEN none, after-enqueue,
             /// at:MS or every:MS (after the workers start), or before-read; TARGET primary (the
-            /// server; the default), replica, random-replica, replicas=N, any, or a node name
-            /// (replica-2, sentinel-1). It restarts after redis_down_ms.
+            /// server or raft leader; the default), replica, random-replica, replicas=N, any, or a
+            /// node name (replicated: replica-2, sentinel-1; raft: node-1 .. node-2f+1). It
+            /// restarts after redis_down_ms.
             [long, value_name = "[TARGET:]WHEN", default_value = "none"]
             redis_kill: RedisKill = RedisKill::NEVER,
             /// How long a killed server stays down, milliseconds.
             [long, value_name = "MS", default_value_t = 300]
             redis_down_ms: u64 = 300,
             /// The Redis topology the harness starts: single (one server; with snapshot_s > 0 it
-            /// is the snapshot topology), snapshot, or replicated (a primary, 2f replicas and 3
-            /// Sentinels; workers WAIT for f replicas after each commit).
+            /// is the snapshot topology), snapshot, replicated (a primary, 2f replicas and 3
+            /// Sentinels; workers WAIT for f replicas after each commit) or raft (2f + 1
+            /// RedisRaft nodes; needs queue lease and raft_module).
             [long, value_name = "NAME", default_value = "single"]
-            topology: TopologyKind = TopologyKind::Single,
+            topology: TopologyKind = TopologyKind::default(),
             /// Replicated: failures tolerated; 2f replicas, min-replicas-to-write f, WAIT f.
             [long, value_name = "F", default_value_t = 1]
             f: u32 = 1,
@@ -98,6 +102,11 @@ macro_rules! redis_parameter_list {
             /// outside, out of memory, crashed).
             [long]
             restart_dead: bool = false,
+            /// Bring a node of the managed topology back when it dies of something the harness did
+            /// not do (killed from outside, out of memory), as a service manager would; false: the
+            /// job goes on degraded while the topology survives the loss, and fails otherwise.
+            [long, value_name = "BOOL", default_value = "true"]
+            restart_nodes: $crate::params::YesNo = $crate::params::YesNo(true),
             /// Give up on the job after this many seconds and record it as not finished
             /// (finished = false) instead of failing; 0 = no deadline.
             [long, value_name = "S", default_value_t = 0.0]
@@ -343,37 +352,40 @@ impl RedisParams {
         (self.deadline_s > 0.0).then(|| std::time::Duration::from_secs_f64(self.deadline_s))
     }
 
+    /// The rules of the topology these parameters ask for (`external`:
+    /// a server given by URL).
+    pub fn rules(&self, external: bool) -> &'static dyn Rules {
+        topology_rules(self.topology, self.snapshot_s, external)
+    }
+
+    /// The topology settings, as the topology's rules read them.
+    pub fn topology_settings<'a>(
+        &'a self,
+        changed: &'a [&'static str],
+        url: &'a str,
+    ) -> TopologySettings<'a> {
+        TopologySettings {
+            f: self.f,
+            snapshot_s: self.snapshot_s,
+            min_replicas_max_lag_s: self.min_replicas_max_lag_s,
+            raft_module: &self.raft_module,
+            lease_queue: self.queue == QueueBackend::Lease,
+            url,
+            changed,
+        }
+    }
+
     /// The topology to start (`url`: an external server, nothing started).
     pub fn topology_spec(&self, url: Option<&str>) -> TopologySpec {
-        match (url, self.topology) {
-            (Some(url), _) => TopologySpec::External {
-                url: url.to_owned(),
-            },
-            (None, TopologyKind::Raft) => TopologySpec::Raft {
-                f: self.f,
-                module: self.raft_module.clone(),
-            },
-            (None, TopologyKind::Replicated) => TopologySpec::Replicated {
-                f: self.f,
-                min_replicas_max_lag_s: self.min_replicas_max_lag_s,
-            },
-            (None, TopologyKind::Single | TopologyKind::Snapshot) if self.snapshot_s > 0 => {
-                TopologySpec::Snapshot {
-                    interval_s: self.snapshot_s,
-                    place: None,
-                }
-            }
-            (None, _) => TopologySpec::Single { place: None },
-        }
+        let changed = self.changed();
+        self.rules(url.is_some())
+            .spec(&self.topology_settings(&changed, url.unwrap_or("")))
     }
 
     /// The topology's name as runs record it (`snapshot` when a single
     /// server snapshots).
     pub fn topology_name(&self) -> &'static str {
-        match self.topology {
-            TopologyKind::Single if self.snapshot_s > 0 => "snapshot",
-            kind => kind.name(),
-        }
+        self.rules(false).name()
     }
 
     /// The link shape of the emulated hosts.
@@ -422,10 +434,20 @@ impl RedisParams {
                 "emulated hosts run local workers: use --workers 1 or more",
             ));
         }
-        if !matches!(self.topology, TopologyKind::Single | TopologyKind::Snapshot) {
+        if !self.rules(false).emulated_hosts() {
+            let able: Vec<&str> = TopologyKind::ALL
+                .iter()
+                .map(|k| k.rules(0))
+                .filter(|r| r.emulated_hosts())
+                .map(|r| r.name())
+                .collect();
             return Err(ParamError::new(
                 "hosts",
-                "emulated hosts support topology single or snapshot (one server in its own namespace)",
+                format!(
+                    "emulated hosts run one server in its own namespace, which topology {} is not: use topology {}",
+                    self.topology_name(),
+                    able.join(" or ")
+                ),
             ));
         }
         let limits = [
@@ -456,115 +478,17 @@ impl RedisParams {
         Ok(())
     }
 
-    /// The topology settings and kill targets fit together.
-    fn validate_topology(&self) -> Result<(), ParamError> {
-        let raft = self.topology == TopologyKind::Raft;
-        if raft {
-            if self.queue != QueueBackend::Lease {
-                return Err(ParamError::new(
-                    "topology",
-                    "raft needs queue = \"lease\" (--queue lease): RedisRaft rejects the stream commands of the stream queue",
-                ));
-            }
-            if self.f == 0 {
-                return Err(ParamError::new(
-                    "f",
-                    "must be at least 1 with topology raft (2f + 1 nodes): use f = 1",
-                ));
-            }
-            if self.snapshot_s > 0 {
-                return Err(ParamError::new(
-                    "snapshot_s",
-                    "the raft topology keeps its own log and snapshots: drop snapshot_s",
-                ));
-            }
-        } else if self.changed().contains(&"raft_module") {
-            return Err(ParamError::new(
-                "raft_module",
-                "only applies to topology raft: drop it or set topology = \"raft\"",
-            ));
-        }
-        let replicated = self.topology == TopologyKind::Replicated;
-        if replicated && self.f == 0 {
-            return Err(ParamError::new(
-                "f",
-                "must be at least 1 with topology replicated (2f replicas, WAIT f): use f = 1 or topology single",
-            ));
-        }
-        if !replicated {
-            let changed = self.changed();
-            let keys: &[&str] = if raft {
-                &["wait_timeout_ms", "min_replicas_max_lag_s"]
-            } else {
-                &["f", "wait_timeout_ms", "min_replicas_max_lag_s"]
-            };
-            for &key in keys {
-                if changed.contains(&key) {
-                    return Err(ParamError::new(
-                        key,
-                        "only applies to topology replicated: drop it or set topology = \"replicated\"",
-                    ));
-                }
-            }
-        }
-        if self.topology == TopologyKind::Snapshot && self.snapshot_s == 0 {
-            return Err(ParamError::new(
-                "topology",
-                "snapshot needs snapshot_s > 0 (the snapshot interval, seconds)",
-            ));
-        }
-        if replicated && self.snapshot_s > 0 {
-            return Err(ParamError::new(
-                "snapshot_s",
-                "the replicated topology runs without persistence (replicas hold the data): drop snapshot_s or use topology single",
-            ));
-        }
-        let target = &self.redis_kill.target;
-        let replicas = if replicated || raft { 2 * self.f } else { 0 };
-        let nodes = if replicated {
-            format!("primary, replica-1..replica-{replicas} and sentinel-1..sentinel-3")
-        } else if raft {
-            format!(
-                "node-1..node-{} (primary: the leader; replica: a follower)",
-                replicas + 1
-            )
-        } else {
-            "one server (primary)".to_owned()
-        };
-        let missing = match target {
-            KillTarget::Replicas(n) if *n > replicas => Some(format!(
-                "kills {n} replicas but topology {} has {replicas}",
-                self.topology_name()
-            )),
-            _ if target.needs_replicas() && replicas == 0 => Some(format!(
-                "targets {target}, but topology {} has no replicas: use topology replicated, or a plain kill such as at:MS",
-                self.topology_name()
-            )),
-            KillTarget::Node(name) => {
-                let named: &[(&str, u32)] = if raft {
-                    &[("node-", replicas + 1)]
-                } else {
-                    &[("replica-", replicas), ("sentinel-", 3)]
-                };
-                let known = (replicated || raft)
-                    && named.iter().any(|(prefix, count)| {
-                        name.strip_prefix(prefix)
-                            .and_then(|n| n.parse::<u32>().ok())
-                            .is_some_and(|n| (1..=*count).contains(&n))
-                    });
-                (!known).then(|| {
-                    format!(
-                        "names node {name}, which topology {} does not have (its nodes: {nodes})",
-                        self.topology_name()
-                    )
-                })
-            }
-            _ => None,
-        };
-        match missing {
-            Some(message) => Err(ParamError::new("redis_kill", message)),
-            None => Ok(()),
-        }
+    /// The topology settings and kill targets fit together: asks the
+    /// topology's rules (see [`crate::servers::Rules`]).
+    fn validate_topology(&self, run: RunContext<'_>) -> Result<(), ParamError> {
+        let rules = self.rules(run.external_server);
+        let changed = self.changed();
+        check_topology(rules, &self.topology_settings(&changed, ""))
+            .map_err(|e| ParamError::new(e.key, e.message))?;
+        self.redis_kill
+            .target
+            .fits(rules, self.f)
+            .map_err(|message| ParamError::new("redis_kill", message))
     }
 
     /// Checks the parameters against where they run: the one validation
@@ -619,7 +543,7 @@ impl RedisParams {
             let managed_only = [
                 ("redis_kill", !self.redis_kill.is_never()),
                 ("snapshot_s", self.snapshot_s > 0),
-                ("topology", self.topology != TopologyKind::Single),
+                ("topology", self.topology != TopologyKind::default()),
             ];
             if let Some((key, _)) = managed_only.iter().find(|(_, set)| *set) {
                 return Err(ParamError::new(
@@ -629,7 +553,7 @@ impl RedisParams {
             }
         }
         self.validate_external_worker()?;
-        self.validate_topology()?;
+        self.validate_topology(run)?;
         self.validate_hosts(run)?;
         if self.pipeline == 0 {
             return Err(ParamError::new(
@@ -847,8 +771,26 @@ mod tests {
             Ok(())
         );
         assert_eq!(with("kill=any:every:500"), Ok(()));
+        // Node names are the topology's: raft has node-N, replicated does not.
+        let raft = |kill: &str| {
+            RedisParams {
+                topology: "raft".parse().unwrap(),
+                queue: QueueBackend::Lease,
+                redis_kill: kill.parse().unwrap(),
+                ..RedisParams::default()
+            }
+            .validate(redis(2))
+            .map_err(|e| e.key)
+        };
+        assert_eq!(raft("node-3:at:5"), Ok(()));
+        assert_eq!(raft("node-4:at:5"), Err("redis_kill"));
+        assert_eq!(raft("sentinel-1:at:5"), Err("redis_kill"));
+        assert_eq!(
+            with("topology=replicated kill=node-1:at:5"),
+            Err("redis_kill")
+        );
         let err = RedisParams {
-            topology: TopologyKind::Replicated,
+            topology: "replicated".parse().unwrap(),
             redis_kill: "replica-3:at:5".parse().unwrap(),
             ..RedisParams::default()
         }
@@ -892,7 +834,7 @@ mod tests {
         };
         assert_eq!(hosts(2).validate(external).unwrap_err().key, "hosts");
         let replicated = RedisParams {
-            topology: TopologyKind::Replicated,
+            topology: "replicated".parse().unwrap(),
             ..hosts(2)
         };
         assert_eq!(replicated.validate(redis(2)).unwrap_err().key, "hosts");

@@ -62,6 +62,42 @@ impl ParamValue for bool {
     }
 }
 
+/// A yes/no run parameter that defaults to yes, so its command line says
+/// the value (`--restart-nodes false`) instead of being a bare flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct YesNo(pub bool);
+
+impl FromStr for YesNo {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "true" | "yes" | "on" => Ok(YesNo(true)),
+            "false" | "no" | "off" => Ok(YesNo(false)),
+            other => Err(format!("bad value {other:?}: write true or false")),
+        }
+    }
+}
+
+impl Display for YesNo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl ParamValue for YesNo {
+    fn parse_text(text: &str) -> Result<Self, String> {
+        text.parse()
+    }
+    fn text(&self) -> String {
+        self.to_string()
+    }
+    fn from_toml<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        bool::deserialize(deserializer).map(YesNo)
+    }
+}
+
 /// Values written as text in TOML too (`redis_kill = "every:1000"`).
 macro_rules! text_value {
     ($($ty:ty),*) => {$(

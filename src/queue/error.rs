@@ -129,13 +129,20 @@ pub enum QueueError {
     /// The managed redis-server could not be started or died.
     #[error(transparent)]
     Server(#[from] ServerError),
-    /// The managed redis-server exited while the job ran.
+    /// A node of the managed topology died without the harness doing it,
+    /// and the topology cannot go on.
     #[error(
-        "the redis-server the harness started (port {port}) exited during the job: see its log below and rerun; last log lines:\n{log_tail}"
+        "{node} {status} during the job, and nobody scheduled it: {why}; rerun with {keeps}. Its last log lines:\n{log_tail}"
     )]
-    ServerDied {
-        /// Its port.
-        port: u16,
+    NodeLost {
+        /// The node's name (`primary`, `replica-1`, `node-2`).
+        node: String,
+        /// How it ended.
+        status: String,
+        /// Why the job cannot go on.
+        why: String,
+        /// The setting that would have kept the counts.
+        keeps: String,
         /// The end of its log.
         log_tail: String,
     },
@@ -311,8 +318,13 @@ fn is_transient(error: &RedisError) -> bool {
 
 /// What a replicated topology answers around a failover: a demoted primary
 /// (`READONLY`), a primary without enough replicas (`NOREPLICAS`), a
-/// replica that lost its primary (`MASTERDOWN`). Reconnecting (through
-/// Sentinel) and retrying is the cure, as for a server that is down.
+/// replica that lost its primary (`MASTERDOWN`); and what any server
+/// answers while it cannot serve yet: a script or Function still running
+/// (`BUSY`, e.g. a primary paused with SIGSTOP inside a Function call),
+/// a snapshot loading (`LOADING`), a cluster without a leader
+/// (`CLUSTERDOWN`, `TRYAGAIN`). Reconnecting (through Sentinel) and
+/// retrying with a backoff is the cure, as for a server that is down:
+/// these replies are waited out, never fatal.
 fn failover_refusal(error: &RedisError) -> bool {
     // RedisRaft: a follower (`MOVED 0 leader`), no leader (`CLUSTERDOWN`),
     // an election cutting a write off (`TIMEOUT not committed yet`).
@@ -323,6 +335,8 @@ fn failover_refusal(error: &RedisError) -> bool {
                 | "NOREPLICAS"
                 | "MASTERDOWN"
                 | "LOADING"
+                | "BUSY"
+                | "TRYAGAIN"
                 | "MOVED"
                 | "CLUSTERDOWN"
                 | "TIMEOUT"
@@ -401,6 +415,20 @@ mod tests {
             .timed(std::time::Duration::from_secs(5));
         assert!(err.is_redis_gone());
         assert!(err.to_string().contains("timed out after 5 s"), "{err}");
+        for reply in [
+            "BUSY Redis is busy running a script",
+            "LOADING Redis is loading the dataset in memory",
+            "MASTERDOWN Link with MASTER is down",
+            "TRYAGAIN Multiple keys request during rehashing of slot",
+            "CLUSTERDOWN The cluster is down",
+        ] {
+            let (code, detail) = reply.split_once(' ').unwrap();
+            let refusal = redis::make_extension_error(code.into(), Some(detail.into()));
+            assert!(
+                QueueError::from_command(refusal, "u", "XINFO STREAM").is_redis_gone(),
+                "{reply} is transient"
+            );
+        }
         let config: RedisError = (ErrorKind::InvalidClientConfig, "bad port").into();
         assert!(matches!(
             QueueError::from_connect(config, "u"),

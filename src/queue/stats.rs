@@ -419,6 +419,8 @@ pub struct RedisReport {
     pub replicas: u32,
     /// Failovers seen (Sentinel named another primary).
     pub failovers: u64,
+    /// Nodes of the managed topology that died without the harness doing it.
+    pub unexpected_node_deaths: u64,
     /// Replicas (and demoted primaries) restarted after a kill.
     pub replica_restarts: u64,
     /// Commits refused or cut off by a failover and retried.
@@ -520,6 +522,7 @@ impl RedisReport {
             topology: String::new(),
             replicas: 0,
             failovers: 0,
+            unexpected_node_deaths: 0,
             replica_restarts: 0,
             commit_retries: 0,
             wait_ms: LatencyHistogram::default(),

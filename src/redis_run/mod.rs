@@ -40,7 +40,6 @@ pub(crate) use pool::{Ended, WorkerLaunch, WorkerPool};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::events::EventKind;
 use crate::events::{Event, read_events};
 use crate::faults::{KillWhen, ThrottleMethod, Throttler};
 use crate::input::Unit;
@@ -373,6 +372,7 @@ pub fn run_redis_job(
     report.redis_restarts = outage.restarts;
     report.replica_restarts = outage.replica_restarts;
     report.failovers = outage.failovers;
+    report.unexpected_node_deaths = outage.unexpected_node_deaths;
     report.relaunches = supervised.relaunches;
     report.crashes = supervised.crashes;
     report.kills = supervised.kills;
@@ -389,7 +389,15 @@ pub fn run_redis_job(
     }
 
     let phase = Instant::now();
-    let counts = read_counts_through_failovers(&queue, &endpoint, options.reconnect_s)?;
+    let counts = read_counts_through_failovers(
+        &queue,
+        &endpoint,
+        options.reconnect_s,
+        topology,
+        &mut outage,
+    )?;
+    report.unexpected_node_deaths = outage.unexpected_node_deaths;
+    report.redis_restarts = outage.restarts;
     let merge_s = phase.elapsed().as_secs_f64();
     report.read_s = merge_s;
     if options.url.is_some() {
@@ -421,16 +429,7 @@ pub fn run_redis_job(
     }
     events.extend(supervised.events);
     events.sort_by(|a, b| a.at_unix_s.total_cmp(&b.at_unix_s));
-    report.failover_s = outage
-        .primary_kills
-        .iter()
-        .filter_map(|&killed| {
-            events
-                .iter()
-                .find(|e| e.kind == EventKind::Committed && e.at_unix_s > killed)
-                .map(|e| e.at_unix_s - killed)
-        })
-        .fold(0.0, f64::max);
+    report.failover_s = outage::failover_s(&outage.primary_kills, &outage.failover_times, &events);
     Ok(RedisOutcome {
         counts,
         tally,
@@ -444,20 +443,39 @@ pub fn run_redis_job(
 
 /// Reads the counts, retrying for up to `patience_s` while Redis is
 /// unreachable (a node killed just before the read may still be failing
-/// over).
+/// over; one that died meanwhile is handled by `outage`, as during the job).
 fn read_counts_through_failovers(
     queue: &JobQueue,
     endpoint: &Endpoint,
     patience_s: u64,
+    topology: &mut dyn crate::servers::Topology,
+    outage: &mut RedisOutage<'_>,
 ) -> Result<WordCounts, QueueError> {
     let give_up = Instant::now() + Duration::from_secs(patience_s);
+    let restarts_before = outage.restarts;
     loop {
-        let attempt = endpoint
-            .connect()
-            .and_then(|mut con| queue.read_counts(&mut con));
+        let attempt = endpoint.connect().and_then(|mut con| {
+            let counts = queue.read_counts(&mut con)?;
+            // A node brought back during the read may have come back from
+            // a snapshot older than the end of the job: never hand out
+            // counts of a job Redis no longer calls complete.
+            if outage.restarts > restarts_before && !queue.is_complete(&mut con)? {
+                return Err(QueueError::Stuck(
+                    "a Redis node died after the job was done and came back from an older snapshot, so work acknowledged after that snapshot is undone and the counts rolled back: rerun the job (a replicated topology keeps such work)".into(),
+                ));
+            }
+            Ok(counts)
+        });
         match attempt {
             Err(e) if e.is_redis_gone() && Instant::now() < give_up => {
                 crate::interrupt::check()?;
+                if topology.managed() {
+                    if let Some(dead) = topology.died() {
+                        let restart = outage.restart_nodes;
+                        outage.unexpected_death(topology, dead, restart)?;
+                    }
+                    outage.revive(topology)?;
+                }
                 std::thread::sleep(Duration::from_millis(100));
             }
             other => return other,

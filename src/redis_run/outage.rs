@@ -1,6 +1,17 @@
 //! Kills and restarts of nodes of the managed topology during a job (Lab
-//! 4), the harness's events about them (node down/up, failovers), and
+//! 4), deaths nobody scheduled (a node killed from outside, out of
+//! memory), the harness's events about them (node down/up, failovers), and
 //! putting the job back after a restart.
+//!
+//! A node that dies on its own is a fault to survive, not an error: the
+//! topology's rules ([`crate::servers::Rules`]) say whether the job can go
+//! on with the nodes that are down and how a dead node comes back; with
+//! `restart_nodes` (the default) it is restarted as soon as the topology
+//! allows (a dead primary after Sentinel's failover), as a service manager
+//! would. When the job cannot go on (one server without persistence: the
+//! queue and counts died with it; more nodes down than the topology
+//! survives and no restart), it fails at once saying what died, why and
+//! which setting would have kept the counts.
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +19,7 @@ use crate::events::{Event, EventKind, now_unix_s};
 use crate::faults::{KillTarget, Role};
 use crate::input::Unit;
 use crate::queue::{Endpoint, JobQueue, QueueError};
-use crate::servers::Topology;
+use crate::servers::{DeadNode, Revival, Topology};
 
 /// How long a restart keeps trying to put the job back (a primary without
 /// enough replicas refuses writes until one is back in sync).
@@ -16,6 +27,8 @@ const RESTORE_WINDOW: Duration = Duration::from_secs(30);
 /// How long a killed node may wait for its restart to be possible (a
 /// killed primary waits for Sentinel's failover).
 const READY_WINDOW: Duration = Duration::from_secs(30);
+/// Tries to start a node that keeps dying while it starts.
+const RESTART_ATTEMPTS: u32 = 3;
 
 /// Kills and restarts of the topology's nodes and what the harness noted.
 pub(super) struct RedisOutage<'a> {
@@ -33,10 +46,20 @@ pub(super) struct RedisOutage<'a> {
     pub replica_restarts: u64,
     /// Times Sentinel named another primary.
     pub failovers: u64,
-    /// When the primary was killed (Unix seconds), for the failover time.
+    /// When the primary was killed or died (Unix seconds), for the failover time.
     pub primary_kills: Vec<f64>,
+    /// When a failover was seen (Unix seconds).
+    pub failover_times: Vec<f64>,
+    /// Nodes that died without the harness doing it.
+    pub unexpected_node_deaths: u64,
     /// Nodes killed and not restarted yet.
     down: Vec<String>,
+    /// Bring back nodes that die on their own (`restart_nodes`).
+    pub restart_nodes: bool,
+    /// Nodes that died on their own and are not back yet.
+    dead: Vec<String>,
+    /// Nodes that died on their own and stay down (`restart_nodes = false`).
+    left_dead: Vec<String>,
     /// The primary last seen.
     last_primary: Option<String>,
     /// An external worker's Function library, loaded again after every
@@ -63,7 +86,12 @@ impl<'a> RedisOutage<'a> {
             replica_restarts: 0,
             failovers: 0,
             primary_kills: Vec::new(),
+            failover_times: Vec::new(),
+            unexpected_node_deaths: 0,
             down: Vec::new(),
+            restart_nodes: true,
+            dead: Vec::new(),
+            left_dead: Vec::new(),
             last_primary: None,
             functions: None,
         }
@@ -134,19 +162,47 @@ impl<'a> RedisOutage<'a> {
     /// Starts the killed nodes again and puts back what the topology lost:
     /// the queue when no snapshot (or promoted replica) had it, the Function.
     pub fn restart(&mut self, topology: &mut dyn Topology) -> Result<(), QueueError> {
+        let names = std::mem::take(&mut self.down);
+        self.bring_back(topology, names, "restarted")
+    }
+
+    /// Starts `names` again, notes it, and puts the job back.
+    fn bring_back(
+        &mut self,
+        topology: &mut dyn Topology,
+        names: Vec<String>,
+        how: &str,
+    ) -> Result<(), QueueError> {
         let replicated = topology.replicas() > 0;
-        for name in std::mem::take(&mut self.down) {
-            topology.restart(&name)?;
+        for name in names {
+            // A node killed from outside while it starts (it is not up
+            // yet, so nobody can tell) is started again, a few times.
+            let mut attempt = 1;
+            while let Err(e) = topology.restart(&name) {
+                if attempt >= RESTART_ATTEMPTS {
+                    return Err(e.into());
+                }
+                attempt += 1;
+                self.unexpected_node_deaths += 1;
+                self.note(
+                    EventKind::RedisDown,
+                    &format!("{name} died while it started ({e}); starting it again"),
+                );
+            }
             self.restarts += 1;
-            let primary = topology.primary();
             let detail = if !replicated || name.starts_with("sentinel-") {
-                format!("{name} restarted")
+                format!("{name} {how}")
             } else {
                 self.replica_restarts += 1;
-                format!(
-                    "{name} restarted as a replica of {}",
-                    primary.as_deref().unwrap_or("?")
-                )
+                match topology.primary() {
+                    Some(primary) if primary != name => {
+                        format!("{name} {how} as a replica of {primary}")
+                    }
+                    Some(_) => format!("{name} {how} as the primary (no other node was promoted)"),
+                    None => format!(
+                        "{name} {how}; no primary is named right now (a failover is under way)"
+                    ),
+                }
             };
             self.note(EventKind::RedisUp, &detail);
         }
@@ -159,6 +215,12 @@ impl<'a> RedisOutage<'a> {
             match restored {
                 Ok(requeued) => break requeued,
                 Err(e) if e.is_redis_gone() && started.elapsed() < RESTORE_WINDOW => {
+                    // A node that died meanwhile (killed from outside) is
+                    // handled as any death nobody scheduled.
+                    if let Some(dead) = topology.died() {
+                        self.unexpected_death(topology, dead, self.restart_nodes)?;
+                        self.revive(topology)?;
+                    }
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(e) => return Err(e),
@@ -174,6 +236,120 @@ impl<'a> RedisOutage<'a> {
             );
         }
         Ok(())
+    }
+
+    /// A node died without the harness doing it: records it, and fails
+    /// when the topology cannot go on (see the module doc); otherwise the
+    /// node is brought back by [`RedisOutage::revive`] when `restart`.
+    pub fn unexpected_death(
+        &mut self,
+        topology: &mut dyn Topology,
+        node: DeadNode,
+        restart: bool,
+    ) -> Result<(), QueueError> {
+        self.unexpected_node_deaths += 1;
+        let was_primary = self.last_primary.as_deref() == Some(node.name.as_str());
+        if was_primary {
+            self.primary_kills.push(now_unix_s());
+        }
+        let tail: Vec<&str> = node.log_tail.lines().rev().take(3).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        self.note(
+            EventKind::RedisDown,
+            &format!(
+                "{} {} without the harness doing it ({}); last log lines: {}",
+                node.name,
+                node.status,
+                if was_primary { "primary" } else { "node" },
+                tail.join(" | ")
+            ),
+        );
+        self.dead.push(node.name.clone());
+        let rules = topology.rules();
+        let f = topology.f();
+        let down: Vec<String> = self
+            .down
+            .iter()
+            .chain(&self.dead)
+            .chain(&self.left_dead)
+            .cloned()
+            .collect();
+        let revivals: Vec<Revival> = down.iter().map(|n| rules.revival(n)).collect();
+        let why = if revivals.contains(&Revival::Empty) {
+            Some((
+                format!(
+                    "topology {} keeps the job's queue and counts only in that server's memory, so they died with it and the counts can no longer be trusted or finished",
+                    rules.name()
+                ),
+                rules.keeps_counts().to_owned(),
+            ))
+        } else if rules.survives(f, &down) {
+            None
+        } else if !rules.recoverable(f, &down) {
+            Some((
+                format!(
+                    "topology {} (f = {f}) has {} down at once, and nothing that holds the job is left to bring them back from",
+                    rules.name(),
+                    down.join(", ")
+                ),
+                "fewer nodes down at once (at most f of them; a larger f tolerates more)"
+                    .to_owned(),
+            ))
+        } else if !restart {
+            Some((
+                format!(
+                    "topology {} (f = {f}) cannot go on with {} down, and restart_nodes = false leaves them down",
+                    rules.name(),
+                    down.join(", ")
+                ),
+                "restart_nodes = true (--restart-nodes true), so a dead node is brought back"
+                    .to_owned(),
+            ))
+        } else {
+            None
+        };
+        if let Some((why, keeps)) = why {
+            return Err(QueueError::NodeLost {
+                node: node.name,
+                status: node.status,
+                why,
+                keeps,
+                log_tail: node.log_tail,
+            });
+        }
+        eprintln!(
+            "note: {} of topology {} {} without the harness doing it; the job goes on{}",
+            node.name,
+            rules.name(),
+            node.status,
+            if restart {
+                " and the node is brought back"
+            } else {
+                " degraded (restart_nodes = false)"
+            }
+        );
+        if !restart {
+            self.dead.retain(|n| n != &node.name);
+            self.left_dead.push(node.name);
+        }
+        Ok(())
+    }
+
+    /// Brings back the nodes that died on their own once the topology
+    /// allows it (a dead primary after the failover); true when any came back.
+    pub fn revive(&mut self, topology: &mut dyn Topology) -> Result<bool, QueueError> {
+        let ready: Vec<String> = self
+            .dead
+            .iter()
+            .filter(|name| topology.ready_to_restart(name))
+            .cloned()
+            .collect();
+        if ready.is_empty() {
+            return Ok(false);
+        }
+        self.dead.retain(|n| !ready.contains(n));
+        self.bring_back(topology, ready, "brought back after its unexpected death")?;
+        Ok(true)
     }
 
     /// Kills `target`, waits `down` and until the nodes can restart, and
@@ -196,17 +372,19 @@ impl<'a> RedisOutage<'a> {
         self.restart(topology)
     }
 
-    /// Notes a failover when Sentinel names another primary than before.
-    pub fn watch_primary(&mut self, topology: &mut dyn Topology) {
+    /// Notes a failover when Sentinel names another primary than before;
+    /// true when it did.
+    pub fn watch_primary(&mut self, topology: &mut dyn Topology) -> bool {
         if topology.replicas() == 0 {
-            return;
+            return false;
         }
         let Some(primary) = topology.primary() else {
-            return;
+            return false;
         };
         match self.last_primary.replace(primary.clone()) {
             Some(before) if before != primary => {
                 self.failovers += 1;
+                self.failover_times.push(now_unix_s());
                 if let Some(functions) = &self.functions
                     && let Err(e) = functions.load_at(self.endpoint)
                 {
@@ -218,8 +396,64 @@ impl<'a> RedisOutage<'a> {
                     EventKind::RedisUp,
                     &format!("failover: {primary} is the primary now (was {before})"),
                 );
+                true
             }
-            _ => {}
+            _ => false,
         }
+    }
+}
+
+/// The longest failover of a job, seconds: from each death or kill of the
+/// primary (`primary_down`, Unix seconds) to the next applied commit; for a
+/// failover with no death before it (a primary paused with SIGSTOP until
+/// Sentinel or Raft replaced it), from the last commit before the failover
+/// to the first after it (when the pause began is not seen, the commit gap
+/// bounds it).
+pub(super) fn failover_s(primary_down: &[f64], failovers: &[f64], events: &[Event]) -> f64 {
+    let commits: Vec<f64> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Committed)
+        .map(|e| e.at_unix_s)
+        .collect();
+    let next_commit = |after: f64| commits.iter().copied().find(|&t| t > after);
+    let from_deaths = primary_down
+        .iter()
+        .filter_map(|&down| next_commit(down).map(|t| t - down));
+    let from_pauses = failovers
+        .iter()
+        .filter(|&&seen| {
+            // A failover explained by a death within the previous 30 s is counted above.
+            !primary_down
+                .iter()
+                .any(|&down| down <= seen && seen - down < 30.0)
+        })
+        .filter_map(|&seen| {
+            let before = commits.iter().copied().rfind(|&t| t <= seen)?;
+            next_commit(seen).map(|after| after - before)
+        });
+    from_deaths.chain(from_pauses).fold(0.0, f64::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit(at: f64) -> Event {
+        Event {
+            at_unix_s: at,
+            worker: 0,
+            kind: EventKind::Committed,
+            unit: String::new(),
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_failover_lasts_from_the_death_or_the_last_commit_to_the_next_commit() {
+        let events = [commit(1.0), commit(2.0), commit(5.5), commit(6.0)];
+        assert_eq!(failover_s(&[], &[], &events), 0.0);
+        assert_eq!(failover_s(&[3.0], &[4.0], &events), 2.5);
+        // A pause: no death seen, the failover at 5.0 follows the commit at 2.0.
+        assert_eq!(failover_s(&[], &[5.0], &events), 3.5);
     }
 }

@@ -15,10 +15,13 @@
 //!   server restored from an older snapshot), the workers start again.
 //!
 //! The loop also runs the Redis kill schedule, the outside killer
-//! (`kill_every_ms`), Ctrl-C/SIGTERM and the run's deadline. A kill due
-//! at a share of the units (`at:50%`) is fired when Redis says that many
-//! are acknowledged (asked every poll while one is pending); the faults
-//! that fired are counted ([`Supervised::faults_fired`]).
+//! (`kill_every_ms`), Ctrl-C/SIGTERM and the run's deadline, and watches
+//! the topology's nodes: a node that dies without the harness doing it is
+//! recorded and, as the topology's rules allow, survived and brought back
+//! (see `outage`), or ends the job at once with what died and why. A kill
+//! due at a share of the units (`at:50%`) is fired when Redis says that
+//! many are acknowledged (asked every poll while one is pending); the
+//! faults that fired are counted ([`Supervised::faults_fired`]).
 
 use std::time::{Duration, Instant};
 
@@ -143,6 +146,7 @@ impl Supervisor<'_, '_> {
     /// Waits until Redis says every unit is done (or fails, see the module doc).
     pub fn run(mut self) -> Result<Supervised, QueueError> {
         let params = self.params;
+        self.outage.restart_nodes = params.restart_nodes.0;
         let mut out = Supervised::default();
         let mut schedule = KillSchedule::new(
             params.redis_kill.when,
@@ -168,6 +172,8 @@ impl Supervisor<'_, '_> {
         let mut before_read_due = params.redis_kill.when == KillWhen::BeforeRead;
         let managed = self.topology.managed();
         let mut last_watch = Instant::now();
+        // Whether the last "not done" came over a connection made just for it.
+        let mut fresh_answer = false;
         loop {
             interrupt::check()?;
             if let Some(network) = self.network.as_deref_mut() {
@@ -214,15 +220,23 @@ impl Supervisor<'_, '_> {
                     eprintln!("note: {note}");
                     self.outage.note(EventKind::RedisUp, &note);
                 }
-                if let Some(dead) = self.topology.died() {
-                    return Err(QueueError::ServerDied {
-                        port: dead.port,
-                        log_tail: format!("({}) {}", dead.name, dead.log_tail),
-                    });
+                // Deaths nobody scheduled: the topology decides (see `outage`).
+                while let Some(dead) = self.topology.died() {
+                    self.outage
+                        .unexpected_death(self.topology, dead, params.restart_nodes.0)?;
+                    con = None;
+                }
+                if self.outage.revive(self.topology)? {
+                    con = None;
                 }
                 if last_watch.elapsed() >= CHECK_EVERY {
                     last_watch = Instant::now();
-                    self.outage.watch_primary(self.topology);
+                    if self.outage.watch_primary(self.topology) {
+                        // The old primary may still answer (paused, then
+                        // resumed before Sentinel demotes it) with a stale
+                        // view of the job: ask the new one.
+                        con = None;
+                    }
                 }
             }
 
@@ -276,7 +290,11 @@ impl Supervisor<'_, '_> {
             let due = last_check.is_none_or(|t| t.elapsed() >= CHECK_EVERY);
             if ended_now || (live == 0 && !self.remote_only) || due {
                 last_check = Some(Instant::now());
-                match self.progress(&mut con)? {
+                let progress = self.progress(&mut con)?;
+                if progress != Progress::NotDone {
+                    fresh_answer = false;
+                }
+                match progress {
                     Progress::Done => {
                         out.done_at.get_or_insert_with(Instant::now);
                         if live == 0 && before_read_due && managed {
@@ -311,6 +329,14 @@ impl Supervisor<'_, '_> {
                         out.done_at = None;
                         // With remote_only, the joined workers of other hosts count.
                         if live == 0 && !self.remote_only {
+                            // Every worker saw the job done: make sure this
+                            // answer came from the primary of now, not a
+                            // connection to one replaced since.
+                            if !fresh_answer {
+                                con = None;
+                                fresh_answer = true;
+                                continue;
+                            }
                             let allowed = MAX_RELAUNCHES + self.outage.restarts as usize;
                             if normal_exits > 0 && out.relaunches < allowed {
                                 // A restored snapshot brought back units the
@@ -329,6 +355,7 @@ impl Supervisor<'_, '_> {
                                 dead.clear();
                                 stuck_checked = 0;
                                 normal_exits = 0;
+                                fresh_answer = false;
                                 continue;
                             }
                             return Err(QueueError::Stuck(self.all_ended_message(

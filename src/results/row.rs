@@ -24,6 +24,7 @@ pub const PARAMETER_COLUMNS: &[&str] = &[
     "redis_kill",
     "redis_down_ms",
     "restart_dead",
+    "restart_nodes",
     "deadline_s",
     "topology",
     "f",
@@ -101,6 +102,8 @@ pub struct RunRow {
     pub redis_down_ms: u64,
     /// Redis: a new worker was started in place of each dead one.
     pub restart_dead: bool,
+    /// Redis: a node of the managed topology that died unexpectedly was brought back.
+    pub restart_nodes: bool,
     /// The run's deadline, seconds (0 = none).
     pub deadline_s: f64,
     /// Redis topology: single, snapshot, replicated, external ("" for local modes).
@@ -209,8 +212,15 @@ pub struct RunRow {
     pub commit_stalls: u64,
     /// Replicated: fewest replicas that acknowledged a commit (empty without WAIT).
     pub min_replicas_acked: Option<u64>,
-    /// Replicated: longest time from a primary kill to the next applied commit, s.
+    /// Replicated, raft: longest time from the death or pause of the
+    /// primary (leader), scheduled or not, to the next applied commit, s.
     pub failover_s: f64,
+    /// Redis: nodes of the managed topology that died (or were killed from
+    /// outside) without the harness doing it.
+    pub unexpected_node_deaths: u64,
+    /// Redis: seconds to start the managed servers (Sentinel start-up
+    /// included) before the job; not part of `count_s`.
+    pub servers_start_s: f64,
     /// Emulated hosts: the shaper used (netem or proxy; "" without hosts).
     pub shaper_used: String,
     /// Emulated hosts: median Redis PING round trip measured from inside
@@ -287,6 +297,7 @@ impl RunRow {
             redis_kill: "none".into(),
             redis_down_ms: 300,
             restart_dead: false,
+            restart_nodes: true,
             deadline_s: 0.0,
             topology: String::new(),
             f: 1,
@@ -338,6 +349,8 @@ impl RunRow {
             commit_stalls: 0,
             min_replicas_acked: None,
             failover_s: 0.0,
+            unexpected_node_deaths: 0,
+            servers_start_s: 0.0,
             shaper_used: String::new(),
             host_rtt_ms: 0.0,
             worker_hosts: String::new(),

@@ -29,6 +29,8 @@ pub use error::ServerError;
 pub use port::free_loopback_port;
 pub use redis_server::{RedisConfig, RedisServer};
 pub use topology::{
-    DeadNode, External, MASTER_NAME, NodeView, Placement, RAFT_MODULE_ENV, Raft, Replicated, Role,
-    Single, Topology, TopologyKind, TopologySpec, raft_module, start as start_topology,
+    DeadNode, External, MASTER_NAME, NodeView, Placement, RAFT_MODULE_ENV, Raft, Replicated,
+    Revival, Role, RuleError, Rules, Settings as TopologySettings, Single, TOPOLOGY_PARAMETERS,
+    Topology, TopologyKind, TopologySpec, check as check_topology, raft_module,
+    rules as topology_rules, start as start_topology,
 };

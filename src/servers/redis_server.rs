@@ -79,6 +79,8 @@ impl Default for RedisConfig {
 pub struct RedisServer {
     /// `None` while the server is down.
     process: Option<ServerProcess>,
+    /// How the process last ended on its own (seen by `is_running`).
+    last_exit: Option<std::process::ExitStatus>,
     binary: PathBuf,
     bind: String,
     port: u16,
@@ -132,6 +134,7 @@ impl RedisServer {
             })?;
         let mut server = Self {
             process: None,
+            last_exit: None,
             binary,
             bind: config.bind,
             port: config.port.unwrap_or(0),
@@ -230,14 +233,21 @@ impl RedisServer {
 
     /// Whether the server process is still alive (reaping it if it has exited).
     pub fn is_running(&mut self) -> bool {
-        let running = self
-            .process
-            .as_mut()
-            .is_some_and(|process| matches!(process.exit_status(), Ok(None)));
+        let status = self.process.as_mut().map(|process| process.exit_status());
+        let running = matches!(status, Some(Ok(None)));
+        if let Some(Ok(Some(exit))) = status {
+            self.last_exit = Some(exit);
+        }
         if !running {
             self.process = None;
         }
         running
+    }
+
+    /// How the process ended the last time [`Self::is_running`] found it
+    /// gone on its own (`None`: it never did, or the status was lost).
+    pub fn last_exit(&self) -> Option<std::process::ExitStatus> {
+        self.last_exit
     }
 
     /// Kills the server with SIGKILL and reaps it, ignoring errors; does nothing if it is down.

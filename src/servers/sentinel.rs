@@ -36,6 +36,8 @@ pub(crate) struct SentinelConfig {
 #[derive(Debug)]
 pub(crate) struct Sentinel {
     process: Option<ServerProcess>,
+    /// How the process last ended on its own (seen by `is_running`).
+    last_exit: Option<std::process::ExitStatus>,
     binary: PathBuf,
     port: u16,
     password: String,
@@ -79,6 +81,7 @@ impl Sentinel {
         })?;
         let mut sentinel = Sentinel {
             process: None,
+            last_exit: None,
             binary: binary.to_path_buf(),
             port,
             password: password.clone(),
@@ -120,14 +123,21 @@ impl Sentinel {
 
     /// Whether the process still runs (reaping it if it exited).
     pub fn is_running(&mut self) -> bool {
-        let running = self
-            .process
-            .as_mut()
-            .is_some_and(|p| matches!(p.exit_status(), Ok(None)));
+        let status = self.process.as_mut().map(|process| process.exit_status());
+        let running = matches!(status, Some(Ok(None)));
+        if let Some(Ok(Some(exit))) = status {
+            self.last_exit = Some(exit);
+        }
         if !running {
             self.process = None;
         }
         running
+    }
+
+    /// How the process ended the last time [`Self::is_running`] found it
+    /// gone on its own (`None`: it never did, or the status was lost).
+    pub fn last_exit(&self) -> Option<std::process::ExitStatus> {
+        self.last_exit
     }
 
     /// The port of the primary this Sentinel names now.

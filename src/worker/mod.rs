@@ -38,6 +38,22 @@
 //! primary's history: either the commit is in it (XACK now returns 0, the
 //! retry applies nothing) or neither its counts nor its acknowledgement
 //! are (the unit is delivered again and counted once).
+//!
+//! A primary paused (SIGSTOP, a stalled VM) longer than Sentinel's
+//! down-after time is replaced while it sleeps; when it resumes it still
+//! believes it is the primary until Sentinel demotes it, and a commit a
+//! worker had sent it may run there. Exactness still holds for the same
+//! reason: the ack and the merge are one Function call, applied or lost
+//! together. The resumed node has lost its replicas, so
+//! `min-replicas-to-write f` refuses the call (`NOREPLICAS`), or, if it
+//! ran, its effects live only on a node whose history Sentinel discards
+//! when it makes it a replica of the new primary (a full resync); in both
+//! cases the unit is still pending on the new primary, the worker
+//! reconnects through Sentinel (`READONLY`, `NOREPLICAS`, a timeout, a
+//! `BUSY` reply are all "Redis is away": wait, reconnect, retry) and the
+//! unit is committed there once. Transient replies (`BUSY`, `LOADING`,
+//! `MASTERDOWN`, `TRYAGAIN`, `CLUSTERDOWN`) are waited out with the
+//! reconnect backoff, never fatal.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

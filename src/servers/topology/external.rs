@@ -1,7 +1,49 @@
 //! The `external` topology: a Redis the user points to with a URL. Nothing
 //! is started, killed or stopped; it has no nodes the harness could name.
 
-use super::{DeadNode, NodeView, Topology};
+use super::{DeadNode, NodeView, Revival, Rules, Settings, Topology, TopologySpec};
+
+/// The rules of `external`.
+pub(super) struct ExternalRules;
+
+/// The one instance [`super::rules`] hands out.
+pub(super) static RULES: ExternalRules = ExternalRules;
+
+impl Rules for ExternalRules {
+    fn name(&self) -> &'static str {
+        "external"
+    }
+
+    fn summary(&self) -> &'static str {
+        "a Redis the user points to with --redis-url; nothing is started or killed"
+    }
+
+    fn parameters(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn node_names(&self, _f: u32) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn survives(&self, _f: u32, _down: &[String]) -> bool {
+        true
+    }
+
+    fn revival(&self, _name: &str) -> Revival {
+        Revival::Never
+    }
+
+    fn spec(&self, settings: &Settings<'_>) -> TopologySpec {
+        TopologySpec::External {
+            url: settings.url.to_owned(),
+        }
+    }
+
+    fn chaos_kill(&self, _rng: &mut rand::rngs::StdRng) -> (String, u32) {
+        ("none".to_owned(), 0)
+    }
+}
 use crate::servers::ServerError;
 
 /// A server the harness does not own.
@@ -20,8 +62,8 @@ impl External {
 }
 
 impl Topology for External {
-    fn name(&self) -> &'static str {
-        "external"
+    fn rules(&self) -> &'static dyn Rules {
+        &RULES
     }
 
     fn url(&self) -> String {

@@ -1,21 +1,37 @@
-//! Redis topologies behind one seam: [`Topology`] starts its processes,
-//! names its nodes (`primary`, `replica-1`, `sentinel-2`, ...), kills and
-//! restarts a node by name, says where clients connect, and stops
-//! everything on drop. [`start`] is the one place that picks a variant from
-//! a [`TopologySpec`]; nothing else names a concrete topology.
+//! Redis topologies behind one seam, in two halves:
 //!
+//! - [`Rules`]: what a topology is before anything starts: its node names
+//!   for a given f, which run parameters apply to it and how they must be
+//!   set, whether workers `WAIT`, what it needs installed, which losses of
+//!   nodes it survives and how a dead node comes back, how `harness chaos`
+//!   kills its nodes. Parameter validation, kill-target checks, the chaos
+//!   schedules and the lab's requirements ask these rules; [`rules`] is
+//!   the one place that picks them from a [`TopologyKind`].
+//! - [`Topology`]: a running one: starts its processes, names its nodes
+//!   (`primary`, `replica-1`, `sentinel-2`, `node-3`), kills and restarts a
+//!   node by name, reports nodes that died on their own, says where
+//!   clients connect, and stops everything on drop. [`start`] is the one
+//!   place that starts a variant from a [`TopologySpec`].
+//!
+//! One file per variant, holding both halves:
 //! - `single`: one redis-server on a free loopback port with a random
-//!   password; with a snapshot interval it is the `snapshot` topology of
-//!   Lab 4.1 (restarts reload `dump.rdb`).
+//!   password, no persistence (Labs 2-3);
+//! - `snapshot`: the same server snapshotting to `dump.rdb` (Lab 4.1;
+//!   restarts reload it);
 //! - `replicated`: a primary, 2f replicas and 3 redis-sentinel processes
-//!   (Lab 4.2); clients find the primary through Sentinel.
+//!   (Lab 4.2); clients find the primary through Sentinel;
+//! - `raft`: 2f + 1 RedisRaft nodes (Lab 4.2);
 //! - `external`: a server the user points to with a URL; nothing is
 //!   started or killed.
+//!
+//! Adding a topology is one new file plus one line in [`rules`] (and one
+//! in [`start`] when it starts processes of a new shape).
 
 mod external;
 mod raft;
 mod replicated;
 mod single;
+mod snapshot;
 
 use std::fmt;
 use std::str::FromStr;
@@ -24,6 +40,21 @@ pub use external::External;
 pub use raft::{RAFT_MODULE_ENV, Raft, raft_module};
 pub use replicated::{MASTER_NAME, Replicated};
 pub use single::Single;
+
+/// How a reaped process ended, in words (`killed by signal 9 (SIGKILL)`).
+pub(crate) fn describe_exit(status: Option<std::process::ExitStatus>) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Some(status) => match (status.code(), status.signal()) {
+            (Some(code), _) => format!("exited with code {code}"),
+            (None, Some(9)) => "killed by signal 9 (SIGKILL)".to_owned(),
+            (None, Some(15)) => "killed by signal 15 (SIGTERM)".to_owned(),
+            (None, Some(signal)) => format!("killed by signal {signal}"),
+            (None, None) => "ended".to_owned(),
+        },
+        None => "ended (status unknown)".to_owned(),
+    }
+}
 
 use super::ServerError;
 
@@ -59,14 +90,22 @@ pub enum TopologyKind {
 }
 
 impl TopologyKind {
+    /// Every kind a run can ask for by name.
+    pub const ALL: [TopologyKind; 4] = [
+        TopologyKind::Single,
+        TopologyKind::Snapshot,
+        TopologyKind::Replicated,
+        TopologyKind::Raft,
+    ];
+
     /// The name in flags, TOML and CSV.
     pub fn name(self) -> &'static str {
-        match self {
-            TopologyKind::Single => "single",
-            TopologyKind::Snapshot => "snapshot",
-            TopologyKind::Replicated => "replicated",
-            TopologyKind::Raft => "raft",
-        }
+        rules(self, 0, false).name()
+    }
+
+    /// The rules of this kind with these settings (see [`rules`]).
+    pub fn rules(self, snapshot_s: u32) -> &'static dyn Rules {
+        rules(self, snapshot_s, false)
     }
 }
 
@@ -80,19 +119,180 @@ impl FromStr for TopologyKind {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.trim() {
-            "single" => Ok(TopologyKind::Single),
-            "snapshot" => Ok(TopologyKind::Snapshot),
-            "replicated" => Ok(TopologyKind::Replicated),
-            "raft" => Ok(TopologyKind::Raft),
-            "external" => {
-                Err("the external topology is chosen by giving --redis-url, not by name".into())
-            }
-            other => Err(format!(
-                "unknown topology {other:?}: use single, snapshot, replicated or raft"
-            )),
+        let text = text.trim();
+        if let Some(kind) = TopologyKind::ALL.into_iter().find(|k| k.name() == text) {
+            return Ok(kind);
+        }
+        if text == external::RULES.name() {
+            return Err(
+                "the external topology is chosen by giving --redis-url, not by name".into(),
+            );
+        }
+        let names: Vec<&str> = TopologyKind::ALL.iter().map(|k| k.name()).collect();
+        Err(format!(
+            "unknown topology {text:?}: use one of {}",
+            names.join(", ")
+        ))
+    }
+}
+
+/// The rules of the topology a run asks for: the one place that picks a
+/// variant's rules. `single` with a snapshot interval is the `snapshot`
+/// topology (as runs recorded before `snapshot` existed asked for it);
+/// `external` (a server given by URL) wins over the kind.
+pub fn rules(kind: TopologyKind, snapshot_s: u32, external: bool) -> &'static dyn Rules {
+    match kind {
+        _ if external => &external::RULES,
+        TopologyKind::Single if snapshot_s > 0 => &snapshot::RULES,
+        TopologyKind::Single => &single::RULES,
+        TopologyKind::Snapshot => &snapshot::RULES,
+        TopologyKind::Replicated => &replicated::RULES,
+        TopologyKind::Raft => &raft::RULES,
+    }
+}
+
+/// The run parameters that belong to some topology: set on another one,
+/// they are an error naming the topologies they apply to.
+pub const TOPOLOGY_PARAMETERS: &[&str] = &[
+    "f",
+    "wait_timeout_ms",
+    "min_replicas_max_lag_s",
+    "snapshot_s",
+    "raft_module",
+];
+
+/// The run settings a topology's rules read (filled from the run
+/// parameters, which own their definitions).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Settings<'a> {
+    /// Failures tolerated (`f`).
+    pub f: u32,
+    /// Snapshot interval, seconds (`snapshot_s`; 0: none).
+    pub snapshot_s: u32,
+    /// `min_replicas_max_lag_s`.
+    pub min_replicas_max_lag_s: u32,
+    /// `raft_module` ("" : the environment variable).
+    pub raft_module: &'a str,
+    /// The job uses the lease queue (not streams).
+    pub lease_queue: bool,
+    /// The server URL of an external topology.
+    pub url: &'a str,
+    /// Names of the run parameters set away from their defaults.
+    pub changed: &'a [&'static str],
+}
+
+/// A setting that does not fit the topology.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    /// The run parameter at fault.
+    pub key: &'static str,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl RuleError {
+    /// `key`: `message`.
+    pub fn new(key: &'static str, message: impl Into<String>) -> RuleError {
+        RuleError {
+            key,
+            message: message.into(),
         }
     }
+}
+
+/// How a dead node of a topology comes back when it is restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revival {
+    /// Empty: whatever it held (the queue, the counts) is gone.
+    Empty,
+    /// From its last snapshot (`dump.rdb`).
+    FromDump,
+    /// Empty, then resynced from the current primary (Sentinels: from their config).
+    Resync,
+    /// From its own Raft log, catching up from the leader.
+    RaftLog,
+    /// Never: the harness does not own it.
+    Never,
+}
+
+/// What a topology is, before anything starts: one implementation per
+/// variant file, picked by [`rules`].
+pub trait Rules: Sync {
+    /// Its name in flags, TOML and CSV.
+    fn name(&self) -> &'static str;
+    /// One line for `--topology` help and messages.
+    fn summary(&self) -> &'static str;
+    /// Which of [`TOPOLOGY_PARAMETERS`] apply to it.
+    fn parameters(&self) -> &'static [&'static str];
+    /// Checks the settings beyond which parameters apply (e.g. `f >= 1`).
+    fn check(&self, _settings: &Settings<'_>) -> Result<(), RuleError> {
+        Ok(())
+    }
+    /// Every node's name with `f` failures tolerated, in start order.
+    fn node_names(&self, f: u32) -> Vec<String>;
+    /// Data nodes that copy the primary (replicas, followers).
+    fn replicas(&self, _f: u32) -> u32 {
+        0
+    }
+    /// Whether workers `WAIT` for f replicas after each commit.
+    fn workers_wait(&self) -> bool {
+        false
+    }
+    /// What it needs installed that is missing (`None`: nothing).
+    fn missing(&self, _settings: &Settings<'_>) -> Option<String> {
+        None
+    }
+    /// Whether the job can go on while the nodes `down` are down, before
+    /// any of them comes back.
+    fn survives(&self, f: u32, down: &[String]) -> bool;
+    /// How a dead node comes back when restarted.
+    fn revival(&self, name: &str) -> Revival;
+    /// Whether restarting the nodes `down` brings the job back (something
+    /// that holds it is left: a snapshot, a live replica, a Raft log).
+    fn recoverable(&self, _f: u32, _down: &[String]) -> bool {
+        true
+    }
+    /// The setting that keeps a job's counts when a node of this topology
+    /// dies and the job cannot go on (for the message that says so).
+    fn keeps_counts(&self) -> &'static str {
+        "restart_nodes = true (--restart-nodes true), so a dead node is brought back"
+    }
+    /// Whether emulated hosts (`hosts = N`) can run it (one server in its
+    /// own namespace).
+    fn emulated_hosts(&self) -> bool {
+        false
+    }
+    /// What to start.
+    fn spec(&self, settings: &Settings<'_>) -> TopologySpec;
+    /// A Redis kill for a `harness chaos` schedule (`[TARGET:]WHEN` text)
+    /// and the snapshot interval it needs.
+    fn chaos_kill(&self, rng: &mut rand::rngs::StdRng) -> (String, u32);
+}
+
+/// Checks `settings` against `rules`: parameters of other topologies,
+/// then the variant's own checks. The one topology check that parameter
+/// validation calls.
+pub fn check(rules: &dyn Rules, settings: &Settings<'_>) -> Result<(), RuleError> {
+    for &key in TOPOLOGY_PARAMETERS {
+        if settings.changed.contains(&key) && !rules.parameters().contains(&key) {
+            let owners: Vec<&str> = TopologyKind::ALL
+                .iter()
+                .map(|k| k.rules(0))
+                .filter(|r| r.parameters().contains(&key))
+                .map(|r| r.name())
+                .collect();
+            return Err(RuleError::new(
+                key,
+                format!(
+                    "only applies to topology {} (not {}): drop it or set topology = \"{}\"",
+                    owners.join(" or "),
+                    rules.name(),
+                    owners.first().copied().unwrap_or("single")
+                ),
+            ));
+        }
+    }
+    rules.check(settings)
 }
 
 /// Where a single server runs when not on a free loopback port: an
@@ -171,6 +371,8 @@ pub struct DeadNode {
     pub name: String,
     /// Its port.
     pub port: u16,
+    /// How it ended (`killed by signal 9`, `exited with code 1`).
+    pub status: String,
     /// The end of its log.
     pub log_tail: String,
 }
@@ -178,8 +380,16 @@ pub struct DeadNode {
 /// A running Redis topology. Dropping it stops (kill -9 and reap) every
 /// process it started.
 pub trait Topology {
-    /// `single`, `snapshot`, `replicated` or `external`.
-    fn name(&self) -> &'static str;
+    /// Its name (as its [`Rules`] say).
+    fn name(&self) -> &'static str {
+        self.rules().name()
+    }
+    /// Its rules.
+    fn rules(&self) -> &'static dyn Rules;
+    /// Failures tolerated (0 for one server).
+    fn f(&self) -> u32 {
+        0
+    }
     /// Where clients connect: `redis://:PASSWORD@HOST:PORT/`, or
     /// `redis+sentinel://:PASSWORD@HOST:PORT,HOST:PORT,.../MASTER` (see
     /// `queue::Endpoint`). Contains the password: never print it.
@@ -212,7 +422,8 @@ pub trait Topology {
     }
     /// Starts killed node `name` again on its port and password.
     fn restart(&mut self, name: &str) -> Result<(), ServerError>;
-    /// A node that died without being killed, if any.
+    /// A node that died without being killed, if any. It counts as killed
+    /// from then on (not reported again; [`Topology::restart`] brings it back).
     fn died(&mut self) -> Option<DeadNode>;
     /// Process ids of the processes that are up.
     fn pids(&self) -> Vec<u32>;

@@ -21,7 +21,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{DeadNode, NodeView, Role, Topology, log_tail};
+use super::{
+    DeadNode, NodeView, Revival, Role, RuleError, Rules, Settings, Topology, TopologySpec,
+    describe_exit, log_tail,
+};
 use crate::servers::{RedisConfig, RedisServer, ServerError, free_loopback_port};
 
 /// The environment variable naming the module when `raft_module` is unset.
@@ -59,7 +62,79 @@ pub fn raft_module(configured: &str) -> Result<PathBuf, ServerError> {
 
 /// Where the module comes from and how to name it: no build steps (the
 /// RedisRaft project documents its own build).
-const MODULE_HELP: &str = "RedisRaft (github.com/RedisLabs/redisraft) is in no package registry and the harness does not build it; commit 5945c02 is the one tested here, with Debian's redis-server 7.0.15, and the RedisRaft project's README documents how to build it. Point the harness at the built redisraft.so with raft_module = \"/path/redisraft.so\" in the experiment file, --raft-module on harness count, or the HARNESS_REDISRAFT environment variable (which harness chaos and harness lab read)";
+const MODULE_HELP: &str = "RedisRaft (github.com/RedisLabs/redisraft) is in no package registry and the harness does not build it; commit 5945c02 is the one tested here, with Debian's redis-server 7.0.15, and the RedisRaft project's README documents how to build it. Point the harness at the built redisraft.so with the run parameter raft_module (raft_module = \"/path/redisraft.so\" in an experiment file) or the HARNESS_REDISRAFT environment variable, which every command reads";
+
+/// The rules of `raft`.
+pub(super) struct RaftRules;
+
+/// The one instance [`super::rules`] hands out.
+pub(super) static RULES: RaftRules = RaftRules;
+
+impl Rules for RaftRules {
+    fn name(&self) -> &'static str {
+        "raft"
+    }
+
+    fn summary(&self) -> &'static str {
+        "2f + 1 RedisRaft nodes (needs queue lease and the RedisRaft module)"
+    }
+
+    fn parameters(&self) -> &'static [&'static str] {
+        &["f", "raft_module"]
+    }
+
+    fn check(&self, settings: &Settings<'_>) -> Result<(), RuleError> {
+        if !settings.lease_queue {
+            return Err(RuleError::new(
+                "topology",
+                "raft needs queue = \"lease\" (--queue lease): RedisRaft rejects the stream commands of the stream queue",
+            ));
+        }
+        if settings.f == 0 {
+            return Err(RuleError::new(
+                "f",
+                "must be at least 1 with topology raft (2f + 1 nodes): use f = 1",
+            ));
+        }
+        Ok(())
+    }
+
+    fn node_names(&self, f: u32) -> Vec<String> {
+        (0..(2 * f.max(1) + 1) as usize)
+            .map(Raft::name_of)
+            .collect()
+    }
+
+    fn replicas(&self, f: u32) -> u32 {
+        2 * f.max(1)
+    }
+
+    fn missing(&self, settings: &Settings<'_>) -> Option<String> {
+        raft_module(settings.raft_module)
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    /// Any minority: a majority still elects a leader and commits.
+    fn survives(&self, f: u32, down: &[String]) -> bool {
+        down.len() as u32 <= f.max(1)
+    }
+
+    fn revival(&self, _name: &str) -> Revival {
+        Revival::RaftLog
+    }
+
+    fn spec(&self, settings: &Settings<'_>) -> TopologySpec {
+        TopologySpec::Raft {
+            f: settings.f,
+            module: settings.raft_module.to_owned(),
+        }
+    }
+
+    fn chaos_kill(&self, rng: &mut rand::rngs::StdRng) -> (String, u32) {
+        (super::replicated::replica_chaos_kill(rng), 0)
+    }
+}
 
 /// A managed RedisRaft cluster.
 #[derive(Debug)]
@@ -197,8 +272,12 @@ fn info_raft(node: &RedisServer) -> Option<String> {
 }
 
 impl Topology for Raft {
-    fn name(&self) -> &'static str {
-        "raft"
+    fn rules(&self) -> &'static dyn Rules {
+        &RULES
+    }
+
+    fn f(&self) -> u32 {
+        (self.nodes.len() as u32 - 1) / 2
     }
 
     fn url(&self) -> String {
@@ -262,10 +341,12 @@ impl Topology for Raft {
     fn died(&mut self) -> Option<DeadNode> {
         let index =
             (0..self.nodes.len()).find(|&i| !self.killed[i] && !self.nodes[i].is_running())?;
+        self.killed[index] = true;
         let node = &self.nodes[index];
         Some(DeadNode {
             name: Raft::name_of(index),
             port: node.port(),
+            status: describe_exit(node.last_exit()),
             log_tail: log_tail(&node.dir().join("redis.log")),
         })
     }

@@ -25,9 +25,13 @@ use std::time::{Duration, Instant};
 /// about 3 s here: 1 s down-after, the election, a 2 s failover timeout).
 const NO_FAILOVER_AFTER: Duration = Duration::from_secs(8);
 
+use rand::RngExt;
 use tempfile::TempDir;
 
-use super::{DeadNode, NodeView, Role, Topology, log_tail};
+use super::{
+    DeadNode, NodeView, Revival, Role, RuleError, Rules, Settings, Topology, TopologySpec,
+    describe_exit, log_tail,
+};
 use crate::servers::binary::{executable, find_redis_sentinel};
 use crate::servers::port::free_port;
 use crate::servers::sentinel::{Sentinel, SentinelConfig};
@@ -46,6 +50,101 @@ const DOWN_AFTER_MS: u64 = 1000;
 const FAILOVER_TIMEOUT_MS: u64 = 2000;
 /// How long the start waits for replicas to sync and Sentinels to see them.
 const FORM_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The rules of `replicated`.
+pub(super) struct ReplicatedRules;
+
+/// The one instance [`super::rules`] hands out.
+pub(super) static RULES: ReplicatedRules = ReplicatedRules;
+
+impl Rules for ReplicatedRules {
+    fn name(&self) -> &'static str {
+        "replicated"
+    }
+
+    fn summary(&self) -> &'static str {
+        "a primary, 2f replicas and 3 Sentinels; workers WAIT for f replicas after each commit"
+    }
+
+    fn parameters(&self) -> &'static [&'static str] {
+        &["f", "wait_timeout_ms", "min_replicas_max_lag_s"]
+    }
+
+    fn check(&self, settings: &Settings<'_>) -> Result<(), RuleError> {
+        if settings.f == 0 {
+            return Err(RuleError::new(
+                "f",
+                "must be at least 1 with topology replicated (2f replicas, WAIT f): use f = 1 or topology single",
+            ));
+        }
+        Ok(())
+    }
+
+    fn node_names(&self, f: u32) -> Vec<String> {
+        std::iter::once("primary".to_owned())
+            .chain((1..=2 * f).map(|i| format!("replica-{i}")))
+            .chain((1..=SENTINELS).map(|i| format!("sentinel-{i}")))
+            .collect()
+    }
+
+    fn replicas(&self, f: u32) -> u32 {
+        2 * f
+    }
+
+    fn workers_wait(&self) -> bool {
+        true
+    }
+
+    fn missing(&self, _settings: &Settings<'_>) -> Option<String> {
+        find_redis_sentinel().err().map(|e| e.to_string())
+    }
+
+    /// Up to f data nodes (`min-replicas-to-write f` still finds f
+    /// replicas among the 2f + 1 - f left) and any minority of the
+    /// Sentinels (a majority still agrees on a failover).
+    fn survives(&self, f: u32, down: &[String]) -> bool {
+        let sentinels = down.iter().filter(|n| n.starts_with("sentinel-")).count() as u32;
+        let data = down.len() as u32 - sentinels;
+        data <= f && sentinels < SENTINELS.div_ceil(2)
+    }
+
+    fn revival(&self, _name: &str) -> Revival {
+        Revival::Resync
+    }
+
+    /// Data nodes restart empty and resync: one must be left to resync from.
+    fn recoverable(&self, f: u32, down: &[String]) -> bool {
+        let data = down.iter().filter(|n| !n.starts_with("sentinel-")).count() as u32;
+        data < 2 * f + 1
+    }
+
+    fn spec(&self, settings: &Settings<'_>) -> TopologySpec {
+        TopologySpec::Replicated {
+            f: settings.f,
+            min_replicas_max_lag_s: settings.min_replicas_max_lag_s,
+        }
+    }
+
+    fn chaos_kill(&self, rng: &mut rand::rngs::StdRng) -> (String, u32) {
+        (replica_chaos_kill(rng), 0)
+    }
+}
+
+/// A chaos kill of topologies with copies: a killed primary (leader) is
+/// replaced by a failover (election), a killed replica (follower) catches
+/// up; both replicas (with f = 1) down stall writes until one is back.
+/// Early: a small job is over in a few hundred ms.
+pub(super) fn replica_chaos_kill(rng: &mut rand::rngs::StdRng) -> String {
+    let at = rng.random_range(20..=150u64);
+    match rng.random_range(0..10u32) {
+        0 => format!("primary:at:{at}"),
+        9 => "primary:after-enqueue".to_owned(),
+        1 | 2 => format!("replica:at:{at}"),
+        3 => "random-replica:every:150".to_owned(),
+        4 => format!("replicas=2:at:{at}"),
+        _ => "none".to_owned(),
+    }
+}
 
 /// A primary, its replicas and the Sentinels, owned by the harness.
 #[derive(Debug)]
@@ -219,8 +318,12 @@ impl Replicated {
 }
 
 impl Topology for Replicated {
-    fn name(&self) -> &'static str {
-        "replicated"
+    fn rules(&self) -> &'static dyn Rules {
+        &RULES
+    }
+
+    fn f(&self) -> u32 {
+        self.f
     }
 
     fn url(&self) -> String {
@@ -338,26 +441,36 @@ impl Topology for Replicated {
     }
 
     fn died(&mut self) -> Option<DeadNode> {
-        let killed = &self.killed;
+        let mut dead = None;
         for (name, server) in &mut self.data {
-            if !killed.contains(name) && !server.is_running() {
-                return Some(DeadNode {
+            if !self.killed.contains(name) && !server.is_running() {
+                dead = Some(DeadNode {
                     name: name.clone(),
                     port: server.port(),
+                    status: describe_exit(server.last_exit()),
                     log_tail: log_tail(&server.dir().join("redis.log")),
                 });
+                break;
             }
         }
-        for (name, sentinel) in &mut self.sentinels {
-            if !killed.contains(name) && !sentinel.is_running() {
-                return Some(DeadNode {
-                    name: name.clone(),
-                    port: sentinel.port(),
-                    log_tail: log_tail(sentinel.log()),
-                });
+        if dead.is_none() {
+            for (name, sentinel) in &mut self.sentinels {
+                if !self.killed.contains(name) && !sentinel.is_running() {
+                    dead = Some(DeadNode {
+                        name: name.clone(),
+                        port: sentinel.port(),
+                        status: describe_exit(sentinel.last_exit()),
+                        log_tail: log_tail(sentinel.log()),
+                    });
+                    break;
+                }
             }
         }
-        None
+        if let Some(node) = &dead {
+            self.killed.push(node.name.clone());
+            self.killed_at.push((node.name.clone(), Instant::now()));
+        }
+        dead
     }
 
     fn pids(&self) -> Vec<u32> {
@@ -425,6 +538,18 @@ mod tests {
         for pid in all {
             assert!(pid_gone(pid), "process {pid} outlived its topology");
         }
+    }
+
+    #[test]
+    fn the_rules_survive_f_data_nodes_and_a_minority_of_sentinels() {
+        let down = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert!(RULES.survives(1, &down(&["primary", "sentinel-2"])));
+        assert!(!RULES.survives(1, &down(&["primary", "replica-1"])));
+        assert!(!RULES.survives(1, &down(&["sentinel-1", "sentinel-2"])));
+        assert!(RULES.survives(2, &down(&["replica-1", "replica-4"])));
+        assert!(RULES.recoverable(1, &down(&["primary", "replica-1"])));
+        assert!(!RULES.recoverable(1, &down(&["primary", "replica-1", "replica-2"])));
+        assert_eq!(RULES.node_names(1).len(), 6);
     }
 
     #[test]

@@ -1,11 +1,80 @@
-//! The `single` topology: one redis-server (Labs 2-3), and with a snapshot
-//! interval the `snapshot` topology (Lab 4.1): restarts reload its
-//! `dump.rdb`. Its one node is `primary`.
+//! The `single` topology: one redis-server without persistence (Labs
+//! 2-3). Its one node is `primary`. When it dies, the queue and the counts
+//! die with it: a restarted server is empty, so the job cannot be trusted
+//! to go on (a scheduled kill restarts it and queues the whole job again;
+//! a death nobody scheduled ends the job with a message naming the
+//! `snapshot` topology). The running server ([`Single`]) also serves the
+//! `snapshot` topology, whose rules live in `snapshot.rs`.
 
-use super::{DeadNode, NodeView, Placement, Role, Topology, log_tail};
+use rand::RngExt;
+
+use super::{
+    DeadNode, NodeView, Placement, Revival, Role, Rules, Settings, Topology, TopologySpec,
+    describe_exit, log_tail,
+};
 use crate::servers::{RedisConfig, RedisServer, ServerError};
 
-const NODE: &str = "primary";
+pub(super) const NODE: &str = "primary";
+
+/// The rules of `single`.
+pub(super) struct SingleRules;
+
+/// The one instance [`super::rules`] hands out.
+pub(super) static RULES: SingleRules = SingleRules;
+
+impl Rules for SingleRules {
+    fn name(&self) -> &'static str {
+        "single"
+    }
+
+    fn summary(&self) -> &'static str {
+        "one redis-server, no persistence"
+    }
+
+    fn parameters(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn node_names(&self, _f: u32) -> Vec<String> {
+        vec![NODE.to_owned()]
+    }
+
+    fn survives(&self, _f: u32, down: &[String]) -> bool {
+        down.is_empty()
+    }
+
+    fn revival(&self, _name: &str) -> Revival {
+        Revival::Empty
+    }
+
+    fn keeps_counts(&self) -> &'static str {
+        "the snapshot topology (--topology snapshot --snapshot-s 1; topology = \"snapshot\", snapshot_s = 1), whose server restarts from its dump, or topology replicated"
+    }
+
+    fn emulated_hosts(&self) -> bool {
+        true
+    }
+
+    fn spec(&self, _settings: &Settings<'_>) -> TopologySpec {
+        TopologySpec::Single { place: None }
+    }
+
+    fn chaos_kill(&self, rng: &mut rand::rngs::StdRng) -> (String, u32) {
+        server_chaos_kill(rng)
+    }
+}
+
+/// A chaos kill of the one server: it snapshots so that a restart keeps
+/// the job (`single` schedules that kill are snapshot schedules).
+pub(super) fn server_chaos_kill(rng: &mut rand::rngs::StdRng) -> (String, u32) {
+    match rng.random_range(0..10u32) {
+        0 => ("after-enqueue".to_owned(), 1),
+        1 => (format!("at:{}", rng.random_range(50..=400u64)), 1),
+        2 => ("every:1200".to_owned(), 1),
+        3 => ("before-read".to_owned(), 1),
+        _ => ("none".to_owned(), 0),
+    }
+}
 
 /// One managed redis-server.
 #[derive(Debug)]
@@ -49,8 +118,12 @@ impl Single {
 }
 
 impl Topology for Single {
-    fn name(&self) -> &'static str {
-        if self.snapshot { "snapshot" } else { "single" }
+    fn rules(&self) -> &'static dyn Rules {
+        if self.snapshot {
+            &super::snapshot::RULES
+        } else {
+            &RULES
+        }
     }
 
     fn url(&self) -> String {
@@ -94,9 +167,14 @@ impl Topology for Single {
     }
 
     fn died(&mut self) -> Option<DeadNode> {
-        (!self.killed && !self.server.is_running()).then(|| DeadNode {
+        if self.killed || self.server.is_running() {
+            return None;
+        }
+        self.killed = true;
+        Some(DeadNode {
             name: NODE.to_owned(),
             port: self.server.port(),
+            status: describe_exit(self.server.last_exit()),
             log_tail: log_tail(&self.server.dir().join("redis.log")),
         })
     }
