@@ -61,7 +61,7 @@ fn stdout_has_top_words_and_a_summary_for_people() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.txt"), "b a b c b a\n").unwrap();
     let path = dir.path().to_str().unwrap();
-    let output = run_ok(&["count", "--verbose", path, "--top", "2"]);
+    let output = run_ok(&["count", path, "--top", "2"]);
     let stdout = String::from_utf8(output.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["3", "b"]);
@@ -73,7 +73,7 @@ fn stdout_has_top_words_and_a_summary_for_people() {
     assert!(lines[3].contains("not checked"), "{stdout}");
     assert!(!stdout.contains("wall_s="), "no key=value line by default: {stdout}");
     // --verbose adds every field on one key=value line.
-    let output = run_ok(&["count", "--verbose", path, "--top", "2", "--verbose"]);
+    let output = run_ok(&["count", path, "--top", "2", "--verbose"]);
     let stdout = String::from_utf8(output.stdout).unwrap();
     let last = stdout.lines().last().unwrap();
     for field in ["files=1", "bytes=12", "words=6", "distinct=3", "wall_s="] {
@@ -87,7 +87,7 @@ fn json_gives_one_record_and_check_compares_with_serial() {
     std::fs::write(dir.path().join("a.txt"), "b a b c b a\n").unwrap();
     let path = dir.path().to_str().unwrap();
     let output = run_ok(&[
-        "count", "--verbose", path, "--mode", "threads", "--top", "1", "--json", "--check",
+        "count", path, "--mode", "threads", "--top", "1", "--json", "--check",
     ]);
     let record: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(record["top"][0]["word"], "b");
@@ -95,7 +95,7 @@ fn json_gives_one_record_and_check_compares_with_serial() {
     assert_eq!(record["summary"]["words"], 6.0);
     assert_eq!(record["summary"]["mode"], "threads");
     assert_eq!(record["exact"], true);
-    let output = run_ok(&["count", "--verbose", path, "--mode", "processes", "--check"]);
+    let output = run_ok(&["count", path, "--mode", "processes", "--check"]);
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("exact: identical to the serial count"),
         "{}",
