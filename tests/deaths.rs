@@ -20,22 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use util::{harness, reference_tsv};
+use util::{alive, children, command_of, corpus, harness, reference_tsv};
 
-/// `files` files of `lines` lines each, with a vocabulary large enough that
-/// each unit's commit takes a while.
-fn corpus(dir: &Path, files: usize, lines: usize) -> Vec<PathBuf> {
-    (0..files)
-        .map(|i| {
-            let path = dir.join(format!("f{i:03}.txt"));
-            let text: String = (0..lines)
-                .map(|w| format!("w{} x{} The end{}\n", (w * 7 + i) % 4001, w % 13, w % 997))
-                .collect();
-            std::fs::write(&path, text).unwrap();
-            path
-        })
-        .collect()
-}
 
 /// A folder `in` under `dir` holding [`corpus`] files.
 fn input_dir(dir: &Path, files: usize, lines: usize) -> (PathBuf, Vec<PathBuf>) {
@@ -45,35 +31,8 @@ fn input_dir(dir: &Path, files: usize, lines: usize) -> (PathBuf, Vec<PathBuf>) 
     (input, paths)
 }
 
-/// Children of `pid` (Linux /proc).
-fn children(pid: u32) -> Vec<u32> {
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|tasks| {
-            tasks
-                .flatten()
-                .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
-                .flat_map(|text| {
-                    text.split_whitespace()
-                        .filter_map(|p| p.parse().ok())
-                        .collect::<Vec<u32>>()
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
-fn command_of(pid: u32) -> String {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-        .unwrap_or_default()
-}
 
-fn alive(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .unwrap_or_default()
-            .contains(") Z ")
-}
 
 /// Waits until `child` has at least one `redis-worker` child; returns them.
 fn wait_for_workers(child: &Child) -> Vec<u32> {

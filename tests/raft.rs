@@ -7,9 +7,8 @@
 
 mod util;
 
-use std::path::{Path, PathBuf};
 
-use util::{count_redis, field, reference_tsv, run, text};
+use util::{corpus, count_redis, field, reference_tsv, run, text};
 
 /// The module, or `None` after printing why the test skips.
 fn module() -> Option<String> {
@@ -24,19 +23,6 @@ fn module() -> Option<String> {
     }
 }
 
-/// `files` files of `lines` mostly distinct words.
-fn corpus(dir: &Path, files: usize, lines: usize) -> Vec<PathBuf> {
-    (0..files)
-        .map(|i| {
-            let path = dir.join(format!("f{i:03}.txt"));
-            let text: String = (0..lines)
-                .map(|w| format!("w{} x{i}y{w} The\n", (w * 7 + i) % 301))
-                .collect();
-            std::fs::write(&path, text).unwrap();
-            path
-        })
-        .collect()
-}
 
 #[test]
 fn raft_keeps_lease_counts_exact_under_follower_leader_and_majority_kills() {

@@ -8,9 +8,9 @@
 
 mod util;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use util::{count_redis, field, reference_tsv, run, text};
+use util::{corpus, count_redis, field, reference_tsv, run, text};
 
 /// True once no process with this id exists.
 fn pid_gone(pid: u32) -> bool {
@@ -19,19 +19,6 @@ fn pid_gone(pid: u32) -> bool {
     result == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
 
-/// `files` files of `lines` lines of mostly distinct words.
-fn corpus(dir: &Path, files: usize, lines: usize) -> Vec<PathBuf> {
-    (0..files)
-        .map(|i| {
-            let path = dir.join(format!("f{i:03}.txt"));
-            let text: String = (0..lines)
-                .map(|w| format!("w{} x{i}y{w} The\n", (w * 7 + i) % 301))
-                .collect();
-            std::fs::write(&path, text).unwrap();
-            path
-        })
-        .collect()
-}
 
 /// `harness count INPUT --mode redis --atomic --topology replicated ARGS`:
 /// the output's bytes and the summary fields; checks that every server

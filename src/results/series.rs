@@ -203,17 +203,7 @@ pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<S
             })
             .collect());
     }
-    let all: Vec<Columns> = rows
-        .iter()
-        .filter(|r| r.finished && !r.faults_unfired)
-        .map(columns)
-        .collect();
-    check_column(&all, &spec.x, "x")?;
-    for column in spec.series.iter().chain(spec.filter.keys()) {
-        check_column(&all, column, "series/where")?;
-    }
-    let y_column = spec.y.clone().unwrap_or_else(|| "wall_s".into());
-    check_column(&all, &y_column, "y")?;
+    let (all, y_column) = plotted_rows(rows, spec)?;
     let derived = spec.kind.needs_serial_baseline();
     // Only the baseline this plot uses is built.
     let serial = (derived && spec.baseline == Baseline::Serial).then(|| serial_baselines(&all));
@@ -320,11 +310,9 @@ pub struct BarSeries {
     pub groups: Vec<Series>,
 }
 
-/// The bars of a `bars` plot: finished runs whose planned faults fired,
-/// filtered by `where`, the
-/// median and min..max of the y column (default `wall_s`) per series value
-/// and x value. `name` labels the single group of a plot without series.
-pub fn bar_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<BarSeries> {
+/// The rows a plot draws (finished runs whose planned faults fired) and
+/// its y column, after checking that every column it names exists.
+fn plotted_rows(rows: &[RunRow], spec: &PlotSpec) -> Result<(Vec<Columns>, String)> {
     let all: Vec<Columns> = rows
         .iter()
         .filter(|r| r.finished && !r.faults_unfired)
@@ -336,6 +324,15 @@ pub fn bar_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<BarSer
     }
     let y_column = spec.y.clone().unwrap_or_else(|| "wall_s".into());
     check_column(&all, &y_column, "y")?;
+    Ok((all, y_column))
+}
+
+/// The bars of a `bars` plot: finished runs whose planned faults fired,
+/// filtered by `where`, the
+/// median and min..max of the y column (default `wall_s`) per series value
+/// and x value. `name` labels the single group of a plot without series.
+pub fn bar_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<BarSeries> {
+    let (all, y_column) = plotted_rows(rows, spec)?;
     let selected: Vec<&Columns> = all
         .iter()
         .filter(|r| {

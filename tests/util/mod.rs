@@ -257,3 +257,47 @@ pub fn straggler_corpus(dir: &Path) -> Vec<PathBuf> {
         })
         .collect()
 }
+
+/// `files` files of `lines` lines of mostly distinct words (`w<N> x<i>y<w> The`).
+pub fn corpus(dir: &Path, files: usize, lines: usize) -> Vec<PathBuf> {
+    (0..files)
+        .map(|i| {
+            let path = dir.join(format!("f{i:03}.txt"));
+            let text: String = (0..lines)
+                .map(|w| format!("w{} x{i}y{w} The\n", (w * 7 + i) % 301))
+                .collect();
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect()
+}
+
+/// Children of `pid` (Linux /proc).
+pub fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .flatten()
+                .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+                .flat_map(|text| {
+                    text.split_whitespace()
+                        .filter_map(|p| p.parse().ok())
+                        .collect::<Vec<u32>>()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn command_of(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .unwrap_or_default()
+}
+
+pub fn alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
