@@ -6,7 +6,7 @@ mod util;
 
 use std::path::Path;
 
-use util::{harness, run, run_ok};
+use util::{harness, is_png, run, run_ok};
 
 const TINY: &str = r#"
 description = "tiny test experiment"
@@ -76,12 +76,6 @@ fn column(header: &csv::StringRecord, name: &str) -> usize {
         .iter()
         .position(|h| h == name)
         .unwrap_or_else(|| panic!("no column {name}"))
-}
-
-fn is_png(path: &Path) -> bool {
-    std::fs::read(path)
-        .map(|b| b.starts_with(b"\x89PNG\r\n\x1a\n") && b.len() > 1000)
-        .unwrap_or(false)
 }
 
 #[test]

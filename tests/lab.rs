@@ -6,9 +6,9 @@
 
 mod util;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use util::run_ok;
+use util::{is_png, run_ok};
 
 /// Lab 1: local modes on 3 small files, with a serial baseline.
 const LOCAL: &str = r#"
@@ -98,12 +98,6 @@ impl Folder {
         let csv = self.path("out/results").join(format!("{name}.csv"));
         csv::Reader::from_path(csv).unwrap().records().count()
     }
-}
-
-fn is_png(path: &Path) -> bool {
-    std::fs::read(path)
-        .map(|b| b.starts_with(b"\x89PNG\r\n\x1a\n") && b.len() > 1000)
-        .unwrap_or(false)
 }
 
 #[test]

@@ -11,28 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use harness::servers::{RedisConfig, RedisServer};
-use util::{files_under, gutenberg, reference_tsv, run, run_ok, tricky_corpus};
-
-/// The `key=value` fields of the summary line (the last line of stdout).
-fn summary(stdout: &[u8]) -> Vec<(String, String)> {
-    let text = String::from_utf8_lossy(stdout);
-    let line = text.lines().last().unwrap_or_default().to_owned();
-    line.split_whitespace()
-        .filter_map(|field| {
-            field
-                .split_once('=')
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        })
-        .collect()
-}
-
-fn field<'a>(fields: &'a [(String, String)], key: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| panic!("summary lacks {key}: {fields:?}"))
-}
+use util::{files_under, gutenberg, reference_tsv, run, run_ok, summary, text, tricky_corpus};
 
 /// True once no process with this id exists any more.
 fn gone(pid: u32) -> bool {
@@ -57,15 +36,15 @@ fn gone(pid: u32) -> bool {
 
 /// Checks that the workers and the managed server of a finished run are gone.
 fn assert_nothing_left(fields: &[(String, String)]) {
-    for pid in field(fields, "worker_pids").split(',') {
+    for pid in text(fields, "worker_pids").split(',') {
         let pid: u32 = pid.parse().expect("worker pid");
         assert!(gone(pid), "worker process {pid} still runs");
     }
-    let redis_pid = field(fields, "redis_pid");
+    let redis_pid = text(fields, "redis_pid");
     if redis_pid != "-" {
         let pid: u32 = redis_pid.parse().expect("redis pid");
         assert!(gone(pid), "redis-server {pid} still runs");
-        let server = field(fields, "server");
+        let server = text(fields, "server");
         let address = server.trim_start_matches("redis://").trim_end_matches('/');
         assert!(
             TcpStream::connect(address).is_err(),
@@ -99,7 +78,7 @@ fn assert_redis_matches(input: &Path, expected: &[u8], extra: &[&str]) -> Vec<(S
         expected.len()
     );
     let fields = summary(&result.stdout);
-    assert_eq!(field(&fields, "mode"), "redis");
+    assert_eq!(text(&fields, "mode"), "redis");
     assert_nothing_left(&fields);
     fields
 }
@@ -123,8 +102,8 @@ fn tricky_bytes_are_exact_in_every_commit_path_and_unit_size() {
         &["--workers", "2", "--per-word", "--unit-bytes", "65536"],
     ] {
         let fields = assert_redis_matches(dir.path(), &expected, extra);
-        assert_eq!(field(&fields, "throttle"), "none");
-        assert!(field(&fields, "redis_version").starts_with(|c: char| c.is_ascii_digit()));
+        assert_eq!(text(&fields, "throttle"), "none");
+        assert!(text(&fields, "redis_version").starts_with(|c: char| c.is_ascii_digit()));
     }
 }
 
@@ -136,8 +115,8 @@ fn gutenberg_books_are_exact_per_unit_and_per_word() {
     };
     let all = files_under(&books);
     let fields = assert_redis_matches(&books, &reference_tsv(&all), &["--workers", "2"]);
-    assert_eq!(field(&fields, "commit"), "per-unit");
-    let distinct_updates: u64 = field(&fields, "word_updates").parse().unwrap();
+    assert_eq!(text(&fields, "commit"), "per-unit");
+    let distinct_updates: u64 = text(&fields, "word_updates").parse().unwrap();
     // Per-word on a few books keeps the debug-build test short; the whole
     // corpus is checked the same way in release builds (see the report).
     let mut few: Vec<PathBuf> = all.clone();
@@ -152,13 +131,13 @@ fn gutenberg_books_are_exact_per_unit_and_per_word() {
         &reference_tsv(&few),
         &["--workers", "2", "--per-word"],
     );
-    assert_eq!(field(&fields, "commit"), "per-word");
+    assert_eq!(text(&fields, "commit"), "per-word");
     assert_eq!(
-        field(&fields, "word_updates"),
-        field(&fields, "words"),
+        text(&fields, "word_updates"),
+        text(&fields, "words"),
         "per-word sends one update per occurrence"
     );
-    assert!(distinct_updates < field(&summary_of_serial(&books), "words").parse().unwrap());
+    assert!(distinct_updates < text(&summary_of_serial(&books), "words").parse().unwrap());
 }
 
 fn summary_of_serial(input: &Path) -> Vec<(String, String)> {
@@ -189,12 +168,12 @@ fn two_jobs_share_one_external_redis_and_leave_no_keys() {
     });
     for fields in [&a, &b] {
         assert_eq!(
-            field(fields, "redis_pid"),
+            text(fields, "redis_pid"),
             "-",
             "an external server has no managed pid"
         );
         assert!(
-            !field(fields, "server").contains(server.password()),
+            !text(fields, "server").contains(server.password()),
             "the password leaked into the summary"
         );
     }
@@ -223,7 +202,7 @@ fn a_straggler_is_throttled_and_the_counts_stay_exact() {
         &expected,
         &["--workers", "2", "--unit-bytes", "2000", "--slow", "0:0.5"],
     );
-    let method = field(&fields, "throttle");
+    let method = text(&fields, "throttle");
     assert!(
         ["cgroup-v1", "cgroup-v2", "sigstop"].contains(&method),
         "throttle={method}"

@@ -301,3 +301,10 @@ pub fn alive(pid: u32) -> bool {
             .unwrap_or_default()
             .contains(") Z ")
 }
+
+/// True for a PNG file of some substance (the signature and over 1 KB).
+pub fn is_png(path: &Path) -> bool {
+    std::fs::read(path)
+        .map(|b| b.starts_with(b"\x89PNG\r\n\x1a\n") && b.len() > 1000)
+        .unwrap_or(false)
+}
