@@ -93,7 +93,9 @@ fn counts_of(text: Vec<u8>) -> WordCounts {
 }
 
 fn maps(n: u64) -> Vec<WordCounts> {
-    (0..n).map(|k| counts_of(synthetic(128_000, 100 + k))).collect()
+    (0..n)
+        .map(|k| counts_of(synthetic(128_000, 100 + k)))
+        .collect()
 }
 
 // The measured functions: callgrind collects from their entry to their
@@ -198,7 +200,9 @@ fn main() {
         for workload in WORKLOADS {
             (workload.run)();
         }
-        println!("instructions: every workload ran once (run `cargo bench --bench instructions` to count)");
+        println!(
+            "instructions: every workload ran once (run `cargo bench --bench instructions` to count)"
+        );
         return;
     }
     if Command::new("valgrind").arg("--version").output().is_err() {
@@ -264,7 +268,10 @@ fn main() {
     if save {
         let text = serde_json::to_string_pretty(&measured).expect("a baseline serialises");
         if let Err(error) = std::fs::write(baseline_path(), text + "\n") {
-            eprintln!("instructions: cannot write {}: {error}", baseline_path().display());
+            eprintln!(
+                "instructions: cannot write {}: {error}",
+                baseline_path().display()
+            );
             std::process::exit(1);
         }
         println!("baseline saved to {}", baseline_path().display());

@@ -217,7 +217,8 @@ fn parameters_that_cannot_reach_an_external_worker_are_refused_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.txt"), "a b\n").unwrap();
     let output = run(&[
-        "count", "--verbose",
+        "count",
+        "--verbose",
         dir.path().to_str().unwrap(),
         "--mode",
         "redis",

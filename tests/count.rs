@@ -14,7 +14,8 @@ fn assert_modes_match_reference(input: &std::path::Path, expected: &[u8], unit_s
             for unit in unit_sizes {
                 let output = out_dir.path().join(format!("{mode}-{workers}-{unit}.tsv"));
                 let mut args = vec![
-                    "count", "--verbose",
+                    "count",
+                    "--verbose",
                     input,
                     "--mode",
                     mode,
@@ -71,7 +72,10 @@ fn stdout_has_top_words_and_a_summary_for_people() {
         "{stdout}"
     );
     assert!(lines[3].contains("not checked"), "{stdout}");
-    assert!(!stdout.contains("wall_s="), "no key=value line by default: {stdout}");
+    assert!(
+        !stdout.contains("wall_s="),
+        "no key=value line by default: {stdout}"
+    );
     // --verbose adds every field on one key=value line.
     let output = run_ok(&["count", path, "--top", "2", "--verbose"]);
     let stdout = String::from_utf8(output.stdout).unwrap();
@@ -112,7 +116,8 @@ fn a_huge_word_without_whitespace_is_counted_once_in_every_mode() {
     for mode in ["serial", "processes"] {
         let out = dir.path().join(format!("{mode}.tsv"));
         run_ok(&[
-            "count", "--verbose",
+            "count",
+            "--verbose",
             path.to_str().unwrap(),
             "--mode",
             mode,
@@ -147,35 +152,66 @@ fn bad_input_gets_a_clear_error_and_no_partial_output() {
     let out_arg = out.to_str().unwrap();
     let missing = dir.path().join("missing");
     assert_clear_failure(
-        &["count", "--verbose", missing.to_str().unwrap(), "--output", out_arg],
+        &[
+            "count",
+            "--verbose",
+            missing.to_str().unwrap(),
+            "--output",
+            out_arg,
+        ],
         &["missing", "does not exist"],
     );
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     assert_clear_failure(
-        &["count", "--verbose", empty.to_str().unwrap(), "--output", out_arg],
+        &[
+            "count",
+            "--verbose",
+            empty.to_str().unwrap(),
+            "--output",
+            out_arg,
+        ],
         &["no regular files", "empty"],
     );
     let fifo = dir.path().join("fifo");
     let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
     assert_clear_failure(
-        &["count", "--verbose", fifo.to_str().unwrap(), "--output", out_arg],
+        &[
+            "count",
+            "--verbose",
+            fifo.to_str().unwrap(),
+            "--output",
+            out_arg,
+        ],
         &["fifo"],
     );
     let good = dir.path().join("good.txt");
     std::fs::write(&good, "fine words").unwrap();
     assert_clear_failure(
-        &["count", "--verbose", good.to_str().unwrap(), "--workers", "0"],
+        &[
+            "count",
+            "--verbose",
+            good.to_str().unwrap(),
+            "--workers",
+            "0",
+        ],
         &["--workers"],
     );
     assert_clear_failure(
-        &["count", "--verbose", good.to_str().unwrap(), "--mode", "quantum"],
+        &[
+            "count",
+            "--verbose",
+            good.to_str().unwrap(),
+            "--mode",
+            "quantum",
+        ],
         &["--mode", "quantum"],
     );
     assert_clear_failure(
         &[
-            "count", "--verbose",
+            "count",
+            "--verbose",
             good.to_str().unwrap(),
             "--output",
             "/nonexistent-dir/x.tsv",
@@ -201,7 +237,13 @@ fn a_folder_with_a_fifo_counts_the_regular_files_and_says_what_it_skipped() {
     std::fs::write(dir.path().join("a.txt"), "x y").unwrap();
     let c_path = std::ffi::CString::new(dir.path().join("pipe").to_str().unwrap()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
-    let output = run_ok(&["count", "--verbose", dir.path().to_str().unwrap(), "--mode", "processes"]);
+    let output = run_ok(&[
+        "count",
+        "--verbose",
+        dir.path().to_str().unwrap(),
+        "--mode",
+        "processes",
+    ]);
     assert!(String::from_utf8_lossy(&output.stderr).contains("skipping"));
     assert!(String::from_utf8_lossy(&output.stdout).contains("words=2"));
 }

@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use util::{alive, children, command_of, corpus, harness, reference_tsv};
 
-
 /// A folder `in` under `dir` holding [`corpus`] files.
 fn input_dir(dir: &Path, files: usize, lines: usize) -> (PathBuf, Vec<PathBuf>) {
     let input = dir.join("in");
@@ -30,9 +29,6 @@ fn input_dir(dir: &Path, files: usize, lines: usize) -> (PathBuf, Vec<PathBuf>) 
     let paths = corpus(&input, files, lines);
     (input, paths)
 }
-
-
-
 
 /// Waits until `child` has at least one `redis-worker` child; returns them.
 fn wait_for_workers(child: &Child) -> Vec<u32> {
@@ -79,7 +75,8 @@ fn a_worker_killed_from_outside_does_not_stop_an_atomic_job_with_stealing() {
         let (stdout, stderr) = (dir.path().join("stdout"), dir.path().join("stderr"));
         let mut child = spawn_count(
             &[
-                "count", "--verbose",
+                "count",
+                "--verbose",
                 input.to_str().unwrap(),
                 "--mode",
                 "redis",
@@ -198,7 +195,8 @@ fn without_stealing_with(queue: &str, input: &Path, files: &[PathBuf], dir: &Pat
         let _ = std::fs::remove_file(&out);
         let (stdout, stderr) = (dir.join("stdout"), dir.join("stderr"));
         let mut args = vec![
-            "count", "--verbose",
+            "count",
+            "--verbose",
             input.to_str().unwrap(),
             "--mode",
             "redis",
@@ -254,7 +252,8 @@ fn a_job_that_cannot_finish_stops_at_its_deadline_and_runs_record_it() {
     let started = Instant::now();
     let output = harness()
         .args([
-            "count", "--verbose",
+            "count",
+            "--verbose",
             input.to_str().unwrap(),
             "--mode",
             "redis",
@@ -363,7 +362,8 @@ fn sigterm_stops_count_and_run_promptly_and_leaves_nothing_behind() {
     let data = dir.path().join("data");
     let commands: [Vec<&str>; 2] = [
         vec![
-            "count", "--verbose",
+            "count",
+            "--verbose",
             input.to_str().unwrap(),
             "--mode",
             "redis",

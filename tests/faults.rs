@@ -190,7 +190,8 @@ fn units_held_by_a_crashed_worker_without_autoclaim_fail_fast() {
     small_corpus(dir.path(), 6, 50);
     let started = std::time::Instant::now();
     let result = run(&[
-        "count", "--verbose",
+        "count",
+        "--verbose",
         dir.path().to_str().unwrap(),
         "--mode",
         "redis",

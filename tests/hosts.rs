@@ -49,7 +49,13 @@ fn two_host_run(input: &Path, expected: &[u8]) -> (u64, f64, String) {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("counts.tsv");
     let out = harness()
-        .args(["count", "--verbose", input.to_str().unwrap(), "--mode", "redis"])
+        .args([
+            "count",
+            "--verbose",
+            input.to_str().unwrap(),
+            "--mode",
+            "redis",
+        ])
         .args(["--workers", "6", "--hosts", "2", "--rtt-ms", "5"])
         .args(["--partition", "host-1:at:100:for:2000"])
         // The cut host's workers (0, 2, 4) at 10% of a CPU: they spend

@@ -24,10 +24,6 @@ use std::time::{Duration, Instant};
 
 use util::{alive, children, command_of, corpus, harness, reference_tsv};
 
-
-
-
-
 /// The harness's children whose command line contains `what`, lowest pid first.
 fn children_running(harness_pid: u32, what: &str) -> Vec<u32> {
     let mut pids: Vec<u32> = children(harness_pid)
@@ -81,7 +77,8 @@ fn spawn(input: &Path, args: &[&str]) -> Job {
     let stderr = dir.path().join("stderr");
     let child = harness()
         .args([
-            "count", "--verbose",
+            "count",
+            "--verbose",
             input.to_str().unwrap(),
             "--mode",
             "redis",

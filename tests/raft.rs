@@ -7,7 +7,6 @@
 
 mod util;
 
-
 use util::{corpus, count_redis, field, reference_tsv, run, text};
 
 /// The module, or `None` after printing why the test skips.
@@ -22,7 +21,6 @@ fn module() -> Option<String> {
         }
     }
 }
-
 
 #[test]
 fn raft_keeps_lease_counts_exact_under_follower_leader_and_majority_kills() {

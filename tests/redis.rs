@@ -59,7 +59,8 @@ fn assert_redis_matches(input: &Path, expected: &[u8], extra: &[&str]) -> Vec<(S
     let out_dir = tempfile::tempdir().unwrap();
     let output = out_dir.path().join("counts.tsv");
     let mut args = vec![
-        "count", "--verbose",
+        "count",
+        "--verbose",
         input.to_str().unwrap(),
         "--mode",
         "redis",
@@ -247,7 +248,15 @@ fn a_wrong_password_is_a_clear_error() {
     let wrong = format!("redis://:not-the-password@127.0.0.1:{port}/");
     let shown = format!("redis://127.0.0.1:{port}/");
     assert_clear_failure(
-        &["count", "--verbose", input, "--mode", "redis", "--redis-url", &wrong],
+        &[
+            "count",
+            "--verbose",
+            input,
+            "--mode",
+            "redis",
+            "--redis-url",
+            &wrong,
+        ],
         &[
             &shown,
             "refused the credentials",
@@ -258,7 +267,15 @@ fn a_wrong_password_is_a_clear_error() {
     );
     let anonymous = format!("redis://127.0.0.1:{port}/");
     assert_clear_failure(
-        &["count", "--verbose", input, "--mode", "redis", "--redis-url", &anonymous],
+        &[
+            "count",
+            "--verbose",
+            input,
+            "--mode",
+            "redis",
+            "--redis-url",
+            &anonymous,
+        ],
         &[&shown, "requires a password"],
         &[],
     );
@@ -276,7 +293,8 @@ fn an_unreachable_server_is_a_clear_error() {
     let url = format!("redis://:secret@127.0.0.1:{port}/");
     assert_clear_failure(
         &[
-            "count", "--verbose",
+            "count",
+            "--verbose",
             dir.path().to_str().unwrap(),
             "--mode",
             "redis",
@@ -291,7 +309,8 @@ fn an_unreachable_server_is_a_clear_error() {
     );
     assert_clear_failure(
         &[
-            "count", "--verbose",
+            "count",
+            "--verbose",
             dir.path().to_str().unwrap(),
             "--mode",
             "redis",
@@ -310,7 +329,8 @@ fn bad_redis_options_are_clear_errors() {
     let input = dir.path().to_str().unwrap();
     assert_clear_failure(
         &[
-            "count", "--verbose",
+            "count",
+            "--verbose",
             input,
             "--mode",
             "redis",
@@ -323,17 +343,38 @@ fn bad_redis_options_are_clear_errors() {
         &[],
     );
     assert_clear_failure(
-        &["count", "--verbose", input, "--mode", "redis", "--slow", "0:2"],
+        &[
+            "count",
+            "--verbose",
+            input,
+            "--mode",
+            "redis",
+            "--slow",
+            "0:2",
+        ],
         &["WORKER:FRACTION"],
         &[],
     );
     assert_clear_failure(
-        &["count", "--verbose", input, "--mode", "processes", "--per-word"],
+        &[
+            "count",
+            "--verbose",
+            input,
+            "--mode",
+            "processes",
+            "--per-word",
+        ],
         &["only apply to --mode redis"],
         &[],
     );
     assert_clear_failure(
-        &["count", "--verbose", &format!("{input}/missing"), "--mode", "redis"],
+        &[
+            "count",
+            "--verbose",
+            &format!("{input}/missing"),
+            "--mode",
+            "redis",
+        ],
         &["does not exist"],
         &[],
     );

@@ -47,7 +47,13 @@ fn a_job_with_no_local_workers_is_counted_exactly_by_two_joined_hosts() {
     let output = dir.path().join("counts.tsv");
     let mut client = Reap(Some(
         harness()
-            .args(["count", "--verbose", client_input.to_str().unwrap(), "--mode", "redis"])
+            .args([
+                "count",
+                "--verbose",
+                client_input.to_str().unwrap(),
+                "--mode",
+                "redis",
+            ])
             .args(["--redis-url", &url, "--workers", "0", "--wait"])
             .args([
                 "--unit-bytes",
@@ -160,7 +166,15 @@ fn zero_workers_without_an_external_redis_and_wait_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.txt"), "a b c").unwrap();
     let input = dir.path().to_str().unwrap();
-    let out = run(&["count", "--verbose", input, "--mode", "redis", "--workers", "0"]);
+    let out = run(&[
+        "count",
+        "--verbose",
+        input,
+        "--mode",
+        "redis",
+        "--workers",
+        "0",
+    ]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

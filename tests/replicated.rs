@@ -19,7 +19,6 @@ fn pid_gone(pid: u32) -> bool {
     result == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
 
-
 /// `harness count INPUT --mode redis --atomic --topology replicated ARGS`:
 /// the output's bytes and the summary fields; checks that every server
 /// process the run started is gone.

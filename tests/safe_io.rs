@@ -47,7 +47,8 @@ fn a_fifo_output_is_written_through_and_stays_a_fifo() {
         std::thread::spawn(move || std::fs::read(fifo).unwrap())
     };
     run_ok(&[
-        "count", "--verbose",
+        "count",
+        "--verbose",
         input.to_str().unwrap(),
         "--output",
         fifo.to_str().unwrap(),
@@ -68,7 +69,8 @@ fn a_symlink_output_is_followed_and_stays_a_link() {
     let link = dir.path().join("link.tsv");
     std::os::unix::fs::symlink("real/counts.tsv", &link).unwrap();
     run_ok(&[
-        "count", "--verbose",
+        "count",
+        "--verbose",
         input.to_str().unwrap(),
         "-o",
         link.to_str().unwrap(),
@@ -110,7 +112,8 @@ fn a_device_node_output_stays_a_device() {
         return;
     }
     run_ok(&[
-        "count", "--verbose",
+        "count",
+        "--verbose",
         input.to_str().unwrap(),
         "--output",
         null.to_str().unwrap(),
@@ -126,7 +129,8 @@ fn new_outputs_are_0644_under_umask_022_and_a_folder_is_refused() {
     let out = dir.path().join("new.tsv");
     let mut command = harness();
     command.args([
-        "count", "--verbose",
+        "count",
+        "--verbose",
         input.to_str().unwrap(),
         "-o",
         out.to_str().unwrap(),
@@ -144,7 +148,8 @@ fn new_outputs_are_0644_under_umask_022_and_a_folder_is_refused() {
     assert_eq!(mode, 0o644, "mode {mode:o}");
 
     let refused = run(&[
-        "count", "--verbose",
+        "count",
+        "--verbose",
         input.to_str().unwrap(),
         "-o",
         dir.path().to_str().unwrap(),
@@ -162,7 +167,8 @@ fn bad_outputs_and_units_are_refused_before_any_counting() {
     // A Redis that is not there: the output folder is checked first.
     let started = Instant::now();
     let missing = run(&[
-        "count", "--verbose",
+        "count",
+        "--verbose",
         input.to_str().unwrap(),
         "--mode",
         "redis",
@@ -185,7 +191,13 @@ fn bad_outputs_and_units_are_refused_before_any_counting() {
         (vec!["--unit-bytes", "63"], "smallest unit"),
         (vec!["--workers", "-1"], "whole number"),
     ] {
-        let mut all = vec!["count", "--verbose", input.to_str().unwrap(), "--mode", "threads"];
+        let mut all = vec![
+            "count",
+            "--verbose",
+            input.to_str().unwrap(),
+            "--mode",
+            "threads",
+        ];
         all.extend(args.iter());
         let out = run(&all);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -203,7 +215,13 @@ fn control_bytes_are_escaped_on_the_terminal_and_kept_in_the_tsv() {
     let file = dir.path().join("evil.txt");
     std::fs::write(&file, b"\x1b]0;owned\x07title \x1b[2Jclear plain\n").unwrap();
     let out = dir.path().join("counts.tsv");
-    let result = run_ok(&["count", "--verbose", file.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let result = run_ok(&[
+        "count",
+        "--verbose",
+        file.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     let stdout = &result.stdout;
     assert!(
         !stdout.contains(&0x1b) && !stdout.contains(&0x07),
@@ -224,9 +242,16 @@ fn proc_files_and_standard_input_are_counted() {
         std::fs::copy(cpuinfo, &copy).unwrap();
         let out = dir.path().join("proc.tsv");
         let copy_out = dir.path().join("copy.tsv");
-        run_ok(&["count", "--verbose", "/proc/cpuinfo", "-o", out.to_str().unwrap()]);
         run_ok(&[
-            "count", "--verbose",
+            "count",
+            "--verbose",
+            "/proc/cpuinfo",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        run_ok(&[
+            "count",
+            "--verbose",
             copy.to_str().unwrap(),
             "-o",
             copy_out.to_str().unwrap(),
@@ -316,7 +341,8 @@ fn a_killed_clients_keys_expire_in_a_redis_the_user_runs_and_clean_removes_lefto
     std::fs::write(&file, text).unwrap();
     let mut child = harness()
         .args([
-            "count", "--verbose",
+            "count",
+            "--verbose",
             file.to_str().unwrap(),
             "--mode",
             "redis",
@@ -361,7 +387,8 @@ fn a_killed_clients_keys_expire_in_a_redis_the_user_runs_and_clean_removes_lefto
     let small = dir.path().join("small.txt");
     std::fs::write(&small, "a b a\n").unwrap();
     run_ok(&[
-        "count", "--verbose",
+        "count",
+        "--verbose",
         small.to_str().unwrap(),
         "--mode",
         "redis",
@@ -394,7 +421,8 @@ fn a_server_that_is_not_redis_gets_one_clear_line() {
     let (input, _) = small_input(dir.path());
     let url = format!("redis://127.0.0.1:{port}/");
     let out = run(&[
-        "count", "--verbose",
+        "count",
+        "--verbose",
         input.to_str().unwrap(),
         "--mode",
         "redis",

@@ -44,12 +44,12 @@ mod size;
 mod spec;
 mod synth;
 
+pub use books::holds_books;
 pub use download::{
     BOOKS_DIR_ENV, Book, BookProblem, CONNECT_TIMEOUT, DEFAULT_MIRROR, DownloadError,
     DownloadedBook, MIN_BOOK_BYTES, READ_TIMEOUT, TOP_BOOKS, check_book, default_download_dir,
     download_books, manifest_path, missing_books_advice,
 };
-pub use books::holds_books;
 pub use error::GenError;
 pub use generate::{
     COMPLETE_MARKER, GeneratedFile, bytes_to_write, check_disk_space, check_space_for,

@@ -396,7 +396,10 @@ fn human_summary(spec: &JobSpec, outcome: &JobOutcome, check: Option<&Check>) ->
             (redis.crashes, "crash"),
             (redis.kills, "worker kill"),
             (redis.unexpected_deaths, "unexpected worker death"),
-            (redis.unexpected_node_deaths, "Redis node death nobody scheduled"),
+            (
+                redis.unexpected_node_deaths,
+                "Redis node death nobody scheduled",
+            ),
             (redis.redis_restarts, "Redis restart"),
             (redis.failovers, "failover"),
         ] {
@@ -521,7 +524,10 @@ fn summary_fields(spec: &JobSpec, outcome: &JobOutcome) -> Vec<(&'static str, St
                 .map_or_else(|| "-".to_owned(), |n| n.to_string()),
         ),
         ("failover_s", ms(redis.failover_s)),
-        ("unexpected_node_deaths", redis.unexpected_node_deaths.to_string()),
+        (
+            "unexpected_node_deaths",
+            redis.unexpected_node_deaths.to_string(),
+        ),
         ("servers_start_s", ms(redis.server_s)),
         ("redis_pids", list(&redis.redis_pids)),
         ("worker_peak_rss_kib", redis.worker_peak_rss_kib.to_string()),

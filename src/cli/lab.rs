@@ -76,8 +76,9 @@ pub fn run(args: LabArgs) -> Result<()> {
                 data_gen::BOOKS_DIR_ENV
             )
         })?;
-        super::generate::fetch_books(data_gen::TOP_BOOKS.len(), &args.mirror, &dir)
-            .context("--download-books: run `harness lab` without it to skip the book experiments")?;
+        super::generate::fetch_books(data_gen::TOP_BOOKS.len(), &args.mirror, &dir).context(
+            "--download-books: run `harness lab` without it to skip the book experiments",
+        )?;
     }
     let options = LabOptions {
         experiments_dir: args.experiments,

@@ -27,8 +27,8 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
-pub use late::late_fault_warnings;
 pub use inputs::{Oracle, count_differences, materialize as materialize_input};
+pub use late::late_fault_warnings;
 pub use params::{InputSource, RunParams, matchable_parameters};
 pub use runner::{
     RunOptions, RunSummary, Sidecar, csv_path, planned_faults, run_experiment,

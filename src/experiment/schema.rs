@@ -214,7 +214,10 @@ fn common_default(name: &str) -> String {
 fn type_name(rust: &str) -> String {
     let compact: String = rust.chars().filter(|c| !c.is_whitespace()).collect();
     let last = |path: &str| path.rsplit("::").next().unwrap_or(path).to_string();
-    match compact.strip_prefix("Vec<").and_then(|t| t.strip_suffix('>')) {
+    match compact
+        .strip_prefix("Vec<")
+        .and_then(|t| t.strip_suffix('>'))
+    {
         Some(item) => format!("list of {}", last(item)),
         None => match last(&compact).as_str() {
             "u32" | "u64" => "integer".into(),

@@ -32,10 +32,10 @@ mod tally;
 mod throttle;
 
 pub use crash::{CRASH_EXIT_CODE, CrashPlan, CrashPoint, Crasher, WorkerCrash};
+pub use progress::{JobProgress, Percent};
 pub use redis_kill::{
     KillSchedule, KillTarget, KillWhen, MAX_PERIODIC_KILLS, MIN_KILL_PERIOD_MS, NodeView,
     RedisAction, RedisKill, Role,
 };
-pub use progress::{JobProgress, Percent};
 pub use tally::{FaultKind, FaultTally};
 pub use throttle::{SlowWorker, Throttle, ThrottleError, ThrottleMethod, Throttler};

@@ -123,7 +123,10 @@ mod tests {
                        { preset = \"uniform\" }, { preset = \"books\", corpus = \"/no/such/books\" }]\n";
         let reason = skip_reason(&file(missing)).expect("skipped");
         assert!(reason.contains("/no/such/books"), "{reason}");
-        assert!(reason.contains("harness gen --preset books --download"), "{reason}");
+        assert!(
+            reason.contains("harness gen --preset books --download"),
+            "{reason}"
+        );
         let here = tempfile::tempdir().unwrap();
         let empty = format!(
             "description = \"d\"\n[fixed]\nmode = \"serial\"\ninput = {{ preset = \"books\", corpus = \"{}\" }}\n",

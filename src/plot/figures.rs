@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use super::{
-    AxisFormat, BarChart, BarGroup, LineChart, Series, SpreadPoint, draw_bar_chart,
-    draw_line_chart,
+    AxisFormat, BarChart, BarGroup, LineChart, Series, SpreadPoint, draw_bar_chart, draw_line_chart,
 };
 use crate::results::{
     Columns, PlotFaults, PlotKind, PlotSpec, RunRow, Sidecar, bar_series, check_column, columns,
@@ -64,13 +63,13 @@ pub fn draw_experiment_plots(csv: &Path, out_dir: &Path) -> Result<Vec<PathBuf>>
                 &build_bar_chart(&name, &rows, spec, sidecar.as_ref())?,
                 &path,
             ),
-            PlotKind::Time | PlotKind::Speedup | PlotKind::Efficiency => draw_line_chart(
-                &build_chart(&name, &rows, spec, sidecar.as_ref())?,
-                &path,
-            ),
+            PlotKind::Time | PlotKind::Speedup | PlotKind::Efficiency => {
+                draw_line_chart(&build_chart(&name, &rows, spec, sidecar.as_ref())?, &path)
+            }
             PlotKind::Timeline => unreachable!("drawn above"),
         };
-        drawn.with_context(|| format!("cannot draw the {} plot of {}", spec.kind, csv.display()))?;
+        drawn
+            .with_context(|| format!("cannot draw the {} plot of {}", spec.kind, csv.display()))?;
         written.push(path);
     }
     Ok(written)

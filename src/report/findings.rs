@@ -105,9 +105,14 @@ fn verdict_of(view: &ExperimentView<'_>, effect: &PlotEffect) -> Verdict {
 /// The findings as a table (lab, question, answer, verdict).
 pub fn findings_table(views: &[ExperimentView<'_>]) -> Table {
     let mut table = Table::new(
-        ["lab", "question", "answer (largest measured effect)", "verdict"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "lab",
+            "question",
+            "answer (largest measured effect)",
+            "verdict",
+        ]
+        .map(String::from)
+        .to_vec(),
     );
     for f in findings(views) {
         table.push(vec![

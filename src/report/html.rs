@@ -246,7 +246,11 @@ fn write_experiment<W: Write + ?Sized>(
         )?;
     }
     if let Some(unfired) = super::groups::Unfired::of(&view.sets) {
-        writeln!(out, "<p class=\"warning\">⚠ {}</p>", escape(&unfired.text()))?;
+        writeln!(
+            out,
+            "<p class=\"warning\">⚠ {}</p>",
+            escape(&unfired.text())
+        )?;
     }
     let effects = &view.effects;
     if !effects.is_empty() {

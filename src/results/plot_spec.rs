@@ -65,7 +65,9 @@ impl FromStr for PlotKind {
             .into_iter()
             .find(|kind| kind.as_str() == text)
             .ok_or_else(|| {
-                format!("unknown plot kind `{text}`: use time, speedup, efficiency, bars or timeline")
+                format!(
+                    "unknown plot kind `{text}`: use time, speedup, efficiency, bars or timeline"
+                )
             })
     }
 }

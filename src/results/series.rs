@@ -194,9 +194,7 @@ pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<S
                     label: format!(
                         "{}, {}",
                         group.label,
-                        categories
-                            .get(point.x as usize)
-                            .map_or("?", String::as_str)
+                        categories.get(point.x as usize).map_or("?", String::as_str)
                     ),
                     points: vec![point],
                 })
@@ -472,7 +470,11 @@ mod tests {
         spec.y = Some("diff_words".into());
         let bars = bar_series("x", &rows, &spec).unwrap();
         assert_eq!(bars.categories, ["none", "0:mid-commit:2"]);
-        let plain = bars.groups.iter().find(|g| g.label == "atomic=false").unwrap();
+        let plain = bars
+            .groups
+            .iter()
+            .find(|g| g.label == "atomic=false")
+            .unwrap();
         let mid = plain.points.iter().find(|p| p.x == 1.0).unwrap();
         assert_eq!((mid.median, mid.min, mid.max), (2257.0, 2000.0, 2400.0));
         // The report's effect names the bar: group and category.
