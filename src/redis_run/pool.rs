@@ -192,15 +192,7 @@ impl WorkerPool {
             exe: self.exe.display().to_string(),
             error,
         })?;
-        Ok(WorkerProcess {
-            child,
-            throttle: None,
-            killed: false,
-            done: false,
-            crash_planned: config.crash.is_some(),
-            external: false,
-            cpu_s: 0.0,
-        })
+        Ok(WorkerProcess::started(child, config.crash.is_some(), false))
     }
 
     /// External workers: CPU seconds each worker index used (its processes
@@ -280,6 +272,18 @@ impl WorkerPool {
 }
 
 impl WorkerProcess {
+    /// A process just spawned: not throttled, killed or done yet.
+    fn started(child: Child, crash_planned: bool, external: bool) -> WorkerProcess {
+        WorkerProcess {
+            child,
+            throttle: None,
+            killed: false,
+            done: false,
+            crash_planned,
+            external,
+            cpu_s: 0.0,
+        }
+    }
     fn kill_and_reap(&mut self) {
         if self.external {
             // The contract: SIGTERM to its process group, SIGKILL after a grace.
@@ -435,15 +439,7 @@ fn start_external(
         exe: format!("sh -c {:?}", external.cmd),
         error,
     })?;
-    Ok(WorkerProcess {
-        child,
-        throttle: None,
-        killed: false,
-        done: false,
-        crash_planned: crash_planned && !again,
-        external: true,
-        cpu_s: 0.0,
-    })
+    Ok(WorkerProcess::started(child, crash_planned && !again, true))
 }
 
 /// Sends `signal` to the process group led by `pid`; false when none is left.

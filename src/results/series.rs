@@ -123,6 +123,19 @@ pub fn label_of(column: &str, value: &Value) -> String {
     }
 }
 
+/// The legend text of the run `r` in a plot: its series columns' values,
+/// or `name` for a plot without series.
+fn series_label(name: &str, spec: &PlotSpec, r: &Columns) -> String {
+    if spec.series.is_empty() {
+        return name.to_string();
+    }
+    spec.series
+        .iter()
+        .map(|c| label_of(c, &r[c]))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Fails with the known columns when `column` is not one of the rows'.
 pub fn check_column(rows: &[Columns], column: &str, what: &str) -> Result<()> {
     if rows.first().is_some_and(|r| !r.contains_key(column)) {
@@ -249,15 +262,7 @@ pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<S
         } else {
             r[&y_column].as_f64().unwrap_or(f64::NAN)
         };
-        let label = if spec.series.is_empty() {
-            name.to_string()
-        } else {
-            spec.series
-                .iter()
-                .map(|c| label_of(c, &r[c]))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let label = series_label(name, spec, r);
         lines
             .entry(label)
             .or_default()
@@ -348,15 +353,7 @@ pub fn bar_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<BarSer
     categories.dedup();
     let mut groups: BTreeMap<String, BTreeMap<usize, Vec<f64>>> = BTreeMap::new();
     for r in selected {
-        let label = if spec.series.is_empty() {
-            name.to_string()
-        } else {
-            spec.series
-                .iter()
-                .map(|c| label_of(c, &r[c]))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let label = series_label(name, spec, r);
         let category = categories
             .iter()
             .position(|c| *c == category_of(r))
