@@ -77,7 +77,7 @@ fn a_kill_at_half_the_units_fires_on_a_tiny_job_and_a_late_one_is_flagged() {
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 2);
     for row in &rows {
-        let late = &row[col("redis_kill")] == "at:60000";
+        let late = &row[col("redis_kill")] == "primary:at:60000";
         assert_eq!(&row[col("faults_planned")], "redis_kill:1");
         assert_eq!(
             &row[col("faults_fired")],

@@ -312,3 +312,113 @@ fn with_restart_nodes_false_more_than_f_dead_fails_fast_naming_the_setting() {
         assert!(stderr.contains(words), "{words:?} missing from:\n{stderr}");
     }
 }
+
+/// The RedisRaft module, or `None` (the raft tests then say so and skip).
+fn raft_module() -> Option<String> {
+    let module = std::env::var("HARNESS_REDISRAFT")
+        .ok()
+        .filter(|m| !m.is_empty());
+    if module.is_none() {
+        eprintln!(
+            "skipped: HARNESS_REDISRAFT is not set (RedisRaft 5945c02 with redis-server 7.0.15, built as its own README documents)"
+        );
+    }
+    module
+}
+
+/// The role RedisRaft last logged for the node `pid` (`leader`, `follower`,
+/// ...; empty when it logged none): its `redis.log` sits in its working
+/// folder.
+fn raft_role(pid: u32) -> String {
+    let log = std::fs::read_link(format!("/proc/{pid}/cwd"))
+        .map(|dir| dir.join("redis.log"))
+        .and_then(std::fs::read)
+        .unwrap_or_default();
+    String::from_utf8_lossy(&log)
+        .lines()
+        .rev()
+        .find_map(|line| line.split("State change: Node is now a ").nth(1))
+        .and_then(|rest| rest.split([',', ' ']).next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The current leader among the data nodes, then the others.
+fn leader_first(data: &[u32]) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(leader) = data.iter().copied().find(|&p| raft_role(p) == "leader") {
+            let mut nodes = vec![leader];
+            nodes.extend(data.iter().copied().filter(|&p| p != leader));
+            return nodes;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no raft node logged itself leader"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn outside_kills_and_a_pause_of_raft_nodes_are_survived() {
+    let Some(module) = raft_module() else {
+        return;
+    };
+    let (dir, expected) = fixture();
+    let input = dir.path();
+    let raft = [
+        "--topology",
+        "raft",
+        "--queue",
+        "lease",
+        "--raft-module",
+        module.as_str(),
+    ];
+    let started = Instant::now();
+    survives(
+        "a raft follower",
+        input,
+        &expected,
+        &raft,
+        |data, _| signal(leader_first(data)[1], libc::SIGKILL),
+        1,
+    );
+    let stdout = survives(
+        "the raft leader",
+        input,
+        &expected,
+        &raft,
+        |data, _| signal(leader_first(data)[0], libc::SIGKILL),
+        1,
+    );
+    assert!(field(&stdout, "failovers") >= 1, "{stdout}");
+    // A leader paused beyond the election timeout: the others elect a new
+    // one; the failover lasts from the pause (seen within one check) to
+    // the next commit, never 0.
+    let stdout = survives(
+        "a paused raft leader",
+        input,
+        &expected,
+        &raft,
+        |data, _| {
+            let leader = leader_first(data)[0];
+            signal(leader, libc::SIGSTOP);
+            std::thread::sleep(Duration::from_millis(3000));
+            signal(leader, libc::SIGCONT);
+        },
+        0,
+    );
+    assert!(field(&stdout, "failovers") >= 1, "{stdout}");
+    let failover_s: f64 = stdout
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("failover_s="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(failover_s > 0.0, "{stdout}");
+    eprintln!(
+        "raft: two outside kills and a pause survived in {:?}",
+        started.elapsed()
+    );
+}

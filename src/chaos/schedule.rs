@@ -376,8 +376,8 @@ mod tests {
             .map(|s| Schedule::draw(s, 1.0, ChaosCommit::Atomic, "replicated".parse().unwrap()))
             .collect();
         for kill in [
-            "at:",
-            "after-enqueue",
+            "primary:at:",
+            "primary:after-enqueue",
             "replica:",
             "random-replica:",
             "replicas=2:",

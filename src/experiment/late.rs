@@ -108,7 +108,7 @@ mod tests {
         let warnings = late_fault_warnings(&experiment, &[row(0.6), row(0.6)]);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
-            warnings[0].contains("redis_kill at:1000") && warnings[0].contains("0.30 s"),
+            warnings[0].contains("redis_kill primary:at:1000") && warnings[0].contains("0.30 s"),
             "{}",
             warnings[0]
         );

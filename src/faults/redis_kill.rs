@@ -340,8 +340,10 @@ impl fmt::Display for KillTarget {
 
 impl fmt::Display for RedisKill {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The target is always written (`primary:at:1000`, not `at:1000`):
+        // a CSV value or a plot legend says which node the kill hit.
         match (&self.target, self.when) {
-            (KillTarget::Primary, when) | (_, when @ KillWhen::Never) => write!(f, "{when}"),
+            (_, when @ KillWhen::Never) => write!(f, "{when}"),
             (target, when) => write!(f, "{target}:{when}"),
         }
     }
@@ -486,8 +488,15 @@ mod tests {
             "every:1000",
             "before-read",
         ] {
+            // The default target, the primary, is written out.
             let kill: RedisKill = text.parse().unwrap();
-            assert_eq!(kill.to_string(), text);
+            let written = if text == "none" {
+                text.to_owned()
+            } else {
+                format!("primary:{text}")
+            };
+            assert_eq!(kill.to_string(), written);
+            assert_eq!(written.parse::<RedisKill>().unwrap(), kill);
         }
         assert_eq!("".parse::<RedisKill>().unwrap(), RedisKill::NEVER);
         for text in [
@@ -603,7 +612,12 @@ mod tests {
 
     #[test]
     fn progress_kills_follow_the_units_acknowledged() {
-        for text in ["at:50%", "every:25%", "any:every:12.5%", "replica:at:0%"] {
+        for text in [
+            "primary:at:50%",
+            "primary:every:25%",
+            "any:every:12.5%",
+            "replica:at:0%",
+        ] {
             let kill: RedisKill = text.parse().unwrap();
             assert_eq!(kill.to_string(), text);
             assert!(kill.when.follows_progress(), "{text}");

@@ -48,8 +48,9 @@ pub(super) struct RedisOutage<'a> {
     pub failovers: u64,
     /// When the primary was killed or died (Unix seconds), for the failover time.
     pub primary_kills: Vec<f64>,
-    /// When a failover was seen (Unix seconds).
-    pub failover_times: Vec<f64>,
+    /// Each failover seen: when the old primary was last seen answering as
+    /// primary and when the new one was seen (Unix seconds).
+    pub failover_times: Vec<SeenFailover>,
     /// Nodes that died without the harness doing it.
     pub unexpected_node_deaths: u64,
     /// Nodes killed and not restarted yet.
@@ -62,6 +63,10 @@ pub(super) struct RedisOutage<'a> {
     left_dead: Vec<String>,
     /// The primary last seen.
     last_primary: Option<String>,
+    /// The election term of the primary last seen, where there are terms.
+    last_term: Option<u64>,
+    /// When the primary last seen was last seen answering as primary.
+    primary_seen_at: f64,
     /// An external worker's Function library, loaded again after every
     /// restart and failover (`worker_functions`).
     pub functions: Option<super::external_worker::FunctionLibrary>,
@@ -93,6 +98,8 @@ impl<'a> RedisOutage<'a> {
             dead: Vec::new(),
             left_dead: Vec::new(),
             last_primary: None,
+            last_term: None,
+            primary_seen_at: now_unix_s(),
             functions: None,
         }
     }
@@ -372,19 +379,31 @@ impl<'a> RedisOutage<'a> {
         self.restart(topology)
     }
 
-    /// Notes a failover when Sentinel names another primary than before;
-    /// true when it did.
+    /// Notes a failover when Sentinel or RedisRaft names another primary
+    /// than before, or the same one elected in a later term; true when it did.
     pub fn watch_primary(&mut self, topology: &mut dyn Topology) -> bool {
         if topology.replicas() == 0 {
             return false;
         }
-        let Some(primary) = topology.primary() else {
+        let Some((primary, term)) = topology.primary_and_term() else {
             return false;
         };
+        let now = now_unix_s();
+        let old_seen_at = std::mem::replace(&mut self.primary_seen_at, now);
+        let new_term = match (self.last_term, term) {
+            (Some(before), Some(now)) => now > before,
+            _ => false,
+        };
+        if term.is_some() {
+            self.last_term = term;
+        }
         match self.last_primary.replace(primary.clone()) {
-            Some(before) if before != primary => {
+            Some(before) if before != primary || new_term => {
                 self.failovers += 1;
-                self.failover_times.push(now_unix_s());
+                self.failover_times.push(SeenFailover {
+                    old_seen_at,
+                    new_seen_at: now,
+                });
                 if let Some(functions) = &self.functions
                     && let Err(e) = functions.load_at(self.endpoint)
                 {
@@ -392,10 +411,13 @@ impl<'a> RedisOutage<'a> {
                         "warning: could not load the worker's Functions on the new primary {primary}: {e}"
                     );
                 }
-                self.note(
-                    EventKind::RedisUp,
-                    &format!("failover: {primary} is the primary now (was {before})"),
-                );
+                let what = match term {
+                    Some(term) if before == primary => {
+                        format!("failover: {primary} is the leader again, elected in term {term}")
+                    }
+                    _ => format!("failover: {primary} is the primary now (was {before})"),
+                };
+                self.note(EventKind::RedisUp, &what);
                 true
             }
             _ => false,
@@ -403,13 +425,30 @@ impl<'a> RedisOutage<'a> {
     }
 }
 
+/// A failover the supervisor saw (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeenFailover {
+    /// The old primary's last answer as primary (it was paused or dead
+    /// from some moment after this).
+    pub old_seen_at: f64,
+    /// The first answer naming the new primary.
+    pub new_seen_at: f64,
+}
+
 /// The longest failover of a job, seconds: from each death or kill of the
 /// primary (`primary_down`, Unix seconds) to the next applied commit; for a
 /// failover with no death before it (a primary paused with SIGSTOP until
-/// Sentinel or Raft replaced it), from the last commit before the failover
-/// to the first after it (when the pause began is not seen, the commit gap
-/// bounds it).
-pub(super) fn failover_s(primary_down: &[f64], failovers: &[f64], events: &[Event]) -> f64 {
+/// Sentinel or Raft replaced it), from when the pause began to the first
+/// commit after the failover. The pause's start is not seen, so it is
+/// taken as the earlier of the last commit before the failover and the old
+/// primary's last answer as primary (within one check, 100 ms, of the
+/// pause; Sentinel names the old primary until it fails over, so there
+/// the last commit bounds it).
+pub(super) fn failover_s(
+    primary_down: &[f64],
+    failovers: &[SeenFailover],
+    events: &[Event],
+) -> f64 {
     let commits: Vec<f64> = events
         .iter()
         .filter(|e| e.kind == EventKind::Committed)
@@ -421,15 +460,16 @@ pub(super) fn failover_s(primary_down: &[f64], failovers: &[f64], events: &[Even
         .filter_map(|&down| next_commit(down).map(|t| t - down));
     let from_pauses = failovers
         .iter()
-        .filter(|&&seen| {
+        .filter(|seen| {
             // A failover explained by a death within the previous 30 s is counted above.
             !primary_down
                 .iter()
-                .any(|&down| down <= seen && seen - down < 30.0)
+                .any(|&down| down <= seen.new_seen_at && seen.new_seen_at - down < 30.0)
         })
-        .filter_map(|&seen| {
-            let before = commits.iter().copied().rfind(|&t| t <= seen)?;
-            next_commit(seen).map(|after| after - before)
+        .filter_map(|seen| {
+            let last_commit = commits.iter().copied().rfind(|&t| t <= seen.new_seen_at);
+            let began = last_commit.map_or(seen.old_seen_at, |t| t.min(seen.old_seen_at));
+            next_commit(seen.new_seen_at).map(|after| after - began)
         });
     from_deaths.chain(from_pauses).fold(0.0, f64::max)
 }
@@ -451,9 +491,17 @@ mod tests {
     #[test]
     fn a_failover_lasts_from_the_death_or_the_last_commit_to_the_next_commit() {
         let events = [commit(1.0), commit(2.0), commit(5.5), commit(6.0)];
+        let seen = |old_seen_at, new_seen_at| SeenFailover {
+            old_seen_at,
+            new_seen_at,
+        };
         assert_eq!(failover_s(&[], &[], &events), 0.0);
-        assert_eq!(failover_s(&[3.0], &[4.0], &events), 2.5);
+        assert_eq!(failover_s(&[3.0], &[seen(3.0, 4.0)], &events), 2.5);
         // A pause: no death seen, the failover at 5.0 follows the commit at 2.0.
-        assert_eq!(failover_s(&[], &[5.0], &events), 3.5);
+        assert_eq!(failover_s(&[], &[seen(4.9, 5.0)], &events), 3.5);
+        // A pause before the first commit (RedisRaft's leader paused while
+        // the first units are counted): from the old leader's last answer.
+        let late = [commit(7.0), commit(8.0)];
+        assert_eq!(failover_s(&[], &[seen(3.0, 5.0)], &late), 4.0);
     }
 }

@@ -53,6 +53,9 @@ pub struct Correctness {
     /// Runs whose planned fault did not fire (`faults_unfired`): they show
     /// nothing about the fault, so medians, plots and verdicts leave them out.
     pub unfired: usize,
+    /// Nodes that died or hung without the harness causing it
+    /// (`unexpected_node_deaths`, summed over the runs).
+    pub unexpected_node_deaths: u64,
 }
 
 impl Correctness {
@@ -66,6 +69,7 @@ impl Correctness {
             wrong_unexpected: usize::from(checked && !row.correct && row.expect_exact),
             not_finished: usize::from(!checked),
             unfired: usize::from(row.faults_unfired),
+            unexpected_node_deaths: row.unexpected_node_deaths,
         }
     }
 
@@ -90,6 +94,12 @@ impl Correctness {
                 self.unfired
             ));
         }
+        if self.unexpected_node_deaths > 0 {
+            text.push_str(&format!(
+                " ({} node deaths nobody scheduled)",
+                self.unexpected_node_deaths
+            ));
+        }
         text
     }
 }
@@ -105,6 +115,7 @@ impl std::ops::Add for Correctness {
             wrong_unexpected: self.wrong_unexpected + other.wrong_unexpected,
             not_finished: self.not_finished + other.not_finished,
             unfired: self.unfired + other.unfired,
+            unexpected_node_deaths: self.unexpected_node_deaths + other.unexpected_node_deaths,
         }
     }
 }
@@ -380,6 +391,17 @@ mod tests {
         assert_eq!(
             tally.text(),
             "1/4 (1 inexact, expected) (1 WRONG) (1 not finished by the deadline)"
+        );
+    }
+
+    #[test]
+    fn node_deaths_nobody_scheduled_are_counted_beside_the_exact_runs() {
+        let mut survived = RunRow::sample("redis", 2, 1, 1.0);
+        survived.unexpected_node_deaths = 2;
+        let sets = group_param_sets(&[survived, RunRow::sample("redis", 2, 2, 1.0)]);
+        assert_eq!(
+            sets[0].correctness.text(),
+            "2/2 (2 node deaths nobody scheduled)"
         );
     }
 }

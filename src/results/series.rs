@@ -116,11 +116,20 @@ pub fn label_of(column: &str, value: &Value) -> String {
         (c, Some(bytes)) if c.ends_with("bytes") => format!("{c} {}", data_gen::format_size(bytes)),
         ("workers", Some(n)) => format!("{n} workers"),
         ("mode" | "input" | "tokenizer", _) => text_of(value),
-        _ => match text_of(value) {
+        _ => match cell_text(column, value) {
             text if text.is_empty() => format!("{column}=none"),
             text => format!("{column}={text}"),
         },
     }
+}
+
+/// A cell as its parameter writes it now (`at:1000` in an older CSV reads
+/// `primary:at:1000`), so `where` filters, normalized the same way when
+/// the experiment is read, and legends agree whatever version wrote the
+/// CSV; a column that is no parameter is its text.
+fn cell_text(column: &str, value: &Value) -> String {
+    let text = text_of(value);
+    crate::params::RedisParams::normalize(column, &text).unwrap_or(text)
 }
 
 /// The legend text of the run `r` in a plot: its series columns' values,
@@ -168,11 +177,13 @@ impl PlotFaults {
             .filter(|r| r.finished && !r.faults_planned.is_empty())
         {
             let selected = columns(r);
-            if spec
-                .filter
-                .iter()
-                .any(|(column, value)| selected.get(column).map(text_of).as_deref() != Some(value))
-            {
+            if spec.filter.iter().any(|(column, value)| {
+                selected
+                    .get(column)
+                    .map(|cell| cell_text(column, cell))
+                    .as_deref()
+                    != Some(value)
+            }) {
                 continue;
             }
             faults.planned += 1;
@@ -234,7 +245,7 @@ pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<S
         if spec
             .filter
             .iter()
-            .any(|(column, value)| text_of(&r[column]) != *value)
+            .any(|(column, value)| cell_text(column, &r[column]) != *value)
         {
             continue;
         }
@@ -341,7 +352,7 @@ pub fn bar_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<BarSer
         .filter(|r| {
             spec.filter
                 .iter()
-                .all(|(column, value)| text_of(&r[column]) == *value)
+                .all(|(column, value)| cell_text(column, &r[column]) == *value)
         })
         .collect();
     let category_of = |r: &Columns| match text_of(&r[&spec.x]) {
@@ -551,8 +562,9 @@ mod tests {
         let spec = PlotSpec::new(PlotKind::Time, "workers", &["redis_kill"]);
         let lines = plot_series("x", &rows, &spec).unwrap();
         let labels: Vec<&str> = lines.iter().map(|l| l.label.as_str()).collect();
-        assert_eq!(labels, ["redis_kill=at:50%", "redis_kill=none"]);
-        assert_eq!(lines[0].points[0].median, 2.0);
+        // Written without its target in an older CSV, the kill reads with it.
+        assert_eq!(labels, ["redis_kill=none", "redis_kill=primary:at:50%"]);
+        assert_eq!(lines[1].points[0].median, 2.0);
         let faults = PlotFaults::of(&rows, &spec);
         assert_eq!(
             faults,
@@ -563,7 +575,8 @@ mod tests {
         );
         assert!(!faults.none_fired());
         let mut late = spec.clone();
-        late.filter.insert("redis_kill".into(), "at:1000".into());
+        late.filter
+            .insert("redis_kill".into(), "primary:at:1000".into());
         assert!(PlotFaults::of(&rows, &late).none_fired());
     }
 

@@ -412,6 +412,13 @@ pub trait Topology {
     /// The name of the node that is primary now (`None`: unknown, e.g.
     /// during a failover).
     fn primary(&mut self) -> Option<String>;
+    /// The primary now and the election term that made it primary, where
+    /// the topology has terms (RedisRaft): a later term with the same
+    /// primary is a failover too (the leader died or hung, and won the
+    /// next election once back).
+    fn primary_and_term(&mut self) -> Option<(String, Option<u64>)> {
+        self.primary().map(|primary| (primary, None))
+    }
     /// kill -9 of node `name`.
     fn kill(&mut self, name: &str) -> Result<(), ServerError>;
     /// Whether node `name` may be restarted now (a killed primary waits

@@ -250,9 +250,23 @@ impl Raft {
 
     /// The index of the node that is leader now, if one says so.
     fn leader(&self) -> Option<usize> {
-        (0..self.nodes.len()).find(|&i| {
-            !self.killed[i]
-                && info_raft(&self.nodes[i]).is_some_and(|info| info.contains("raft_role:leader"))
+        self.leader_and_term().map(|(index, _)| index)
+    }
+
+    /// The node that is leader now and the term it was elected in.
+    fn leader_and_term(&self) -> Option<(usize, Option<u64>)> {
+        (0..self.nodes.len()).find_map(|i| {
+            if self.killed[i] {
+                return None;
+            }
+            let info = info_raft(&self.nodes[i])?;
+            info.contains("raft_role:leader").then(|| {
+                let term = info
+                    .lines()
+                    .find_map(|line| line.trim().strip_prefix("raft_current_term:"))
+                    .and_then(|term| term.parse().ok());
+                (i, term)
+            })
         })
     }
 }
@@ -322,6 +336,11 @@ impl Topology for Raft {
 
     fn primary(&mut self) -> Option<String> {
         self.leader().map(Raft::name_of)
+    }
+
+    fn primary_and_term(&mut self) -> Option<(String, Option<u64>)> {
+        self.leader_and_term()
+            .map(|(index, term)| (Raft::name_of(index), term))
     }
 
     fn kill(&mut self, name: &str) -> Result<(), ServerError> {
