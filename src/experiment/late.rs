@@ -20,14 +20,15 @@ fn first_timed_fault(params: &RunParams) -> Option<(u64, String)> {
     if let Some(ms) = redis.redis_kill.when.first_due_ms() {
         due.push((ms, format!("redis_kill {}", redis.redis_kill)));
     }
-    if redis.kill_every_ms > 0 {
-        due.push((
-            redis.kill_every_ms,
-            format!("kill_every_ms {}", redis.kill_every_ms),
-        ));
+    if let Some(time) = redis.worker_kill()
+        && let Some(ms) = time.first_due_ms()
+    {
+        due.push((ms, format!("worker_kill {time}")));
     }
     for p in &redis.partition {
-        due.push((p.at.as_millis() as u64, format!("partition {p}")));
+        if let Some(ms) = p.at.first_due_ms() {
+            due.push((ms, format!("partition {p}")));
+        }
     }
     due.into_iter().min_by_key(|(ms, _)| *ms)
 }
