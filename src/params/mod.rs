@@ -552,7 +552,7 @@ impl RedisParams {
             return Err(ParamError::new(
                 "worker_kill",
                 format!(
-                    "and kill_every_ms are the same fault: keep worker_kill (kill_every_ms = {0} is worker_kill = \"every:{0}\")",
+                    "cannot be set with kill_every_ms too (kill_every_ms = {0} is worker_kill = \"every:{0}\"): keep one of the two",
                     self.kill_every_ms
                 ),
             ));
