@@ -1,10 +1,11 @@
 //! The `--dry-run` check that a fault due at a time (`at:MS`, `every:MS`
 //! of `redis_kill` or `worker_kill`, `kill_every_ms`, a partition's
-//! `at:MS`) comes before the job is expected to end: a fault due later never fires, and the run shows
-//! nothing about it. The expected duration (the job's `count_s`: workers
-//! started to Redis saying done) comes from earlier rows (the results and
-//! the lab's calibration runs): the same run's, else the runs at the same
-//! scale, else runs at another scale scaled linearly (an estimate).
+//! `at:MS`) comes before the job is expected to end: a fault due later
+//! never fires, and the run shows nothing about it. The expected duration
+//! (the job's `count_s`: workers started to Redis saying done) comes from
+//! earlier rows (the results and the lab's calibration runs): the same
+//! run's, else the runs at the same scale, else runs at another scale
+//! scaled linearly (an estimate).
 
 use super::{Experiment, RunParams};
 use crate::results::{RunRow, median_min_max};

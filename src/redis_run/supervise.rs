@@ -16,9 +16,10 @@
 //!
 //! The loop also runs the Redis kill schedule, the outside killer
 //! (`worker_kill`, `kill_every_ms`; at a time or a share of the units),
-//! Ctrl-C/SIGTERM and the run's deadline, and watches the topology's nodes: a node that dies without the harness doing it is
-//! recorded and, as the topology's rules allow, survived and brought back
-//! (see `outage`), or ends the job at once with what died and why. A kill
+//! Ctrl-C/SIGTERM and the run's deadline, and watches the topology's
+//! nodes: a node that dies without the harness doing it is recorded and,
+//! as the topology's rules allow, survived and brought back (see
+//! `outage`), or ends the job at once with what died and why. A kill
 //! due at a share of the units (`at:50%`: a Redis kill, a worker kill, a
 //! partition) is fired when Redis says that many are acknowledged (asked
 //! every poll while one is pending); the faults that fired are counted
