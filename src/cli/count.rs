@@ -439,7 +439,7 @@ fn planned_faults(spec: &JobSpec) -> crate::faults::FaultTally {
     crate::faults::FaultTally::planned(
         &params.redis_kill,
         spec.redis.url.is_none(),
-        params.kill_every_ms,
+        params.worker_kill(),
         params.crash.len(),
         params.partition.len(),
     )

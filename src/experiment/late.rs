@@ -1,10 +1,11 @@
-//! The `--dry-run` check that a fault due at a time (`at:MS`, `every:MS`,
-//! `kill_every_ms`, a partition's `at:MS`) comes before the job is
-//! expected to end: a fault due later never fires, and the run shows
-//! nothing about it. The expected duration (the job's `count_s`: workers
-//! started to Redis saying done) comes from earlier rows (the results and
-//! the lab's calibration runs): the same run's, else the runs at the same
-//! scale, else runs at another scale scaled linearly (an estimate).
+//! The `--dry-run` check that a fault due at a time (`at:MS`, `every:MS`
+//! of `redis_kill` or `worker_kill`, `kill_every_ms`, a partition's
+//! `at:MS`) comes before the job is expected to end: a fault due later
+//! never fires, and the run shows nothing about it. The expected duration
+//! (the job's `count_s`: workers started to Redis saying done) comes from
+//! earlier rows (the results and the lab's calibration runs): the same
+//! run's, else the runs at the same scale, else runs at another scale
+//! scaled linearly (an estimate).
 
 use super::{Experiment, RunParams};
 use crate::results::{RunRow, median_min_max};
@@ -20,14 +21,15 @@ fn first_timed_fault(params: &RunParams) -> Option<(u64, String)> {
     if let Some(ms) = redis.redis_kill.when.first_due_ms() {
         due.push((ms, format!("redis_kill {}", redis.redis_kill)));
     }
-    if redis.kill_every_ms > 0 {
-        due.push((
-            redis.kill_every_ms,
-            format!("kill_every_ms {}", redis.kill_every_ms),
-        ));
+    if let Some(time) = redis.worker_kill()
+        && let Some(ms) = time.first_due_ms()
+    {
+        due.push((ms, format!("worker_kill {time}")));
     }
     for p in &redis.partition {
-        due.push((p.at.as_millis() as u64, format!("partition {p}")));
+        if let Some(ms) = p.at.first_due_ms() {
+            due.push((ms, format!("partition {p}")));
+        }
     }
     due.into_iter().min_by_key(|(ms, _)| *ms)
 }

@@ -169,11 +169,12 @@ pub fn run_experiment_with_progress(
                     }
                 }
                 Err(error) => match missed_deadline(&error) {
-                    Some(reason) => {
+                    Some((reason, fired)) => {
                         row.wall_s = run_started.elapsed().as_secs_f64();
                         row.finished = false;
                         row.correct = false;
                         row.not_finished = reason;
+                        record_fired(&mut row, fired);
                     }
                     None => {
                         return Err(
@@ -267,6 +268,7 @@ fn base_row(
         autoclaim_ms: redis.autoclaim_ms,
         crash: text("crash"),
         kill_every_ms: redis.kill_every_ms,
+        worker_kill: text("worker_kill"),
         snapshot_s: redis.snapshot_s,
         redis_kill: text("redis_kill"),
         redis_down_ms: redis.redis_down_ms,
@@ -359,10 +361,7 @@ fn add_measurements(row: &mut RunRow, outcome: &crate::job::JobOutcome, diff_wor
             .collect::<Vec<_>>()
             .join(";")
     });
-    let fired = redis.map(|r| r.faults_fired).unwrap_or_default();
-    let planned: FaultTally = row.faults_planned.parse().unwrap_or_default();
-    row.faults_fired = fired.to_string();
-    row.faults_unfired = !planned.unfired(&fired).is_empty();
+    record_fired(row, redis.map(|r| r.faults_fired).unwrap_or_default());
     row.correct = diff_words == 0;
     row.diff_words = diff_words;
     row.finished = true;
@@ -379,7 +378,7 @@ pub fn planned_faults(params: &RunParams) -> FaultTally {
     FaultTally::planned(
         &redis.redis_kill,
         true,
-        redis.kill_every_ms,
+        redis.worker_kill(),
         redis.crash.len(),
         redis.partition.len(),
     )
@@ -400,13 +399,23 @@ fn unfired_text(row: &RunRow) -> String {
 
 /// The reason when `error` is a run that missed its deadline (a liveness
 /// result recorded as a row, not a failure of the experiment).
-fn missed_deadline(error: &anyhow::Error) -> Option<String> {
+fn missed_deadline(error: &anyhow::Error) -> Option<(String, FaultTally)> {
     error
         .chain()
         .find_map(|cause| match cause.downcast_ref::<QueueError>() {
-            Some(missed @ QueueError::DeadlineMissed { .. }) => Some(missed.to_string()),
+            Some(missed @ QueueError::DeadlineMissed { faults_fired, .. }) => {
+                Some((missed.to_string(), *faults_fired))
+            }
             _ => None,
         })
+}
+
+/// Records the faults that fired in `row` (finished or not) and whether
+/// some planned one did not.
+fn record_fired(row: &mut RunRow, fired: FaultTally) {
+    let planned: FaultTally = row.faults_planned.parse().unwrap_or_default();
+    row.faults_fired = fired.to_string();
+    row.faults_unfired = !planned.unfired(&fired).is_empty();
 }
 
 fn store_row(csv: &Path, row: &RunRow, replace: bool) -> Result<()> {

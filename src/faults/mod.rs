@@ -22,6 +22,9 @@
 //!   the schedule through the `servers` guard. Times are milliseconds
 //!   after the workers start or, with [`Percent`], a share of the units
 //!   acknowledged ([`JobProgress`]), so a fault lands at any scale.
+//! - [`FaultTime`] / [`FaultClock`]: when any scheduled fault fires (Redis
+//!   kills, [`WorkerKill`]s, partitions): `at:MS`, `every:MS`, `at:P%`,
+//!   `every:P%`, one type for every kind.
 //! - [`FaultTally`]: the faults a run planned and the faults that fired,
 //!   by [`FaultKind`], so a run whose fault never came is flagged.
 
@@ -30,6 +33,8 @@ mod progress;
 mod redis_kill;
 mod tally;
 mod throttle;
+mod time;
+mod worker_kill;
 
 pub use crash::{CRASH_EXIT_CODE, CrashPlan, CrashPoint, Crasher, WorkerCrash};
 pub use progress::{JobProgress, Percent};
@@ -38,4 +43,6 @@ pub use redis_kill::{
     RedisAction, RedisKill, Role,
 };
 pub use tally::{FaultKind, FaultTally};
+pub use time::{Due, FAULT_TIME_FORMS, FaultClock, FaultTime};
+pub use worker_kill::WorkerKill;
 pub use throttle::{SlowWorker, Throttle, ThrottleError, ThrottleMethod, Throttler};

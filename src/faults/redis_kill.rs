@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use super::progress::{JobProgress, Percent};
+use super::time::{FaultClock, FaultTime};
 pub use crate::servers::{NodeView, Role};
 
 /// When to kill -9 a node of the managed topology during a `redis`-mode
@@ -55,18 +56,27 @@ pub enum KillWhen {
 }
 
 impl KillWhen {
+    /// The scheduled forms as the [`FaultTime`] every fault kind shares
+    /// (`None`: never, after the enqueue, before the read).
+    pub fn fault_time(self) -> Option<FaultTime> {
+        match self {
+            KillWhen::At(ms) => Some(FaultTime::At(ms)),
+            KillWhen::Every(ms) => Some(FaultTime::Every(ms)),
+            KillWhen::AtProgress(share) => Some(FaultTime::AtProgress(share)),
+            KillWhen::EveryProgress(share) => Some(FaultTime::EveryProgress(share)),
+            KillWhen::Never | KillWhen::AfterEnqueue | KillWhen::BeforeRead => None,
+        }
+    }
+
     /// True for the kills that follow the job's progress (`at:P%`, `every:P%`).
     pub fn follows_progress(self) -> bool {
-        matches!(self, KillWhen::AtProgress(_) | KillWhen::EveryProgress(_))
+        self.fault_time().is_some_and(FaultTime::follows_progress)
     }
 
     /// Milliseconds after the workers start when the first kill is due,
     /// for the time-based forms (`at:MS`, `every:MS`).
     pub fn first_due_ms(self) -> Option<u64> {
-        match self {
-            KillWhen::At(ms) | KillWhen::Every(ms) => Some(ms),
-            _ => None,
-        }
+        self.fault_time().and_then(FaultTime::first_due_ms)
     }
 
     /// True when a kill is planned at all (a schedule, or after the
@@ -219,42 +229,35 @@ impl FromStr for KillWhen {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
-        let millis = |value: &str| {
-            value
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| format!("bad milliseconds {value:?} in redis kill {text:?}: {USAGE}"))
-        };
         match text.split_once(':') {
             None if text.is_empty() || text == "none" => Ok(KillWhen::Never),
             None if text == "after-enqueue" => Ok(KillWhen::AfterEnqueue),
             None if text == "before-read" => Ok(KillWhen::BeforeRead),
-            Some(("at", share)) if share.trim_end().ends_with('%') => share
-                .parse::<Percent>()
-                .map(KillWhen::AtProgress)
-                .map_err(|e| format!("redis kill {text:?}: {e}")),
-            Some(("every", share)) if share.trim_end().ends_with('%') => {
-                let share = share
-                    .parse::<Percent>()
-                    .map_err(|e| format!("redis kill {text:?}: {e}"))?;
-                if share.times_below_whole(1).is_none() || share.fraction() <= 0.0 {
-                    return Err(format!(
-                        "redis kill {text:?}: the share must be above 0% and below 100% (e.g. every:25%)"
-                    ));
-                }
-                Ok(KillWhen::EveryProgress(share))
-            }
-            Some(("at", ms)) => Ok(KillWhen::At(millis(ms)?)),
-            Some(("every", ms)) => {
-                let period = millis(ms)?;
-                if period < MIN_KILL_PERIOD_MS {
+            Some(("at" | "every", _)) => {
+                let time = text
+                    .parse::<FaultTime>()
+                    .map_err(|e| format!("redis kill {text:?}: {e}; {USAGE}"))?;
+                if let FaultTime::Every(period) = time
+                    && period < MIN_KILL_PERIOD_MS
+                {
                     return Err(format!(
                         "redis kill {text:?}: the period must be at least {MIN_KILL_PERIOD_MS} ms"
                     ));
                 }
-                Ok(KillWhen::Every(period))
+                Ok(KillWhen::from(time))
             }
             _ => Err(format!("unknown redis kill {text:?}: {USAGE}")),
+        }
+    }
+}
+
+impl From<FaultTime> for KillWhen {
+    fn from(time: FaultTime) -> KillWhen {
+        match time {
+            FaultTime::At(ms) => KillWhen::At(ms),
+            FaultTime::Every(ms) => KillWhen::Every(ms),
+            FaultTime::AtProgress(share) => KillWhen::AtProgress(share),
+            FaultTime::EveryProgress(share) => KillWhen::EveryProgress(share),
         }
     }
 }
@@ -362,57 +365,55 @@ pub enum RedisAction {
 
 /// The kills of [`KillWhen::At`] / [`KillWhen::Every`] (and their
 /// progress-relative forms) while the workers run, each followed by a
-/// restart after `down`.
+/// restart after `down`; when each is due is the [`FaultClock`]'s to say.
 #[derive(Debug, Clone)]
 pub struct KillSchedule {
     plan: KillWhen,
+    /// The scheduled kills (`None`: the plan schedules none while the workers run).
+    clock: Option<FaultClock>,
     down: Duration,
+    #[cfg_attr(not(test), allow(dead_code))]
     started: Instant,
     /// When the server went down, while it is down.
     down_since: Option<Instant>,
     kills: u64,
-    /// Most periodic kills (`None`: no limit).
-    cap: Option<u64>,
 }
 
 impl KillSchedule {
-    /// A schedule that starts counting now.
+    /// A schedule that starts counting now (periodic kills capped at
+    /// [`MAX_PERIODIC_KILLS`]).
     pub fn new(plan: KillWhen, down: Duration) -> KillSchedule {
+        let started = Instant::now();
         KillSchedule {
             plan,
+            clock: plan.fault_time().map(|time| {
+                FaultClock::starting_at(time, started).capped(Some(MAX_PERIODIC_KILLS))
+            }),
             down,
-            started: Instant::now(),
+            started,
             down_since: None,
             kills: 0,
-            cap: Some(MAX_PERIODIC_KILLS),
         }
     }
 
     /// The same schedule with no limit on periodic kills (for runs that a
     /// deadline bounds).
     pub fn uncapped(mut self) -> KillSchedule {
-        self.cap = None;
+        self.clock = self.clock.map(|clock| clock.capped(None));
         self
     }
 
     /// True when a periodic schedule stopped because it reached its cap.
     pub fn reached_cap(&self) -> bool {
-        matches!(self.plan, KillWhen::Every(_) | KillWhen::EveryProgress(_))
-            && self.cap.is_some_and(|cap| self.kills >= cap)
+        self.clock
+            .as_ref()
+            .is_some_and(|clock| clock.time().is_periodic() && clock.reached_cap())
     }
 
     /// True when the next kill waits on the job's progress: pass it to
     /// [`KillSchedule::due`] (read from Redis) while this holds.
     pub fn wants_progress(&self) -> bool {
-        self.down_since.is_none()
-            && match self.plan {
-                KillWhen::AtProgress(_) => self.kills == 0,
-                KillWhen::EveryProgress(share) => {
-                    self.cap.is_none_or(|cap| self.kills < cap)
-                        && share.times_below_whole(self.kills + 1).is_some()
-                }
-                _ => false,
-            }
+        self.down_since.is_none() && self.clock.as_ref().is_some_and(FaultClock::wants_progress)
     }
 
     /// Kills so far.
@@ -431,30 +432,9 @@ impl KillSchedule {
                 RedisAction::Wait
             };
         }
-        let share = match self.plan {
-            KillWhen::AtProgress(share) if self.kills == 0 => Some(share),
-            KillWhen::EveryProgress(share) if self.cap.is_none_or(|cap| self.kills < cap) => {
-                share.times_below_whole(self.kills + 1)
-            }
-            _ => None,
-        };
-        if self.plan.follows_progress() {
-            return match (share, progress) {
-                (Some(share), Some(progress)) if progress.reached(share) => RedisAction::Kill,
-                _ => RedisAction::Wait,
-            };
-        }
-        let next_kill_ms = match self.plan {
-            KillWhen::At(ms) if self.kills == 0 => ms,
-            KillWhen::Every(period) if self.cap.is_none_or(|cap| self.kills < cap) => {
-                period.saturating_mul(self.kills + 1)
-            }
-            _ => return RedisAction::Wait,
-        };
-        if now >= self.started + Duration::from_millis(next_kill_ms) {
-            RedisAction::Kill
-        } else {
-            RedisAction::Wait
+        match &self.clock {
+            Some(clock) if clock.due(now, progress) => RedisAction::Kill,
+            _ => RedisAction::Wait,
         }
     }
 
@@ -462,6 +442,9 @@ impl KillSchedule {
     pub fn killed(&mut self, now: Instant) {
         self.down_since = Some(now);
         self.kills += 1;
+        if let Some(clock) = &mut self.clock {
+            clock.fired();
+        }
     }
 
     /// Records that the server is back.
@@ -472,6 +455,11 @@ impl KillSchedule {
     /// True while the server is down on purpose.
     pub fn is_down(&self) -> bool {
         self.down_since.is_some()
+    }
+
+    /// The plan this schedule follows.
+    pub fn plan(&self) -> KillWhen {
+        self.plan
     }
 }
 

@@ -20,7 +20,8 @@ pub enum FaultKind {
     /// kill -9 of a node of the managed topology (`redis_kill`; one kill
     /// of `replicas=2` counts once).
     RedisKill,
-    /// SIGKILL of a worker by the harness's own killer (`kill_every_ms`).
+    /// SIGKILL of a worker by the harness's own killer (`worker_kill`,
+    /// `kill_every_ms`).
     WorkerKill,
     /// A worker exiting at an injected crash point (`crash`).
     Crash,
@@ -61,13 +62,13 @@ pub struct FaultTally {
 impl FaultTally {
     /// The faults a run's parameters plan, at least: one Redis kill for any
     /// `redis_kill` but none (a periodic one fires at least once), one
-    /// worker kill when `kill_every_ms` > 0, one crash per crash entry, one
+    /// worker kill when any is scheduled, one crash per crash entry, one
     /// cut per partition. `managed`: the harness runs the servers (nothing
     /// is killed in an external Redis).
     pub fn planned(
         redis_kill: &RedisKill,
         managed: bool,
-        kill_every_ms: u64,
+        worker_kill: Option<super::FaultTime>,
         crashes: usize,
         partitions: usize,
     ) -> FaultTally {
@@ -75,7 +76,7 @@ impl FaultTally {
         if managed && redis_kill.when.is_planned() {
             tally.add(FaultKind::RedisKill, 1);
         }
-        if kill_every_ms > 0 {
+        if worker_kill.is_some() {
             tally.add(FaultKind::WorkerKill, 1);
         }
         tally.add(FaultKind::Crash, crashes as u64);
@@ -168,11 +169,14 @@ mod tests {
     #[test]
     fn tallies_print_parse_and_compare() {
         let kill: RedisKill = "replicas=2:every:25%".parse().unwrap();
-        let planned = FaultTally::planned(&kill, true, 0, 2, 0);
+        let planned = FaultTally::planned(&kill, true, None, 2, 0);
         assert_eq!(planned.to_string(), "redis_kill:1;crash:2");
         assert_eq!(planned.to_string().parse::<FaultTally>().unwrap(), planned);
-        assert_eq!(FaultTally::planned(&kill, false, 0, 0, 0).to_string(), "");
-        assert!(FaultTally::planned(&RedisKill::NEVER, true, 0, 0, 0).is_empty());
+        assert_eq!(
+            FaultTally::planned(&kill, false, None, 0, 0).to_string(),
+            ""
+        );
+        assert!(FaultTally::planned(&RedisKill::NEVER, true, None, 0, 0).is_empty());
 
         let mut fired = FaultTally::default();
         fired.add(FaultKind::RedisKill, 3);

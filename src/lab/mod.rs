@@ -434,11 +434,11 @@ fn lesson_of(planned: &Planned) -> Result<Lesson> {
         let redis = &run.redis;
         let due = [
             redis.redis_kill.when.first_due_ms(),
-            (redis.kill_every_ms > 0).then_some(redis.kill_every_ms),
+            redis.worker_kill().and_then(|t| t.first_due_ms()),
         ]
         .into_iter()
         .flatten()
-        .chain(redis.partition.iter().map(|p| p.at.as_millis() as u64));
+        .chain(redis.partition.iter().filter_map(|p| p.at.first_due_ms()));
         for ms in due {
             latest_ms = Some(latest_ms.map_or(ms, |l: u64| l.max(ms)));
         }

@@ -66,8 +66,14 @@ macro_rules! redis_parameter_list {
             [long, value_name = "W:POINT[:NTH]"]
             crash: Vec<WorkerCrash> = Vec::new(),
             /// SIGKILL a random live worker every this many milliseconds (never the last one); 0 = off.
+            /// The older form of worker_kill = "every:T" (set one of the two).
             [long, value_name = "T", default_value_t = 0]
             kill_every_ms: u64 = 0,
+            /// SIGKILL a random live worker (never the last one), `WHEN`: none, at:MS or every:MS
+            /// (after the workers start), at:P% or every:P% (when P% of the units are
+            /// acknowledged, so the kill lands at any scale).
+            [long, value_name = "WHEN", default_value = "none"]
+            worker_kill: $crate::faults::WorkerKill = $crate::faults::WorkerKill::NEVER,
             /// The managed server snapshots to dump.rdb every this many seconds (when anything
             /// changed) and restarts from it; 0 = no persistence.
             [long, value_name = "S", default_value_t = 0]
@@ -140,9 +146,10 @@ macro_rules! redis_parameter_list {
             /// Emulated hosts: rate limit of each host's link, Mbit/s (0: none).
             [long, value_name = "MBIT", default_value_t = 0.0]
             rate_mbit: f64 = 0.0,
-            /// Emulated hosts: cut host N off Redis MS ms after the workers start, for MS ms,
-            /// `host-N:at:MS:for:MS` (repeat the flag, or `;`-separate in experiment files).
-            [long, value_name = "host-N:at:MS:for:MS"]
+            /// Emulated hosts: cut host N off Redis MS ms after the workers start (or when P% of
+            /// the units are acknowledged: at:P%), for MS ms, `host-N:at:MS:for:MS` or
+            /// `host-N:at:P%:for:MS` (repeat the flag, or `;`-separate in experiment files).
+            [long, value_name = "host-N:at:MS|P%:for:MS"]
             partition: Vec<$crate::hosts::Partition> = Vec::new(),
             /// Emulated hosts: how links are shaped: auto (tc netem when the kernel has it,
             /// else the userspace delay proxy), netem, or proxy.
@@ -388,6 +395,14 @@ impl RedisParams {
         self.rules(false).name()
     }
 
+    /// When the harness kills a worker: `worker_kill`, or the older
+    /// `kill_every_ms` (every that many ms); `None`: never.
+    pub fn worker_kill(&self) -> Option<crate::faults::FaultTime> {
+        self.worker_kill
+            .0
+            .or(crate::faults::WorkerKill::every_ms(self.kill_every_ms).0)
+    }
+
     /// The link shape of the emulated hosts.
     pub fn link_shape(&self) -> crate::hosts::LinkShape {
         crate::hosts::LinkShape {
@@ -533,9 +548,23 @@ impl RedisParams {
         }
         check_workers("slow", &self.slow, run.workers, "one CPU limit")?;
         check_workers("crash", &self.crash, run.workers, "one crash point")?;
-        if self.kill_every_ms > 0 && run.workers < 2 {
+        if self.kill_every_ms > 0 && !self.worker_kill.is_never() {
             return Err(ParamError::new(
-                "kill_every_ms",
+                "worker_kill",
+                format!(
+                    "cannot be set with kill_every_ms too (kill_every_ms = {0} is worker_kill = \"every:{0}\"): keep one of the two",
+                    self.kill_every_ms
+                ),
+            ));
+        }
+        if self.worker_kill().is_some() && run.workers < 2 {
+            let key = if self.kill_every_ms > 0 {
+                "kill_every_ms"
+            } else {
+                "worker_kill"
+            };
+            return Err(ParamError::new(
+                key,
                 "needs at least 2 workers (the last live worker is never killed)",
             ));
         }
@@ -700,6 +729,31 @@ mod tests {
         };
         assert_eq!(kill.validate(redis(1)).unwrap_err().key, "kill_every_ms");
         assert!(kill.validate(redis(2)).is_ok());
+        assert_eq!(kill.worker_kill(), "every:100".parse().ok());
+        let half = RedisParams {
+            worker_kill: "at:50%".parse().unwrap(),
+            ..RedisParams::default()
+        };
+        assert_eq!(half.worker_kill(), "at:50%".parse().ok());
+        assert_eq!(half.validate(redis(1)).unwrap_err().key, "worker_kill");
+        assert!(half.validate(redis(2)).is_ok());
+        assert_eq!(half.text_of("worker_kill").as_deref(), Some("at:50%"));
+        assert!(
+            serde_json::to_string(&half)
+                .unwrap()
+                .contains(r#""worker_kill":"at:50%""#)
+        );
+        let both = RedisParams {
+            kill_every_ms: 100,
+            ..half.clone()
+        };
+        let err = both.validate(redis(2)).unwrap_err();
+        assert!(
+            err.key == "worker_kill" && err.message.contains("every:100"),
+            "{}",
+            err.message
+        );
+        assert_eq!(RedisParams::default().worker_kill(), None);
         let local = RunContext {
             mode: "threads",
             ..redis(2)

@@ -117,6 +117,7 @@ macro_rules! text_value {
 }
 text_value!(
     crate::faults::RedisKill,
+    crate::faults::WorkerKill,
     crate::servers::TopologyKind,
     crate::queue::MergeTarget,
     crate::queue::QueueBackend,

@@ -179,6 +179,9 @@ pub enum QueueError {
         deadline_s: f64,
         /// What was left, in words.
         state: String,
+        /// The scheduled faults that fired before the deadline (the row
+        /// records them).
+        faults_fired: crate::faults::FaultTally,
     },
     /// A straggler could not be throttled.
     #[error(transparent)]

@@ -1,7 +1,8 @@
 //! The emulated network of a run with `hosts = N`: the hosts' namespaces
 //! (Redis in its own), the shaping of their links, where each worker runs
 //! and connects, the RTT measured from inside each host, and the partition
-//! schedule the supervisor runs. Dropping it stops the shaper, then deletes
+//! schedule the supervisor runs (cuts at a time, or at a share of the units
+//! acknowledged). Dropping it stops the shaper, then deletes
 //! every namespace and link it created.
 
 use std::net::SocketAddr;
@@ -11,6 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::events::{Event, EventKind, now_unix_s};
+use crate::faults::{FaultClock, JobProgress};
 use crate::hosts::{EmulatedHosts, HostsError, LinkSwitch, Partition, Shaper, in_namespace};
 use crate::params::RedisParams;
 use crate::queue::QueueError;
@@ -34,9 +36,15 @@ pub(super) struct Network {
 
 /// The partition schedule, run on its own thread so a busy Redis (the
 /// supervisor's queries wait behind the workers' commits) cannot delay a
-/// cut; stopped and joined on drop.
+/// cut; stopped and joined on drop. A cut due at a share of the units
+/// (`at:50%`) waits for the job's progress, which the supervisor reads
+/// from Redis and hands over ([`Network::set_progress`]).
 struct PartitionThread {
     stop: Arc<AtomicBool>,
+    /// The job's progress as the supervisor last read it.
+    progress: Arc<Mutex<Option<JobProgress>>>,
+    /// True while a cut waits on the job's progress.
+    wants_progress: Arc<AtomicBool>,
     events: Arc<Mutex<Vec<Event>>>,
     failed: Arc<Mutex<Option<String>>>,
     handle: Option<JoinHandle<()>>,
@@ -51,45 +59,76 @@ impl Drop for PartitionThread {
     }
 }
 
-/// Runs `actions` (sorted by time after `started`): cut or restore a link.
-fn run_schedule(
-    started: Instant,
-    actions: Vec<(Duration, LinkSwitch, EventKind, String)>,
-    stop: &AtomicBool,
-    events: &Mutex<Vec<Event>>,
-    failed: &Mutex<Option<String>>,
-) {
-    for (at, switch, kind, detail) in actions {
-        loop {
-            if stop.load(Ordering::SeqCst) {
-                return;
-            }
-            let left = (started + at).saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(Duration::from_millis(5)));
-        }
-        let done = if kind == EventKind::HostCut {
-            switch.cut()
-        } else {
-            switch.restore()
-        };
-        if let Err(e) = done {
-            if let Ok(mut slot) = failed.lock() {
-                *slot = Some(e.to_string());
-            }
+/// One partition on the schedule: cut when its clock says, restored
+/// `length` after the cut.
+struct PlannedCut {
+    clock: FaultClock,
+    length: Duration,
+    switch: LinkSwitch,
+    detail: String,
+    /// When the host was cut, once it was.
+    cut_at: Option<Instant>,
+    restored: bool,
+}
+
+/// What the schedule thread shares with the supervisor.
+struct Shared<'a> {
+    stop: &'a AtomicBool,
+    progress: &'a Mutex<Option<JobProgress>>,
+    wants_progress: &'a AtomicBool,
+    events: &'a Mutex<Vec<Event>>,
+    failed: &'a Mutex<Option<String>>,
+}
+
+/// Runs the cuts and restores of `cuts` until all are done or `stop`.
+fn run_schedule(mut cuts: Vec<PlannedCut>, shared: Shared<'_>) {
+    loop {
+        if shared.stop.load(Ordering::SeqCst) {
             return;
         }
-        if let Ok(mut list) = events.lock() {
-            list.push(Event {
-                at_unix_s: now_unix_s(),
-                worker: -1,
-                kind,
-                unit: String::new(),
-                detail,
-            });
+        let now = Instant::now();
+        let progress = shared.progress.lock().ok().and_then(|p| *p);
+        for cut in cuts.iter_mut().filter(|c| !c.restored) {
+            let kind = match cut.cut_at {
+                None if cut.clock.due(now, progress) => EventKind::HostCut,
+                Some(at) if now >= at + cut.length => EventKind::HostRestored,
+                _ => continue,
+            };
+            let done = if kind == EventKind::HostCut {
+                cut.switch.cut()
+            } else {
+                cut.switch.restore()
+            };
+            if let Err(e) = done {
+                if let Ok(mut slot) = shared.failed.lock() {
+                    *slot = Some(e.to_string());
+                }
+                return;
+            }
+            if kind == EventKind::HostCut {
+                cut.clock.fired();
+                cut.cut_at = Some(now);
+            } else {
+                cut.restored = true;
+            }
+            if let Ok(mut list) = shared.events.lock() {
+                list.push(Event {
+                    at_unix_s: now_unix_s(),
+                    worker: -1,
+                    kind,
+                    unit: String::new(),
+                    detail: cut.detail.clone(),
+                });
+            }
         }
+        let waiting = cuts
+            .iter()
+            .any(|c| c.cut_at.is_none() && c.clock.wants_progress());
+        shared.wants_progress.store(waiting, Ordering::SeqCst);
+        if cuts.iter().all(|c| c.restored) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -189,25 +228,50 @@ impl Network {
     /// Starts the partition schedule (when the workers start).
     pub fn start_clock(&mut self) -> Result<(), QueueError> {
         let started = Instant::now();
-        let mut actions = Vec::new();
-        for p in &self.partitions {
-            let detail = format!("host-{} ({p})", p.host);
-            let switch = self.hosts.switch(p.host);
-            actions.push((p.at, switch.clone(), EventKind::HostCut, detail.clone()));
-            actions.push((p.at + p.length, switch, EventKind::HostRestored, detail));
-        }
-        if actions.is_empty() {
+        let cuts: Vec<PlannedCut> = self
+            .partitions
+            .iter()
+            .map(|p| PlannedCut {
+                clock: FaultClock::starting_at(p.at, started),
+                length: p.length,
+                switch: self.hosts.switch(p.host),
+                detail: format!("host-{} ({p})", p.host),
+                cut_at: None,
+                restored: false,
+            })
+            .collect();
+        if cuts.is_empty() {
             return Ok(());
         }
-        actions.sort_by_key(|a| a.0);
         let stop = Arc::new(AtomicBool::new(false));
+        let progress: Arc<Mutex<Option<JobProgress>>> = Arc::default();
+        let wants_progress = Arc::new(AtomicBool::new(
+            cuts.iter().any(|c| c.clock.wants_progress()),
+        ));
         let events: Arc<Mutex<Vec<Event>>> = Arc::default();
         let failed: Arc<Mutex<Option<String>>> = Arc::default();
         let handle = {
-            let (stop, events, failed) = (stop.clone(), events.clone(), failed.clone());
+            let (stop, progress, wants, events, failed) = (
+                stop.clone(),
+                progress.clone(),
+                wants_progress.clone(),
+                events.clone(),
+                failed.clone(),
+            );
             std::thread::Builder::new()
                 .name("partitions".into())
-                .spawn(move || run_schedule(started, actions, &stop, &events, &failed))
+                .spawn(move || {
+                    run_schedule(
+                        cuts,
+                        Shared {
+                            stop: &stop,
+                            progress: &progress,
+                            wants_progress: &wants,
+                            events: &events,
+                            failed: &failed,
+                        },
+                    )
+                })
                 .map_err(|error| QueueError::Io {
                     what: "starting the partition schedule".into(),
                     error,
@@ -215,11 +279,30 @@ impl Network {
         };
         self.schedule = Some(PartitionThread {
             stop,
+            progress,
+            wants_progress,
             events,
             failed,
             handle: Some(handle),
         });
         Ok(())
+    }
+
+    /// True while a cut waits on the job's progress: read it from Redis
+    /// and pass it to [`Network::set_progress`].
+    pub fn wants_progress(&self) -> bool {
+        self.schedule
+            .as_ref()
+            .is_some_and(|s| s.wants_progress.load(Ordering::SeqCst))
+    }
+
+    /// Hands the job's progress to the partition schedule.
+    pub fn set_progress(&self, progress: JobProgress) {
+        if let Some(schedule) = &self.schedule
+            && let Ok(mut slot) = schedule.progress.lock()
+        {
+            *slot = Some(progress);
+        }
     }
 
     /// Moves the partition events so far into `events`; fails if a cut or

@@ -15,13 +15,15 @@
 //!   server restored from an older snapshot), the workers start again.
 //!
 //! The loop also runs the Redis kill schedule, the outside killer
-//! (`kill_every_ms`), Ctrl-C/SIGTERM and the run's deadline, and watches
-//! the topology's nodes: a node that dies without the harness doing it is
-//! recorded and, as the topology's rules allow, survived and brought back
-//! (see `outage`), or ends the job at once with what died and why. A kill
-//! due at a share of the units (`at:50%`) is fired when Redis says that
-//! many are acknowledged (asked every poll while one is pending); the
-//! faults that fired are counted ([`Supervised::faults_fired`]).
+//! (`worker_kill`, `kill_every_ms`; at a time or a share of the units),
+//! Ctrl-C/SIGTERM and the run's deadline, and watches the topology's
+//! nodes: a node that dies without the harness doing it is recorded and,
+//! as the topology's rules allow, survived and brought back (see
+//! `outage`), or ends the job at once with what died and why. A kill
+//! due at a share of the units (`at:50%`: a Redis kill, a worker kill, a
+//! partition) is fired when Redis says that many are acknowledged (asked
+//! every poll while one is pending); the faults that fired are counted
+//! ([`Supervised::faults_fired`]), also in a missed deadline's error.
 
 use std::time::{Duration, Instant};
 
@@ -31,7 +33,9 @@ use redis::Connection;
 use super::outage::RedisOutage;
 use super::pool::{Death, DeathCause, Ended, WorkerPool};
 use crate::events::{Event, EventKind, now_unix_s};
-use crate::faults::{FaultKind, FaultTally, JobProgress, KillSchedule, KillWhen, RedisAction};
+use crate::faults::{
+    FaultClock, FaultKind, FaultTally, JobProgress, KillSchedule, KillWhen, RedisAction,
+};
 use crate::interrupt;
 use crate::params::RedisParams;
 use crate::queue::{Endpoint, JobKeys, JobQueue, QueueError, WorkerStats};
@@ -156,9 +160,8 @@ impl Supervisor<'_, '_> {
             schedule = schedule.uncapped();
         }
         let mut cap_noted = false;
-        let kill_every =
-            (params.kill_every_ms > 0).then(|| Duration::from_millis(params.kill_every_ms));
-        let mut last_kill = Instant::now();
+        // The harness's own worker killer (`worker_kill`, `kill_every_ms`).
+        let mut worker_kill = params.worker_kill().map(FaultClock::new);
         let mut rng = rand::rng();
         let mut con: Option<Connection> = None;
         let mut last_check: Option<Instant> = None;
@@ -187,14 +190,23 @@ impl Supervisor<'_, '_> {
                 return Err(QueueError::DeadlineMissed {
                     deadline_s: params.deadline_s,
                     state,
+                    faults_fired: out.faults_fired(self.outage.kills),
                 });
             }
+            // The job's progress, read only while a fault waits on it.
+            let network_waits = self.network.as_deref().is_some_and(|n| n.wants_progress());
+            let progress = if (managed && schedule.wants_progress())
+                || worker_kill.as_ref().is_some_and(FaultClock::wants_progress)
+                || network_waits
+            {
+                self.job_progress(&mut con)
+            } else {
+                None
+            };
+            if let (Some(network), Some(progress)) = (self.network.as_deref(), progress) {
+                network.set_progress(progress);
+            }
             if managed {
-                let progress = if schedule.wants_progress() {
-                    self.job_progress(&mut con)
-                } else {
-                    None
-                };
                 match schedule.due(now, progress) {
                     RedisAction::Kill => {
                         self.outage.kill(
@@ -265,10 +277,12 @@ impl Supervisor<'_, '_> {
                 }
             }
 
-            if let Some(every) = kill_every
-                && last_kill.elapsed() >= every
+            if let Some(clock) = worker_kill.as_mut()
+                && clock.due(Instant::now(), progress)
             {
-                last_kill = Instant::now();
+                // Due but fewer than 2 workers alive: this firing is spent
+                // without a kill (the row then shows it unfired).
+                clock.fired();
                 let running = self.pool.running();
                 if running.len() >= 2 {
                     let victim = running[rng.random_range(0..running.len())];

@@ -20,6 +20,7 @@ pub const PARAMETER_COLUMNS: &[&str] = &[
     "autoclaim_ms",
     "crash",
     "kill_every_ms",
+    "worker_kill",
     "snapshot_s",
     "redis_kill",
     "redis_down_ms",
@@ -94,6 +95,8 @@ pub struct RunRow {
     pub crash: String,
     /// Kill a random worker every this many ms (0 = never).
     pub kill_every_ms: u64,
+    /// When the harness killed a worker: none, at:MS, every:MS, at:P%, every:P%.
+    pub worker_kill: String,
     /// Redis snapshot interval of the managed server, seconds (0 = none).
     pub snapshot_s: u32,
     /// When the managed Redis was killed: none, after-enqueue, at:MS, every:MS, before-read.
@@ -293,6 +296,7 @@ impl RunRow {
             autoclaim_ms: 0,
             crash: String::new(),
             kill_every_ms: 0,
+            worker_kill: "none".into(),
             snapshot_s: 0,
             redis_kill: "none".into(),
             redis_down_ms: 300,
