@@ -195,12 +195,26 @@ impl Schedule {
             .node_names(params.f)
             .iter()
             .any(|n| n.starts_with("sentinel-"));
-        // The harness's own kill of more than f replicas leaves no data
-        // node to spare: then the outside kills hit Sentinels only.
-        let spare_data = !matches!(
-            params.redis_kill.target,
-            crate::faults::KillTarget::Replicas(n) if n > params.f
-        ) || params.redis_kill.is_never();
+        // Data nodes down at once must stay within what the topology comes
+        // back from. Where every data node returns from its own disk (a
+        // snapshot, a Raft log), any number may go; elsewhere (Sentinel
+        // replicas resync from a live copy) the harness's own kill takes
+        // its victims out of f and outside kills get the rest.
+        let data_nodes: Vec<String> = rules
+            .node_names(params.f)
+            .into_iter()
+            .filter(|n| !n.starts_with("sentinel-"))
+            .collect();
+        let mut data_kills_left = if rules.recoverable(params.f, &data_nodes) {
+            u32::MAX
+        } else {
+            let scheduled = match params.redis_kill.target {
+                _ if params.redis_kill.is_never() => 0,
+                crate::faults::KillTarget::Replicas(n) => n,
+                _ => 1,
+            };
+            params.f.saturating_sub(scheduled)
+        };
         let mut nodes = Vec::new();
         for _ in 0..rng.random_range(0..=2u32) {
             let kind = if has_sentinels && rng.random_bool(0.3) {
@@ -210,8 +224,11 @@ impl Schedule {
             };
             let at_ms = rng.random_range(0..=300u64);
             let kill = rng.random_bool(0.6);
-            if kill && kind == NodeKind::Data && !spare_data {
-                continue;
+            if kill && kind == NodeKind::Data {
+                if data_kills_left == 0 {
+                    continue;
+                }
+                data_kills_left -= 1;
             }
             nodes.push(if kill {
                 NodeFault::Kill { at_ms, kind }
