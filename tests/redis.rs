@@ -464,7 +464,7 @@ fn a_worker_crashing_mid_commit_leaves_its_unit_pending_and_a_rerun_finishes_it(
     let crashed = redis_worker(&server.url(), keys.job(), &events, Some("mid-commit:2"));
     assert_eq!(
         crashed.status.code(),
-        Some(harness::queue::exit_code::CRASHED),
+        Some(harness::exit_code::CRASHED),
         "{crashed:?}"
     );
     let logged = harness::events::read_events(&events).unwrap();
@@ -524,7 +524,7 @@ fn a_lease_worker_crashing_mid_commit_recounts_its_own_unit_once() {
     );
     assert_eq!(
         crashed.status.code(),
-        Some(harness::queue::exit_code::CRASHED),
+        Some(harness::exit_code::CRASHED),
         "{crashed:?}"
     );
     assert_eq!(

@@ -1,7 +1,7 @@
 //! What workers measure and how the client sums it: the worker prints one
 //! JSON line of [`WorkerStats`] on stdout when it exits normally (the pool
 //! sends that stdout to a file, so it can never block the worker), and its
-//! exit code ([`exit_code`]) says which kind of failure ended it otherwise.
+//! exit code (`crate::exit_code`) says which kind of failure ended it otherwise.
 //!
 //! The line's size does not grow with the work done: latencies (one per
 //! commit or `WAIT`) go into a [`LatencyHistogram`] of fixed log buckets,
@@ -11,22 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use super::commit::CommitPath;
 use crate::faults::ThrottleMethod;
-
-/// Exit codes of a `redis-worker` process.
-pub mod exit_code {
-    /// All units done and nothing pending.
-    pub const OK: i32 = 0;
-    /// Any other failure.
-    pub const FAILED: i32 = 1;
-    /// An input file could not be read.
-    pub const BAD_INPUT: i32 = 2;
-    /// Redis went away and did not come back in time.
-    pub const REDIS_GONE: i32 = 3;
-    /// Redis refused the credentials.
-    pub const AUTH: i32 = 4;
-    /// The worker crashed on purpose at a crash point (see `faults`).
-    pub const CRASHED: i32 = crate::faults::CRASH_EXIT_CODE;
-}
 
 /// One worker's measurements.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

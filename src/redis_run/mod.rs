@@ -20,6 +20,8 @@
 //! - `network`: with `hosts = N`, the emulated hosts (Redis in its own
 //!   namespace, workers round-robin over the hosts' namespaces), their
 //!   shaping, the RTT measured inside them and the partition schedule.
+//! - `join`: `harness worker`: N worker processes on this host joining a job
+//!   another client queued and published (`crate::remote`).
 //!
 //! The servers are a [`crate::servers::Topology`] (single, snapshot,
 //! replicated, external) picked from the run parameters by
@@ -29,11 +31,13 @@
 //! processes and the order of events around them.
 
 mod external_worker;
+mod join;
 mod network;
 mod outage;
 mod pool;
 mod supervise;
 
+pub use join::{JoinOptions, JoinOutcome, join_job};
 pub use pool::{DeathCause, WORKER_ENV};
 pub(crate) use pool::{Ended, WorkerLaunch, WorkerPool};
 
