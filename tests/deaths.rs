@@ -56,13 +56,6 @@ fn spawn_count(args: &[&str], stdout: PathBuf, stderr: PathBuf) -> Child {
         .unwrap()
 }
 
-fn field(text: &str, key: &str) -> String {
-    text.split_whitespace()
-        .find_map(|f| f.strip_prefix(&format!("{key}=")))
-        .unwrap_or_else(|| panic!("no {key} in {text}"))
-        .to_owned()
-}
-
 #[test]
 fn a_worker_killed_from_outside_does_not_stop_an_atomic_job_with_stealing() {
     let dir = tempfile::tempdir().unwrap();
@@ -111,7 +104,7 @@ fn a_worker_killed_from_outside_does_not_stop_an_atomic_job_with_stealing() {
             expected,
             "round {round} ({queue}): counts differ"
         );
-        let deaths: u64 = field(&summary, "unexpected_deaths").parse().unwrap();
+        let deaths: u64 = line_field(&summary, "unexpected_deaths").parse().unwrap();
         // The victim may have finished just before the signal arrived.
         assert!(deaths <= 1, "{summary}");
         if deaths == 1 {

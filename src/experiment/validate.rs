@@ -80,7 +80,7 @@ pub(super) fn validate_plot(plot: &PlotSpec) -> Result<(), Invalid> {
             ),
         ));
     }
-    let known = crate::results::columns(&crate::results::RunRow::example());
+    let known = crate::results::RunRow::known_columns();
     let y = plot.y.iter();
     let named = std::iter::once(("x", &plot.x))
         .filter(|(_, column)| !column.is_empty())
