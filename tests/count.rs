@@ -4,9 +4,7 @@
 
 mod util;
 
-use util::{
-    assert_clear_failure, files_under, gutenberg, reference_tsv, run, run_ok, tricky_corpus,
-};
+use util::{assert_clear_failure, files_under, gutenberg, reference_tsv, run_ok, tricky_corpus};
 
 fn assert_modes_match_reference(input: &std::path::Path, expected: &[u8], unit_sizes: &[&str]) {
     let out_dir = tempfile::tempdir().unwrap();

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use util::{alive, children, command_of, corpus, harness, reference_tsv};
+use util::{alive, children, command_of, corpus, harness, line_field, reference_tsv};
 
 /// A folder `in` under `dir` holding [`corpus`] files.
 fn input_dir(dir: &Path, files: usize, lines: usize) -> (PathBuf, Vec<PathBuf>) {

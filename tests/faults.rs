@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use util::{
     Rng, count_redis, crash_or_kill_args, field, files_under, gutenberg, reference_tsv, run,
-    straggler_corpus, text, tricky_corpus,
+    small_corpus, straggler_corpus, text, tricky_corpus,
 };
 
 /// The exact configurations under test: the streams backend with its

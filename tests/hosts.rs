@@ -9,7 +9,6 @@
 mod util;
 
 use std::path::Path;
-use std::process::Command;
 
 use util::{assert_no_host_left, files_under, harness, reference_tsv, run, summary, text};
 

@@ -15,11 +15,9 @@ fn merge_line(i: usize, w: usize) -> String {
     format!("m{} k{} The\n", (w * 11 + i) % 257, w % 17)
 }
 
-use std::path::{Path, PathBuf};
-
 use util::{
-    CRASH_POINTS, Rng, count_redis, crash_or_kill_args, field, reference_tsv, straggler_corpus,
-    text, tricky_corpus,
+    CRASH_POINTS, Rng, count_redis, crash_or_kill_args, field, reference_tsv, small_corpus,
+    straggler_corpus, text, tricky_corpus,
 };
 
 const TARGETS: [&str; 3] = ["zset", "hash", "parts"];

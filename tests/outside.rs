@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use util::{alive, children, command_of, corpus, harness, reference_tsv};
+use util::{alive, children, command_of, corpus, harness, line_number, reference_tsv};
 
 /// The harness's children whose command line contains `what`, lowest pid first.
 fn children_running(harness_pid: u32, what: &str) -> Vec<u32> {

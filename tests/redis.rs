@@ -5,15 +5,13 @@
 
 mod util;
 
-use std::net::TcpStream;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use harness::servers::{RedisConfig, RedisServer};
 use util::{
-    assert_clear_failure, assert_processes_gone, files_under, gone, gutenberg, reference_tsv, run,
-    run_ok, summary, text, tricky_corpus,
+    assert_clear_failure, assert_processes_gone, files_under, gutenberg, reference_tsv, run_ok,
+    summary, text, tricky_corpus,
 };
 
 /// Runs `harness count INPUT --mode redis EXTRA... --output FILE`, checks
