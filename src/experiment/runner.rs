@@ -367,7 +367,12 @@ fn run_row(
         shaper_used: redis.map_or_else(String::new, |r| r.shaper_used.clone()),
         host_rtt_ms: redis.map_or(0.0, |r| r.host_rtt_median_ms()),
         worker_hosts: redis.map_or_else(String::new, |r| {
-            joined(&r.worker_hosts.iter().map(|&h| u64::from(h)).collect::<Vec<_>>())
+            joined(
+                &r.worker_hosts
+                    .iter()
+                    .map(|&h| u64::from(h))
+                    .collect::<Vec<_>>(),
+            )
         }),
         faults_planned: planned.to_string(),
         faults_fired: if outcome.is_some() {
