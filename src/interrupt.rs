@@ -63,10 +63,7 @@ pub struct Interrupted;
 /// The exit code after an interrupt: 128 + the signal's number, as the
 /// shell reports a process that a signal ended (130 when none was seen).
 pub fn exit_code() -> i32 {
-    match SIGNAL.load(Ordering::SeqCst) {
-        0 => 128 + libc::SIGINT,
-        signal => 128 + signal,
-    }
+    crate::exit_code::interrupted(SIGNAL.load(Ordering::SeqCst))
 }
 
 extern "C" fn on_signal(signal: libc::c_int) {

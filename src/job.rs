@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 
 use crate::input::{collect_files, plan_units, shrink_tail};
 use crate::local::{LocalOutcome, LocalWorkers, run_serial, run_threads};
-use crate::queue::RedisReport;
+use crate::redis_run::RedisReport;
 use crate::redis_run::{RedisOptions, run_redis_job};
 use crate::words::{Tally, Tokenizer, WordCounts};
 

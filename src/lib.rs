@@ -30,12 +30,14 @@
 //! - [`redis_run`]: one `redis`-mode job: server, enqueue, worker processes, faults, waiting until Redis says done.
 //! - [`remote`]: jobs across machines: `harness worker` joins a queued job from any host.
 //! - [`worker`]: the stateless `redis-worker` process loop (take, count, commit; reconnects).
+//! - [`exit_code`]: the exit codes of every process, one table.
 //! - [`faults`]: crash points, CPU throttling of stragglers (cgroups, SIGSTOP fallback), Redis kill schedules.
 #![warn(missing_docs)]
 
 pub mod chaos;
 pub mod cli;
 pub mod experiment;
+pub mod exit_code;
 pub mod faults;
 pub mod fsutil;
 pub mod hosts;

@@ -4,7 +4,7 @@
 
 mod util;
 
-use util::{files_under, gutenberg, reference_tsv, run, run_ok, tricky_corpus};
+use util::{assert_clear_failure, files_under, gutenberg, reference_tsv, run_ok, tricky_corpus};
 
 fn assert_modes_match_reference(input: &std::path::Path, expected: &[u8], unit_sizes: &[&str]) {
     let out_dir = tempfile::tempdir().unwrap();
@@ -132,19 +132,6 @@ fn a_huge_word_without_whitespace_is_counted_once_in_every_mode() {
     }
 }
 
-fn assert_clear_failure(args: &[&str], must_mention: &[&str]) {
-    let output = run(args);
-    assert!(!output.status.success(), "{args:?} should fail");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
-    for text in must_mention {
-        assert!(
-            stderr.contains(text),
-            "{args:?}: error should mention {text:?}: {stderr}"
-        );
-    }
-}
-
 #[test]
 fn bad_input_gets_a_clear_error_and_no_partial_output() {
     let dir = tempfile::tempdir().unwrap();
@@ -160,6 +147,8 @@ fn bad_input_gets_a_clear_error_and_no_partial_output() {
             out_arg,
         ],
         &["missing", "does not exist"],
+        &[],
+        usize::MAX,
     );
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
@@ -172,6 +161,8 @@ fn bad_input_gets_a_clear_error_and_no_partial_output() {
             out_arg,
         ],
         &["no regular files", "empty"],
+        &[],
+        usize::MAX,
     );
     let fifo = dir.path().join("fifo");
     let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
@@ -185,6 +176,8 @@ fn bad_input_gets_a_clear_error_and_no_partial_output() {
             out_arg,
         ],
         &["fifo"],
+        &[],
+        usize::MAX,
     );
     let good = dir.path().join("good.txt");
     std::fs::write(&good, "fine words").unwrap();
@@ -197,6 +190,8 @@ fn bad_input_gets_a_clear_error_and_no_partial_output() {
             "0",
         ],
         &["--workers"],
+        &[],
+        usize::MAX,
     );
     assert_clear_failure(
         &[
@@ -207,6 +202,8 @@ fn bad_input_gets_a_clear_error_and_no_partial_output() {
             "quantum",
         ],
         &["--mode", "quantum"],
+        &[],
+        usize::MAX,
     );
     assert_clear_failure(
         &[
@@ -217,6 +214,8 @@ fn bad_input_gets_a_clear_error_and_no_partial_output() {
             "/nonexistent-dir/x.tsv",
         ],
         &["/nonexistent-dir"],
+        &[],
+        usize::MAX,
     );
     assert!(!out.exists(), "no output file may be left after a failure");
     if unsafe { libc::geteuid() } != 0 {
@@ -227,6 +226,8 @@ fn bad_input_gets_a_clear_error_and_no_partial_output() {
         assert_clear_failure(
             &["count", "--verbose", locked.to_str().unwrap()],
             &["locked.txt", "permission"],
+            &[],
+            usize::MAX,
         );
     }
 }

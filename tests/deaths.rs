@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use util::{alive, children, command_of, corpus, harness, reference_tsv};
+use util::{alive, children, command_of, corpus, harness, line_field, reference_tsv};
 
 /// A folder `in` under `dir` holding [`corpus`] files.
 fn input_dir(dir: &Path, files: usize, lines: usize) -> (PathBuf, Vec<PathBuf>) {
@@ -54,13 +54,6 @@ fn spawn_count(args: &[&str], stdout: PathBuf, stderr: PathBuf) -> Child {
         .stderr(std::fs::File::create(stderr).unwrap())
         .spawn()
         .unwrap()
-}
-
-fn field(text: &str, key: &str) -> String {
-    text.split_whitespace()
-        .find_map(|f| f.strip_prefix(&format!("{key}=")))
-        .unwrap_or_else(|| panic!("no {key} in {text}"))
-        .to_owned()
 }
 
 #[test]
@@ -111,7 +104,7 @@ fn a_worker_killed_from_outside_does_not_stop_an_atomic_job_with_stealing() {
             expected,
             "round {round} ({queue}): counts differ"
         );
-        let deaths: u64 = field(&summary, "unexpected_deaths").parse().unwrap();
+        let deaths: u64 = line_field(&summary, "unexpected_deaths").parse().unwrap();
         // The victim may have finished just before the signal arrived.
         assert!(deaths <= 1, "{summary}");
         if deaths == 1 {

@@ -10,26 +10,17 @@
 
 mod util;
 
+/// Line `w` of file `i` of this file's small corpus.
+fn fault_line(i: usize, w: usize) -> String {
+    format!("w{} c{} The\n", (w * 7 + i) % 301, w % 13)
+}
+
 use std::path::{Path, PathBuf};
 
 use util::{
     Rng, count_redis, crash_or_kill_args, field, files_under, gutenberg, reference_tsv, run,
-    straggler_corpus, text, tricky_corpus,
+    small_corpus, straggler_corpus, text, tricky_corpus,
 };
-
-/// `files` small files of distinct-ish words (a few KB each).
-fn small_corpus(dir: &Path, files: usize, words_per_file: usize) -> Vec<PathBuf> {
-    (0..files)
-        .map(|i| {
-            let path = dir.join(format!("f{i:03}.txt"));
-            let text: String = (0..words_per_file)
-                .map(|w| format!("w{} c{} The\n", (w * 7 + i) % 301, w % 13))
-                .collect();
-            std::fs::write(&path, text).unwrap();
-            path
-        })
-        .collect()
-}
 
 /// The exact configurations under test: the streams backend with its
 /// atomic commit, and the lease backend (every lease commit is atomic; it
@@ -93,7 +84,7 @@ fn atomic_commits_stay_exact_with_a_crash_at_every_point() {
 #[test]
 fn random_crash_and_kill_schedules_stay_exact_with_atomic_commits() {
     let dir = tempfile::tempdir().unwrap();
-    let files = small_corpus(dir.path(), 16, 150);
+    let files = small_corpus(dir.path(), 16, 150, fault_line);
     let expected = reference_tsv(&files);
     let mut rng = Rng(0x5eed_1ab3);
     let runs = 50;
@@ -120,7 +111,7 @@ fn random_crash_and_kill_schedules_stay_exact_with_atomic_commits() {
 #[test]
 fn plain_commits_double_count_after_a_mid_commit_crash() {
     let dir = tempfile::tempdir().unwrap();
-    let files = small_corpus(dir.path(), 12, 150);
+    let files = small_corpus(dir.path(), 12, 150, fault_line);
     let expected = reference_tsv(&files);
     let args = [
         "--workers",
@@ -187,7 +178,7 @@ fn a_stolen_stragglers_duplicate_commit_is_refused_and_counts_stay_exact() {
 #[test]
 fn units_held_by_a_crashed_worker_without_autoclaim_fail_fast() {
     let dir = tempfile::tempdir().unwrap();
-    small_corpus(dir.path(), 6, 50);
+    small_corpus(dir.path(), 6, 50, fault_line);
     let started = std::time::Instant::now();
     let result = run(&[
         "count",
@@ -306,7 +297,7 @@ fn redis_killed_while_workers_run_restarts_from_its_snapshot_and_counts_stay_exa
 #[test]
 fn redis_killed_at_bootstrap_or_before_the_read_still_gives_exact_counts() {
     let dir = tempfile::tempdir().unwrap();
-    let files = small_corpus(dir.path(), 30, 500);
+    let files = small_corpus(dir.path(), 30, 500, fault_line);
     let expected = reference_tsv(&files);
     for queue in ["stream", "lease"] {
         for kill in ["after-enqueue", "before-read"] {
@@ -342,7 +333,7 @@ fn redis_killed_at_bootstrap_or_before_the_read_still_gives_exact_counts() {
 #[test]
 fn redis_kills_are_refused_where_they_cannot_apply() {
     let dir = tempfile::tempdir().unwrap();
-    small_corpus(dir.path(), 2, 10);
+    small_corpus(dir.path(), 2, 10, fault_line);
     let input = dir.path().to_str().unwrap();
     for (args, expected) in [
         (

@@ -9,29 +9,12 @@
 mod util;
 
 use std::path::Path;
-use std::process::Command;
 
-use util::{files_under, harness, reference_tsv, run, summary, text};
+use util::{assert_no_host_left, files_under, harness, reference_tsv, run, summary, text};
 
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
-}
-
-/// Fails if `ip netns list`, `ip link` or `tc qdisc` still show `prefix`.
-fn assert_nothing_left(prefix: &str) {
-    for (program, args) in [
-        ("ip", &["netns", "list"][..]),
-        ("ip", &["link"][..]),
-        ("tc", &["qdisc"][..]),
-    ] {
-        let out = Command::new(program).args(args).output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            !text.contains(prefix),
-            "{program} {args:?} still shows {prefix}: {text}"
-        );
-    }
 }
 
 /// The run's object prefix, from its "prefix hx......" note on stderr.
@@ -70,7 +53,7 @@ fn two_host_run(input: &Path, expected: &[u8]) -> (u64, f64, String) {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "the 2-host run failed: {stderr}");
     let prefix = prefix_of(&stderr);
-    assert_nothing_left(&prefix);
+    assert_no_host_left(&prefix);
     assert!(
         std::fs::read(&output).unwrap() == expected,
         "counts across a partition differ from the reference"

@@ -10,30 +10,19 @@
 
 mod util;
 
-use std::path::{Path, PathBuf};
+/// Line `w` of file `i` of this file's small corpus.
+fn merge_line(i: usize, w: usize) -> String {
+    format!("m{} k{} The\n", (w * 11 + i) % 257, w % 17)
+}
 
 use util::{
-    CRASH_POINTS, Rng, count_redis, crash_or_kill_args, field, reference_tsv, straggler_corpus,
-    text, tricky_corpus,
+    CRASH_POINTS, Rng, count_redis, crash_or_kill_args, field, reference_tsv, small_corpus,
+    straggler_corpus, text, tricky_corpus,
 };
 
 const TARGETS: [&str; 3] = ["zset", "hash", "parts"];
 /// The queue backends, as the flags that choose them.
 const QUEUES: [&[&str]; 2] = [&[], &["--queue", "lease"]];
-
-/// `files` small files of distinct-ish words.
-fn small_corpus(dir: &Path, files: usize, words_per_file: usize) -> Vec<PathBuf> {
-    (0..files)
-        .map(|i| {
-            let path = dir.join(format!("f{i:03}.txt"));
-            let text: String = (0..words_per_file)
-                .map(|w| format!("m{} k{} The\n", (w * 11 + i) % 257, w % 17))
-                .collect();
-            std::fs::write(&path, text).unwrap();
-            path
-        })
-        .collect()
-}
 
 #[test]
 fn every_merge_target_and_batch_size_is_exact_plain_and_atomic() {
@@ -78,7 +67,7 @@ fn every_merge_target_and_batch_size_is_exact_plain_and_atomic() {
 #[test]
 fn server_side_figures_name_the_merge_command() {
     let dir = tempfile::tempdir().unwrap();
-    small_corpus(dir.path(), 6, 400);
+    small_corpus(dir.path(), 6, 400, merge_line);
     for target in TARGETS {
         let (_, fields) = count_redis(dir.path(), &["--merge", target, "--atomic"]);
         let per_call: f64 = text(&fields, "server_us_per_merge_call").parse().unwrap();
@@ -93,7 +82,7 @@ fn combined_atomic_commits_stay_exact_with_a_crash_at_every_point() {
     let dir = tempfile::tempdir().unwrap();
     // ~300 units: the job lasts long enough that worker 0 reaches its
     // third unit even when its process starts last on a loaded machine.
-    let files = small_corpus(dir.path(), 12, 2000);
+    let files = small_corpus(dir.path(), 12, 2000, merge_line);
     let expected = reference_tsv(&files);
     // On lease, 300 pairs per call: a batch of 3 units (~260 distinct
     // words) commits in one call; the last run chunks single units by 20
@@ -141,7 +130,7 @@ fn combined_atomic_commits_stay_exact_with_a_crash_at_every_point() {
 #[test]
 fn seeded_crash_and_kill_schedules_stay_exact_for_every_target_and_batch() {
     let dir = tempfile::tempdir().unwrap();
-    let files = small_corpus(dir.path(), 16, 150);
+    let files = small_corpus(dir.path(), 16, 150, merge_line);
     let expected = reference_tsv(&files);
     let mut rng = Rng(0x0c0f_fee5);
     for run_index in 0..30 {
@@ -215,7 +204,7 @@ fn a_stolen_stragglers_batch_is_refused_and_counts_stay_exact() {
 #[test]
 fn parts_refuses_per_word_and_commit_units_is_bounded() {
     let dir = tempfile::tempdir().unwrap();
-    small_corpus(dir.path(), 1, 10);
+    small_corpus(dir.path(), 1, 10, merge_line);
     let input = dir.path().to_str().unwrap();
     for (args, says) in [
         (vec!["--merge", "parts", "--per-word"], "no per-word update"),

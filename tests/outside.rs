@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use util::{alive, children, command_of, corpus, harness, reference_tsv};
+use util::{alive, children, command_of, corpus, harness, line_number, reference_tsv};
 
 /// The harness's children whose command line contains `what`, lowest pid first.
 fn children_running(harness_pid: u32, what: &str) -> Vec<u32> {
@@ -137,14 +137,6 @@ impl Job {
     }
 }
 
-fn field(text: &str, key: &str) -> u64 {
-    text.split_whitespace()
-        .find_map(|f| f.strip_prefix(&format!("{key}=")))
-        .unwrap_or_else(|| panic!("no {key} in {text}"))
-        .parse()
-        .unwrap()
-}
-
 /// The fixture: enough work that a kill right after the workers start
 /// lands mid-job.
 fn fixture() -> (tempfile::TempDir, Vec<u8>) {
@@ -175,7 +167,7 @@ fn survives(
         counts == expected,
         "{what}: counts differ\n{stdout}\n{stderr}"
     );
-    let deaths = field(&stdout, "unexpected_node_deaths");
+    let deaths = line_number(&stdout, "unexpected_node_deaths");
     assert!(
         deaths >= min_deaths,
         "{what}: {deaths} deaths seen\n{stdout}\n{stderr}"
@@ -213,7 +205,7 @@ fn outside_kills_of_a_snapshot_server_a_replica_the_primary_and_a_sentinel_are_s
         |data, _| signal(data[0], libc::SIGKILL),
         1,
     );
-    assert!(field(&stdout, "failovers") >= 1, "{stdout}");
+    assert!(line_number(&stdout, "failovers") >= 1, "{stdout}");
     survives(
         "one sentinel",
         input,
@@ -236,7 +228,7 @@ fn with_restart_nodes_false_a_dead_replica_stays_down_and_the_job_goes_on_degrad
         |data, _| signal(data[1], libc::SIGKILL),
         1,
     );
-    assert_eq!(field(&stdout, "redis_restarts"), 0, "{stdout}");
+    assert_eq!(line_number(&stdout, "redis_restarts"), 0, "{stdout}");
 }
 
 #[test]
@@ -256,7 +248,7 @@ fn a_primary_paused_beyond_down_after_is_demoted_and_the_job_stays_exact() {
         },
         0,
     );
-    assert!(field(&stdout, "failovers") >= 1, "{stdout}");
+    assert!(line_number(&stdout, "failovers") >= 1, "{stdout}");
     // From the last commit before the failover to the first after it.
     let failover_s: f64 = stdout
         .split_whitespace()

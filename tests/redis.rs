@@ -5,53 +5,14 @@
 
 mod util;
 
-use std::net::TcpStream;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use harness::servers::{RedisConfig, RedisServer};
-use util::{files_under, gutenberg, reference_tsv, run, run_ok, summary, text, tricky_corpus};
-
-/// True once no process with this id exists any more.
-fn gone(pid: u32) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
-        // A zombie (state Z) is dead too; it only waits for its parent.
-        let alive = stat.is_ok_and(|s| {
-            s.rsplit(')')
-                .next()
-                .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
-        });
-        if !alive {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Checks that the workers and the managed server of a finished run are gone.
-fn assert_nothing_left(fields: &[(String, String)]) {
-    for pid in text(fields, "worker_pids").split(',') {
-        let pid: u32 = pid.parse().expect("worker pid");
-        assert!(gone(pid), "worker process {pid} still runs");
-    }
-    let redis_pid = text(fields, "redis_pid");
-    if redis_pid != "-" {
-        let pid: u32 = redis_pid.parse().expect("redis pid");
-        assert!(gone(pid), "redis-server {pid} still runs");
-        let server = text(fields, "server");
-        let address = server.trim_start_matches("redis://").trim_end_matches('/');
-        assert!(
-            TcpStream::connect(address).is_err(),
-            "the managed redis-server at {address} still answers"
-        );
-    }
-}
+use util::{
+    assert_clear_failure, assert_processes_gone, files_under, gutenberg, reference_tsv, run_ok,
+    summary, text, tricky_corpus,
+};
 
 /// Runs `harness count INPUT --mode redis EXTRA... --output FILE`, checks
 /// the output equals `expected` and nothing is left running; returns the summary.
@@ -80,7 +41,7 @@ fn assert_redis_matches(input: &Path, expected: &[u8], extra: &[&str]) -> Vec<(S
     );
     let fields = summary(&result.stdout);
     assert_eq!(text(&fields, "mode"), "redis");
-    assert_nothing_left(&fields);
+    assert_processes_gone(&fields);
     fields
 }
 
@@ -210,34 +171,6 @@ fn a_straggler_is_throttled_and_the_counts_stay_exact() {
     );
 }
 
-fn assert_clear_failure(args: &[&str], must_mention: &[&str], must_not_mention: &[&str]) {
-    let started = Instant::now();
-    let output = run(args);
-    assert!(!output.status.success(), "{args:?} should fail");
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "{args:?} took {:?} to fail",
-        started.elapsed()
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    for text in must_mention {
-        assert!(
-            stderr.contains(text),
-            "stderr of {args:?} lacks {text:?}:\n{stderr}"
-        );
-    }
-    for text in must_not_mention {
-        assert!(
-            !stderr.contains(text),
-            "stderr of {args:?} shows {text:?}:\n{stderr}"
-        );
-    }
-    assert!(
-        stderr.lines().count() <= 3,
-        "one clear message expected:\n{stderr}"
-    );
-}
-
 #[test]
 fn a_wrong_password_is_a_clear_error() {
     let server = RedisServer::start(RedisConfig::default()).unwrap();
@@ -264,6 +197,7 @@ fn a_wrong_password_is_a_clear_error() {
             "redis://:PASSWORD@",
         ],
         &["not-the-password"],
+        3,
     );
     let anonymous = format!("redis://127.0.0.1:{port}/");
     assert_clear_failure(
@@ -278,6 +212,7 @@ fn a_wrong_password_is_a_clear_error() {
         ],
         &[&shown, "requires a password"],
         &[],
+        3,
     );
 }
 
@@ -306,6 +241,7 @@ fn an_unreachable_server_is_a_clear_error() {
             "check that a server is running",
         ],
         &["secret"],
+        3,
     );
     assert_clear_failure(
         &[
@@ -319,6 +255,7 @@ fn an_unreachable_server_is_a_clear_error() {
         ],
         &["not a usable Redis URL", "redis://:PASSWORD@HOST:PORT/"],
         &[],
+        3,
     );
 }
 
@@ -341,6 +278,7 @@ fn bad_redis_options_are_clear_errors() {
         ],
         &["names worker 5", "only 2 workers"],
         &[],
+        3,
     );
     assert_clear_failure(
         &[
@@ -354,6 +292,7 @@ fn bad_redis_options_are_clear_errors() {
         ],
         &["WORKER:FRACTION"],
         &[],
+        3,
     );
     assert_clear_failure(
         &[
@@ -366,6 +305,7 @@ fn bad_redis_options_are_clear_errors() {
         ],
         &["only apply to --mode redis"],
         &[],
+        3,
     );
     assert_clear_failure(
         &[
@@ -377,6 +317,7 @@ fn bad_redis_options_are_clear_errors() {
         ],
         &["does not exist"],
         &[],
+        3,
     );
 }
 
@@ -464,7 +405,7 @@ fn a_worker_crashing_mid_commit_leaves_its_unit_pending_and_a_rerun_finishes_it(
     let crashed = redis_worker(&server.url(), keys.job(), &events, Some("mid-commit:2"));
     assert_eq!(
         crashed.status.code(),
-        Some(harness::queue::exit_code::CRASHED),
+        Some(harness::exit_code::CRASHED),
         "{crashed:?}"
     );
     let logged = harness::events::read_events(&events).unwrap();
@@ -524,7 +465,7 @@ fn a_lease_worker_crashing_mid_commit_recounts_its_own_unit_once() {
     );
     assert_eq!(
         crashed.status.code(),
-        Some(harness::queue::exit_code::CRASHED),
+        Some(harness::exit_code::CRASHED),
         "{crashed:?}"
     );
     assert_eq!(

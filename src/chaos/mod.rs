@@ -232,7 +232,7 @@ fn run_schedule(
                 hard_limit.as_secs()
             ),
         ),
-        Some(code) if code == crate::cli::exit_code::NOT_FINISHED => {
+        Some(code) if code == crate::exit_code::NOT_FINISHED => {
             (Outcome::NotFinished, 0, last_error(&stderr))
         }
         Some(0) => {

@@ -131,19 +131,8 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
         .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-/// Exit codes of `harness` commands.
-pub mod exit_code {
-    /// Any failure not listed below.
-    pub const FAILED: i32 = 1;
-    /// The job missed its deadline (`deadline_s`): it did not finish.
-    pub const NOT_FINISHED: i32 = 3;
-    /// `harness run`: the experiment cannot run on this machine (its books,
-    /// the RedisRaft module or root for emulated hosts are missing); nothing
-    /// ran, and the message says what to install or fetch.
-    pub const CANNOT_RUN: i32 = 4;
-    /// Stopped by Ctrl-C (SIGTERM: 143, see [`crate::interrupt::exit_code`]).
-    pub const INTERRUPTED: i32 = 130;
-}
+pub use crate::exit_code;
+
 
 /// The exit code for `error`.
 pub fn exit_code_of(error: &anyhow::Error) -> i32 {

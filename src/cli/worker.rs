@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::remote::{JoinOptions, join_job};
+use crate::redis_run::{JoinOptions, join_job};
 
 /// Arguments of `harness worker`.
 #[derive(Debug, Args)]

@@ -146,17 +146,14 @@ pub fn run_experiment_with_progress(
                     e
                 }
             });
-            let mut row = base_row(experiment, params, &key, rep, &commit);
-            let mut diff_words = 0;
-            match outcome {
+            let row = match outcome {
                 Ok(mut outcome) => {
                     if options.inject_miscount
                         && let Some(word) = outcome.counts.top(1).first().map(|(w, _)| w.to_vec())
                     {
                         outcome.counts.add(&word, 1);
                     }
-                    diff_words = count_differences(&outcome.counts, &expected);
-                    add_measurements(&mut row, &outcome, diff_words);
+                    let diff_words = count_differences(&outcome.counts, &expected);
                     if !outcome.events.is_empty() {
                         let events_file = crate::results::events_path(&csv, &run_id);
                         if let Some(dir) = events_file.parent() {
@@ -167,14 +164,22 @@ pub fn run_experiment_with_progress(
                             crate::events::write_events_csv(w, &outcome.events)
                         })?;
                     }
+                    run_row(
+                        experiment,
+                        params,
+                        &key,
+                        rep,
+                        &commit,
+                        Some((&outcome, diff_words)),
+                    )
                 }
                 Err(error) => match missed_deadline(&error) {
                     Some((reason, fired)) => {
+                        let mut row = run_row(experiment, params, &key, rep, &commit, None);
                         row.wall_s = run_started.elapsed().as_secs_f64();
-                        row.finished = false;
-                        row.correct = false;
                         row.not_finished = reason;
                         record_fired(&mut row, fired);
+                        row
                     }
                     None => {
                         return Err(
@@ -182,7 +187,8 @@ pub fn run_experiment_with_progress(
                         );
                     }
                 },
-            }
+            };
+            let diff_words = row.diff_words;
             store_row(&csv, &row, options.force)?;
             summary.ran += 1;
             let verdict = if !row.finished {
@@ -231,17 +237,36 @@ pub fn run_experiment_with_progress(
     Ok(summary)
 }
 
-/// The row of a run before its measurements: the experiment, the run's
-/// identity and every parameter.
-fn base_row(
+/// The CSV row of a run: the experiment, the run's identity, every
+/// parameter and, for a run that finished (`measured`: its outcome and the
+/// words differing from the oracle), every measurement; a run that did not
+/// finish has its measurements at zero and `finished` false.
+///
+/// Every column is named here, none taken from a default: a column added
+/// to [`RunRow`] does not compile until it is filled in.
+fn run_row(
     experiment: &Experiment,
     params: &RunParams,
     key: &str,
     rep: u32,
     commit: &str,
+    measured: Option<(&crate::job::JobOutcome, u64)>,
 ) -> RunRow {
-    let redis = &params.redis;
-    let text = |name: &str| redis.text_of(name).unwrap_or_default();
+    let redis_params = &params.redis;
+    let text = |name: &str| redis_params.text_of(name).unwrap_or_default();
+    let outcome = measured.map(|(outcome, _)| outcome);
+    let diff_words = measured.map_or(0, |(_, diff)| diff);
+    let redis = outcome.and_then(|o| o.redis.as_ref());
+    let joined = |values: &[u64]| {
+        values
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(";")
+    };
+    let planned = planned_faults(params);
+    let fired = redis.map(|r| r.faults_fired).unwrap_or_default();
+    let is_redis = params.mode.name() == "redis";
     RunRow {
         experiment: experiment.name.clone(),
         run_id: format!("{key}-r{rep}"),
@@ -253,119 +278,117 @@ fn base_row(
         mode: params.mode.name().to_string(),
         workers: params.workers,
         tokenizer: params.tokenizer.name().to_string(),
-        unit_bytes: params.unit_bytes.unwrap_or(0),
+        unit_bytes: outcome.map_or(params.unit_bytes.unwrap_or(0), |o| o.unit_bytes),
         input: params.input.label(),
-        per_word: redis.per_word,
+        max_file_bytes: outcome.map_or(0, |o| o.max_file_bytes),
+        per_word: redis_params.per_word,
         slow: text("slow"),
-        slowest_cpu: redis
+        slowest_cpu: redis_params
             .slow
             .iter()
             .map(|s| s.cpu_fraction)
             .fold(1.0, f64::min),
-        atomic: redis.atomic,
+        throttle: redis.map_or_else(|| "none".to_string(), |r| r.throttle.name().to_string()),
+        atomic: redis_params.atomic,
         merge: text("merge"),
-        commit_units: redis.commit_units,
-        autoclaim_ms: redis.autoclaim_ms,
+        commit_units: redis_params.commit_units,
+        autoclaim_ms: redis_params.autoclaim_ms,
         crash: text("crash"),
-        kill_every_ms: redis.kill_every_ms,
+        kill_every_ms: redis_params.kill_every_ms,
         worker_kill: text("worker_kill"),
-        snapshot_s: redis.snapshot_s,
+        snapshot_s: redis_params.snapshot_s,
         redis_kill: text("redis_kill"),
-        redis_down_ms: redis.redis_down_ms,
-        restart_dead: redis.restart_dead,
-        restart_nodes: redis.restart_nodes.0,
-        deadline_s: redis.deadline_s,
-        topology: if params.mode.name() == "redis" {
-            redis.topology_name().to_string()
+        redis_down_ms: redis_params.redis_down_ms,
+        restart_dead: redis_params.restart_dead,
+        restart_nodes: redis_params.restart_nodes.0,
+        deadline_s: redis_params.deadline_s,
+        topology: if is_redis {
+            redis_params.topology_name().to_string()
         } else {
             String::new()
         },
-        f: redis.f,
-        wait_timeout_ms: redis.wait_timeout_ms,
-        min_replicas_max_lag_s: redis.min_replicas_max_lag_s,
-        queue: if params.mode.name() == "redis" {
-            redis.queue.to_string()
+        f: redis_params.f,
+        wait_timeout_ms: redis_params.wait_timeout_ms,
+        min_replicas_max_lag_s: redis_params.min_replicas_max_lag_s,
+        queue: if is_redis {
+            redis_params.queue.to_string()
         } else {
             String::new()
         },
-        raft_module: redis.raft_module.clone(),
-        pipeline: redis.pipeline,
-        hosts: redis.hosts,
-        rtt_ms: redis.rtt_ms,
-        jitter_ms: redis.jitter_ms,
-        loss_pct: redis.loss_pct,
-        rate_mbit: redis.rate_mbit,
+        raft_module: redis_params.raft_module.clone(),
+        pipeline: redis_params.pipeline,
+        hosts: redis_params.hosts,
+        rtt_ms: redis_params.rtt_ms,
+        jitter_ms: redis_params.jitter_ms,
+        loss_pct: redis_params.loss_pct,
+        rate_mbit: redis_params.rate_mbit,
         partition: text("partition"),
         shaper: text("shaper"),
-        partition_s: redis.partition.iter().map(|p| p.length.as_secs_f64()).sum(),
-        worker_cmd: redis.worker_cmd.clone(),
-        worker_functions: redis.worker_functions.clone(),
-        faults_planned: planned_faults(params).to_string(),
-        expect_exact: experiment.expect_exact_for(params),
-        ..RunRow::example()
-    }
-}
-
-/// Fills in what a finished run measured and how its counts compared.
-fn add_measurements(row: &mut RunRow, outcome: &crate::job::JobOutcome, diff_words: u64) {
-    let redis = outcome.redis.as_ref();
-    row.unit_bytes = outcome.unit_bytes;
-    row.max_file_bytes = outcome.max_file_bytes;
-    row.throttle = redis.map_or_else(|| "none".to_string(), |r| r.throttle.name().to_string());
-    row.wall_s = outcome.wall_s;
-    row.plan_s = outcome.plan_s;
-    row.count_s = outcome.count_s;
-    row.merge_s = outcome.merge_s;
-    row.wait_s = redis.map_or(0.0, |r| r.wait_s);
-    row.bytes = outcome.tally.bytes;
-    row.words = outcome.tally.words;
-    row.distinct = outcome.counts.distinct() as u64;
-    row.files = outcome.files as u64;
-    row.units = outcome.units as u64;
-    row.units_per_worker = outcome
-        .units_per_worker
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(";");
-    row.word_updates = redis.map_or(0, |r| r.word_updates);
-    row.server_updates_per_s = redis.map_or(0.0, |r| r.server_updates_per_s());
-    row.server_cpu_s = redis.map_or(0.0, |r| r.server_cpu_s);
-    row.server_us_per_merge_call = redis.map_or(0.0, |r| r.server_us_per_merge_call());
-    row.worker_updates_per_merge_s = redis.map_or(0.0, |r| r.worker_updates_per_merge_s());
-    row.units_stolen = redis.map_or(0, |r| r.units_stolen);
-    row.crashes = redis.map_or(0, |r| r.crashes + r.kills);
-    row.redis_restarts = redis.map_or(0, |r| r.redis_restarts);
-    row.unexpected_deaths = redis.map_or(0, |r| r.unexpected_deaths);
-    row.worker_restarts = redis.map_or(0, |r| r.worker_restarts);
-    row.duplicate_commits = redis.map_or(0, |r| r.duplicate_commits);
-    row.replicas = redis.map_or(0, |r| r.replicas);
-    row.failovers = redis.map_or(0, |r| r.failovers);
-    row.replica_restarts = redis.map_or(0, |r| r.replica_restarts);
-    row.commit_retries = redis.map_or(0, |r| r.commit_retries);
-    row.wait_ms_median = redis.map_or(0.0, |r| r.wait_ms_median());
-    row.wait_ms_p99 = redis.map_or(0.0, |r| r.wait_ms_p99());
-    row.commit_ms_median = redis.map_or(0.0, |r| r.commit_ms_median());
-    row.commit_ms_p99 = redis.map_or(0.0, |r| r.commit_ms_p99());
-    row.commit_stalls = redis.map_or(0, |r| r.commit_stalls());
-    row.min_replicas_acked = redis.and_then(|r| r.min_replicas_acked);
-    row.failover_s = redis.map_or(0.0, |r| r.failover_s);
-    row.unexpected_node_deaths = redis.map_or(0, |r| r.unexpected_node_deaths);
-    row.servers_start_s = redis.map_or(0.0, |r| r.server_s);
-    row.shaper_used = redis.map_or_else(String::new, |r| r.shaper_used.clone());
-    row.host_rtt_ms = redis.map_or(0.0, |r| r.host_rtt_median_ms());
-    row.worker_hosts = redis.map_or_else(String::new, |r| {
-        r.worker_hosts
+        partition_s: redis_params
+            .partition
             .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(";")
-    });
-    record_fired(row, redis.map(|r| r.faults_fired).unwrap_or_default());
-    row.correct = diff_words == 0;
-    row.diff_words = diff_words;
-    row.finished = true;
-    row.not_finished = String::new();
+            .map(|p| p.length.as_secs_f64())
+            .sum(),
+        worker_cmd: redis_params.worker_cmd.clone(),
+        worker_functions: redis_params.worker_functions.clone(),
+        wall_s: outcome.map_or(0.0, |o| o.wall_s),
+        plan_s: outcome.map_or(0.0, |o| o.plan_s),
+        count_s: outcome.map_or(0.0, |o| o.count_s),
+        merge_s: outcome.map_or(0.0, |o| o.merge_s),
+        wait_s: redis.map_or(0.0, |r| r.wait_s),
+        bytes: outcome.map_or(0, |o| o.tally.bytes),
+        words: outcome.map_or(0, |o| o.tally.words),
+        distinct: outcome.map_or(0, |o| o.counts.distinct() as u64),
+        files: outcome.map_or(0, |o| o.files as u64),
+        units: outcome.map_or(0, |o| o.units as u64),
+        units_per_worker: outcome.map_or_else(String::new, |o| joined(&o.units_per_worker)),
+        word_updates: redis.map_or(0, |r| r.word_updates),
+        server_updates_per_s: redis.map_or(0.0, |r| r.server_updates_per_s()),
+        server_cpu_s: redis.map_or(0.0, |r| r.server_cpu_s),
+        server_us_per_merge_call: redis.map_or(0.0, |r| r.server_us_per_merge_call()),
+        worker_updates_per_merge_s: redis.map_or(0.0, |r| r.worker_updates_per_merge_s()),
+        units_stolen: redis.map_or(0, |r| r.units_stolen),
+        crashes: redis.map_or(0, |r| r.crashes + r.kills),
+        redis_restarts: redis.map_or(0, |r| r.redis_restarts),
+        unexpected_deaths: redis.map_or(0, |r| r.unexpected_deaths),
+        worker_restarts: redis.map_or(0, |r| r.worker_restarts),
+        duplicate_commits: redis.map_or(0, |r| r.duplicate_commits),
+        replicas: redis.map_or(0, |r| r.replicas),
+        failovers: redis.map_or(0, |r| r.failovers),
+        replica_restarts: redis.map_or(0, |r| r.replica_restarts),
+        commit_retries: redis.map_or(0, |r| r.commit_retries),
+        wait_ms_median: redis.map_or(0.0, |r| r.wait_ms_median()),
+        wait_ms_p99: redis.map_or(0.0, |r| r.wait_ms_p99()),
+        commit_ms_median: redis.map_or(0.0, |r| r.commit_ms_median()),
+        commit_ms_p99: redis.map_or(0.0, |r| r.commit_ms_p99()),
+        commit_stalls: redis.map_or(0, |r| r.commit_stalls()),
+        min_replicas_acked: redis.and_then(|r| r.min_replicas_acked),
+        failover_s: redis.map_or(0.0, |r| r.failover_s),
+        unexpected_node_deaths: redis.map_or(0, |r| r.unexpected_node_deaths),
+        servers_start_s: redis.map_or(0.0, |r| r.server_s),
+        shaper_used: redis.map_or_else(String::new, |r| r.shaper_used.clone()),
+        host_rtt_ms: redis.map_or(0.0, |r| r.host_rtt_median_ms()),
+        worker_hosts: redis.map_or_else(String::new, |r| {
+            joined(
+                &r.worker_hosts
+                    .iter()
+                    .map(|&h| u64::from(h))
+                    .collect::<Vec<_>>(),
+            )
+        }),
+        faults_planned: planned.to_string(),
+        faults_fired: if outcome.is_some() {
+            fired.to_string()
+        } else {
+            String::new()
+        },
+        faults_unfired: outcome.is_some() && !planned.unfired(&fired).is_empty(),
+        correct: outcome.is_some() && diff_words == 0,
+        diff_words,
+        expect_exact: experiment.expect_exact_for(params),
+        finished: outcome.is_some(),
+        not_finished: String::new(),
+    }
 }
 
 /// The scheduled faults a run's parameters plan (none outside the `redis`

@@ -8,7 +8,6 @@ use super::presets::input_source;
 use super::schema::{FixedTable, InexactTable, PlotSpec, Size};
 use crate::job::Mode;
 use crate::params::RunContext;
-use crate::results::PlotKind;
 
 /// A key and what is wrong with it.
 pub(super) type Invalid = (&'static str, String);
@@ -71,7 +70,7 @@ pub(super) fn validate_run(table: &FixedTable, scale: f64) -> Result<RunParams, 
 /// an x for every kind but timelines, and every column it names (x, y,
 /// series, where) one a results CSV has, so a typo fails before any run.
 pub(super) fn validate_plot(plot: &PlotSpec) -> Result<(), Invalid> {
-    if plot.kind != PlotKind::Timeline && plot.x.is_empty() {
+    if plot.kind.needs_x() && plot.x.is_empty() {
         return Err((
             "x",
             format!(
@@ -80,7 +79,7 @@ pub(super) fn validate_plot(plot: &PlotSpec) -> Result<(), Invalid> {
             ),
         ));
     }
-    let known = crate::results::columns(&crate::results::RunRow::example());
+    let known = crate::results::RunRow::known_columns();
     let y = plot.y.iter();
     let named = std::iter::once(("x", &plot.x))
         .filter(|(_, column)| !column.is_empty())

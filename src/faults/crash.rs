@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 /// The exit code of a worker that crashed on purpose, so the client can tell
 /// an injected crash from a real failure.
-pub const CRASH_EXIT_CODE: i32 = 86;
+pub const CRASH_EXIT_CODE: i32 = crate::exit_code::CRASHED;
 
 /// A named point in the worker loop, in the order a unit passes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

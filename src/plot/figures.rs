@@ -12,8 +12,8 @@ use super::{
     AxisFormat, BarChart, BarGroup, LineChart, Series, SpreadPoint, draw_bar_chart, draw_line_chart,
 };
 use crate::results::{
-    Columns, PlotFaults, PlotKind, PlotSpec, RunRow, Sidecar, bar_series, check_column, columns,
-    events_path, plot_series, read_rows, read_sidecar, text_of,
+    Columns, Drawing, PlotFaults, PlotKind, PlotSpec, RunRow, Sidecar, bar_series, check_column,
+    columns, events_path, plot_series, read_rows, read_sidecar, text_of,
 };
 
 /// The plots to draw when the experiment named none: time, and for runs
@@ -49,24 +49,23 @@ pub fn draw_experiment_plots(csv: &Path, out_dir: &Path) -> Result<Vec<PathBuf>>
     let name = rows[0].experiment.clone();
     let mut written = Vec::new();
     for spec in &plots {
-        if spec.kind == PlotKind::Timeline {
-            written.push(draw_timeline_plot(csv, &rows, spec, out_dir)?);
-            continue;
-        }
         let file = spec
             .file
             .clone()
             .unwrap_or_else(|| format!("{name}-{}-{}", spec.kind, spec.x));
         let path = out_dir.join(format!("{file}.png"));
-        let drawn = match spec.kind {
-            PlotKind::Bars => draw_bar_chart(
+        let drawn = match spec.kind.drawing() {
+            Drawing::Timeline => {
+                written.push(draw_timeline_plot(csv, &rows, spec, out_dir)?);
+                continue;
+            }
+            Drawing::Bars => draw_bar_chart(
                 &build_bar_chart(&name, &rows, spec, sidecar.as_ref())?,
                 &path,
             ),
-            PlotKind::Time | PlotKind::Speedup | PlotKind::Efficiency => {
+            Drawing::Lines => {
                 draw_line_chart(&build_chart(&name, &rows, spec, sidecar.as_ref())?, &path)
             }
-            PlotKind::Timeline => unreachable!("drawn above"),
         };
         drawn
             .with_context(|| format!("cannot draw the {} plot of {}", spec.kind, csv.display()))?;
@@ -142,7 +141,7 @@ pub fn build_chart(
             .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
         !positive.is_empty() && hi / lo > 100.0
     };
-    if spec.kind == PlotKind::Speedup && spec.x == "workers" && !xs.is_empty() {
+    if spec.kind.ideal_speedup_line() && spec.x == "workers" && !xs.is_empty() {
         let mut ideal: Vec<f64> = xs.clone();
         ideal.sort_by(f64::total_cmp);
         ideal.dedup();
@@ -163,7 +162,7 @@ pub fn build_chart(
         x_log: spec.log_x.unwrap_or_else(|| spans_decades(&xs)),
         y_log: spec
             .log_y
-            .unwrap_or_else(|| spec.kind == PlotKind::Time && spans_decades(&ys)),
+            .unwrap_or_else(|| spec.kind.log_y_when_spanning_decades() && spans_decades(&ys)),
         x_format: if spec.x.ends_with("bytes") {
             AxisFormat::Bytes
         } else {
@@ -171,9 +170,11 @@ pub fn build_chart(
         },
         y_format,
         series: lines,
-        reference_line: (spec.kind == PlotKind::Efficiency)
-            .then(|| (1.0, "ideal efficiency".to_string())),
-        y_from_zero: spec.kind != PlotKind::Time || !spans_decades(&ys),
+        reference_line: spec
+            .kind
+            .reference_line()
+            .map(|(y, label)| (y, label.to_string())),
+        y_from_zero: !spec.kind.log_y_when_spanning_decades() || !spans_decades(&ys),
     })
 }
 

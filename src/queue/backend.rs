@@ -62,6 +62,18 @@ impl FromStr for QueueBackend {
     }
 }
 
+/// `each_backend!(self, queue => EXPR)`: EXPR with `queue` bound to the
+/// backend's queue, whichever it is; the one place that forwards a call
+/// to every backend (a new backend is one arm here and in [`JobQueue`]).
+macro_rules! each_backend {
+    ($self:expr, $queue:ident => $call:expr) => {
+        match $self {
+            JobQueue::Stream($queue) => $call,
+            JobQueue::Lease($queue) => $call,
+        }
+    };
+}
+
 /// The queue of one job in the backend the run asked for.
 #[derive(Debug, Clone)]
 pub enum JobQueue {
@@ -127,10 +139,7 @@ impl JobQueue {
 
     /// Queues the units, in the given order.
     pub fn create(&self, con: &mut Connection, units: &[Unit]) -> Result<(), QueueError> {
-        match self {
-            JobQueue::Stream(queue) => queue.create(con, units),
-            JobQueue::Lease(queue) => queue.create(con, units),
-        }
+        each_backend!(self, queue => queue.create(con, units))
     }
 
     /// Loads the backend's Functions where the commit path needs them
@@ -158,19 +167,13 @@ impl JobQueue {
 
     /// True when Redis says every unit is done.
     pub fn is_complete(&self, con: &mut Connection) -> Result<bool, QueueError> {
-        match self {
-            JobQueue::Stream(queue) => queue.is_complete(con),
-            JobQueue::Lease(queue) => queue.is_complete(con),
-        }
+        each_backend!(self, queue => queue.is_complete(con))
     }
 
     /// Units acknowledged (done) so far: how far the job is, for faults
     /// due at a share of the units (`at:50%`). One cheap read.
     pub fn acked(&self, con: &mut Connection) -> Result<u64, QueueError> {
-        match self {
-            JobQueue::Stream(queue) => queue.acked(con),
-            JobQueue::Lease(queue) => queue.acked(con),
-        }
+        each_backend!(self, queue => queue.acked(con))
     }
 
     /// Units held per consumer.
@@ -178,57 +181,36 @@ impl JobQueue {
         &self,
         con: &mut Connection,
     ) -> Result<Vec<(String, u64)>, QueueError> {
-        match self {
-            JobQueue::Stream(queue) => queue.pending_by_consumer(con),
-            JobQueue::Lease(queue) => queue.pending_by_consumer(con),
-        }
+        each_backend!(self, queue => queue.pending_by_consumer(con))
     }
 
     /// Reads the job's counts back from its merge target.
     pub fn read_counts(&self, con: &mut Connection) -> Result<WordCounts, QueueError> {
-        match self {
-            JobQueue::Stream(queue) => queue.read_counts(con),
-            JobQueue::Lease(queue) => queue.read_counts(con),
-        }
+        each_backend!(self, queue => queue.read_counts(con))
     }
 
     /// Deletes the job's keys.
     pub fn delete(&self, con: &mut Connection) -> Result<(), QueueError> {
-        match self {
-            JobQueue::Stream(queue) => queue.delete(con),
-            JobQueue::Lease(queue) => queue.delete(con),
-        }
+        each_backend!(self, queue => queue.delete(con))
     }
 
     /// The job's keys.
     pub fn keys(&self) -> &JobKeys {
-        match self {
-            JobQueue::Stream(queue) => queue.keys(),
-            JobQueue::Lease(queue) => queue.keys(),
-        }
+        each_backend!(self, queue => queue.keys())
     }
 }
 
 impl WorkQueue for JobQueue {
     fn on_connect(&mut self, con: &mut Connection) -> Result<(), QueueError> {
-        match self {
-            JobQueue::Stream(queue) => queue.on_connect(con),
-            JobQueue::Lease(queue) => queue.on_connect(con),
-        }
+        each_backend!(self, queue => queue.on_connect(con))
     }
 
     fn take(&mut self, con: &mut Connection) -> Result<Option<Taken>, QueueError> {
-        match self {
-            JobQueue::Stream(queue) => queue.take(con),
-            JobQueue::Lease(queue) => queue.take(con),
-        }
+        each_backend!(self, queue => queue.take(con))
     }
 
     fn take_now(&mut self, con: &mut Connection) -> Result<Option<Taken>, QueueError> {
-        match self {
-            JobQueue::Stream(queue) => queue.take_now(con),
-            JobQueue::Lease(queue) => queue.take_now(con),
-        }
+        each_backend!(self, queue => queue.take_now(con))
     }
 
     fn is_done(&mut self, con: &mut Connection) -> Result<bool, QueueError> {
@@ -236,24 +218,15 @@ impl WorkQueue for JobQueue {
     }
 
     fn pending(&mut self, con: &mut Connection) -> Result<u64, QueueError> {
-        match self {
-            JobQueue::Stream(queue) => queue.pending(con),
-            JobQueue::Lease(queue) => queue.pending(con),
-        }
+        each_backend!(self, queue => queue.pending(con))
     }
 
     fn batch_pairs(&self) -> Option<usize> {
-        match self {
-            JobQueue::Stream(queue) => queue.batch_pairs(),
-            JobQueue::Lease(queue) => queue.batch_pairs(),
-        }
+        each_backend!(self, queue => queue.batch_pairs())
     }
 
     fn atomic_batches(&self) -> bool {
-        match self {
-            JobQueue::Stream(queue) => queue.atomic_batches(),
-            JobQueue::Lease(queue) => queue.atomic_batches(),
-        }
+        each_backend!(self, queue => queue.atomic_batches())
     }
 
     fn commit_batch(
@@ -264,14 +237,7 @@ impl WorkQueue for JobQueue {
         ack_separately: bool,
         before_ack: &mut dyn FnMut(),
     ) -> Result<CommitStats, QueueError> {
-        match self {
-            JobQueue::Stream(queue) => {
-                queue.commit_batch(con, batch, counts, ack_separately, before_ack)
-            }
-            JobQueue::Lease(queue) => {
-                queue.commit_batch(con, batch, counts, ack_separately, before_ack)
-            }
-        }
+        each_backend!(self, queue => queue.commit_batch(con, batch, counts, ack_separately, before_ack))
     }
 }
 

@@ -20,6 +20,10 @@
 //! - `network`: with `hosts = N`, the emulated hosts (Redis in its own
 //!   namespace, workers round-robin over the hosts' namespaces), their
 //!   shaping, the RTT measured inside them and the partition schedule.
+//! - `report`: [`RedisReport`], the run's measurements (workers' sums
+//!   plus what the run saw).
+//! - `join`: `harness worker`: N worker processes on this host joining a job
+//!   another client queued and published (`crate::remote`).
 //!
 //! The servers are a [`crate::servers::Topology`] (single, snapshot,
 //! replicated, external) picked from the run parameters by
@@ -29,12 +33,16 @@
 //! processes and the order of events around them.
 
 mod external_worker;
+mod join;
 mod network;
 mod outage;
 mod pool;
+mod report;
 mod supervise;
 
+pub use join::{JoinOptions, JoinOutcome, join_job};
 pub use pool::{DeathCause, WORKER_ENV};
+pub use report::RedisReport;
 pub(crate) use pool::{Ended, WorkerLaunch, WorkerPool};
 
 use std::path::Path;
@@ -44,7 +52,7 @@ use crate::events::{Event, read_events};
 use crate::faults::{KillWhen, ThrottleMethod, Throttler};
 use crate::input::Unit;
 use crate::params::{RedisParams, RunContext};
-use crate::queue::{CommitPath, Endpoint, JobKeys, JobQueue, QueueError, RedisReport, ServerLoad};
+use crate::queue::{CommitPath, Endpoint, JobKeys, JobQueue, QueueError, ServerLoad};
 use crate::servers::start_topology;
 use crate::words::{Tally, Tokenizer, WordCounts};
 use crate::worker::WorkerConfig;

@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use crate::faults::Throttle;
-use crate::queue::{QueueError, WorkerStats, exit_code};
+use crate::exit_code;
+use crate::queue::{QueueError, WorkerStats};
 use crate::worker::WorkerConfig;
 
 /// Environment variable carrying a worker's settings ([`WorkerConfig`] as
@@ -371,7 +372,7 @@ impl WorkerProcess {
             }
             (Some(code), _) if self.external => format!("exited with code {code}"),
             (Some(exit_code::REDIS_GONE), _) => {
-                "gave up after losing Redis (exit code 3)".to_owned()
+                format!("gave up after losing Redis (exit code {})", exit_code::REDIS_GONE)
             }
             (Some(code), _) => format!("exited with code {code}"),
             (None, Some(libc::SIGKILL)) => {

@@ -6,20 +6,17 @@
 //!   under `wc:{JOB}:settings` so a joining host needs only the URL and the
 //!   job id; and the per-job counter that gives joined workers unique
 //!   consumer names.
-//! - [`input_map`]: where a unit's file is on the joining host (the job
-//!   records its input root; `--input-root DIR` maps it).
-//! - [`join`]: starting N worker processes on this host for a job and
-//!   waiting until they see it complete.
+//!
+//! Where a unit's file is on the joining host is `crate::input::InputMap`;
+//! starting N worker processes on this host for a job is
+//! `crate::redis_run::join_job` (it runs a worker pool), so this room
+//! imports neither `redis_run` nor `worker`'s callers.
 //!
 //! Completion is Redis's to say, as for local workers: a joined worker
 //! exits when nothing is left to take and nothing is pending.
 
-pub mod input_map;
-pub mod join;
 pub mod settings;
 
-pub use input_map::InputMap;
-pub use join::{JoinOptions, JoinOutcome, join_job};
 pub use settings::{
     JobSettings, delete_job_keys, print_join_command, publish_job, settings_key,
     wait_for_joined_to_leave,

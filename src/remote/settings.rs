@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use redis::{Commands, Connection};
 
-use super::InputMap;
+use crate::input::InputMap;
 use crate::queue::{Endpoint, QueueError};
 use crate::worker::WorkerConfig;
 
@@ -121,7 +121,7 @@ pub fn publish_job(
         error,
     })?;
     let from_root =
-        super::input_map::input_root(&client_dir, units.iter().map(|u| u.path.as_path()));
+        crate::input::input_root(&client_dir, units.iter().map(|u| u.path.as_path()));
     let settings = JobSettings {
         worker: WorkerConfig {
             events: None,

@@ -182,7 +182,7 @@ impl<'a> ExperimentView<'a> {
             sidecar
                 .plots
                 .iter()
-                .filter(|spec| spec.kind != PlotKind::Timeline)
+                .filter(|spec| spec.kind.needs_x())
                 .map(|spec| plot_effect(results, spec))
                 .collect()
         });

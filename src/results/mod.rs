@@ -23,7 +23,7 @@ pub use aggregate::{
 };
 pub use environment::{Environment, capture_environment, git_commit, utc_timestamp};
 pub use paths::{csv_path, events_path, sidecar_path};
-pub use plot_spec::{Baseline, PlotKind, PlotSpec};
+pub use plot_spec::{Baseline, Drawing, PlotKind, PlotSpec};
 pub use row::{PARAMETER_COLUMNS, RunRow};
 pub use series::{
     BarSeries, Effect, OneWorkerBaselines, PlotFaults, Series, SpreadPoint, bar_series,

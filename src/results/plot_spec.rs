@@ -49,6 +49,72 @@ impl PlotKind {
     pub fn needs_serial_baseline(self) -> bool {
         matches!(self, PlotKind::Speedup | PlotKind::Efficiency)
     }
+
+    // Each property below matches every kind by name (no `_` arm), so a new
+    // kind does not compile until each says what it does.
+
+    /// How the kind is drawn.
+    pub fn drawing(self) -> Drawing {
+        match self {
+            PlotKind::Time | PlotKind::Speedup | PlotKind::Efficiency => Drawing::Lines,
+            PlotKind::Bars => Drawing::Bars,
+            PlotKind::Timeline => Drawing::Timeline,
+        }
+    }
+
+    /// True when the plot has an `x` column (false: one run's event log).
+    pub fn needs_x(self) -> bool {
+        match self {
+            PlotKind::Time | PlotKind::Speedup | PlotKind::Efficiency | PlotKind::Bars => true,
+            PlotKind::Timeline => false,
+        }
+    }
+
+    /// The y of a derived kind from the baseline's time `t_base`, the
+    /// workers `p` and the run's time `t_p` (`None`: y is a measured column).
+    pub fn derived_y(self, t_base: f64, p: f64, t_p: f64) -> Option<f64> {
+        match self {
+            PlotKind::Speedup => Some(super::speedup(t_base, t_p)),
+            PlotKind::Efficiency => Some(super::efficiency(t_base, p, t_p)),
+            PlotKind::Time | PlotKind::Bars | PlotKind::Timeline => None,
+        }
+    }
+
+    /// True when y goes on a log scale (and not from zero) when its values
+    /// span decades, unless the plot says otherwise.
+    pub fn log_y_when_spanning_decades(self) -> bool {
+        match self {
+            PlotKind::Time => true,
+            PlotKind::Speedup | PlotKind::Efficiency | PlotKind::Bars | PlotKind::Timeline => false,
+        }
+    }
+
+    /// True when a line plot over `workers` shows the ideal line y = p.
+    pub fn ideal_speedup_line(self) -> bool {
+        match self {
+            PlotKind::Speedup => true,
+            PlotKind::Time | PlotKind::Efficiency | PlotKind::Bars | PlotKind::Timeline => false,
+        }
+    }
+
+    /// A horizontal reference line: its y and its label.
+    pub fn reference_line(self) -> Option<(f64, &'static str)> {
+        match self {
+            PlotKind::Efficiency => Some((1.0, "ideal efficiency")),
+            PlotKind::Time | PlotKind::Speedup | PlotKind::Bars | PlotKind::Timeline => None,
+        }
+    }
+}
+
+/// How a [`PlotKind`] is drawn: the one place `harness plot` dispatches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drawing {
+    /// Line chart of medians with min..max bands against `x`.
+    Lines,
+    /// Grouped bars per category of `x`.
+    Bars,
+    /// The per-worker timeline (Gantt chart) of one run.
+    Timeline,
 }
 
 impl fmt::Display for PlotKind {

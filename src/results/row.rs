@@ -259,7 +259,7 @@ impl RunRow {
     pub fn header() -> Vec<String> {
         let mut writer = csv::Writer::from_writer(Vec::new());
         // Serializing a default row writes the header as a side effect.
-        let _ = writer.serialize(RunRow::example());
+        let _ = writer.serialize(RunRow::template());
         let bytes = writer.into_inner().unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);
         text.lines()
@@ -270,8 +270,22 @@ impl RunRow {
             .collect()
     }
 
-    /// A row with every field set, for tests and the header.
+    /// Every column with its value as JSON (keys: the CSV columns; values:
+    /// a template's, which say only each column's type).
+    pub fn known_columns() -> super::Columns {
+        super::columns(&RunRow::template())
+    }
+
+    /// A row for tests, every field set.
+    #[cfg(test)]
     pub fn example() -> RunRow {
+        RunRow::template()
+    }
+
+    /// A row with every field set, for the header and the known columns.
+    /// Private on purpose: a run's row names every column itself
+    /// (`experiment::runner`), so none silently takes a value from here.
+    fn template() -> RunRow {
         RunRow {
             experiment: "example".into(),
             run_id: "k-r1".into(),

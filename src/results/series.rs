@@ -8,10 +8,8 @@ use std::collections::BTreeMap;
 use anyhow::{Result, bail};
 use serde_json::Value;
 
-use super::aggregate::{
-    Columns, baseline_key, columns, efficiency, median_min_max, serial_baselines, speedup, text_of,
-};
-use super::plot_spec::{Baseline, PlotKind, PlotSpec};
+use super::aggregate::{Columns, baseline_key, columns, median_min_max, serial_baselines, text_of};
+use super::plot_spec::{Baseline, Drawing, PlotSpec};
 use super::row::{PARAMETER_COLUMNS, RunRow};
 
 /// One point of a line: x, the median of repetitions, and the min..max spread (whiskers).
@@ -206,7 +204,7 @@ impl PlotFaults {
 /// the plot's `where`, one line per value of its series columns, one point
 /// per x with the repetitions' median and min..max.
 pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<Series>> {
-    if spec.kind == PlotKind::Bars {
+    if let Drawing::Bars = spec.kind.drawing() {
         // One "line" per bar, so the report's effect names group and category.
         let bars = bar_series(name, rows, spec)?;
         return Ok(bars
@@ -265,11 +263,7 @@ pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<S
             };
             let t_p = r["wall_s"].as_f64().unwrap_or(f64::NAN);
             let p = r["workers"].as_f64().unwrap_or(1.0);
-            if spec.kind == PlotKind::Speedup {
-                speedup(t_base, t_p)
-            } else {
-                efficiency(t_base, p, t_p)
-            }
+            spec.kind.derived_y(t_base, p, t_p).unwrap_or(f64::NAN)
         } else {
             r[&y_column].as_f64().unwrap_or(f64::NAN)
         };
@@ -456,6 +450,7 @@ impl Effect {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::PlotKind;
 
     #[test]
     fn bars_group_a_categorical_x_with_none_first_and_medians_per_bar() {

@@ -61,11 +61,12 @@ use std::time::{Duration, Instant};
 use redis::Connection;
 
 use crate::events::{EventKind, EventWriter};
+use crate::exit_code;
 use crate::faults::{CrashPlan, CrashPoint, Crasher};
 use crate::input::{Unit, count_unit};
 use crate::queue::{
     CommitPath, CommitStats, Endpoint, JobKeys, JobQueue, MergeTarget, QueueBackend, QueueError,
-    Taken, WorkQueue, WorkerStats, exit_code, unit_label,
+    Taken, WorkQueue, WorkerStats, unit_label,
 };
 use crate::words::{Tally, Tokenizer, WordCounts};
 
@@ -122,7 +123,7 @@ pub struct WorkerConfig {
     /// Where the units' files are on this host (a worker joined from
     /// another host, see [`crate::remote`]); `None`: as queued.
     #[serde(default)]
-    pub input_map: Option<crate::remote::InputMap>,
+    pub input_map: Option<crate::input::InputMap>,
     /// The emulated host this worker runs on (1-based; 0: not emulated).
     #[serde(default)]
     pub host: u32,

@@ -308,3 +308,131 @@ pub fn is_png(path: &Path) -> bool {
         .map(|b| b.starts_with(b"\x89PNG\r\n\x1a\n") && b.len() > 1000)
         .unwrap_or(false)
 }
+
+/// Files `f000.txt`... of `words_per_file` lines each: `line(file, n)` is
+/// the `n`th line of file `file` (each test file words its own corpus).
+pub fn small_corpus(
+    dir: &Path,
+    files: usize,
+    words_per_file: usize,
+    line: impl Fn(usize, usize) -> String,
+) -> Vec<PathBuf> {
+    (0..files)
+        .map(|i| {
+            let path = dir.join(format!("f{i:03}.txt"));
+            let text: String = (0..words_per_file).map(|w| line(i, w)).collect();
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect()
+}
+
+/// The value of `key=` in a `key=value ...` line (the `--verbose` summary).
+pub fn line_field(text: &str, key: &str) -> String {
+    text.split_whitespace()
+        .find_map(|f| f.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("no {key} in {text}"))
+        .to_owned()
+}
+
+/// The number after `key=` in a `key=value ...` line.
+pub fn line_number(text: &str, key: &str) -> u64 {
+    let value = line_field(text, key);
+    value
+        .parse()
+        .unwrap_or_else(|_| panic!("{key}={value} is not a number"))
+}
+
+/// Runs the harness with `args` and checks it fails at once (within 20 s)
+/// with a clear message: no panic, every `must_mention` text, none of
+/// `must_not_mention`, at most `max_lines` lines of stderr.
+pub fn assert_clear_failure(
+    args: &[&str],
+    must_mention: &[&str],
+    must_not_mention: &[&str],
+    max_lines: usize,
+) {
+    let started = std::time::Instant::now();
+    let output = run(args);
+    assert!(!output.status.success(), "{args:?} should fail");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{args:?} took {:?} to fail",
+        started.elapsed()
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    for text in must_mention {
+        assert!(
+            stderr.contains(text),
+            "stderr of {args:?} lacks {text:?}:\n{stderr}"
+        );
+    }
+    for text in must_not_mention {
+        assert!(
+            !stderr.contains(text),
+            "stderr of {args:?} shows {text:?}:\n{stderr}"
+        );
+    }
+    assert!(
+        stderr.lines().count() <= max_lines,
+        "one clear message expected:\n{stderr}"
+    );
+}
+
+/// After a `--verbose` redis-mode count: its worker processes and its
+/// managed redis-server are gone and the server's port is closed.
+pub fn assert_processes_gone(fields: &[(String, String)]) {
+    for pid in text(fields, "worker_pids").split(',') {
+        let pid: u32 = pid.parse().expect("worker pid");
+        assert!(gone(pid), "worker process {pid} still runs");
+    }
+    let redis_pid = text(fields, "redis_pid");
+    if redis_pid != "-" {
+        let pid: u32 = redis_pid.parse().expect("redis pid");
+        assert!(gone(pid), "redis-server {pid} still runs");
+        let server = text(fields, "server");
+        let address = server.trim_start_matches("redis://").trim_end_matches('/');
+        assert!(
+            std::net::TcpStream::connect(address).is_err(),
+            "the managed redis-server at {address} still answers"
+        );
+    }
+}
+
+/// No network namespace, link or qdisc named with `prefix` is left.
+pub fn assert_no_host_left(prefix: &str) {
+    for (program, args) in [
+        ("ip", &["netns", "list"][..]),
+        ("ip", &["link"][..]),
+        ("tc", &["qdisc"][..]),
+    ] {
+        let out = Command::new(program).args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text.contains(prefix),
+            "{program} {args:?} still shows {prefix}: {text}"
+        );
+    }
+}
+
+/// True once no process with this id exists any more.
+pub fn gone(pid: u32) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
+        // A zombie (state Z) is dead too; it only waits for its parent.
+        let alive = stat.is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+        });
+        if !alive {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

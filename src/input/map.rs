@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::input::Unit;
+use super::Unit;
 
 /// Rewrites unit paths from the client's view to this host's.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

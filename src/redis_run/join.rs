@@ -1,5 +1,5 @@
 //! `harness worker`: N worker processes on this host join a queued job.
-//! They read the job's settings from Redis ([`super::settings`]), take
+//! They read the job's settings from Redis ([`crate::remote::settings`]), take
 //! unique consumer indices, count with the job's commit path, and exit when
 //! Redis says nothing is left to take and nothing is pending. Every process
 //! is owned by the same guarded pool as the client's own workers, so
@@ -8,10 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::JobSettings;
-use super::settings::settings_key;
+use super::{Ended, WorkerLaunch, WorkerPool};
 use crate::queue::{Endpoint, JobKeys, QueueError, StreamQueue, WorkerStats};
-use crate::redis_run::{Ended, WorkerLaunch, WorkerPool};
+use crate::remote::{JobSettings, settings_key};
 
 /// How often the pool is looked at, and the settings key polled.
 const POLL: Duration = Duration::from_millis(50);
@@ -86,7 +85,7 @@ pub fn join_job(options: &JoinOptions, exe: &Path) -> Result<JoinOutcome, QueueE
             error,
         }
     })?;
-    let input_map = super::InputMap {
+    let input_map = crate::input::InputMap {
         to_root: options.input_root.clone(),
         ..settings.input.clone()
     };
@@ -160,7 +159,7 @@ impl Leave<'_> {
             return;
         }
         let left = self.endpoint.connect().and_then(|mut con| {
-            super::settings::leave(self.endpoint, &mut con, &self.job, self.count)
+            crate::remote::settings::leave(self.endpoint, &mut con, &self.job, self.count)
         });
         if let Err(e) = left {
             eprintln!("warning: could not tell the client this host's workers left: {e}");

@@ -1,0 +1,397 @@
+//! The run's report: the Redis-specific measurements of one job, summed
+//! over its workers' [`WorkerStats`] and completed with what the run itself
+//! saw (topology, failovers, kills, throttling, the server's load).
+
+use serde::{Deserialize, Serialize};
+
+use crate::faults::ThrottleMethod;
+use crate::queue::{
+    CommitPath, LatencyHistogram, MergeTarget, QueueBackend, ServerLoad, WorkerStats, quantile,
+};
+use crate::queue::{STALL_MS, min_option};
+
+/// The Redis-specific measurements of one job, summed over its workers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RedisReport {
+    /// The job id in the key names (`wc:{JOB}:*`).
+    pub job_id: String,
+    /// The server, as a URL without credentials.
+    pub server: String,
+    /// Whether the harness started (and stopped) the server itself.
+    pub managed: bool,
+    /// The server's version, e.g. "7.0.15".
+    pub redis_version: String,
+    /// The managed server's process id.
+    pub redis_pid: Option<u32>,
+    /// Process ids of every server the topology started (data nodes, then Sentinels).
+    #[serde(default)]
+    pub redis_pids: Vec<u32>,
+    /// The worker processes' ids, by worker index.
+    pub worker_pids: Vec<u32>,
+    /// How workers merged.
+    pub commit: CommitPath,
+    /// How stragglers were slowed down (`none` without `--slow`).
+    pub throttle: ThrottleMethod,
+    /// Units committed, over all workers.
+    pub units: u64,
+    /// `ZINCRBY` commands sent, over all workers.
+    pub word_updates: u64,
+    /// Commit round trips, over all workers.
+    pub round_trips: u64,
+    /// Seconds counting, summed over workers.
+    pub count_s: f64,
+    /// Seconds merging, summed over workers.
+    pub merge_s: f64,
+    /// Seconds waiting for work, summed over workers.
+    pub wait_s: f64,
+    /// Reconnects, over all workers.
+    pub reconnects: u64,
+    /// Units stolen with `XAUTOCLAIM`, over all workers that exited normally.
+    pub units_stolen: u64,
+    /// Duplicate commits (acknowledgement returned 0), over all workers that exited normally.
+    pub duplicate_commits: u64,
+    /// Workers that crashed at an injected crash point.
+    pub crashes: u64,
+    /// Workers killed by the harness's own killer (`--kill-every-ms`).
+    pub kills: u64,
+    /// Workers that died of anything else (SIGKILL from outside, out of
+    /// memory, a crash, an error exit).
+    #[serde(default)]
+    pub unexpected_deaths: u64,
+    /// Workers started again in place of dead ones (`restart_dead`).
+    #[serde(default)]
+    pub worker_restarts: u64,
+    /// Times the managed server was restarted (after a `redis_kill`).
+    pub redis_restarts: u64,
+    /// Times the workers were started again because a restored snapshot
+    /// brought back units they had done.
+    pub relaunches: usize,
+    /// Units committed per worker.
+    pub units_per_worker: Vec<u64>,
+    /// Seconds starting (or connecting to) the server.
+    pub server_s: f64,
+    /// Seconds creating the group and adding the units to the stream.
+    pub enqueue_s: f64,
+    /// Seconds reading the final counts back.
+    pub read_s: f64,
+    /// The topology: single, snapshot, replicated, external.
+    pub topology: String,
+    /// Replicas of the primary (0 without replication).
+    pub replicas: u32,
+    /// Failovers seen (Sentinel named another primary).
+    pub failovers: u64,
+    /// Nodes of the managed topology that died without the harness doing it.
+    pub unexpected_node_deaths: u64,
+    /// Replicas (and demoted primaries) restarted after a kill.
+    pub replica_restarts: u64,
+    /// Commits refused or cut off by a failover and retried.
+    pub commit_retries: u64,
+    /// Every `WAIT` after a commit, milliseconds (workers that exited normally).
+    #[serde(skip)]
+    pub wait_ms: LatencyHistogram,
+    /// Every commit's duration, milliseconds (workers that exited normally).
+    #[serde(skip)]
+    pub commit_ms: LatencyHistogram,
+    /// The fewest replicas a commit's `WAIT` reported (`None`: no WAIT).
+    pub min_replicas_acked: Option<u64>,
+    /// Longest time from a kill of the primary to the next applied commit,
+    /// seconds (0 without such a kill).
+    pub failover_s: f64,
+    /// Where the counts accumulated.
+    #[serde(default)]
+    pub merge: MergeTarget,
+    /// The work-queue backend.
+    #[serde(default)]
+    pub queue: QueueBackend,
+    /// Units a worker merged per commit (the combiner).
+    #[serde(default)]
+    pub commit_units: u32,
+    /// The server's CPU seconds over the job (`INFO cpu`; 0 when unknown).
+    #[serde(default)]
+    pub server_cpu_s: f64,
+    /// Calls of the merge target's update command over the job (`INFO
+    /// commandstats`, calls inside Functions included).
+    #[serde(default)]
+    pub merge_calls: u64,
+    /// Microseconds the server spent in those calls.
+    #[serde(default)]
+    pub merge_usec: u64,
+    /// Seconds from starting the workers until Redis said the job was done.
+    #[serde(default)]
+    pub job_s: f64,
+    /// Emulated hosts: how the links were shaped (netem or proxy; "" without hosts).
+    #[serde(default)]
+    pub shaper_used: String,
+    /// Emulated hosts: the median Redis PING round trip from inside each
+    /// host, through its shaping, ms (by host).
+    #[serde(default)]
+    pub host_rtt_ms: Vec<f64>,
+    /// Emulated hosts: the host each worker ran on (by worker; empty without hosts).
+    #[serde(default)]
+    pub worker_hosts: Vec<u32>,
+    /// The largest peak resident memory of a worker, KiB (workers that
+    /// exited normally).
+    #[serde(default)]
+    pub worker_peak_rss_kib: u64,
+    /// The longest statistics line a worker sent, bytes.
+    #[serde(default)]
+    pub worker_stats_bytes: u64,
+    /// The scheduled faults that fired, by kind (Redis kills, worker
+    /// kills, crashes, partition cuts).
+    #[serde(default)]
+    pub faults_fired: crate::faults::FaultTally,
+}
+
+impl RedisReport {
+    /// A report with no worker added yet.
+    pub fn new(
+        job_id: &str,
+        server: &str,
+        managed: bool,
+        redis_version: &str,
+        commit: CommitPath,
+    ) -> RedisReport {
+        RedisReport {
+            job_id: job_id.to_owned(),
+            server: server.to_owned(),
+            managed,
+            redis_version: redis_version.to_owned(),
+            redis_pid: None,
+            redis_pids: Vec::new(),
+            worker_pids: Vec::new(),
+            commit,
+            throttle: ThrottleMethod::None,
+            units: 0,
+            word_updates: 0,
+            round_trips: 0,
+            count_s: 0.0,
+            merge_s: 0.0,
+            wait_s: 0.0,
+            reconnects: 0,
+            units_stolen: 0,
+            duplicate_commits: 0,
+            crashes: 0,
+            kills: 0,
+            unexpected_deaths: 0,
+            worker_restarts: 0,
+            redis_restarts: 0,
+            relaunches: 0,
+            units_per_worker: Vec::new(),
+            server_s: 0.0,
+            enqueue_s: 0.0,
+            read_s: 0.0,
+            topology: String::new(),
+            replicas: 0,
+            failovers: 0,
+            unexpected_node_deaths: 0,
+            replica_restarts: 0,
+            commit_retries: 0,
+            wait_ms: LatencyHistogram::default(),
+            commit_ms: LatencyHistogram::default(),
+            min_replicas_acked: None,
+            failover_s: 0.0,
+            merge: MergeTarget::Zset,
+            commit_units: 1,
+            queue: QueueBackend::Stream,
+            server_cpu_s: 0.0,
+            merge_calls: 0,
+            merge_usec: 0,
+            job_s: 0.0,
+            shaper_used: String::new(),
+            host_rtt_ms: Vec::new(),
+            worker_hosts: Vec::new(),
+            worker_peak_rss_kib: 0,
+            worker_stats_bytes: 0,
+            faults_fired: crate::faults::FaultTally::default(),
+        }
+    }
+
+    /// Adds one worker's stats (call in worker order).
+    pub fn add_worker(&mut self, stats: &WorkerStats) {
+        self.worker_pids.push(stats.pid);
+        self.worker_peak_rss_kib = self.worker_peak_rss_kib.max(stats.peak_rss_kib);
+        self.worker_stats_bytes = self.worker_stats_bytes.max(stats.stats_bytes);
+        if stats.host > 0 {
+            self.worker_hosts.push(stats.host);
+        }
+        self.units_per_worker.push(stats.units);
+        self.units += stats.units;
+        self.word_updates += stats.word_updates;
+        self.round_trips += stats.round_trips;
+        self.count_s += stats.count_s;
+        self.merge_s += stats.merge_s;
+        self.wait_s += stats.wait_s;
+        self.reconnects += stats.reconnects;
+        self.units_stolen += stats.units_stolen;
+        self.duplicate_commits += stats.duplicate_commits;
+        self.commit_retries += stats.commit_retries;
+        self.wait_ms.merge(&stats.wait_ms);
+        self.commit_ms.merge(&stats.commit_ms);
+        self.min_replicas_acked = min_option(self.min_replicas_acked, stats.min_replicas_acked);
+    }
+
+    /// Median over the emulated hosts of their measured PING round trip,
+    /// ms (0 without hosts).
+    pub fn host_rtt_median_ms(&self) -> f64 {
+        let measured: Vec<f64> = self
+            .host_rtt_ms
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        quantile(&measured, 0.5)
+    }
+
+    /// Median `WAIT` after a commit, milliseconds (0 without WAIT).
+    pub fn wait_ms_median(&self) -> f64 {
+        self.wait_ms.quantile(0.5)
+    }
+
+    /// Median commit duration, milliseconds (0 without commits).
+    pub fn commit_ms_median(&self) -> f64 {
+        self.commit_ms.quantile(0.5)
+    }
+
+    /// 99th percentile commit duration, milliseconds.
+    pub fn commit_ms_p99(&self) -> f64 {
+        self.commit_ms.quantile(0.99)
+    }
+
+    /// Commits that took longer than [`STALL_MS`]: writes held up by an
+    /// election, a failover, a lost majority or an outage.
+    pub fn commit_stalls(&self) -> u64 {
+        self.commit_ms.count_at_least(STALL_MS)
+    }
+
+    /// 99th percentile `WAIT` after a commit, milliseconds (0 without WAIT).
+    pub fn wait_ms_p99(&self) -> f64 {
+        self.wait_ms.quantile(0.99)
+    }
+
+    /// Records the server's own figures for the job: `load` is what
+    /// happened on the server between the workers' start and the job's end.
+    pub fn add_server_load(&mut self, load: &ServerLoad) {
+        let (calls, usec) = load.of(self.merge.update_command());
+        self.server_cpu_s = load.cpu_s;
+        self.merge_calls = calls;
+        self.merge_usec = usec;
+    }
+
+    /// Word updates applied per second of the job (from the workers'
+    /// start until Redis said it was done): the rate the server sustained,
+    /// the one to compare between runs (0 when unknown).
+    pub fn server_updates_per_s(&self) -> f64 {
+        if self.job_s > 0.0 {
+            self.word_updates as f64 / self.job_s
+        } else {
+            0.0
+        }
+    }
+
+    /// Server microseconds per call of the merge command (`ZINCRBY`,
+    /// `HINCRBY`, or `SET` of a part), from `INFO commandstats`.
+    pub fn server_us_per_merge_call(&self) -> f64 {
+        if self.merge_calls > 0 {
+            self.merge_usec as f64 / self.merge_calls as f64
+        } else {
+            0.0
+        }
+    }
+
+    /// Word updates per second of merge time, the merge time summed over
+    /// workers: a per-worker rate (with p workers waiting on one server it
+    /// is about 1/p of what the server sustained, see
+    /// [`RedisReport::server_updates_per_s`]); 0 when nothing was merged.
+    pub fn worker_updates_per_merge_s(&self) -> f64 {
+        if self.merge_s > 0.0 {
+            self.word_updates as f64 / self.merge_s
+        } else {
+            0.0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(worker: u32, units: u64, updates: u64, merge_s: f64) -> WorkerStats {
+        WorkerStats {
+            worker,
+            pid: 100 + worker,
+            units,
+            word_updates: updates,
+            round_trips: units,
+            count_s: 1.0,
+            merge_s,
+            wait_s: 0.5,
+            reconnects: worker as u64,
+            ..Default::default()
+        }
+    }
+
+    fn histogram(values: &[f64]) -> LatencyHistogram {
+        let mut h = LatencyHistogram::default();
+        values.iter().for_each(|&v| h.record(v));
+        h
+    }
+
+    fn assert_close(got: f64, want: f64) {
+        assert!(
+            (got - want).abs() <= want * 0.01,
+            "got {got}, want {want} within 1%"
+        );
+    }
+
+    #[test]
+    fn reports_sum_workers() {
+        let mut report = RedisReport::new("j", "redis://h:1/", true, "7.0.15", CommitPath::PerUnit);
+        assert_eq!(report.worker_updates_per_merge_s(), 0.0);
+        report.add_worker(&stats(0, 2, 100, 0.5));
+        report.add_worker(&stats(1, 3, 300, 1.5));
+        assert_eq!(report.units, 5);
+        assert_eq!(report.units_per_worker, vec![2, 3]);
+        assert_eq!(report.worker_pids, vec![100, 101]);
+        assert_eq!(report.word_updates, 400);
+        assert_eq!(report.round_trips, 5);
+        assert_eq!(
+            (report.count_s, report.merge_s, report.wait_s),
+            (2.0, 2.0, 1.0)
+        );
+        assert_eq!(report.reconnects, 1);
+        assert_eq!(report.worker_updates_per_merge_s(), 200.0);
+        assert_eq!(report.min_replicas_acked, None);
+    }
+
+    #[test]
+    fn waits_give_quantiles_and_the_fewest_acks() {
+        let mut report = RedisReport::new("j", "s", true, "7", CommitPath::Atomic);
+        let waited = |ms: Vec<f64>, acked| WorkerStats {
+            wait_ms: histogram(&ms),
+            min_replicas_acked: Some(acked),
+            ..WorkerStats::default()
+        };
+        report.add_worker(&waited((1..=99).map(f64::from).collect(), 2));
+        report.add_worker(&waited(vec![1000.0], 1));
+        assert_close(report.wait_ms_median(), 50.0);
+        assert_close(report.wait_ms_p99(), 99.0);
+        assert_eq!(report.min_replicas_acked, Some(1));
+        assert_eq!(quantile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn commits_give_quantiles_and_stalls_over_a_second() {
+        let mut report = RedisReport::new("j", "s", true, "7", CommitPath::Atomic);
+        let committed = |ms: Vec<f64>| WorkerStats {
+            commit_ms: histogram(&ms),
+            ..WorkerStats::default()
+        };
+        report.add_worker(&committed((1..=98).map(f64::from).collect()));
+        report.add_worker(&committed(vec![1500.0, 2600.0]));
+        assert_close(report.commit_ms_median(), 50.0);
+        assert_eq!(report.commit_stalls(), 2);
+        assert!(report.commit_ms_p99() >= 98.0);
+        let line = committed(vec![3.5]).to_line();
+        assert!(line.contains("commit_ms"), "{line}");
+    }
+}
