@@ -230,6 +230,19 @@ pub fn run_experiment_with_progress(
     Ok(summary)
 }
 
+/// The row repetition `rep` of `params` starts from, before anything is
+/// measured (identity and every parameter): what plots group by, for
+/// previews and for tests of the plots an experiment asks for.
+pub fn planned_row(experiment: &Experiment, params: &RunParams, rep: u32) -> RunRow {
+    base_row(
+        experiment,
+        params,
+        &params.key(experiment.scale),
+        rep,
+        "planned",
+    )
+}
+
 /// The row of a run before its measurements: the experiment, the run's
 /// identity and every parameter.
 fn base_row(
