@@ -847,6 +847,53 @@ mod tests {
         assert_eq!(darken(RGBColor(10, 20, 30), 0.0), RGBColor(10, 20, 30));
     }
 
+    fn entry(label: &str) -> LegendEntry {
+        LegendEntry {
+            swatch: Swatch::Dashed { color: REF_C },
+            label: label.into(),
+        }
+    }
+
+    #[test]
+    fn long_labels_wrap_whole_in_both_legends() {
+        let long = "merge=parts commit_units=16 topology=replicated queue=lease an-unbroken-word-longer-than-the-room-itself";
+        let entries = [entry("short"), entry(long), entry("ideal")];
+        with_measuring_root(|root| {
+            let vertical = vertical_legend_layout(root, &entries, 200, 600)?;
+            let flow = flow_legend_layout(root, &entries, 400)?;
+            for layout in [&vertical, &flow] {
+                let placed = &layout.entries[1];
+                assert!(placed.lines.len() > 2, "{placed:?}");
+                assert_eq!(
+                    placed.lines.concat().replace(' ', ""),
+                    long.replace(' ', "")
+                );
+                assert!(
+                    placed.line_w.iter().all(|&w| w <= placed.room),
+                    "{placed:?}"
+                );
+            }
+            // Entries below a wrapped label move down by its extra lines.
+            let (a, b) = (&vertical.entries[1], &vertical.entries[2]);
+            assert_eq!(
+                b.at.1 - a.at.1,
+                ENTRY_H + LINE_H * (a.lines.len() as i32 - 1)
+            );
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn bar_fills_change_after_palette_wraps() {
+        let looks: Vec<_> = (0..PALETTE.len() * FILLS.len())
+            .map(|i| (palette(i), fill_for(i)))
+            .collect();
+        for (i, a) in looks.iter().enumerate() {
+            assert!(!looks[i + 1..].contains(a), "group {i} repeats {a:?}");
+        }
+    }
+
     #[test]
     fn markers_change_after_palette_wraps() {
         assert_eq!(marker_for(0), marker_for(PALETTE.len() - 1));
