@@ -13,7 +13,7 @@
 # experiments. Only two labs, because the budget first pays for calibrating
 # each experiment (a run of every parameter set at two small scales): for
 # all 23 experiments that alone took more than 6 minutes on 2 cores. 6
-# minutes keeps the whole demo (release build of about 4 minutes from cold,
+# minutes keeps the whole demo (release build of about 5 minutes from cold,
 # corpus, counts, demo experiment, lab) under 12 minutes on 2 cores.
 # `harness lab --budget 15m` runs the whole lab; LAB_BUDGET=10m or
 # LAB_ONLY=lab1,lab2,lab3 change the demo's.
