@@ -33,7 +33,11 @@ pub const TERMINATED: i32 = 128 + 15;
 /// The exit code after signal `signal` stopped the process (0: none seen,
 /// counted as Ctrl-C): 128 + its number, as the shell reports it.
 pub fn interrupted(signal: i32) -> i32 {
-    if signal == 0 { INTERRUPTED } else { 128 + signal }
+    if signal == 0 {
+        INTERRUPTED
+    } else {
+        128 + signal
+    }
 }
 
 /// Every code with its name, for docs and tests.

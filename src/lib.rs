@@ -36,8 +36,8 @@
 
 pub mod chaos;
 pub mod cli;
-pub mod experiment;
 pub mod exit_code;
+pub mod experiment;
 pub mod faults;
 pub mod fsutil;
 pub mod hosts;

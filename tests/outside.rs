@@ -384,7 +384,7 @@ fn outside_kills_and_a_pause_of_raft_nodes_are_survived() {
         |data, _| signal(leader_first(data)[0], libc::SIGKILL),
         1,
     );
-    assert!(field(&stdout, "failovers") >= 1, "{stdout}");
+    assert!(line_number(&stdout, "failovers") >= 1, "{stdout}");
     // A leader paused beyond the election timeout: the others elect a new
     // one; the failover lasts from the pause (seen within one check) to
     // the next commit, never 0.
@@ -401,7 +401,7 @@ fn outside_kills_and_a_pause_of_raft_nodes_are_survived() {
         },
         0,
     );
-    assert!(field(&stdout, "failovers") >= 1, "{stdout}");
+    assert!(line_number(&stdout, "failovers") >= 1, "{stdout}");
     let failover_s: f64 = stdout
         .split_whitespace()
         .find_map(|f| f.strip_prefix("failover_s="))

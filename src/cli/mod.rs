@@ -133,7 +133,6 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 pub use crate::exit_code;
 
-
 /// The exit code for `error`.
 pub fn exit_code_of(error: &anyhow::Error) -> i32 {
     for cause in error.chain() {

@@ -31,7 +31,7 @@ pub use inputs::{Oracle, count_differences, materialize as materialize_input};
 pub use late::late_fault_warnings;
 pub use params::{InputSource, RunParams, matchable_parameters};
 pub use runner::{
-    RunOptions, RunSummary, Sidecar, csv_path, planned_faults, run_experiment,
+    RunOptions, RunSummary, Sidecar, csv_path, planned_faults, planned_row, run_experiment,
     run_experiment_with_progress, sidecar_path,
 };
 pub use schema::{

@@ -237,6 +237,20 @@ pub fn run_experiment_with_progress(
     Ok(summary)
 }
 
+/// The row repetition `rep` of `params` starts from, before anything is
+/// measured (identity and every parameter): what plots group by, for
+/// previews and for tests of the plots an experiment asks for.
+pub fn planned_row(experiment: &Experiment, params: &RunParams, rep: u32) -> RunRow {
+    run_row(
+        experiment,
+        params,
+        &params.key(experiment.scale),
+        rep,
+        "planned",
+        None,
+    )
+}
+
 /// The CSV row of a run: the experiment, the run's identity, every
 /// parameter and, for a run that finished (`measured`: its outcome and the
 /// words differing from the oracle), every measurement; a run that did not

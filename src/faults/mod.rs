@@ -43,6 +43,6 @@ pub use redis_kill::{
     RedisAction, RedisKill, Role,
 };
 pub use tally::{FaultKind, FaultTally};
+pub use throttle::{SlowWorker, Throttle, ThrottleError, ThrottleMethod, Throttler};
 pub use time::{Due, FAULT_TIME_FORMS, FaultClock, FaultTime};
 pub use worker_kill::WorkerKill;
-pub use throttle::{SlowWorker, Throttle, ThrottleError, ThrottleMethod, Throttler};

@@ -7,9 +7,10 @@ use plotters::style::text_anchor::HPos;
 
 use super::axis::{Axis, Fit, Ticked};
 use super::canvas::{
-    DESC_PX, DResult, LegendEntry, Root, Swatch, TEXT_C, TICK_PX, VAlign, darken,
-    draw_vertical_legend, es, fit_text_middle, font, header, palette, rect, render_png, text,
-    text_width, vertical_legend_size, whisker,
+    DESC_PX, DResult, LegendEntry, LegendLayout, Root, Swatch, TEXT_C, TICK_PX, VAlign, darken,
+    draw_vertical_legend, es, fill_for, fill_pattern, fit_text_middle, font, header, header_height,
+    palette, rect, render_png, text, text_width, vertical_legend_layout, whisker,
+    with_measuring_root,
 };
 use super::{BarChart, HEIGHT, PlotError, SpreadPoint, WIDTH};
 
@@ -58,13 +59,12 @@ pub fn draw_bar_chart(chart: &BarChart, out: &Path) -> Result<(), PlotError> {
     render_png(out, (WIDTH, HEIGHT), |root| draw(root, chart, &ya))
 }
 
-fn draw(root: &Root, chart: &BarChart, ya: &Axis) -> DResult {
-    let (w, h) = (WIDTH as i32, HEIGHT as i32);
-    let nc = chart.categories.len();
-    let ng = chart.groups.len();
-    let top = header(root, &chart.title, chart.subtitle.as_deref())?;
+/// Widest a legend label may be before it wraps, pixels.
+const LEGEND_LABEL_W: i32 = 260;
 
-    let entries: Vec<LegendEntry> = chart
+/// The legend entries of `chart`: one per group (colour and fill pattern).
+fn legend_entries(chart: &BarChart) -> Vec<LegendEntry> {
+    chart
         .groups
         .iter()
         .enumerate()
@@ -73,6 +73,7 @@ fn draw(root: &Root, chart: &BarChart, ya: &Axis) -> DResult {
                 fill: palette(i),
                 border: darken(palette(i), 0.35),
                 hatch: None,
+                pattern: fill_for(i),
             },
             label: if g.label.trim().is_empty() {
                 format!("group {}", i + 1)
@@ -80,12 +81,43 @@ fn draw(root: &Root, chart: &BarChart, ya: &Axis) -> DResult {
                 g.label.clone()
             },
         })
-        .collect();
-    let legend_label_w = 260;
-    let legend_max_h = h - top - 80;
-    let (lw, _) = vertical_legend_size(root, &entries, legend_label_w, legend_max_h)?;
-    let lw = lw.min(w / 2);
-    let legend_x = w - lw - 16;
+        .collect()
+}
+
+/// The legend's layout and left edge (`top`: height of the header).
+fn place_legend(root: &Root, entries: &[LegendEntry], top: i32) -> DResult<(LegendLayout, i32)> {
+    let layout = vertical_legend_layout(root, entries, LEGEND_LABEL_W, HEIGHT as i32 - top - 80)?;
+    let x = WIDTH as i32 - layout.w - 16;
+    Ok((layout, x))
+}
+
+/// The legend of `chart` as [`draw_bar_chart`] lays it out.
+pub(crate) fn legend_of(chart: &BarChart) -> Result<super::layout::ChartLayout, PlotError> {
+    let top = header_height(chart.subtitle.as_deref());
+    let entries = legend_entries(chart);
+    with_measuring_root(|root| {
+        let (layout, x) = place_legend(root, &entries, top)?;
+        Ok(super::layout::ChartLayout::new(
+            &entries,
+            &layout,
+            (x, top),
+            (WIDTH, HEIGHT),
+        ))
+    })
+    .map_err(|message| PlotError::Draw {
+        path: "(layout only)".into(),
+        message,
+    })
+}
+
+fn draw(root: &Root, chart: &BarChart, ya: &Axis) -> DResult {
+    let h = HEIGHT as i32;
+    let nc = chart.categories.len();
+    let ng = chart.groups.len();
+    let top = header(root, &chart.title, chart.subtitle.as_deref())?;
+
+    let entries = legend_entries(chart);
+    let (legend, legend_x) = place_legend(root, &entries, top)?;
     let plot_w = legend_x - 8;
 
     let tick_font = font(TICK_PX, false).color(&TEXT_C);
@@ -193,11 +225,13 @@ fn draw(root: &Root, chart: &BarChart, ya: &Axis) -> DResult {
         let mut label_y = base_py;
         if let Some(t) = ya.t(v.median) {
             let (_, py) = map(0.0, t);
+            rect(root, (x0, base_py), (x1, py), &color, None)?;
+            fill_pattern(root, (x0, base_py), (x1, py), fill_for(g))?;
             rect(
                 root,
                 (x0, base_py),
                 (x1, py),
-                &color,
+                &TRANSPARENT,
                 Some(darken(color, 0.35)),
             )?;
             label_y = label_y.min(py);
@@ -220,13 +254,7 @@ fn draw(root: &Root, chart: &BarChart, ya: &Axis) -> DResult {
         }
     }
 
-    draw_vertical_legend(
-        root,
-        &entries,
-        (legend_x, yr.start),
-        legend_label_w,
-        legend_max_h,
-    )
+    draw_vertical_legend(root, &entries, &legend, (legend_x, yr.start))
 }
 
 #[cfg(test)]

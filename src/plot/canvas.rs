@@ -347,9 +347,64 @@ pub(crate) const MARKERS: [Marker; 6] = [
     Marker::Cross,
 ];
 
-/// Marker of series `i`: changes each time the colour palette wraps around.
+/// Marker of series `i`: changes each time the colour palette wraps around,
+/// so no two of the first `PALETTE.len() * MARKERS.len()` series share colour and marker.
 pub(crate) fn marker_for(i: usize) -> Marker {
     MARKERS[(i / PALETTE.len()) % MARKERS.len()]
+}
+
+/// Fill patterns of bar groups, in the order they are used once the palette wraps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fill {
+    /// Plain colour.
+    Solid,
+    /// Colour with white 45° lines.
+    Hatched,
+    /// Colour with white lines both ways.
+    CrossHatched,
+}
+
+pub(crate) const FILLS: [Fill; 3] = [Fill::Solid, Fill::Hatched, Fill::CrossHatched];
+
+/// Fill of bar group `i`: changes each time the colour palette wraps around,
+/// so no two of the first `PALETTE.len() * FILLS.len()` groups look alike.
+pub(crate) fn fill_for(i: usize) -> Fill {
+    FILLS[(i / PALETTE.len()) % FILLS.len()]
+}
+
+/// Draws the pattern of `fill` over the rectangle (nothing for [`Fill::Solid`]).
+pub(crate) fn fill_pattern(root: &Root, a: (i32, i32), b: (i32, i32), fill: Fill) -> DResult {
+    match fill {
+        Fill::Solid => Ok(()),
+        Fill::Hatched => hatch(root, a, b, WHITE_RGB, 6),
+        Fill::CrossHatched => {
+            hatch(root, a, b, WHITE_RGB, 6)?;
+            hatch_back(root, a, b, WHITE_RGB, 6)
+        }
+    }
+}
+
+/// -45° hatching inside a rectangle (the mirror of [`hatch`]).
+pub(crate) fn hatch_back(
+    root: &Root,
+    (x0, y0): (i32, i32),
+    (x1, y1): (i32, i32),
+    color: RGBColor,
+    spacing: i32,
+) -> DResult {
+    let (x0, x1) = (x0.min(x1), x0.max(x1));
+    let (y0, y1) = (y0.min(y1), y0.max(y1));
+    // Lines x - y = c, clipped to the rectangle.
+    let mut c = x0 - y1 + spacing / 2;
+    while c < x1 - y0 {
+        let lo = x0.max(c + y0);
+        let hi = x1.min(c + y1);
+        if lo <= hi {
+            polyline(root, vec![(lo, lo - c), (hi, hi - c)], color, 1)?;
+        }
+        c += spacing;
+    }
+    Ok(())
 }
 
 /// Draws a filled marker of radius `r` centred at `(x, y)`.
@@ -489,6 +544,8 @@ pub(crate) enum Swatch {
         fill: RGBColor,
         border: RGBColor,
         hatch: Option<RGBColor>,
+        /// Pattern over the fill (bar groups past the palette).
+        pattern: Fill,
     },
     /// A translucent band (outages).
     Band { fill: RGBAColor, border: RGBColor },
@@ -518,9 +575,11 @@ fn draw_swatch(root: &Root, sw: &Swatch, (x, y): (i32, i32)) -> DResult {
             fill,
             border,
             hatch: h,
+            pattern,
         } => {
             let (a, b) = ((x + 4, y - 8), (x + SWATCH_W - 4, y + 8));
             rect(root, a, b, fill, None)?;
+            fill_pattern(root, a, b, *pattern)?;
             if let Some(hc) = h {
                 hatch(root, a, b, *hc, 5)?;
             }
@@ -534,102 +593,210 @@ fn draw_swatch(root: &Root, sw: &Swatch, (x, y): (i32, i32)) -> DResult {
     }
 }
 
-/// Pixel width of the widest entry (swatch + label), labels cut at `max_label_w`.
-pub(crate) fn legend_entry_width(
+/// Height of one extra line of a wrapped legend label.
+const LINE_H: i32 = 20;
+
+/// One legend entry placed: where it goes and its label broken into lines.
+#[derive(Debug, Clone)]
+pub(crate) struct PlacedEntry {
+    /// Top-left corner of the entry, relative to the legend's corner.
+    pub at: (i32, i32),
+    /// The label's lines, each at most `room` pixels wide; together the whole label.
+    pub lines: Vec<String>,
+    /// Measured width of each line, pixels.
+    pub line_w: Vec<i32>,
+    /// Width the label may take, pixels.
+    pub room: i32,
+}
+
+/// A legend laid out: every entry placed, and the size of the whole.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LegendLayout {
+    /// The entries, in the order given.
+    pub entries: Vec<PlacedEntry>,
+    /// Width of the legend, pixels.
+    pub w: i32,
+    /// Height of the legend, pixels.
+    pub h: i32,
+}
+
+/// `s` broken into lines of at most `max_w` pixels: at spaces where it can,
+/// inside a word only when the word alone is too wide. Nothing is dropped.
+pub(crate) fn wrap_text(
     root: &Root,
-    entries: &[LegendEntry],
-    max_label_w: i32,
-) -> DResult<i32> {
+    s: &str,
+    style: &TextStyle,
+    max_w: i32,
+) -> DResult<Vec<String>> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in s.split_whitespace() {
+        let joined = if current.is_empty() {
+            word.to_string()
+        } else {
+            format!("{current} {word}")
+        };
+        if text_width(root, &joined, style)? <= max_w {
+            current = joined;
+            continue;
+        }
+        if !current.is_empty() {
+            lines.push(std::mem::take(&mut current));
+        }
+        // The word alone: split it where it must.
+        let mut rest: Vec<char> = word.chars().collect();
+        while text_width(root, &rest.iter().collect::<String>(), style)? > max_w && rest.len() > 1 {
+            let mut n = rest.len() - 1;
+            while n > 1 && text_width(root, &rest[..n].iter().collect::<String>(), style)? > max_w {
+                n -= 1;
+            }
+            lines.push(rest[..n].iter().collect());
+            rest.drain(..n);
+        }
+        current = rest.into_iter().collect();
+    }
+    if !current.is_empty() || lines.is_empty() {
+        lines.push(current);
+    }
+    Ok(lines)
+}
+
+/// Lines, line widths and height of one entry whose label may take `room` pixels.
+fn wrap_entry(root: &Root, e: &LegendEntry, room: i32) -> DResult<(Vec<String>, Vec<i32>, i32)> {
     let f = font(LEGEND_PX, false);
-    let mut w = 0;
+    let lines = wrap_text(root, &e.label, &f, room)?;
+    let widths = lines
+        .iter()
+        .map(|l| text_width(root, l, &f))
+        .collect::<DResult<Vec<i32>>>()?;
+    let h = ENTRY_H + LINE_H * (lines.len() as i32 - 1);
+    Ok((lines, widths, h))
+}
+
+/// A boxed vertical legend: labels up to `max_label_w` pixels wide (longer
+/// ones wrap onto more lines), a new column when the next entry would pass `max_h`.
+pub(crate) fn vertical_legend_layout(
+    root: &Root,
+    entries: &[LegendEntry],
+    max_label_w: i32,
+    max_h: i32,
+) -> DResult<LegendLayout> {
+    if entries.is_empty() {
+        return Ok(LegendLayout::default());
+    }
+    let f = font(LEGEND_PX, false);
+    let mut room = 0;
     for e in entries {
-        w = w.max(text_width(root, &e.label, &f)?.min(max_label_w));
+        room = room.max(text_width(root, &e.label, &f)?.min(max_label_w));
     }
-    Ok(SWATCH_W + SWATCH_GAP + w)
+    let col_w = SWATCH_W + SWATCH_GAP + room + 16;
+    let mut placed = Vec::with_capacity(entries.len());
+    let (mut col, mut y, mut tallest) = (0, 0, 0);
+    for e in entries {
+        let (lines, line_w, h) = wrap_entry(root, e, room)?;
+        if y > 0 && 16 + y + h > max_h {
+            col += 1;
+            y = 0;
+        }
+        placed.push(PlacedEntry {
+            at: (10 + col * col_w, 8 + y),
+            lines,
+            line_w,
+            room,
+        });
+        y += h;
+        tallest = tallest.max(y);
+    }
+    Ok(LegendLayout {
+        entries: placed,
+        w: (col + 1) * col_w + 8,
+        h: tallest + 16,
+    })
 }
 
-/// Size of a vertical legend (columns added when entries do not fit in `max_h`).
-pub(crate) fn vertical_legend_size(
+/// Draws the swatch and label lines of each placed entry, legend corner at `(x, y)`.
+fn draw_placed(
     root: &Root,
     entries: &[LegendEntry],
-    max_label_w: i32,
-    max_h: i32,
-) -> DResult<(i32, i32)> {
-    if entries.is_empty() {
-        return Ok((0, 0));
-    }
-    let per_col = ((max_h - 16) / ENTRY_H).max(1) as usize;
-    let cols = entries.len().div_ceil(per_col) as i32;
-    let rows = entries.len().min(per_col) as i32;
-    let col_w = legend_entry_width(root, entries, max_label_w)? + 16;
-    Ok((cols * col_w + 8, rows * ENTRY_H + 16))
-}
-
-/// Draws a boxed vertical legend with its top-left corner at `(x, y)`.
-pub(crate) fn draw_vertical_legend(
-    root: &Root,
-    entries: &[LegendEntry],
+    layout: &LegendLayout,
     (x, y): (i32, i32),
-    max_label_w: i32,
-    max_h: i32,
 ) -> DResult {
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let (w, h) = vertical_legend_size(root, entries, max_label_w, max_h)?;
-    let per_col = ((max_h - 16) / ENTRY_H).max(1) as usize;
-    let col_w = legend_entry_width(root, entries, max_label_w)? + 16;
-    rect(
-        root,
-        (x, y),
-        (x + w, y + h),
-        &WHITE_RGB,
-        Some(RGBColor(190, 190, 190)),
-    )?;
     let f = font(LEGEND_PX, false).color(&TEXT_C);
-    for (i, e) in entries.iter().enumerate() {
-        let (c, r) = ((i / per_col) as i32, (i % per_col) as i32);
-        let ex = x + 10 + c * col_w;
-        let ey = y + 8 + r * ENTRY_H + ENTRY_H / 2;
+    for (e, p) in entries.iter().zip(&layout.entries) {
+        let (ex, ey) = (x + p.at.0, y + p.at.1 + ENTRY_H / 2);
         draw_swatch(root, &e.swatch, (ex, ey))?;
-        let label = fit_text_middle(root, &e.label, &f, max_label_w)?;
-        text(
-            root,
-            &label,
-            (ex + SWATCH_W + SWATCH_GAP, ey),
-            &f,
-            HPos::Left,
-            VAlign::Middle,
-        )?;
+        for (k, line) in p.lines.iter().enumerate() {
+            text(
+                root,
+                line,
+                (ex + SWATCH_W + SWATCH_GAP, ey + LINE_H * k as i32),
+                &f,
+                HPos::Left,
+                VAlign::Middle,
+            )?;
+        }
     }
     Ok(())
 }
 
-/// Positions of a left-to-right wrapping legend within `width`; returns (positions, height).
-fn flow_layout(
+/// Draws a boxed vertical legend laid out by [`vertical_legend_layout`], top-left corner at `(x, y)`.
+pub(crate) fn draw_vertical_legend(
+    root: &Root,
+    entries: &[LegendEntry],
+    layout: &LegendLayout,
+    (x, y): (i32, i32),
+) -> DResult {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    rect(
+        root,
+        (x, y),
+        (x + layout.w, y + layout.h),
+        &WHITE_RGB,
+        Some(RGBColor(190, 190, 190)),
+    )?;
+    draw_placed(root, entries, layout, (x, y))
+}
+
+/// A left-to-right legend wrapping within `width`; a label wider than half
+/// the width wraps onto more lines.
+pub(crate) fn flow_legend_layout(
     root: &Root,
     entries: &[LegendEntry],
     width: i32,
-) -> DResult<(Vec<(i32, i32)>, i32)> {
+) -> DResult<LegendLayout> {
     let f = font(LEGEND_PX, false);
-    let mut pos = Vec::with_capacity(entries.len());
-    let (mut x, mut row) = (0, 0);
+    let mut placed = Vec::with_capacity(entries.len());
+    let (mut x, mut y, mut row_h) = (0, 0, 0);
     for e in entries {
-        let w = SWATCH_W + SWATCH_GAP + text_width(root, &e.label, &f)?.min(width / 2) + 24;
+        let room = text_width(root, &e.label, &f)?.min(width / 2);
+        let (lines, line_w, h) = wrap_entry(root, e, room)?;
+        let w = SWATCH_W + SWATCH_GAP + room + 24;
         if x > 0 && x + w > width {
             x = 0;
-            row += 1;
+            y += row_h;
+            row_h = 0;
         }
-        pos.push((x, row * ENTRY_H));
+        placed.push(PlacedEntry {
+            at: (x, y),
+            lines,
+            line_w,
+            room,
+        });
         x += w;
+        row_h = row_h.max(h);
     }
-    let rows = if entries.is_empty() { 0 } else { row + 1 };
-    Ok((pos, rows * ENTRY_H))
+    Ok(LegendLayout {
+        entries: placed,
+        w: width,
+        h: y + row_h,
+    })
 }
 
 /// Height of a wrapping legend drawn `width` pixels wide.
 pub(crate) fn flow_legend_height(root: &Root, entries: &[LegendEntry], width: i32) -> DResult<i32> {
-    Ok(flow_layout(root, entries, width)?.1)
+    Ok(flow_legend_layout(root, entries, width)?.h)
 }
 
 /// Draws a wrapping legend, entries left to right, top-left corner at `(x, y)`.
@@ -639,22 +806,8 @@ pub(crate) fn draw_flow_legend(
     (x, y): (i32, i32),
     width: i32,
 ) -> DResult {
-    let (pos, _) = flow_layout(root, entries, width)?;
-    let f = font(LEGEND_PX, false).color(&TEXT_C);
-    for (e, (ex, ey)) in entries.iter().zip(pos) {
-        let (ex, ey) = (x + ex, y + ey + ENTRY_H / 2);
-        draw_swatch(root, &e.swatch, (ex, ey))?;
-        let label = fit_text_middle(root, &e.label, &f, width / 2)?;
-        text(
-            root,
-            &label,
-            (ex + SWATCH_W + SWATCH_GAP, ey),
-            &f,
-            HPos::Left,
-            VAlign::Middle,
-        )?;
-    }
-    Ok(())
+    let layout = flow_legend_layout(root, entries, width)?;
+    draw_placed(root, entries, &layout, (x, y))
 }
 
 #[cfg(test)]
@@ -692,6 +845,53 @@ mod tests {
     fn darken_is_bounded() {
         assert_eq!(darken(RGBColor(200, 100, 50), 1.0), RGBColor(0, 0, 0));
         assert_eq!(darken(RGBColor(10, 20, 30), 0.0), RGBColor(10, 20, 30));
+    }
+
+    fn entry(label: &str) -> LegendEntry {
+        LegendEntry {
+            swatch: Swatch::Dashed { color: REF_C },
+            label: label.into(),
+        }
+    }
+
+    #[test]
+    fn long_labels_wrap_whole_in_both_legends() {
+        let long = "merge=parts commit_units=16 topology=replicated queue=lease an-unbroken-word-longer-than-the-room-itself";
+        let entries = [entry("short"), entry(long), entry("ideal")];
+        with_measuring_root(|root| {
+            let vertical = vertical_legend_layout(root, &entries, 200, 600)?;
+            let flow = flow_legend_layout(root, &entries, 400)?;
+            for layout in [&vertical, &flow] {
+                let placed = &layout.entries[1];
+                assert!(placed.lines.len() > 2, "{placed:?}");
+                assert_eq!(
+                    placed.lines.concat().replace(' ', ""),
+                    long.replace(' ', "")
+                );
+                assert!(
+                    placed.line_w.iter().all(|&w| w <= placed.room),
+                    "{placed:?}"
+                );
+            }
+            // Entries below a wrapped label move down by its extra lines.
+            let (a, b) = (&vertical.entries[1], &vertical.entries[2]);
+            assert_eq!(
+                b.at.1 - a.at.1,
+                ENTRY_H + LINE_H * (a.lines.len() as i32 - 1)
+            );
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn bar_fills_change_after_palette_wraps() {
+        let looks: Vec<_> = (0..PALETTE.len() * FILLS.len())
+            .map(|i| (palette(i), fill_for(i)))
+            .collect();
+        for (i, a) in looks.iter().enumerate() {
+            assert!(!looks[i + 1..].contains(a), "group {i} repeats {a:?}");
+        }
     }
 
     #[test]

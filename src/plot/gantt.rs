@@ -9,7 +9,7 @@ use plotters::style::text_anchor::HPos;
 
 use super::axis::{Axis, Fit, Ticked};
 use super::canvas::{
-    DESC_PX, DResult, LegendEntry, Root, Swatch, TEXT_C, TICK_PX, VAlign, WHITE_RGB, darken,
+    DESC_PX, DResult, Fill, LegendEntry, Root, Swatch, TEXT_C, TICK_PX, VAlign, WHITE_RGB, darken,
     draw_flow_legend, es, fit_text, fit_text_middle, flow_legend_height, font, hatch, header,
     header_height, polyline, rect, render_png, text, text_width, with_measuring_root,
 };
@@ -165,6 +165,7 @@ fn legend_entries(tl: &Timeline) -> Vec<LegendEntry> {
                     fill,
                     border,
                     hatch: h,
+                    pattern: Fill::Solid,
                 },
                 label: span_name(k).into(),
             });

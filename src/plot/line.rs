@@ -6,9 +6,10 @@ use plotters::prelude::*;
 
 use super::axis::{Axis, Fit};
 use super::canvas::{
-    DESC_PX, DResult, LegendEntry, REF_C, Root, Swatch, TEXT_C, TICK_PX, dashed_hline,
-    draw_vertical_legend, es, font, header, marker, marker_for, palette, polyline, render_png,
-    text_width, vertical_legend_size, whisker,
+    DESC_PX, DResult, LegendEntry, LegendLayout, REF_C, Root, Swatch, TEXT_C, TICK_PX,
+    dashed_hline, draw_vertical_legend, es, font, header, header_height, marker, marker_for,
+    palette, polyline, render_png, text_width, vertical_legend_layout, whisker,
+    with_measuring_root,
 };
 use super::{HEIGHT, LineChart, PlotError, WIDTH};
 
@@ -106,10 +107,7 @@ pub fn draw_line_chart(chart: &LineChart, out: &Path) -> Result<(), PlotError> {
         .flatten()
         .flat_map(|p| [Some(p.med), p.lo, p.hi])
         .flatten();
-    let ref_y = chart
-        .reference_line
-        .as_ref()
-        .and_then(|(y, _)| Axis::fit([*y], fit_y(chart)).map(|_| *y));
+    let ref_y = reference_y(chart);
     let y_axis = Axis::fit(ys.map(|t| raw(chart.y_log, t)).chain(ref_y), fit_y(chart))
         .expect("at least one drawable point");
 
@@ -128,28 +126,19 @@ fn labels_fit(axis: &Axis, ticks: &[f64]) -> bool {
         .all(|w| (w[1] - w[0]) * px_per_unit >= (width(w[0]) + width(w[1])) / 2.0)
 }
 
-fn fit_y(chart: &LineChart) -> Fit {
-    Fit {
-        log: chart.y_log,
-        format: chart.y_format,
-        pad: 0.06,
-        from_zero: chart.y_from_zero && !chart.y_log,
-        ticks: 8,
-    }
+/// The reference line's y, when it can be drawn on the chart's y axis.
+fn reference_y(chart: &LineChart) -> Option<f64> {
+    chart
+        .reference_line
+        .as_ref()
+        .and_then(|(y, _)| Axis::fit([*y], fit_y(chart)).map(|_| *y))
 }
 
-fn draw(
-    root: &Root,
-    chart: &LineChart,
-    prepared: &[Vec<P>],
-    xa: &Axis,
-    ya: &Axis,
-    ref_y: Option<f64>,
-) -> DResult {
-    let (w, h) = (WIDTH as i32, HEIGHT as i32);
-    let top = header(root, &chart.title, chart.subtitle.as_deref())?;
+/// Widest a legend label may be before it wraps, pixels.
+const LEGEND_LABEL_W: i32 = 280;
 
-    // Legend on the right, sized to its labels.
+/// The legend entries of `chart`: one per series (colour and marker), then the reference line.
+fn legend_entries(chart: &LineChart, prepared: &[Vec<P>], ref_y: Option<f64>) -> Vec<LegendEntry> {
     let mut entries: Vec<LegendEntry> = chart
         .series
         .iter()
@@ -179,11 +168,70 @@ fn draw(
             label: label.clone(),
         });
     }
-    let legend_label_w = 280;
-    let legend_max_h = h - top - 80;
-    let (lw, _) = vertical_legend_size(root, &entries, legend_label_w, legend_max_h)?;
-    let lw = lw.min(w / 2);
-    let legend_x = w - lw - 16;
+    entries
+}
+
+/// Where the legend goes: its entries, its layout and its top-left corner
+/// (`top`: height of the header).
+fn place_legend(
+    root: &Root,
+    chart: &LineChart,
+    prepared: &[Vec<P>],
+    ref_y: Option<f64>,
+    top: i32,
+) -> DResult<(Vec<LegendEntry>, LegendLayout, i32)> {
+    let entries = legend_entries(chart, prepared, ref_y);
+    let layout = vertical_legend_layout(root, &entries, LEGEND_LABEL_W, HEIGHT as i32 - top - 80)?;
+    let legend_x = WIDTH as i32 - layout.w - 16;
+    Ok((entries, layout, legend_x))
+}
+
+/// The legend of `chart` as [`draw_line_chart`] lays it out.
+pub(crate) fn legend_of(chart: &LineChart) -> Result<super::layout::ChartLayout, PlotError> {
+    let prepared: Vec<Vec<P>> = chart
+        .series
+        .iter()
+        .map(|s| prepare(&s.points, chart.x_log, chart.y_log))
+        .collect();
+    let top = header_height(chart.subtitle.as_deref());
+    with_measuring_root(|root| {
+        let (entries, layout, x) = place_legend(root, chart, &prepared, reference_y(chart), top)?;
+        Ok(super::layout::ChartLayout::new(
+            &entries,
+            &layout,
+            (x, top),
+            (WIDTH, HEIGHT),
+        ))
+    })
+    .map_err(|message| PlotError::Draw {
+        path: "(layout only)".into(),
+        message,
+    })
+}
+
+fn fit_y(chart: &LineChart) -> Fit {
+    Fit {
+        log: chart.y_log,
+        format: chart.y_format,
+        pad: 0.06,
+        from_zero: chart.y_from_zero && !chart.y_log,
+        ticks: 8,
+    }
+}
+
+fn draw(
+    root: &Root,
+    chart: &LineChart,
+    prepared: &[Vec<P>],
+    xa: &Axis,
+    ya: &Axis,
+    ref_y: Option<f64>,
+) -> DResult {
+    let h = HEIGHT as i32;
+    let top = header(root, &chart.title, chart.subtitle.as_deref())?;
+
+    // Legend on the right, sized to its labels (long ones wrap).
+    let (entries, legend, legend_x) = place_legend(root, chart, prepared, ref_y, top)?;
 
     // Plot area: everything left of the legend, below the header.
     let plot_w = legend_x - 8;
@@ -278,13 +326,7 @@ fn draw(
     }
 
     let (_, py_range) = cc.plotting_area().get_pixel_range();
-    draw_vertical_legend(
-        root,
-        &entries,
-        (legend_x, py_range.start),
-        legend_label_w,
-        legend_max_h,
-    )?;
+    draw_vertical_legend(root, &entries, &legend, (legend_x, py_range.start))?;
     Ok(())
 }
 

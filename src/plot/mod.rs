@@ -33,14 +33,16 @@ mod bar;
 mod canvas;
 mod figures;
 mod gantt;
+mod layout;
 mod line;
 mod run_timeline;
 
 use std::path::PathBuf;
 
 pub use bar::draw_bar_chart;
-pub use figures::{build_chart, draw_experiment_plots};
+pub use figures::{build_bar_chart, build_chart, draw_experiment_plots};
 pub use gantt::draw_timeline;
+pub use layout::{ChartLayout, LegendItem, bar_chart_layout, line_chart_layout};
 pub use line::draw_line_chart;
 pub use run_timeline::{draw_run_timeline, timeline_from_events};
 

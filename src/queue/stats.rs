@@ -9,7 +9,6 @@
 
 use serde::{Deserialize, Serialize};
 
-
 /// One worker's measurements.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkerStats {

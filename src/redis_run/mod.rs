@@ -42,8 +42,8 @@ mod supervise;
 
 pub use join::{JoinOptions, JoinOutcome, join_job};
 pub use pool::{DeathCause, WORKER_ENV};
-pub use report::RedisReport;
 pub(crate) use pool::{Ended, WorkerLaunch, WorkerPool};
+pub use report::RedisReport;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -15,8 +15,8 @@ use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use crate::faults::Throttle;
 use crate::exit_code;
+use crate::faults::Throttle;
 use crate::queue::{QueueError, WorkerStats};
 use crate::worker::WorkerConfig;
 
@@ -372,7 +372,10 @@ impl WorkerProcess {
             }
             (Some(code), _) if self.external => format!("exited with code {code}"),
             (Some(exit_code::REDIS_GONE), _) => {
-                format!("gave up after losing Redis (exit code {})", exit_code::REDIS_GONE)
+                format!(
+                    "gave up after losing Redis (exit code {})",
+                    exit_code::REDIS_GONE
+                )
             }
             (Some(code), _) => format!("exited with code {code}"),
             (None, Some(libc::SIGKILL)) => {

@@ -120,8 +120,7 @@ pub fn publish_job(
             .into(),
         error,
     })?;
-    let from_root =
-        crate::input::input_root(&client_dir, units.iter().map(|u| u.path.as_path()));
+    let from_root = crate::input::input_root(&client_dir, units.iter().map(|u| u.path.as_path()));
     let settings = JobSettings {
         worker: WorkerConfig {
             events: None,
