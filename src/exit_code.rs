@@ -7,32 +7,33 @@
 //! This module imports nothing, so every room can use it.
 
 /// Success: the command did its work; a worker found nothing left to do.
-pub const OK: i32 = 0;
+pub(crate) const OK: i32 = 0;
 /// Any failure not listed below.
-pub const FAILED: i32 = 1;
+pub(crate) const FAILED: i32 = 1;
 /// A worker could not read an input file.
-pub const BAD_INPUT: i32 = 2;
+pub(crate) const BAD_INPUT: i32 = 2;
 /// A job missed its deadline (`deadline_s`): it did not finish.
-pub const NOT_FINISHED: i32 = 3;
+pub(crate) const NOT_FINISHED: i32 = 3;
 /// `harness run`: the experiment cannot run on this machine (its books,
 /// the RedisRaft module or root for emulated hosts are missing); nothing
 /// ran, and the message says what to install or fetch.
-pub const CANNOT_RUN: i32 = 4;
+pub(crate) const CANNOT_RUN: i32 = 4;
 /// A worker lost Redis and it did not come back in time.
-pub const REDIS_GONE: i32 = 5;
+pub(crate) const REDIS_GONE: i32 = 5;
 /// Redis refused a worker's credentials.
-pub const AUTH: i32 = 6;
+pub(crate) const AUTH: i32 = 6;
 /// A worker crashed on purpose at an injected crash point (see `faults`;
 /// external workers use it too, docs/PROTOCOL.md).
 pub const CRASHED: i32 = 86;
 /// Stopped by Ctrl-C (128 + SIGINT; see [`interrupted`]).
-pub const INTERRUPTED: i32 = 128 + 2;
+pub(crate) const INTERRUPTED: i32 = 128 + 2;
 /// Stopped by SIGTERM (128 + SIGTERM; see [`interrupted`]).
-pub const TERMINATED: i32 = 128 + 15;
+#[cfg(test)]
+pub(crate) const TERMINATED: i32 = 128 + 15;
 
 /// The exit code after signal `signal` stopped the process (0: none seen,
 /// counted as Ctrl-C): 128 + its number, as the shell reports it.
-pub fn interrupted(signal: i32) -> i32 {
+pub(crate) fn interrupted(signal: i32) -> i32 {
     if signal == 0 {
         INTERRUPTED
     } else {
@@ -41,7 +42,8 @@ pub fn interrupted(signal: i32) -> i32 {
 }
 
 /// Every code with its name, for docs and tests.
-pub const TABLE: &[(i32, &str)] = &[
+#[cfg(test)]
+pub(crate) const TABLE: &[(i32, &str)] = &[
     (OK, "OK"),
     (FAILED, "FAILED"),
     (BAD_INPUT, "BAD_INPUT"),

@@ -23,7 +23,7 @@ const MAX_SYMLINKS: usize = 40;
 
 /// How an output path is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutputTarget {
+pub(crate) enum OutputTarget {
     /// A regular file (or none yet) at `path`: replaced atomically; `mode`
     /// is the permission bits the finished file gets.
     Replace {
@@ -38,7 +38,7 @@ pub enum OutputTarget {
 
 /// The process's umask, read once (from `/proc/self/status`, else by
 /// setting and restoring it before any other thread creates files).
-pub fn umask() -> u32 {
+pub(crate) fn umask() -> u32 {
     static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     *UMASK.get_or_init(|| {
         let from_proc = std::fs::read_to_string("/proc/self/status")
@@ -60,7 +60,7 @@ pub fn umask() -> u32 {
 }
 
 /// The mode of a new file, as `open(..., 0666)` would give it.
-pub fn new_file_mode() -> u32 {
+pub(crate) fn new_file_mode() -> u32 {
     0o666 & !umask()
 }
 
@@ -87,7 +87,7 @@ fn resolve_symlinks(path: &Path) -> std::io::Result<PathBuf> {
 
 /// Says how `path` would be written, following symlinks; refuses a folder
 /// or a socket in one line.
-pub fn output_target(path: &Path) -> std::io::Result<OutputTarget> {
+pub(crate) fn output_target(path: &Path) -> std::io::Result<OutputTarget> {
     let resolved = resolve_symlinks(path)?;
     match std::fs::metadata(&resolved) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(OutputTarget::Replace {
@@ -137,7 +137,7 @@ fn folder_of(path: &Path) -> &Path {
 /// Checks, before any work starts, that `path` can be written as an
 /// output: not a folder, and (for a new or regular file) its folder exists
 /// and is writable. One line saying what to do otherwise.
-pub fn check_output(path: &Path) -> Result<()> {
+pub(crate) fn check_output(path: &Path) -> Result<()> {
     let target = output_target(path).with_context(|| format!("cannot write {}", path.display()))?;
     let (checked, what) = match &target {
         OutputTarget::WriteThrough(special) => (special.as_path(), "it"),
@@ -178,7 +178,7 @@ pub fn check_output(path: &Path) -> Result<()> {
 /// fills it; a regular file is replaced only when `write` succeeded (the
 /// temp file is removed on any error and the old file is left as it was).
 /// `sync`: flush a replaced file to disk before the rename.
-pub fn write_output(
+pub(crate) fn write_output(
     path: &Path,
     sync: bool,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
@@ -214,7 +214,7 @@ pub fn write_output(
 /// `path`) into place at `path` as [`write_output`] would write it: renamed
 /// over a regular file (with the mode that file or a new one gets), copied
 /// into a FIFO or a device. `finished` is gone afterwards.
-pub fn install_output(finished: &Path, path: &Path) -> std::io::Result<()> {
+pub(crate) fn install_output(finished: &Path, path: &Path) -> std::io::Result<()> {
     let result = match output_target(path) {
         Ok(OutputTarget::Replace { path: file, mode }) => {
             std::fs::set_permissions(finished, std::fs::Permissions::from_mode(mode))
@@ -235,7 +235,7 @@ pub fn install_output(finished: &Path, path: &Path) -> std::io::Result<()> {
 }
 
 /// [`write_output`] with the path in the error, for the commands.
-pub fn write_atomically(
+pub(crate) fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
@@ -368,7 +368,7 @@ mod tests {
 /// A new temporary directory `PREFIX-PID-XXXXXX` (removed on drop). First
 /// removes the `PREFIX-PID-*` directories whose process is gone: what runs
 /// killed with SIGKILL (no destructor ran) left behind.
-pub fn owned_temp_dir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
+pub(crate) fn owned_temp_dir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
     let base = std::env::temp_dir();
     remove_orphans(&base, prefix);
     tempfile::Builder::new()
@@ -377,7 +377,7 @@ pub fn owned_temp_dir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
 }
 
 /// Removes `dir/PREFIX-PID-*` directories whose PID is no live process.
-pub fn remove_orphans(dir: &Path, prefix: &str) {
+pub(crate) fn remove_orphans(dir: &Path, prefix: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

@@ -26,7 +26,7 @@ static NEXT_CLEANUP: AtomicU64 = AtomicU64::new(0);
 /// Keeps a cleanup registered with [`on_forced_exit`]; dropping it
 /// unregisters it (the owner cleaned up the normal way).
 #[derive(Debug)]
-pub struct CleanupGuard(u64);
+pub(crate) struct CleanupGuard(u64);
 
 impl Drop for CleanupGuard {
     fn drop(&mut self) {
@@ -38,7 +38,7 @@ impl Drop for CleanupGuard {
 
 /// Runs `cleanup` if a second Ctrl-C exits the process at once (guards
 /// are not dropped then), until the returned guard is dropped.
-pub fn on_forced_exit(cleanup: impl Fn() + Send + 'static) -> CleanupGuard {
+pub(crate) fn on_forced_exit(cleanup: impl Fn() + Send + 'static) -> CleanupGuard {
     let id = NEXT_CLEANUP.fetch_add(1, Ordering::SeqCst);
     if let Ok(mut list) = CLEANUPS.lock() {
         list.push((id, Box::new(cleanup)));
@@ -62,7 +62,7 @@ pub struct Interrupted;
 
 /// The exit code after an interrupt: 128 + the signal's number, as the
 /// shell reports a process that a signal ended (130 when none was seen).
-pub fn exit_code() -> i32 {
+pub(crate) fn exit_code() -> i32 {
     crate::exit_code::interrupted(SIGNAL.load(Ordering::SeqCst))
 }
 
@@ -75,7 +75,7 @@ extern "C" fn on_signal(signal: libc::c_int) {
 
 /// Installs the handler for SIGINT and SIGTERM (once per process; later
 /// calls do nothing).
-pub fn install() {
+pub(crate) fn install() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
         let mut fds = [0 as libc::c_int; 2];
@@ -134,12 +134,12 @@ pub fn install() {
 }
 
 /// True once Ctrl-C was pressed.
-pub fn requested() -> bool {
+pub(crate) fn requested() -> bool {
     REQUESTED.load(Ordering::Relaxed)
 }
 
 /// `Err(Interrupted)` once Ctrl-C was pressed.
-pub fn check() -> Result<(), Interrupted> {
+pub(crate) fn check() -> Result<(), Interrupted> {
     if requested() {
         Err(Interrupted)
     } else {

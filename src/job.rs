@@ -29,7 +29,7 @@ pub enum Mode {
 
 impl Mode {
     /// The name used on the command line and in CSV files.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Mode::Serial => "serial",
             Mode::Threads => "threads",
@@ -41,7 +41,7 @@ impl Mode {
 
 /// Everything a job needs to run.
 #[derive(Debug, Clone)]
-pub struct JobSpec {
+pub(crate) struct JobSpec {
     /// Files and folders to count.
     pub paths: Vec<PathBuf>,
     /// How to run.
@@ -58,7 +58,7 @@ pub struct JobSpec {
 
 /// What a job produced and how long its phases took.
 #[derive(Debug, Clone)]
-pub struct JobOutcome {
+pub(crate) struct JobOutcome {
     /// The merged counts.
     pub counts: WordCounts,
     /// Input files.
@@ -91,7 +91,7 @@ pub struct JobOutcome {
 /// the bytes, between 1 MiB and 64 MiB. Local modes hand out units almost
 /// for free, so they use small slices (a 32nd) to keep the tail short;
 /// the Redis mode pays a commit per unit, so it uses an eighth.
-pub fn auto_unit_bytes(total_bytes: u64, workers: u32, mode: Mode) -> u64 {
+pub(crate) fn auto_unit_bytes(total_bytes: u64, workers: u32, mode: Mode) -> u64 {
     let slices = if mode == Mode::Redis { 8 } else { 32 };
     (total_bytes / (u64::from(workers.max(1)) * slices)).clamp(1 << 20, 64 << 20)
 }
@@ -100,7 +100,7 @@ impl JobSpec {
     /// Workers that actually run here: 1 for serial, at least 1 for the
     /// local modes; the `redis` mode may run 0 (workers join from other
     /// hosts, see [`crate::remote`]).
-    pub fn effective_workers(&self) -> u32 {
+    pub(crate) fn effective_workers(&self) -> u32 {
         if self.mode == Mode::Serial {
             1
         } else if self.mode == Mode::Redis {
@@ -112,7 +112,7 @@ impl JobSpec {
 }
 
 /// Runs a job. `exe` is the harness binary, re-invoked for worker processes.
-pub fn run_job(spec: &JobSpec, exe: &Path) -> Result<JobOutcome> {
+pub(crate) fn run_job(spec: &JobSpec, exe: &Path) -> Result<JobOutcome> {
     let started = Instant::now();
     let workers = spec.effective_workers();
     // Worker processes start first and load while the inputs are planned.

@@ -32,6 +32,18 @@
 //! - [`worker`]: the stateless `redis-worker` process loop (take, count, commit; reconnects).
 //! - [`exit_code`]: the exit codes of every process, one table.
 //! - [`faults`]: crash points, CPU throttling of stragglers (cgroups, SIGSTOP fallback), Redis kill schedules.
+//!
+//! # Public surface
+//!
+//! Everything inside is `pub(crate)` unless the binary, the integration
+//! tests (`tests/`) or the benchmarks (`benches/`) need it: the binary uses
+//! [`cli`] (`Cli`, `run`, `exit_code_of`, `is_broken_pipe`); tests and
+//! benchmarks use the word count ([`words`]), units ([`input`]), the Redis
+//! servers and queue they drive directly ([`servers`], [`queue`], [`worker`]),
+//! the event log ([`events`]), the parameter and column lists behind the
+//! generated docs ([`experiment`], [`results`], [`report`]), the plot
+//! layout checks ([`plot`]) and [`exit_code`]. A `pub` item elsewhere is
+//! one of those, or a type their signatures name.
 #![warn(missing_docs)]
 
 pub mod chaos;

@@ -45,6 +45,9 @@ fn planned_rows(path: &Path) -> (harness::experiment::Experiment, Vec<RunRow>) {
             row.diff_words = (i as u64 * 31) % 7;
             row.host_rtt_ms = row.rtt_ms + 0.05;
             row.server_updates_per_s = 1e5 / row.wall_s;
+            // A planned row has not run: make it a finished, exact one.
+            row.finished = true;
+            row.correct = row.diff_words == 0;
             rows.push(row);
         }
     }

@@ -19,7 +19,7 @@
 
 mod schedule;
 
-pub use schedule::{ChaosCommit, NodeFault, NodeKind, OutsideFault, Schedule};
+pub(crate) use schedule::{ChaosCommit, NodeFault, OutsideFault, Schedule};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -37,7 +37,7 @@ use crate::words::WordCounts;
 
 /// How a series runs.
 #[derive(Debug, Clone)]
-pub struct ChaosOptions {
+pub(crate) struct ChaosOptions {
     /// Schedules to run.
     pub schedules: u64,
     /// Seed of the series (schedule `i` uses seed `seed * 1_000_003 + i`).
@@ -70,7 +70,7 @@ pub struct ChaosOptions {
 /// How one schedule ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Counts equal to the oracle.
     Exact,
     /// Counts differ from the oracle.
@@ -84,7 +84,7 @@ pub enum Outcome {
 
 /// One CSV row: a schedule and what happened.
 #[derive(Debug, Clone, Serialize)]
-pub struct ChaosRow {
+pub(crate) struct ChaosRow {
     /// The schedule's seed (`harness chaos --replay SEED`).
     pub seed: u64,
     /// The schedule in words.
@@ -107,7 +107,7 @@ pub struct ChaosRow {
 
 /// What a series did.
 #[derive(Debug, Clone, Default)]
-pub struct ChaosSummary {
+pub(crate) struct ChaosSummary {
     /// Every schedule's row.
     pub rows: Vec<ChaosRow>,
     /// Seconds for the series.
@@ -116,12 +116,12 @@ pub struct ChaosSummary {
 
 impl ChaosSummary {
     /// Schedules with this outcome.
-    pub fn count(&self, outcome: Outcome) -> usize {
+    pub(crate) fn count(&self, outcome: Outcome) -> usize {
         self.rows.iter().filter(|r| r.outcome == outcome).count()
     }
 
     /// Processes and directories left behind over the series.
-    pub fn leftovers(&self) -> (u64, u64) {
+    pub(crate) fn leftovers(&self) -> (u64, u64) {
         self.rows.iter().fold((0, 0), |(p, d), r| {
             (p + r.leftover_processes, d + r.leftover_dirs)
         })
@@ -129,12 +129,12 @@ impl ChaosSummary {
 }
 
 /// The seed of schedule `index` of a series seeded with `seed`.
-pub fn schedule_seed(seed: u64, index: u64) -> u64 {
+pub(crate) fn schedule_seed(seed: u64, index: u64) -> u64 {
     seed.wrapping_mul(1_000_003).wrapping_add(index)
 }
 
 /// Runs the series, calling `progress` after each schedule.
-pub fn run_chaos(
+pub(crate) fn run_chaos(
     options: &ChaosOptions,
     mut progress: impl FnMut(&ChaosRow, usize, usize),
 ) -> Result<ChaosSummary> {
@@ -515,7 +515,7 @@ fn last_error(stderr: &str) -> String {
 
 /// The first `n` words (bytewise order) whose counts differ, as
 /// `word: expected, counted`, `;`-separated; control bytes escaped.
-pub fn first_differences(got: &WordCounts, expected: &WordCounts, n: usize) -> String {
+pub(crate) fn first_differences(got: &WordCounts, expected: &WordCounts, n: usize) -> String {
     let mut words: Vec<&[u8]> = got
         .iter()
         .chain(expected.iter())

@@ -21,7 +21,7 @@ use crate::servers::{Revival, TopologyKind};
 
 /// How the schedule's workers commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChaosCommit {
+pub(crate) enum ChaosCommit {
     /// The atomic Function commit (the system under test).
     Atomic,
     /// The plain per-unit commit: the control that must show wrong counts.
@@ -31,7 +31,7 @@ pub enum ChaosCommit {
 /// Something done to a worker process from outside the harness, at a time
 /// after the job starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutsideFault {
+pub(crate) enum OutsideFault {
     /// `kill -9` of a random worker.
     Kill {
         /// Milliseconds after the start.
@@ -49,7 +49,7 @@ pub enum OutsideFault {
 /// Which kind of node an outside node fault hits (a random one of its
 /// kind, found among the harness's children by process title).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeKind {
+pub(crate) enum NodeKind {
     /// A redis-server (single server, primary, replica, raft node).
     Data,
     /// A redis-sentinel.
@@ -58,7 +58,7 @@ pub enum NodeKind {
 
 impl NodeKind {
     /// The process title that marks it.
-    pub fn process(self) -> &'static str {
+    pub(crate) fn process(self) -> &'static str {
         match self {
             NodeKind::Data => "redis-server",
             NodeKind::Sentinel => "redis-sentinel",
@@ -69,7 +69,7 @@ impl NodeKind {
 /// Something done to a node of the topology from outside the harness,
 /// timed from when the workers are first seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeFault {
+pub(crate) enum NodeFault {
     /// `kill -9` of a random node of `kind`.
     Kill {
         /// Milliseconds after the workers start.
@@ -90,7 +90,7 @@ pub enum NodeFault {
 
 impl NodeFault {
     /// When it is thrown, ms after the workers start.
-    pub fn at_ms(&self) -> u64 {
+    pub(crate) fn at_ms(&self) -> u64 {
         match self {
             NodeFault::Kill { at_ms, .. } | NodeFault::Pause { at_ms, .. } => *at_ms,
         }
@@ -99,7 +99,7 @@ impl NodeFault {
 
 /// One drawn schedule.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     /// The seed it was drawn from.
     pub seed: u64,
     /// Worker processes.
@@ -122,7 +122,12 @@ pub struct Schedule {
 impl Schedule {
     /// The schedule of `seed` for `commit` on `topology`, inputs sized by
     /// `scale`.
-    pub fn draw(seed: u64, scale: f64, commit: ChaosCommit, topology: TopologyKind) -> Schedule {
+    pub(crate) fn draw(
+        seed: u64,
+        scale: f64,
+        commit: ChaosCommit,
+        topology: TopologyKind,
+    ) -> Schedule {
         let mut rng = StdRng::seed_from_u64(seed);
         let workers = rng.random_range(2..=5u32);
         let files = rng.random_range(4..=24u32);
@@ -199,13 +204,15 @@ impl Schedule {
         // back from. Where every data node returns from its own disk (a
         // snapshot, a Raft log), any number may go; elsewhere (Sentinel
         // replicas resync from a live copy) the harness's own kill takes
-        // its victims out of f and outside kills get the rest.
+        // its victims out of f and outside faults get the rest: a paused
+        // data node counts as down too (a primary paused beyond
+        // down-after is failed over, onto whichever replica is left).
         let data_nodes: Vec<String> = rules
             .node_names(params.f)
             .into_iter()
             .filter(|n| !n.starts_with("sentinel-"))
             .collect();
-        let mut data_kills_left = if rules.recoverable(params.f, &data_nodes) {
+        let mut data_faults_left = if rules.recoverable(params.f, &data_nodes) {
             u32::MAX
         } else {
             let scheduled = match params.redis_kill.target {
@@ -224,11 +231,11 @@ impl Schedule {
             };
             let at_ms = rng.random_range(0..=300u64);
             let kill = rng.random_bool(0.6);
-            if kill && kind == NodeKind::Data {
-                if data_kills_left == 0 {
+            if kind == NodeKind::Data {
+                if data_faults_left == 0 {
                     continue;
                 }
-                data_kills_left -= 1;
+                data_faults_left -= 1;
             }
             nodes.push(if kill {
                 NodeFault::Kill { at_ms, kind }
@@ -268,7 +275,7 @@ impl Schedule {
     }
 
     /// The `harness count` arguments of this schedule (after the input).
-    pub fn count_args(&self, deadline_s: f64) -> Vec<String> {
+    pub(crate) fn count_args(&self, deadline_s: f64) -> Vec<String> {
         let params = RedisParams {
             deadline_s,
             ..self.params.clone()
@@ -286,7 +293,7 @@ impl Schedule {
     }
 
     /// The schedule in words, for the CSV and the summary.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut text = format!(
             "{} workers, {} files x {} B, unit {}, {} commit",
             self.workers,

@@ -67,7 +67,7 @@ pub enum CommitArg {
 }
 
 /// Runs `harness chaos`.
-pub fn run(args: ChaosArgs) -> Result<()> {
+pub(crate) fn run(args: ChaosArgs) -> Result<()> {
     crate::interrupt::install();
     if !(args.scale.is_finite() && args.scale > 0.0) {
         bail!("--scale must be a positive number, not {}", args.scale);

@@ -25,7 +25,7 @@ pub struct CleanArgs {
 
 /// Runs `harness clean`. A job still running loses its keys too (and
 /// fails): stop running jobs first, or name the one to remove with --job.
-pub fn run(args: CleanArgs) -> Result<()> {
+pub(crate) fn run(args: CleanArgs) -> Result<()> {
     let endpoint = Endpoint::new(&args.redis_url);
     let mut con = endpoint.connect()?;
     let mut jobs = find_jobs(&mut con).map_err(|e| endpoint.error(e, "SCAN for job keys"))?;

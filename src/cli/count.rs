@@ -101,16 +101,16 @@ impl From<ModeArg> for Mode {
 }
 
 /// Parses a size with units for clap.
-pub fn parse_size_arg(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_size_arg(text: &str) -> Result<u64, String> {
     data_gen::parse_size(text).map_err(|e| e.to_string())
 }
 
 /// Most workers `--workers` accepts.
-pub const MAX_WORKERS: u32 = 1024;
+pub(crate) const MAX_WORKERS: u32 = 1024;
 
 /// Parses `--workers` with a message that says the range (a negative
 /// number is a value here, not a flag).
-pub fn parse_workers(text: &str) -> Result<u32, String> {
+pub(crate) fn parse_workers(text: &str) -> Result<u32, String> {
     text.trim()
         .parse::<u32>()
         .ok()
@@ -123,7 +123,7 @@ pub fn parse_workers(text: &str) -> Result<u32, String> {
 }
 
 /// Parses `--unit-bytes`: a size of at least [`crate::input::MIN_UNIT_BYTES`].
-pub fn parse_unit_bytes(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_unit_bytes(text: &str) -> Result<u64, String> {
     let bytes = parse_size_arg(text)?;
     if bytes < crate::input::MIN_UNIT_BYTES {
         return Err(format!(
@@ -139,7 +139,7 @@ pub fn parse_unit_bytes(text: &str) -> Result<u64, String> {
 /// `\xHH` (`\u{HHHH}` for C1), bytes that are not UTF-8 as `\xHH`, and a
 /// backslash as `\\`, so every escape is unambiguous. Printable text,
 /// UTF-8 included, is shown as it is. The `--output` file keeps raw bytes.
-pub fn escape_for_terminal(word: &[u8]) -> String {
+pub(crate) fn escape_for_terminal(word: &[u8]) -> String {
     let mut shown = String::with_capacity(word.len());
     for chunk in word.utf8_chunks() {
         for c in chunk.valid().chars() {
@@ -177,7 +177,7 @@ fn stage_stdin() -> Result<(tempfile::TempDir, PathBuf)> {
 }
 
 /// Runs `harness count`.
-pub fn run(mut args: CountArgs) -> Result<()> {
+pub(crate) fn run(mut args: CountArgs) -> Result<()> {
     let mode: Mode = args.mode.into();
     if let Some(output) = &args.output {
         // Before any work: a long count must not fail at its end.

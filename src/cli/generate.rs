@@ -81,7 +81,7 @@ const DEFAULT_FILES: u32 = 8;
 const DEFAULT_BOOKS_TOTAL_BYTES: u64 = 200_000_000;
 
 /// Builds the generator spec from the arguments.
-pub fn spec_from_args(args: &GenArgs) -> Result<GenSpec> {
+pub(crate) fn spec_from_args(args: &GenArgs) -> Result<GenSpec> {
     let files = args.files.unwrap_or(DEFAULT_FILES);
     let preset = match args.preset {
         PresetArg::Ladder => Preset::Ladder {
@@ -122,7 +122,7 @@ pub fn spec_from_args(args: &GenArgs) -> Result<GenSpec> {
 }
 
 /// Runs `harness gen`.
-pub fn run(mut args: GenArgs) -> Result<()> {
+pub(crate) fn run(mut args: GenArgs) -> Result<()> {
     if args.download {
         if args.preset != PresetArg::Books {
             bail!("--download fetches books: use it with --preset books");

@@ -60,7 +60,7 @@ fn parse_lab(text: &str) -> Result<LabId, String> {
 }
 
 /// Runs `harness lab`.
-pub fn run(args: LabArgs) -> Result<()> {
+pub(crate) fn run(args: LabArgs) -> Result<()> {
     crate::interrupt::install();
     let scale = match (args.scale, args.budget) {
         (_, Some(budget_s)) => ScaleSetting::Budget(budget_s),

@@ -2,15 +2,15 @@
 //! function per command. Each command turns its arguments into library
 //! calls and prints; no counting or Redis logic lives here.
 
-pub mod chaos;
-pub mod clean;
-pub mod count;
-pub mod generate;
-pub mod lab;
-pub mod plot;
-pub mod report;
-pub mod run;
-pub mod worker;
+pub(crate) mod chaos;
+pub(crate) mod clean;
+pub(crate) mod count;
+pub(crate) mod generate;
+pub(crate) mod lab;
+pub(crate) mod plot;
+pub(crate) mod report;
+pub(crate) mod run;
+pub(crate) mod worker;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -131,7 +131,7 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
         .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-pub use crate::exit_code;
+pub(crate) use crate::exit_code;
 
 /// The exit code for `error`.
 pub fn exit_code_of(error: &anyhow::Error) -> i32 {

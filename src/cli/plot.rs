@@ -19,7 +19,7 @@ pub struct PlotArgs {
 }
 
 /// Runs `harness plot`.
-pub fn run(args: PlotArgs) -> Result<()> {
+pub(crate) fn run(args: PlotArgs) -> Result<()> {
     if !args.csv.exists() {
         anyhow::bail!(
             "{} does not exist: give a results CSV that `harness run experiments/NAME.toml` wrote (results/NAME.csv by default)",

@@ -28,7 +28,7 @@ pub struct ReportArgs {
 }
 
 /// Runs `harness report`.
-pub fn run(args: ReportArgs) -> Result<()> {
+pub(crate) fn run(args: ReportArgs) -> Result<()> {
     let html = args.html.then(|| args.output.with_extension("html"));
     if html.as_ref() == Some(&args.output) {
         anyhow::bail!(

@@ -44,7 +44,7 @@ pub struct RunArgs {
 /// [`super::exit_code::CANNOT_RUN`]).
 #[derive(Debug, thiserror::Error)]
 #[error("experiment {} did not run: {reason}", experiment.display())]
-pub struct CannotRun {
+pub(crate) struct CannotRun {
     /// The experiment file.
     pub experiment: PathBuf,
     /// What is missing and what to do.
@@ -52,7 +52,7 @@ pub struct CannotRun {
 }
 
 /// Runs `harness run`.
-pub fn run(args: RunArgs) -> Result<()> {
+pub(crate) fn run(args: RunArgs) -> Result<()> {
     crate::interrupt::install();
     // An experiment whose needs this machine does not meet (its books, the
     // RedisRaft module, root for emulated hosts) runs nothing and says why:
@@ -163,7 +163,7 @@ pub fn run(args: RunArgs) -> Result<()> {
 }
 
 /// Most runs `harness run` starts without `--yes` or a yes at the terminal.
-pub const MAX_RUNS_WITHOUT_YES: u64 = 1000;
+pub(crate) const MAX_RUNS_WITHOUT_YES: u64 = 1000;
 
 /// Runs of an experiment, warm-ups included.
 fn total_runs(experiment: &crate::experiment::Experiment) -> u64 {

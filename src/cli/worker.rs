@@ -32,7 +32,7 @@ pub struct WorkerArgs {
 }
 
 /// Runs `harness worker`.
-pub fn run(args: WorkerArgs) -> Result<()> {
+pub(crate) fn run(args: WorkerArgs) -> Result<()> {
     if let Some(root) = &args.input_root
         && !root.is_dir()
     {

@@ -34,7 +34,7 @@ pub fn materialize(input: &InputSource, data_dir: &Path) -> Result<Vec<PathBuf>>
 
 /// Hash of an input's content: every file's path relative to the walk and
 /// its bytes, in walk order.
-pub fn content_hash(paths: &[PathBuf]) -> Result<String> {
+pub(crate) fn content_hash(paths: &[PathBuf]) -> Result<String> {
     let files = collect_files(paths, |_, _| {})?;
     let mut hasher = blake3::Hasher::new();
     let mut buffer = vec![0u8; 1 << 20];
@@ -74,7 +74,7 @@ pub struct Oracle {
 
 impl Oracle {
     /// An oracle caching its counts under `data_dir/oracle`.
-    pub fn new(data_dir: &Path) -> Oracle {
+    pub(crate) fn new(data_dir: &Path) -> Oracle {
         Oracle {
             dir: data_dir.join("oracle"),
             cached: HashMap::new(),
@@ -83,7 +83,11 @@ impl Oracle {
     }
 
     /// The reference counts of the input at `paths`.
-    pub fn counts(&mut self, paths: &[PathBuf], tokenizer: Tokenizer) -> Result<&WordCounts> {
+    pub(crate) fn counts(
+        &mut self,
+        paths: &[PathBuf],
+        tokenizer: Tokenizer,
+    ) -> Result<&WordCounts> {
         let hash = match self.hashes.get(paths) {
             Some(hash) => hash.clone(),
             None => {

@@ -30,14 +30,12 @@ use std::path::{Path, PathBuf};
 pub use inputs::{Oracle, count_differences, materialize as materialize_input};
 pub use late::late_fault_warnings;
 pub use params::{InputSource, RunParams, matchable_parameters};
-pub use runner::{
-    RunOptions, RunSummary, Sidecar, csv_path, planned_faults, planned_row, run_experiment,
-    run_experiment_with_progress, sidecar_path,
+pub use runner::planned_row;
+pub(crate) use runner::{
+    RunOptions, csv_path, planned_faults, run_experiment, run_experiment_with_progress,
 };
-pub use schema::{
-    ExperimentFile, FixedTable, InexactTable, InputTable, ParameterDoc, PlotSpec, RUN_PARAMETERS,
-    Size, parameter_reference,
-};
+pub(crate) use schema::{ExperimentFile, FixedTable, InexactTable, InputTable, PlotSpec};
+pub use schema::{ParameterDoc, RUN_PARAMETERS, parameter_reference};
 
 /// Why an experiment file cannot be used. Each names the file, and the key
 /// and line where it can.
@@ -105,7 +103,7 @@ pub struct Experiment {
 impl Experiment {
     /// Whether the run with `params` must give exact counts: the file's
     /// `expect_exact`, unless an `[[inexact]]` table matches the run.
-    pub fn expect_exact_for(&self, params: &RunParams) -> bool {
+    pub(crate) fn expect_exact_for(&self, params: &RunParams) -> bool {
         self.expect_exact && !self.inexact.iter().any(|table| params.matches(table))
     }
 }
@@ -139,7 +137,7 @@ pub fn load_experiment(path: &Path, scale: f64) -> Result<Experiment, Experiment
 }
 
 /// Validates experiment text (see [`load_experiment`]).
-pub fn parse_experiment(
+pub(crate) fn parse_experiment(
     path: &Path,
     text: &str,
     scale: f64,

@@ -31,7 +31,7 @@ fn serialize_gen_spec<S: serde::Serializer>(
 
 impl InputSource {
     /// A short human label for CSVs and plot titles.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self {
             InputSource::Path(path) => path.display().to_string(),
             InputSource::Generated(spec) => {
@@ -64,7 +64,7 @@ impl InputSource {
 
 /// The run parameters an `[[inexact]]` table can match, besides the
 /// `redis`-mode ones (the input and the unit size cannot be matched).
-pub const MATCHABLE_COMMON: &[&str] = &["mode", "workers", "tokenizer"];
+pub(crate) const MATCHABLE_COMMON: &[&str] = &["mode", "workers", "tokenizer"];
 
 /// The parameters of one run, validated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -86,7 +86,7 @@ pub struct RunParams {
 
 impl RunParams {
     /// The Redis options of this run (a managed server).
-    pub fn redis_options(&self) -> RedisOptions {
+    pub(crate) fn redis_options(&self) -> RedisOptions {
         RedisOptions {
             params: self.redis.clone(),
             ..RedisOptions::default()
@@ -94,7 +94,7 @@ impl RunParams {
     }
 
     /// A stable key for these parameters at this scale (same key = same run).
-    pub fn key(&self, scale: f64) -> String {
+    pub(crate) fn key(&self, scale: f64) -> String {
         let text = serde_json::to_string(&(self, scale)).unwrap_or_default();
         let hash = blake3::hash(text.as_bytes()).to_hex();
         format!("{}-{}w-{}", self.mode.name(), self.workers, &hash[..10])
@@ -102,7 +102,7 @@ impl RunParams {
 
     /// One line describing the run: the common parameters, then every
     /// `redis`-mode one not at its default (a flag by its name alone).
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let unit = self
             .unit_bytes
             .map_or_else(|| "auto".to_string(), data_gen::format_size);
@@ -133,7 +133,7 @@ impl RunParams {
 
     /// The value of parameter `name` as text, for `[[inexact]]` matches
     /// (`None`: not a parameter that can be matched).
-    pub fn param_text(&self, name: &str) -> Option<String> {
+    pub(crate) fn param_text(&self, name: &str) -> Option<String> {
         match name {
             "mode" => Some(self.mode.name().to_string()),
             "workers" => Some(self.workers.to_string()),
@@ -143,7 +143,7 @@ impl RunParams {
     }
 
     /// True when every entry of `table` matches these parameters.
-    pub fn matches(&self, table: &InexactTable) -> bool {
+    pub(crate) fn matches(&self, table: &InexactTable) -> bool {
         table.filter.iter().all(|(key, value)| {
             let wanted = match value {
                 toml::Value::String(text) => {

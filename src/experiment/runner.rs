@@ -16,7 +16,7 @@ use crate::queue::QueueError;
 use crate::results::{
     RunRow, append_row, capture_environment, git_commit, read_rows, utc_timestamp,
 };
-pub use crate::results::{Sidecar, csv_path, sidecar_path};
+pub(crate) use crate::results::{Sidecar, csv_path, sidecar_path};
 
 /// How to run an experiment.
 #[derive(Debug, Clone)]

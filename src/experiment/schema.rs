@@ -15,7 +15,7 @@ use crate::faults::{RedisKill, SlowWorker, WorkerCrash};
 use crate::job::Mode;
 use crate::params::{ParamValue, RedisParams, Toml};
 use crate::queue::MergeTarget;
-pub use crate::results::PlotSpec;
+pub(crate) use crate::results::PlotSpec;
 use crate::servers::TopologyKind;
 use crate::words::Tokenizer;
 
@@ -116,20 +116,20 @@ macro_rules! run_parameters {
         /// Run parameters as written in `[matrix]`: each one a list of values.
         #[derive(Debug, Clone, Default, Deserialize)]
         #[serde(deny_unknown_fields)]
-        pub struct MatrixTable {
+        pub(crate) struct MatrixTable {
             $($(#[doc = $cdoc])* pub $common: Option<Spanned<Vec<$cty>>>,)*
             $($(#[doc = $rdoc])* pub $redis: Option<Spanned<Vec<Toml<$rty>>>>,)*
         }
 
         impl FixedTable {
             /// Sets every parameter that `other` sets.
-            pub fn overlay(&mut self, other: &FixedTable) {
+            pub(crate) fn overlay(&mut self, other: &FixedTable) {
                 $(if other.$common.is_some() { self.$common = other.$common.clone(); })*
                 $(if other.$redis.is_some() { self.$redis = other.$redis.clone(); })*
             }
 
             /// Names of the parameters this table sets.
-            pub fn keys(&self) -> Vec<&'static str> {
+            pub(crate) fn keys(&self) -> Vec<&'static str> {
                 let mut keys = Vec::new();
                 $(if self.$common.is_some() { keys.push(stringify!($common)); })*
                 $(if self.$redis.is_some() { keys.push(stringify!($redis)); })*
@@ -138,7 +138,7 @@ macro_rules! run_parameters {
 
             /// The `redis`-mode parameters this table sets, the others at
             /// their defaults.
-            pub fn redis_params(&self) -> RedisParams {
+            pub(crate) fn redis_params(&self) -> RedisParams {
                 let defaults = RedisParams::default();
                 RedisParams {
                     $($redis: self.$redis.clone().map_or(defaults.$redis, |value| value.0),)*
@@ -149,7 +149,7 @@ macro_rules! run_parameters {
         impl MatrixTable {
             /// The axes in file order of declaration: name, byte span of the
             /// list, and one single-parameter table per value.
-            pub fn axes(&self) -> Vec<(&'static str, std::ops::Range<usize>, Vec<FixedTable>)> {
+            pub(crate) fn axes(&self) -> Vec<(&'static str, std::ops::Range<usize>, Vec<FixedTable>)> {
                 let mut axes = Vec::new();
                 $(if let Some(values) = &self.$common {
                     let tables = values.get_ref().iter().map(|v| FixedTable { $common: Some(v.clone()), ..FixedTable::default() }).collect();
@@ -165,7 +165,7 @@ macro_rules! run_parameters {
     };
 }
 
-crate::redis_parameter_list!(run_parameters! {
+crate::params::redis_parameter_list!(run_parameters! {
     /// How the run counts: serial (one thread, the reference T_s), threads, processes
     /// (worker OS processes), redis (worker processes coordinated through Redis).
     mode: Mode,
@@ -295,7 +295,7 @@ pub struct ExperimentFile {
 impl FixedTable {
     /// True when every entry of `table` (an `[[exclude]]`) matches this
     /// combination's `redis`-mode parameters.
-    pub fn matches(&self, table: &InexactTable) -> bool {
+    pub(crate) fn matches(&self, table: &InexactTable) -> bool {
         let params = self.redis_params();
         table.filter.iter().all(|(key, value)| {
             let wanted = match value {

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 /// The exit code of a worker that crashed on purpose, so the client can tell
 /// an injected crash from a real failure.
-pub const CRASH_EXIT_CODE: i32 = crate::exit_code::CRASHED;
+pub(crate) const CRASH_EXIT_CODE: i32 = crate::exit_code::CRASHED;
 
 /// A named point in the worker loop, in the order a unit passes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -29,7 +29,7 @@ pub enum CrashPoint {
 
 impl CrashPoint {
     /// Every point, in loop order.
-    pub const ALL: [CrashPoint; 5] = [
+    pub(crate) const ALL: [CrashPoint; 5] = [
         CrashPoint::AfterRead,
         CrashPoint::MidCount,
         CrashPoint::BeforeCommit,
@@ -38,7 +38,7 @@ impl CrashPoint {
     ];
 
     /// The name used on command lines, in TOML and in event logs.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             CrashPoint::AfterRead => "after-read",
             CrashPoint::MidCount => "mid-count",
@@ -149,14 +149,14 @@ impl std::fmt::Display for WorkerCrash {
 /// The crash-point hook a worker calls at every [`CrashPoint`]. Without a
 /// plan it does nothing.
 #[derive(Debug, Clone, Default)]
-pub struct Crasher {
+pub(crate) struct Crasher {
     plan: Option<CrashPlan>,
     units_taken: u64,
 }
 
 impl Crasher {
     /// A hook following `plan` (`None`: never crash).
-    pub fn new(plan: Option<CrashPlan>) -> Crasher {
+    pub(crate) fn new(plan: Option<CrashPlan>) -> Crasher {
         Crasher {
             plan,
             units_taken: 0,
@@ -164,13 +164,13 @@ impl Crasher {
     }
 
     /// Tells the hook a new unit was taken; call before the unit's first point.
-    pub fn unit_taken(&mut self) {
+    pub(crate) fn unit_taken(&mut self) {
         self.units_taken += 1;
     }
 
     /// True when the current unit will crash at `point` (lets the caller
     /// make the point observable, e.g. send the acknowledgement separately).
-    pub fn armed(&self, point: CrashPoint) -> bool {
+    pub(crate) fn armed(&self, point: CrashPoint) -> bool {
         self.plan
             .is_some_and(|plan| plan.point == point && plan.on_unit == self.units_taken)
     }
@@ -178,7 +178,7 @@ impl Crasher {
     /// At `point`: when the plan says so, runs `last_words` (e.g. record a
     /// crash event) and ends the process at once with [`CRASH_EXIT_CODE`],
     /// without unwinding, flushing or closing anything.
-    pub fn reach(&self, point: CrashPoint, last_words: impl FnOnce()) {
+    pub(crate) fn reach(&self, point: CrashPoint, last_words: impl FnOnce()) {
         if self.armed(point) {
             last_words();
             // SAFETY: _exit ends the process immediately; that is the point.

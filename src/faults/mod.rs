@@ -36,13 +36,10 @@ mod throttle;
 mod time;
 mod worker_kill;
 
-pub use crash::{CRASH_EXIT_CODE, CrashPlan, CrashPoint, Crasher, WorkerCrash};
-pub use progress::{JobProgress, Percent};
-pub use redis_kill::{
-    KillSchedule, KillTarget, KillWhen, MAX_PERIODIC_KILLS, MIN_KILL_PERIOD_MS, NodeView,
-    RedisAction, RedisKill, Role,
-};
-pub use tally::{FaultKind, FaultTally};
-pub use throttle::{SlowWorker, Throttle, ThrottleError, ThrottleMethod, Throttler};
-pub use time::{Due, FAULT_TIME_FORMS, FaultClock, FaultTime};
-pub use worker_kill::WorkerKill;
+pub(crate) use crash::{CrashPlan, CrashPoint, Crasher, WorkerCrash};
+pub(crate) use progress::JobProgress;
+pub(crate) use redis_kill::{KillSchedule, KillTarget, KillWhen, RedisAction, RedisKill, Role};
+pub(crate) use tally::{FaultKind, FaultTally};
+pub(crate) use throttle::{SlowWorker, Throttle, ThrottleError, ThrottleMethod, Throttler};
+pub(crate) use time::{FaultClock, FaultTime};
+pub(crate) use worker_kill::WorkerKill;

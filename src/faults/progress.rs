@@ -17,18 +17,19 @@ const WHOLE: u32 = 100 * 100;
 
 impl Percent {
     /// `pct` percent (`Percent::new(50)` is 50%); `None` above 100.
-    pub fn new(pct: u32) -> Option<Percent> {
+    #[cfg(test)]
+    pub(crate) fn new(pct: u32) -> Option<Percent> {
         (pct <= 100).then_some(Percent(pct * 100))
     }
 
     /// The share as a fraction from 0 to 1.
-    pub fn fraction(self) -> f64 {
+    pub(crate) fn fraction(self) -> f64 {
         f64::from(self.0) / f64::from(WHOLE)
     }
 
     /// The `n`th multiple of this share (`25%` times 3 is `75%`); `None`
     /// when it reaches or passes the whole job.
-    pub fn times_below_whole(self, n: u64) -> Option<Percent> {
+    pub(crate) fn times_below_whole(self, n: u64) -> Option<Percent> {
         let value = u64::from(self.0).checked_mul(n)?;
         (value < u64::from(WHOLE)).then(|| Percent(value as u32))
     }
@@ -76,7 +77,7 @@ impl serde::Serialize for Percent {
 
 /// How far a job is, as Redis says: units acknowledged of all units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct JobProgress {
+pub(crate) struct JobProgress {
     /// Units acknowledged (done).
     pub acked: u64,
     /// Units in the job.
@@ -85,7 +86,7 @@ pub struct JobProgress {
 
 impl JobProgress {
     /// True when at least `share` of the units are acknowledged.
-    pub fn reached(self, share: Percent) -> bool {
+    pub(crate) fn reached(self, share: Percent) -> bool {
         u128::from(self.acked) * u128::from(WHOLE) >= u128::from(share.0) * u128::from(self.total)
     }
 }

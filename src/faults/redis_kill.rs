@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::progress::{JobProgress, Percent};
 use super::time::{FaultClock, FaultTime};
-pub use crate::servers::{NodeView, Role};
+pub(crate) use crate::servers::{NodeView, Role};
 
 /// When to kill -9 a node of the managed topology during a `redis`-mode
 /// job, and which node ([`KillTarget`]). A killed node is restarted after a
@@ -58,7 +58,7 @@ pub enum KillWhen {
 impl KillWhen {
     /// The scheduled forms as the [`FaultTime`] every fault kind shares
     /// (`None`: never, after the enqueue, before the read).
-    pub fn fault_time(self) -> Option<FaultTime> {
+    pub(crate) fn fault_time(self) -> Option<FaultTime> {
         match self {
             KillWhen::At(ms) => Some(FaultTime::At(ms)),
             KillWhen::Every(ms) => Some(FaultTime::Every(ms)),
@@ -69,19 +69,20 @@ impl KillWhen {
     }
 
     /// True for the kills that follow the job's progress (`at:P%`, `every:P%`).
-    pub fn follows_progress(self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn follows_progress(self) -> bool {
         self.fault_time().is_some_and(FaultTime::follows_progress)
     }
 
     /// Milliseconds after the workers start when the first kill is due,
     /// for the time-based forms (`at:MS`, `every:MS`).
-    pub fn first_due_ms(self) -> Option<u64> {
+    pub(crate) fn first_due_ms(self) -> Option<u64> {
         self.fault_time().and_then(FaultTime::first_due_ms)
     }
 
     /// True when a kill is planned at all (a schedule, or after the
     /// enqueue, or before the read).
-    pub fn is_planned(self) -> bool {
+    pub(crate) fn is_planned(self) -> bool {
         self != KillWhen::Never
     }
 }
@@ -107,7 +108,7 @@ pub enum KillTarget {
 
 impl KillTarget {
     /// True when the target needs replicas (a topology without them cannot have it).
-    pub fn needs_replicas(&self) -> bool {
+    pub(crate) fn needs_replicas(&self) -> bool {
         matches!(
             self,
             KillTarget::Replica | KillTarget::RandomReplica | KillTarget::Replicas(_)
@@ -116,7 +117,7 @@ impl KillTarget {
 
     /// Whether the topology of `rules` with `f` failures tolerated has
     /// what this target kills; the message says what it has instead.
-    pub fn fits(&self, rules: &dyn crate::servers::Rules, f: u32) -> Result<(), String> {
+    pub(crate) fn fits(&self, rules: &dyn crate::servers::Rules, f: u32) -> Result<(), String> {
         let replicas = rules.replicas(f);
         let topology = rules.name();
         let nodes = rules.node_names(f);
@@ -141,7 +142,11 @@ impl KillTarget {
 
     /// Picks the node names to kill now among `nodes` (the nodes that are
     /// up, with their roles); empty when none fits.
-    pub fn pick<R: rand::Rng + ?Sized>(&self, nodes: &[NodeView], rng: &mut R) -> Vec<String> {
+    pub(crate) fn pick<R: rand::Rng + ?Sized>(
+        &self,
+        nodes: &[NodeView],
+        rng: &mut R,
+    ) -> Vec<String> {
         use rand::seq::{IndexedRandom, SliceRandom};
         let replicas: Vec<String> = nodes
             .iter()
@@ -183,13 +188,13 @@ impl KillTarget {
 
 impl RedisKill {
     /// No kill.
-    pub const NEVER: RedisKill = RedisKill {
+    pub(crate) const NEVER: RedisKill = RedisKill {
         target: KillTarget::Primary,
         when: KillWhen::Never,
     };
 
     /// The server / primary, `when`.
-    pub fn primary(when: KillWhen) -> RedisKill {
+    pub(crate) fn primary(when: KillWhen) -> RedisKill {
         RedisKill {
             target: KillTarget::Primary,
             when,
@@ -197,7 +202,7 @@ impl RedisKill {
     }
 
     /// True when nothing is ever killed.
-    pub fn is_never(&self) -> bool {
+    pub(crate) fn is_never(&self) -> bool {
         self.when == KillWhen::Never
     }
 }
@@ -215,12 +220,12 @@ impl serde::Serialize for RedisKill {
 }
 
 /// The shortest period of `every:MS` (a restart itself takes a while).
-pub const MIN_KILL_PERIOD_MS: u64 = 100;
+pub(crate) const MIN_KILL_PERIOD_MS: u64 = 100;
 /// Most kills of one `every:MS` schedule of a run without a deadline: a
 /// period too short for any snapshot to land would otherwise roll the job
 /// back forever. With `deadline_s` the kills go on until the deadline and
 /// such a run is recorded as not finished.
-pub const MAX_PERIODIC_KILLS: u64 = 10;
+pub(crate) const MAX_PERIODIC_KILLS: u64 = 10;
 
 const USAGE: &str = "write [TARGET:]WHEN with WHEN none, after-enqueue, at:MS, every:MS, at:P% (when P% of the units are acknowledged), every:P% or before-read, and TARGET primary (the default), replica, random-replica, replicas=N, any or a node name such as replica-2, sentinel-1 or node-3 (e.g. every:1000, replica:at:500, replica:at:50%)";
 
@@ -354,7 +359,7 @@ impl fmt::Display for RedisKill {
 
 /// What the client should do to the server now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RedisAction {
+pub(crate) enum RedisAction {
     /// Nothing.
     Wait,
     /// Kill it (SIGKILL).
@@ -367,8 +372,7 @@ pub enum RedisAction {
 /// progress-relative forms) while the workers run, each followed by a
 /// restart after `down`; when each is due is the [`FaultClock`]'s to say.
 #[derive(Debug, Clone)]
-pub struct KillSchedule {
-    plan: KillWhen,
+pub(crate) struct KillSchedule {
     /// The scheduled kills (`None`: the plan schedules none while the workers run).
     clock: Option<FaultClock>,
     down: Duration,
@@ -382,10 +386,9 @@ pub struct KillSchedule {
 impl KillSchedule {
     /// A schedule that starts counting now (periodic kills capped at
     /// [`MAX_PERIODIC_KILLS`]).
-    pub fn new(plan: KillWhen, down: Duration) -> KillSchedule {
+    pub(crate) fn new(plan: KillWhen, down: Duration) -> KillSchedule {
         let started = Instant::now();
         KillSchedule {
-            plan,
             clock: plan.fault_time().map(|time| {
                 FaultClock::starting_at(time, started).capped(Some(MAX_PERIODIC_KILLS))
             }),
@@ -398,13 +401,13 @@ impl KillSchedule {
 
     /// The same schedule with no limit on periodic kills (for runs that a
     /// deadline bounds).
-    pub fn uncapped(mut self) -> KillSchedule {
+    pub(crate) fn uncapped(mut self) -> KillSchedule {
         self.clock = self.clock.map(|clock| clock.capped(None));
         self
     }
 
     /// True when a periodic schedule stopped because it reached its cap.
-    pub fn reached_cap(&self) -> bool {
+    pub(crate) fn reached_cap(&self) -> bool {
         self.clock
             .as_ref()
             .is_some_and(|clock| clock.time().is_periodic() && clock.reached_cap())
@@ -412,19 +415,19 @@ impl KillSchedule {
 
     /// True when the next kill waits on the job's progress: pass it to
     /// [`KillSchedule::due`] (read from Redis) while this holds.
-    pub fn wants_progress(&self) -> bool {
+    pub(crate) fn wants_progress(&self) -> bool {
         self.down_since.is_none() && self.clock.as_ref().is_some_and(FaultClock::wants_progress)
     }
 
     /// Kills so far.
-    pub fn kills(&self) -> u64 {
+    pub(crate) fn kills(&self) -> u64 {
         self.kills
     }
 
     /// What is due at `now`, with the job's `progress` when it is known
     /// (progress-relative kills wait while it is not). Call
     /// [`KillSchedule::killed`] / [`KillSchedule::restarted`] after doing it.
-    pub fn due(&self, now: Instant, progress: Option<JobProgress>) -> RedisAction {
+    pub(crate) fn due(&self, now: Instant, progress: Option<JobProgress>) -> RedisAction {
         if let Some(since) = self.down_since {
             return if now >= since + self.down {
                 RedisAction::Restart
@@ -439,7 +442,7 @@ impl KillSchedule {
     }
 
     /// Records a kill at `now`.
-    pub fn killed(&mut self, now: Instant) {
+    pub(crate) fn killed(&mut self, now: Instant) {
         self.down_since = Some(now);
         self.kills += 1;
         if let Some(clock) = &mut self.clock {
@@ -448,18 +451,13 @@ impl KillSchedule {
     }
 
     /// Records that the server is back.
-    pub fn restarted(&mut self) {
+    pub(crate) fn restarted(&mut self) {
         self.down_since = None;
     }
 
     /// True while the server is down on purpose.
-    pub fn is_down(&self) -> bool {
+    pub(crate) fn is_down(&self) -> bool {
         self.down_since.is_some()
-    }
-
-    /// The plan this schedule follows.
-    pub fn plan(&self) -> KillWhen {
-        self.plan
     }
 }
 

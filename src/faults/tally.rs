@@ -16,7 +16,7 @@ use super::RedisKill;
 
 /// A kind of scheduled fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum FaultKind {
+pub(crate) enum FaultKind {
     /// kill -9 of a node of the managed topology (`redis_kill`; one kill
     /// of `replicas=2` counts once).
     RedisKill,
@@ -31,7 +31,7 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// Every kind, in the order they are written.
-    pub const ALL: [FaultKind; 4] = [
+    pub(crate) const ALL: [FaultKind; 4] = [
         FaultKind::RedisKill,
         FaultKind::WorkerKill,
         FaultKind::Crash,
@@ -39,7 +39,7 @@ impl FaultKind {
     ];
 
     /// The name in the CSV.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             FaultKind::RedisKill => "redis_kill",
             FaultKind::WorkerKill => "worker_kill",
@@ -65,7 +65,7 @@ impl FaultTally {
     /// worker kill when any is scheduled, one crash per crash entry, one
     /// cut per partition. `managed`: the harness runs the servers (nothing
     /// is killed in an external Redis).
-    pub fn planned(
+    pub(crate) fn planned(
         redis_kill: &RedisKill,
         managed: bool,
         worker_kill: Option<super::FaultTime>,
@@ -85,23 +85,23 @@ impl FaultTally {
     }
 
     /// Adds `n` faults of `kind`.
-    pub fn add(&mut self, kind: FaultKind, n: u64) {
+    pub(crate) fn add(&mut self, kind: FaultKind, n: u64) {
         self.counts[kind.index()] += n;
     }
 
     /// Faults of `kind`.
-    pub fn get(&self, kind: FaultKind) -> u64 {
+    pub(crate) fn get(&self, kind: FaultKind) -> u64 {
         self.counts[kind.index()]
     }
 
     /// True when nothing is counted.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.counts.iter().all(|n| *n == 0)
     }
 
     /// The planned kinds (`self`) that fired fewer times than planned,
     /// with the counts planned and fired.
-    pub fn unfired(&self, fired: &FaultTally) -> Vec<(FaultKind, u64, u64)> {
+    pub(crate) fn unfired(&self, fired: &FaultTally) -> Vec<(FaultKind, u64, u64)> {
         FaultKind::ALL
             .into_iter()
             .filter(|k| fired.get(*k) < self.get(*k))

@@ -69,7 +69,7 @@ impl fmt::Display for SlowWorker {
 
 /// How a process was (or would be) slowed down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum ThrottleMethod {
+pub(crate) enum ThrottleMethod {
     /// A cgroup v1 `cpu` controller (CFS quota).
     #[serde(rename = "cgroup-v1")]
     CgroupV1,
@@ -86,7 +86,7 @@ pub enum ThrottleMethod {
 
 impl ThrottleMethod {
     /// The name printed and written to CSV files.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             ThrottleMethod::CgroupV1 => "cgroup-v1",
             ThrottleMethod::CgroupV2 => "cgroup-v2",
@@ -120,35 +120,37 @@ pub enum ThrottleError {
 
 /// Picks the throttling method once and applies it to processes.
 #[derive(Debug, Clone, Copy)]
-pub struct Throttler {
+pub(crate) struct Throttler {
     preferred: ThrottleMethod,
 }
 
 impl Throttler {
     /// The best method this machine allows: a writable cgroup `cpu`
     /// controller (v2 unified or v1), else SIGSTOP/SIGCONT.
-    pub fn detect() -> Throttler {
+    pub(crate) fn detect() -> Throttler {
         Throttler {
             preferred: detect_cgroup().unwrap_or(ThrottleMethod::Sigstop),
         }
     }
 
     /// A throttler that always uses the SIGSTOP/SIGCONT duty cycle.
-    pub fn sigstop_only() -> Throttler {
+    #[cfg(test)]
+    pub(crate) fn sigstop_only() -> Throttler {
         Throttler {
             preferred: ThrottleMethod::Sigstop,
         }
     }
 
     /// The method [`Throttler::throttle`] tries first.
-    pub fn preferred(&self) -> ThrottleMethod {
+    #[cfg(test)]
+    pub(crate) fn preferred(&self) -> ThrottleMethod {
         self.preferred
     }
 
     /// Limits process `pid` to `cpu_fraction` of one CPU until the returned
     /// guard drops. `label` goes into the cgroup's name. When the cgroup
     /// cannot be set up the duty cycle is used instead; a note says why.
-    pub fn throttle(
+    pub(crate) fn throttle(
         &self,
         pid: u32,
         cpu_fraction: f64,
@@ -189,7 +191,7 @@ impl Throttler {
 /// Drop it before the process is reaped: a duty cycle must not signal a
 /// recycled process id.
 #[derive(Debug)]
-pub struct Throttle {
+pub(crate) struct Throttle {
     method: ThrottleMethod,
     /// Deleted on drop.
     _cgroup: Option<CgroupGuard>,
@@ -199,7 +201,7 @@ pub struct Throttle {
 
 impl Throttle {
     /// The method actually in use.
-    pub fn method(&self) -> ThrottleMethod {
+    pub(crate) fn method(&self) -> ThrottleMethod {
         self.method
     }
 }

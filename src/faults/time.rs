@@ -26,7 +26,7 @@ pub enum FaultTime {
 
 /// When the next firing of a [`FaultTime`] is due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Due {
+pub(crate) enum Due {
     /// This many milliseconds after the workers start.
     Ms(u64),
     /// When this share of the units is acknowledged.
@@ -34,22 +34,23 @@ pub enum Due {
 }
 
 /// The forms a fault time is written in, for messages.
-pub const FAULT_TIME_FORMS: &str = "at:MS or every:MS (milliseconds after the workers start), at:P% or every:P% (when P% of the units are acknowledged), e.g. at:500, every:1000, at:50%, every:25%";
+pub(crate) const FAULT_TIME_FORMS: &str = "at:MS or every:MS (milliseconds after the workers start), at:P% or every:P% (when P% of the units are acknowledged), e.g. at:500, every:1000, at:50%, every:25%";
 
 impl FaultTime {
     /// True for the forms that follow the job's progress (`at:P%`, `every:P%`).
-    pub fn follows_progress(self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn follows_progress(self) -> bool {
         matches!(self, FaultTime::AtProgress(_) | FaultTime::EveryProgress(_))
     }
 
     /// True for the forms that fire more than once (`every:..`).
-    pub fn is_periodic(self) -> bool {
+    pub(crate) fn is_periodic(self) -> bool {
         matches!(self, FaultTime::Every(_) | FaultTime::EveryProgress(_))
     }
 
     /// Milliseconds after the workers start when the first firing is due,
     /// for the time-based forms.
-    pub fn first_due_ms(self) -> Option<u64> {
+    pub(crate) fn first_due_ms(self) -> Option<u64> {
         match self {
             FaultTime::At(ms) | FaultTime::Every(ms) => Some(ms),
             _ => None,
@@ -58,7 +59,7 @@ impl FaultTime {
 
     /// When firing number `n` (from 0) is due; `None` when there is none
     /// (`at:..` fires once; `every:P%` stops below 100%).
-    pub fn nth(self, n: u64) -> Option<Due> {
+    pub(crate) fn nth(self, n: u64) -> Option<Due> {
         match self {
             FaultTime::At(ms) => (n == 0).then_some(Due::Ms(ms)),
             FaultTime::Every(period) => Some(Due::Ms(period.saturating_mul(n.saturating_add(1)))),
@@ -132,7 +133,7 @@ impl serde::Serialize for FaultTime {
 /// (for the progress forms) the job's progress, it says whether the next
 /// firing is due; [`FaultClock::fired`] counts it.
 #[derive(Debug, Clone)]
-pub struct FaultClock {
+pub(crate) struct FaultClock {
     time: FaultTime,
     started: Instant,
     fired: u64,
@@ -142,12 +143,12 @@ pub struct FaultClock {
 
 impl FaultClock {
     /// A clock that starts counting now, with no limit on firings.
-    pub fn new(time: FaultTime) -> FaultClock {
+    pub(crate) fn new(time: FaultTime) -> FaultClock {
         FaultClock::starting_at(time, Instant::now())
     }
 
     /// A clock that started at `started`.
-    pub fn starting_at(time: FaultTime, started: Instant) -> FaultClock {
+    pub(crate) fn starting_at(time: FaultTime, started: Instant) -> FaultClock {
         FaultClock {
             time,
             started,
@@ -157,28 +158,18 @@ impl FaultClock {
     }
 
     /// The same clock firing at most `cap` times (`None`: no limit).
-    pub fn capped(mut self, cap: Option<u64>) -> FaultClock {
+    pub(crate) fn capped(mut self, cap: Option<u64>) -> FaultClock {
         self.cap = cap;
         self
     }
 
-    /// When the clock started.
-    pub fn started(&self) -> Instant {
-        self.started
-    }
-
     /// The fault time it follows.
-    pub fn time(&self) -> FaultTime {
+    pub(crate) fn time(&self) -> FaultTime {
         self.time
     }
 
-    /// Firings so far.
-    pub fn fired_count(&self) -> u64 {
-        self.fired
-    }
-
     /// True when it stopped because it reached its cap.
-    pub fn reached_cap(&self) -> bool {
+    pub(crate) fn reached_cap(&self) -> bool {
         self.cap.is_some_and(|cap| self.fired >= cap)
     }
 
@@ -192,13 +183,13 @@ impl FaultClock {
 
     /// True when the next firing waits on the job's progress: pass it to
     /// [`FaultClock::due`] (read from Redis) while this holds.
-    pub fn wants_progress(&self) -> bool {
+    pub(crate) fn wants_progress(&self) -> bool {
         matches!(self.next(), Some(Due::Share(_)))
     }
 
     /// True when the next firing is due at `now` with the job's `progress`
     /// when it is known (a progress-relative firing waits while it is not).
-    pub fn due(&self, now: Instant, progress: Option<JobProgress>) -> bool {
+    pub(crate) fn due(&self, now: Instant, progress: Option<JobProgress>) -> bool {
         match (self.next(), progress) {
             (Some(Due::Ms(ms)), _) => now >= self.started + Duration::from_millis(ms),
             (Some(Due::Share(share)), Some(progress)) => progress.reached(share),
@@ -207,7 +198,7 @@ impl FaultClock {
     }
 
     /// Records a firing.
-    pub fn fired(&mut self) {
+    pub(crate) fn fired(&mut self) {
         self.fired += 1;
     }
 }

@@ -14,15 +14,15 @@ pub struct WorkerKill(pub Option<FaultTime>);
 
 impl WorkerKill {
     /// No worker kill.
-    pub const NEVER: WorkerKill = WorkerKill(None);
+    pub(crate) const NEVER: WorkerKill = WorkerKill(None);
 
     /// The older form: every `ms` milliseconds (0: never).
-    pub fn every_ms(ms: u64) -> WorkerKill {
+    pub(crate) fn every_ms(ms: u64) -> WorkerKill {
         WorkerKill((ms > 0).then_some(FaultTime::Every(ms)))
     }
 
     /// True when no worker is ever killed.
-    pub fn is_never(&self) -> bool {
+    pub(crate) fn is_never(&self) -> bool {
         self.0.is_none()
     }
 }

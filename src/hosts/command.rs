@@ -5,7 +5,7 @@ use std::process::Command;
 
 /// Why the emulated hosts could not be made or changed.
 #[derive(Debug, thiserror::Error)]
-pub enum HostsError {
+pub(crate) enum HostsError {
     /// A program is not installed.
     #[error(
         "emulated hosts need `{0}` (package iproute2): run scripts/ensure-deps.sh or `apt-get install -y iproute2`"
@@ -36,7 +36,7 @@ pub enum HostsError {
 }
 
 /// Fails unless running as root with `ip` and `tc` installed.
-pub fn require_tools() -> Result<(), HostsError> {
+pub(crate) fn require_tools() -> Result<(), HostsError> {
     for tool in ["ip", "tc"] {
         let found = Command::new(tool)
             .arg("-V")
@@ -54,7 +54,7 @@ pub fn require_tools() -> Result<(), HostsError> {
 }
 
 /// Runs `program args`, returning its stdout.
-pub fn output(program: &str, args: &[&str]) -> Result<String, HostsError> {
+pub(crate) fn output(program: &str, args: &[&str]) -> Result<String, HostsError> {
     let command = format!("{program} {}", args.join(" "));
     let out = Command::new(program)
         .args(args)
@@ -73,6 +73,6 @@ pub fn output(program: &str, args: &[&str]) -> Result<String, HostsError> {
 }
 
 /// Runs `ip args`.
-pub fn ip(args: &[&str]) -> Result<(), HostsError> {
+pub(crate) fn ip(args: &[&str]) -> Result<(), HostsError> {
     output("ip", args).map(drop)
 }

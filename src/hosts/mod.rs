@@ -28,11 +28,11 @@ mod partition;
 mod shape;
 mod shaper;
 
-pub use command::{HostsError, require_tools};
-pub use netns::in_namespace;
-pub use partition::Partition;
-pub use shape::LinkShape;
-pub use shaper::{DelayProxy, Shaper, ShaperKind};
+pub(crate) use command::{HostsError, require_tools};
+pub(crate) use netns::in_namespace;
+pub(crate) use partition::Partition;
+pub(crate) use shape::LinkShape;
+pub(crate) use shaper::{Shaper, ShaperKind};
 
 use std::net::Ipv4Addr;
 
@@ -40,7 +40,7 @@ use command::ip;
 
 /// The emulated hosts of one run; dropping it tears everything down.
 #[derive(Debug)]
-pub struct EmulatedHosts {
+pub(crate) struct EmulatedHosts {
     prefix: String,
     subnet: u8,
     hosts: u32,
@@ -59,7 +59,7 @@ enum Created {
 impl EmulatedHosts {
     /// Creates `hosts` namespaces and Redis's, linked to a bridge (links
     /// unshaped: see [`Shaper::start`]).
-    pub fn create(hosts: u32) -> Result<EmulatedHosts, HostsError> {
+    pub(crate) fn create(hosts: u32) -> Result<EmulatedHosts, HostsError> {
         require_tools()?;
         if hosts == 0 || hosts > 200 {
             return Err(HostsError::BadOptions(format!(
@@ -114,17 +114,17 @@ impl EmulatedHosts {
     }
 
     /// The per-run prefix every object's name starts with.
-    pub fn prefix(&self) -> &str {
+    pub(crate) fn prefix(&self) -> &str {
         &self.prefix
     }
 
     /// The number of hosts.
-    pub fn hosts(&self) -> u32 {
+    pub(crate) fn hosts(&self) -> u32 {
         self.hosts
     }
 
     /// The namespace of host `host` (1-based); 0 is Redis's namespace.
-    pub fn namespace(&self, host: u32) -> String {
+    pub(crate) fn namespace(&self, host: u32) -> String {
         if host == 0 {
             format!("{}-redis", self.prefix)
         } else {
@@ -133,28 +133,28 @@ impl EmulatedHosts {
     }
 
     /// The namespace Redis runs in.
-    pub fn redis_namespace(&self) -> String {
+    pub(crate) fn redis_namespace(&self) -> String {
         self.namespace(0)
     }
 
     /// The address Redis listens on (inside its namespace).
-    pub fn redis_addr(&self) -> Ipv4Addr {
+    pub(crate) fn redis_addr(&self) -> Ipv4Addr {
         Ipv4Addr::new(10, 213, self.subnet, 1)
     }
 
     /// The bridge's own address, in the root namespace: reachable from
     /// every host (the delay proxy listens here).
-    pub fn bridge_addr(&self) -> Ipv4Addr {
+    pub(crate) fn bridge_addr(&self) -> Ipv4Addr {
         Ipv4Addr::new(10, 213, self.subnet, 254)
     }
 
     /// The address of host `host` (1-based).
-    pub fn host_addr(&self, host: u32) -> Ipv4Addr {
+    pub(crate) fn host_addr(&self, host: u32) -> Ipv4Addr {
         Ipv4Addr::new(10, 213, self.subnet, 10 + host as u8)
     }
 
     /// The command prefix that runs a program inside host `host`'s namespace.
-    pub fn exec_prefix(&self, host: u32) -> Vec<String> {
+    pub(crate) fn exec_prefix(&self, host: u32) -> Vec<String> {
         vec![
             "ip".into(),
             "netns".into(),
@@ -163,18 +163,8 @@ impl EmulatedHosts {
         ]
     }
 
-    /// Cuts host `host` off (its bridge port goes down): the partition fault.
-    pub fn cut(&self, host: u32) -> Result<(), HostsError> {
-        self.switch(host).cut()
-    }
-
-    /// Restores host `host`'s link after [`EmulatedHosts::cut`].
-    pub fn restore(&self, host: u32) -> Result<(), HostsError> {
-        self.switch(host).restore()
-    }
-
     /// Host `host`'s link switch, to cut and restore it from another thread.
-    pub fn switch(&self, host: u32) -> LinkSwitch {
+    pub(crate) fn switch(&self, host: u32) -> LinkSwitch {
         LinkSwitch {
             link: self.outer_link(host),
         }
@@ -185,12 +175,12 @@ impl EmulatedHosts {
     }
 
     /// Host `host`'s end of its veth pair on the bridge (root namespace).
-    pub fn outer_link(&self, host: u32) -> String {
+    pub(crate) fn outer_link(&self, host: u32) -> String {
         format!("{}h{host}o", self.prefix)
     }
 
     /// Host `host`'s end of its veth pair inside its namespace.
-    pub fn inner_link(&self, host: u32) -> String {
+    pub(crate) fn inner_link(&self, host: u32) -> String {
         format!("{}h{host}i", self.prefix)
     }
 
@@ -202,7 +192,7 @@ impl EmulatedHosts {
 
     /// The `ip` commands that delete everything created, newest first (for
     /// a process that must exit without dropping this, e.g. a second Ctrl-C).
-    pub fn teardown_commands(&self) -> Vec<Vec<String>> {
+    pub(crate) fn teardown_commands(&self) -> Vec<Vec<String>> {
         self.created
             .iter()
             .rev()
@@ -243,18 +233,18 @@ impl Drop for EmulatedHosts {
 /// Cuts and restores one host's link (its bridge port); `Send`, so a
 /// partition schedule can run on its own thread.
 #[derive(Debug, Clone)]
-pub struct LinkSwitch {
+pub(crate) struct LinkSwitch {
     link: String,
 }
 
 impl LinkSwitch {
     /// The link goes down: the host is cut off.
-    pub fn cut(&self) -> Result<(), HostsError> {
+    pub(crate) fn cut(&self) -> Result<(), HostsError> {
         ip(&["link", "set", &self.link, "down"])
     }
 
     /// The link comes back up.
-    pub fn restore(&self) -> Result<(), HostsError> {
+    pub(crate) fn restore(&self) -> Result<(), HostsError> {
         ip(&["link", "set", &self.link, "up"])
     }
 }

@@ -9,7 +9,7 @@ use super::HostsError;
 
 /// Runs `work` on a new thread inside network namespace `ns` (a name from
 /// `ip netns list`) and returns its result.
-pub fn in_namespace<T: Send + 'static>(
+pub(crate) fn in_namespace<T: Send + 'static>(
     ns: &str,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, HostsError> {

@@ -3,7 +3,7 @@
 
 /// How a host's link to Redis is shaped (zeros: not shaped).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct LinkShape {
+pub(crate) struct LinkShape {
     /// Round-trip time added, milliseconds (half on each direction).
     pub rtt_ms: f64,
     /// Jitter of the round trip, milliseconds (half on each direction).
@@ -17,7 +17,7 @@ pub struct LinkShape {
 
 impl LinkShape {
     /// True when nothing is shaped.
-    pub fn is_none(&self) -> bool {
+    pub(crate) fn is_none(&self) -> bool {
         self.rtt_ms == 0.0 && self.jitter_ms == 0.0 && self.loss_pct == 0.0 && self.rate_mbit == 0.0
     }
 }

@@ -22,7 +22,7 @@ pub struct InputMap {
 
 impl InputMap {
     /// The path of `path` (as queued) on this host.
-    pub fn path(&self, path: &Path) -> PathBuf {
+    pub(crate) fn path(&self, path: &Path) -> PathBuf {
         let absolute = self.client_dir.join(path);
         match &self.to_root {
             Some(to) => match absolute.strip_prefix(&self.from_root) {
@@ -35,7 +35,7 @@ impl InputMap {
     }
 
     /// `unit` with its path mapped to this host.
-    pub fn unit(&self, unit: &Unit) -> Unit {
+    pub(crate) fn unit(&self, unit: &Unit) -> Unit {
         Unit {
             path: self.path(&unit.path),
             ..unit.clone()

@@ -21,12 +21,12 @@ pub struct Unit {
 
 impl Unit {
     /// Bytes in the range.
-    pub fn bytes(&self) -> u64 {
+    pub(crate) fn bytes(&self) -> u64 {
         self.end - self.start
     }
 
     /// True when the unit is a whole file (it starts at byte 0).
-    pub fn is_file_start(&self) -> bool {
+    pub(crate) fn is_file_start(&self) -> bool {
         self.start == 0
     }
 }

@@ -24,15 +24,15 @@ use super::budget::{SCALE_LADDER, Second, human};
 
 /// The least median run of a timing experiment: shorter runs leave its
 /// effects within the noise of start-up and scheduling.
-pub const TIMING_MEDIAN_RUN_S: Second = 0.5;
+pub(crate) const TIMING_MEDIAN_RUN_S: Second = 0.5;
 /// The least median run of a fault experiment whose faults follow the job.
-pub const FAULT_MEDIAN_RUN_S: Second = 0.05;
+pub(crate) const FAULT_MEDIAN_RUN_S: Second = 0.05;
 /// A fault due at a time needs a median run this many times longer.
-pub const TIMED_FAULT_MARGIN: f64 = 2.0;
+pub(crate) const TIMED_FAULT_MARGIN: f64 = 2.0;
 
 /// What an experiment is for, as far as its scale goes.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Lesson {
+pub(crate) enum Lesson {
     /// Times and rates: needs runs long enough to clear the noise.
     Timing,
     /// Faults during the job; `latest_ms`: the latest first due time of a
@@ -46,7 +46,7 @@ pub enum Lesson {
 
 /// One experiment's estimates, per scale of [`SCALE_LADDER`] (same order).
 #[derive(Debug, Clone)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     /// The experiment.
     pub name: String,
     /// Timing or faults.
@@ -61,7 +61,7 @@ pub struct Candidate {
 
 /// The scale an experiment got, or why it is skipped.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Allotment {
+pub(crate) struct Allotment {
     /// The experiment.
     pub name: String,
     /// Its scale; `None`: skipped.
@@ -130,7 +130,7 @@ impl Candidate {
 }
 
 /// A scale for each candidate within `budget_s` (see the module doc).
-pub fn allot(candidates: &[Candidate], budget_s: Second) -> Vec<Allotment> {
+pub(crate) fn allot(candidates: &[Candidate], budget_s: Second) -> Vec<Allotment> {
     let order = ascending();
     // Per candidate: position in `order` (None: skipped), pinned, met the rule at its minimum.
     let mut at: Vec<Option<usize>> = Vec::new();

@@ -4,14 +4,14 @@
 //! estimates, so it is tested without running anything).
 
 /// A duration in seconds.
-pub type Second = f64;
+pub(crate) type Second = f64;
 
 /// The scales `--budget` chooses from, largest first.
-pub const SCALE_LADDER: &[f64] = &[1.0, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01];
+pub(crate) const SCALE_LADDER: &[f64] = &[1.0, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01];
 
 /// Parses a budget: a number with an optional unit `s`, `m`, `h`
 /// (seconds when none), e.g. `20m`, `90s`, `1.5h`, `600`.
-pub fn parse_budget(text: &str) -> Result<Second, String> {
+pub(crate) fn parse_budget(text: &str) -> Result<Second, String> {
     let text = text.trim();
     let (number, unit_s) = match text.char_indices().last() {
         Some((i, 's')) => (&text[..i], 1.0),
@@ -28,7 +28,7 @@ pub fn parse_budget(text: &str) -> Result<Second, String> {
 }
 
 /// A duration for people: `42 s`, `3.5 min`, `1.2 h`.
-pub fn human(seconds: Second) -> String {
+pub(crate) fn human(seconds: Second) -> String {
     let seconds = if seconds > 0.0 { seconds } else { 0.0 };
     if seconds < 90.0 {
         format!("{seconds:.0} s")
@@ -41,7 +41,7 @@ pub fn human(seconds: Second) -> String {
 
 /// The scale `--budget` picked.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ScaleChoice {
+pub(crate) struct ScaleChoice {
     /// The scale.
     pub scale: f64,
     /// Its estimated total.
@@ -58,7 +58,7 @@ pub struct ScaleChoice {
 /// stopped before its end (Ctrl-C): it is resumed when what is left of it
 /// fits, even if a larger scale would too, so one lab's rows are never
 /// split over two scales.
-pub fn choose_scale(
+pub(crate) fn choose_scale(
     totals: &[(f64, Second)],
     budget_s: Second,
     unfinished: Option<f64>,

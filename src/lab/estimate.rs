@@ -21,11 +21,11 @@ use crate::experiment::{Experiment, RunOptions, csv_path, run_experiment_with_pr
 use crate::results::{RunRow, median_min_max, read_rows};
 
 /// The tiny scales a calibration runs every parameter set at, once each.
-pub const CALIBRATION_SCALES: &[f64] = &[0.01, 0.03];
+pub(crate) const CALIBRATION_SCALES: &[f64] = &[0.01, 0.03];
 
 /// The time of one run of a parameter set as a function of scale.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RunCost {
+pub(crate) struct RunCost {
     /// (scale, median wall seconds) of the runs measured, by scale.
     pub points: Vec<(f64, Second)>,
 }
@@ -33,7 +33,7 @@ pub struct RunCost {
 impl RunCost {
     /// The estimated seconds of one run at `scale`; `None` when nothing
     /// was measured.
-    pub fn at(&self, scale: f64) -> Option<Second> {
+    pub(crate) fn at(&self, scale: f64) -> Option<Second> {
         match self.points.as_slice() {
             [] => None,
             [(s0, t0)] => Some(t0 * (scale / s0).max(1.0)),
@@ -57,7 +57,11 @@ impl RunCost {
 
 /// The results CSV of `planned` in `results_dir` and its calibration CSV
 /// in `calibration_dir`.
-pub fn cost_sources(planned: &Planned, results_dir: &Path, calibration_dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn cost_sources(
+    planned: &Planned,
+    results_dir: &Path,
+    calibration_dir: &Path,
+) -> Vec<PathBuf> {
     vec![
         csv_path(results_dir, &planned.name),
         csv_path(calibration_dir, &planned.name),
@@ -66,7 +70,7 @@ pub fn cost_sources(planned: &Planned, results_dir: &Path, calibration_dir: &Pat
 
 /// The cost of each parameter set of `planned` (matrix order) from the
 /// rows of `csvs`; empty costs where none was measured.
-pub fn observe(planned: &Planned, csvs: &[PathBuf]) -> Result<Vec<RunCost>> {
+pub(crate) fn observe(planned: &Planned, csvs: &[PathBuf]) -> Result<Vec<RunCost>> {
     let mut rows: Vec<RunRow> = Vec::new();
     for csv in csvs {
         rows.extend(read_rows(csv)?);
@@ -114,7 +118,7 @@ pub fn observe(planned: &Planned, csvs: &[PathBuf]) -> Result<Vec<RunCost>> {
 /// What is left to run of an experiment at one scale: per parameter set,
 /// the estimated seconds of one run and the repetitions not yet in its CSV.
 #[derive(Debug, Clone)]
-pub struct Pending {
+pub(crate) struct Pending {
     /// Per parameter set: (seconds per run, repetitions already done, repetitions to run).
     pub sets: Vec<(Second, u32, u32)>,
     /// Warm-up runs per parameter set that still has repetitions to run.
@@ -123,7 +127,7 @@ pub struct Pending {
 
 impl Pending {
     /// The estimated seconds of everything left.
-    pub fn total_s(&self) -> Second {
+    pub(crate) fn total_s(&self) -> Second {
         self.sets
             .iter()
             .filter(|(_, _, todo)| *todo > 0)
@@ -134,7 +138,7 @@ impl Pending {
     /// The estimated seconds of each run position, in the order the runner
     /// advances a progress bar (per set: the runs already done, at 0, then
     /// the ones to run, the first carrying the warm-ups).
-    pub fn steps(&self) -> Vec<Second> {
+    pub(crate) fn steps(&self) -> Vec<Second> {
         let mut steps: Vec<Second> = Vec::new();
         for &(t, done, todo) in &self.sets {
             steps.extend(std::iter::repeat_n(0.0, done as usize));
@@ -153,7 +157,7 @@ impl Pending {
 
 /// `sums[i]` = the sum of `steps[i..]`, with one more 0 at the end: the
 /// seconds left from each position on.
-pub fn suffix_sums(steps: &[Second]) -> Vec<Second> {
+pub(crate) fn suffix_sums(steps: &[Second]) -> Vec<Second> {
     let mut sums = vec![0.0; steps.len() + 1];
     for i in (0..steps.len()).rev() {
         sums[i] = sums[i + 1] + steps[i];
@@ -164,7 +168,7 @@ pub fn suffix_sums(steps: &[Second]) -> Vec<Second> {
 /// The pending runs of `experiment` (validated at its scale) given the run
 /// ids already in its CSV and the costs of its parameter sets; a set
 /// without a cost gets the mean of the others. `None` when no set has one.
-pub fn pending(
+pub(crate) fn pending(
     experiment: &Experiment,
     costs: &[RunCost],
     done: &HashSet<String>,
@@ -195,14 +199,14 @@ pub fn pending(
 }
 
 /// The run ids already in a CSV.
-pub fn done_runs(csv: &Path) -> Result<HashSet<String>> {
+pub(crate) fn done_runs(csv: &Path) -> Result<HashSet<String>> {
     Ok(read_rows(csv)?.into_iter().map(|r| r.run_id).collect())
 }
 
 /// Runs every parameter set of `planned` once at each calibration scale
 /// (no warm-up), appending rows to its CSV in `options.out_dir`; runs
 /// already there are not run again.
-pub fn calibrate(planned: &Planned, options: &RunOptions, bar: &ProgressBar) -> Result<()> {
+pub(crate) fn calibrate(planned: &Planned, options: &RunOptions, bar: &ProgressBar) -> Result<()> {
     for &scale in CALIBRATION_SCALES {
         let mut experiment = planned.load(scale)?;
         experiment.repetitions = 1;
@@ -213,7 +217,7 @@ pub fn calibrate(planned: &Planned, options: &RunOptions, bar: &ProgressBar) -> 
 }
 
 /// Calibration runs of `planned`: one per parameter set and scale.
-pub fn calibration_runs(planned: &Planned) -> Result<usize> {
+pub(crate) fn calibration_runs(planned: &Planned) -> Result<usize> {
     let mut runs = 0;
     for &scale in CALIBRATION_SCALES {
         runs += planned.load(scale)?.runs.len();

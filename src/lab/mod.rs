@@ -29,11 +29,11 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
 
-pub use allot::{Allotment, Candidate, FAULT_MEDIAN_RUN_S, Lesson, TIMING_MEDIAN_RUN_S, allot};
-pub use budget::{SCALE_LADDER, ScaleChoice, Second, choose_scale, human, parse_budget};
-pub use estimate::{CALIBRATION_SCALES, Pending, RunCost};
-pub use plan::{LabId, Planned, plan};
-pub use requirements::skip_reason;
+pub(crate) use allot::{Candidate, Lesson, allot};
+pub(crate) use budget::{SCALE_LADDER, ScaleChoice, Second, choose_scale, human, parse_budget};
+pub(crate) use estimate::{CALIBRATION_SCALES, RunCost};
+pub(crate) use plan::{LabId, Planned, plan};
+pub(crate) use requirements::skip_reason;
 
 use crate::experiment::{Experiment, RunOptions, csv_path, run_experiment_with_progress};
 use crate::fsutil::write_atomically;
@@ -46,7 +46,7 @@ const BUDGET_HEADROOM: f64 = 0.85;
 
 /// How the lab picks its scale.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ScaleSetting {
+pub(crate) enum ScaleSetting {
     /// This scale.
     Fixed(f64),
     /// A scale of [`SCALE_LADDER`] per experiment within this many seconds
@@ -56,7 +56,7 @@ pub enum ScaleSetting {
 
 /// What `harness lab` does.
 #[derive(Debug, Clone)]
-pub struct LabOptions {
+pub(crate) struct LabOptions {
     /// Folder of the experiment files.
     pub experiments_dir: PathBuf,
     /// Labs to run (empty: all).
@@ -83,17 +83,17 @@ pub struct LabOptions {
 
 impl LabOptions {
     /// Where the results CSVs go.
-    pub fn results_dir(&self) -> PathBuf {
+    pub(crate) fn results_dir(&self) -> PathBuf {
         self.out_dir.join("results")
     }
 
     /// Where the PNGs go.
-    pub fn plots_dir(&self) -> PathBuf {
+    pub(crate) fn plots_dir(&self) -> PathBuf {
         self.out_dir.join("plots")
     }
 
     /// The Markdown report (the HTML one is beside it).
-    pub fn report_md(&self) -> PathBuf {
+    pub(crate) fn report_md(&self) -> PathBuf {
         self.out_dir.join("report.md")
     }
 
@@ -115,7 +115,7 @@ impl LabOptions {
 
 /// What a lab did.
 #[derive(Debug, Clone, Default)]
-pub struct LabSummary {
+pub(crate) struct LabSummary {
     /// The scale every experiment ran at (the largest, under a budget).
     pub scale: f64,
     /// Under a budget: the scale each experiment ran at.
@@ -152,7 +152,7 @@ pub struct LabSummary {
 
 impl LabSummary {
     /// One line: experiments run/skipped, runs, exact, unexpected wrong.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let mut line = format!(
             "lab: {} experiments run, {} skipped{}; {} runs: {} exact, {} expected-inexact, {} unexpected wrong",
             self.ran.len(),
@@ -188,14 +188,14 @@ impl LabSummary {
 
     /// Whether the lab succeeded: no experiment failed and every run
     /// expected to be exact was.
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.failed.is_empty() && self.unexpected_wrong.is_empty()
     }
 }
 
 /// Runs the lab. Notes (skips, the scale chosen and why) go to `log`;
 /// progress goes to stderr.
-pub fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSummary> {
+pub(crate) fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSummary> {
     let started = Instant::now();
     let planned = plan(&options.experiments_dir, &options.only)?;
     let mut summary = LabSummary {

@@ -24,7 +24,7 @@ pub struct LabId {
 impl LabId {
     /// The lab at the start of `text` (`Lab 1 Q1: ...`, `lab3`, `4.1`),
     /// case and spaces ignored; `None` when it names none.
-    pub fn parse(text: &str) -> Option<LabId> {
+    pub(crate) fn parse(text: &str) -> Option<LabId> {
         let lower = text.trim().to_ascii_lowercase();
         let rest = lower.strip_prefix("lab").unwrap_or(&lower).trim_start();
         let number: String = rest
@@ -42,7 +42,7 @@ impl LabId {
 
     /// Whether an experiment of lab `other` belongs to this one: `lab4`
     /// holds `lab4.1`; `lab4.1` holds only itself.
-    pub fn holds(&self, other: &LabId) -> bool {
+    pub(crate) fn holds(&self, other: &LabId) -> bool {
         self.major == other.major && (self.minor.is_none() || self.minor == other.minor)
     }
 }
@@ -58,7 +58,7 @@ impl fmt::Display for LabId {
 
 /// One experiment file of the lab.
 #[derive(Debug, Clone)]
-pub struct Planned {
+pub(crate) struct Planned {
     /// The file.
     pub path: PathBuf,
     /// Its name (the CSV's name).
@@ -71,7 +71,7 @@ pub struct Planned {
 
 impl Planned {
     /// The experiment validated at `scale`.
-    pub fn load(&self, scale: f64) -> Result<Experiment> {
+    pub(crate) fn load(&self, scale: f64) -> Result<Experiment> {
         Ok(load_experiment(&self.path, scale)?)
     }
 }
@@ -80,7 +80,7 @@ impl Planned {
 /// `lab` key, then the name; files without a lab last), keeping those of
 /// the labs in `only` when it is not empty. Every runnable file is
 /// validated here, so a broken one stops the lab before anything runs.
-pub fn plan(dir: &Path, only: &[LabId]) -> Result<Vec<Planned>> {
+pub(crate) fn plan(dir: &Path, only: &[LabId]) -> Result<Vec<Planned>> {
     let entries = std::fs::read_dir(dir).with_context(|| {
         format!(
             "cannot list the experiments folder {}: run from the repository root or pass --experiments DIR",

@@ -12,7 +12,7 @@ use super::budget::{Second, human};
 
 /// A bar of `runs` steps. `remaining[pos]`, when given, is the estimated
 /// seconds left from step `pos` on.
-pub fn lab_bar(runs: u64, started: Instant, remaining: Option<Vec<Second>>) -> ProgressBar {
+pub(crate) fn lab_bar(runs: u64, started: Instant, remaining: Option<Vec<Second>>) -> ProgressBar {
     let bar = ProgressBar::new(runs);
     let remaining = remaining.map(Arc::new);
     let style = ProgressStyle::with_template(
@@ -45,7 +45,7 @@ pub fn lab_bar(runs: u64, started: Instant, remaining: Option<Vec<Second>>) -> P
 }
 
 /// `h:mm:ss`.
-pub fn clock(duration: Duration) -> String {
+pub(crate) fn clock(duration: Duration) -> String {
     let s = duration.as_secs();
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }

@@ -13,7 +13,7 @@ use crate::servers::TopologySettings;
 /// when it can. Looks at every value of every run parameter (the `[fixed]`
 /// table and each `[matrix]` value), so an experiment is skipped when any
 /// of its runs cannot run.
-pub fn skip_reason(file: &ExperimentFile) -> Option<String> {
+pub(crate) fn skip_reason(file: &ExperimentFile) -> Option<String> {
     let tables = parameter_tables(file);
     tables
         .iter()

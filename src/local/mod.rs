@@ -13,12 +13,12 @@ use std::time::Instant;
 use crate::input::{InputError, Unit, count_unit};
 use crate::words::{Tally, Tokenizer, WordCounts};
 
-pub use processes::{LocalWorkerError, LocalWorkers, serve_local_worker};
-pub use threads::run_threads;
+pub(crate) use processes::{LocalWorkers, serve_local_worker};
+pub(crate) use threads::run_threads;
 
 /// What a local run produced.
 #[derive(Debug, Clone, Default)]
-pub struct LocalOutcome {
+pub(crate) struct LocalOutcome {
     /// The merged counts.
     pub counts: WordCounts,
     /// Bytes and words seen.
@@ -32,7 +32,7 @@ pub struct LocalOutcome {
 }
 
 /// Counts every unit in order on the calling thread.
-pub fn run_serial(units: &[Unit], tokenizer: Tokenizer) -> Result<LocalOutcome, InputError> {
+pub(crate) fn run_serial(units: &[Unit], tokenizer: Tokenizer) -> Result<LocalOutcome, InputError> {
     let started = Instant::now();
     let mut counts = WordCounts::new();
     let mut tally = Tally::default();
@@ -50,7 +50,7 @@ pub fn run_serial(units: &[Unit], tokenizer: Tokenizer) -> Result<LocalOutcome, 
 
 /// Orders units for dynamic scheduling: largest first (longest processing
 /// time first keeps the tail short), ties in input order.
-pub fn largest_first(units: &[Unit]) -> Vec<Unit> {
+pub(crate) fn largest_first(units: &[Unit]) -> Vec<Unit> {
     let mut ordered = units.to_vec();
     ordered.sort_by_key(|u| std::cmp::Reverse(u.bytes()));
     ordered

@@ -20,7 +20,7 @@ use crate::words::{SharedFile, TableSeeds, Tally, Tokenizer, WordCounts};
 
 /// Why a `processes` run failed.
 #[derive(Debug, thiserror::Error)]
-pub enum LocalWorkerError {
+pub(crate) enum LocalWorkerError {
     /// The worker process could not be started.
     #[error(
         "cannot start worker process {exe}: {source}; check that the harness binary is still there and executable"
@@ -120,13 +120,13 @@ fn spawn_worker(exe: &Path, tokenizer: Tokenizer) -> Result<WorkerChild, LocalWo
 /// Started worker processes, waiting for their units. Starting them before
 /// the inputs are planned lets them load meanwhile. Dropping them unused
 /// kills them.
-pub struct LocalWorkers {
+pub(crate) struct LocalWorkers {
     children: Vec<WorkerChild>,
 }
 
 impl LocalWorkers {
     /// Starts `workers` (at least 1) processes running `exe local-worker`.
-    pub fn spawn(
+    pub(crate) fn spawn(
         exe: &Path,
         tokenizer: Tokenizer,
         workers: usize,
@@ -139,7 +139,7 @@ impl LocalWorkers {
 
     /// Hands out `units` (largest first, two in flight per worker) and
     /// merges what the workers counted.
-    pub fn count(mut self, units: &[Unit]) -> Result<LocalOutcome, LocalWorkerError> {
+    pub(crate) fn count(mut self, units: &[Unit]) -> Result<LocalOutcome, LocalWorkerError> {
         let ordered = largest_first(units);
         let next = AtomicUsize::new(0);
         let seeds = TableSeeds::random();
@@ -245,7 +245,10 @@ fn reported(worker: usize, from_worker: &mut impl std::io::Read) -> LocalWorkerE
 ///
 /// `table_fd` is the descriptor of the shared-memory file the parent
 /// passed for the word table; without it the table is sent through stdout.
-pub fn serve_local_worker(tokenizer: Tokenizer, table_fd: Option<i32>) -> std::io::Result<()> {
+pub(crate) fn serve_local_worker(
+    tokenizer: Tokenizer,
+    table_fd: Option<i32>,
+) -> std::io::Result<()> {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut output = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());

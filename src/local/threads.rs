@@ -10,7 +10,7 @@ use crate::input::{InputError, Unit, count_unit};
 use crate::words::{TableSeeds, Tally, Tokenizer, WordCounts};
 
 /// Counts `units` with `workers` threads (at least 1).
-pub fn run_threads(
+pub(crate) fn run_threads(
     units: &[Unit],
     tokenizer: Tokenizer,
     workers: usize,

@@ -12,27 +12,27 @@ use crate::input::Unit;
 use crate::words::{TableSeeds, Tally};
 
 /// Worker finished a unit and wants the next.
-pub const DONE: u8 = b'D';
+pub(crate) const DONE: u8 = b'D';
 /// Worker sends its tally and counts; nothing follows.
-pub const RESULT: u8 = b'R';
+pub(crate) const RESULT: u8 = b'R';
 /// Worker failed; a length-prefixed message follows.
-pub const FAILED: u8 = b'E';
+pub(crate) const FAILED: u8 = b'E';
 const END_OF_UNITS: u32 = u32::MAX;
 
 /// Writes the seeds the worker's table must hash with.
-pub fn write_seeds<W: Write>(out: &mut W, seeds: TableSeeds) -> io::Result<()> {
+pub(crate) fn write_seeds<W: Write>(out: &mut W, seeds: TableSeeds) -> io::Result<()> {
     out.write_all(&seeds.to_bytes())
 }
 
 /// Reads the seeds sent by [`write_seeds`].
-pub fn read_seeds<R: Read>(input: &mut R) -> io::Result<TableSeeds> {
+pub(crate) fn read_seeds<R: Read>(input: &mut R) -> io::Result<TableSeeds> {
     let mut bytes = [0u8; 24];
     input.read_exact(&mut bytes)?;
     Ok(TableSeeds::from_bytes(bytes))
 }
 
 /// Writes one unit record.
-pub fn write_unit<W: Write>(out: &mut W, unit: &Unit) -> io::Result<()> {
+pub(crate) fn write_unit<W: Write>(out: &mut W, unit: &Unit) -> io::Result<()> {
     let path = unit.path.as_os_str().as_bytes();
     let len = u32::try_from(path.len())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path too long"))?;
@@ -44,7 +44,7 @@ pub fn write_unit<W: Write>(out: &mut W, unit: &Unit) -> io::Result<()> {
 }
 
 /// Writes the marker saying no more units will come.
-pub fn write_end<W: Write>(out: &mut W) -> io::Result<()> {
+pub(crate) fn write_end<W: Write>(out: &mut W) -> io::Result<()> {
     out.write_all(&0u64.to_le_bytes())?;
     out.write_all(&0u64.to_le_bytes())?;
     out.write_all(&END_OF_UNITS.to_le_bytes())?;
@@ -52,7 +52,7 @@ pub fn write_end<W: Write>(out: &mut W) -> io::Result<()> {
 }
 
 /// Reads the next unit, or `None` at the end marker.
-pub fn read_unit<R: BufRead>(input: &mut R) -> io::Result<Option<Unit>> {
+pub(crate) fn read_unit<R: BufRead>(input: &mut R) -> io::Result<Option<Unit>> {
     let start = read_u64(input)?;
     let end = read_u64(input)?;
     let len = read_u32(input)?;
@@ -66,13 +66,13 @@ pub fn read_unit<R: BufRead>(input: &mut R) -> io::Result<Option<Unit>> {
 }
 
 /// Writes a tally.
-pub fn write_tally<W: Write>(out: &mut W, tally: Tally) -> io::Result<()> {
+pub(crate) fn write_tally<W: Write>(out: &mut W, tally: Tally) -> io::Result<()> {
     out.write_all(&tally.bytes.to_le_bytes())?;
     out.write_all(&tally.words.to_le_bytes())
 }
 
 /// Reads a tally.
-pub fn read_tally<R: Read>(input: &mut R) -> io::Result<Tally> {
+pub(crate) fn read_tally<R: Read>(input: &mut R) -> io::Result<Tally> {
     Ok(Tally {
         bytes: read_u64(input)?,
         words: read_u64(input)?,
@@ -80,14 +80,14 @@ pub fn read_tally<R: Read>(input: &mut R) -> io::Result<Tally> {
 }
 
 /// Writes a length-prefixed message.
-pub fn write_message<W: Write>(out: &mut W, message: &str) -> io::Result<()> {
+pub(crate) fn write_message<W: Write>(out: &mut W, message: &str) -> io::Result<()> {
     out.write_all(&(message.len() as u32).to_le_bytes())?;
     out.write_all(message.as_bytes())?;
     out.flush()
 }
 
 /// Reads a length-prefixed message.
-pub fn read_message<R: Read>(input: &mut R) -> io::Result<String> {
+pub(crate) fn read_message<R: Read>(input: &mut R) -> io::Result<String> {
     let len = read_u32(input)?;
     let mut text = vec![0u8; len.min(1 << 20) as usize];
     input.read_exact(&mut text)?;
@@ -95,7 +95,7 @@ pub fn read_message<R: Read>(input: &mut R) -> io::Result<String> {
 }
 
 /// Reads one byte.
-pub fn read_byte<R: Read>(input: &mut R) -> io::Result<u8> {
+pub(crate) fn read_byte<R: Read>(input: &mut R) -> io::Result<u8> {
     let mut byte = [0u8; 1];
     input.read_exact(&mut byte)?;
     Ok(byte[0])

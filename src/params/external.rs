@@ -10,12 +10,13 @@ use crate::queue::{MergeTarget, QueueBackend};
 
 impl RedisParams {
     /// True when the run uses an external worker (`worker_cmd` set).
-    pub fn external_worker(&self) -> bool {
+    pub(crate) fn external_worker(&self) -> bool {
         !self.worker_cmd.trim().is_empty()
     }
 
     /// The implementation under test, for reports: `built-in` or the command.
-    pub fn implementation(&self) -> String {
+    #[cfg(test)]
+    pub(crate) fn implementation(&self) -> String {
         if self.external_worker() {
             self.worker_cmd.trim().to_owned()
         } else {
@@ -66,7 +67,7 @@ impl RedisParams {
     }
 
     /// Notes for parameters an external worker ignores (empty: none).
-    pub fn external_worker_notes(&self) -> Vec<String> {
+    pub(crate) fn external_worker_notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
         if self.external_worker() {
             if self.atomic {

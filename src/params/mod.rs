@@ -21,7 +21,7 @@
 mod external;
 mod value;
 
-pub use value::{ParamValue, Toml, YesNo};
+pub(crate) use value::{ParamValue, Toml, YesNo};
 
 use crate::faults::{RedisKill, SlowWorker, WorkerCrash};
 use crate::queue::MergeTarget;
@@ -32,8 +32,6 @@ use crate::servers::{
 
 /// Calls `$callback! { PREFIX... ENTRIES... }` with every `redis`-mode run
 /// parameter as `/// doc [clap attributes] name: Type = default,`.
-#[macro_export]
-#[doc(hidden)]
 macro_rules! redis_parameter_list {
     ($callback:ident ! { $($prefix:tt)* }) => {
         $callback! {
@@ -170,8 +168,6 @@ macro_rules! redis_parameter_list {
 }
 
 /// Expands the list into [`RedisParams`] and its methods.
-#[macro_export]
-#[doc(hidden)]
 macro_rules! define_redis_params {
     ($($(#[doc = $doc:literal])* [$($arg:tt)*] $name:ident : $ty:ty = $default:expr,)*) => {
         /// The `redis`-mode run parameters, typed and (after
@@ -190,10 +186,10 @@ macro_rules! define_redis_params {
 
         impl RedisParams {
             /// Every parameter's name, in declaration order.
-            pub const NAMES: &'static [&'static str] = &[$(stringify!($name)),*];
+            pub(crate) const NAMES: &'static [&'static str] = &[$(stringify!($name)),*];
 
             /// The value of parameter `name` as text (`None`: no such parameter).
-            pub fn text_of(&self, name: &str) -> Option<String> {
+            pub(crate) fn text_of(&self, name: &str) -> Option<String> {
                 match name {
                     $(stringify!($name) => Some(ParamValue::text(&self.$name)),)*
                     _ => None,
@@ -202,7 +198,7 @@ macro_rules! define_redis_params {
 
             /// `text` as parameter `name` writes it (`0:mid-commit` ->
             /// `0:mid-commit:1`); text that does not parse is kept as it is.
-            pub fn normalize(name: &str, text: &str) -> Option<String> {
+            pub(crate) fn normalize(name: &str, text: &str) -> Option<String> {
                 match name {
                     $(stringify!($name) => Some(
                         <$ty as ParamValue>::parse_text(text)
@@ -215,7 +211,7 @@ macro_rules! define_redis_params {
 
             /// The `harness count` arguments that set every parameter not
             /// at its default (the flags clap derives from the same list).
-            pub fn command_line(&self) -> Vec<String> {
+            pub(crate) fn command_line(&self) -> Vec<String> {
                 let defaults = RedisParams::default();
                 let mut args = Vec::new();
                 $(if self.$name != defaults.$name {
@@ -225,7 +221,7 @@ macro_rules! define_redis_params {
             }
 
             /// Names of the parameters not at their defaults.
-            pub fn changed(&self) -> Vec<&'static str> {
+            pub(crate) fn changed(&self) -> Vec<&'static str> {
                 let defaults = RedisParams::default();
                 let mut names = Vec::new();
                 $(if self.$name != defaults.$name { names.push(stringify!($name)); })*
@@ -251,6 +247,8 @@ macro_rules! define_redis_params {
 }
 
 redis_parameter_list!(define_redis_params! {});
+/// The list, for the experiment schema's parameter table.
+pub(crate) use redis_parameter_list;
 
 /// Parameters written into run keys even at their defaults (they were from
 /// the start; keeping them keeps old keys valid).
@@ -258,18 +256,18 @@ const ALWAYS_IN_KEY: &[&str] = &["per_word", "slow"];
 
 /// The most units one combined commit may hold (the Function acknowledges
 /// them in one `XACK`).
-pub const MAX_COMMIT_UNITS: u32 = 1000;
+pub(crate) const MAX_COMMIT_UNITS: u32 = 1000;
 
 /// The command-line flag of parameter `name` (`autoclaim_ms` -> `--autoclaim-ms`),
 /// as clap derives it.
-pub fn flag_of(name: &str) -> String {
+pub(crate) fn flag_of(name: &str) -> String {
     format!("--{}", name.replace('_', "-"))
 }
 
 /// A parameter value that cannot run; `key` names the parameter.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{key}: {message}")]
-pub struct ParamError {
+pub(crate) struct ParamError {
     /// The parameter (TOML key; the flag is `--` + key with `-` for `_`).
     pub key: &'static str,
     /// What is wrong and what to do.
@@ -285,14 +283,14 @@ impl ParamError {
     }
 
     /// The parameter as a command-line flag (`--autoclaim-ms`).
-    pub fn flag(&self) -> String {
+    pub(crate) fn flag(&self) -> String {
         flag_of(self.key)
     }
 }
 
 /// Where the parameters will run, for [`RedisParams::validate`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunContext<'a> {
+pub(crate) struct RunContext<'a> {
     /// The mode's name; the parameters apply to `redis` only.
     pub mode: &'a str,
     /// Worker processes.
@@ -350,23 +348,23 @@ fn check_workers<T: ForWorker>(
 
 impl RedisParams {
     /// The commit path the `atomic` and `per_word` settings ask for.
-    pub fn commit(&self) -> crate::queue::CommitPath {
+    pub(crate) fn commit(&self) -> crate::queue::CommitPath {
         crate::queue::CommitPath::from_flags(self.atomic, self.per_word)
     }
 
     /// The `deadline_s` as a duration (`None`: no deadline).
-    pub fn deadline(&self) -> Option<std::time::Duration> {
+    pub(crate) fn deadline(&self) -> Option<std::time::Duration> {
         (self.deadline_s > 0.0).then(|| std::time::Duration::from_secs_f64(self.deadline_s))
     }
 
     /// The rules of the topology these parameters ask for (`external`:
     /// a server given by URL).
-    pub fn rules(&self, external: bool) -> &'static dyn Rules {
+    pub(crate) fn rules(&self, external: bool) -> &'static dyn Rules {
         topology_rules(self.topology, self.snapshot_s, external)
     }
 
     /// The topology settings, as the topology's rules read them.
-    pub fn topology_settings<'a>(
+    pub(crate) fn topology_settings<'a>(
         &'a self,
         changed: &'a [&'static str],
         url: &'a str,
@@ -383,7 +381,7 @@ impl RedisParams {
     }
 
     /// The topology to start (`url`: an external server, nothing started).
-    pub fn topology_spec(&self, url: Option<&str>) -> TopologySpec {
+    pub(crate) fn topology_spec(&self, url: Option<&str>) -> TopologySpec {
         let changed = self.changed();
         self.rules(url.is_some())
             .spec(&self.topology_settings(&changed, url.unwrap_or("")))
@@ -391,20 +389,20 @@ impl RedisParams {
 
     /// The topology's name as runs record it (`snapshot` when a single
     /// server snapshots).
-    pub fn topology_name(&self) -> &'static str {
+    pub(crate) fn topology_name(&self) -> &'static str {
         self.rules(false).name()
     }
 
     /// When the harness kills a worker: `worker_kill`, or the older
     /// `kill_every_ms` (every that many ms); `None`: never.
-    pub fn worker_kill(&self) -> Option<crate::faults::FaultTime> {
+    pub(crate) fn worker_kill(&self) -> Option<crate::faults::FaultTime> {
         self.worker_kill
             .0
             .or(crate::faults::WorkerKill::every_ms(self.kill_every_ms).0)
     }
 
     /// The link shape of the emulated hosts.
-    pub fn link_shape(&self) -> crate::hosts::LinkShape {
+    pub(crate) fn link_shape(&self) -> crate::hosts::LinkShape {
         crate::hosts::LinkShape {
             rtt_ms: self.rtt_ms,
             jitter_ms: self.jitter_ms,
@@ -508,7 +506,7 @@ impl RedisParams {
 
     /// Checks the parameters against where they run: the one validation
     /// that `harness count` and `harness run` share.
-    pub fn validate(&self, run: RunContext<'_>) -> Result<(), ParamError> {
+    pub(crate) fn validate(&self, run: RunContext<'_>) -> Result<(), ParamError> {
         if run.mode != "redis"
             && let Some(key) = self.changed().first()
         {

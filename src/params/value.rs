@@ -9,7 +9,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer};
 
 /// A type a run parameter can have.
-pub trait ParamValue: Sized + Clone + PartialEq {
+pub(crate) trait ParamValue: Sized + Clone + PartialEq {
     /// Parses the text form (`true`, `500`, `0:mid-commit;1:after-read:2`).
     fn parse_text(text: &str) -> Result<Self, String>;
     /// The text form, as written in CSV cells and run descriptions.
@@ -172,7 +172,7 @@ where
 /// A parameter value read from TOML through [`ParamValue::from_toml`]
 /// (the tables of `[fixed]` and `[matrix]` hold these).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Toml<T>(pub T);
+pub(crate) struct Toml<T>(pub T);
 
 impl<'de, T: ParamValue> Deserialize<'de> for Toml<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -24,7 +24,7 @@ pub(crate) struct Ticked {
 
 impl Ticked {
     /// Coordinate `lo..hi` with labelled ticks `major` and light grid lines `minor`.
-    pub fn new(lo: f64, hi: f64, major: Vec<f64>, minor: Vec<f64>) -> Self {
+    pub(crate) fn new(lo: f64, hi: f64, major: Vec<f64>, minor: Vec<f64>) -> Self {
         Self {
             inner: (lo..hi).into(),
             major,
@@ -86,13 +86,13 @@ pub(crate) struct Fit {
 
 impl Axis {
     /// Maps a data value to drawing space; `None` for non-finite values and, on log axes, values <= 0.
-    pub fn t(&self, v: f64) -> Option<f64> {
+    pub(crate) fn t(&self, v: f64) -> Option<f64> {
         transform(self.log, v)
     }
 
     /// Builds an axis covering `values` (already-transformed values are not expected:
     /// pass raw data). Returns `None` when no value is drawable.
-    pub fn fit(values: impl IntoIterator<Item = f64>, opt: Fit) -> Option<Axis> {
+    pub(crate) fn fit(values: impl IntoIterator<Item = f64>, opt: Fit) -> Option<Axis> {
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         for v in values.into_iter().filter_map(|v| transform(opt.log, v)) {
             lo = lo.min(v);
@@ -215,18 +215,18 @@ impl Axis {
     }
 
     /// The plotters coordinate of this axis (drawing space, explicit ticks).
-    pub fn coord(&self) -> Ticked {
+    pub(crate) fn coord(&self) -> Ticked {
         Ticked::new(self.lo, self.hi, self.major.clone(), self.minor.clone())
     }
 
     /// Label for a tick at drawing-space position `t`.
-    pub fn label(&self, t: f64) -> String {
+    pub(crate) fn label(&self, t: f64) -> String {
         let v = if self.log { 10f64.powf(t) } else { t };
         format_value(v, self.format, self.log, self.max_abs)
     }
 
     /// Formats a data value (not transformed) the way this axis labels its ticks.
-    pub fn value_label(&self, v: f64) -> String {
+    pub(crate) fn value_label(&self, v: f64) -> String {
         format_value(v, self.format, true, self.max_abs)
     }
 }

@@ -44,16 +44,16 @@ pub use figures::{build_bar_chart, build_chart, draw_experiment_plots};
 pub use gantt::draw_timeline;
 pub use layout::{ChartLayout, LegendItem, bar_chart_layout, line_chart_layout};
 pub use line::draw_line_chart;
-pub use run_timeline::{draw_run_timeline, timeline_from_events};
+pub(crate) use run_timeline::draw_run_timeline;
 
 /// Width of every chart, in pixels.
-pub const WIDTH: u32 = 1280;
+pub(crate) const WIDTH: u32 = 1280;
 /// Height of line and bar charts, in pixels.
-pub const HEIGHT: u32 = 800;
+pub(crate) const HEIGHT: u32 = 800;
 /// Minimum height of a timeline, in pixels (timelines grow with their rows).
-pub const TIMELINE_MIN_HEIGHT: u32 = 400;
+pub(crate) const TIMELINE_MIN_HEIGHT: u32 = 400;
 
-pub use crate::results::{Series, SpreadPoint};
+pub(crate) use crate::results::{Series, SpreadPoint};
 
 /// How tick labels of an axis are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -13,7 +13,7 @@ use crate::results::events::{Event, EventKind, read_events_csv};
 use crate::results::{events_path, read_rows};
 
 /// Builds a timeline from events; times become seconds since the first event.
-pub fn timeline_from_events(
+pub(crate) fn timeline_from_events(
     events: &[Event],
     title: String,
     subtitle: Option<String>,
@@ -242,7 +242,7 @@ fn host_label(detail: &str) -> String {
 
 /// Draws the timeline of run `run_id` of the results CSV `csv` into
 /// `out_dir/<run-id>-timeline.png`.
-pub fn draw_run_timeline(csv: &Path, run_id: &str, out_dir: &Path) -> Result<PathBuf> {
+pub(crate) fn draw_run_timeline(csv: &Path, run_id: &str, out_dir: &Path) -> Result<PathBuf> {
     let rows = read_rows(csv)?;
     let Some(row) = rows.iter().find(|r| r.run_id == run_id) else {
         let with_events: Vec<&str> = rows

@@ -36,7 +36,7 @@ pub enum QueueBackend {
 
 impl QueueBackend {
     /// The name in flags, TOML and CSV.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             QueueBackend::Stream => "stream",
             QueueBackend::Lease => "lease",
@@ -95,7 +95,7 @@ impl JobQueue {
     /// The same queue as worker `worker` sees it (see
     /// [`StreamQueue::for_worker`], [`LeaseQueue::for_worker`]); units held
     /// longer than `steal_idle_ms` are stolen (0: never).
-    pub fn for_worker(
+    pub(crate) fn for_worker(
         self,
         worker: u32,
         block_ms: u64,
@@ -119,7 +119,7 @@ impl JobQueue {
     }
 
     /// Merges into (and reads the counts back from) `merge`.
-    pub fn with_merge(self, merge: MergeTarget) -> JobQueue {
+    pub(crate) fn with_merge(self, merge: MergeTarget) -> JobQueue {
         match self {
             JobQueue::Stream(queue) => JobQueue::Stream(Box::new((*queue).with_merge(merge))),
             JobQueue::Lease(queue) => JobQueue::Lease(Box::new((*queue).with_merge(merge))),
@@ -128,7 +128,7 @@ impl JobQueue {
 
     /// Sends at most `pairs` pairs inline in an atomic commit (streams;
     /// the lease backend applies at most `pipeline_commands` pairs per call).
-    pub fn with_inline_pairs(self, pairs: u64) -> JobQueue {
+    pub(crate) fn with_inline_pairs(self, pairs: u64) -> JobQueue {
         match self {
             JobQueue::Stream(queue) => {
                 JobQueue::Stream(Box::new((*queue).with_inline_pairs(pairs)))
@@ -144,7 +144,11 @@ impl JobQueue {
 
     /// Loads the backend's Functions where the commit path needs them
     /// (streams: only for atomic commits; lease: always).
-    pub fn prepare(&self, con: &mut Connection, commit: CommitPath) -> Result<(), QueueError> {
+    pub(crate) fn prepare(
+        &self,
+        con: &mut Connection,
+        commit: CommitPath,
+    ) -> Result<(), QueueError> {
         match self {
             JobQueue::Stream(queue) if commit == CommitPath::Atomic => queue.load_functions(con),
             JobQueue::Stream(_) => Ok(()),
@@ -153,7 +157,7 @@ impl JobQueue {
     }
 
     /// Puts back a queue a restarted server lost; true when it was queued again.
-    pub fn restore(
+    pub(crate) fn restore(
         &self,
         con: &mut Connection,
         units: &[Unit],
@@ -172,12 +176,12 @@ impl JobQueue {
 
     /// Units acknowledged (done) so far: how far the job is, for faults
     /// due at a share of the units (`at:50%`). One cheap read.
-    pub fn acked(&self, con: &mut Connection) -> Result<u64, QueueError> {
+    pub(crate) fn acked(&self, con: &mut Connection) -> Result<u64, QueueError> {
         each_backend!(self, queue => queue.acked(con))
     }
 
     /// Units held per consumer.
-    pub fn pending_by_consumer(
+    pub(crate) fn pending_by_consumer(
         &self,
         con: &mut Connection,
     ) -> Result<Vec<(String, u64)>, QueueError> {
@@ -190,12 +194,12 @@ impl JobQueue {
     }
 
     /// Deletes the job's keys.
-    pub fn delete(&self, con: &mut Connection) -> Result<(), QueueError> {
+    pub(crate) fn delete(&self, con: &mut Connection) -> Result<(), QueueError> {
         each_backend!(self, queue => queue.delete(con))
     }
 
     /// The job's keys.
-    pub fn keys(&self) -> &JobKeys {
+    pub(crate) fn keys(&self) -> &JobKeys {
         each_backend!(self, queue => queue.keys())
     }
 }

@@ -91,7 +91,7 @@ pub enum StagePlan {
 impl StagePlan {
     /// The plan for `distinct` words: inline up to `inline_max`, else
     /// staged with at most `chunk` pairs per round trip.
-    pub fn new(distinct: u64, inline_max: u64, chunk: usize) -> StagePlan {
+    pub(crate) fn new(distinct: u64, inline_max: u64, chunk: usize) -> StagePlan {
         let chunk = chunk.max(1) as u64;
         if distinct <= inline_max {
             StagePlan::Inline
@@ -103,7 +103,7 @@ impl StagePlan {
     }
 
     /// Round trips of the whole commit (staging plus the `FCALL`).
-    pub fn round_trips(self) -> u64 {
+    pub(crate) fn round_trips(self) -> u64 {
         match self {
             StagePlan::Inline => 1,
             StagePlan::Staged { chunks } => chunks + 1,
@@ -114,7 +114,7 @@ impl StagePlan {
 impl CommitPath {
     /// The commit path the `atomic` and `per_word` settings ask for
     /// (atomic wins; they are never both set after validation).
-    pub fn from_flags(atomic: bool, per_word: bool) -> CommitPath {
+    pub(crate) fn from_flags(atomic: bool, per_word: bool) -> CommitPath {
         if atomic {
             CommitPath::Atomic
         } else if per_word {
@@ -125,7 +125,7 @@ impl CommitPath {
     }
 
     /// The name used on command lines and in CSV files.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             CommitPath::PerUnit => "per-unit",
             CommitPath::PerWord => "per-word",

@@ -115,17 +115,18 @@ impl Endpoint {
     }
 
     /// The full URL, password included: pass it on, never print it.
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.url
     }
 
     /// The URL without credentials, for messages.
-    pub fn shown(&self) -> &str {
+    pub(crate) fn shown(&self) -> &str {
         &self.shown
     }
 
     /// True for a primary found through Sentinel.
-    pub fn is_sentinel(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_sentinel(&self) -> bool {
         self.sentinel.is_some()
     }
 
@@ -169,7 +170,7 @@ impl Endpoint {
     /// `WAIT replicas timeout_ms` on `con`: blocks until that many replicas
     /// acknowledged this connection's writes, or the timeout; returns how
     /// many did.
-    pub fn wait_replicas(
+    pub(crate) fn wait_replicas(
         &self,
         con: &mut redis::Connection,
         replicas: u32,
@@ -183,12 +184,12 @@ impl Endpoint {
     }
 
     /// Classifies an error of a command sent while `during`.
-    pub fn error(&self, source: redis::RedisError, during: &str) -> QueueError {
+    pub(crate) fn error(&self, source: redis::RedisError, during: &str) -> QueueError {
         QueueError::from_command(source, &self.shown, during)
     }
 
     /// The server's version from `INFO server`, e.g. "7.0.15".
-    pub fn server_version(&self, con: &mut redis::Connection) -> Result<String, QueueError> {
+    pub(crate) fn server_version(&self, con: &mut redis::Connection) -> Result<String, QueueError> {
         let during = "INFO server";
         let info: String = redis::cmd("INFO")
             .arg("server")

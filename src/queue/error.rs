@@ -201,7 +201,7 @@ pub enum QueueError {
 
 impl QueueError {
     /// Classifies an error of a command sent on an established connection.
-    pub fn from_command(source: RedisError, url: &str, during: &str) -> QueueError {
+    pub(crate) fn from_command(source: RedisError, url: &str, during: &str) -> QueueError {
         let (url, during) = (url.to_owned(), during.to_owned());
         if is_auth(&source) {
             QueueError::Auth {
@@ -224,7 +224,7 @@ impl QueueError {
     }
 
     /// Classifies an error of opening a connection (or its first `PING`).
-    pub fn from_connect(source: RedisError, url: &str) -> QueueError {
+    pub(crate) fn from_connect(source: RedisError, url: &str) -> QueueError {
         let url = url.to_owned();
         if is_auth(&source) {
             QueueError::Auth {
@@ -251,7 +251,7 @@ impl QueueError {
 
     /// A connection attempt that began `elapsed` ago failed with `self`:
     /// a timeout says so with the time waited.
-    pub fn timed(self, elapsed: std::time::Duration) -> QueueError {
+    pub(crate) fn timed(self, elapsed: std::time::Duration) -> QueueError {
         match self {
             QueueError::Unreachable { url, error } if error.is_timeout() => QueueError::TimedOut {
                 url,
@@ -263,31 +263,25 @@ impl QueueError {
 
     /// True when Redis went away (down, restarting, unreachable, timing
     /// out): the cases where reconnecting may help.
-    pub fn is_redis_gone(&self) -> bool {
+    pub(crate) fn is_redis_gone(&self) -> bool {
         matches!(
             self,
             QueueError::Gone { .. } | QueueError::Unreachable { .. } | QueueError::TimedOut { .. }
         )
     }
 
-    /// True for a refusal a failover explains (`READONLY`, `NOREPLICAS`,
-    /// `MASTERDOWN`): also [`QueueError::is_redis_gone`].
-    pub fn is_failover(&self) -> bool {
-        matches!(self, QueueError::Gone { error, .. } | QueueError::Unreachable { error, .. } if failover_refusal(error))
-    }
-
     /// True when the job's stream or group is missing (see [`QueueError::JobLost`]).
-    pub fn is_job_lost(&self) -> bool {
+    pub(crate) fn is_job_lost(&self) -> bool {
         matches!(self, QueueError::JobLost { .. })
     }
 
     /// True for a credentials problem.
-    pub fn is_auth(&self) -> bool {
+    pub(crate) fn is_auth(&self) -> bool {
         matches!(self, QueueError::Auth { .. })
     }
 
     /// True when the input (files) is the problem, not Redis.
-    pub fn is_bad_input(&self) -> bool {
+    pub(crate) fn is_bad_input(&self) -> bool {
         matches!(self, QueueError::Input(_))
     }
 }

@@ -34,7 +34,7 @@ impl KeyExpiry {
     /// Starts refreshing the TTL of job `job`'s keys on `endpoint`: at once,
     /// then every `ttl / 4`. Errors (Redis away for a while) are retried at
     /// the next refresh; the first one is reported on stderr.
-    pub fn start(endpoint: Endpoint, job: &str, ttl: Duration) -> KeyExpiry {
+    pub(crate) fn start(endpoint: Endpoint, job: &str, ttl: Duration) -> KeyExpiry {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let pattern = format!("wc:{{{job}}}:*");
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);

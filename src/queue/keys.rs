@@ -12,7 +12,7 @@ pub struct JobKeys {
 
 impl JobKeys {
     /// The keys of job `job` (letters, digits, `-` and `_` only).
-    pub fn new(job: &str) -> Result<JobKeys, String> {
+    pub(crate) fn new(job: &str) -> Result<JobKeys, String> {
         if job.is_empty()
             || !job
                 .bytes()
@@ -28,7 +28,7 @@ impl JobKeys {
     }
 
     /// A fresh random job id: 12 hex digits.
-    pub fn random_job_id() -> String {
+    pub(crate) fn random_job_id() -> String {
         format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
     }
 
@@ -45,49 +45,49 @@ impl JobKeys {
     }
 
     /// The stream of units to count: `wc:{JOB}:stream`.
-    pub fn stream(&self) -> String {
+    pub(crate) fn stream(&self) -> String {
         format!("wc:{{{}}}:stream", self.job)
     }
 
     /// The sorted set of word counts: `wc:{JOB}:counts`.
-    pub fn counts(&self) -> String {
+    pub(crate) fn counts(&self) -> String {
         format!("wc:{{{}}}:counts", self.job)
     }
 
     /// The hash of counts of the `hash` merge target: `wc:{JOB}:hcounts`.
-    pub fn hash_counts(&self) -> String {
+    pub(crate) fn hash_counts(&self) -> String {
         format!("wc:{{{}}}:hcounts", self.job)
     }
 
     /// The set of part keys of the `parts` merge target: `wc:{JOB}:parts`.
-    pub fn parts(&self) -> String {
+    pub(crate) fn parts(&self) -> String {
         format!("wc:{{{}}}:parts", self.job)
     }
 
     /// The part (one commit's counts, a binary blob) of the commit whose
     /// first message is `id`: `wc:{JOB}:part:{ID}`.
-    pub fn part(&self, id: &str) -> String {
+    pub(crate) fn part(&self, id: &str) -> String {
         format!("wc:{{{}}}:part:{id}", self.job)
     }
 
     /// The staging hash of an atomic commit of message `id` by `consumer`:
     /// `wc:{JOB}:stage:{ID}:{CONSUMER}` (see [`super::commit`]).
-    pub fn stage(&self, id: &str, consumer: &str) -> String {
+    pub(crate) fn stage(&self, id: &str, consumer: &str) -> String {
         format!("wc:{{{}}}:stage:{id}:{consumer}", self.job)
     }
 
     /// The consumer group of the workers: `wc:{JOB}:workers`.
-    pub fn group(&self) -> String {
+    pub(crate) fn group(&self) -> String {
         format!("wc:{{{}}}:workers", self.job)
     }
 
     /// The consumer name of worker `worker` within the group.
-    pub fn consumer(worker: u32) -> String {
+    pub(crate) fn consumer(worker: u32) -> String {
         format!("worker-{worker}")
     }
 
     /// Every key the job creates, for deleting them at the end.
-    pub fn all(&self) -> Vec<String> {
+    pub(crate) fn all(&self) -> Vec<String> {
         vec![
             self.stream(),
             self.counts(),

@@ -124,7 +124,7 @@ pub struct LeaseQueue {
 
 impl LeaseQueue {
     /// The queue of job `keys` on `endpoint`, as the client sees it.
-    pub fn new(endpoint: Endpoint, keys: JobKeys) -> LeaseQueue {
+    pub(crate) fn new(endpoint: Endpoint, keys: JobKeys) -> LeaseQueue {
         LeaseQueue {
             endpoint,
             lease_keys: LeaseKeys::new(&keys),
@@ -140,7 +140,7 @@ impl LeaseQueue {
     }
 
     /// Merges into (and reads the counts back from) `merge`.
-    pub fn with_merge(mut self, merge: MergeTarget) -> LeaseQueue {
+    pub(crate) fn with_merge(mut self, merge: MergeTarget) -> LeaseQueue {
         self.merge = merge;
         self
     }
@@ -150,7 +150,7 @@ impl LeaseQueue {
     /// `pipeline_commands` word/count pairs per commit call (more are
     /// chunked), and leases units for `lease_ms` (the steal timeout; 0:
     /// leases never expire).
-    pub fn for_worker(
+    pub(crate) fn for_worker(
         mut self,
         worker: u32,
         block_ms: u64,
@@ -165,7 +165,7 @@ impl LeaseQueue {
     }
 
     /// The job's keys.
-    pub fn keys(&self) -> &JobKeys {
+    pub(crate) fn keys(&self) -> &JobKeys {
         &self.keys
     }
 
@@ -207,7 +207,7 @@ impl LeaseQueue {
     }
 
     /// Loads the Function library (`FUNCTION LOAD REPLACE`).
-    pub fn load_functions(&self, con: &mut Connection) -> Result<(), QueueError> {
+    pub(crate) fn load_functions(&self, con: &mut Connection) -> Result<(), QueueError> {
         redis::cmd("FUNCTION")
             .arg("LOAD")
             .arg("REPLACE")
@@ -219,7 +219,7 @@ impl LeaseQueue {
 
     /// Queues the units (ids `0..n` in the given order), records the total
     /// last, and loads the Functions.
-    pub fn create(&self, con: &mut Connection, units: &[Unit]) -> Result<(), QueueError> {
+    pub(crate) fn create(&self, con: &mut Connection, units: &[Unit]) -> Result<(), QueueError> {
         let k = &self.lease_keys;
         for (chunk_index, chunk) in units.chunks(ENQUEUE_CHUNK).enumerate() {
             let first = chunk_index * ENQUEUE_CHUNK;
@@ -252,7 +252,7 @@ impl LeaseQueue {
     /// it is gone (no snapshot had it; its counts went with it, so the job
     /// starts over: leftovers of a half-written job are deleted first), and
     /// loads the Functions again. Returns whether the units were queued again.
-    pub fn restore(&self, con: &mut Connection, units: &[Unit]) -> Result<bool, QueueError> {
+    pub(crate) fn restore(&self, con: &mut Connection, units: &[Unit]) -> Result<bool, QueueError> {
         let exists: bool = con
             .exists(&self.lease_keys.meta)
             .map_err(|e| self.error(e, "EXISTS of the job's meta hash"))?;
@@ -266,7 +266,7 @@ impl LeaseQueue {
     }
 
     /// True when the job exists and every unit is done.
-    pub fn is_complete(&self, con: &mut Connection) -> Result<bool, QueueError> {
+    pub(crate) fn is_complete(&self, con: &mut Connection) -> Result<bool, QueueError> {
         let done: u64 = self
             .fcall("wcl_is_complete", "0")
             .query(con)
@@ -275,13 +275,13 @@ impl LeaseQueue {
     }
 
     /// Units acknowledged so far: the members of the done set.
-    pub fn acked(&self, con: &mut Connection) -> Result<u64, QueueError> {
+    pub(crate) fn acked(&self, con: &mut Connection) -> Result<u64, QueueError> {
         con.scard(&self.lease_keys.done)
             .map_err(|e| self.error(e, "SCARD of the done units"))
     }
 
     /// Units held per consumer.
-    pub fn pending_by_consumer(
+    pub(crate) fn pending_by_consumer(
         &self,
         con: &mut Connection,
     ) -> Result<Vec<(String, u64)>, QueueError> {
@@ -302,7 +302,7 @@ impl LeaseQueue {
     }
 
     /// Reads the job's counts back from its merge target (words are raw bytes).
-    pub fn read_counts(&self, con: &mut Connection) -> Result<WordCounts, QueueError> {
+    pub(crate) fn read_counts(&self, con: &mut Connection) -> Result<WordCounts, QueueError> {
         // The merge targets are the streams backend's: one reader.
         StreamQueue::new(self.endpoint.clone(), self.keys.clone())
             .with_merge(self.merge)
@@ -310,7 +310,7 @@ impl LeaseQueue {
     }
 
     /// Deletes the job's keys, its counts in every target and its parts.
-    pub fn delete(&self, con: &mut Connection) -> Result<(), QueueError> {
+    pub(crate) fn delete(&self, con: &mut Connection) -> Result<(), QueueError> {
         // The counts and parts are laid out as the streams backend's.
         StreamQueue::new(self.endpoint.clone(), self.keys.clone()).delete(con)?;
         con.del::<_, ()>(self.lease_keys.all().to_vec())

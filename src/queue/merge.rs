@@ -36,13 +36,13 @@ const MERGE_LUA: &str = include_str!("../../lua/merge.lua");
 /// The text `FUNCTION LOAD` gets for the library `source` (whose first
 /// line is its `#!lua name=...` line): `lua/merge.lua` spliced in right
 /// after that line, so both libraries share one definition of the targets.
-pub fn function_library(source: &str) -> String {
+pub(crate) fn function_library(source: &str) -> String {
     let (first, rest) = source.split_once('\n').unwrap_or((source, ""));
     format!("{first}\n{MERGE_LUA}{rest}")
 }
 
 /// The binary encoding of `counts` stored as one part.
-pub fn counts_blob(counts: &WordCounts) -> Result<Vec<u8>, QueueError> {
+pub(crate) fn counts_blob(counts: &WordCounts) -> Result<Vec<u8>, QueueError> {
     let mut blob = Vec::with_capacity(counts.distinct() * 16 + 4);
     counts
         .write_binary(&mut blob)
@@ -70,10 +70,11 @@ pub enum MergeTarget {
 
 impl MergeTarget {
     /// Every target, in the order tables list them.
-    pub const ALL: [MergeTarget; 3] = [MergeTarget::Zset, MergeTarget::Hash, MergeTarget::Parts];
+    pub(crate) const ALL: [MergeTarget; 3] =
+        [MergeTarget::Zset, MergeTarget::Hash, MergeTarget::Parts];
 
     /// The name in flags, TOML, CSV and the Function's arguments.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             MergeTarget::Zset => "zset",
             MergeTarget::Hash => "hash",
@@ -83,7 +84,7 @@ impl MergeTarget {
 
     /// The Redis command one word update costs (what `INFO commandstats`
     /// is read for); `SET` for parts (one per commit).
-    pub fn update_command(self) -> &'static str {
+    pub(crate) fn update_command(self) -> &'static str {
         match self {
             MergeTarget::Zset => "zincrby",
             MergeTarget::Hash => "hincrby",
@@ -93,7 +94,7 @@ impl MergeTarget {
 
     /// Adds `by` to `word` in `key` (zset and hash; parts has no per-word
     /// update and is committed whole, see [`MergeTarget::sends_words`]).
-    pub fn push_update(self, pipe: &mut redis::Pipeline, key: &str, word: &[u8], by: u64) {
+    pub(crate) fn push_update(self, pipe: &mut redis::Pipeline, key: &str, word: &[u8], by: u64) {
         match self {
             MergeTarget::Zset => pipe.cmd("ZINCRBY").arg(key).arg(by).arg(word),
             MergeTarget::Hash | MergeTarget::Parts => {
@@ -105,7 +106,7 @@ impl MergeTarget {
 
     /// The key a commit whose first unit is `first` writes into: the
     /// job's sorted set or hash, or that commit's own part.
-    pub fn key(self, keys: &JobKeys, first: &str) -> String {
+    pub(crate) fn key(self, keys: &JobKeys, first: &str) -> String {
         match self {
             MergeTarget::Zset => keys.counts(),
             MergeTarget::Hash => keys.hash_counts(),
@@ -114,7 +115,7 @@ impl MergeTarget {
     }
 
     /// Whether commits send one update per word (false: one blob per commit).
-    pub fn sends_words(self) -> bool {
+    pub(crate) fn sends_words(self) -> bool {
         self != MergeTarget::Parts
     }
 }

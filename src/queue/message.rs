@@ -12,11 +12,11 @@ use super::error::QueueError;
 use crate::input::Unit;
 
 /// Field holding the path bytes.
-pub const FIELD_PATH: &str = "path";
+pub(crate) const FIELD_PATH: &str = "path";
 /// Field holding the first byte offset.
-pub const FIELD_START: &str = "start";
+pub(crate) const FIELD_START: &str = "start";
 /// Field holding one past the last byte offset.
-pub const FIELD_END: &str = "end";
+pub(crate) const FIELD_END: &str = "end";
 
 /// A unit taken from the queue, with the message id to acknowledge.
 #[derive(Debug, Clone, PartialEq, Eq)]

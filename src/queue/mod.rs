@@ -63,7 +63,7 @@ pub use lease::{LEASE_LIBRARY, LeaseQueue};
 pub use merge::MergeTarget;
 pub use message::{Taken, decode_unit, encode_unit, unit_label};
 pub use server_load::ServerLoad;
-pub(crate) use stats::min_option;
+pub use stats::min_option;
 pub use stats::{LatencyHistogram, STALL_MS, WorkerStats, quantile};
 pub use stream::StreamQueue;
 

@@ -22,14 +22,14 @@ impl ServerLoad {
     /// Reads `INFO cpu` and `INFO commandstats`; `None` when the server
     /// refuses `INFO` (e.g. an external server that renamed it): the
     /// server-side figures are then left at 0, nothing fails.
-    pub fn read(con: &mut Connection) -> Option<ServerLoad> {
+    pub(crate) fn read(con: &mut Connection) -> Option<ServerLoad> {
         let cpu: String = redis::cmd("INFO").arg("cpu").query(con).ok()?;
         let commands: String = redis::cmd("INFO").arg("commandstats").query(con).ok()?;
         Some(ServerLoad::parse(&cpu, &commands))
     }
 
     /// Parses the two `INFO` sections.
-    pub fn parse(cpu: &str, commandstats: &str) -> ServerLoad {
+    pub(crate) fn parse(cpu: &str, commandstats: &str) -> ServerLoad {
         let field = |name: &str| {
             cpu.lines()
                 .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
@@ -62,7 +62,7 @@ impl ServerLoad {
     }
 
     /// What happened between `before` and `self`.
-    pub fn since(&self, before: &ServerLoad) -> ServerLoad {
+    pub(crate) fn since(&self, before: &ServerLoad) -> ServerLoad {
         let commands = self
             .commands
             .iter()
@@ -84,7 +84,7 @@ impl ServerLoad {
     }
 
     /// Calls and microseconds of `command` (lower case).
-    pub fn of(&self, command: &str) -> (u64, u64) {
+    pub(crate) fn of(&self, command: &str) -> (u64, u64) {
         self.commands.get(command).copied().unwrap_or((0, 0))
     }
 }

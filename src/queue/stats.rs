@@ -75,7 +75,7 @@ pub const STALL_MS: f64 = 1000.0;
 impl WorkerStats {
     /// Adds the numbers of the same worker's later run (the pid becomes
     /// the later one's).
-    pub fn absorb(&mut self, later: &WorkerStats) {
+    pub(crate) fn absorb(&mut self, later: &WorkerStats) {
         self.pid = later.pid;
         self.units += later.units;
         self.bytes += later.bytes;
@@ -95,7 +95,7 @@ impl WorkerStats {
     }
 
     /// The line a worker prints on stdout at exit.
-    pub fn to_line(&self) -> String {
+    pub(crate) fn to_line(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
 
@@ -117,7 +117,7 @@ impl WorkerStats {
     /// Records this process's peak resident memory so far: `VmHWM` of
     /// `/proc/self/status` (its own memory since exec; `getrusage`'s
     /// `ru_maxrss`, the fallback, also counts the parent's memory at fork).
-    pub fn note_peak_rss(&mut self) {
+    pub(crate) fn note_peak_rss(&mut self) {
         let hwm = std::fs::read_to_string("/proc/self/status")
             .ok()
             .and_then(|status| {
@@ -140,7 +140,7 @@ impl WorkerStats {
 }
 
 /// The smaller of two optional values (`None` is no value, not zero).
-pub(crate) fn min_option(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+pub fn min_option(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -231,12 +231,13 @@ impl<'de> Deserialize<'de> for LatencyHistogram {
 
 impl LatencyHistogram {
     /// True when nothing was recorded.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.total == 0
     }
 
     /// Values recorded.
-    pub fn len(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> u64 {
         self.total
     }
 
@@ -269,7 +270,7 @@ impl LatencyHistogram {
     }
 
     /// Records one latency, ms.
-    pub fn record(&mut self, ms: f64) {
+    pub(crate) fn record(&mut self, ms: f64) {
         let ms = if ms.is_finite() { ms.max(0.0) } else { 0.0 };
         if self.total == 0 {
             (self.min_ms, self.max_ms) = (ms, ms);
@@ -281,7 +282,7 @@ impl LatencyHistogram {
     }
 
     /// Adds another histogram's values.
-    pub fn merge(&mut self, other: &LatencyHistogram) {
+    pub(crate) fn merge(&mut self, other: &LatencyHistogram) {
         if other.total == 0 {
             return;
         }
@@ -321,7 +322,7 @@ impl LatencyHistogram {
     }
 
     /// Values of at least `ms` (bucket-exact at whole decades of ms, e.g. 1000).
-    pub fn count_at_least(&self, ms: f64) -> u64 {
+    pub(crate) fn count_at_least(&self, ms: f64) -> u64 {
         if self.total == 0 || self.max_ms < ms {
             return 0;
         }

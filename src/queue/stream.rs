@@ -75,7 +75,7 @@ impl StreamQueue {
 
     /// The same queue as worker `worker` sees it: reads block up to
     /// `block_ms`, commits use `commit` with `pipeline_commands` per round trip.
-    pub fn for_worker(
+    pub(crate) fn for_worker(
         mut self,
         worker: u32,
         block_ms: u64,
@@ -90,14 +90,14 @@ impl StreamQueue {
     }
 
     /// Merges into (and reads the counts back from) `merge`.
-    pub fn with_merge(mut self, merge: MergeTarget) -> StreamQueue {
+    pub(crate) fn with_merge(mut self, merge: MergeTarget) -> StreamQueue {
         self.merge = merge;
         self
     }
 
     /// Sends at most `pairs` word/count pairs inline in an atomic commit;
     /// more are staged first.
-    pub fn with_inline_pairs(mut self, pairs: u64) -> StreamQueue {
+    pub(crate) fn with_inline_pairs(mut self, pairs: u64) -> StreamQueue {
         self.inline_pairs = pairs;
         self
     }
@@ -109,13 +109,13 @@ impl StreamQueue {
 
     /// Makes the worker steal (`XAUTOCLAIM`) units idle longer than
     /// `steal_idle_ms` before reading new ones (0: never).
-    pub fn with_stealing(mut self, steal_idle_ms: u64) -> StreamQueue {
+    pub(crate) fn with_stealing(mut self, steal_idle_ms: u64) -> StreamQueue {
         self.steal_idle_ms = steal_idle_ms;
         self
     }
 
     /// Loads the Function library (`FUNCTION LOAD REPLACE`).
-    pub fn load_functions(&self, con: &mut Connection) -> Result<(), QueueError> {
+    pub(crate) fn load_functions(&self, con: &mut Connection) -> Result<(), QueueError> {
         redis::cmd("FUNCTION")
             .arg("LOAD")
             .arg("REPLACE")
@@ -126,7 +126,7 @@ impl StreamQueue {
     }
 
     /// Units pending per consumer (`XPENDING stream group` summary).
-    pub fn pending_by_consumer(
+    pub(crate) fn pending_by_consumer(
         &self,
         con: &mut Connection,
     ) -> Result<Vec<(String, u64)>, QueueError> {
@@ -294,7 +294,7 @@ impl StreamQueue {
     }
 
     /// The job's keys.
-    pub fn keys(&self) -> &JobKeys {
+    pub(crate) fn keys(&self) -> &JobKeys {
         &self.keys
     }
 
@@ -338,7 +338,7 @@ impl StreamQueue {
     /// so the job simply starts over), makes sure the group exists, and
     /// (for atomic commits) loads the Function again. Returns whether the
     /// units were queued again.
-    pub fn restore(
+    pub(crate) fn restore(
         &self,
         con: &mut Connection,
         units: &[Unit],
@@ -368,7 +368,7 @@ impl StreamQueue {
     /// the group's last delivered id is the stream's last id and nothing is
     /// pending. (After a restore from an older snapshot it may not be, even
     /// though every worker exited.)
-    pub fn is_complete(&self, con: &mut Connection) -> Result<bool, QueueError> {
+    pub(crate) fn is_complete(&self, con: &mut Connection) -> Result<bool, QueueError> {
         let stream: redis::streams::StreamInfoStreamReply = con
             .xinfo_stream(self.keys.stream())
             .map_err(|e| self.error(e, "XINFO STREAM"))?;
@@ -383,7 +383,7 @@ impl StreamQueue {
 
     /// Units acknowledged so far: the entries delivered to the group
     /// (`XINFO GROUPS` entries-read) minus those still pending.
-    pub fn acked(&self, con: &mut Connection) -> Result<u64, QueueError> {
+    pub(crate) fn acked(&self, con: &mut Connection) -> Result<u64, QueueError> {
         let groups: redis::streams::StreamInfoGroupsReply = con
             .xinfo_groups(self.keys.stream())
             .map_err(|e| self.error(e, "XINFO GROUPS"))?;
@@ -493,7 +493,7 @@ impl StreamQueue {
     /// Deletes the job's keys (the group goes with the stream), its parts,
     /// and any staging hash a crashed worker left behind
     /// (`wc:{JOB}:stage:*`, `wc:{JOB}:part:*`).
-    pub fn delete(&self, con: &mut Connection) -> Result<(), QueueError> {
+    pub(crate) fn delete(&self, con: &mut Connection) -> Result<(), QueueError> {
         let mut keys = self.keys.all();
         for kind in ["stage", "part"] {
             let pattern = format!("wc:{{{}}}:{kind}:*", self.keys.job());

@@ -20,11 +20,11 @@ use redis::Connection;
 use crate::queue::{Endpoint, JobKeys, QueueError};
 
 /// The contract's version, passed as `WC_PROTOCOL`.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub(crate) const PROTOCOL_VERSION: u32 = 1;
 
 /// How to start one external worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExternalLaunch {
+pub(crate) struct ExternalLaunch {
     /// The shell command (`worker_cmd`).
     pub cmd: String,
     /// The environment of the contract, `NAME=value` pairs.
@@ -33,7 +33,7 @@ pub struct ExternalLaunch {
 
 /// What the contract's environment is made of.
 #[derive(Debug, Clone)]
-pub struct JobNames<'a> {
+pub(crate) struct JobNames<'a> {
     /// The URL the harness itself connects to (`redis://` or `redis+sentinel://`).
     pub url: &'a str,
     /// The job's keys.
@@ -46,7 +46,7 @@ pub struct JobNames<'a> {
 
 /// The environment of worker `worker`: `crash` is its crash point name and
 /// the unit it crashes on (`None`: no crash).
-pub fn environment(
+pub(crate) fn environment(
     names: &JobNames<'_>,
     worker: u32,
     crash: Option<(&str, u64)>,
@@ -90,7 +90,7 @@ pub fn environment(
 /// The command that runs `launch` (under `exec_prefix`, e.g. `ip netns
 /// exec NS`): `sh -c CMD`, with `exec ` in front of a plain command so
 /// the shell is replaced by the worker.
-pub fn command(launch: &ExternalLaunch, exec_prefix: &[String]) -> Command {
+pub(crate) fn command(launch: &ExternalLaunch, exec_prefix: &[String]) -> Command {
     let script = if is_plain(&launch.cmd) {
         format!("exec {}", launch.cmd.trim())
     } else {
@@ -185,14 +185,14 @@ fn primary_url(sentinel: &SentinelUrl) -> Option<String> {
 /// The external worker's Redis Function library (`worker_functions`),
 /// read once at the start.
 #[derive(Debug, Clone)]
-pub struct FunctionLibrary {
+pub(crate) struct FunctionLibrary {
     path: PathBuf,
     code: String,
 }
 
 impl FunctionLibrary {
     /// Reads the library at `path`; the error says what to do.
-    pub fn read(path: &Path) -> Result<FunctionLibrary, QueueError> {
+    pub(crate) fn read(path: &Path) -> Result<FunctionLibrary, QueueError> {
         let code = std::fs::read_to_string(path).map_err(|error| {
             QueueError::BadOptions(format!(
                 "--worker-functions {}: cannot read it ({error}): give the path of a Lua Function library (#!lua name=...), relative to the folder the harness runs in",
@@ -206,7 +206,7 @@ impl FunctionLibrary {
     }
 
     /// `FUNCTION LOAD REPLACE` of the library.
-    pub fn load(&self, con: &mut Connection) -> Result<(), QueueError> {
+    pub(crate) fn load(&self, con: &mut Connection) -> Result<(), QueueError> {
         redis::cmd("FUNCTION")
             .arg("LOAD")
             .arg("REPLACE")
@@ -227,7 +227,7 @@ impl FunctionLibrary {
 
     /// Loads the library through `endpoint` (after a restart or
     /// failover), retrying while the server is coming back.
-    pub fn load_at(&self, endpoint: &Endpoint) -> Result<(), QueueError> {
+    pub(crate) fn load_at(&self, endpoint: &Endpoint) -> Result<(), QueueError> {
         let give_up = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             match endpoint.connect().and_then(|mut con| self.load(&mut con)) {
@@ -241,7 +241,7 @@ impl FunctionLibrary {
 }
 
 /// Calls of command `name` in an `INFO commandstats` reply.
-pub fn command_calls(info: &str, name: &str) -> u64 {
+pub(crate) fn command_calls(info: &str, name: &str) -> u64 {
     let prefix = format!("cmdstat_{name}:calls=");
     info.lines()
         .find_map(|line| line.strip_prefix(&prefix))
@@ -251,7 +251,7 @@ pub fn command_calls(info: &str, name: &str) -> u64 {
 }
 
 /// `INFO commandstats` of the server (`None`: not reachable).
-pub fn commandstats(endpoint: &Endpoint) -> Option<String> {
+pub(crate) fn commandstats(endpoint: &Endpoint) -> Option<String> {
     let mut con = endpoint.connect().ok()?;
     redis::cmd("INFO")
         .arg("commandstats")
@@ -262,7 +262,7 @@ pub fn commandstats(endpoint: &Endpoint) -> Option<String> {
 /// CPU seconds process `pid` used, itself and its reaped children
 /// (`/proc/PID/stat` utime + stime + cutime + cstime); readable until it
 /// is reaped.
-pub fn cpu_s(pid: u32) -> Option<f64> {
+pub(crate) fn cpu_s(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (_, rest) = stat.rsplit_once(')')?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -284,14 +284,14 @@ const SAMPLE_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
 /// external worker runs (`XPENDING stream group - + 1000`, every 20 ms):
 /// which consumer held which unit from when to when. It is sampled, so a
 /// unit taken and acknowledged within one sample may be missed.
-pub struct PendingWatcher {
+pub(crate) struct PendingWatcher {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<Watched>>,
 }
 
 /// What the watcher saw.
 #[derive(Debug, Clone, Default)]
-pub struct Watched {
+pub(crate) struct Watched {
     /// Distinct units seen pending at each consumer, by worker index.
     pub units_per_worker: Vec<u64>,
     /// Take (first seen), steal (seen at another consumer) and commit
@@ -301,7 +301,7 @@ pub struct Watched {
 
 impl PendingWatcher {
     /// Starts watching the job of `keys` at `endpoint`.
-    pub fn start(endpoint: &Endpoint, keys: &JobKeys, workers: u32) -> PendingWatcher {
+    pub(crate) fn start(endpoint: &Endpoint, keys: &JobKeys, workers: u32) -> PendingWatcher {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (endpoint, keys, flag) = (endpoint.clone(), keys.clone(), stop.clone());
         let thread = std::thread::Builder::new()
@@ -312,7 +312,7 @@ impl PendingWatcher {
     }
 
     /// Stops watching; returns what was seen.
-    pub fn finish(mut self) -> Watched {
+    pub(crate) fn finish(mut self) -> Watched {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         self.thread
             .take()
@@ -428,7 +428,7 @@ fn watch(
 /// Fills in what the harness saw of external workers: units per worker
 /// (from the watcher) into their stats, and prints one line with the
 /// server's command counts during the job and each worker's CPU time.
-pub fn report_external(
+pub(crate) fn report_external(
     stats: &mut Vec<crate::queue::WorkerStats>,
     watched: &Watched,
     commands_before: Option<&str>,
@@ -495,7 +495,7 @@ fn unit_of_message(con: &mut Connection, keys: &JobKeys, id: &str) -> String {
 
 /// What is left of a job in Redis, in one line: units never delivered,
 /// and the first pending ones with their holder, idle time and deliveries.
-pub fn pending_evidence(endpoint: &Endpoint, keys: &JobKeys) -> String {
+pub(crate) fn pending_evidence(endpoint: &Endpoint, keys: &JobKeys) -> String {
     let Ok(mut con) = endpoint.connect() else {
         return "Redis is unreachable: pending units unknown".into();
     };

@@ -43,7 +43,7 @@ mod supervise;
 pub use join::{JoinOptions, JoinOutcome, join_job};
 pub use pool::{DeathCause, WORKER_ENV};
 pub(crate) use pool::{Ended, WorkerLaunch, WorkerPool};
-pub use report::RedisReport;
+pub(crate) use report::RedisReport;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -60,7 +60,7 @@ use outage::RedisOutage;
 
 /// Settings of a `redis`-mode job.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RedisOptions {
+pub(crate) struct RedisOptions {
     /// An external server (`redis://:PASSWORD@HOST:PORT/`); `None` starts a
     /// managed one on a free loopback port with a random password.
     pub url: Option<String>,
@@ -95,7 +95,7 @@ impl Default for RedisOptions {
 
 /// What a Redis-mode job produced.
 #[derive(Debug, Clone)]
-pub struct RedisOutcome {
+pub(crate) struct RedisOutcome {
     /// The counts read back from the sorted set.
     pub counts: WordCounts,
     /// Bytes and words the workers that exited normally counted.
@@ -116,7 +116,7 @@ pub struct RedisOutcome {
 /// (`exe redis-worker`). The managed servers (if any), the workers and
 /// their throttles are stopped on every path out, errors and Ctrl-C
 /// included; call it from the thread that owns the run (see `servers`).
-pub fn run_redis_job(
+pub(crate) fn run_redis_job(
     units: &[Unit],
     tokenizer: Tokenizer,
     workers: u32,

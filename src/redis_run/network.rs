@@ -144,7 +144,7 @@ fn hosts_error(e: HostsError) -> QueueError {
 
 impl Network {
     /// Creates `params.hosts` hosts and Redis's namespace (links not yet shaped).
-    pub fn create(params: &RedisParams) -> Result<Network, QueueError> {
+    pub(crate) fn create(params: &RedisParams) -> Result<Network, QueueError> {
         let hosts = EmulatedHosts::create(params.hosts).map_err(hosts_error)?;
         eprintln!(
             "note: emulated {} host(s) in network namespaces {}-h1.. (Redis in {}), prefix {}",
@@ -169,7 +169,7 @@ impl Network {
     }
 
     /// Where the Redis server runs: inside its namespace.
-    pub fn placement(&self) -> Placement {
+    pub(crate) fn placement(&self) -> Placement {
         Placement {
             bind: self.hosts.redis_addr().to_string(),
             port: REDIS_PORT,
@@ -178,7 +178,7 @@ impl Network {
     }
 
     /// Shapes every host's link (the shaper `params.shaper` asks for).
-    pub fn shape(&mut self, params: &RedisParams) -> Result<&'static str, QueueError> {
+    pub(crate) fn shape(&mut self, params: &RedisParams) -> Result<&'static str, QueueError> {
         let redis = SocketAddr::from((self.hosts.redis_addr(), REDIS_PORT));
         let shaper = Shaper::start(params.shaper, &self.hosts, &params.link_shape(), redis)
             .map_err(hosts_error)?;
@@ -188,22 +188,22 @@ impl Network {
     }
 
     /// The shaper in use ("" before [`Network::shape`]).
-    pub fn shaper_name(&self) -> &'static str {
+    pub(crate) fn shaper_name(&self) -> &'static str {
         self.shaper.as_ref().map_or("", Shaper::name)
     }
 
     /// The host worker `worker` runs on (round-robin, 1-based).
-    pub fn host_of(&self, worker: u32) -> u32 {
+    pub(crate) fn host_of(&self, worker: u32) -> u32 {
         worker % self.hosts.hosts() + 1
     }
 
     /// The command prefix that runs a program on host `host`.
-    pub fn exec_prefix(&self, host: u32) -> Vec<String> {
+    pub(crate) fn exec_prefix(&self, host: u32) -> Vec<String> {
         self.hosts.exec_prefix(host)
     }
 
     /// `url` (Redis's) as host `host` reaches it (through its proxy, if any).
-    pub fn url_for(&self, url: &str, host: u32) -> String {
+    pub(crate) fn url_for(&self, url: &str, host: u32) -> String {
         let Some(shaper) = &self.shaper else {
             return url.to_owned();
         };
@@ -213,7 +213,7 @@ impl Network {
     }
 
     /// The median round trip of a Redis PING from inside each host, ms.
-    pub fn measure_rtt_ms(&self, url: &str) -> Vec<f64> {
+    pub(crate) fn measure_rtt_ms(&self, url: &str) -> Vec<f64> {
         (1..=self.hosts.hosts())
             .map(|host| {
                 let url = self.url_for(url, host);
@@ -226,7 +226,7 @@ impl Network {
     }
 
     /// Starts the partition schedule (when the workers start).
-    pub fn start_clock(&mut self) -> Result<(), QueueError> {
+    pub(crate) fn start_clock(&mut self) -> Result<(), QueueError> {
         let started = Instant::now();
         let cuts: Vec<PlannedCut> = self
             .partitions
@@ -290,14 +290,14 @@ impl Network {
 
     /// True while a cut waits on the job's progress: read it from Redis
     /// and pass it to [`Network::set_progress`].
-    pub fn wants_progress(&self) -> bool {
+    pub(crate) fn wants_progress(&self) -> bool {
         self.schedule
             .as_ref()
             .is_some_and(|s| s.wants_progress.load(Ordering::SeqCst))
     }
 
     /// Hands the job's progress to the partition schedule.
-    pub fn set_progress(&self, progress: JobProgress) {
+    pub(crate) fn set_progress(&self, progress: JobProgress) {
         if let Some(schedule) = &self.schedule
             && let Ok(mut slot) = schedule.progress.lock()
         {
@@ -307,7 +307,7 @@ impl Network {
 
     /// Moves the partition events so far into `events`; fails if a cut or
     /// a restore failed.
-    pub fn tick(&mut self, events: &mut Vec<Event>) -> Result<(), QueueError> {
+    pub(crate) fn tick(&mut self, events: &mut Vec<Event>) -> Result<(), QueueError> {
         let Some(schedule) = &self.schedule else {
             return Ok(());
         };

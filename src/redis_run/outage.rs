@@ -74,7 +74,7 @@ pub(super) struct RedisOutage<'a> {
 
 impl<'a> RedisOutage<'a> {
     /// Nothing killed yet.
-    pub fn new(
+    pub(crate) fn new(
         queue: &'a JobQueue,
         endpoint: &'a Endpoint,
         units: &'a [Unit],
@@ -105,7 +105,7 @@ impl<'a> RedisOutage<'a> {
     }
 
     /// Records a harness event (worker -1) now.
-    pub fn note(&mut self, kind: EventKind, detail: &str) {
+    pub(crate) fn note(&mut self, kind: EventKind, detail: &str) {
         self.events.push(Event {
             at_unix_s: now_unix_s(),
             worker: -1,
@@ -116,7 +116,7 @@ impl<'a> RedisOutage<'a> {
     }
 
     /// kill -9 of the nodes `target` names now.
-    pub fn kill(
+    pub(crate) fn kill(
         &mut self,
         topology: &mut dyn Topology,
         target: &KillTarget,
@@ -157,18 +157,18 @@ impl<'a> RedisOutage<'a> {
     }
 
     /// Units in the job (the whole of a progress-relative fault time).
-    pub fn total_units(&self) -> u64 {
+    pub(crate) fn total_units(&self) -> u64 {
         self.units.len() as u64
     }
 
     /// True when every killed node can be started again now.
-    pub fn ready(&mut self, topology: &mut dyn Topology) -> bool {
+    pub(crate) fn ready(&mut self, topology: &mut dyn Topology) -> bool {
         self.down.iter().all(|name| topology.ready_to_restart(name))
     }
 
     /// Starts the killed nodes again and puts back what the topology lost:
     /// the queue when no snapshot (or promoted replica) had it, the Function.
-    pub fn restart(&mut self, topology: &mut dyn Topology) -> Result<(), QueueError> {
+    pub(crate) fn restart(&mut self, topology: &mut dyn Topology) -> Result<(), QueueError> {
         let names = std::mem::take(&mut self.down);
         self.bring_back(topology, names, "restarted")
     }
@@ -261,7 +261,7 @@ impl<'a> RedisOutage<'a> {
     /// A node died without the harness doing it: records it, and fails
     /// when the topology cannot go on (see the module doc); otherwise the
     /// node is brought back by [`RedisOutage::revive`] when `restart`.
-    pub fn unexpected_death(
+    pub(crate) fn unexpected_death(
         &mut self,
         topology: &mut dyn Topology,
         node: DeadNode,
@@ -357,7 +357,7 @@ impl<'a> RedisOutage<'a> {
 
     /// Brings back the nodes that died on their own once the topology
     /// allows it (a dead primary after the failover); true when any came back.
-    pub fn revive(&mut self, topology: &mut dyn Topology) -> Result<bool, QueueError> {
+    pub(crate) fn revive(&mut self, topology: &mut dyn Topology) -> Result<bool, QueueError> {
         let ready: Vec<String> = self
             .dead
             .iter()
@@ -374,7 +374,7 @@ impl<'a> RedisOutage<'a> {
 
     /// Kills `target`, waits `down` and until the nodes can restart, and
     /// restarts them (the bootstrap and before-read kills).
-    pub fn kill_and_restart(
+    pub(crate) fn kill_and_restart(
         &mut self,
         topology: &mut dyn Topology,
         target: &KillTarget,
@@ -394,7 +394,7 @@ impl<'a> RedisOutage<'a> {
 
     /// Notes a failover when Sentinel or RedisRaft names another primary
     /// than before, or the same one elected in a later term; true when it did.
-    pub fn watch_primary(&mut self, topology: &mut dyn Topology) -> bool {
+    pub(crate) fn watch_primary(&mut self, topology: &mut dyn Topology) -> bool {
         if topology.replicas() == 0 {
             return false;
         }
@@ -440,7 +440,7 @@ impl<'a> RedisOutage<'a> {
 
 /// A failover the supervisor saw (Unix seconds).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SeenFailover {
+pub(crate) struct SeenFailover {
     /// The old primary's last answer as primary (it was paused or dead
     /// from some moment after this).
     pub old_seen_at: f64,

@@ -29,7 +29,7 @@ const STDERR_TAIL_LINES: usize = 8;
 
 /// How to start one worker.
 #[derive(Debug, Clone)]
-pub struct WorkerLaunch {
+pub(crate) struct WorkerLaunch {
     /// Its settings (sent as JSON in [`WORKER_ENV`]).
     pub config: WorkerConfig,
     /// Where its stderr goes (appended to by restarts).
@@ -43,7 +43,7 @@ pub struct WorkerLaunch {
 
 /// How a worker process ended.
 #[derive(Debug, Clone)]
-pub enum Ended {
+pub(crate) enum Ended {
     /// It found no unit left and exited normally with its measurements.
     Finished(WorkerStats),
     /// It died: at an injected crash point, killed by the harness, or of
@@ -53,7 +53,7 @@ pub enum Ended {
 
 /// A worker that died.
 #[derive(Debug, Clone)]
-pub struct Death {
+pub(crate) struct Death {
     /// Worker index.
     pub worker: u32,
     /// Its process id.
@@ -80,7 +80,7 @@ pub enum DeathCause {
 
 /// Where a worker whose stderr goes to `stderr` writes its stdout: the
 /// same name with the extension `stats`.
-pub fn stats_path(stderr: &Path) -> PathBuf {
+pub(crate) fn stats_path(stderr: &Path) -> PathBuf {
     stderr.with_extension("stats")
 }
 
@@ -102,7 +102,7 @@ struct WorkerProcess {
 
 /// The workers of a job, one slot per worker index. Dropping the pool
 /// kills and reaps every worker still running.
-pub struct WorkerPool {
+pub(crate) struct WorkerPool {
     exe: PathBuf,
     launches: Vec<WorkerLaunch>,
     slots: Vec<WorkerProcess>,
@@ -112,7 +112,7 @@ pub struct WorkerPool {
 
 impl WorkerPool {
     /// Starts one process per launch, worker `i` from `launches[i]`.
-    pub fn spawn(exe: &Path, launches: Vec<WorkerLaunch>) -> Result<WorkerPool, QueueError> {
+    pub(crate) fn spawn(exe: &Path, launches: Vec<WorkerLaunch>) -> Result<WorkerPool, QueueError> {
         let mut pool = WorkerPool {
             exe: exe.to_path_buf(),
             slots: Vec::with_capacity(launches.len()),
@@ -128,7 +128,7 @@ impl WorkerPool {
 
     /// Starts worker `index` again after it ended (without its crash plan:
     /// a plan crashes a worker once per run).
-    pub fn restart(&mut self, index: u32) -> Result<u32, QueueError> {
+    pub(crate) fn restart(&mut self, index: u32) -> Result<u32, QueueError> {
         let index = index as usize;
         if let Some(old) = self.slots.get_mut(index)
             && !old.done
@@ -198,7 +198,7 @@ impl WorkerPool {
 
     /// External workers: CPU seconds each worker index used (its processes
     /// that ended; 0 for the built-in worker, which reports its own times).
-    pub fn cpu_s(&self) -> Vec<f64> {
+    pub(crate) fn cpu_s(&self) -> Vec<f64> {
         self.slots
             .iter()
             .zip(&self.cpu_before_s)
@@ -207,19 +207,19 @@ impl WorkerPool {
     }
 
     /// Process id of each worker's current process, by index.
-    pub fn pids(&self) -> Vec<u32> {
+    pub(crate) fn pids(&self) -> Vec<u32> {
         self.slots.iter().map(|w| w.child.id()).collect()
     }
 
     /// Indices of the workers still running.
-    pub fn running(&self) -> Vec<u32> {
+    pub(crate) fn running(&self) -> Vec<u32> {
         (0..self.slots.len() as u32)
             .filter(|&i| !self.slots[i as usize].done)
             .collect()
     }
 
     /// Keeps `throttle` (of worker `worker`) until that worker exits.
-    pub fn attach_throttle(&mut self, worker: u32, throttle: Throttle) {
+    pub(crate) fn attach_throttle(&mut self, worker: u32, throttle: Throttle) {
         if let Some(process) = self.slots.get_mut(worker as usize) {
             process.throttle = Some(throttle);
         }
@@ -227,7 +227,7 @@ impl WorkerPool {
 
     /// SIGKILLs worker `worker` on purpose (its death is then
     /// [`DeathCause::KilledByHarness`]); false when it already ended.
-    pub fn kill(&mut self, worker: u32) -> bool {
+    pub(crate) fn kill(&mut self, worker: u32) -> bool {
         match self.slots.get_mut(worker as usize) {
             Some(process) if !process.done => {
                 let killed = if process.external {
@@ -246,7 +246,7 @@ impl WorkerPool {
     /// waiting for the others. A worker that failed on bad input or
     /// credentials is an error (every other worker would fail the same way);
     /// any other end is returned for the caller to judge.
-    pub fn reap(&mut self) -> Result<Vec<(u32, Ended)>, QueueError> {
+    pub(crate) fn reap(&mut self) -> Result<Vec<(u32, Ended)>, QueueError> {
         let mut ended = Vec::new();
         for (index, process) in self.slots.iter_mut().enumerate() {
             if process.done || !has_exited(process.child.id()) {
@@ -263,7 +263,7 @@ impl WorkerPool {
     }
 
     /// Kills and reaps every worker still running.
-    pub fn stop_all(&mut self) {
+    pub(crate) fn stop_all(&mut self) {
         for process in &mut self.slots {
             if !process.done {
                 process.kill_and_reap();

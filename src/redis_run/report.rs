@@ -12,7 +12,7 @@ use crate::queue::{STALL_MS, min_option};
 
 /// The Redis-specific measurements of one job, summed over its workers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RedisReport {
+pub(crate) struct RedisReport {
     /// The job id in the key names (`wc:{JOB}:*`).
     pub job_id: String,
     /// The server, as a URL without credentials.
@@ -144,7 +144,7 @@ pub struct RedisReport {
 
 impl RedisReport {
     /// A report with no worker added yet.
-    pub fn new(
+    pub(crate) fn new(
         job_id: &str,
         server: &str,
         managed: bool,
@@ -207,7 +207,7 @@ impl RedisReport {
     }
 
     /// Adds one worker's stats (call in worker order).
-    pub fn add_worker(&mut self, stats: &WorkerStats) {
+    pub(crate) fn add_worker(&mut self, stats: &WorkerStats) {
         self.worker_pids.push(stats.pid);
         self.worker_peak_rss_kib = self.worker_peak_rss_kib.max(stats.peak_rss_kib);
         self.worker_stats_bytes = self.worker_stats_bytes.max(stats.stats_bytes);
@@ -232,7 +232,7 @@ impl RedisReport {
 
     /// Median over the emulated hosts of their measured PING round trip,
     /// ms (0 without hosts).
-    pub fn host_rtt_median_ms(&self) -> f64 {
+    pub(crate) fn host_rtt_median_ms(&self) -> f64 {
         let measured: Vec<f64> = self
             .host_rtt_ms
             .iter()
@@ -243,34 +243,34 @@ impl RedisReport {
     }
 
     /// Median `WAIT` after a commit, milliseconds (0 without WAIT).
-    pub fn wait_ms_median(&self) -> f64 {
+    pub(crate) fn wait_ms_median(&self) -> f64 {
         self.wait_ms.quantile(0.5)
     }
 
     /// Median commit duration, milliseconds (0 without commits).
-    pub fn commit_ms_median(&self) -> f64 {
+    pub(crate) fn commit_ms_median(&self) -> f64 {
         self.commit_ms.quantile(0.5)
     }
 
     /// 99th percentile commit duration, milliseconds.
-    pub fn commit_ms_p99(&self) -> f64 {
+    pub(crate) fn commit_ms_p99(&self) -> f64 {
         self.commit_ms.quantile(0.99)
     }
 
     /// Commits that took longer than [`STALL_MS`]: writes held up by an
     /// election, a failover, a lost majority or an outage.
-    pub fn commit_stalls(&self) -> u64 {
+    pub(crate) fn commit_stalls(&self) -> u64 {
         self.commit_ms.count_at_least(STALL_MS)
     }
 
     /// 99th percentile `WAIT` after a commit, milliseconds (0 without WAIT).
-    pub fn wait_ms_p99(&self) -> f64 {
+    pub(crate) fn wait_ms_p99(&self) -> f64 {
         self.wait_ms.quantile(0.99)
     }
 
     /// Records the server's own figures for the job: `load` is what
     /// happened on the server between the workers' start and the job's end.
-    pub fn add_server_load(&mut self, load: &ServerLoad) {
+    pub(crate) fn add_server_load(&mut self, load: &ServerLoad) {
         let (calls, usec) = load.of(self.merge.update_command());
         self.server_cpu_s = load.cpu_s;
         self.merge_calls = calls;
@@ -280,7 +280,7 @@ impl RedisReport {
     /// Word updates applied per second of the job (from the workers'
     /// start until Redis said it was done): the rate the server sustained,
     /// the one to compare between runs (0 when unknown).
-    pub fn server_updates_per_s(&self) -> f64 {
+    pub(crate) fn server_updates_per_s(&self) -> f64 {
         if self.job_s > 0.0 {
             self.word_updates as f64 / self.job_s
         } else {
@@ -290,7 +290,7 @@ impl RedisReport {
 
     /// Server microseconds per call of the merge command (`ZINCRBY`,
     /// `HINCRBY`, or `SET` of a part), from `INFO commandstats`.
-    pub fn server_us_per_merge_call(&self) -> f64 {
+    pub(crate) fn server_us_per_merge_call(&self) -> f64 {
         if self.merge_calls > 0 {
             self.merge_usec as f64 / self.merge_calls as f64
         } else {
@@ -302,7 +302,7 @@ impl RedisReport {
     /// workers: a per-worker rate (with p workers waiting on one server it
     /// is about 1/p of what the server sustained, see
     /// [`RedisReport::server_updates_per_s`]); 0 when nothing was merged.
-    pub fn worker_updates_per_merge_s(&self) -> f64 {
+    pub(crate) fn worker_updates_per_merge_s(&self) -> f64 {
         if self.merge_s > 0.0 {
             self.word_updates as f64 / self.merge_s
         } else {

@@ -104,7 +104,7 @@ impl Supervised {
     /// The faults that fired: `redis_kills` kills of the topology's nodes
     /// (the outage's count), and the worker kills, crashes and partition
     /// cuts this loop saw.
-    pub fn faults_fired(&self, redis_kills: u64) -> FaultTally {
+    pub(crate) fn faults_fired(&self, redis_kills: u64) -> FaultTally {
         let mut fired = FaultTally::default();
         fired.add(FaultKind::RedisKill, redis_kills);
         fired.add(FaultKind::WorkerKill, self.kills);
@@ -148,7 +148,7 @@ enum Progress {
 
 impl Supervisor<'_, '_> {
     /// Waits until Redis says every unit is done (or fails, see the module doc).
-    pub fn run(mut self) -> Result<Supervised, QueueError> {
+    pub(crate) fn run(mut self) -> Result<Supervised, QueueError> {
         let params = self.params;
         self.outage.restart_nodes = params.restart_nodes.0;
         let mut out = Supervised::default();

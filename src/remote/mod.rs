@@ -15,9 +15,9 @@
 //! Completion is Redis's to say, as for local workers: a joined worker
 //! exits when nothing is left to take and nothing is pending.
 
-pub mod settings;
+pub(crate) mod settings;
 
-pub use settings::{
+pub(crate) use settings::{
     JobSettings, delete_job_keys, print_join_command, publish_job, settings_key,
     wait_for_joined_to_leave,
 };

@@ -14,12 +14,12 @@ use crate::queue::{Endpoint, QueueError};
 use crate::worker::WorkerConfig;
 
 /// The settings key of job `job`: `wc:{JOB}:settings`.
-pub fn settings_key(job: &str) -> String {
+pub(crate) fn settings_key(job: &str) -> String {
     format!("wc:{{{job}}}:settings")
 }
 
 /// The counter of joined workers of job `job`: `wc:{JOB}:joined`.
-pub fn joined_key(job: &str) -> String {
+pub(crate) fn joined_key(job: &str) -> String {
     format!("wc:{{{job}}}:joined")
 }
 
@@ -27,18 +27,18 @@ pub fn joined_key(job: &str) -> String {
 /// (`harness worker` adds its workers on joining and takes them off once
 /// they have all ended, so the client deletes the job's keys only after
 /// they left).
-pub fn live_key(job: &str) -> String {
+pub(crate) fn live_key(job: &str) -> String {
     format!("wc:{{{job}}}:live")
 }
 
 /// Every key this module creates for job `job` (deleted with the job's keys).
-pub fn keys(job: &str) -> Vec<String> {
+pub(crate) fn keys(job: &str) -> Vec<String> {
     vec![settings_key(job), joined_key(job), live_key(job)]
 }
 
 /// What a joining host needs besides the URL and the job id.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct JobSettings {
+pub(crate) struct JobSettings {
     /// A worker's settings as the client's own workers get them (its URL,
     /// index, event file and crash plan are replaced by the joining host).
     pub worker: WorkerConfig,
@@ -51,7 +51,7 @@ pub struct JobSettings {
 
 impl JobSettings {
     /// Writes the settings of `job` (`SET`, no expiry: deleted with the job).
-    pub fn publish(
+    pub(crate) fn publish(
         &self,
         endpoint: &Endpoint,
         con: &mut Connection,
@@ -64,7 +64,7 @@ impl JobSettings {
     }
 
     /// Reads the settings of `job`; `None` when the key is not there (yet).
-    pub fn fetch(
+    pub(crate) fn fetch(
         endpoint: &Endpoint,
         con: &mut Connection,
         job: &str,
@@ -85,7 +85,7 @@ impl JobSettings {
     }
 
     /// Takes `count` consumer indices for workers joining from this host.
-    pub fn claim_indices(
+    pub(crate) fn claim_indices(
         &self,
         endpoint: &Endpoint,
         con: &mut Connection,
@@ -109,7 +109,7 @@ impl JobSettings {
 /// Writes the settings of the job `template.job` (whose units are
 /// `units`, planned with `local_workers` workers of the client): the
 /// template of a worker's settings and where the inputs are.
-pub fn publish_job(
+pub(crate) fn publish_job(
     endpoint: &Endpoint,
     template: &WorkerConfig,
     units: &[crate::input::Unit],
@@ -139,7 +139,7 @@ pub fn publish_job(
 }
 
 /// Deletes the keys of this module for `job`.
-pub fn delete_job_keys(
+pub(crate) fn delete_job_keys(
     endpoint: &Endpoint,
     con: &mut Connection,
     job: &str,
@@ -150,7 +150,7 @@ pub fn delete_job_keys(
 
 /// Tells the user (stderr) how to start workers for `job` on other hosts.
 /// The URL is shown without its password (`PASSWORD` stands in for it).
-pub fn print_join_command(endpoint: &Endpoint, job: &str) {
+pub(crate) fn print_join_command(endpoint: &Endpoint, job: &str) {
     let url = endpoint.url();
     let shown = if url.contains('@') {
         let redacted = crate::queue::redact_url(url);
@@ -167,7 +167,7 @@ pub fn print_join_command(endpoint: &Endpoint, job: &str) {
 }
 
 /// Takes `count` workers of this host off the live count of `job`.
-pub fn leave(
+pub(crate) fn leave(
     endpoint: &Endpoint,
     con: &mut Connection,
     job: &str,
@@ -180,7 +180,7 @@ pub fn leave(
 /// Waits (up to `patience`) until no joined worker of `job` runs any more,
 /// so deleting the job's keys does not cut off a worker that is still
 /// reading; returns how many were still there when it stopped waiting.
-pub fn wait_for_joined_to_leave(
+pub(crate) fn wait_for_joined_to_leave(
     endpoint: &Endpoint,
     job: &str,
     patience: std::time::Duration,

@@ -27,7 +27,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// The verdict as the table writes it.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match self {
             Verdict::BeyondNoise => "beyond the noise".into(),
             Verdict::WithinNoise => {
@@ -103,7 +103,7 @@ fn verdict_of(view: &ExperimentView<'_>, effect: &PlotEffect) -> Verdict {
 }
 
 /// The findings as a table (lab, question, answer, verdict).
-pub fn findings_table(views: &[ExperimentView<'_>]) -> Table {
+pub(crate) fn findings_table(views: &[ExperimentView<'_>]) -> Table {
     let mut table = Table::new(
         [
             "lab",

@@ -7,11 +7,11 @@ use serde_json::Value;
 use crate::results::text_of;
 
 /// What a table cell shows when there is no value.
-pub const MISSING: &str = "—";
+pub(crate) const MISSING: &str = "—";
 
 /// Seconds to three significant digits (`0.855`, `12.3`, `123`), without
 /// the unit; [`MISSING`] when not finite.
-pub fn seconds(value: f64) -> String {
+pub(crate) fn seconds(value: f64) -> String {
     if !value.is_finite() {
         return MISSING.to_string();
     }
@@ -24,7 +24,7 @@ pub fn seconds(value: f64) -> String {
 }
 
 /// A ratio such as a speed-up or an efficiency, to two decimals.
-pub fn ratio(value: f64) -> String {
+pub(crate) fn ratio(value: f64) -> String {
     if value.is_finite() {
         format!("{value:.2}")
     } else {
@@ -34,7 +34,7 @@ pub fn ratio(value: f64) -> String {
 
 /// A measured quantity: seconds for `*_s` columns, otherwise a plain
 /// number without needless decimals (`3`, `2.5`).
-pub fn quantity(column: &str, value: f64) -> String {
+pub(crate) fn quantity(column: &str, value: f64) -> String {
     if column.ends_with("_s") {
         seconds(value)
     } else if value.fract() == 0.0 && value.abs() < 1e15 {
@@ -46,7 +46,7 @@ pub fn quantity(column: &str, value: f64) -> String {
 
 /// A parameter value as text: byte columns in units (`1MiB`), empty
 /// settings (no straggler, no crash) as `none`.
-pub fn value_text(column: &str, value: &Value) -> String {
+pub(crate) fn value_text(column: &str, value: &Value) -> String {
     match value.as_u64() {
         Some(bytes) if column.ends_with("bytes") => data_gen::format_size(bytes),
         _ => match text_of(value) {
@@ -58,7 +58,7 @@ pub fn value_text(column: &str, value: &Value) -> String {
 
 /// A parameter value with its column name where the value alone would be
 /// unclear: `atomic=true`, `crash=none`, but `processes` for a mode.
-pub fn labelled_value(column: &str, value: &Value) -> String {
+pub(crate) fn labelled_value(column: &str, value: &Value) -> String {
     match column {
         "mode" | "input" | "tokenizer" => value_text(column, value),
         _ => format!("{column}={}", value_text(column, value)),

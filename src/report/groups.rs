@@ -14,10 +14,10 @@ pub use crate::results::PARAMETER_COLUMNS;
 
 /// Repetitions whose spread (max - min) exceeds this fraction of their
 /// median are noisy.
-pub const NOISY_SPREAD: f64 = 0.2;
+pub(crate) const NOISY_SPREAD: f64 = 0.2;
 
 /// A median wall time under this many seconds is too short to trust.
-pub const SHORT_WALL_S: f64 = 0.05;
+pub(crate) const SHORT_WALL_S: f64 = 0.05;
 
 /// The median of repetitions and their min..max spread.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,7 +32,7 @@ pub struct Spread {
 
 impl Spread {
     /// The spread of `values`; `None` when there are none.
-    pub fn of(mut values: Vec<f64>) -> Option<Spread> {
+    pub(crate) fn of(mut values: Vec<f64>) -> Option<Spread> {
         median_min_max(&mut values).map(|(median, min, max)| Spread { median, min, max })
     }
 }
@@ -60,7 +60,7 @@ pub struct Correctness {
 
 impl Correctness {
     /// The tally of one run.
-    pub fn of(row: &RunRow) -> Correctness {
+    pub(crate) fn of(row: &RunRow) -> Correctness {
         let checked = row.finished;
         Correctness {
             runs: 1,
@@ -74,7 +74,7 @@ impl Correctness {
     }
 
     /// `3/3`, `1/3 (2 inexact, expected)` or `2/3 (1 WRONG)`.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let mut text = format!("{}/{}", self.correct, self.runs);
         if self.wrong_expected > 0 {
             text.push_str(&format!(" ({} inexact, expected)", self.wrong_expected));
@@ -150,7 +150,7 @@ pub struct ParamSet {
 impl ParamSet {
     /// The value of `column` in this set (parameters are equal across its
     /// runs; for measurements, the first run's value).
-    pub fn value(&self, column: &str) -> &serde_json::Value {
+    pub(crate) fn value(&self, column: &str) -> &serde_json::Value {
         self.runs
             .first()
             .and_then(|run| run.get(column))
@@ -159,23 +159,23 @@ impl ParamSet {
 
     /// True when the repetitions spread (max - min) more than
     /// [`NOISY_SPREAD`] of their median.
-    pub fn is_noisy(&self) -> bool {
+    pub(crate) fn is_noisy(&self) -> bool {
         let wall = self.wall_s;
         self.runs.len() > 1 && wall.max - wall.min > NOISY_SPREAD * wall.median
     }
 
     /// True when the median wall time is under [`SHORT_WALL_S`].
-    pub fn is_too_short(&self) -> bool {
+    pub(crate) fn is_too_short(&self) -> bool {
         self.wall_s.median < SHORT_WALL_S
     }
 
     /// True for the serial reference runs.
-    pub fn is_serial(&self) -> bool {
+    pub(crate) fn is_serial(&self) -> bool {
         text_of(self.value("mode")) == "serial"
     }
 
     /// Median of a numeric column over the repetitions.
-    pub fn median_of(&self, column: &str) -> Option<f64> {
+    pub(crate) fn median_of(&self, column: &str) -> Option<f64> {
         let values = self
             .runs
             .iter()
@@ -238,7 +238,7 @@ pub fn group_param_sets(rows: &[RunRow]) -> Vec<ParamSet> {
 /// What the runs whose planned fault did not fire mean for `sets`' figures
 /// and verdicts, in words; `None` when every planned fault fired.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unfired {
+pub(crate) enum Unfired {
     /// Every set that planned a fault has none that fired: nothing about
     /// the faults is shown (the runs, counted apart).
     NotShown(usize),
@@ -248,7 +248,7 @@ pub enum Unfired {
 
 impl Unfired {
     /// The state of `sets`; `None` when no run's planned fault failed to fire.
-    pub fn of(sets: &[ParamSet]) -> Option<Unfired> {
+    pub(crate) fn of(sets: &[ParamSet]) -> Option<Unfired> {
         let runs: usize = sets.iter().map(|set| set.correctness.unfired).sum();
         if runs == 0 {
             return None;
@@ -265,7 +265,7 @@ impl Unfired {
     }
 
     /// The sentence for the report.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match self {
             Unfired::NotShown(runs) => format!(
                 "not shown: the faults did not happen ({runs} runs: the planned fault came after the job had ended; rerun at a larger --scale or with progress-relative times such as at:50%)"
@@ -285,7 +285,7 @@ fn wall_seconds(run: &Columns) -> f64 {
 
 /// The parameter columns whose values differ between `sets`, in
 /// [`PARAMETER_COLUMNS`] order.
-pub fn varying_parameters(sets: &[ParamSet]) -> Vec<&'static str> {
+pub(crate) fn varying_parameters(sets: &[ParamSet]) -> Vec<&'static str> {
     PARAMETER_COLUMNS
         .iter()
         .copied()

@@ -416,7 +416,7 @@ fn write_table<W: Write + ?Sized>(out: &mut W, table: &Table) -> io::Result<()> 
 }
 
 /// `text` with the five HTML-special characters escaped.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -447,7 +447,7 @@ fn inline(text: &str) -> String {
 }
 
 /// Standard base64 (RFC 4648, with `=` padding).
-pub fn base64(bytes: &[u8]) -> String {
+pub(crate) fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut encoded = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {

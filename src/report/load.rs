@@ -67,13 +67,8 @@ pub struct LabResults {
 }
 
 impl LabResults {
-    /// The results of the experiment called `name`, if it has rows.
-    pub fn experiment(&self, name: &str) -> Option<&ExperimentResults> {
-        self.experiments.iter().find(|e| e.name == name)
-    }
-
     /// Runs over all experiments.
-    pub fn run_count(&self) -> usize {
+    pub(crate) fn run_count(&self) -> usize {
         self.experiments.iter().map(|e| e.rows.len()).sum()
     }
 }

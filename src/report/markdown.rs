@@ -6,14 +6,14 @@ use std::io::{self, Write};
 
 /// A Markdown table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Table {
+pub(crate) struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
     /// A table with these column headings and no rows.
-    pub fn new(header: Vec<String>) -> Table {
+    pub(crate) fn new(header: Vec<String>) -> Table {
         Table {
             header,
             rows: Vec::new(),
@@ -21,22 +21,22 @@ impl Table {
     }
 
     /// Adds a row (missing cells are left empty, extra cells dropped).
-    pub fn push(&mut self, row: Vec<String>) {
+    pub(crate) fn push(&mut self, row: Vec<String>) {
         self.rows.push(row);
     }
 
     /// The column headings.
-    pub fn header(&self) -> &[String] {
+    pub(crate) fn header(&self) -> &[String] {
         &self.header
     }
 
     /// The rows, as pushed.
-    pub fn rows(&self) -> &[Vec<String>] {
+    pub(crate) fn rows(&self) -> &[Vec<String>] {
         &self.rows
     }
 
     /// Writes the table, followed by a blank line.
-    pub fn write<W: Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
+    pub(crate) fn write<W: Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
         let width = self.header.len();
         write_row(out, &self.header, width)?;
         writeln!(out, "|{}", "---|".repeat(width))?;
@@ -64,7 +64,7 @@ fn escape_cell(text: &str) -> String {
 }
 
 /// The anchor of the section of experiment `name` (its heading is the bare name).
-pub fn experiment_anchor(name: &str) -> String {
+pub(crate) fn experiment_anchor(name: &str) -> String {
     name.to_lowercase()
         .chars()
         .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_'))
@@ -72,12 +72,12 @@ pub fn experiment_anchor(name: &str) -> String {
 }
 
 /// A link to the section of experiment `name`: ``[`name`](#name)``.
-pub fn experiment_link(name: &str) -> String {
+pub(crate) fn experiment_link(name: &str) -> String {
     format!("[`{name}`](#{})", experiment_anchor(name))
 }
 
 /// A Markdown image of a plot at `link` (angle brackets when the link has spaces or parentheses).
-pub fn image(alt: &str, link: &str) -> String {
+pub(crate) fn image(alt: &str, link: &str) -> String {
     if link.contains([' ', '(', ')']) {
         format!("![{alt}](<{link}>)")
     } else {

@@ -26,19 +26,19 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 pub use findings::{Finding, Verdict, findings};
-pub use groups::{Correctness, PARAMETER_COLUMNS, ParamSet, Spread, group_param_sets};
-pub use html::render_html;
-pub use load::{ExperimentResults, LabResults, ReportError, SkippedCsv, load_results};
-pub use plots::PlotFolder;
-pub use questions::{Cell, Figure, LAB_QUESTIONS, LabQuestion, Metric, Pivot};
-pub use render::{counted, render_report};
-pub use view::{ExperimentView, ReportSource};
+pub use groups::PARAMETER_COLUMNS;
+pub(crate) use html::render_html;
+pub(crate) use load::{LabResults, ReportError, load_results};
+pub(crate) use plots::PlotFolder;
+pub use questions::{Figure, LAB_QUESTIONS, LabQuestion, Metric};
+pub(crate) use render::{counted, render_report};
+pub(crate) use view::ReportSource;
 
 /// A lab report ready to render: everything read from a results folder
 /// and a plots folder. Rendering writes to any `W: Write`; writing files
 /// (whole or not at all) is the caller's job.
 #[derive(Debug)]
-pub struct Report {
+pub(crate) struct Report {
     /// The results folder read, as given.
     pub results_dir: PathBuf,
     /// What was in it.
@@ -52,7 +52,7 @@ pub struct Report {
 impl Report {
     /// Reads every CSV in `results_dir` and lists the PNGs in `plots_dir`.
     /// Fails when the results folder is missing or has no CSV.
-    pub fn load(results_dir: &Path, plots_dir: &Path) -> Result<Report, ReportError> {
+    pub(crate) fn load(results_dir: &Path, plots_dir: &Path) -> Result<Report, ReportError> {
         Ok(Report {
             results_dir: results_dir.to_path_buf(),
             lab: load_results(results_dir)?,
@@ -62,7 +62,7 @@ impl Report {
     }
 
     /// What the renderers read; links to plots are relative to `report_dir`.
-    pub fn source<'a>(&'a self, report_dir: &'a Path) -> ReportSource<'a> {
+    pub(crate) fn source<'a>(&'a self, report_dir: &'a Path) -> ReportSource<'a> {
         ReportSource {
             results_dir: &self.results_dir,
             lab: &self.lab,
@@ -74,7 +74,7 @@ impl Report {
 
     /// Writes the Markdown report, which links the plots relative to
     /// `report_dir`, the folder it is written to.
-    pub fn write_markdown<W: Write + ?Sized>(
+    pub(crate) fn write_markdown<W: Write + ?Sized>(
         &self,
         report_dir: &Path,
         out: &mut W,
@@ -83,7 +83,7 @@ impl Report {
     }
 
     /// Writes the self-contained HTML report (plots embedded).
-    pub fn write_html<W: Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
+    pub(crate) fn write_html<W: Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
         render_html(&self.source(Path::new(".")), out)
     }
 }

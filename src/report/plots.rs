@@ -17,7 +17,7 @@ pub struct PlotFolder {
 
 impl PlotFolder {
     /// Lists the PNGs in `dir`.
-    pub fn scan(dir: &Path) -> PlotFolder {
+    pub(crate) fn scan(dir: &Path) -> PlotFolder {
         let files = std::fs::read_dir(dir)
             .map(|entries| {
                 entries
@@ -36,7 +36,7 @@ impl PlotFolder {
     /// The plots of `experiment`: files named `<experiment>-*.png`, the
     /// plot files its sidecar names, and timelines of its runs
     /// (`<run id>-timeline.png`); sorted by file name.
-    pub fn plots_of(&self, experiment: &ExperimentResults) -> Vec<PathBuf> {
+    pub(crate) fn plots_of(&self, experiment: &ExperimentResults) -> Vec<PathBuf> {
         let prefix = format!("{}-", experiment.name);
         let named: BTreeSet<String> = experiment
             .sidecar
@@ -60,7 +60,7 @@ impl PlotFolder {
 
 /// `target` as a link relative to the folder `from_dir` (both relative to
 /// the current directory or absolute), with `/` separators.
-pub fn relative_link(from_dir: &Path, target: &Path) -> String {
+pub(crate) fn relative_link(from_dir: &Path, target: &Path) -> String {
     let (Ok(from), Ok(to)) = (std::path::absolute(from_dir), std::path::absolute(target)) else {
         return target.to_string_lossy().into_owned();
     };

@@ -25,7 +25,7 @@ pub enum Metric {
 
 impl Metric {
     /// The heading of a figure of this metric.
-    pub fn title(&self) -> String {
+    pub(crate) fn title(&self) -> String {
         match self {
             Metric::Efficiency => "efficiency E = T_s / (p T_p), T from medians".into(),
             Metric::Median(column) if column.ends_with("_s") => format!("median {column} (s)"),
@@ -110,7 +110,7 @@ pub struct LabQuestion {
 
 impl LabQuestion {
     /// What would answer the question, when no experiment file does yet.
-    pub fn to_answer(&self) -> Option<&'static str> {
+    pub(crate) fn to_answer(&self) -> Option<&'static str> {
         TO_ANSWER
             .iter()
             .find(|(question, _)| *question == self.question)
@@ -347,10 +347,13 @@ const RAFT_EXPERIMENTS: &[&str] = &["raft-overhead", "raft-kills", "raft-kills-f
 
 /// What to show for a question's experiment: its parameter sets when it
 /// has results, `None` when it has not been run.
-pub type SetsOf<'a> = dyn Fn(&str) -> Option<&'a [ParamSet]> + 'a;
+pub(crate) type SetsOf<'a> = dyn Fn(&str) -> Option<&'a [ParamSet]> + 'a;
 
 /// Writes the "Lab questions" section.
-pub fn write_questions<W: Write + ?Sized>(out: &mut W, sets_of: &SetsOf<'_>) -> io::Result<()> {
+pub(crate) fn write_questions<W: Write + ?Sized>(
+    out: &mut W,
+    sets_of: &SetsOf<'_>,
+) -> io::Result<()> {
     writeln!(out, "## Lab questions\n")?;
     let mut lab = "";
     for question in LAB_QUESTIONS {
@@ -382,7 +385,7 @@ fn write_question<W: Write + ?Sized>(
 }
 
 /// The line for a question no experiment file answers yet.
-pub fn not_covered(question: &LabQuestion) -> String {
+pub(crate) fn not_covered(question: &LabQuestion) -> String {
     match question.to_answer() {
         Some(what) => format!("No experiment file in `experiments/` covers this yet: {what}."),
         None => "No experiment file in `experiments/` covers this yet.".to_string(),
@@ -390,7 +393,7 @@ pub fn not_covered(question: &LabQuestion) -> String {
 }
 
 /// The line for an experiment without results.
-pub fn not_run_yet(name: &str) -> String {
+pub(crate) fn not_run_yet(name: &str) -> String {
     if RAFT_EXPERIMENTS.contains(&name) && crate::servers::raft_module("").is_err() {
         return format!(
             "`{name}`: needs the RedisRaft module (commit 5945c02, built as its own project documents; set HARNESS_REDISRAFT to its redisraft.so and `harness run experiments/{name}.toml`)"
@@ -433,7 +436,7 @@ fn write_figures<W: Write + ?Sized>(
 }
 
 /// The figure as a table, or `None` when no cell has a value.
-pub fn pivot(figure: &Figure, sets: &[ParamSet], name: &str) -> Option<Table> {
+pub(crate) fn pivot(figure: &Figure, sets: &[ParamSet], name: &str) -> Option<Table> {
     Pivot::new(figure, sets, name).map(|pivot| pivot.table())
 }
 
@@ -476,8 +479,6 @@ impl Cell {
 pub struct Pivot {
     /// The figure.
     pub figure: Figure,
-    /// The experiment (labels the only row when the figure has no series).
-    pub name: String,
     /// The x values (column labels), in order.
     pub xs: Vec<String>,
     /// One row per series value: its label and one cell per x value.
@@ -488,7 +489,7 @@ pub struct Pivot {
 
 impl Pivot {
     /// The figure over `sets` of experiment `name`; `None` when no cell has a value.
-    pub fn new(figure: &Figure, sets: &[ParamSet], name: &str) -> Option<Pivot> {
+    pub(crate) fn new(figure: &Figure, sets: &[ParamSet], name: &str) -> Option<Pivot> {
         let sets: Vec<&ParamSet> = sets
             .iter()
             .filter(|set| !(figure.metric == Metric::Efficiency && set.is_serial()))
@@ -538,7 +539,6 @@ impl Pivot {
         );
         Some(Pivot {
             figure: *figure,
-            name: name.to_string(),
             xs,
             rows,
             input: match inputs.as_slice() {
@@ -549,7 +549,7 @@ impl Pivot {
     }
 
     /// The ratio row's label and its value per x, when the figure asks for one.
-    pub fn ratios(&self) -> Option<(String, Vec<Option<f64>>)> {
+    pub(crate) fn ratios(&self) -> Option<(String, Vec<Option<f64>>)> {
         let (numerator, denominator) = self.figure.ratio?;
         let row = |label: &str| self.rows.iter().find(|(l, _)| l == label).map(|(_, c)| c);
         let values = (0..self.xs.len())
@@ -565,7 +565,7 @@ impl Pivot {
     }
 
     /// The figure as a table: the corner names the series and x columns.
-    pub fn table(&self) -> Table {
+    pub(crate) fn table(&self) -> Table {
         let corner = match (self.figure.series, self.figure.x) {
             ([], Some(x)) => format!("{x} →"),
             (series, Some(x)) => format!("{} ↓ {x} →", series.join(", ")),
@@ -606,7 +606,7 @@ impl Pivot {
     /// `E(workers = 4) = 0.93 for processes and 0.95 for threads on books`:
     /// efficiency at the largest x, medians at the smallest and the
     /// largest x, exact runs in total with the cells that were not.
-    pub fn statement(&self) -> String {
+    pub(crate) fn statement(&self) -> String {
         let on = match &self.input {
             Some(input)
                 if self.figure.x != Some("input") && !self.figure.series.contains(&"input") =>

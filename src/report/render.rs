@@ -15,7 +15,10 @@ use super::view::{
 };
 
 /// Writes the whole report.
-pub fn render_report<W: Write + ?Sized>(source: &ReportSource<'_>, out: &mut W) -> io::Result<()> {
+pub(crate) fn render_report<W: Write + ?Sized>(
+    source: &ReportSource<'_>,
+    out: &mut W,
+) -> io::Result<()> {
     let views = views(source.lab);
     write_title(out, source)?;
     writeln!(out, "## Findings\n")?;
@@ -50,7 +53,7 @@ fn write_title<W: Write + ?Sized>(out: &mut W, source: &ReportSource<'_>) -> io:
 }
 
 /// `1 run`, `2 runs`.
-pub fn counted(n: usize, noun: &str) -> String {
+pub(crate) fn counted(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("{n} {noun}")
     } else {

@@ -37,7 +37,7 @@ pub struct PlotEffect {
 
 impl PlotEffect {
     /// The statement with its verdict, for the report.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         if self.faults.none_fired() {
             return format!(
                 "{}: not shown: the faults did not happen ({} runs: the planned fault came after the job had ended)",
@@ -62,7 +62,7 @@ impl PlotEffect {
     /// The verdict counted in the summary: whether the effect is beyond
     /// the noise; `Some(false)` for a plot whose faults never fired (it
     /// shows nothing), `None` when there is no effect to measure.
-    pub fn verdict(&self) -> Option<bool> {
+    pub(crate) fn verdict(&self) -> Option<bool> {
         if self.faults.none_fired() {
             Some(false)
         } else {
@@ -175,7 +175,7 @@ pub struct ExperimentView<'a> {
 
 impl<'a> ExperimentView<'a> {
     /// Groups the rows of `results`.
-    pub fn new(results: &'a ExperimentResults) -> ExperimentView<'a> {
+    pub(crate) fn new(results: &'a ExperimentResults) -> ExperimentView<'a> {
         let sets = group_param_sets(&results.rows);
         let varying = varying_parameters(&sets);
         let effects = results.sidecar.as_ref().map_or_else(Vec::new, |sidecar| {
@@ -195,18 +195,18 @@ impl<'a> ExperimentView<'a> {
     }
 
     /// The experiment's name.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.results.name
     }
 
     /// What the experiment file says its plots should show and why.
-    pub fn shows(&self) -> Option<&str> {
+    pub(crate) fn shows(&self) -> Option<&str> {
         self.results.sidecar.as_ref()?.shows.as_deref()
     }
 
     /// `2 of 3` plots whose effect is beyond the noise, with a warning
     /// sign when any is not; [`MISSING`] without measurable plots.
-    pub fn effects_summary(&self) -> String {
+    pub(crate) fn effects_summary(&self) -> String {
         let verdicts: Vec<bool> = self
             .effects
             .iter()
@@ -221,12 +221,12 @@ impl<'a> ExperimentView<'a> {
     }
 
     /// Correct and wrong runs over all sets.
-    pub fn correctness(&self) -> Correctness {
+    pub(crate) fn correctness(&self) -> Correctness {
         self.sets.iter().map(|set| set.correctness).sum()
     }
     /// A parameter set named by the parameters that vary in this
     /// experiment (`threads, workers=2`), or by its key when none vary.
-    pub fn set_label(&self, set: &ParamSet) -> String {
+    pub(crate) fn set_label(&self, set: &ParamSet) -> String {
         if self.varying.is_empty() {
             return set.params_key.clone();
         }
@@ -240,7 +240,7 @@ impl<'a> ExperimentView<'a> {
     /// Why some sets' numbers deserve doubt, one line per such set:
     /// repetitions that spread more than [`NOISY_SPREAD`] of their median
     /// (noisy), a median wall time under [`SHORT_WALL_S`] (too short).
-    pub fn warnings(&self) -> Vec<String> {
+    pub(crate) fn warnings(&self) -> Vec<String> {
         self.sets
             .iter()
             .filter_map(|set| {
@@ -274,7 +274,7 @@ impl<'a> ExperimentView<'a> {
     /// Which runs gave counts equal to the serial oracle, e.g. `6 of 6
     /// runs exact`, naming the runs that were not and whether that was
     /// expected (`[[inexact]]`).
-    pub fn exactness(&self) -> String {
+    pub(crate) fn exactness(&self) -> String {
         let tally = self.correctness();
         let mut text = format!("{} of {} runs exact", tally.correct, tally.runs);
         let wrong = |expected: bool| -> Vec<&str> {
@@ -297,7 +297,7 @@ impl<'a> ExperimentView<'a> {
     }
 
     /// Scales of the runs: `1`, or `0.1, 1` when they differ.
-    pub fn scales(&self) -> String {
+    pub(crate) fn scales(&self) -> String {
         let mut scales: Vec<String> = self
             .results
             .rows
@@ -310,7 +310,7 @@ impl<'a> ExperimentView<'a> {
     }
 
     /// Repetitions per parameter set: `3`, or `2-3` when sets differ.
-    pub fn repetitions(&self) -> String {
+    pub(crate) fn repetitions(&self) -> String {
         let counts = self.sets.iter().map(|set| set.runs.len());
         match (counts.clone().min(), counts.max()) {
             (Some(min), Some(max)) if min != max => format!("{min}-{max}"),
@@ -320,7 +320,7 @@ impl<'a> ExperimentView<'a> {
     }
 
     /// The git commits of the runs, each once.
-    pub fn commits(&self) -> String {
+    pub(crate) fn commits(&self) -> String {
         distinct_values(
             self.results
                 .rows
@@ -331,13 +331,13 @@ impl<'a> ExperimentView<'a> {
 }
 
 /// Every experiment of `lab`, prepared.
-pub fn views(lab: &LabResults) -> Vec<ExperimentView<'_>> {
+pub(crate) fn views(lab: &LabResults) -> Vec<ExperimentView<'_>> {
     lab.experiments.iter().map(ExperimentView::new).collect()
 }
 
 /// Everything the report is made from.
 #[derive(Debug)]
-pub struct ReportSource<'a> {
+pub(crate) struct ReportSource<'a> {
     /// The results folder read, as given.
     pub results_dir: &'a Path,
     /// What was in it.
@@ -351,10 +351,10 @@ pub struct ReportSource<'a> {
 }
 
 /// An environment field: its label and how to read it from a sidecar.
-pub type EnvironmentField = (&'static str, fn(&Environment) -> String);
+pub(crate) type EnvironmentField = (&'static str, fn(&Environment) -> String);
 
 /// The environment fields shown.
-pub const ENVIRONMENT_FIELDS: &[EnvironmentField] = &[
+pub(crate) const ENVIRONMENT_FIELDS: &[EnvironmentField] = &[
     ("CPU", |e| e.cpu_model.clone()),
     ("cores", |e| e.cores.to_string()),
     ("memory", |e| {
@@ -369,7 +369,7 @@ pub const ENVIRONMENT_FIELDS: &[EnvironmentField] = &[
 /// The environment: one row per field, each distinct value once (with
 /// the experiments it came from where they differ), and the git commits
 /// of the runs.
-pub fn environment_table(lab: &LabResults) -> Table {
+pub(crate) fn environment_table(lab: &LabResults) -> Table {
     let with_sidecar: Vec<(&str, &Environment)> = lab
         .experiments
         .iter()
@@ -400,7 +400,7 @@ pub fn environment_table(lab: &LabResults) -> Table {
 }
 
 /// The experiments without a readable sidecar.
-pub fn without_sidecar(lab: &LabResults) -> Vec<&str> {
+pub(crate) fn without_sidecar(lab: &LabResults) -> Vec<&str> {
     lab.experiments
         .iter()
         .filter(|e| e.sidecar.is_none())
@@ -410,7 +410,7 @@ pub fn without_sidecar(lab: &LabResults) -> Vec<&str> {
 
 /// Each distinct value once; with the experiments it came from when there
 /// are several values.
-pub fn distinct_values<'a>(values: impl Iterator<Item = (String, &'a str)>) -> String {
+pub(crate) fn distinct_values<'a>(values: impl Iterator<Item = (String, &'a str)>) -> String {
     let mut seen: Vec<(String, Vec<&str>)> = Vec::new();
     for (value, experiment) in values {
         match seen.iter_mut().find(|(v, _)| *v == value) {
@@ -435,7 +435,10 @@ pub fn distinct_values<'a>(values: impl Iterator<Item = (String, &'a str)>) -> S
 /// One row per experiment: scale, runs, sets, repetitions, correctness
 /// and total wall time; `name_cell` writes the experiment's name (e.g. as
 /// a link).
-pub fn summary_table(views: &[ExperimentView<'_>], name_cell: &dyn Fn(&str) -> String) -> Table {
+pub(crate) fn summary_table(
+    views: &[ExperimentView<'_>],
+    name_cell: &dyn Fn(&str) -> String,
+) -> Table {
     let mut table = Table::new(
         [
             "experiment",
@@ -473,7 +476,7 @@ pub fn summary_table(views: &[ExperimentView<'_>], name_cell: &dyn Fn(&str) -> S
 
 /// One row per parameter set: the varying parameters, n, wall time,
 /// speed-up and efficiency (when serial runs of the same input exist), correct runs.
-pub fn param_set_table(view: &ExperimentView<'_>) -> Table {
+pub(crate) fn param_set_table(view: &ExperimentView<'_>) -> Table {
     let derived = view.sets.iter().any(|set| set.efficiency.is_some());
     let mut header: Vec<String> = if view.varying.is_empty() {
         vec!["parameter set".into()]

@@ -10,10 +10,10 @@ use serde_json::Value;
 use super::row::RunRow;
 
 /// A row as named columns (the CSV header names).
-pub type Columns = serde_json::Map<String, Value>;
+pub(crate) type Columns = serde_json::Map<String, Value>;
 
 /// A row as named columns (the CSV header names).
-pub fn columns(row: &RunRow) -> Columns {
+pub(crate) fn columns(row: &RunRow) -> Columns {
     match serde_json::to_value(row) {
         Ok(Value::Object(map)) => map,
         _ => Columns::new(),
@@ -21,7 +21,7 @@ pub fn columns(row: &RunRow) -> Columns {
 }
 
 /// A column value as plain text (strings unquoted).
-pub fn text_of(value: &Value) -> String {
+pub(crate) fn text_of(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -31,7 +31,7 @@ pub fn text_of(value: &Value) -> String {
 }
 
 /// The median, minimum and maximum of `values` (sorted in place); `None` when empty.
-pub fn median_min_max(values: &mut [f64]) -> Option<(f64, f64, f64)> {
+pub(crate) fn median_min_max(values: &mut [f64]) -> Option<(f64, f64, f64)> {
     if values.is_empty() {
         return None;
     }
@@ -47,7 +47,7 @@ pub fn median_min_max(values: &mut [f64]) -> Option<(f64, f64, f64)> {
 
 /// Which serial runs are "the same input" as a row: the key shared by
 /// runs with the same input, tokenizer and scale.
-pub fn baseline_key(r: &Columns) -> String {
+pub(crate) fn baseline_key(r: &Columns) -> String {
     format!(
         "{}|{}|{}",
         text_of(&r["input"]),
@@ -57,7 +57,7 @@ pub fn baseline_key(r: &Columns) -> String {
 }
 
 /// T_s per input: the median wall time of the serial runs, by [`baseline_key`].
-pub fn serial_baselines(all: &[Columns]) -> BTreeMap<String, f64> {
+pub(crate) fn serial_baselines(all: &[Columns]) -> BTreeMap<String, f64> {
     let mut serial_times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for r in all.iter().filter(|r| r["mode"] == "serial") {
         serial_times
@@ -72,12 +72,12 @@ pub fn serial_baselines(all: &[Columns]) -> BTreeMap<String, f64> {
 }
 
 /// Speed-up S = T_s / T_p.
-pub fn speedup(serial_s: f64, parallel_s: f64) -> f64 {
+pub(crate) fn speedup(serial_s: f64, parallel_s: f64) -> f64 {
     serial_s / parallel_s
 }
 
 /// Parallel efficiency E = T_s / (p T_p).
-pub fn efficiency(serial_s: f64, workers: f64, parallel_s: f64) -> f64 {
+pub(crate) fn efficiency(serial_s: f64, workers: f64, parallel_s: f64) -> f64 {
     serial_s / (workers * parallel_s)
 }
 

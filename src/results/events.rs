@@ -55,7 +55,7 @@ pub struct Event {
 }
 
 /// Seconds since the Unix epoch, now.
-pub fn now_unix_s() -> f64 {
+pub(crate) fn now_unix_s() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -63,14 +63,14 @@ pub fn now_unix_s() -> f64 {
 }
 
 /// Appends events to a file, one CSV line each, flushed immediately.
-pub struct EventWriter {
+pub(crate) struct EventWriter {
     writer: csv::Writer<std::fs::File>,
     worker: i64,
 }
 
 impl EventWriter {
     /// Opens (creating or appending to) `path` for events of `worker`.
-    pub fn append(path: &Path, worker: i64) -> io::Result<EventWriter> {
+    pub(crate) fn append(path: &Path, worker: i64) -> io::Result<EventWriter> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -82,7 +82,7 @@ impl EventWriter {
     }
 
     /// Records one event now.
-    pub fn record(&mut self, kind: EventKind, unit: &str, detail: &str) -> io::Result<()> {
+    pub(crate) fn record(&mut self, kind: EventKind, unit: &str, detail: &str) -> io::Result<()> {
         let event = Event {
             at_unix_s: now_unix_s(),
             worker: self.worker,
@@ -107,7 +107,7 @@ pub fn read_events(path: &Path) -> io::Result<Vec<Event>> {
 }
 
 /// Writes events with a header, sorted by time.
-pub fn write_events_csv<W: Write>(out: W, events: &[Event]) -> io::Result<()> {
+pub(crate) fn write_events_csv<W: Write>(out: W, events: &[Event]) -> io::Result<()> {
     let mut sorted = events.to_vec();
     sorted.sort_by(|a, b| a.at_unix_s.total_cmp(&b.at_unix_s));
     let mut writer = csv::Writer::from_writer(out);
@@ -118,7 +118,7 @@ pub fn write_events_csv<W: Write>(out: W, events: &[Event]) -> io::Result<()> {
 }
 
 /// Reads a CSV written by [`write_events_csv`].
-pub fn read_events_csv(path: &Path) -> io::Result<Vec<Event>> {
+pub(crate) fn read_events_csv(path: &Path) -> io::Result<Vec<Event>> {
     let mut reader = csv::Reader::from_path(path).map_err(io::Error::other)?;
     reader
         .deserialize()

@@ -18,16 +18,15 @@ mod series;
 mod sidecar;
 mod store;
 
-pub use aggregate::{
+pub(crate) use aggregate::{
     Columns, baseline_key, columns, efficiency, median_min_max, serial_baselines, speedup, text_of,
 };
 pub use environment::{Environment, capture_environment, git_commit, utc_timestamp};
 pub use paths::{csv_path, events_path, sidecar_path};
 pub use plot_spec::{Baseline, Drawing, PlotKind, PlotSpec};
 pub use row::{PARAMETER_COLUMNS, RunRow};
-pub use series::{
-    BarSeries, Effect, OneWorkerBaselines, PlotFaults, Series, SpreadPoint, bar_series,
-    check_column, label_of, one_worker_key, plot_series,
+pub(crate) use series::{
+    Effect, PlotFaults, Series, SpreadPoint, bar_series, check_column, plot_series,
 };
-pub use sidecar::{Sidecar, read_sidecar};
-pub use store::{ResultsError, append_row, read_rows};
+pub(crate) use sidecar::{Sidecar, read_sidecar};
+pub(crate) use store::{ResultsError, append_row, read_rows};

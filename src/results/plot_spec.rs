@@ -26,7 +26,7 @@ pub enum PlotKind {
 
 impl PlotKind {
     /// Every kind, in the order the error message lists them.
-    pub const ALL: [PlotKind; 5] = [
+    pub(crate) const ALL: [PlotKind; 5] = [
         PlotKind::Time,
         PlotKind::Speedup,
         PlotKind::Efficiency,
@@ -35,7 +35,7 @@ impl PlotKind {
     ];
 
     /// The name written in experiment files.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             PlotKind::Time => "time",
             PlotKind::Speedup => "speedup",
@@ -46,7 +46,7 @@ impl PlotKind {
     }
 
     /// True for the kinds derived from serial runs of the same input (T_s).
-    pub fn needs_serial_baseline(self) -> bool {
+    pub(crate) fn needs_serial_baseline(self) -> bool {
         matches!(self, PlotKind::Speedup | PlotKind::Efficiency)
     }
 
@@ -54,7 +54,7 @@ impl PlotKind {
     // kind does not compile until each says what it does.
 
     /// How the kind is drawn.
-    pub fn drawing(self) -> Drawing {
+    pub(crate) fn drawing(self) -> Drawing {
         match self {
             PlotKind::Time | PlotKind::Speedup | PlotKind::Efficiency => Drawing::Lines,
             PlotKind::Bars => Drawing::Bars,
@@ -63,7 +63,7 @@ impl PlotKind {
     }
 
     /// True when the plot has an `x` column (false: one run's event log).
-    pub fn needs_x(self) -> bool {
+    pub(crate) fn needs_x(self) -> bool {
         match self {
             PlotKind::Time | PlotKind::Speedup | PlotKind::Efficiency | PlotKind::Bars => true,
             PlotKind::Timeline => false,
@@ -72,7 +72,7 @@ impl PlotKind {
 
     /// The y of a derived kind from the baseline's time `t_base`, the
     /// workers `p` and the run's time `t_p` (`None`: y is a measured column).
-    pub fn derived_y(self, t_base: f64, p: f64, t_p: f64) -> Option<f64> {
+    pub(crate) fn derived_y(self, t_base: f64, p: f64, t_p: f64) -> Option<f64> {
         match self {
             PlotKind::Speedup => Some(super::speedup(t_base, t_p)),
             PlotKind::Efficiency => Some(super::efficiency(t_base, p, t_p)),
@@ -82,7 +82,7 @@ impl PlotKind {
 
     /// True when y goes on a log scale (and not from zero) when its values
     /// span decades, unless the plot says otherwise.
-    pub fn log_y_when_spanning_decades(self) -> bool {
+    pub(crate) fn log_y_when_spanning_decades(self) -> bool {
         match self {
             PlotKind::Time => true,
             PlotKind::Speedup | PlotKind::Efficiency | PlotKind::Bars | PlotKind::Timeline => false,
@@ -90,7 +90,7 @@ impl PlotKind {
     }
 
     /// True when a line plot over `workers` shows the ideal line y = p.
-    pub fn ideal_speedup_line(self) -> bool {
+    pub(crate) fn ideal_speedup_line(self) -> bool {
         match self {
             PlotKind::Speedup => true,
             PlotKind::Time | PlotKind::Efficiency | PlotKind::Bars | PlotKind::Timeline => false,
@@ -98,7 +98,7 @@ impl PlotKind {
     }
 
     /// A horizontal reference line: its y and its label.
-    pub fn reference_line(self) -> Option<(f64, &'static str)> {
+    pub(crate) fn reference_line(self) -> Option<(f64, &'static str)> {
         match self {
             PlotKind::Efficiency => Some((1.0, "ideal efficiency")),
             PlotKind::Time | PlotKind::Speedup | PlotKind::Bars | PlotKind::Timeline => None,
@@ -167,7 +167,7 @@ pub enum Baseline {
 
 impl Baseline {
     /// The formula as written on an axis, e.g. `E = T_s / (p T_p)`.
-    pub fn efficiency_label(self) -> &'static str {
+    pub(crate) fn efficiency_label(self) -> &'static str {
         match self {
             Baseline::Serial => "efficiency E = T_s / (p T_p), T_s = serial",
             Baseline::OneWorker => "efficiency E = T_1 / (p T_p), T_1 = same mode, 1 worker",
@@ -175,7 +175,7 @@ impl Baseline {
     }
 
     /// The speed-up formula as written on an axis.
-    pub fn speedup_label(self) -> &'static str {
+    pub(crate) fn speedup_label(self) -> &'static str {
         match self {
             Baseline::Serial => "speed-up T_s / T_p, T_s = serial",
             Baseline::OneWorker => "speed-up T_1 / T_p, T_1 = same mode, 1 worker",
@@ -225,7 +225,7 @@ fn is_default<T: Default + PartialEq>(value: &T) -> bool {
 impl PlotSpec {
     /// A plot of `kind` against `x` with one line per value of `series`,
     /// everything else by default.
-    pub fn new(kind: PlotKind, x: &str, series: &[&str]) -> PlotSpec {
+    pub(crate) fn new(kind: PlotKind, x: &str, series: &[&str]) -> PlotSpec {
         PlotSpec {
             kind,
             x: x.to_string(),

@@ -256,7 +256,7 @@ pub struct RunRow {
 
 impl RunRow {
     /// The CSV header, in column order.
-    pub fn header() -> Vec<String> {
+    pub(crate) fn header() -> Vec<String> {
         let mut writer = csv::Writer::from_writer(Vec::new());
         // Serializing a default row writes the header as a side effect.
         let _ = writer.serialize(RunRow::template());
@@ -272,13 +272,13 @@ impl RunRow {
 
     /// Every column with its value as JSON (keys: the CSV columns; values:
     /// a template's, which say only each column's type).
-    pub fn known_columns() -> super::Columns {
+    pub(crate) fn known_columns() -> super::Columns {
         super::columns(&RunRow::template())
     }
 
     /// A row for tests, every field set.
     #[cfg(test)]
-    pub fn example() -> RunRow {
+    pub(crate) fn example() -> RunRow {
         RunRow::template()
     }
 

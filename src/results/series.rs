@@ -27,7 +27,7 @@ pub struct SpreadPoint {
 
 impl SpreadPoint {
     /// A point whose repetitions all gave `y` (no whisker is visible).
-    pub fn exact(x: f64, y: f64) -> Self {
+    pub(crate) fn exact(x: f64, y: f64) -> Self {
         Self {
             x,
             median: y,
@@ -49,7 +49,7 @@ pub struct Series {
 /// The key of the runs a one-worker baseline pairs: every parameter but
 /// `workers` and `unit_bytes` (the scale is a parameter column too); the
 /// unit is matched by [`OneWorkerBaselines::get`].
-pub fn one_worker_key(r: &Columns) -> String {
+pub(crate) fn one_worker_key(r: &Columns) -> String {
     PARAMETER_COLUMNS
         .iter()
         .filter(|column| !matches!(**column, "workers" | "unit_bytes"))
@@ -61,13 +61,13 @@ pub fn one_worker_key(r: &Columns) -> String {
 /// T_1 per parameter set: the median wall time of the runs with 1 worker
 /// and otherwise the same parameters, by [`one_worker_key`] and unit.
 #[derive(Debug, Clone, Default)]
-pub struct OneWorkerBaselines {
+pub(crate) struct OneWorkerBaselines {
     by_key: BTreeMap<String, BTreeMap<String, f64>>,
 }
 
 impl OneWorkerBaselines {
     /// The baselines of the 1-worker runs among `all`.
-    pub fn of(all: &[Columns]) -> OneWorkerBaselines {
+    pub(crate) fn of(all: &[Columns]) -> OneWorkerBaselines {
         let mut times: BTreeMap<String, BTreeMap<String, Vec<f64>>> = BTreeMap::new();
         for r in all.iter().filter(|r| r["workers"].as_u64() == Some(1)) {
             times
@@ -93,7 +93,7 @@ impl OneWorkerBaselines {
     /// T_1 of the run `r`: the 1-worker runs with its unit size, or, when
     /// the 1-worker runs have one unit size only, theirs (an automatic unit
     /// size depends on the worker count).
-    pub fn get(&self, r: &Columns) -> Option<f64> {
+    pub(crate) fn get(&self, r: &Columns) -> Option<f64> {
         let units = self.by_key.get(&one_worker_key(r))?;
         match units.get(&text_of(&r["unit_bytes"])) {
             Some(t) => Some(*t),
@@ -103,13 +103,13 @@ impl OneWorkerBaselines {
     }
 
     /// True without any 1-worker run.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.by_key.is_empty()
     }
 }
 
 /// A line's legend text for one value of a series column.
-pub fn label_of(column: &str, value: &Value) -> String {
+pub(crate) fn label_of(column: &str, value: &Value) -> String {
     match (column, value.as_u64()) {
         (c, Some(bytes)) if c.ends_with("bytes") => format!("{c} {}", data_gen::format_size(bytes)),
         ("workers", Some(n)) => format!("{n} workers"),
@@ -144,7 +144,7 @@ fn series_label(name: &str, spec: &PlotSpec, r: &Columns) -> String {
 }
 
 /// Fails with the known columns when `column` is not one of the rows'.
-pub fn check_column(rows: &[Columns], column: &str, what: &str) -> Result<()> {
+pub(crate) fn check_column(rows: &[Columns], column: &str, what: &str) -> Result<()> {
     if rows.first().is_some_and(|r| !r.contains_key(column)) {
         let known: Vec<&str> = rows[0].keys().map(String::as_str).collect();
         bail!(
@@ -168,7 +168,7 @@ pub struct PlotFaults {
 
 impl PlotFaults {
     /// The counts over `rows` for the plot `spec`.
-    pub fn of(rows: &[RunRow], spec: &PlotSpec) -> PlotFaults {
+    pub(crate) fn of(rows: &[RunRow], spec: &PlotSpec) -> PlotFaults {
         let mut faults = PlotFaults::default();
         for r in rows
             .iter()
@@ -192,7 +192,7 @@ impl PlotFaults {
 
     /// True when the plot planned faults and none fired: it shows nothing
     /// about them.
-    pub fn none_fired(&self) -> bool {
+    pub(crate) fn none_fired(&self) -> bool {
         self.planned > 0 && self.unfired == self.planned
     }
 }
@@ -203,7 +203,7 @@ impl PlotFaults {
 /// show nothing about their fault; [`PlotFaults`] counts them), filtered by
 /// the plot's `where`, one line per value of its series columns, one point
 /// per x with the repetitions' median and min..max.
-pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<Series>> {
+pub(crate) fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<Series>> {
     if let Drawing::Bars = spec.kind.drawing() {
         // One "line" per bar, so the report's effect names group and category.
         let bars = bar_series(name, rows, spec)?;
@@ -311,7 +311,7 @@ pub fn plot_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<Vec<S
 /// column, as their legend text, in sorted order) and one group per value
 /// of its series columns, whose points have x = the category's index.
 #[derive(Debug, Clone, Default)]
-pub struct BarSeries {
+pub(crate) struct BarSeries {
     /// Category labels, left to right.
     pub categories: Vec<String>,
     /// One group (bar colour) per series value; point x = category index.
@@ -339,7 +339,7 @@ fn plotted_rows(rows: &[RunRow], spec: &PlotSpec) -> Result<(Vec<Columns>, Strin
 /// filtered by `where`, the
 /// median and min..max of the y column (default `wall_s`) per series value
 /// and x value. `name` labels the single group of a plot without series.
-pub fn bar_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<BarSeries> {
+pub(crate) fn bar_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<BarSeries> {
     let (all, y_column) = plotted_rows(rows, spec)?;
     let selected: Vec<&Columns> = all
         .iter()
@@ -395,7 +395,7 @@ pub fn bar_series(name: &str, rows: &[RunRow], spec: &PlotSpec) -> Result<BarSer
 /// A plot's largest effect: its lowest and its highest median, each with
 /// its line and its repetitions' spread.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Effect {
+pub(crate) struct Effect {
     /// Line and point of the lowest median.
     pub low: (String, SpreadPoint),
     /// Line and point of the highest median.
@@ -405,7 +405,7 @@ pub struct Effect {
 impl Effect {
     /// The largest effect of the plot's `series`; `None` with fewer than
     /// two points.
-    pub fn of(series: &[Series]) -> Option<Effect> {
+    pub(crate) fn of(series: &[Series]) -> Option<Effect> {
         let points: Vec<(&String, &SpreadPoint)> = series
             .iter()
             .flat_map(|line| line.points.iter().map(move |p| (&line.label, p)))
@@ -437,12 +437,12 @@ impl Effect {
     /// True when the whiskers of the lowest and the highest point do not
     /// overlap: every repetition of one is above every repetition of the
     /// other, so the plot's largest difference is not run-to-run noise.
-    pub fn beyond_noise(&self) -> bool {
+    pub(crate) fn beyond_noise(&self) -> bool {
         self.high.1.min > self.low.1.max
     }
 
     /// Highest median over lowest (infinite when the lowest is 0).
-    pub fn ratio(&self) -> f64 {
+    pub(crate) fn ratio(&self) -> f64 {
         self.high.1.median / self.low.1.median
     }
 }

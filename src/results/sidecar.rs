@@ -32,7 +32,7 @@ pub struct Sidecar {
 
 /// The sidecar of the results CSV `csv`; `None` when it is missing or
 /// cannot be parsed (results without provenance are still results).
-pub fn read_sidecar(csv: &Path) -> Option<Sidecar> {
+pub(crate) fn read_sidecar(csv: &Path) -> Option<Sidecar> {
     std::fs::read(sidecar_path(csv))
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())

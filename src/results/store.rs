@@ -8,7 +8,7 @@ use super::row::RunRow;
 
 /// Why a results file cannot be used.
 #[derive(Debug, thiserror::Error)]
-pub enum ResultsError {
+pub(crate) enum ResultsError {
     /// The CSV's header is not this harness's.
     #[error(
         "{path} was written with other columns (an older or newer harness): it is left untouched; \
@@ -39,7 +39,7 @@ pub enum ResultsError {
 }
 
 /// Reads every row of `path`; a missing file has no rows.
-pub fn read_rows(path: &Path) -> Result<Vec<RunRow>, ResultsError> {
+pub(crate) fn read_rows(path: &Path) -> Result<Vec<RunRow>, ResultsError> {
     let unreadable = |message: String| ResultsError::Unreadable {
         path: path.to_path_buf(),
         message,
@@ -88,7 +88,7 @@ pub fn read_rows(path: &Path) -> Result<Vec<RunRow>, ResultsError> {
 /// not at all: the file is rewritten into a temp file beside it, synced, and
 /// renamed over the old one, so a crash at any moment leaves either the old
 /// CSV or the new one.
-pub fn append_row(path: &Path, row: &RunRow) -> Result<(), ResultsError> {
+pub(crate) fn append_row(path: &Path, row: &RunRow) -> Result<(), ResultsError> {
     let unwritable = |source| ResultsError::Unwritable {
         path: path.to_path_buf(),
         source,

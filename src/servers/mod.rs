@@ -28,9 +28,10 @@ pub use binary::{find_redis_sentinel, find_redis_server, redis_server_version};
 pub use error::ServerError;
 pub use port::free_loopback_port;
 pub use redis_server::{RedisConfig, RedisServer};
-pub use topology::{
-    DeadNode, External, MASTER_NAME, NodeView, Placement, RAFT_MODULE_ENV, Raft, Replicated,
-    Revival, Role, RuleError, Rules, Settings as TopologySettings, Single, TOPOLOGY_PARAMETERS,
-    Topology, TopologyKind, TopologySpec, check as check_topology, raft_module,
-    rules as topology_rules, start as start_topology,
+#[cfg(test)]
+pub(crate) use topology::RAFT_MODULE_ENV;
+pub(crate) use topology::{
+    DeadNode, NodeView, Placement, Revival, Role, Rules, Settings as TopologySettings, Topology,
+    TopologyKind, TopologySpec, check as check_topology, raft_module, rules as topology_rules,
+    start as start_topology,
 };

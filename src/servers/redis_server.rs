@@ -17,6 +17,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// Connect and read timeout of one readiness probe.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
 /// Connect and read timeout of commands such as `INFO`.
+#[cfg(test)]
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 /// How many times a picked port that another process grabbed is replaced by a new one.
 const PICKED_PORT_RETRIES: usize = 3;
@@ -173,17 +174,18 @@ impl RedisServer {
     }
 
     /// The process id, or `None` while the server is known to be down.
-    pub fn pid(&self) -> Option<u32> {
+    pub(crate) fn pid(&self) -> Option<u32> {
         self.process.as_ref().map(ServerProcess::pid)
     }
 
     /// The server's working directory, holding `redis.log` and `dump.rdb`.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 
     /// The version the running server reports in `INFO server`, e.g. "7.0.15".
-    pub fn version(&self) -> Result<String, ServerError> {
+    #[cfg(test)]
+    pub(crate) fn version(&self) -> Result<String, ServerError> {
         let what = format!("INFO server on port {}", self.port);
         let info: String = self
             .connect(COMMAND_TIMEOUT)
@@ -200,12 +202,12 @@ impl RedisServer {
 
     /// Which primary a later [`RedisServer::restart`] replicates (`None`: it
     /// starts as a primary).
-    pub fn set_replica_of(&mut self, port: Option<u16>) {
+    pub(crate) fn set_replica_of(&mut self, port: Option<u16>) {
         self.replica_of = port;
     }
 
     /// Kills the server with SIGKILL and reaps it; it is down afterwards.
-    pub fn kill9(&mut self) -> Result<(), ServerError> {
+    pub(crate) fn kill9(&mut self) -> Result<(), ServerError> {
         match self.process.take() {
             Some(mut process) => process.kill9(),
             None => Ok(()),
@@ -218,7 +220,7 @@ impl RedisServer {
     /// A running server is killed first. While the port is still bound the
     /// start is retried for a few seconds before giving up with
     /// [`ServerError::PortInUse`].
-    pub fn restart(&mut self) -> Result<(), ServerError> {
+    pub(crate) fn restart(&mut self) -> Result<(), ServerError> {
         self.kill9()?;
         let started = Instant::now();
         loop {
@@ -232,7 +234,7 @@ impl RedisServer {
     }
 
     /// Whether the server process is still alive (reaping it if it has exited).
-    pub fn is_running(&mut self) -> bool {
+    pub(crate) fn is_running(&mut self) -> bool {
         let status = self.process.as_mut().map(|process| process.exit_status());
         let running = matches!(status, Some(Ok(None)));
         if let Some(Ok(Some(exit))) = status {
@@ -246,12 +248,12 @@ impl RedisServer {
 
     /// How the process ended the last time [`Self::is_running`] found it
     /// gone on its own (`None`: it never did, or the status was lost).
-    pub fn last_exit(&self) -> Option<std::process::ExitStatus> {
+    pub(crate) fn last_exit(&self) -> Option<std::process::ExitStatus> {
         self.last_exit
     }
 
     /// Kills the server with SIGKILL and reaps it, ignoring errors; does nothing if it is down.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         self.process = None;
     }
 

@@ -48,7 +48,7 @@ pub(crate) struct Sentinel {
 impl Sentinel {
     /// Writes `dir/sentinel-PORT.conf` and starts `binary` on `port`;
     /// waits until it answers `PING`.
-    pub fn start(
+    pub(crate) fn start(
         binary: &Path,
         dir: &Path,
         port: u16,
@@ -93,22 +93,22 @@ impl Sentinel {
     }
 
     /// Its port.
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.port
     }
 
     /// Its process id while it runs.
-    pub fn pid(&self) -> Option<u32> {
+    pub(crate) fn pid(&self) -> Option<u32> {
         self.process.as_ref().map(ServerProcess::pid)
     }
 
     /// Its log file.
-    pub fn log(&self) -> &Path {
+    pub(crate) fn log(&self) -> &Path {
         &self.log
     }
 
     /// kill -9 and reap.
-    pub fn kill9(&mut self) -> Result<(), ServerError> {
+    pub(crate) fn kill9(&mut self) -> Result<(), ServerError> {
         match self.process.take() {
             Some(mut process) => process.kill9(),
             None => Ok(()),
@@ -116,13 +116,13 @@ impl Sentinel {
     }
 
     /// Starts it again from its (rewritten) config file.
-    pub fn restart(&mut self) -> Result<(), ServerError> {
+    pub(crate) fn restart(&mut self) -> Result<(), ServerError> {
         self.kill9()?;
         self.launch()
     }
 
     /// Whether the process still runs (reaping it if it exited).
-    pub fn is_running(&mut self) -> bool {
+    pub(crate) fn is_running(&mut self) -> bool {
         let status = self.process.as_mut().map(|process| process.exit_status());
         let running = matches!(status, Some(Ok(None)));
         if let Some(Ok(Some(exit))) = status {
@@ -136,12 +136,12 @@ impl Sentinel {
 
     /// How the process ended the last time [`Self::is_running`] found it
     /// gone on its own (`None`: it never did, or the status was lost).
-    pub fn last_exit(&self) -> Option<std::process::ExitStatus> {
+    pub(crate) fn last_exit(&self) -> Option<std::process::ExitStatus> {
         self.last_exit
     }
 
     /// The port of the primary this Sentinel names now.
-    pub fn primary_port(&self, master: &str) -> Option<u16> {
+    pub(crate) fn primary_port(&self, master: &str) -> Option<u16> {
         let mut con = self.connect().ok()?;
         let addr: Option<(String, u16)> = redis::cmd("SENTINEL")
             .arg("get-master-addr-by-name")
@@ -152,7 +152,7 @@ impl Sentinel {
     }
 
     /// How many replicas and other Sentinels it knows of.
-    pub fn known(&self, master: &str) -> Option<(usize, usize)> {
+    pub(crate) fn known(&self, master: &str) -> Option<(usize, usize)> {
         let mut con = self.connect().ok()?;
         let replicas: Vec<redis::Value> = redis::cmd("SENTINEL")
             .arg("replicas")

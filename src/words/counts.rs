@@ -31,7 +31,7 @@ pub struct Tally {
 
 impl Tally {
     /// Adds another tally to this one.
-    pub fn add(&mut self, other: Tally) {
+    pub(crate) fn add(&mut self, other: Tally) {
         self.bytes += other.bytes;
         self.words += other.words;
     }
@@ -67,12 +67,6 @@ impl WordCounts {
         }
     }
 
-    /// The seeds this map hashes with: give them to the maps that will be
-    /// merged into it, and the merge runs in memory order.
-    pub fn seeds(&self) -> TableSeeds {
-        self.table.seeds()
-    }
-
     /// Adds `count` occurrences of `word`.
     #[inline]
     pub fn add(&mut self, word: &[u8], count: u64) {
@@ -90,12 +84,13 @@ impl WordCounts {
     }
 
     /// Sum of all counts.
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.iter().map(|(_, count)| count).sum()
     }
 
     /// True when no word was counted.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.table.is_empty()
     }
 
@@ -118,7 +113,8 @@ impl WordCounts {
     /// Counts the words of `text`, which must be complete words (cut at a
     /// separator) and is lowercased in place.
     #[inline]
-    pub fn count_text(&mut self, text: &mut [u8], tokenizer: Tokenizer) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn count_text(&mut self, text: &mut [u8], tokenizer: Tokenizer) -> u64 {
         text.make_ascii_lowercase();
         self.count_lowercased(text, 0..text.len(), tokenizer)
     }
@@ -215,7 +211,7 @@ impl WordCounts {
     }
 
     /// The `k` first entries in output order, without sorting everything.
-    pub fn top(&self, k: usize) -> Vec<(&[u8], u64)> {
+    pub(crate) fn top(&self, k: usize) -> Vec<(&[u8], u64)> {
         /// An entry ranked by output order: the heap's greatest is the
         /// worst of the entries kept.
         struct Ranked<'a>((&'a [u8], u64));
@@ -252,7 +248,7 @@ impl WordCounts {
 
     /// Writes every count as `word<TAB>count\n` in output order, words as
     /// their raw bytes.
-    pub fn write_tsv<W: Write>(&self, mut out: W) -> io::Result<()> {
+    pub(crate) fn write_tsv<W: Write>(&self, mut out: W) -> io::Result<()> {
         let mut line = Vec::with_capacity(64);
         for (word, count) in self.sorted() {
             line.clear();
@@ -289,21 +285,21 @@ impl WordCounts {
 
     /// Forgets every word but keeps the memory, so counting unit after unit
     /// does not grow a table from scratch each time.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.table.clear();
     }
 
     /// From now on, keeps the map's large arrays in `file`, a shared-memory
     /// file the receiving process also holds, so [`WordCounts::write_handoff`]
     /// sends only where they are (a `processes`-mode worker does this).
-    pub fn share_through(&mut self, file: SharedFile) {
+    pub(crate) fn share_through(&mut self, file: SharedFile) {
         self.table.share_through(file);
     }
 
     /// Hands the map whole, as it is in memory, to [`WordCounts::read_handoff`]
     /// (no per-word work on either side; used between local processes of
     /// the same binary, not as a storage format).
-    pub fn write_handoff<W: Write>(&self, mut out: W) -> io::Result<()> {
+    pub(crate) fn write_handoff<W: Write>(&self, mut out: W) -> io::Result<()> {
         self.table.write_handoff(&mut out)?;
         out.flush()
     }
@@ -311,7 +307,7 @@ impl WordCounts {
     /// Reads a map written by [`WordCounts::write_handoff`], mapping its
     /// slots from `shared_file` when the writer kept them there;
     /// `InvalidData` or `UnexpectedEof` when the stream is not one whole map.
-    pub fn read_handoff<R: Read>(
+    pub(crate) fn read_handoff<R: Read>(
         mut input: R,
         shared_file: Option<BorrowedFd<'_>>,
     ) -> io::Result<WordCounts> {

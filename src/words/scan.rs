@@ -16,7 +16,7 @@
 use super::tokenize::Tokenizer;
 
 /// Complete words gathered before a batch is handed out.
-pub const BATCH: usize = 32;
+pub(crate) const BATCH: usize = 32;
 
 /// Bytes classified at once: one bit each in a `u64`.
 const BLOCK: usize = 64;
@@ -34,7 +34,7 @@ const CAPACITY: usize = BATCH + BLOCK / 2;
 /// lowercased words; a word touching either end of the range is reported
 /// as it is, so streaming callers must cut the range at separators.
 #[inline]
-pub fn scan_words(
+pub(crate) fn scan_words(
     text: &[u8],
     range: std::ops::Range<usize>,
     tokenizer: Tokenizer,

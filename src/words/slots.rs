@@ -42,12 +42,12 @@ unsafe impl<T: Plain + Sync> Sync for SlotArray<T> {}
 
 impl<T: Plain> SlotArray<T> {
     /// `len` copies of `value` on the heap.
-    pub fn filled(value: T, len: usize) -> Self {
+    pub(crate) fn filled(value: T, len: usize) -> Self {
         Self::from_vec(vec![value; len])
     }
 
     /// Takes over a vector's elements.
-    pub fn from_vec(values: Vec<T>) -> Self {
+    pub(crate) fn from_vec(values: Vec<T>) -> Self {
         let boxed: Box<[T]> = values.into_boxed_slice();
         let len = boxed.len();
         let ptr = NonNull::new(Box::into_raw(boxed).cast::<T>()).unwrap_or(NonNull::dangling());
@@ -59,14 +59,14 @@ impl<T: Plain> SlotArray<T> {
     }
 
     /// The memfd region behind the array, if it is mapped.
-    pub fn region(&self) -> Option<Region> {
+    pub(crate) fn region(&self) -> Option<Region> {
         self.region
     }
 
     /// Maps `len` elements at `offset` of the memfd `file` (read-write,
     /// shared), as written there by a [`SharedFile`] in another process.
     /// Fails with `InvalidData` when the region is not inside the file.
-    pub fn map(file: BorrowedFd<'_>, offset: u64, len: usize) -> io::Result<Self> {
+    pub(crate) fn map(file: BorrowedFd<'_>, offset: u64, len: usize) -> io::Result<Self> {
         let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
         let page = page_size() as u64;
         let bytes = len
@@ -161,7 +161,7 @@ pub struct SharedFile {
 
 impl SharedFile {
     /// A new, empty memfd that is closed on exec (pass it on explicitly).
-    pub fn create() -> io::Result<OwnedFd> {
+    pub(crate) fn create() -> io::Result<OwnedFd> {
         let name = c"harness-word-table";
         // SAFETY: a valid C string and flags; the result is checked.
         let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
@@ -174,7 +174,7 @@ impl SharedFile {
 
     /// Allocates from `fd`, which must be an (empty) memfd or other
     /// shared-memory file.
-    pub fn new(fd: OwnedFd) -> SharedFile {
+    pub(crate) fn new(fd: OwnedFd) -> SharedFile {
         SharedFile { fd, end: 0 }
     }
 

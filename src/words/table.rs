@@ -137,7 +137,7 @@ const SHARED_MIN_BYTES: usize = 1 << 20;
 
 /// A map from words (byte strings) to counts.
 #[derive(Debug)]
-pub struct WordTable {
+pub(crate) struct WordTable {
     /// Power-of-two many slots, at most `max_len` of them full.
     slots: SlotArray<Slot>,
     /// Where large slot arrays are allocated instead of the heap (a
@@ -179,7 +179,7 @@ impl TableSeeds {
     }
 
     /// The seeds as 24 bytes (native byte order), for another process.
-    pub fn to_bytes(self) -> [u8; 24] {
+    pub(crate) fn to_bytes(self) -> [u8; 24] {
         let mut bytes = [0u8; 24];
         for (chunk, value) in
             bytes
@@ -254,7 +254,7 @@ fn prefetch(slot: &Slot) {
 
 impl WordTable {
     /// An empty table hashing with `seeds`.
-    pub fn with_seeds(seeds: TableSeeds) -> WordTable {
+    pub(crate) fn with_seeds(seeds: TableSeeds) -> WordTable {
         WordTable {
             slots: SlotArray::filled(EMPTY_SLOT, MIN_SLOTS),
             shared: None,
@@ -269,7 +269,7 @@ impl WordTable {
     /// From now on, keeps large slot arrays in `file` (a memfd the parent
     /// process also holds), so [`WordTable::write_handoff`] can pass the
     /// table on without copying it.
-    pub fn share_through(&mut self, file: SharedFile) {
+    pub(crate) fn share_through(&mut self, file: SharedFile) {
         self.shared = Some(file);
     }
 
@@ -290,7 +290,7 @@ impl WordTable {
     }
 
     /// This table's seeds.
-    pub fn seeds(&self) -> TableSeeds {
+    pub(crate) fn seeds(&self) -> TableSeeds {
         TableSeeds {
             inline: self.seeds,
             long: self.long_seed,
@@ -299,12 +299,13 @@ impl WordTable {
 
     /// Number of distinct words.
     #[inline]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     /// True when empty.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
@@ -316,7 +317,7 @@ impl WordTable {
 
     /// Adds `count` to `word`.
     #[inline]
-    pub fn add(&mut self, word: &[u8], count: u64) {
+    pub(crate) fn add(&mut self, word: &[u8], count: u64) {
         if word.len() <= INLINE_MAX {
             let key = Key::of_short(word);
             self.add_inline(key, key.hash(self.seeds), count);
@@ -333,7 +334,7 @@ impl WordTable {
     /// its home slot prefetched; then the lookups run, by which time most
     /// of those cache lines have arrived.
     #[inline]
-    pub fn add_spans(&mut self, text: &[u8], starts: &[usize], ends: &[usize]) {
+    pub(crate) fn add_spans(&mut self, text: &[u8], starts: &[usize], ends: &[usize]) {
         for (starts, ends) in starts.chunks(BATCH).zip(ends.chunks(BATCH)) {
             let mut keys = [Key::EMPTY; BATCH];
             let mut hashes = [0u64; BATCH];
@@ -438,7 +439,7 @@ impl WordTable {
     }
 
     /// The count of `word`, if present.
-    pub fn get(&self, word: &[u8]) -> Option<u64> {
+    pub(crate) fn get(&self, word: &[u8]) -> Option<u64> {
         let (hash, key) = if word.len() <= INLINE_MAX {
             let key = Key::of_short(word);
             (key.hash(self.seeds), Some(key))
@@ -463,7 +464,7 @@ impl WordTable {
     }
 
     /// Iterates over (word, count) in table order.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
         self.slots
             .iter()
             .filter(|s| s.key.tag() != EMPTY)
@@ -479,7 +480,7 @@ impl WordTable {
     }
 
     /// Forgets every word but keeps the slots' memory (and the seeds).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.slots.fill(EMPTY_SLOT);
         self.len = 0;
         self.arena.clear();
@@ -508,7 +509,7 @@ impl WordTable {
     /// they go out as one block of bytes. Native byte order: only the same
     /// build on the same machine reads it back (the magic number, also
     /// native, makes any other reader fail cleanly).
-    pub fn write_handoff<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+    pub(crate) fn write_handoff<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
         let shared = self.shared.as_ref().and(self.slots.region());
         let header = match shared {
             Some(region) => self.handoff_header(SHARED_MAGIC, region.offset),
@@ -528,7 +529,7 @@ impl WordTable {
     /// Fails with `InvalidData` on anything that is not such a table (or a
     /// shared table without its file), and with `UnexpectedEof` when it is
     /// cut short.
-    pub fn read_handoff<R: std::io::Read>(
+    pub(crate) fn read_handoff<R: std::io::Read>(
         input: &mut R,
         shared_file: Option<std::os::fd::BorrowedFd<'_>>,
     ) -> std::io::Result<WordTable> {
@@ -623,7 +624,7 @@ impl WordTable {
     }
 
     /// Adds every entry of `other`.
-    pub fn merge_from(&mut self, other: &WordTable) {
+    pub(crate) fn merge_from(&mut self, other: &WordTable) {
         if self.seeds() == other.seeds() && self.slots.len() < other.slots.len() {
             // With shared seeds, `other`'s slot order is home-slot order; fed
             // in that order to a smaller table, words would pile up on the

@@ -18,7 +18,7 @@ pub enum Tokenizer {
 
 impl Tokenizer {
     /// The name used on the command line and in CSV files.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Tokenizer::Whitespace => "whitespace",
             Tokenizer::Alnum => "alnum",
@@ -26,7 +26,8 @@ impl Tokenizer {
     }
 
     /// Parses a name as written by [`Tokenizer::name`].
-    pub fn from_name(name: &str) -> Option<Tokenizer> {
+    #[cfg(test)]
+    pub(crate) fn from_name(name: &str) -> Option<Tokenizer> {
         match name {
             "whitespace" => Some(Tokenizer::Whitespace),
             "alnum" => Some(Tokenizer::Alnum),
@@ -35,7 +36,7 @@ impl Tokenizer {
     }
 
     /// The table telling, per byte value, whether that byte belongs to a word.
-    pub fn word_bytes(self) -> &'static ByteClass {
+    pub(crate) fn word_bytes(self) -> &'static ByteClass {
         match self {
             Tokenizer::Whitespace => &WHITESPACE_WORDS,
             Tokenizer::Alnum => &ALNUM_WORDS,

@@ -138,7 +138,7 @@ fn inline_max_pairs() -> u64 {
 }
 
 /// Runs the worker loop until no unit is left; returns its measurements.
-pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
+pub(crate) fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
     let endpoint = Endpoint::new(&config.url);
     let keys = JobKeys::new(&config.job).map_err(QueueError::BadOptions)?;
     let mut queue = JobQueue::new(config.queue, endpoint.clone(), keys)
@@ -220,7 +220,7 @@ pub fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueError> {
 /// The `redis-worker` command: runs the loop, prints the stats line on
 /// stdout, or the error on stderr; returns the process exit code
 /// ([`exit_code`]).
-pub fn serve(config: &WorkerConfig) -> i32 {
+pub(crate) fn serve(config: &WorkerConfig) -> i32 {
     match run_worker(config) {
         Ok(stats) => {
             println!("{}", stats.to_line());

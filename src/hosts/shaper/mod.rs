@@ -17,7 +17,7 @@ use std::fmt;
 use std::net::{SocketAddr, SocketAddrV4};
 use std::str::FromStr;
 
-pub use proxy::DelayProxy;
+pub(crate) use proxy::DelayProxy;
 
 use super::{EmulatedHosts, HostsError, LinkShape};
 
@@ -62,7 +62,7 @@ impl FromStr for ShaperKind {
 /// The shaping of one run's hosts, running; dropping it stops any proxies
 /// (netem qdiscs go with the veth pairs).
 #[derive(Debug)]
-pub enum Shaper {
+pub(crate) enum Shaper {
     /// netem qdiscs; hosts reach Redis directly.
     Netem {
         /// Redis's address.
@@ -75,7 +75,7 @@ pub enum Shaper {
 impl Shaper {
     /// Shapes every host's link to Redis (at `redis`) as `shape`, with the
     /// variant `kind` asks for: the one place that picks one.
-    pub fn start(
+    pub(crate) fn start(
         kind: ShaperKind,
         hosts: &EmulatedHosts,
         shape: &LinkShape,
@@ -103,7 +103,7 @@ impl Shaper {
     }
 
     /// `netem` or `proxy` (as the CSV's `shaper_used` records it).
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Shaper::Netem { .. } => "netem",
             Shaper::Proxy(_) => "proxy",
@@ -111,7 +111,7 @@ impl Shaper {
     }
 
     /// Where host `host`'s clients connect to reach Redis.
-    pub fn endpoint(&self, host: u32) -> SocketAddr {
+    pub(crate) fn endpoint(&self, host: u32) -> SocketAddr {
         match self {
             Shaper::Netem { redis } => *redis,
             Shaper::Proxy(proxies) => proxies[(host as usize - 1) % proxies.len()].addr(),

@@ -30,7 +30,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One running delay proxy; dropping it stops it.
 #[derive(Debug)]
-pub struct DelayProxy {
+pub(crate) struct DelayProxy {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     streams: Arc<Mutex<Vec<TcpStream>>>,
@@ -40,7 +40,7 @@ pub struct DelayProxy {
 impl DelayProxy {
     /// Listens on `listen` (port 0: a free one) and forwards every
     /// connection to `upstream`, shaped by `shape`.
-    pub fn start(
+    pub(crate) fn start(
         listen: SocketAddr,
         upstream: SocketAddr,
         shape: LinkShape,
@@ -65,7 +65,7 @@ impl DelayProxy {
     }
 
     /// Where clients connect.
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
     }
 }

@@ -14,10 +14,6 @@ impl Rules for ExternalRules {
         "external"
     }
 
-    fn summary(&self) -> &'static str {
-        "a Redis the user points to with --redis-url; nothing is started or killed"
-    }
-
     fn parameters(&self) -> &'static [&'static str] {
         &[]
     }
@@ -48,13 +44,13 @@ use crate::servers::ServerError;
 
 /// A server the harness does not own.
 #[derive(Debug)]
-pub struct External {
+pub(crate) struct External {
     url: String,
 }
 
 impl External {
     /// The server at `url`.
-    pub fn new(url: &str) -> External {
+    pub(crate) fn new(url: &str) -> External {
         External {
             url: url.to_owned(),
         }
@@ -73,6 +69,8 @@ impl Topology for External {
     fn managed(&self) -> bool {
         false
     }
+
+    #[cfg(test)]
 
     fn node_names(&self) -> Vec<String> {
         Vec::new()

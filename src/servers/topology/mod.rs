@@ -36,10 +36,12 @@ mod snapshot;
 use std::fmt;
 use std::str::FromStr;
 
-pub use external::External;
-pub use raft::{RAFT_MODULE_ENV, Raft, raft_module};
-pub use replicated::{MASTER_NAME, Replicated};
-pub use single::Single;
+pub(crate) use external::External;
+#[cfg(test)]
+pub(crate) use raft::RAFT_MODULE_ENV;
+pub(crate) use raft::{Raft, raft_module};
+pub(crate) use replicated::Replicated;
+pub(crate) use single::Single;
 
 /// How a reaped process ended, in words (`killed by signal 9 (SIGKILL)`).
 pub(crate) fn describe_exit(status: Option<std::process::ExitStatus>) -> String {
@@ -61,7 +63,7 @@ use super::ServerError;
 impl TopologySpec {
     /// The same topology, its one server at `place` (topologies of several
     /// servers are left as they are; parameter validation rules them out).
-    pub fn placed(self, place: Placement) -> TopologySpec {
+    pub(crate) fn placed(self, place: Placement) -> TopologySpec {
         match self {
             TopologySpec::Single { .. } => TopologySpec::Single { place: Some(place) },
             TopologySpec::Snapshot { interval_s, .. } => TopologySpec::Snapshot {
@@ -91,7 +93,7 @@ pub enum TopologyKind {
 
 impl TopologyKind {
     /// Every kind a run can ask for by name.
-    pub const ALL: [TopologyKind; 4] = [
+    pub(crate) const ALL: [TopologyKind; 4] = [
         TopologyKind::Single,
         TopologyKind::Snapshot,
         TopologyKind::Replicated,
@@ -99,12 +101,12 @@ impl TopologyKind {
     ];
 
     /// The name in flags, TOML and CSV.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         rules(self, 0, false).name()
     }
 
     /// The rules of this kind with these settings (see [`rules`]).
-    pub fn rules(self, snapshot_s: u32) -> &'static dyn Rules {
+    pub(crate) fn rules(self, snapshot_s: u32) -> &'static dyn Rules {
         rules(self, snapshot_s, false)
     }
 }
@@ -140,7 +142,7 @@ impl FromStr for TopologyKind {
 /// variant's rules. `single` with a snapshot interval is the `snapshot`
 /// topology (as runs recorded before `snapshot` existed asked for it);
 /// `external` (a server given by URL) wins over the kind.
-pub fn rules(kind: TopologyKind, snapshot_s: u32, external: bool) -> &'static dyn Rules {
+pub(crate) fn rules(kind: TopologyKind, snapshot_s: u32, external: bool) -> &'static dyn Rules {
     match kind {
         _ if external => &external::RULES,
         TopologyKind::Single if snapshot_s > 0 => &snapshot::RULES,
@@ -153,7 +155,7 @@ pub fn rules(kind: TopologyKind, snapshot_s: u32, external: bool) -> &'static dy
 
 /// The run parameters that belong to some topology: set on another one,
 /// they are an error naming the topologies they apply to.
-pub const TOPOLOGY_PARAMETERS: &[&str] = &[
+pub(crate) const TOPOLOGY_PARAMETERS: &[&str] = &[
     "f",
     "wait_timeout_ms",
     "min_replicas_max_lag_s",
@@ -164,7 +166,7 @@ pub const TOPOLOGY_PARAMETERS: &[&str] = &[
 /// The run settings a topology's rules read (filled from the run
 /// parameters, which own their definitions).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Settings<'a> {
+pub(crate) struct Settings<'a> {
     /// Failures tolerated (`f`).
     pub f: u32,
     /// Snapshot interval, seconds (`snapshot_s`; 0: none).
@@ -183,7 +185,7 @@ pub struct Settings<'a> {
 
 /// A setting that does not fit the topology.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleError {
+pub(crate) struct RuleError {
     /// The run parameter at fault.
     pub key: &'static str,
     /// What is wrong and what to do.
@@ -192,7 +194,7 @@ pub struct RuleError {
 
 impl RuleError {
     /// `key`: `message`.
-    pub fn new(key: &'static str, message: impl Into<String>) -> RuleError {
+    pub(crate) fn new(key: &'static str, message: impl Into<String>) -> RuleError {
         RuleError {
             key,
             message: message.into(),
@@ -202,7 +204,7 @@ impl RuleError {
 
 /// How a dead node of a topology comes back when it is restarted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Revival {
+pub(crate) enum Revival {
     /// Empty: whatever it held (the queue, the counts) is gone.
     Empty,
     /// From its last snapshot (`dump.rdb`).
@@ -217,11 +219,9 @@ pub enum Revival {
 
 /// What a topology is, before anything starts: one implementation per
 /// variant file, picked by [`rules`].
-pub trait Rules: Sync {
+pub(crate) trait Rules: Sync {
     /// Its name in flags, TOML and CSV.
     fn name(&self) -> &'static str;
-    /// One line for `--topology` help and messages.
-    fn summary(&self) -> &'static str;
     /// Which of [`TOPOLOGY_PARAMETERS`] apply to it.
     fn parameters(&self) -> &'static [&'static str];
     /// Checks the settings beyond which parameters apply (e.g. `f >= 1`).
@@ -272,7 +272,7 @@ pub trait Rules: Sync {
 /// Checks `settings` against `rules`: parameters of other topologies,
 /// then the variant's own checks. The one topology check that parameter
 /// validation calls.
-pub fn check(rules: &dyn Rules, settings: &Settings<'_>) -> Result<(), RuleError> {
+pub(crate) fn check(rules: &dyn Rules, settings: &Settings<'_>) -> Result<(), RuleError> {
     for &key in TOPOLOGY_PARAMETERS {
         if settings.changed.contains(&key) && !rules.parameters().contains(&key) {
             let owners: Vec<&str> = TopologyKind::ALL
@@ -299,7 +299,7 @@ pub fn check(rules: &dyn Rules, settings: &Settings<'_>) -> Result<(), RuleError
 /// address and port, under a command prefix (e.g. `ip netns exec NS`, an
 /// emulated host's network namespace).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Placement {
+pub(crate) struct Placement {
     /// The address it binds.
     pub bind: String,
     /// Its port.
@@ -310,7 +310,7 @@ pub struct Placement {
 
 /// What to start, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TopologySpec {
+pub(crate) enum TopologySpec {
     /// One server, no persistence.
     Single {
         /// Where (`None`: a free loopback port).
@@ -346,7 +346,7 @@ pub enum TopologySpec {
 
 /// What a node does now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// Takes the writes.
     Primary,
     /// Copies the primary.
@@ -357,7 +357,7 @@ pub enum Role {
 
 /// A node that is up, with its role now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeView {
+pub(crate) struct NodeView {
     /// Its name (`primary`, `replica-1`, `sentinel-2`).
     pub name: String,
     /// Its role now.
@@ -366,11 +366,9 @@ pub struct NodeView {
 
 /// A node that died without being killed on purpose.
 #[derive(Debug, Clone)]
-pub struct DeadNode {
+pub(crate) struct DeadNode {
     /// Its name.
     pub name: String,
-    /// Its port.
-    pub port: u16,
     /// How it ended (`killed by signal 9`, `exited with code 1`).
     pub status: String,
     /// The end of its log.
@@ -379,7 +377,7 @@ pub struct DeadNode {
 
 /// A running Redis topology. Dropping it stops (kill -9 and reap) every
 /// process it started.
-pub trait Topology {
+pub(crate) trait Topology {
     /// Its name (as its [`Rules`] say).
     fn name(&self) -> &'static str {
         self.rules().name()
@@ -403,9 +401,10 @@ pub trait Topology {
     /// Whether workers `WAIT` for f replicas after each commit (the
     /// replicated topology; Raft replicates before it answers).
     fn waits_for_replicas(&self) -> bool {
-        self.replicas() > 0
+        self.rules().workers_wait()
     }
     /// Every node's name, up or down, in start order.
+    #[cfg(test)]
     fn node_names(&self) -> Vec<String>;
     /// The nodes that are up, with their roles now.
     fn nodes(&mut self) -> Vec<NodeView>;
@@ -437,7 +436,7 @@ pub trait Topology {
 }
 
 /// Starts the topology `spec` asks for: the one place that picks a variant.
-pub fn start(spec: &TopologySpec) -> Result<Box<dyn Topology>, ServerError> {
+pub(crate) fn start(spec: &TopologySpec) -> Result<Box<dyn Topology>, ServerError> {
     Ok(match spec {
         TopologySpec::Single { place } => Box::new(Single::start(None, place.clone())?),
         TopologySpec::Snapshot { interval_s, place } => {

@@ -28,7 +28,7 @@ use super::{
 use crate::servers::{RedisConfig, RedisServer, ServerError, free_loopback_port};
 
 /// The environment variable naming the module when `raft_module` is unset.
-pub const RAFT_MODULE_ENV: &str = "HARNESS_REDISRAFT";
+pub(crate) const RAFT_MODULE_ENV: &str = "HARNESS_REDISRAFT";
 /// How long the cluster may take to form (every node up, one leader).
 const FORM_TIMEOUT: Duration = Duration::from_secs(20);
 /// Raft log file name inside each node's directory.
@@ -36,7 +36,7 @@ const RAFT_LOG: &str = "raftlog.db";
 
 /// The module to load: `configured` (the `raft_module` parameter) if set,
 /// else `HARNESS_REDISRAFT`; an error saying how to get one otherwise.
-pub fn raft_module(configured: &str) -> Result<PathBuf, ServerError> {
+pub(crate) fn raft_module(configured: &str) -> Result<PathBuf, ServerError> {
     let path = if configured.is_empty() {
         std::env::var_os(RAFT_MODULE_ENV)
             .filter(|v| !v.is_empty())
@@ -73,10 +73,6 @@ pub(super) static RULES: RaftRules = RaftRules;
 impl Rules for RaftRules {
     fn name(&self) -> &'static str {
         "raft"
-    }
-
-    fn summary(&self) -> &'static str {
-        "2f + 1 RedisRaft nodes (needs queue lease and the RedisRaft module)"
     }
 
     fn parameters(&self) -> &'static [&'static str] {
@@ -138,7 +134,7 @@ impl Rules for RaftRules {
 
 /// A managed RedisRaft cluster.
 #[derive(Debug)]
-pub struct Raft {
+pub(crate) struct Raft {
     nodes: Vec<RedisServer>,
     password: String,
     killed: Vec<bool>,
@@ -146,7 +142,7 @@ pub struct Raft {
 
 impl Raft {
     /// Starts `2f + 1` nodes loading `module` and forms the cluster.
-    pub fn start(f: u32, module: &Path) -> Result<Raft, ServerError> {
+    pub(crate) fn start(f: u32, module: &Path) -> Result<Raft, ServerError> {
         let count = 2 * f.max(1) + 1;
         let password = format!("{:032x}", rand::random::<u128>());
         let mut nodes = Vec::new();
@@ -311,9 +307,7 @@ impl Topology for Raft {
         self.nodes.len() as u32 - 1
     }
 
-    fn waits_for_replicas(&self) -> bool {
-        false
-    }
+    #[cfg(test)]
 
     fn node_names(&self) -> Vec<String> {
         (0..self.nodes.len()).map(Raft::name_of).collect()
@@ -364,7 +358,6 @@ impl Topology for Raft {
         let node = &self.nodes[index];
         Some(DeadNode {
             name: Raft::name_of(index),
-            port: node.port(),
             status: describe_exit(node.last_exit()),
             log_tail: log_tail(&node.dir().join("redis.log")),
         })

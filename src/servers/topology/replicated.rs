@@ -38,7 +38,7 @@ use crate::servers::sentinel::{Sentinel, SentinelConfig};
 use crate::servers::{RedisConfig, RedisServer, ServerError};
 
 /// The name Sentinel monitors the primary under.
-pub const MASTER_NAME: &str = "wc";
+pub(crate) const MASTER_NAME: &str = "wc";
 /// Sentinels started.
 const SENTINELS: u32 = 3;
 /// Sentinels that must agree the primary is down.
@@ -60,10 +60,6 @@ pub(super) static RULES: ReplicatedRules = ReplicatedRules;
 impl Rules for ReplicatedRules {
     fn name(&self) -> &'static str {
         "replicated"
-    }
-
-    fn summary(&self) -> &'static str {
-        "a primary, 2f replicas and 3 Sentinels; workers WAIT for f replicas after each commit"
     }
 
     fn parameters(&self) -> &'static [&'static str] {
@@ -148,7 +144,7 @@ pub(super) fn replica_chaos_kill(rng: &mut rand::rngs::StdRng) -> String {
 
 /// A primary, its replicas and the Sentinels, owned by the harness.
 #[derive(Debug)]
-pub struct Replicated {
+pub(crate) struct Replicated {
     f: u32,
     /// Data nodes: (name, server), primary first.
     data: Vec<(String, RedisServer)>,
@@ -168,7 +164,7 @@ impl Replicated {
     /// Starts a primary, `2f` replicas in sync with it and 3 Sentinels that
     /// see all of them; `sentinel_binary` overrides the search for
     /// `redis-sentinel` (tests).
-    pub fn start(
+    pub(crate) fn start(
         f: u32,
         min_replicas_max_lag_s: u32,
         sentinel_binary: Option<std::path::PathBuf>,
@@ -265,11 +261,6 @@ impl Replicated {
         Ok(topology)
     }
 
-    /// Failures tolerated.
-    pub fn f(&self) -> u32 {
-        self.f
-    }
-
     /// Replicas the primary reports `online`.
     fn synced_replicas(&self) -> usize {
         let Some((_, primary)) = self.data.first() else {
@@ -337,6 +328,8 @@ impl Topology for Replicated {
     fn replicas(&self) -> u32 {
         2 * self.f
     }
+
+    #[cfg(test)]
 
     fn node_names(&self) -> Vec<String> {
         self.data
@@ -446,7 +439,6 @@ impl Topology for Replicated {
             if !self.killed.contains(name) && !server.is_running() {
                 dead = Some(DeadNode {
                     name: name.clone(),
-                    port: server.port(),
                     status: describe_exit(server.last_exit()),
                     log_tail: log_tail(&server.dir().join("redis.log")),
                 });
@@ -458,7 +450,6 @@ impl Topology for Replicated {
                 if !self.killed.contains(name) && !sentinel.is_running() {
                     dead = Some(DeadNode {
                         name: name.clone(),
-                        port: sentinel.port(),
                         status: describe_exit(sentinel.last_exit()),
                         log_tail: log_tail(sentinel.log()),
                     });

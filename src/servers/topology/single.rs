@@ -27,10 +27,6 @@ impl Rules for SingleRules {
         "single"
     }
 
-    fn summary(&self) -> &'static str {
-        "one redis-server, no persistence"
-    }
-
     fn parameters(&self) -> &'static [&'static str] {
         &[]
     }
@@ -78,7 +74,7 @@ pub(super) fn server_chaos_kill(rng: &mut rand::rngs::StdRng) -> (String, u32) {
 
 /// One managed redis-server.
 #[derive(Debug)]
-pub struct Single {
+pub(crate) struct Single {
     server: RedisServer,
     snapshot: bool,
     killed: bool,
@@ -87,7 +83,10 @@ pub struct Single {
 impl Single {
     /// Starts the server (at `place`, or a free loopback port); with
     /// `snapshot_s`, snapshotting every that many seconds.
-    pub fn start(snapshot_s: Option<u32>, place: Option<Placement>) -> Result<Single, ServerError> {
+    pub(crate) fn start(
+        snapshot_s: Option<u32>,
+        place: Option<Placement>,
+    ) -> Result<Single, ServerError> {
         let mut config = RedisConfig {
             snapshot_interval_s: snapshot_s,
             ..RedisConfig::default()
@@ -134,6 +133,8 @@ impl Topology for Single {
         true
     }
 
+    #[cfg(test)]
+
     fn node_names(&self) -> Vec<String> {
         vec![NODE.to_owned()]
     }
@@ -173,7 +174,6 @@ impl Topology for Single {
         self.killed = true;
         Some(DeadNode {
             name: NODE.to_owned(),
-            port: self.server.port(),
             status: describe_exit(self.server.last_exit()),
             log_tail: log_tail(&self.server.dir().join("redis.log")),
         })

@@ -22,10 +22,6 @@ impl Rules for SnapshotRules {
         "snapshot"
     }
 
-    fn summary(&self) -> &'static str {
-        "one redis-server snapshotting every snapshot_s seconds, restarted from its dump"
-    }
-
     fn parameters(&self) -> &'static [&'static str] {
         &["snapshot_s"]
     }
