@@ -313,7 +313,7 @@ fn a_job_that_cannot_finish_stops_at_its_deadline_and_runs_record_it() {
         rows,
         vec![
             ("none".to_owned(), "true".to_owned()),
-            ("every:150".to_owned(), "false".to_owned())
+            ("primary:every:150".to_owned(), "false".to_owned())
         ]
     );
 }
