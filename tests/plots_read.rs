@@ -65,8 +65,7 @@ fn every_demo_plot_shows_whole_labels_and_distinct_series() {
     let books = tmp.path().join("books");
     std::fs::create_dir_all(&books).expect("books folder");
     for i in 0..3 {
-        std::fs::write(books.join(format!("book-{i}.txt")), "the quick brown fox\n")
-            .expect("book");
+        std::fs::write(books.join(format!("book-{i}.txt")), "the quick brown fox\n").expect("book");
     }
     // SAFETY: this file's only test sets the variable before it reads any.
     unsafe { std::env::set_var("HARNESS_BOOKS_DIR", &books) };

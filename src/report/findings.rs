@@ -1,11 +1,12 @@
 //! The findings table both reports open with: one row per lab question,
-//! its answer in one line (the measured effect of the first plot of the
-//! first experiment that answers it) and a verdict a reader can act on:
+//! its answer in one line (the measured effect of the first experiment
+//! that answers it, from its plot of the question's first figure's column,
+//! or else its first plot) and a verdict a reader can act on:
 //! beyond the noise, within the noise, too short, not shown (its faults
 //! did not happen), or not run (and why).
 
 use super::markdown::Table;
-use super::questions::{LAB_QUESTIONS, LabQuestion, not_covered, not_run_yet};
+use super::questions::{LAB_QUESTIONS, LabQuestion, Metric, not_covered, not_run_yet};
 use super::view::{ExperimentView, PlotEffect};
 
 /// How far a finding can be trusted.
@@ -72,7 +73,7 @@ fn finding(question: &LabQuestion, views: &[ExperimentView<'_>]) -> Finding {
             None => (String::new(), Verdict::NotRun(not_covered(question))),
             Some(name) => (String::new(), Verdict::NotRun(not_run_yet(name))),
         },
-        Some(view) => match view.effects.first() {
+        Some(view) => match answering_effect(question, view) {
             None => (format!("`{}`: no plot", view.name()), Verdict::NoEffect),
             Some(effect) => (
                 format!("`{}`: {}", view.name(), effect.statement),
@@ -86,6 +87,22 @@ fn finding(question: &LabQuestion, views: &[ExperimentView<'_>]) -> Finding {
         answer,
         verdict,
     }
+}
+
+/// The plot effect of `view` that answers `question`: the one plotting the
+/// column of the question's first figure, else the first.
+fn answering_effect<'v>(
+    question: &LabQuestion,
+    view: &'v ExperimentView<'_>,
+) -> Option<&'v PlotEffect> {
+    let wanted = question.figures.first().map(|figure| match figure.metric {
+        Metric::Efficiency => "efficiency",
+        Metric::Median(column) => column,
+        Metric::Exact => "correct",
+    });
+    wanted
+        .and_then(|wanted| view.effects.iter().find(|effect| effect.column == wanted))
+        .or_else(|| view.effects.first())
 }
 
 fn verdict_of(view: &ExperimentView<'_>, effect: &PlotEffect) -> Verdict {

@@ -23,6 +23,8 @@ use crate::results::{
 pub struct PlotEffect {
     /// The plot's title (or its file name).
     pub plot: String,
+    /// The plotted column (`efficiency`, `speed-up`, or the plot's `y`).
+    pub column: String,
     /// What was measured, e.g. `completion time (s): 1.20 (1.10..1.30) for
     /// processes at unit_bytes 4MiB .. 2.40 (2.30..2.50) for redis at ...`.
     pub statement: String,
@@ -125,6 +127,7 @@ fn plot_effect_of_lines(
     match plot_series(&results.name, &results.rows, spec) {
         Err(err) => PlotEffect {
             plot,
+            column: column.to_string(),
             statement: format!("cannot be measured: {err}"),
             beyond_noise: None,
             faults,
@@ -132,6 +135,7 @@ fn plot_effect_of_lines(
         Ok(series) => match Effect::of(&series) {
             None => PlotEffect {
                 plot,
+                column: column.to_string(),
                 statement: "fewer than two points".into(),
                 beyond_noise: None,
                 faults,
@@ -147,6 +151,7 @@ fn plot_effect_of_lines(
                 };
                 PlotEffect {
                     plot,
+                    column: column.to_string(),
                     statement: format!(
                         "{column} from {} to {}{ratio_text}",
                         point_text(column, x_column, &effect.low.0, &effect.low.1),
