@@ -46,6 +46,8 @@ mod message;
 mod raft_leader;
 mod server_load;
 mod stats;
+#[cfg(test)]
+pub(crate) use stats::tests as stats_tests;
 mod stream;
 
 use redis::Connection;

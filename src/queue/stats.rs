@@ -332,10 +332,12 @@ impl LatencyHistogram {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn stats(worker: u32, units: u64, updates: u64, merge_s: f64) -> WorkerStats {
+    /// Worker `worker`'s statistics with these figures (tests here and in
+    /// `redis_run::report`).
+    pub(crate) fn stats(worker: u32, units: u64, updates: u64, merge_s: f64) -> WorkerStats {
         WorkerStats {
             worker,
             pid: 100 + worker,
@@ -350,13 +352,15 @@ mod tests {
         }
     }
 
-    fn histogram(values: &[f64]) -> LatencyHistogram {
+    /// A histogram of `values`.
+    pub(crate) fn histogram(values: &[f64]) -> LatencyHistogram {
         let mut h = LatencyHistogram::default();
         values.iter().for_each(|&v| h.record(v));
         h
     }
 
-    fn assert_close(got: f64, want: f64) {
+    /// `got` is within 1% of `want`.
+    pub(crate) fn assert_close(got: f64, want: f64) {
         assert!(
             (got - want).abs() <= want * 0.01,
             "got {got}, want {want} within 1%"

@@ -314,34 +314,7 @@ impl RedisReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn stats(worker: u32, units: u64, updates: u64, merge_s: f64) -> WorkerStats {
-        WorkerStats {
-            worker,
-            pid: 100 + worker,
-            units,
-            word_updates: updates,
-            round_trips: units,
-            count_s: 1.0,
-            merge_s,
-            wait_s: 0.5,
-            reconnects: worker as u64,
-            ..Default::default()
-        }
-    }
-
-    fn histogram(values: &[f64]) -> LatencyHistogram {
-        let mut h = LatencyHistogram::default();
-        values.iter().for_each(|&v| h.record(v));
-        h
-    }
-
-    fn assert_close(got: f64, want: f64) {
-        assert!(
-            (got - want).abs() <= want * 0.01,
-            "got {got}, want {want} within 1%"
-        );
-    }
+    use crate::queue::stats_tests::{assert_close, histogram, stats};
 
     #[test]
     fn reports_sum_workers() {
