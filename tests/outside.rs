@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use util::{alive, children, command_of, corpus, harness, line_number, reference_tsv};
+use util::{alive, children, command_of, corpus, harness, line_field, line_number, reference_tsv};
 
 /// The harness's children whose command line contains `what`, lowest pid first.
 fn children_running(harness_pid: u32, what: &str) -> Vec<u32> {
@@ -250,12 +250,7 @@ fn a_primary_paused_beyond_down_after_is_demoted_and_the_job_stays_exact() {
     );
     assert!(line_number(&stdout, "failovers") >= 1, "{stdout}");
     // From the last commit before the failover to the first after it.
-    let failover_s: f64 = stdout
-        .split_whitespace()
-        .find_map(|f| f.strip_prefix("failover_s="))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let failover_s: f64 = line_field(&stdout, "failover_s").parse().unwrap();
     assert!(failover_s > 0.0, "{stdout}");
 }
 
@@ -402,12 +397,7 @@ fn outside_kills_and_a_pause_of_raft_nodes_are_survived() {
         0,
     );
     assert!(line_number(&stdout, "failovers") >= 1, "{stdout}");
-    let failover_s: f64 = stdout
-        .split_whitespace()
-        .find_map(|f| f.strip_prefix("failover_s="))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let failover_s: f64 = line_field(&stdout, "failover_s").parse().unwrap();
     assert!(failover_s > 0.0, "{stdout}");
     eprintln!(
         "raft: two outside kills and a pause survived in {:?}",
