@@ -196,10 +196,11 @@ impl Schedule {
         // Node faults from outside: as many as the topology has kinds of
         // node for, each a kill or a pause, early (small jobs are short).
         let rules = topology.rules(params.snapshot_s);
-        let has_sentinels = rules
+        let (sentinels, data_nodes): (Vec<String>, Vec<String>) = rules
             .node_names(params.f)
-            .iter()
-            .any(|n| n.starts_with("sentinel-"));
+            .into_iter()
+            .partition(|n| n.starts_with("sentinel-"));
+        let has_sentinels = !sentinels.is_empty();
         // Data nodes down at once must stay within what the topology comes
         // back from. Where every data node returns from its own disk (a
         // snapshot, a Raft log), any number may go; elsewhere (Sentinel
@@ -207,11 +208,6 @@ impl Schedule {
         // its victims out of f and outside faults get the rest: a paused
         // data node counts as down too (a primary paused beyond
         // down-after is failed over, onto whichever replica is left).
-        let data_nodes: Vec<String> = rules
-            .node_names(params.f)
-            .into_iter()
-            .filter(|n| !n.starts_with("sentinel-"))
-            .collect();
         let mut data_faults_left = if rules.recoverable(params.f, &data_nodes) {
             u32::MAX
         } else {

@@ -10,7 +10,6 @@ use super::canvas::{
     DESC_PX, DResult, LegendEntry, LegendLayout, Root, Swatch, TEXT_C, TICK_PX, VAlign, darken,
     draw_vertical_legend, es, fill_for, fill_pattern, fit_text_middle, font, header, header_height,
     palette, rect, render_png, text, text_width, vertical_legend_layout, whisker,
-    with_measuring_root,
 };
 use super::{BarChart, HEIGHT, PlotError, SpreadPoint, WIDTH};
 
@@ -94,19 +93,10 @@ fn place_legend(root: &Root, entries: &[LegendEntry], top: i32) -> DResult<(Lege
 /// The legend of `chart` as [`draw_bar_chart`] lays it out.
 pub(crate) fn legend_of(chart: &BarChart) -> Result<super::layout::ChartLayout, PlotError> {
     let top = header_height(chart.subtitle.as_deref());
-    let entries = legend_entries(chart);
-    with_measuring_root(|root| {
+    super::layout::ChartLayout::measured(top, |root| {
+        let entries = legend_entries(chart);
         let (layout, x) = place_legend(root, &entries, top)?;
-        Ok(super::layout::ChartLayout::new(
-            &entries,
-            &layout,
-            (x, top),
-            (WIDTH, HEIGHT),
-        ))
-    })
-    .map_err(|message| PlotError::Draw {
-        path: "(layout only)".into(),
-        message,
+        Ok((entries, layout, x))
     })
 }
 

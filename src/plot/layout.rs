@@ -3,8 +3,8 @@
 //! glance: every legend label shown whole inside the image, and no two
 //! series drawn alike (same colour and same marker or fill).
 
-use super::canvas::{LegendEntry, LegendLayout, Swatch};
-use super::{BarChart, LineChart, PlotError};
+use super::canvas::{DResult, LegendEntry, LegendLayout, Root, Swatch, with_measuring_root};
+use super::{BarChart, HEIGHT, LineChart, PlotError, WIDTH};
 
 /// One legend entry as drawn.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +39,28 @@ fn hex(c: plotters::style::RGBColor) -> String {
 
 impl ChartLayout {
     /// From the entries and the layout the drawing code uses.
+    /// The layout a chart's `place` puts its legend in (entries, their
+    /// layout, its left edge), on a measuring surface, for a legend whose
+    /// top is `top`.
+    pub(crate) fn measured(
+        top: i32,
+        place: impl FnOnce(&Root) -> DResult<(Vec<LegendEntry>, LegendLayout, i32)>,
+    ) -> Result<ChartLayout, PlotError> {
+        with_measuring_root(|root| {
+            let (entries, layout, x) = place(root)?;
+            Ok(ChartLayout::new(
+                &entries,
+                &layout,
+                (x, top),
+                (WIDTH, HEIGHT),
+            ))
+        })
+        .map_err(|message| PlotError::Draw {
+            path: "(layout only)".into(),
+            message,
+        })
+    }
+
     pub(crate) fn new(
         entries: &[LegendEntry],
         layout: &LegendLayout,

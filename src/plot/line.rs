@@ -9,7 +9,6 @@ use super::canvas::{
     DESC_PX, DResult, LegendEntry, LegendLayout, REF_C, Root, Swatch, TEXT_C, TICK_PX,
     dashed_hline, draw_vertical_legend, es, font, header, header_height, marker, marker_for,
     palette, polyline, render_png, text_width, vertical_legend_layout, whisker,
-    with_measuring_root,
 };
 use super::{HEIGHT, LineChart, PlotError, WIDTH};
 
@@ -194,18 +193,8 @@ pub(crate) fn legend_of(chart: &LineChart) -> Result<super::layout::ChartLayout,
         .map(|s| prepare(&s.points, chart.x_log, chart.y_log))
         .collect();
     let top = header_height(chart.subtitle.as_deref());
-    with_measuring_root(|root| {
-        let (entries, layout, x) = place_legend(root, chart, &prepared, reference_y(chart), top)?;
-        Ok(super::layout::ChartLayout::new(
-            &entries,
-            &layout,
-            (x, top),
-            (WIDTH, HEIGHT),
-        ))
-    })
-    .map_err(|message| PlotError::Draw {
-        path: "(layout only)".into(),
-        message,
+    super::layout::ChartLayout::measured(top, |root| {
+        place_legend(root, chart, &prepared, reference_y(chart), top)
     })
 }
 
