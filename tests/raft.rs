@@ -32,12 +32,12 @@ fn raft_keeps_lease_counts_exact_under_follower_leader_and_majority_kills() {
     // combiner, with --pipeline 50 chunking most units' commits.
     for (kill, merge, units) in [
         ("none", "zset", "1"),
-        ("replica:at:200", "zset", "1"),
-        ("primary:at:200", "zset", "1"),
-        ("replicas=2:at:200", "zset", "1"),
+        ("replica:at:50%", "zset", "1"),
+        ("primary:at:50%", "zset", "1"),
+        ("replicas=2:at:50%", "zset", "1"),
         ("any:every:1000", "zset", "1"),
-        ("primary:at:200", "hash", "4"),
-        ("replicas=2:at:200", "parts", "4"),
+        ("primary:at:50%", "hash", "4"),
+        ("replicas=2:at:50%", "parts", "4"),
     ] {
         let (got, fields) = count_redis(
             dir.path(),
