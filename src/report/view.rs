@@ -106,7 +106,9 @@ fn plot_effect(results: &ExperimentResults, spec: &PlotSpec) -> PlotEffect {
     let column = match spec.kind {
         PlotKind::Efficiency => "efficiency".to_string(),
         PlotKind::Speedup => "speed-up".to_string(),
-        _ => spec.y.clone().unwrap_or_else(|| "wall_s".into()),
+        PlotKind::Time | PlotKind::Bars | PlotKind::Timeline => {
+            spec.y.clone().unwrap_or_else(|| "wall_s".into())
+        }
     };
     let faults = PlotFaults::of(&results.rows, spec);
     let mut effect = plot_effect_of_lines(results, spec, plot, &column);
@@ -143,7 +145,10 @@ fn plot_effect_of_lines(
             Some(effect) => {
                 let x_column = match spec.kind {
                     PlotKind::Bars => "",
-                    _ => spec.x.as_str(),
+                    PlotKind::Time
+                    | PlotKind::Speedup
+                    | PlotKind::Efficiency
+                    | PlotKind::Timeline => spec.x.as_str(),
                 };
                 let ratio_text = match effect.ratio() {
                     r if r.is_finite() => format!(", {r:.2}x"),

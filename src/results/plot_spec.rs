@@ -47,7 +47,10 @@ impl PlotKind {
 
     /// True for the kinds derived from serial runs of the same input (T_s).
     pub(crate) fn needs_serial_baseline(self) -> bool {
-        matches!(self, PlotKind::Speedup | PlotKind::Efficiency)
+        match self {
+            PlotKind::Speedup | PlotKind::Efficiency => true,
+            PlotKind::Time | PlotKind::Bars | PlotKind::Timeline => false,
+        }
     }
 
     // Each property below matches every kind by name (no `_` arm), so a new
