@@ -431,7 +431,7 @@ fn a_worker_crashing_mid_commit_leaves_its_unit_pending_and_a_rerun_finishes_it(
     );
     let stats =
         harness::queue::WorkerStats::from_output(&String::from_utf8_lossy(&rerun.stdout)).unwrap();
-    assert_eq!(stats.units, 3);
+    assert_eq!(stats.measured.units, 3);
     assert_eq!(queue.pending(&mut con).unwrap(), 0);
     let counts = queue.read_counts(&mut con).unwrap();
     assert_eq!(
@@ -484,7 +484,7 @@ fn a_lease_worker_crashing_mid_commit_recounts_its_own_unit_once() {
     );
     let stats =
         harness::queue::WorkerStats::from_output(&String::from_utf8_lossy(&rerun.stdout)).unwrap();
-    assert_eq!(stats.units, 3);
+    assert_eq!(stats.measured.units, 3);
     assert!(queue.is_complete(&mut con).unwrap());
     let counts = queue.read_counts(&mut con).unwrap();
     assert_eq!(counts.get(b"shared"), 2 * 4, "every unit counted once");

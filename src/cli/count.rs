@@ -391,7 +391,7 @@ fn human_summary(spec: &JobSpec, outcome: &JobOutcome, check: Option<&Check>) ->
         if params.autoclaim_ms > 0 {
             what.push(format!("stealing after {} ms", params.autoclaim_ms));
         }
-        let mut events = vec![format!("{} units stolen", redis.units_stolen)];
+        let mut events = vec![format!("{} units stolen", redis.workers.units_stolen)];
         for (n, name) in [
             (redis.crashes, "crash"),
             (redis.kills, "worker kill"),
@@ -469,18 +469,21 @@ fn summary_fields(spec: &JobSpec, outcome: &JobOutcome) -> Vec<(&'static str, St
     let planned = planned_faults(spec);
     fields.extend([
         ("commit", redis.commit.to_string()),
-        ("units_stolen", redis.units_stolen.to_string()),
+        ("units_stolen", redis.workers.units_stolen.to_string()),
         ("crashes", redis.crashes.to_string()),
         ("kills", redis.kills.to_string()),
         ("unexpected_deaths", redis.unexpected_deaths.to_string()),
         ("worker_restarts", redis.worker_restarts.to_string()),
         ("redis_restarts", redis.redis_restarts.to_string()),
         ("relaunches", redis.relaunches.to_string()),
-        ("duplicate_commits", redis.duplicate_commits.to_string()),
-        ("word_updates", redis.word_updates.to_string()),
-        ("worker_count_s", ms(redis.count_s)),
-        ("worker_merge_s", ms(redis.merge_s)),
-        ("worker_wait_s", ms(redis.wait_s)),
+        (
+            "duplicate_commits",
+            redis.workers.duplicate_commits.to_string(),
+        ),
+        ("word_updates", redis.workers.word_updates.to_string()),
+        ("worker_count_s", ms(redis.workers.count_s)),
+        ("worker_merge_s", ms(redis.workers.merge_s)),
+        ("worker_wait_s", ms(redis.workers.wait_s)),
         (
             "worker_updates_per_merge_s",
             format!("{:.0}", redis.worker_updates_per_merge_s()),
@@ -510,7 +513,7 @@ fn summary_fields(spec: &JobSpec, outcome: &JobOutcome) -> Vec<(&'static str, St
         ("replicas", redis.replicas.to_string()),
         ("failovers", redis.failovers.to_string()),
         ("replica_restarts", redis.replica_restarts.to_string()),
-        ("commit_retries", redis.commit_retries.to_string()),
+        ("commit_retries", redis.workers.commit_retries.to_string()),
         ("wait_ms_median", ms(redis.wait_ms_median())),
         ("wait_ms_p99", ms(redis.wait_ms_p99())),
         ("commit_ms_median", ms(redis.commit_ms_median())),
@@ -520,6 +523,7 @@ fn summary_fields(spec: &JobSpec, outcome: &JobOutcome) -> Vec<(&'static str, St
         (
             "min_replicas_acked",
             redis
+                .workers
                 .min_replicas_acked
                 .map_or_else(|| "-".to_owned(), |n| n.to_string()),
         ),
@@ -530,7 +534,10 @@ fn summary_fields(spec: &JobSpec, outcome: &JobOutcome) -> Vec<(&'static str, St
         ),
         ("servers_start_s", ms(redis.server_s)),
         ("redis_pids", list(&redis.redis_pids)),
-        ("worker_peak_rss_kib", redis.worker_peak_rss_kib.to_string()),
+        (
+            "worker_peak_rss_kib",
+            redis.workers.peak_rss_kib.to_string(),
+        ),
         ("worker_stats_bytes", redis.worker_stats_bytes.to_string()),
         ("faults_planned", planned.to_string()),
         ("faults_fired", redis.faults_fired.to_string()),

@@ -58,14 +58,14 @@ pub(crate) fn run(args: WorkerArgs) -> Result<()> {
             "worker={} pid={} units={} units_stolen={} words={} bytes={} word_updates={} count_s={:.3} merge_s={:.3} wait_s={:.3}",
             stats.worker,
             stats.pid,
-            stats.units,
-            stats.units_stolen,
-            stats.words,
-            stats.bytes,
-            stats.word_updates,
-            stats.count_s,
-            stats.merge_s,
-            stats.wait_s
+            stats.measured.units,
+            stats.measured.units_stolen,
+            stats.measured.words,
+            stats.measured.bytes,
+            stats.measured.word_updates,
+            stats.measured.count_s,
+            stats.measured.merge_s,
+            stats.measured.wait_s
         );
     }
     if !outcome.complete {

@@ -66,7 +66,7 @@ pub use merge::MergeTarget;
 pub use message::{Taken, decode_unit, encode_unit, unit_label};
 pub use server_load::ServerLoad;
 pub use stats::min_option;
-pub use stats::{LatencyHistogram, STALL_MS, WorkerStats, quantile};
+pub use stats::{LatencyHistogram, STALL_MS, WorkerMeasures, WorkerStats, quantile};
 pub use stream::StreamQueue;
 
 use crate::words::WordCounts;

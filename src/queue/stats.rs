@@ -9,59 +9,107 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One worker's measurements.
+/// Declares the measurements a worker takes, once: each field's type, doc,
+/// wire attributes, and how two values of it combine (a worker's later run
+/// added to its earlier one, or workers summed into the run's totals). From
+/// this one list come [`WorkerMeasures`] (the worker's statistics line and
+/// the run's totals, `redis_run::RedisReport::workers`) and
+/// [`WorkerMeasures::add`]; the CSV columns built from them are in
+/// `results::measures`.
+macro_rules! worker_measures {
+    ( $( $(#[$meta:meta])* $field:ident : $ty:ty => $combine:path, )* ) => {
+        /// What a worker measures, combined over runs and workers by
+        /// [`WorkerMeasures::add`].
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        pub struct WorkerMeasures {
+            $( $(#[$meta])* pub $field: $ty, )*
+        }
+
+        impl WorkerMeasures {
+            /// Combines `other` into these measurements, field by field
+            /// (sums, the smaller or larger, merged histograms).
+            pub(crate) fn add(&mut self, other: &WorkerMeasures) {
+                $( $combine(&mut self.$field, &other.$field); )*
+            }
+        }
+    };
+}
+
+worker_measures! {
+    /// Units counted and committed.
+    units: u64 => sum,
+    /// Bytes of those units.
+    bytes: u64 => sum,
+    /// Word occurrences in those units.
+    words: u64 => sum,
+    /// `ZINCRBY` commands sent.
+    word_updates: u64 => sum,
+    /// Commit round trips to Redis.
+    round_trips: u64 => sum,
+    /// Seconds counting units.
+    count_s: f64 => sum,
+    /// Seconds merging (commit round trips, acknowledgement included).
+    merge_s: f64 => sum,
+    /// Seconds waiting for work (reads that returned nothing, pending checks).
+    wait_s: f64 => sum,
+    /// Times the worker reconnected after losing Redis.
+    reconnects: u64 => sum,
+    /// Units it stole (`XAUTOCLAIM`) from another consumer.
+    #[serde(default)]
+    units_stolen: u64 => sum,
+    /// Commits whose acknowledgement found the unit already acknowledged
+    /// (atomic: refused, nothing applied; other paths: counted twice).
+    #[serde(default)]
+    duplicate_commits: u64 => sum,
+    /// Commits refused or cut off by a failover (NOREPLICAS, READONLY,
+    /// connection lost), retried after reconnecting.
+    #[serde(default)]
+    commit_retries: u64 => sum,
+    /// Milliseconds of each `WAIT` after a commit (replicated topology).
+    #[serde(default, skip_serializing_if = "LatencyHistogram::is_empty")]
+    wait_ms: LatencyHistogram => LatencyHistogram::merge,
+    /// The fewest replicas a `WAIT` reported (`None`: no WAIT).
+    #[serde(default)]
+    min_replicas_acked: Option<u64> => fewest,
+    /// Milliseconds of each commit that was applied or refused (staging,
+    /// the commit call and its acknowledgement; a commit retried after a
+    /// failover counts from its last attempt).
+    #[serde(default, skip_serializing_if = "LatencyHistogram::is_empty")]
+    commit_ms: LatencyHistogram => LatencyHistogram::merge,
+    /// Peak resident memory at exit, KiB (`VmHWM`; the largest over runs
+    /// and workers).
+    #[serde(default)]
+    peak_rss_kib: u64 => largest,
+}
+
+/// Combines by adding.
+fn sum<T: std::ops::AddAssign + Copy>(total: &mut T, more: &T) {
+    *total += *more;
+}
+
+/// Combines by keeping the larger.
+fn largest(kept: &mut u64, other: &u64) {
+    *kept = (*kept).max(*other);
+}
+
+/// Combines by keeping the smaller present value (`None` is no value).
+fn fewest(kept: &mut Option<u64>, other: &Option<u64>) {
+    *kept = min_option(*kept, *other);
+}
+
+/// One worker's statistics: who it was and what it measured.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkerStats {
     /// Worker index.
     pub worker: u32,
     /// Process id.
     pub pid: u32,
-    /// Units counted and committed.
-    pub units: u64,
-    /// Bytes of those units.
-    pub bytes: u64,
-    /// Word occurrences in those units.
-    pub words: u64,
-    /// `ZINCRBY` commands sent.
-    pub word_updates: u64,
-    /// Commit round trips to Redis.
-    pub round_trips: u64,
-    /// Seconds counting units.
-    pub count_s: f64,
-    /// Seconds merging (commit round trips, acknowledgement included).
-    pub merge_s: f64,
-    /// Seconds waiting for work (reads that returned nothing, pending checks).
-    pub wait_s: f64,
-    /// Times the worker reconnected after losing Redis.
-    pub reconnects: u64,
-    /// Units it stole (`XAUTOCLAIM`) from another consumer.
-    #[serde(default)]
-    pub units_stolen: u64,
-    /// Commits whose acknowledgement found the unit already acknowledged
-    /// (atomic: refused, nothing applied; other paths: counted twice).
-    #[serde(default)]
-    pub duplicate_commits: u64,
-    /// Commits refused or cut off by a failover (NOREPLICAS, READONLY,
-    /// connection lost), retried after reconnecting.
-    #[serde(default)]
-    pub commit_retries: u64,
-    /// Milliseconds of each `WAIT` after a commit (replicated topology).
-    #[serde(default, skip_serializing_if = "LatencyHistogram::is_empty")]
-    pub wait_ms: LatencyHistogram,
-    /// The fewest replicas a `WAIT` reported (`None`: no WAIT).
-    #[serde(default)]
-    pub min_replicas_acked: Option<u64>,
-    /// Milliseconds of each commit that was applied or refused (staging,
-    /// the commit call and its acknowledgement; a commit retried after a
-    /// failover counts from its last attempt).
-    #[serde(default, skip_serializing_if = "LatencyHistogram::is_empty")]
-    pub commit_ms: LatencyHistogram,
     /// The emulated host it ran on (1-based; 0: not emulated).
     #[serde(default)]
     pub host: u32,
-    /// Its peak resident memory at exit, KiB (`getrusage` `ru_maxrss`).
-    #[serde(default)]
-    pub peak_rss_kib: u64,
+    /// What it measured (the fields of the line beside these).
+    #[serde(flatten)]
+    pub measured: WorkerMeasures,
     /// Bytes of its statistics line (set by the reader, not sent).
     #[serde(skip)]
     pub stats_bytes: u64,
@@ -77,21 +125,7 @@ impl WorkerStats {
     /// the later one's).
     pub(crate) fn absorb(&mut self, later: &WorkerStats) {
         self.pid = later.pid;
-        self.units += later.units;
-        self.bytes += later.bytes;
-        self.words += later.words;
-        self.word_updates += later.word_updates;
-        self.round_trips += later.round_trips;
-        self.count_s += later.count_s;
-        self.merge_s += later.merge_s;
-        self.wait_s += later.wait_s;
-        self.reconnects += later.reconnects;
-        self.units_stolen += later.units_stolen;
-        self.duplicate_commits += later.duplicate_commits;
-        self.commit_retries += later.commit_retries;
-        self.wait_ms.merge(&later.wait_ms);
-        self.min_replicas_acked = min_option(self.min_replicas_acked, later.min_replicas_acked);
-        self.commit_ms.merge(&later.commit_ms);
+        self.measured.add(&later.measured);
     }
 
     /// The line a worker prints on stdout at exit.
@@ -127,14 +161,14 @@ impl WorkerStats {
                     .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             });
         if let Some(kib) = hwm {
-            self.peak_rss_kib = kib;
+            self.measured.peak_rss_kib = kib;
             return;
         }
         // SAFETY: an all-zero rusage is a valid out-parameter.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
         // SAFETY: getrusage only writes `usage`.
         if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0 {
-            self.peak_rss_kib = u64::try_from(usage.ru_maxrss).unwrap_or(0);
+            self.measured.peak_rss_kib = u64::try_from(usage.ru_maxrss).unwrap_or(0);
         }
     }
 }
@@ -341,13 +375,16 @@ pub(crate) mod tests {
         WorkerStats {
             worker,
             pid: 100 + worker,
-            units,
-            word_updates: updates,
-            round_trips: units,
-            count_s: 1.0,
-            merge_s,
-            wait_s: 0.5,
-            reconnects: worker as u64,
+            measured: WorkerMeasures {
+                units,
+                word_updates: updates,
+                round_trips: units,
+                count_s: 1.0,
+                merge_s,
+                wait_s: 0.5,
+                reconnects: worker as u64,
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -380,23 +417,24 @@ pub(crate) mod tests {
         assert_eq!(histogram(&[0.0, -1.0, f64::NAN]).quantile(0.5), 0.0);
         // The line does not grow with the values: a million commits of
         // realistic spread serialize into the same few hundred buckets.
-        let small = WorkerStats {
-            commit_ms: histogram(&values[..1000]),
+        let with_commits = |commit_ms| WorkerStats {
+            measured: WorkerMeasures {
+                commit_ms,
+                ..Default::default()
+            },
             ..WorkerStats::default()
         };
-        let mut big = WorkerStats {
-            commit_ms: histogram(&values),
-            ..WorkerStats::default()
-        };
+        let small = with_commits(histogram(&values[..1000]));
+        let mut big = with_commits(histogram(&values));
         for _ in 0..9 {
-            big.commit_ms.merge(&histogram(&values));
+            big.measured.commit_ms.merge(&histogram(&values));
         }
-        assert_eq!(big.commit_ms.len(), 1_000_000);
+        assert_eq!(big.measured.commit_ms.len(), 1_000_000);
         assert!(big.to_line().len() < 16 * 1024, "{}", big.to_line().len());
         assert!(small.to_line().len() < 16 * 1024);
         let back = WorkerStats::from_output(&big.to_line()).unwrap();
         assert_eq!(back.stats_bytes, big.to_line().len() as u64);
-        assert_eq!(back.commit_ms, big.commit_ms);
+        assert_eq!(back.measured.commit_ms, big.measured.commit_ms);
         let mut bad: serde_json::Value = serde_json::from_str(&small.to_line()).unwrap();
         bad["commit_ms"]["buckets"][0][0] = serde_json::json!(99_999);
         let bad = bad.to_string();

@@ -438,10 +438,13 @@ pub(crate) fn report_external(
     for (worker, units) in watched.units_per_worker.iter().enumerate() {
         let worker = worker as u32;
         match stats.iter_mut().find(|s| s.worker == worker) {
-            Some(mine) => mine.units = *units,
+            Some(mine) => mine.measured.units = *units,
             None => stats.push(crate::queue::WorkerStats {
                 worker,
-                units: *units,
+                measured: crate::queue::WorkerMeasures {
+                    units: *units,
+                    ..Default::default()
+                },
                 ..crate::queue::WorkerStats::default()
             }),
         }

@@ -391,8 +391,8 @@ pub(crate) fn run_redis_job(
     for worker in &supervised.stats {
         report.add_worker(worker);
         tally.add(Tally {
-            bytes: worker.bytes,
-            words: worker.words,
+            bytes: worker.measured.bytes,
+            words: worker.measured.words,
         });
     }
 

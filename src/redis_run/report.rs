@@ -5,10 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::faults::ThrottleMethod;
+use crate::queue::STALL_MS;
 use crate::queue::{
-    CommitPath, LatencyHistogram, MergeTarget, QueueBackend, ServerLoad, WorkerStats, quantile,
+    CommitPath, MergeTarget, QueueBackend, ServerLoad, WorkerMeasures, WorkerStats, quantile,
 };
-use crate::queue::{STALL_MS, min_option};
 
 /// The Redis-specific measurements of one job, summed over its workers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,24 +32,10 @@ pub(crate) struct RedisReport {
     pub commit: CommitPath,
     /// How stragglers were slowed down (`none` without `--slow`).
     pub throttle: ThrottleMethod,
-    /// Units committed, over all workers.
-    pub units: u64,
-    /// `ZINCRBY` commands sent, over all workers.
-    pub word_updates: u64,
-    /// Commit round trips, over all workers.
-    pub round_trips: u64,
-    /// Seconds counting, summed over workers.
-    pub count_s: f64,
-    /// Seconds merging, summed over workers.
-    pub merge_s: f64,
-    /// Seconds waiting for work, summed over workers.
-    pub wait_s: f64,
-    /// Reconnects, over all workers.
-    pub reconnects: u64,
-    /// Units stolen with `XAUTOCLAIM`, over all workers that exited normally.
-    pub units_stolen: u64,
-    /// Duplicate commits (acknowledgement returned 0), over all workers that exited normally.
-    pub duplicate_commits: u64,
+    /// What the workers measured, combined over the workers that exited
+    /// normally ([`WorkerMeasures::add`]: sums, the fewest replicas
+    /// acknowledged, the largest peak memory, merged latencies).
+    pub workers: WorkerMeasures,
     /// Workers that crashed at an injected crash point.
     pub crashes: u64,
     /// Workers killed by the harness's own killer (`--kill-every-ms`).
@@ -84,16 +70,6 @@ pub(crate) struct RedisReport {
     pub unexpected_node_deaths: u64,
     /// Replicas (and demoted primaries) restarted after a kill.
     pub replica_restarts: u64,
-    /// Commits refused or cut off by a failover and retried.
-    pub commit_retries: u64,
-    /// Every `WAIT` after a commit, milliseconds (workers that exited normally).
-    #[serde(skip)]
-    pub wait_ms: LatencyHistogram,
-    /// Every commit's duration, milliseconds (workers that exited normally).
-    #[serde(skip)]
-    pub commit_ms: LatencyHistogram,
-    /// The fewest replicas a commit's `WAIT` reported (`None`: no WAIT).
-    pub min_replicas_acked: Option<u64>,
     /// Longest time from a kill of the primary to the next applied commit,
     /// seconds (0 without such a kill).
     pub failover_s: f64,
@@ -129,10 +105,6 @@ pub(crate) struct RedisReport {
     /// Emulated hosts: the host each worker ran on (by worker; empty without hosts).
     #[serde(default)]
     pub worker_hosts: Vec<u32>,
-    /// The largest peak resident memory of a worker, KiB (workers that
-    /// exited normally).
-    #[serde(default)]
-    pub worker_peak_rss_kib: u64,
     /// The longest statistics line a worker sent, bytes.
     #[serde(default)]
     pub worker_stats_bytes: u64,
@@ -161,15 +133,7 @@ impl RedisReport {
             worker_pids: Vec::new(),
             commit,
             throttle: ThrottleMethod::None,
-            units: 0,
-            word_updates: 0,
-            round_trips: 0,
-            count_s: 0.0,
-            merge_s: 0.0,
-            wait_s: 0.0,
-            reconnects: 0,
-            units_stolen: 0,
-            duplicate_commits: 0,
+            workers: WorkerMeasures::default(),
             crashes: 0,
             kills: 0,
             unexpected_deaths: 0,
@@ -185,10 +149,6 @@ impl RedisReport {
             failovers: 0,
             unexpected_node_deaths: 0,
             replica_restarts: 0,
-            commit_retries: 0,
-            wait_ms: LatencyHistogram::default(),
-            commit_ms: LatencyHistogram::default(),
-            min_replicas_acked: None,
             failover_s: 0.0,
             merge: MergeTarget::Zset,
             commit_units: 1,
@@ -200,7 +160,6 @@ impl RedisReport {
             shaper_used: String::new(),
             host_rtt_ms: Vec::new(),
             worker_hosts: Vec::new(),
-            worker_peak_rss_kib: 0,
             worker_stats_bytes: 0,
             faults_fired: crate::faults::FaultTally::default(),
         }
@@ -209,25 +168,12 @@ impl RedisReport {
     /// Adds one worker's stats (call in worker order).
     pub(crate) fn add_worker(&mut self, stats: &WorkerStats) {
         self.worker_pids.push(stats.pid);
-        self.worker_peak_rss_kib = self.worker_peak_rss_kib.max(stats.peak_rss_kib);
         self.worker_stats_bytes = self.worker_stats_bytes.max(stats.stats_bytes);
         if stats.host > 0 {
             self.worker_hosts.push(stats.host);
         }
-        self.units_per_worker.push(stats.units);
-        self.units += stats.units;
-        self.word_updates += stats.word_updates;
-        self.round_trips += stats.round_trips;
-        self.count_s += stats.count_s;
-        self.merge_s += stats.merge_s;
-        self.wait_s += stats.wait_s;
-        self.reconnects += stats.reconnects;
-        self.units_stolen += stats.units_stolen;
-        self.duplicate_commits += stats.duplicate_commits;
-        self.commit_retries += stats.commit_retries;
-        self.wait_ms.merge(&stats.wait_ms);
-        self.commit_ms.merge(&stats.commit_ms);
-        self.min_replicas_acked = min_option(self.min_replicas_acked, stats.min_replicas_acked);
+        self.units_per_worker.push(stats.measured.units);
+        self.workers.add(&stats.measured);
     }
 
     /// Median over the emulated hosts of their measured PING round trip,
@@ -244,28 +190,28 @@ impl RedisReport {
 
     /// Median `WAIT` after a commit, milliseconds (0 without WAIT).
     pub(crate) fn wait_ms_median(&self) -> f64 {
-        self.wait_ms.quantile(0.5)
+        self.workers.wait_ms.quantile(0.5)
     }
 
     /// Median commit duration, milliseconds (0 without commits).
     pub(crate) fn commit_ms_median(&self) -> f64 {
-        self.commit_ms.quantile(0.5)
+        self.workers.commit_ms.quantile(0.5)
     }
 
     /// 99th percentile commit duration, milliseconds.
     pub(crate) fn commit_ms_p99(&self) -> f64 {
-        self.commit_ms.quantile(0.99)
+        self.workers.commit_ms.quantile(0.99)
     }
 
     /// Commits that took longer than [`STALL_MS`]: writes held up by an
     /// election, a failover, a lost majority or an outage.
     pub(crate) fn commit_stalls(&self) -> u64 {
-        self.commit_ms.count_at_least(STALL_MS)
+        self.workers.commit_ms.count_at_least(STALL_MS)
     }
 
     /// 99th percentile `WAIT` after a commit, milliseconds (0 without WAIT).
     pub(crate) fn wait_ms_p99(&self) -> f64 {
-        self.wait_ms.quantile(0.99)
+        self.workers.wait_ms.quantile(0.99)
     }
 
     /// Records the server's own figures for the job: `load` is what
@@ -282,7 +228,7 @@ impl RedisReport {
     /// the one to compare between runs (0 when unknown).
     pub(crate) fn server_updates_per_s(&self) -> f64 {
         if self.job_s > 0.0 {
-            self.word_updates as f64 / self.job_s
+            self.workers.word_updates as f64 / self.job_s
         } else {
             0.0
         }
@@ -303,8 +249,8 @@ impl RedisReport {
     /// is about 1/p of what the server sustained, see
     /// [`RedisReport::server_updates_per_s`]); 0 when nothing was merged.
     pub(crate) fn worker_updates_per_merge_s(&self) -> f64 {
-        if self.merge_s > 0.0 {
-            self.word_updates as f64 / self.merge_s
+        if self.workers.merge_s > 0.0 {
+            self.workers.word_updates as f64 / self.workers.merge_s
         } else {
             0.0
         }
@@ -322,33 +268,37 @@ mod tests {
         assert_eq!(report.worker_updates_per_merge_s(), 0.0);
         report.add_worker(&stats(0, 2, 100, 0.5));
         report.add_worker(&stats(1, 3, 300, 1.5));
-        assert_eq!(report.units, 5);
+        assert_eq!(report.workers.units, 5);
         assert_eq!(report.units_per_worker, vec![2, 3]);
         assert_eq!(report.worker_pids, vec![100, 101]);
-        assert_eq!(report.word_updates, 400);
-        assert_eq!(report.round_trips, 5);
+        let totals = &report.workers;
+        assert_eq!(totals.word_updates, 400);
+        assert_eq!(totals.round_trips, 5);
         assert_eq!(
-            (report.count_s, report.merge_s, report.wait_s),
+            (totals.count_s, totals.merge_s, totals.wait_s),
             (2.0, 2.0, 1.0)
         );
-        assert_eq!(report.reconnects, 1);
+        assert_eq!(totals.reconnects, 1);
         assert_eq!(report.worker_updates_per_merge_s(), 200.0);
-        assert_eq!(report.min_replicas_acked, None);
+        assert_eq!(report.workers.min_replicas_acked, None);
     }
 
     #[test]
     fn waits_give_quantiles_and_the_fewest_acks() {
         let mut report = RedisReport::new("j", "s", true, "7", CommitPath::Atomic);
         let waited = |ms: Vec<f64>, acked| WorkerStats {
-            wait_ms: histogram(&ms),
-            min_replicas_acked: Some(acked),
+            measured: WorkerMeasures {
+                wait_ms: histogram(&ms),
+                min_replicas_acked: Some(acked),
+                ..Default::default()
+            },
             ..WorkerStats::default()
         };
         report.add_worker(&waited((1..=99).map(f64::from).collect(), 2));
         report.add_worker(&waited(vec![1000.0], 1));
         assert_close(report.wait_ms_median(), 50.0);
         assert_close(report.wait_ms_p99(), 99.0);
-        assert_eq!(report.min_replicas_acked, Some(1));
+        assert_eq!(report.workers.min_replicas_acked, Some(1));
         assert_eq!(quantile(&[], 0.5), 0.0);
     }
 
@@ -356,7 +306,10 @@ mod tests {
     fn commits_give_quantiles_and_stalls_over_a_second() {
         let mut report = RedisReport::new("j", "s", true, "7", CommitPath::Atomic);
         let committed = |ms: Vec<f64>| WorkerStats {
-            commit_ms: histogram(&ms),
+            measured: WorkerMeasures {
+                commit_ms: histogram(&ms),
+                ..Default::default()
+            },
             ..WorkerStats::default()
         };
         report.add_worker(&committed((1..=98).map(f64::from).collect()));

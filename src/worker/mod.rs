@@ -202,7 +202,7 @@ pub(crate) fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueErro
                     .events
                     .record(EventKind::RedisDown, "", &e.to_string());
                 con = worker.connect(&mut queue, true)?;
-                worker.stats.reconnects += 1;
+                worker.stats.measured.reconnects += 1;
                 worker.events.record(EventKind::RedisUp, "", "");
             }
             Err(e) => return Err(e),
@@ -211,7 +211,7 @@ pub(crate) fn run_worker(config: &WorkerConfig) -> Result<WorkerStats, QueueErro
     worker.events.record(
         EventKind::Exit,
         "",
-        &format!("units={}", worker.stats.units),
+        &format!("units={}", worker.stats.measured.units),
     );
     worker.stats.note_peak_rss();
     Ok(worker.stats)
@@ -326,10 +326,10 @@ impl Worker<'_> {
                 // anyone, every unit delivered and acknowledged), not merely
                 // when nothing is held at this instant.
                 let done = queue.is_done(con)?;
-                self.stats.wait_s += waiting.elapsed().as_secs_f64();
+                self.stats.measured.wait_s += waiting.elapsed().as_secs_f64();
                 return Ok(if done { Step::Finished } else { Step::Waited });
             };
-            self.stats.wait_s += waiting.elapsed().as_secs_f64();
+            self.stats.measured.wait_s += waiting.elapsed().as_secs_f64();
             tally.add(self.count_taken(&first, false)?);
             batch.push(first);
         }
@@ -349,7 +349,7 @@ impl Worker<'_> {
             }
             let waiting = Instant::now();
             let next = queue.take_now(con)?;
-            self.stats.wait_s += waiting.elapsed().as_secs_f64();
+            self.stats.measured.wait_s += waiting.elapsed().as_secs_f64();
             let Some(next) = next else { break };
             // A unit of this very batch, idle past the steal timeout
             // while its siblings were counted, comes back through the
@@ -389,7 +389,7 @@ impl Worker<'_> {
                 })
             })
             .inspect_err(|e| self.note_commit_error(e, &batch, merging))?;
-        self.stats.merge_s += merging.elapsed().as_secs_f64();
+        self.stats.measured.merge_s += merging.elapsed().as_secs_f64();
         self.note_commit(&commit, &batch, merging);
         if batch.len() > 1 && queue.atomic_batches() && !commit.acked {
             // Some unit of the batch was stolen meanwhile: nothing was
@@ -405,14 +405,14 @@ impl Worker<'_> {
                 self.commit_alone(queue, con, taken)?;
             }
         } else {
-            self.stats.duplicate_commits += batch.len() as u64 - commit.acked_units;
+            self.stats.measured.duplicate_commits += batch.len() as u64 - commit.acked_units;
             for taken in &batch {
                 self.record_commit(taken, &commit, &format!(" batch={}", batch.len()));
             }
         }
-        self.stats.units += batch.len() as u64;
-        self.stats.bytes += tally.bytes;
-        self.stats.words += tally.words;
+        self.stats.measured.units += batch.len() as u64;
+        self.stats.measured.bytes += tally.bytes;
+        self.stats.measured.words += tally.words;
         if self.config.wait_replicas > 0 {
             let waiting = Instant::now();
             let acked = self.endpoint.wait_replicas(
@@ -421,10 +421,12 @@ impl Worker<'_> {
                 self.config.wait_timeout_ms,
             )?;
             self.stats
+                .measured
                 .wait_ms
                 .record(waiting.elapsed().as_secs_f64() * 1000.0);
-            self.stats.min_replicas_acked = Some(
+            self.stats.measured.min_replicas_acked = Some(
                 self.stats
+                    .measured
                     .min_replicas_acked
                     .map_or(acked, |least| least.min(acked)),
             );
@@ -440,7 +442,7 @@ impl Worker<'_> {
         self.crash.unit_taken();
         let label = unit_label(&taken.unit);
         if taken.stolen {
-            self.stats.units_stolen += 1;
+            self.stats.measured.units_stolen += 1;
             self.events.record(EventKind::Steal, &label, &taken.id);
         }
         self.events.record(EventKind::Take, &label, &taken.id);
@@ -457,7 +459,7 @@ impl Worker<'_> {
         let tally = count_unit(&unit, self.config.tokenizer, into)?;
         let distinct = into.distinct() - before;
         self.crash_point(CrashPoint::MidCount, &label);
-        self.stats.count_s += counting.elapsed().as_secs_f64();
+        self.stats.measured.count_s += counting.elapsed().as_secs_f64();
         self.events.record(
             EventKind::Counted,
             &label,
@@ -481,15 +483,15 @@ impl Worker<'_> {
             self.config.tokenizer,
             &mut self.counts,
         )?;
-        self.stats.count_s += counting.elapsed().as_secs_f64();
+        self.stats.measured.count_s += counting.elapsed().as_secs_f64();
         let merging = Instant::now();
         let commit = queue
             .commit(con, taken, &self.counts, false, &mut || {})
             .inspect_err(|e| self.note_commit_error(e, std::slice::from_ref(taken), merging))?;
-        self.stats.merge_s += merging.elapsed().as_secs_f64();
+        self.stats.measured.merge_s += merging.elapsed().as_secs_f64();
         self.note_commit(&commit, std::slice::from_ref(taken), merging);
         if !commit.acked {
-            self.stats.duplicate_commits += 1;
+            self.stats.measured.duplicate_commits += 1;
         }
         self.record_commit(taken, &commit, "");
         Ok(())
@@ -527,13 +529,14 @@ impl Worker<'_> {
     /// any of its units (a commit cut off by a failover is retried after
     /// reconnecting; the wait in between is the stall).
     fn note_commit(&mut self, commit: &CommitStats, batch: &[Taken], started: Instant) {
-        self.stats.word_updates += commit.updates;
-        self.stats.round_trips += commit.round_trips;
+        self.stats.measured.word_updates += commit.updates;
+        self.stats.measured.round_trips += commit.round_trips;
         let first = batch
             .iter()
             .filter_map(|taken| self.first_attempt.remove(&taken.id))
             .fold(started, Instant::min);
         self.stats
+            .measured
             .commit_ms
             .record(first.elapsed().as_secs_f64() * 1000.0);
     }
@@ -551,7 +554,7 @@ impl Worker<'_> {
             // units are still this worker's pending units, re-read and
             // committed again after reconnecting (an atomic commit applies
             // at most once).
-            self.stats.commit_retries += 1;
+            self.stats.measured.commit_retries += 1;
         }
     }
 
@@ -680,7 +683,7 @@ mod tests {
             worker.join().unwrap()
         })
         .unwrap();
-        assert!(stats.reconnects >= 1, "{stats:?}");
+        assert!(stats.measured.reconnects >= 1, "{stats:?}");
         let counts = queue.read_counts(&mut endpoint.connect().unwrap()).unwrap();
         assert!(counts == expected, "counts differ after the restart");
     }
