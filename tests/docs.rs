@@ -50,36 +50,19 @@ fn parameters_page() -> String {
     page
 }
 
-/// The fields of `pub struct RunRow` with their doc comments, in order.
-fn row_fields(source: &str) -> Vec<(String, String, String)> {
-    let start = source
-        .find("pub struct RunRow {")
-        .expect("src/results/row.rs defines RunRow");
-    let body = &source[start..];
-    let body = &body[..body.find("\n}").expect("RunRow ends")];
-    let mut fields = Vec::new();
-    let mut doc = Vec::new();
-    for line in body.lines().skip(1) {
-        let line = line.trim();
-        if let Some(text) = line.strip_prefix("///") {
-            doc.push(text.trim().to_string());
-        } else if let Some(field) = line.strip_prefix("pub ") {
-            let (name, ty) = field.split_once(':').expect("a field has a type");
-            fields.push((
-                name.trim().to_string(),
-                ty.trim().trim_end_matches(',').to_string(),
-                doc.join(" "),
-            ));
-            doc.clear();
-        } else if !line.starts_with("#[") {
-            doc.clear();
-        }
-    }
-    fields
+/// The columns of `RunRow` (its one definition, `run_row!` in
+/// src/results/row.rs) with their types and docs, in order.
+fn row_fields() -> Vec<(String, String, String)> {
+    harness::results::RunRow::COLUMNS
+        .iter()
+        .map(|c| {
+            let doc: Vec<&str> = c.doc.lines().map(str::trim).collect();
+            (c.name.to_string(), c.type_name.to_string(), doc.join(" "))
+        })
+        .collect()
 }
 
 fn csv_page() -> String {
-    let source = std::fs::read_to_string(repo().join("src/results/row.rs")).expect("row.rs");
     let mut page = String::from(
         "# CSV columns\n\n\
          Generated from the row definition (`RunRow` in src/results/row.rs) by \
@@ -89,7 +72,7 @@ fn csv_page() -> String {
          `_bytes` bytes). Lists inside a cell are `;`-separated.\n\n\
          | column | type | meaning |\n|---|---|---|\n",
     );
-    for (name, ty, doc) in row_fields(&source) {
+    for (name, ty, doc) in row_fields() {
         let ty = match ty.as_str() {
             "u32" | "u64" | "usize" => "integer",
             "f64" => "number",
@@ -127,8 +110,7 @@ fn the_parameter_reference_lists_every_run_parameter() {
 #[test]
 fn the_csv_reference_lists_every_column() {
     let page = csv_page();
-    let source = std::fs::read_to_string(repo().join("src/results/row.rs")).unwrap();
-    let fields = row_fields(&source);
+    let fields = row_fields();
     assert!(fields.len() > 40, "{} fields parsed", fields.len());
     for column in harness::results::PARAMETER_COLUMNS {
         assert!(

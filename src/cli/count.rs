@@ -13,6 +13,7 @@ use super::TokenizerArg;
 use crate::job::{JobOutcome, JobSpec, Mode, run_job};
 use crate::params::{RedisParams, RunContext};
 use crate::redis_run::RedisOptions;
+use crate::results::{Measured, RunMeasures};
 
 /// Arguments of `harness count`.
 #[derive(Debug, Args)]
@@ -446,57 +447,32 @@ fn planned_faults(spec: &JobSpec) -> crate::faults::FaultTally {
 }
 
 /// Every measured field of the run as `key`, value text: the `--verbose`
-/// line and the `--json` record.
+/// line and the `--json` record. The measured columns come from the CSV
+/// row's one definition (`results::RunMeasures`, those it marks for the
+/// summary); after them, what only a single count shows (which server and
+/// processes, the Redis version, per-host figures).
 fn summary_fields(spec: &JobSpec, outcome: &JobOutcome) -> Vec<(&'static str, String)> {
-    let ms = |v: f64| format!("{v:.3}");
     let list = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    let measured = Measured {
+        outcome: Some(outcome),
+        planned: planned_faults(spec),
+    };
     let mut fields: Vec<(&'static str, String)> = vec![
         ("mode", spec.mode.name().to_string()),
         ("workers", spec.effective_workers().to_string()),
-        ("files", outcome.files.to_string()),
-        ("units", outcome.units.to_string()),
-        ("bytes", outcome.tally.bytes.to_string()),
-        ("words", outcome.tally.words.to_string()),
-        ("distinct", outcome.counts.distinct().to_string()),
-        ("wall_s", ms(outcome.wall_s)),
-        ("plan_s", ms(outcome.plan_s)),
-        ("count_s", ms(outcome.count_s)),
-        ("merge_s", ms(outcome.merge_s)),
     ];
+    fields.extend(RunMeasures::of(&measured).summary(outcome.redis.is_some()));
     let Some(redis) = &outcome.redis else {
         return fields;
     };
-    let planned = planned_faults(spec);
+    let seconds = |v: f64| format!("{v:.3}");
     fields.extend([
         ("commit", redis.commit.to_string()),
-        ("units_stolen", redis.workers.units_stolen.to_string()),
-        ("crashes", redis.crashes.to_string()),
         ("kills", redis.kills.to_string()),
-        ("unexpected_deaths", redis.unexpected_deaths.to_string()),
-        ("worker_restarts", redis.worker_restarts.to_string()),
-        ("redis_restarts", redis.redis_restarts.to_string()),
         ("relaunches", redis.relaunches.to_string()),
-        (
-            "duplicate_commits",
-            redis.workers.duplicate_commits.to_string(),
-        ),
-        ("word_updates", redis.workers.word_updates.to_string()),
-        ("worker_count_s", ms(redis.workers.count_s)),
-        ("worker_merge_s", ms(redis.workers.merge_s)),
-        ("worker_wait_s", ms(redis.workers.wait_s)),
-        (
-            "worker_updates_per_merge_s",
-            format!("{:.0}", redis.worker_updates_per_merge_s()),
-        ),
-        (
-            "server_updates_per_s",
-            format!("{:.0}", redis.server_updates_per_s()),
-        ),
-        ("server_cpu_s", ms(redis.server_cpu_s)),
-        (
-            "server_us_per_merge_call",
-            format!("{:.2}", redis.server_us_per_merge_call()),
-        ),
+        ("worker_count_s", seconds(redis.workers.count_s)),
+        ("worker_merge_s", seconds(redis.workers.merge_s)),
+        ("worker_wait_s", seconds(redis.workers.wait_s)),
         ("merge", redis.merge.to_string()),
         ("commit_units", redis.commit_units.to_string()),
         ("redis_version", redis.redis_version.to_string()),
@@ -510,41 +486,13 @@ fn summary_fields(spec: &JobSpec, outcome: &JobOutcome) -> Vec<(&'static str, St
         ),
         ("worker_pids", list(&redis.worker_pids)),
         ("topology", redis.topology.to_string()),
-        ("replicas", redis.replicas.to_string()),
-        ("failovers", redis.failovers.to_string()),
-        ("replica_restarts", redis.replica_restarts.to_string()),
-        ("commit_retries", redis.workers.commit_retries.to_string()),
-        ("wait_ms_median", ms(redis.wait_ms_median())),
-        ("wait_ms_p99", ms(redis.wait_ms_p99())),
-        ("commit_ms_median", ms(redis.commit_ms_median())),
-        ("commit_ms_p99", ms(redis.commit_ms_p99())),
-        ("commit_stalls", redis.commit_stalls().to_string()),
         ("queue", redis.queue.to_string()),
-        (
-            "min_replicas_acked",
-            redis
-                .workers
-                .min_replicas_acked
-                .map_or_else(|| "-".to_owned(), |n| n.to_string()),
-        ),
-        ("failover_s", ms(redis.failover_s)),
-        (
-            "unexpected_node_deaths",
-            redis.unexpected_node_deaths.to_string(),
-        ),
-        ("servers_start_s", ms(redis.server_s)),
         ("redis_pids", list(&redis.redis_pids)),
         (
             "worker_peak_rss_kib",
             redis.workers.peak_rss_kib.to_string(),
         ),
         ("worker_stats_bytes", redis.worker_stats_bytes.to_string()),
-        ("faults_planned", planned.to_string()),
-        ("faults_fired", redis.faults_fired.to_string()),
-        (
-            "faults_unfired",
-            (!planned.unfired(&redis.faults_fired).is_empty()).to_string(),
-        ),
     ]);
     if !redis.shaper_used.is_empty() {
         fields.extend([

@@ -14,7 +14,8 @@ use crate::faults::FaultTally;
 use crate::job::{JobSpec, run_job};
 use crate::queue::QueueError;
 use crate::results::{
-    RunRow, append_row, capture_environment, git_commit, read_rows, utc_timestamp,
+    Measured, RunHead, RunMeasures, RunRow, RunVerdict, append_row, capture_environment,
+    git_commit, read_rows, utc_timestamp,
 };
 pub(crate) use crate::results::{Sidecar, csv_path, sidecar_path};
 
@@ -256,8 +257,10 @@ pub fn planned_row(experiment: &Experiment, params: &RunParams, rep: u32) -> Run
 /// words differing from the oracle), every measurement; a run that did not
 /// finish has its measurements at zero and `finished` false.
 ///
-/// Every column is named here, none taken from a default: a column added
-/// to [`RunRow`] does not compile until it is filled in.
+/// Every parameter and verdict column is named here and every measured one
+/// is read by its own entry in `results::row` (`RunMeasures::of`), none
+/// taken from a default: a column added to [`RunRow`] does not compile
+/// until it says where its value comes from.
 fn run_row(
     experiment: &Experiment,
     params: &RunParams,
@@ -271,17 +274,8 @@ fn run_row(
     let outcome = measured.map(|(outcome, _)| outcome);
     let diff_words = measured.map_or(0, |(_, diff)| diff);
     let redis = outcome.and_then(|o| o.redis.as_ref());
-    let joined = |values: &[u64]| {
-        values
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(";")
-    };
-    let planned = planned_faults(params);
-    let fired = redis.map(|r| r.faults_fired).unwrap_or_default();
     let is_redis = params.mode.name() == "redis";
-    RunRow {
+    let head = RunHead {
         experiment: experiment.name.clone(),
         run_id: format!("{key}-r{rep}"),
         params_key: key.to_string(),
@@ -345,64 +339,19 @@ fn run_row(
             .sum(),
         worker_cmd: redis_params.worker_cmd.clone(),
         worker_functions: redis_params.worker_functions.clone(),
-        wall_s: outcome.map_or(0.0, |o| o.wall_s),
-        plan_s: outcome.map_or(0.0, |o| o.plan_s),
-        count_s: outcome.map_or(0.0, |o| o.count_s),
-        merge_s: outcome.map_or(0.0, |o| o.merge_s),
-        wait_s: redis.map_or(0.0, |r| r.workers.wait_s),
-        bytes: outcome.map_or(0, |o| o.tally.bytes),
-        words: outcome.map_or(0, |o| o.tally.words),
-        distinct: outcome.map_or(0, |o| o.counts.distinct() as u64),
-        files: outcome.map_or(0, |o| o.files as u64),
-        units: outcome.map_or(0, |o| o.units as u64),
-        units_per_worker: outcome.map_or_else(String::new, |o| joined(&o.units_per_worker)),
-        word_updates: redis.map_or(0, |r| r.workers.word_updates),
-        server_updates_per_s: redis.map_or(0.0, |r| r.server_updates_per_s()),
-        server_cpu_s: redis.map_or(0.0, |r| r.server_cpu_s),
-        server_us_per_merge_call: redis.map_or(0.0, |r| r.server_us_per_merge_call()),
-        worker_updates_per_merge_s: redis.map_or(0.0, |r| r.worker_updates_per_merge_s()),
-        units_stolen: redis.map_or(0, |r| r.workers.units_stolen),
-        crashes: redis.map_or(0, |r| r.crashes + r.kills),
-        redis_restarts: redis.map_or(0, |r| r.redis_restarts),
-        unexpected_deaths: redis.map_or(0, |r| r.unexpected_deaths),
-        worker_restarts: redis.map_or(0, |r| r.worker_restarts),
-        duplicate_commits: redis.map_or(0, |r| r.workers.duplicate_commits),
-        replicas: redis.map_or(0, |r| r.replicas),
-        failovers: redis.map_or(0, |r| r.failovers),
-        replica_restarts: redis.map_or(0, |r| r.replica_restarts),
-        commit_retries: redis.map_or(0, |r| r.workers.commit_retries),
-        wait_ms_median: redis.map_or(0.0, |r| r.wait_ms_median()),
-        wait_ms_p99: redis.map_or(0.0, |r| r.wait_ms_p99()),
-        commit_ms_median: redis.map_or(0.0, |r| r.commit_ms_median()),
-        commit_ms_p99: redis.map_or(0.0, |r| r.commit_ms_p99()),
-        commit_stalls: redis.map_or(0, |r| r.commit_stalls()),
-        min_replicas_acked: redis.and_then(|r| r.workers.min_replicas_acked),
-        failover_s: redis.map_or(0.0, |r| r.failover_s),
-        unexpected_node_deaths: redis.map_or(0, |r| r.unexpected_node_deaths),
-        servers_start_s: redis.map_or(0.0, |r| r.server_s),
-        shaper_used: redis.map_or_else(String::new, |r| r.shaper_used.clone()),
-        host_rtt_ms: redis.map_or(0.0, |r| r.host_rtt_median_ms()),
-        worker_hosts: redis.map_or_else(String::new, |r| {
-            joined(
-                &r.worker_hosts
-                    .iter()
-                    .map(|&h| u64::from(h))
-                    .collect::<Vec<_>>(),
-            )
-        }),
-        faults_planned: planned.to_string(),
-        faults_fired: if outcome.is_some() {
-            fired.to_string()
-        } else {
-            String::new()
-        },
-        faults_unfired: outcome.is_some() && !planned.unfired(&fired).is_empty(),
+    };
+    let measured = Measured {
+        outcome,
+        planned: planned_faults(params),
+    };
+    let verdict = RunVerdict {
         correct: outcome.is_some() && diff_words == 0,
         diff_words,
         expect_exact: experiment.expect_exact_for(params),
         finished: outcome.is_some(),
         not_finished: String::new(),
-    }
+    };
+    RunRow::from_parts(head, RunMeasures::of(&measured), verdict)
 }
 
 /// The scheduled faults a run's parameters plan (none outside the `redis`

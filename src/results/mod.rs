@@ -24,7 +24,8 @@ pub(crate) use aggregate::{
 pub use environment::{Environment, capture_environment, git_commit, utc_timestamp};
 pub use paths::{csv_path, events_path, sidecar_path};
 pub use plot_spec::{Baseline, Drawing, PlotKind, PlotSpec};
-pub use row::{PARAMETER_COLUMNS, RunRow};
+pub use row::{Column, PARAMETER_COLUMNS, RunRow};
+pub(crate) use row::{Measured, RunHead, RunMeasures, RunVerdict};
 pub(crate) use series::{
     Effect, PlotFaults, Series, SpreadPoint, bar_series, check_column, plot_series,
 };
