@@ -22,11 +22,15 @@
 //! - [`hosts`]: emulated hosts: network namespaces, veth pairs to a bridge, `tc netem` links, partitions.
 //! - [`results`]: the result files (CSV rows appended whole, sidecars, event logs,
 //!   plot specs), the environment capture, and the aggregation plots and the report share.
+//!   The row is declared once (`run_row!` in `results::row`): each measured
+//!   column says how it is read from a finished job and whether `harness
+//!   count`'s summary shows it.
 //! - [`plot`]: PNG line, bar and Gantt charts of results (depends on `results` only).
 //! - [`report`]: the Markdown and HTML lab report from every results CSV (depends on `results` only).
 //! - [`servers`]: redis-server processes the harness starts, kills and restarts.
 //! - [`params`]: the run parameters, each defined once (TOML key, flag, validation, CSV text).
-//! - [`queue`]: the Redis work queue (stream backend, commit paths).
+//! - [`queue`]: the Redis work queue (stream and lease backends, commit paths) and
+//!   what a worker measures (`WorkerMeasures`: each field once, with how it combines).
 //! - [`redis_run`]: one `redis`-mode job: server, enqueue, worker processes, faults, waiting until Redis says done.
 //! - [`remote`]: jobs across machines: `harness worker` joins a queued job from any host.
 //! - [`worker`]: the stateless `redis-worker` process loop (take, count, commit; reconnects).

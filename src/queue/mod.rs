@@ -65,8 +65,8 @@ pub use lease::{LEASE_LIBRARY, LeaseQueue};
 pub use merge::MergeTarget;
 pub use message::{Taken, decode_unit, encode_unit, unit_label};
 pub use server_load::ServerLoad;
-pub use stats::min_option;
-pub use stats::{LatencyHistogram, STALL_MS, WorkerMeasures, WorkerStats, quantile};
+pub use stats::{LatencyHistogram, WorkerMeasures, WorkerStats};
+pub(crate) use stats::{STALL_MS, quantile};
 pub use stream::StreamQueue;
 
 use crate::words::WordCounts;

@@ -118,7 +118,7 @@ pub struct WorkerStats {
 /// A commit longer than this many milliseconds is a stall (an election
 /// takes about a second on RedisRaft's defaults; a healthy commit of a
 /// book-sized unit takes a few ms to a few hundred).
-pub const STALL_MS: f64 = 1000.0;
+pub(crate) const STALL_MS: f64 = 1000.0;
 
 impl WorkerStats {
     /// Adds the numbers of the same worker's later run (the pid becomes
@@ -174,7 +174,7 @@ impl WorkerStats {
 }
 
 /// The smaller of two optional values (`None` is no value, not zero).
-pub fn min_option(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+fn min_option(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -182,7 +182,7 @@ pub fn min_option(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 }
 
 /// The `q` quantile (0..1) of `values` (nearest rank; 0 when empty).
-pub fn quantile(values: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(values: &[f64], q: f64) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
