@@ -341,6 +341,9 @@ fn check_against_serial(spec: &JobSpec, counts: &crate::words::WordCounts) -> Re
 
 /// A summary value as JSON: a number when it reads as one, else text.
 fn json_value(text: &str) -> serde_json::Value {
+    if let Ok(whole) = text.parse::<u64>() {
+        return serde_json::json!(whole);
+    }
     match text.parse::<f64>() {
         Ok(number) if number.is_finite() && !text.is_empty() => serde_json::json!(number),
         _ => match text {
@@ -515,6 +518,16 @@ fn summary_fields(spec: &JobSpec, outcome: &JobOutcome) -> Vec<(&'static str, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summary_values_keep_their_json_types() {
+        assert_eq!(json_value("800000").to_string(), "800000");
+        assert_eq!(json_value("0.125").to_string(), "0.125");
+        assert_eq!(json_value("true"), serde_json::Value::Bool(true));
+        assert_eq!(json_value("2;2").to_string(), "\"2;2\"");
+        assert_eq!(json_value("").to_string(), "\"\"");
+        assert_eq!(json_value("-").to_string(), "\"-\"");
+    }
 
     #[test]
     fn control_bytes_are_escaped_and_text_is_kept() {
