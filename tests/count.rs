@@ -96,7 +96,7 @@ fn json_gives_one_record_and_check_compares_with_serial() {
     let record: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(record["top"][0]["word"], "b");
     assert_eq!(record["top"][0]["count"], 3);
-    assert_eq!(record["summary"]["words"], 6.0);
+    assert_eq!(record["summary"]["words"], 6);
     assert_eq!(record["summary"]["mode"], "threads");
     assert_eq!(record["exact"], true);
     let output = run_ok(&["count", path, "--mode", "processes", "--check"]);
