@@ -145,8 +145,13 @@ pub fn exit_code_of(error: &anyhow::Error) -> i32 {
         if cause.downcast_ref::<run::CannotRun>().is_some() {
             return exit_code::CANNOT_RUN;
         }
-        if let Some(crate::queue::QueueError::DeadlineMissed { .. }) = cause.downcast_ref() {
-            return exit_code::NOT_FINISHED;
+        if let Some(run) = cause.downcast_ref::<crate::redis_run::RunError>() {
+            if run.missed_deadline().is_some() {
+                return exit_code::NOT_FINISHED;
+            }
+            if run.is_interrupted() {
+                return crate::interrupt::exit_code();
+            }
         }
         if let Some(crate::queue::QueueError::Interrupted(_)) = cause.downcast_ref() {
             return crate::interrupt::exit_code();
