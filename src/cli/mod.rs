@@ -159,3 +159,30 @@ pub fn exit_code_of(error: &anyhow::Error) -> i32 {
     }
     exit_code::FAILED
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redis_run::RunError;
+
+    /// A run's error under the job's context, as `harness count` gets it.
+    fn failed_run(error: RunError) -> anyhow::Error {
+        anyhow::Error::new(error).context("the redis-mode run with 2 workers failed")
+    }
+
+    #[test]
+    fn exit_codes_look_through_the_run_error() {
+        let missed = failed_run(RunError::DeadlineMissed {
+            deadline_s: 2.0,
+            state: "1 unit left".into(),
+            faults_fired: crate::faults::FaultTally::default(),
+        });
+        assert_eq!(exit_code_of(&missed), exit_code::NOT_FINISHED);
+        let stopped = failed_run(crate::interrupt::Interrupted.into());
+        assert_eq!(exit_code_of(&stopped), crate::interrupt::exit_code());
+        let queue = crate::queue::QueueError::BadOptions("bad".into());
+        assert_eq!(exit_code_of(&failed_run(queue.into())), exit_code::FAILED);
+        let stuck = failed_run(RunError::Stuck("stuck".into()));
+        assert_eq!(exit_code_of(&stuck), exit_code::FAILED);
+    }
+}
