@@ -22,7 +22,7 @@
 //!   shaping, the RTT measured inside them and the partition schedule.
 //! - `report`: [`RedisReport`], the run's measurements (workers' sums
 //!   plus what the run saw).
-//! - `error`: [`RunError`], why a run failed: the queue's errors plus the
+//! - `error`: `RunError`, why a run failed: the queue's errors plus the
 //!   run's own (servers, nodes lost, worker processes, a missed deadline).
 //! - `join`: `harness worker`: N worker processes on this host joining a job
 //!   another client queued and published (`crate::remote`).
