@@ -145,12 +145,44 @@ pub fn exit_code_of(error: &anyhow::Error) -> i32 {
         if cause.downcast_ref::<run::CannotRun>().is_some() {
             return exit_code::CANNOT_RUN;
         }
-        if let Some(crate::queue::QueueError::DeadlineMissed { .. }) = cause.downcast_ref() {
-            return exit_code::NOT_FINISHED;
+        if let Some(run) = cause.downcast_ref::<crate::redis_run::RunError>() {
+            if run.missed_deadline().is_some() {
+                return exit_code::NOT_FINISHED;
+            }
+            if run.is_interrupted() {
+                return crate::interrupt::exit_code();
+            }
         }
         if let Some(crate::queue::QueueError::Interrupted(_)) = cause.downcast_ref() {
             return crate::interrupt::exit_code();
         }
     }
     exit_code::FAILED
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redis_run::RunError;
+
+    /// A run's error under the job's context, as `harness count` gets it.
+    fn failed_run(error: RunError) -> anyhow::Error {
+        anyhow::Error::new(error).context("the redis-mode run with 2 workers failed")
+    }
+
+    #[test]
+    fn exit_codes_look_through_the_run_error() {
+        let missed = failed_run(RunError::DeadlineMissed {
+            deadline_s: 2.0,
+            state: "1 unit left".into(),
+            faults_fired: crate::faults::FaultTally::default(),
+        });
+        assert_eq!(exit_code_of(&missed), exit_code::NOT_FINISHED);
+        let stopped = failed_run(crate::interrupt::Interrupted.into());
+        assert_eq!(exit_code_of(&stopped), crate::interrupt::exit_code());
+        let queue = crate::queue::QueueError::BadOptions("bad".into());
+        assert_eq!(exit_code_of(&failed_run(queue.into())), exit_code::FAILED);
+        let stuck = failed_run(RunError::Stuck("stuck".into()));
+        assert_eq!(exit_code_of(&stuck), exit_code::FAILED);
+    }
 }

@@ -12,7 +12,7 @@ use super::inputs::{Oracle, count_differences, materialize};
 use super::{Experiment, RunParams};
 use crate::faults::FaultTally;
 use crate::job::{JobSpec, run_job};
-use crate::queue::QueueError;
+use crate::redis_run::RunError;
 use crate::results::{
     Measured, RunHead, RunMeasures, RunRow, RunVerdict, append_row, capture_environment,
     git_commit, read_rows, utc_timestamp,
@@ -386,14 +386,10 @@ fn unfired_text(row: &RunRow) -> String {
 /// The reason when `error` is a run that missed its deadline (a liveness
 /// result recorded as a row, not a failure of the experiment).
 fn missed_deadline(error: &anyhow::Error) -> Option<(String, FaultTally)> {
-    error
-        .chain()
-        .find_map(|cause| match cause.downcast_ref::<QueueError>() {
-            Some(missed @ QueueError::DeadlineMissed { faults_fired, .. }) => {
-                Some((missed.to_string(), *faults_fired))
-            }
-            _ => None,
-        })
+    error.chain().find_map(|cause| {
+        let run = cause.downcast_ref::<RunError>()?;
+        run.missed_deadline().map(|fired| (run.to_string(), fired))
+    })
 }
 
 /// Records the faults that fired in `row` (finished or not) and whether

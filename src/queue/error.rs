@@ -1,15 +1,15 @@
-//! Typed errors of the Redis mode. Callers tell apart "Redis is gone"
-//! (retry or reconnect), "auth" (fix the URL), "bad input" and worker
-//! failures; every message names the server without its password and says
-//! what to do.
+//! Typed errors of the work queue and its connection. Callers tell apart
+//! "Redis is gone" (retry or reconnect), "auth" (fix the URL) and "bad
+//! input"; every message names the server without its password and says
+//! what to do. What only a whole run meets (servers, worker processes,
+//! deadlines) is `crate::redis_run`'s `RunError`, which wraps this one.
 
 use redis::{ErrorKind, RedisError};
 
 use crate::input::InputError;
 use crate::interrupt::Interrupted;
-use crate::servers::ServerError;
 
-/// Why a Redis-mode job, or one of its workers, failed.
+/// Why a queue operation, or a worker, failed.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     /// The URL cannot be parsed.
@@ -126,66 +126,6 @@ pub enum QueueError {
     /// An input file cannot be used (bad input: fix the paths, not Redis).
     #[error(transparent)]
     Input(#[from] InputError),
-    /// The managed redis-server could not be started or died.
-    #[error(transparent)]
-    Server(#[from] ServerError),
-    /// A node of the managed topology died without the harness doing it,
-    /// and the topology cannot go on.
-    #[error(
-        "{node} {status} during the job, and nobody scheduled it: {why}; rerun with {keeps}. Its last log lines:\n{log_tail}"
-    )]
-    NodeLost {
-        /// The node's name (`primary`, `replica-1`, `node-2`).
-        node: String,
-        /// How it ended.
-        status: String,
-        /// Why the job cannot go on.
-        why: String,
-        /// The setting that would have kept the counts.
-        keeps: String,
-        /// The end of its log.
-        log_tail: String,
-    },
-    /// A worker process could not be started.
-    #[error(
-        "cannot start worker process {exe}: {error}; check that the harness binary is still there and executable"
-    )]
-    Spawn {
-        /// The executable.
-        exe: String,
-        /// The OS error.
-        error: std::io::Error,
-    },
-    /// A worker process failed; its own message is included.
-    #[error("worker {worker} (pid {pid}) {status}: {message}")]
-    Worker {
-        /// Worker index.
-        worker: u32,
-        /// Its process id.
-        pid: u32,
-        /// How it ended, e.g. "exited with code 3".
-        status: String,
-        /// The last lines it wrote to stderr, or what else is known.
-        message: String,
-    },
-    /// Crashed workers left units pending that no live worker will take.
-    #[error("{0}")]
-    Stuck(String),
-    /// The job was not done within its deadline (`deadline_s`): a liveness
-    /// result, recorded as a row with `finished = false`.
-    #[error("the job did not finish within its deadline of {deadline_s} s: {state}")]
-    DeadlineMissed {
-        /// The deadline, seconds.
-        deadline_s: f64,
-        /// What was left, in words.
-        state: String,
-        /// The scheduled faults that fired before the deadline (the row
-        /// records them).
-        faults_fired: crate::faults::FaultTally,
-    },
-    /// A straggler could not be throttled.
-    #[error(transparent)]
-    Throttle(#[from] crate::faults::ThrottleError),
     /// A local operation (temporary directory, event log) failed.
     #[error("{what} failed: {error}")]
     Io {

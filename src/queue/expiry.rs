@@ -184,7 +184,7 @@ pub fn delete_job(con: &mut redis::Connection, job: &FoundJob) -> redis::RedisRe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::servers::{RedisConfig, RedisServer};
+    use crate::test_support::{RedisConfig, RedisServer};
 
     #[test]
     fn live_keys_are_refreshed_and_expire_once_the_keeper_stops() {

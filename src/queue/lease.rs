@@ -585,7 +585,7 @@ impl WorkQueue for LeaseQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::servers::{RedisConfig, RedisServer};
+    use crate::test_support::{RedisConfig, RedisServer};
     use std::ffi::OsStr;
     use std::path::PathBuf;
 

@@ -118,8 +118,8 @@ mod tests {
 
     #[test]
     fn a_real_server_reports_its_commands() {
-        let server =
-            crate::servers::RedisServer::start(crate::servers::RedisConfig::default()).unwrap();
+        use crate::test_support::{RedisConfig, RedisServer};
+        let server = RedisServer::start(RedisConfig::default()).unwrap();
         let mut con = redis::Client::open(server.url())
             .unwrap()
             .get_connection()

@@ -714,7 +714,7 @@ fn parse_count(score: &Value) -> Result<u64, String> {
 mod tests {
     use super::*;
     use crate::input::{InputFile, count_unit, plan_units};
-    use crate::servers::{RedisConfig, RedisServer};
+    use crate::test_support::{RedisConfig, RedisServer};
     use crate::words::Tokenizer;
 
     /// Two one-file units ("a b" and "b c") queued on a fresh server.

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{Ended, WorkerLaunch, WorkerPool};
+use super::{Ended, RunError, WorkerLaunch, WorkerPool};
 use crate::queue::{Endpoint, JobKeys, QueueError, StreamQueue, WorkerStats};
 use crate::remote::{JobSettings, settings_key};
 
@@ -45,12 +45,10 @@ pub struct JoinOutcome {
 
 /// Starts `options.workers` workers (`exe redis-worker`) for the job and
 /// waits until all of them have ended.
-pub fn join_job(options: &JoinOptions, exe: &Path) -> Result<JoinOutcome, QueueError> {
+pub(crate) fn join_job(options: &JoinOptions, exe: &Path) -> Result<JoinOutcome, RunError> {
     let keys = JobKeys::new(&options.job).map_err(QueueError::BadOptions)?;
     if options.workers == 0 {
-        return Err(QueueError::BadOptions(
-            "--workers must be at least 1".into(),
-        ));
+        return Err(QueueError::BadOptions("--workers must be at least 1".into()).into());
     }
     let endpoint = Endpoint::new(&options.url);
     let mut con = endpoint.connect()?;
@@ -67,7 +65,8 @@ pub fn join_job(options: &JoinOptions, exe: &Path) -> Result<JoinOutcome, QueueE
                 settings_key(keys.job()),
                 endpoint.shown(),
                 options.wait_for_job.as_secs_f64()
-            )));
+            ))
+            .into());
         }
         std::thread::sleep(POLL);
     };

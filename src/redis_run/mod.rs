@@ -22,6 +22,8 @@
 //!   shaping, the RTT measured inside them and the partition schedule.
 //! - `report`: [`RedisReport`], the run's measurements (workers' sums
 //!   plus what the run saw).
+//! - `error`: `RunError`, why a run failed: the queue's errors plus the
+//!   run's own (servers, nodes lost, worker processes, a missed deadline).
 //! - `join`: `harness worker`: N worker processes on this host joining a job
 //!   another client queued and published (`crate::remote`).
 //!
@@ -32,6 +34,7 @@
 //! `queue` owns the work queue and the commit paths; this module owns the
 //! processes and the order of events around them.
 
+mod error;
 mod external_worker;
 mod join;
 mod network;
@@ -40,7 +43,9 @@ mod pool;
 mod report;
 mod supervise;
 
-pub use join::{JoinOptions, JoinOutcome, join_job};
+pub(crate) use error::RunError;
+pub(crate) use join::join_job;
+pub use join::{JoinOptions, JoinOutcome};
 pub use pool::{DeathCause, WORKER_ENV};
 pub(crate) use pool::{Ended, WorkerLaunch, WorkerPool};
 pub(crate) use report::RedisReport;
@@ -122,7 +127,7 @@ pub(crate) fn run_redis_job(
     workers: u32,
     options: &RedisOptions,
     exe: &Path,
-) -> Result<RedisOutcome, QueueError> {
+) -> Result<RedisOutcome, RunError> {
     let params = &options.params;
     params
         .validate(RunContext {
@@ -134,10 +139,11 @@ pub(crate) fn run_redis_job(
     if workers == 0 && options.url.is_none() {
         return Err(QueueError::BadOptions(
             "0 local workers need an external Redis that workers on other hosts can reach: add --redis-url redis://:PASSWORD@HOST:PORT/".into(),
-        ));
+        )
+        .into());
     }
     if options.block_ms == 0 {
-        return Err(QueueError::BadOptions("block_ms must be at least 1".into()));
+        return Err(QueueError::BadOptions("block_ms must be at least 1".into()).into());
     }
     for note in params.external_worker_notes() {
         eprintln!("note: {note}");
@@ -458,17 +464,17 @@ fn read_counts_through_failovers(
     patience_s: u64,
     topology: &mut dyn crate::servers::Topology,
     outage: &mut RedisOutage<'_>,
-) -> Result<WordCounts, QueueError> {
+) -> Result<WordCounts, RunError> {
     let give_up = Instant::now() + Duration::from_secs(patience_s);
     let restarts_before = outage.restarts;
     loop {
-        let attempt = endpoint.connect().and_then(|mut con| {
+        let attempt = endpoint.connect().map_err(RunError::from).and_then(|mut con| {
             let counts = queue.read_counts(&mut con)?;
             // A node brought back during the read may have come back from
             // a snapshot older than the end of the job: never hand out
             // counts of a job Redis no longer calls complete.
             if outage.restarts > restarts_before && !queue.is_complete(&mut con)? {
-                return Err(QueueError::Stuck(
+                return Err(RunError::Stuck(
                     "a Redis node died after the job was done and came back from an older snapshot, so work acknowledged after that snapshot is undone and the counts rolled back: rerun the job (a replicated topology keeps such work)".into(),
                 ));
             }
@@ -495,7 +501,7 @@ fn read_counts_through_failovers(
 fn throttle_stragglers(
     pool: &mut WorkerPool,
     params: &RedisParams,
-) -> Result<ThrottleMethod, QueueError> {
+) -> Result<ThrottleMethod, RunError> {
     if params.slow.is_empty() {
         return Ok(ThrottleMethod::None);
     }

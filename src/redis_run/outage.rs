@@ -15,10 +15,11 @@
 
 use std::time::{Duration, Instant};
 
+use super::RunError;
 use crate::events::{Event, EventKind, now_unix_s};
 use crate::faults::{KillTarget, Role};
 use crate::input::Unit;
-use crate::queue::{Endpoint, JobQueue, QueueError};
+use crate::queue::{Endpoint, JobQueue};
 use crate::servers::{DeadNode, Revival, Topology};
 
 /// How long a restart keeps trying to put the job back (a primary without
@@ -121,7 +122,7 @@ impl<'a> RedisOutage<'a> {
         topology: &mut dyn Topology,
         target: &KillTarget,
         when: &str,
-    ) -> Result<(), QueueError> {
+    ) -> Result<(), RunError> {
         let nodes = topology.nodes();
         let victims = target.pick(&nodes, &mut rand::rng());
         if victims.is_empty() {
@@ -168,7 +169,7 @@ impl<'a> RedisOutage<'a> {
 
     /// Starts the killed nodes again and puts back what the topology lost:
     /// the queue when no snapshot (or promoted replica) had it, the Function.
-    pub(crate) fn restart(&mut self, topology: &mut dyn Topology) -> Result<(), QueueError> {
+    pub(crate) fn restart(&mut self, topology: &mut dyn Topology) -> Result<(), RunError> {
         let names = std::mem::take(&mut self.down);
         self.bring_back(topology, names, "restarted")
     }
@@ -179,7 +180,7 @@ impl<'a> RedisOutage<'a> {
         topology: &mut dyn Topology,
         names: Vec<String>,
         how: &str,
-    ) -> Result<(), QueueError> {
+    ) -> Result<(), RunError> {
         let replicated = topology.replicas() > 0;
         // Sentinels hold no part of the job: bringing only them back puts
         // nothing back (and must not wait on the data nodes, which may be
@@ -243,7 +244,7 @@ impl<'a> RedisOutage<'a> {
                     }
                     std::thread::sleep(Duration::from_millis(50));
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         };
         if let Some(functions) = &self.functions {
@@ -266,7 +267,7 @@ impl<'a> RedisOutage<'a> {
         topology: &mut dyn Topology,
         node: DeadNode,
         restart: bool,
-    ) -> Result<(), QueueError> {
+    ) -> Result<(), RunError> {
         self.unexpected_node_deaths += 1;
         let was_primary = self.last_primary.as_deref() == Some(node.name.as_str());
         if was_primary {
@@ -329,7 +330,7 @@ impl<'a> RedisOutage<'a> {
             None
         };
         if let Some((why, keeps)) = why {
-            return Err(QueueError::NodeLost {
+            return Err(RunError::NodeLost {
                 node: node.name,
                 status: node.status,
                 why,
@@ -357,7 +358,7 @@ impl<'a> RedisOutage<'a> {
 
     /// Brings back the nodes that died on their own once the topology
     /// allows it (a dead primary after the failover); true when any came back.
-    pub(crate) fn revive(&mut self, topology: &mut dyn Topology) -> Result<bool, QueueError> {
+    pub(crate) fn revive(&mut self, topology: &mut dyn Topology) -> Result<bool, RunError> {
         let ready: Vec<String> = self
             .dead
             .iter()
@@ -380,7 +381,7 @@ impl<'a> RedisOutage<'a> {
         target: &KillTarget,
         when: &str,
         down: Duration,
-    ) -> Result<(), QueueError> {
+    ) -> Result<(), RunError> {
         self.kill(topology, target, when)?;
         std::thread::sleep(down);
         let started = Instant::now();

@@ -15,6 +15,7 @@ use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use super::RunError;
 use crate::exit_code;
 use crate::faults::Throttle;
 use crate::queue::{QueueError, WorkerStats};
@@ -112,7 +113,7 @@ pub(crate) struct WorkerPool {
 
 impl WorkerPool {
     /// Starts one process per launch, worker `i` from `launches[i]`.
-    pub(crate) fn spawn(exe: &Path, launches: Vec<WorkerLaunch>) -> Result<WorkerPool, QueueError> {
+    pub(crate) fn spawn(exe: &Path, launches: Vec<WorkerLaunch>) -> Result<WorkerPool, RunError> {
         let mut pool = WorkerPool {
             exe: exe.to_path_buf(),
             slots: Vec::with_capacity(launches.len()),
@@ -128,7 +129,7 @@ impl WorkerPool {
 
     /// Starts worker `index` again after it ended (without its crash plan:
     /// a plan crashes a worker once per run).
-    pub(crate) fn restart(&mut self, index: u32) -> Result<u32, QueueError> {
+    pub(crate) fn restart(&mut self, index: u32) -> Result<u32, RunError> {
         let index = index as usize;
         if let Some(old) = self.slots.get_mut(index)
             && !old.done
@@ -142,7 +143,7 @@ impl WorkerPool {
         Ok(pid)
     }
 
-    fn start(&self, index: usize, again: bool) -> Result<WorkerProcess, QueueError> {
+    fn start(&self, index: usize, again: bool) -> Result<WorkerProcess, RunError> {
         let launch = &self.launches[index];
         let mut config = launch.config.clone();
         if again {
@@ -189,7 +190,7 @@ impl WorkerPool {
             .stdout(stdout)
             .stderr(stderr);
         worker_process_setup(&mut command);
-        let child = command.spawn().map_err(|error| QueueError::Spawn {
+        let child = command.spawn().map_err(|error| RunError::Spawn {
             exe: self.exe.display().to_string(),
             error,
         })?;
@@ -246,7 +247,7 @@ impl WorkerPool {
     /// waiting for the others. A worker that failed on bad input or
     /// credentials is an error (every other worker would fail the same way);
     /// any other end is returned for the caller to judge.
-    pub(crate) fn reap(&mut self) -> Result<Vec<(u32, Ended)>, QueueError> {
+    pub(crate) fn reap(&mut self) -> Result<Vec<(u32, Ended)>, RunError> {
         let mut ended = Vec::new();
         for (index, process) in self.slots.iter_mut().enumerate() {
             if process.done || !has_exited(process.child.id()) {
@@ -308,7 +309,7 @@ impl WorkerProcess {
         worker: u32,
         stderr_path: &Path,
         stats_path: &Path,
-    ) -> Result<Ended, QueueError> {
+    ) -> Result<Ended, RunError> {
         use std::os::unix::process::ExitStatusExt;
         let pid = self.child.id();
         if self.external {
@@ -324,7 +325,7 @@ impl WorkerProcess {
         let stderr = std::fs::read(stderr_path)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
-        let failed = |status: String, message: String| QueueError::Worker {
+        let failed = |status: String, message: String| RunError::Worker {
             worker,
             pid,
             status,
@@ -419,7 +420,7 @@ fn start_external(
     log: &std::fs::File,
     crash_planned: bool,
     again: bool,
-) -> Result<WorkerProcess, QueueError> {
+) -> Result<WorkerProcess, RunError> {
     let mut external = external.clone();
     if again {
         for (name, value) in &mut external.env {
@@ -439,7 +440,7 @@ fn start_external(
     let mut command = super::external_worker::command(&external, &launch.exec_prefix);
     command.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
     external_process_setup(&mut command);
-    let child = command.spawn().map_err(|error| QueueError::Spawn {
+    let child = command.spawn().map_err(|error| RunError::Spawn {
         exe: format!("sh -c {:?}", external.cmd),
         error,
     })?;

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use rand::RngExt;
 use redis::Connection;
 
+use super::RunError;
 use super::outage::RedisOutage;
 use super::pool::{Death, DeathCause, Ended, WorkerPool};
 use crate::events::{Event, EventKind, now_unix_s};
@@ -148,7 +149,7 @@ enum Progress {
 
 impl Supervisor<'_, '_> {
     /// Waits until Redis says every unit is done (or fails, see the module doc).
-    pub(crate) fn run(mut self) -> Result<Supervised, QueueError> {
+    pub(crate) fn run(mut self) -> Result<Supervised, RunError> {
         let params = self.params;
         self.outage.restart_nodes = params.restart_nodes.0;
         let mut out = Supervised::default();
@@ -187,7 +188,7 @@ impl Supervisor<'_, '_> {
                 && now >= deadline
             {
                 let state = self.describe_state(&mut con, &dead);
-                return Err(QueueError::DeadlineMissed {
+                return Err(RunError::DeadlineMissed {
                     deadline_s: params.deadline_s,
                     state,
                     faults_fired: out.faults_fired(self.outage.kills),
@@ -372,7 +373,7 @@ impl Supervisor<'_, '_> {
                                 fresh_answer = false;
                                 continue;
                             }
-                            return Err(QueueError::Stuck(self.all_ended_message(
+                            return Err(RunError::Stuck(self.all_ended_message(
                                 &mut con,
                                 &dead,
                                 normal_exits > 0,
@@ -497,7 +498,7 @@ impl Supervisor<'_, '_> {
         &self,
         con: &mut Option<Connection>,
         dead: &[Death],
-    ) -> Result<(), QueueError> {
+    ) -> Result<(), RunError> {
         let stranded = self.stranded(con, dead);
         if stranded.is_empty() || self.params.restart_dead {
             return Ok(());
@@ -506,7 +507,7 @@ impl Supervisor<'_, '_> {
             .iter()
             .map(|(who, held)| format!("{who}, holding {held} unit(s)"))
             .collect();
-        Err(QueueError::Stuck(format!(
+        Err(RunError::Stuck(format!(
             "units are stuck with dead workers and nobody will take them: {}. No worker steals pending units and dead workers are not restarted: rerun with --autoclaim-ms T (experiment parameter autoclaim_ms, e.g. 1000) so live workers XAUTOCLAIM units idle longer than T ms, or with --restart-dead (restart_dead = true) so a new worker takes its predecessor's units back",
             holders.join("; ")
         )))
