@@ -13,6 +13,11 @@
 //!   needs a median run of [`TIMED_FAULT_MARGIN`] times its latest first
 //!   due time (a run's wall time includes starting the servers and
 //!   workers, before the fault's clock starts);
+//! - stealing experiment (a throttled worker, a steal timeout, no fault):
+//!   scale 1, the size its file is written for: the straggler's unit must
+//!   outlast the steal timeout, and a smaller scale shrinks its units and
+//!   the time it holds one (at a quarter of the size, 8 MB files at 5% of
+//!   a CPU, some runs stole nothing);
 //! - when the minimums do not fit, the most expensive experiments are
 //!   skipped until they do; what is left of the budget then raises the
 //!   timing experiments' scales first (one ladder step each in turn), then
@@ -42,6 +47,10 @@ pub(crate) enum Lesson {
         /// The latest first due time of a time-based fault, ms.
         latest_ms: Option<u64>,
     },
+    /// A throttled worker whose units the others steal: its counts of
+    /// stolen units and refused commits need the scale its file is written
+    /// for (the largest of the ladder).
+    Stealing,
 }
 
 /// One experiment's estimates, per scale of [`SCALE_LADDER`] (same order).
@@ -70,6 +79,8 @@ pub(crate) struct Allotment {
     pub estimate_s: Second,
     /// Why this scale (or why skipped), in words.
     pub why: String,
+    /// Skipped: the scale it needed and its estimated seconds there.
+    pub needed: Option<(f64, Second)>,
 }
 
 /// Ladder indices, smallest scale first.
@@ -101,6 +112,10 @@ impl Candidate {
                 FAULT_MEDIAN_RUN_S,
                 "its faults follow the job (a share of the units, a worker's nth unit), so they land at any scale".to_string(),
             ),
+            Lesson::Stealing => (
+                0.0,
+                "stealing: at the size its file is written for, the throttled worker holds each unit longer than the steal timeout".to_string(),
+            ),
             Lesson::Faults {
                 latest_ms: Some(ms),
             } => {
@@ -118,6 +133,9 @@ impl Candidate {
     /// The position (in `order`) of the smallest scale meeting the rule;
     /// the largest scale when none does (with `false`).
     fn minimum(&self, order: &[usize]) -> (usize, bool) {
+        if self.lesson == Lesson::Stealing {
+            return (order.len() - 1, true);
+        }
         let (need, _) = self.need();
         match order
             .iter()
@@ -152,7 +170,7 @@ pub(crate) fn allot(candidates: &[Candidate], budget_s: Second) -> Vec<Allotment
             .filter_map(|(c, pos)| pos.map(|p| c.cost(order[p])))
             .sum()
     };
-    let mut skipped: Vec<Option<String>> = vec![None; candidates.len()];
+    let mut skipped: Vec<Option<(String, f64, Second)>> = vec![None; candidates.len()];
     while total(&at) > budget_s {
         let Some(worst) = (0..candidates.len())
             .filter(|&i| at[i].is_some())
@@ -165,11 +183,28 @@ pub(crate) fn allot(candidates: &[Candidate], budget_s: Second) -> Vec<Allotment
         };
         let pos = at[worst].unwrap_or(0);
         let c = &candidates[worst];
-        skipped[worst] = Some(format!(
-            "skipped: needs about {} at scale {} ({}), more than the budget can spare",
-            human(c.cost(order[pos])),
-            SCALE_LADDER[order[pos]],
-            c.need().1
+        let (scale, cost) = (SCALE_LADDER[order[pos]], c.cost(order[pos]));
+        // Why not a smaller scale: its median run there, below the rule's.
+        let below = match (pos.checked_sub(1), c.lesson) {
+            (Some(smaller), Lesson::Timing | Lesson::Faults { .. }) => c
+                .median(order[smaller])
+                .map(|m| {
+                    format!(
+                        "; at scale {} its median run is about {m:.2} s",
+                        SCALE_LADDER[order[smaller]]
+                    )
+                })
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        skipped[worst] = Some((
+            format!(
+                "skipped: needs about {} at scale {scale} ({}{below}), more than the budget can spare",
+                human(cost),
+                c.need().1
+            ),
+            scale,
+            cost,
         ));
         at[worst] = None;
     }
@@ -204,7 +239,11 @@ pub(crate) fn allot(candidates: &[Candidate], budget_s: Second) -> Vec<Allotment
                 name: c.name.clone(),
                 scale: None,
                 estimate_s: 0.0,
-                why: skipped[i].clone().unwrap_or_default(),
+                why: skipped[i]
+                    .as_ref()
+                    .map(|(why, _, _)| why.clone())
+                    .unwrap_or_default(),
+                needed: skipped[i].as_ref().map(|&(_, scale, cost)| (scale, cost)),
             },
             Some(pos) => {
                 let index = order[pos];
@@ -227,6 +266,7 @@ pub(crate) fn allot(candidates: &[Candidate], budget_s: Second) -> Vec<Allotment
                     scale: Some(scale),
                     estimate_s: c.cost(index),
                     why,
+                    needed: None,
                 }
             }
         })
@@ -289,6 +329,46 @@ mod tests {
         assert_eq!(tight[0].scale, None, "{tight:?}");
         assert!(tight[0].why.contains("skipped"), "{}", tight[0].why);
         assert!(tight[1].scale.is_some(), "{tight:?}");
+    }
+
+    #[test]
+    fn stealing_runs_at_the_size_its_file_is_written_for() {
+        // Cheap at every scale and far under the timing rule's 0.5 s: a
+        // timing experiment would get the largest scale only with a note
+        // that it stays within the noise; a stealing one gets it by rule.
+        let stealing = candidate("stealing", Lesson::Stealing, 16.0, 0.1, 0.2);
+        let workers = candidate("workers", Lesson::Timing, 20.0, 0.05, 3.0);
+        let got = allot(&[stealing.clone(), workers], 1e6);
+        assert_eq!(got[0].scale, Some(1.0), "{got:?}");
+        assert!(got[0].why.starts_with("stealing:"), "{}", got[0].why);
+        assert!(!got[0].why.contains("noise"), "{}", got[0].why);
+        // A budget that would hold it at a smaller scale skips it rather
+        // than shrink its units below the steal timeout.
+        let at_1 = stealing.cost(0);
+        let got = allot(&[stealing], at_1 - 0.1);
+        assert_eq!(got[0].scale, None, "{got:?}");
+        assert_eq!(got[0].needed, Some((1.0, at_1)), "{got:?}");
+        assert!(
+            got[0].why.contains("at scale 1 (stealing:"),
+            "{}",
+            got[0].why
+        );
+    }
+
+    #[test]
+    fn a_skip_says_what_it_needed_and_why_not_smaller() {
+        // Median 0.1 + 0.5 x scale: at least 0.5 s only at scale 1 (0.6 s);
+        // at 0.5 it is 0.35 s.
+        let ladder = candidate("atomic-cost", Lesson::Timing, 100.0, 0.1, 0.5);
+        let got = allot(&[ladder], 30.0);
+        assert_eq!(got[0].scale, None, "{got:?}");
+        assert_eq!(got[0].needed, Some((1.0, 60.0)), "{got:?}");
+        let why = &got[0].why;
+        assert!(why.contains("needs about 60 s at scale 1"), "{why}");
+        assert!(
+            why.contains("at scale 0.5 its median run is about 0.35 s"),
+            "{why}"
+        );
     }
 
     #[test]

@@ -29,7 +29,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
 
-pub(crate) use allot::{Candidate, Lesson, allot};
+pub(crate) use allot::{Allotment, Candidate, Lesson, allot};
 pub(crate) use budget::{SCALE_LADDER, ScaleChoice, Second, choose_scale, human, parse_budget};
 pub(crate) use estimate::{CALIBRATION_SCALES, RunCost};
 pub(crate) use plan::{LabId, Planned, plan};
@@ -214,18 +214,17 @@ pub(crate) fn run_lab(options: &LabOptions, log: &mut dyn Write) -> Result<LabSu
     let (scales, costs) = match options.scale {
         ScaleSetting::Fixed(scale) => (vec![Some(scale); runnable.len()], None),
         ScaleSetting::Budget(budget_s) => {
-            let (scales, costs) = allot_with_budget(options, &runnable, budget_s, started, log)?;
-            (scales, Some(costs))
+            let (allotted, costs) = allot_with_budget(options, &runnable, budget_s, started, log)?;
+            for (p, a) in runnable.iter().zip(&allotted) {
+                if a.scale.is_none() {
+                    summary
+                        .skipped
+                        .push((p.name.clone(), budget_skip_reason(p, a, options)));
+                }
+            }
+            (allotted.iter().map(|a| a.scale).collect(), Some(costs))
         }
     };
-    for (p, scale) in runnable.iter().zip(&scales) {
-        if scale.is_none() {
-            summary.skipped.push((
-                p.name.clone(),
-                "the budget cannot serve it (see the plan above)".into(),
-            ));
-        }
-    }
     let chosen: Vec<(&Planned, f64)> = runnable
         .iter()
         .zip(&scales)
@@ -421,13 +420,17 @@ fn write_report(results_dir: &Path, plots_dir: &Path, md: &Path, html: &Path) ->
 }
 
 /// What an experiment is for, as far as its scale goes: faults when any
-/// run plans one (with the latest first due time of a time-based one).
+/// run plans one (with the latest first due time of a time-based one);
+/// else stealing when a run throttles a worker and steals (`slow` with
+/// `autoclaim_ms` > 0); else timing.
 fn lesson_of(planned: &Planned) -> Result<Lesson> {
     let experiment = planned.load(1.0)?;
     let mut faults = false;
+    let mut stealing = false;
     let mut latest_ms: Option<u64> = None;
     for run in &experiment.runs {
         if crate::experiment::planned_faults(run).is_empty() {
+            stealing |= !run.redis.slow.is_empty() && run.redis.autoclaim_ms > 0;
             continue;
         }
         faults = true;
@@ -445,23 +448,42 @@ fn lesson_of(planned: &Planned) -> Result<Lesson> {
     }
     Ok(if faults {
         Lesson::Faults { latest_ms }
+    } else if stealing {
+        Lesson::Stealing
     } else {
         Lesson::Timing
     })
 }
 
+/// Why the budget skipped `planned` (its allotment `a`), and the commands
+/// that run it: on its own into this lab's results (the next `harness lab`
+/// with the same `--out` keeps those rows and reports them), or the lab
+/// with a budget that holds it.
+fn budget_skip_reason(planned: &Planned, a: &Allotment, options: &LabOptions) -> String {
+    let Some((scale, estimate_s)) = a.needed else {
+        return format!("{} (see the plan above)", a.why);
+    };
+    format!(
+        "{}; to run it: `harness run {} --scale {scale} --out {}`, then this `harness lab` command again (it keeps those rows and adds them to the report), or a --budget about {} larger",
+        a.why.trim_start_matches("skipped: "),
+        planned.path.display(),
+        options.results_dir().display(),
+        human(estimate_s),
+    )
+}
+
 /// Estimates every runnable experiment at every scale of the ladder
 /// (calibrating those with no earlier rows first), gives each a scale by
 /// the rules of [`allot`], prints the plan (which experiment got which
-/// scale, and why) and returns the scales (`None`: skipped) with the costs
-/// it used.
+/// scale, and why) and returns the allotments (scale `None`: skipped, and
+/// why) with the costs it used.
 fn allot_with_budget(
     options: &LabOptions,
     runnable: &[&Planned],
     budget_s: Second,
     started: Instant,
     log: &mut dyn Write,
-) -> Result<(Vec<Option<f64>>, Vec<Vec<RunCost>>)> {
+) -> Result<(Vec<Allotment>, Vec<Vec<RunCost>>)> {
     let (_, costs) = choose_with_budget(options, runnable, budget_s, started, log)?;
     let results_dir = options.results_dir();
     let left_s = budget_s - started.elapsed().as_secs_f64();
@@ -514,7 +536,7 @@ fn allot_with_budget(
     let total: Second = allotted.iter().map(|a| a.estimate_s).sum();
     writeln!(log, "  total about {}", human(total))?;
     log.flush()?;
-    Ok((allotted.iter().map(|a| a.scale).collect(), costs))
+    Ok((allotted, costs))
 }
 
 /// Estimates every runnable experiment at every scale of the ladder
@@ -687,4 +709,59 @@ fn write_estimates(
     }
     writeln!(log)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab3() -> Vec<Planned> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+        plan(&dir, &[plan::LabId::parse("lab3").unwrap()]).unwrap()
+    }
+
+    #[test]
+    fn the_lab_3_experiments_get_the_scale_rule_their_lesson_needs() {
+        let planned = lab3();
+        let lesson = |name: &str| {
+            let p = planned.iter().find(|p| p.name == name).unwrap();
+            lesson_of(p).unwrap()
+        };
+        assert_eq!(lesson("stealing"), Lesson::Stealing);
+        assert_eq!(lesson("atomic-cost"), Lesson::Timing);
+        assert!(matches!(lesson("crash-points"), Lesson::Faults { .. }));
+        assert!(matches!(lesson("autoclaim-timeout"), Lesson::Faults { .. }));
+    }
+
+    #[test]
+    fn a_budget_skip_names_the_command_that_runs_it() {
+        let planned = lab3();
+        let p = planned.iter().find(|p| p.name == "atomic-cost").unwrap();
+        let options = LabOptions {
+            experiments_dir: PathBuf::from("experiments"),
+            only: Vec::new(),
+            scale: ScaleSetting::Budget(360.0),
+            out_dir: PathBuf::from("lab"),
+            data_dir: PathBuf::from("data"),
+            exe: PathBuf::from("harness"),
+            command_line: String::new(),
+            worker_cmd: String::new(),
+            worker_functions: String::new(),
+            compare_builtin: false,
+        };
+        let skipped = Allotment {
+            name: p.name.clone(),
+            scale: None,
+            estimate_s: 0.0,
+            why: "skipped: needs about 4.2 min at scale 1 (timing: ...), more than the budget can spare".into(),
+            needed: Some((1.0, 252.0)),
+        };
+        let why = budget_skip_reason(p, &skipped, &options);
+        assert!(why.starts_with("needs about 4.2 min at scale 1"), "{why}");
+        assert!(
+            why.contains("atomic-cost.toml --scale 1 --out lab/results`"),
+            "{why}"
+        );
+        assert!(why.contains("--budget about 4.2 min larger"), "{why}");
+    }
 }
