@@ -367,9 +367,13 @@ run_row! {
         wall_s: f64, in_every_summary => m.job(|o| o.wall_s),
         /// Walking inputs and cutting units, seconds.
         plan_s: f64, in_every_summary => m.job(|o| o.plan_s),
-        /// Counting phase, seconds (workers' sum for Redis runs).
+        /// Counting phase, seconds: the parallel count (local modes); Redis:
+        /// from starting the workers until Redis said every unit was done
+        /// (not waiting for the workers to exit, so a straggler still busy
+        /// with a unit stolen from it does not count).
         count_s: f64, in_every_summary => m.job(|o| o.count_s),
-        /// Merging partial counts, seconds (Redis: commit round trips, workers' sum).
+        /// Merging partial counts, seconds (Redis: reading the final counts
+        /// back; the commits happen during `count_s`).
         merge_s: f64, in_every_summary => m.job(|o| o.merge_s),
         /// Redis: workers waiting for work, seconds (sum).
         wait_s: f64, in_redis_summary => m.redis(|r| r.workers.wait_s),
