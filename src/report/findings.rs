@@ -1,12 +1,17 @@
 //! The findings table both reports open with: one row per lab question,
-//! its answer in one line (the measured effect of the first experiment
-//! that answers it, from its plot of the question's first figure's column,
-//! or else its first plot) and a verdict a reader can act on:
-//! beyond the noise, within the noise, too short, not shown (its faults
-//! did not happen), or not run (and why).
+//! its answer in one line from the first experiment that answers it, and a
+//! verdict a reader can act on: beyond the noise, within the noise, too
+//! short, not shown (its faults did not happen), or not run (and why).
+//! A question whose first figure asks for a ratio of two series is
+//! answered with that ratio at the largest x where both have a value;
+//! any other with the measured effect of the experiment's plot of the
+//! figure's column (or else its first plot).
 
+use super::format::{quantity, ratio};
 use super::markdown::Table;
-use super::questions::{LAB_QUESTIONS, LabQuestion, Metric, not_covered, not_run_yet};
+use super::questions::{
+    LAB_QUESTIONS, LabQuestion, Metric, not_covered, not_run_yet, ratio_at_largest_x,
+};
 use super::view::{ExperimentView, PlotEffect};
 
 /// How far a finding can be trusted.
@@ -73,13 +78,21 @@ fn finding(question: &LabQuestion, views: &[ExperimentView<'_>]) -> Finding {
             None => (String::new(), Verdict::NotRun(not_covered(question))),
             Some(name) => (String::new(), Verdict::NotRun(not_run_yet(name))),
         },
-        Some(view) => match answering_effect(question, view) {
-            None => (format!("`{}`: no plot", view.name()), Verdict::NoEffect),
-            Some(effect) => (
-                format!("`{}`: {}", view.name(), effect.statement),
-                verdict_of(view, effect),
-            ),
-        },
+        Some(view) => {
+            let effect = answering_effect(question, view);
+            let not_shown = effect.is_some_and(|effect| effect.faults.none_fired());
+            match (ratio_answer(question, view), effect) {
+                (Some((statement, apart)), _) => (
+                    format!("`{}`: {statement}", view.name()),
+                    verdict_of(view, not_shown, Some(apart)),
+                ),
+                (None, Some(effect)) => (
+                    format!("`{}`: {}", view.name(), effect.statement),
+                    verdict_of(view, not_shown, effect.beyond_noise),
+                ),
+                (None, None) => (format!("`{}`: no plot", view.name()), Verdict::NoEffect),
+            }
+        }
     };
     Finding {
         lab: question.lab,
@@ -105,14 +118,50 @@ fn answering_effect<'v>(
         .or_else(|| view.effects.first())
 }
 
-fn verdict_of(view: &ExperimentView<'_>, effect: &PlotEffect) -> Verdict {
-    if effect.faults.none_fired() {
+/// The answer to `question` when its first figure asks for the ratio of two
+/// series of a median: that ratio at the largest x where both series have
+/// a value, each side's median with its min..max over the repetitions, and
+/// whether those two ranges are apart (beyond the noise). `None` for any
+/// other question, or when no x has both sides.
+fn ratio_answer(question: &LabQuestion, view: &ExperimentView<'_>) -> Option<(String, bool)> {
+    let figure = question.figures.first()?;
+    let Metric::Median(column) = figure.metric else {
+        return None;
+    };
+    let at = ratio_at_largest_x(figure, &view.sets, view.name())?;
+    let numerator = at.numerator.1.spread_of(column)?;
+    let denominator = at.denominator.1.spread_of(column)?;
+    let side = |label: &str, spread: super::groups::Spread| {
+        format!(
+            "{label} {}{unit} ({}..{})",
+            quantity(column, spread.median),
+            quantity(column, spread.min),
+            quantity(column, spread.max),
+            unit = figure.metric.unit(),
+        )
+    };
+    let statement = format!(
+        "{column} at {}: {} vs {}, ratio {}x",
+        at.at,
+        side(at.numerator.0, numerator),
+        side(at.denominator.0, denominator),
+        ratio(at.ratio),
+    );
+    let apart = numerator.max < denominator.min || denominator.max < numerator.min;
+    Some((statement, apart))
+}
+
+/// The verdict of an answer whose effect is (or is not) beyond the noise;
+/// faults that never fired, then an experiment whose every set is too
+/// short, take precedence.
+fn verdict_of(view: &ExperimentView<'_>, not_shown: bool, beyond_noise: Option<bool>) -> Verdict {
+    if not_shown {
         return Verdict::NotShown;
     }
     if !view.sets.is_empty() && view.sets.iter().all(|set| set.is_too_short()) {
         return Verdict::TooShort;
     }
-    match effect.beyond_noise {
+    match beyond_noise {
         Some(true) => Verdict::BeyondNoise,
         Some(false) => Verdict::WithinNoise,
         None => Verdict::NoEffect,
@@ -125,7 +174,7 @@ pub(crate) fn findings_table(views: &[ExperimentView<'_>]) -> Table {
         [
             "lab",
             "question",
-            "answer (largest measured effect)",
+            "answer (the ratio asked for, else the largest measured effect)",
             "verdict",
         ]
         .map(String::from)
@@ -145,6 +194,49 @@ pub(crate) fn findings_table(views: &[ExperimentView<'_>]) -> Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::load::ExperimentResults;
+    use crate::results::{PlotKind, PlotSpec, RunRow, Sidecar, capture_environment};
+
+    /// An `atomic-cost` experiment: three repetitions of plain and atomic
+    /// commits at 1 MB and 100 MB, `plain` and `atomic` the 100 MB wall
+    /// times (1 MB takes `small` s either way), with its time plot.
+    fn atomic_cost(small: f64, plain: [f64; 3], atomic: [f64; 3]) -> ExperimentResults {
+        let mut rows = Vec::new();
+        for (is_atomic, at_100mb) in [(false, plain), (true, atomic)] {
+            for (bytes, walls) in [(1_000_000u64, [small; 3]), (100_000_000, at_100mb)] {
+                for (rep, wall_s) in (1..).zip(walls) {
+                    rows.push(RunRow {
+                        atomic: is_atomic,
+                        max_file_bytes: bytes,
+                        params_key: format!("atomic={is_atomic}-{bytes}"),
+                        ..RunRow::sample("redis", 2, rep, wall_s)
+                    });
+                }
+            }
+        }
+        ExperimentResults {
+            name: "atomic-cost".into(),
+            csv: "results/atomic-cost.csv".into(),
+            rows,
+            sidecar: Some(Sidecar {
+                environment: capture_environment("test".into(), "now".into()),
+                source: "atomic-cost.toml".into(),
+                description: "d".into(),
+                lab: None,
+                shows: None,
+                scale: 1.0,
+                plots: vec![PlotSpec::new(PlotKind::Time, "max_file_bytes", &["atomic"])],
+            }),
+        }
+    }
+
+    fn atomic_cost_finding(results: &ExperimentResults) -> Finding {
+        let views = [ExperimentView::new(results)];
+        findings(&views)
+            .into_iter()
+            .find(|f| f.question == "What the atomic commit costs without faults")
+            .expect("the atomic-cost question has a row")
+    }
 
     #[test]
     fn every_question_gets_a_row_and_an_unrun_one_says_how_to_run_it() {
@@ -156,5 +248,39 @@ mod tests {
                 other => panic!("{} has no results but {other:?}", row.question),
             }
         }
+    }
+
+    #[test]
+    fn a_ratio_question_is_answered_by_its_ratio_at_the_largest_size() {
+        let apart = atomic_cost(0.1, [3.30, 3.39, 3.45], [3.70, 3.79, 3.85]);
+        let finding = atomic_cost_finding(&apart);
+        assert_eq!(
+            finding.answer,
+            "`atomic-cost`: wall_s at max_file_bytes = 100MB: atomic=true 3.79 s (3.70..3.85) \
+             vs atomic=false 3.39 s (3.30..3.45), ratio 1.12x"
+        );
+        assert_eq!(finding.verdict, Verdict::BeyondNoise);
+    }
+
+    #[test]
+    fn a_ratio_whose_sides_overlap_is_within_the_noise() {
+        let overlapping = atomic_cost(0.1, [3.30, 3.39, 3.45], [3.40, 3.50, 3.60]);
+        let finding = atomic_cost_finding(&overlapping);
+        assert!(
+            finding.answer.ends_with("ratio 1.03x"),
+            "{}",
+            finding.answer
+        );
+        assert_eq!(finding.verdict, Verdict::WithinNoise);
+        // The file-size effect is far beyond the noise, but it is not the question.
+        let view = ExperimentView::new(&overlapping);
+        assert_eq!(
+            view.effects[0].beyond_noise,
+            Some(true),
+            "{:?}",
+            view.effects
+        );
+        let short = atomic_cost(0.01, [0.01; 3], [0.04; 3]);
+        assert_eq!(atomic_cost_finding(&short).verdict, Verdict::TooShort);
     }
 }

@@ -176,12 +176,17 @@ impl ParamSet {
 
     /// Median of a numeric column over the repetitions.
     pub(crate) fn median_of(&self, column: &str) -> Option<f64> {
+        self.spread_of(column).map(|spread| spread.median)
+    }
+
+    /// Median and min..max of a numeric column over the repetitions.
+    pub(crate) fn spread_of(&self, column: &str) -> Option<Spread> {
         let values = self
             .runs
             .iter()
             .filter_map(|run| run.get(column).and_then(serde_json::Value::as_f64))
             .collect();
-        Spread::of(values).map(|spread| spread.median)
+        Spread::of(values)
     }
 }
 

@@ -59,7 +59,7 @@ impl Metric {
     }
 
     /// The unit after a value in a measured statement.
-    fn unit(&self) -> &'static str {
+    pub(crate) fn unit(&self) -> &'static str {
         match self {
             Metric::Median(column) if column.ends_with("_s") => " s",
             _ => "",
@@ -78,6 +78,37 @@ pub struct Figure {
     pub x: Option<&'static str>,
     /// Adds a row `numerator / denominator` of two series rows, by label.
     pub ratio: Option<(&'static str, &'static str)>,
+}
+
+impl Figure {
+    /// The sets the figure shows: not the serial ones in an efficiency
+    /// figure, nor those whose planned faults never fired.
+    fn drawn<'s>(&self, sets: &'s [ParamSet]) -> Vec<&'s ParamSet> {
+        sets.iter()
+            .filter(|set| !(self.metric == Metric::Efficiency && set.is_serial()))
+            .filter(|set| !set.faults_unfired)
+            .collect()
+    }
+
+    /// The row `set` falls in (`atomic=true`; experiment `name` without series).
+    fn series_label(&self, set: &ParamSet, name: &str) -> String {
+        match self.series {
+            [] => name.to_string(),
+            columns => columns
+                .iter()
+                .map(|column| labelled_value(column, set.value(column)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
+    /// The column `set` falls in (`100MB`; `all runs` without x).
+    fn x_label(&self, set: &ParamSet) -> String {
+        match self.x {
+            Some(column) => value_text(column, set.value(column)),
+            None => "all runs".to_string(),
+        }
+    }
 }
 
 const fn figure(
@@ -490,23 +521,9 @@ pub struct Pivot {
 impl Pivot {
     /// The figure over `sets` of experiment `name`; `None` when no cell has a value.
     pub(crate) fn new(figure: &Figure, sets: &[ParamSet], name: &str) -> Option<Pivot> {
-        let sets: Vec<&ParamSet> = sets
-            .iter()
-            .filter(|set| !(figure.metric == Metric::Efficiency && set.is_serial()))
-            .filter(|set| !set.faults_unfired)
-            .collect();
-        let series_label = |set: &ParamSet| match figure.series {
-            [] => name.to_string(),
-            columns => columns
-                .iter()
-                .map(|column| labelled_value(column, set.value(column)))
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
-        let x_label = |set: &ParamSet| match figure.x {
-            Some(column) => value_text(column, set.value(column)),
-            None => "all runs".to_string(),
-        };
+        let sets = figure.drawn(sets);
+        let series_label = |set: &ParamSet| figure.series_label(set, name);
+        let x_label = |set: &ParamSet| figure.x_label(set);
         let labels: Vec<String> = distinct(sets.iter().map(|set| series_label(set)));
         let xs = x_values(figure.x, &sets);
         let rows: Vec<(String, Vec<Cell>)> = labels
@@ -687,6 +704,56 @@ impl Pivot {
         }
         text
     }
+}
+
+/// A figure's ratio row at the largest x where it has a value: that x and
+/// the one parameter set of each side there (the numbers of the Lab
+/// section's ratio row).
+#[derive(Debug, Clone)]
+pub(crate) struct RatioAt<'s> {
+    /// Where: `max_file_bytes = 100MB` (`all runs` for a figure without x).
+    pub at: String,
+    /// The numerator's series label and its set.
+    pub numerator: (&'static str, &'s ParamSet),
+    /// The denominator's series label and its set.
+    pub denominator: (&'static str, &'s ParamSet),
+    /// numerator / denominator of the figure's metric, as the ratio row shows it.
+    pub ratio: f64,
+}
+
+/// The ratio `figure` asks for over `sets` of experiment `name`, at the
+/// largest x where both series have one set with a value; `None` when the
+/// figure asks for no ratio or no x has one.
+pub(crate) fn ratio_at_largest_x<'s>(
+    figure: &Figure,
+    sets: &'s [ParamSet],
+    name: &str,
+) -> Option<RatioAt<'s>> {
+    let (numerator, denominator) = figure.ratio?;
+    let pivot = Pivot::new(figure, sets, name)?;
+    let (_, ratios) = pivot.ratios()?;
+    let (i, ratio) = ratios
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(i, ratio)| ratio.map(|ratio| (i, ratio)))?;
+    let x = pivot.xs.get(i)?;
+    let drawn = figure.drawn(sets);
+    let set_of = |label: &str| {
+        drawn
+            .iter()
+            .copied()
+            .find(|set| figure.series_label(set, name) == label && figure.x_label(set) == *x)
+    };
+    Some(RatioAt {
+        at: match figure.x {
+            Some(column) => format!("{column} = {x}"),
+            None => x.clone(),
+        },
+        numerator: (numerator, set_of(numerator)?),
+        denominator: (denominator, set_of(denominator)?),
+        ratio,
+    })
 }
 
 /// `a`, `a and b`, `a, b and c`.
