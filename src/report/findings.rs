@@ -8,9 +8,10 @@
 //! figure's column (or else its first plot).
 
 use super::format::{quantity, ratio};
+use super::groups::Correctness;
 use super::markdown::Table;
 use super::questions::{
-    LAB_QUESTIONS, LabQuestion, Metric, not_covered, not_run_yet, ratio_at_largest_x,
+    LAB_QUESTIONS, LabQuestion, Metric, Pivot, not_covered, not_run_yet, ratio_at_largest_x,
 };
 use super::view::{ExperimentView, PlotEffect};
 
@@ -29,6 +30,15 @@ pub enum Verdict {
     NotRun(String),
     /// Results, but no plot effect to measure.
     NoEffect,
+    /// A correctness question: every run that should be exact was
+    /// (`inexact_on_purpose`: the control runs marked `[[inexact]]`).
+    Exact {
+        /// Wrong runs the experiment expects (the control that proves the
+        /// check bites).
+        inexact_on_purpose: usize,
+    },
+    /// A correctness question: runs that should have been exact were not.
+    Wrong(usize),
 }
 
 impl Verdict {
@@ -43,6 +53,13 @@ impl Verdict {
             Verdict::NotShown => "⚠ not shown: the faults did not happen".into(),
             Verdict::NotRun(why) => why.clone(),
             Verdict::NoEffect => "no effect to measure".into(),
+            Verdict::Exact {
+                inexact_on_purpose: 0,
+            } => "exact in every run".into(),
+            Verdict::Exact { inexact_on_purpose } => format!(
+                "exact wherever expected ({inexact_on_purpose} runs inexact on purpose: the control)"
+            ),
+            Verdict::Wrong(runs) => format!("⚠ {runs} runs WRONG that should be exact"),
         }
     }
 }
@@ -81,6 +98,14 @@ fn finding(question: &LabQuestion, views: &[ExperimentView<'_>]) -> Finding {
         Some(view) => {
             let effect = answering_effect(question, view);
             let not_shown = effect.is_some_and(|effect| effect.faults.none_fired());
+            if let Some((statement, verdict)) = exactness_answer(question, view) {
+                return Finding {
+                    lab: question.lab,
+                    question: question.question,
+                    answer: format!("`{}`: {statement}", view.name()),
+                    verdict,
+                };
+            }
             match (ratio_answer(question, view), effect) {
                 (Some((statement, apart)), _) => (
                     format!("`{}`: {statement}", view.name()),
@@ -116,6 +141,28 @@ fn answering_effect<'v>(
     wanted
         .and_then(|wanted| view.effects.iter().find(|effect| effect.column == wanted))
         .or_else(|| view.effects.first())
+}
+
+/// The answer to a correctness question (its first figure counts exact
+/// runs): how many runs were exact, naming the cells that were not, and
+/// whether every run that should be exact was. `None` for other questions.
+fn exactness_answer(
+    question: &LabQuestion,
+    view: &ExperimentView<'_>,
+) -> Option<(String, Verdict)> {
+    let figure = question.figures.first()?;
+    if figure.metric != Metric::Exact {
+        return None;
+    }
+    let pivot = Pivot::new(figure, &view.sets, view.name())?;
+    let tally: Correctness = view.sets.iter().map(|set| set.correctness).sum();
+    let verdict = match tally.wrong_unexpected {
+        0 => Verdict::Exact {
+            inexact_on_purpose: tally.wrong_expected,
+        },
+        wrong => Verdict::Wrong(wrong),
+    };
+    Some((pivot.statement(), verdict))
 }
 
 /// The answer to `question` when its first figure asks for the ratio of two
@@ -236,6 +283,68 @@ mod tests {
             .into_iter()
             .find(|f| f.question == "What the atomic commit costs without faults")
             .expect("the atomic-cost question has a row")
+    }
+
+    /// A `crash-points` experiment: atomic and plain commits without a
+    /// crash and with a mid-commit crash (plain: wrong, expected unless
+    /// `plain_expected` is false).
+    fn crash_points(plain_expected: bool) -> ExperimentResults {
+        let mut rows = Vec::new();
+        for atomic in [true, false] {
+            for crash in ["", "0:mid-commit"] {
+                let wrong = !atomic && !crash.is_empty();
+                rows.push(RunRow {
+                    atomic,
+                    crash: crash.into(),
+                    correct: !wrong,
+                    diff_words: u64::from(wrong) * 2237,
+                    expect_exact: !(wrong && plain_expected),
+                    params_key: format!("{atomic}-{crash}"),
+                    ..RunRow::sample("redis", 2, 1, 1.0)
+                });
+            }
+        }
+        ExperimentResults {
+            name: "crash-points".into(),
+            csv: "results/crash-points.csv".into(),
+            rows,
+            sidecar: None,
+        }
+    }
+
+    #[test]
+    fn a_correctness_question_is_answered_by_the_runs_exactness() {
+        let question = "A crash at each crash point still gives exact counts";
+        let finding = |results: &ExperimentResults| {
+            let views = [ExperimentView::new(results)];
+            findings(&views)
+                .into_iter()
+                .find(|f| f.question == question)
+                .expect("the crash-points question has a row")
+        };
+        let control = finding(&crash_points(true));
+        assert!(
+            control
+                .answer
+                .starts_with("`crash-points`: 3 of 4 runs exact"),
+            "{}",
+            control.answer
+        );
+        assert!(
+            control.answer.contains("0:mid-commit"),
+            "{}",
+            control.answer
+        );
+        assert_eq!(
+            control.verdict,
+            Verdict::Exact {
+                inexact_on_purpose: 1
+            }
+        );
+        assert!(control.verdict.text().contains("on purpose"));
+        let broken = finding(&crash_points(false));
+        assert_eq!(broken.verdict, Verdict::Wrong(1));
+        assert!(broken.verdict.text().contains("WRONG"));
     }
 
     #[test]
