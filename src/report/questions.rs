@@ -376,6 +376,10 @@ pub const LAB_QUESTIONS: &[LabQuestion] = &[
 /// Experiments that run on the raft topology (they need the RedisRaft module).
 const RAFT_EXPERIMENTS: &[&str] = &["raft-overhead", "raft-kills", "raft-kills-f2", "raft-churn"];
 
+/// The shipped experiments whose input is the books preset (Project
+/// Gutenberg books, which a fresh clone does not have).
+const BOOK_EXPERIMENTS: &[&str] = &["workers", "vs-local", "per-word", "merge-paths"];
+
 /// What to show for a question's experiment: its parameter sets when it
 /// has results, `None` when it has not been run.
 pub(crate) type SetsOf<'a> = dyn Fn(&str) -> Option<&'a [ParamSet]> + 'a;
@@ -428,6 +432,13 @@ pub(crate) fn not_run_yet(name: &str) -> String {
     if RAFT_EXPERIMENTS.contains(&name) && crate::servers::raft_module("").is_err() {
         return format!(
             "`{name}`: needs the RedisRaft module (commit 5945c02, built as its own project documents; set HARNESS_REDISRAFT to its redisraft.so and `harness run experiments/{name}.toml`)"
+        );
+    }
+    let has_books = data_gen::default_corpus_dir().is_some_and(|dir| data_gen::holds_books(&dir));
+    if BOOK_EXPERIMENTS.contains(&name) && !has_books {
+        return format!(
+            "`{name}`: needs the Project Gutenberg books, and none are here: `harness lab --download-books` (or `harness gen --preset books --download`, or {env}=DIR to a folder of books), then `harness run experiments/{name}.toml`",
+            env = data_gen::BOOKS_DIR_ENV
         );
     }
     format!("`{name}`: not run yet: `harness run experiments/{name}.toml`")
@@ -818,8 +829,30 @@ mod tests {
     }
 
     #[test]
+    fn the_book_experiments_are_those_whose_input_is_the_books_preset() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+        let mut on_books: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+            .filter(|path| {
+                std::fs::read_to_string(path)
+                    .unwrap()
+                    .contains(r#"preset = "books""#)
+            })
+            .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        on_books.sort();
+        let mut listed: Vec<String> = BOOK_EXPERIMENTS.iter().map(|s| s.to_string()).collect();
+        listed.sort();
+        assert_eq!(on_books, listed);
+    }
+
+    #[test]
     fn every_question_without_results_says_what_to_run() {
         let text = render(&|_| None);
+        let has_books =
+            data_gen::default_corpus_dir().is_some_and(|dir| data_gen::holds_books(&dir));
         for name in [
             "workers",
             "files",
@@ -828,12 +861,15 @@ mod tests {
             "stealing",
             "replica-kills",
         ] {
-            assert!(
-                text.contains(&format!(
-                    "not run yet: `harness run experiments/{name}.toml`"
-                )),
-                "{name}: {text}"
-            );
+            let needs_books = BOOK_EXPERIMENTS.contains(&name) && !has_books;
+            let wanted = if needs_books {
+                format!(
+                    "`{name}`: needs the Project Gutenberg books, and none are here: `harness lab --download-books`"
+                )
+            } else {
+                format!("not run yet: `harness run experiments/{name}.toml`")
+            };
+            assert!(text.contains(&wanted), "{name}: {text}");
         }
         assert!(text.contains("### Lab 4"));
         if std::env::var_os(crate::servers::RAFT_MODULE_ENV).is_none() {
