@@ -106,7 +106,12 @@ fn a_report_has_the_experiment_section_efficiency_and_plot_links() {
         text.contains("old.csv"),
         "the skipped CSV is listed: {text}"
     );
-    assert!(text.contains("not run yet: `harness run experiments/workers.toml`"));
+    assert!(text.contains("not run yet: `harness run experiments/files.toml`"));
+    // On books: "not run yet", or without books, the command that fetches them.
+    assert!(
+        text.contains("then `harness run experiments/workers.toml`")
+            || text.contains("not run yet: `harness run experiments/workers.toml`")
+    );
 }
 
 /// `harness report --html` writes `report.html` beside `report.md`: no

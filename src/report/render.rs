@@ -241,7 +241,12 @@ mod tests {
         );
         assert!(text.contains("### tiny\n"));
         assert!(text.contains("| parameter set | n | wall_s median (min..max) | speed-up |"));
-        assert!(text.contains("not run yet: `harness run experiments/workers.toml`"));
+        assert!(text.contains("not run yet: `harness run experiments/files.toml`"));
+        // On books: "not run yet", or without books, the command that fetches them.
+        assert!(
+            text.contains("then `harness run experiments/workers.toml`")
+                || text.contains("not run yet: `harness run experiments/workers.toml`")
+        );
         assert!(text.contains("No plots in"));
     }
 }
