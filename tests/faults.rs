@@ -155,12 +155,17 @@ fn a_stolen_stragglers_duplicate_commit_is_refused_and_counts_stay_exact() {
         args.extend([
             "--workers",
             "2",
+            // 5% of a CPU and a whole 4 MB file per unit (tens of ms of
+            // CPU): a unit outlasts one CFS period's quota, so the
+            // straggler holds it through a throttled gap far longer than
+            // the 20 ms steal timeout (at 10% with 256 KiB units a unit
+            // could fit in one quota, and now and then nothing was stolen).
             "--slow",
-            "0:0.1",
+            "0:0.05",
             "--autoclaim-ms",
             "20",
             "--unit-bytes",
-            "256KiB",
+            "8MiB",
         ]);
         let (got, fields) = count(dir.path(), &args);
         assert!(
@@ -178,7 +183,10 @@ fn a_stolen_stragglers_duplicate_commit_is_refused_and_counts_stay_exact() {
 #[test]
 fn units_held_by_a_crashed_worker_without_autoclaim_fail_fast() {
     let dir = tempfile::tempdir().unwrap();
-    small_corpus(dir.path(), 6, 50, fault_line);
+    // Hundreds of units, so worker 0 surely reads one before worker 1 has
+    // taken them all (with 6 units it sometimes read none, never crashed,
+    // and the job ended exact).
+    small_corpus(dir.path(), 40, 400, fault_line);
     let started = std::time::Instant::now();
     let result = run(&[
         "count",

@@ -181,12 +181,16 @@ fn a_stolen_stragglers_batch_is_refused_and_counts_stay_exact() {
             "--atomic",
             "--workers",
             "2",
+            // 5% of a CPU and a whole file per unit: each unit outlasts
+            // one CFS period's quota, so it is surely stolen (at 10% with
+            // 128 KiB units the straggler sometimes finished every unit
+            // in time).
             "--slow",
-            "0:0.1",
+            "0:0.05",
             "--autoclaim-ms",
             "20",
             "--unit-bytes",
-            "128KiB",
+            "8MiB",
             "--merge",
             target,
             "--commit-units",

@@ -241,15 +241,15 @@ pub fn crash_or_kill_args(rng: &mut Rng, workers: u32, max_nth: u64) -> Vec<Stri
     args
 }
 
-/// Three files of 100,000 lines with ~20k distinct words: their commits
-/// cost Redis time, so a job lasts long enough for a throttled worker to
-/// start and take units, and its slow counting leaves them idle past a
-/// short steal timeout.
+/// Three files of 400,000 lines (about 4 MB) with ~20k distinct words:
+/// with one file per unit a unit needs tens of ms of CPU, more than one
+/// CFS period's quota of a worker throttled to 5%, so it sits idle past a
+/// short steal timeout in every run.
 pub fn straggler_corpus(dir: &Path) -> Vec<PathBuf> {
     (0..3)
         .map(|i| {
             let path = dir.join(format!("big{i}.txt"));
-            let text: String = (0..100_000u64)
+            let text: String = (0..400_000u64)
                 .map(|w| format!("w{} c{}\n", (w * 7919 + i * 131) % 20011, w % 13))
                 .collect();
             std::fs::write(&path, text).unwrap();
