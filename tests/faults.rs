@@ -155,7 +155,7 @@ fn a_stolen_stragglers_duplicate_commit_is_refused_and_counts_stay_exact() {
         args.extend([
             "--workers",
             "2",
-            // 5% of a CPU and a whole 4 MB file per unit (tens of ms of
+            // 5% of a CPU and a whole 16 MB file per unit (about 40 ms of
             // CPU): a unit outlasts one CFS period's quota, so the
             // straggler holds it through a throttled gap far longer than
             // the 20 ms steal timeout (at 10% with 256 KiB units a unit
@@ -165,7 +165,7 @@ fn a_stolen_stragglers_duplicate_commit_is_refused_and_counts_stay_exact() {
             "--autoclaim-ms",
             "20",
             "--unit-bytes",
-            "8MiB",
+            "32MiB",
         ]);
         let (got, fields) = count(dir.path(), &args);
         assert!(

@@ -190,7 +190,7 @@ fn a_stolen_stragglers_batch_is_refused_and_counts_stay_exact() {
             "--autoclaim-ms",
             "20",
             "--unit-bytes",
-            "8MiB",
+            "32MiB",
             "--merge",
             target,
             "--commit-units",

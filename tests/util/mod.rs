@@ -241,15 +241,17 @@ pub fn crash_or_kill_args(rng: &mut Rng, workers: u32, max_nth: u64) -> Vec<Stri
     args
 }
 
-/// Three files of 400,000 lines (about 4 MB) with ~20k distinct words:
-/// with one file per unit a unit needs tens of ms of CPU, more than one
-/// CFS period's quota of a worker throttled to 5%, so it sits idle past a
-/// short steal timeout in every run.
+/// Three files of 1,600,000 lines (about 16 MB) with ~20k distinct words:
+/// with one file per unit a unit needs about 40 ms of CPU. The throttle
+/// reaches a worker a few ms after it starts, so a unit must outlast
+/// that unthrottled start and then more than one CFS quota of a worker at
+/// 5%: it then sits idle past a short steal timeout in every run (4 MB
+/// units, about 11 ms, were sometimes finished before the throttle bit).
 pub fn straggler_corpus(dir: &Path) -> Vec<PathBuf> {
     (0..3)
         .map(|i| {
             let path = dir.join(format!("big{i}.txt"));
-            let text: String = (0..400_000u64)
+            let text: String = (0..1_600_000u64)
                 .map(|w| format!("w{} c{}\n", (w * 7919 + i * 131) % 20011, w % 13))
                 .collect();
             std::fs::write(&path, text).unwrap();
