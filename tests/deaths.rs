@@ -435,6 +435,7 @@ fn chaos_series_are_exact_with_atomic_commits_and_the_plain_control_bites() {
     );
     let rows = csv::Reader::from_path(&csv).unwrap().records().count();
     assert_eq!(rows, 100);
+    assert_most_outside_faults_landed(&stdout);
 
     // Schedules that once ended with "all workers died": one worker killed,
     // the others done, then Redis restored from an older snapshot before
@@ -526,7 +527,59 @@ fn thirty_lease_schedules(topology: &str, seed: &str) -> Vec<csv::StringRecord> 
             && !stdout.contains("thrown: 0 kill -9 of a redis-server"),
         "{stdout}"
     );
+    assert_most_outside_faults_landed(&stdout);
     rows
+}
+
+/// Checks that most outside faults a series planned were thrown while
+/// its jobs ran (they are timed in shares of the job, not after it).
+fn assert_most_outside_faults_landed(stdout: &str) {
+    let figure = |key: &str| -> u64 {
+        let at = stdout
+            .find(key)
+            .unwrap_or_else(|| panic!("no {key:?}: {stdout}"));
+        stdout[at + key.len()..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{key:?} without a number: {stdout}"))
+    };
+    let (planned, thrown) = (
+        figure("outside faults planned "),
+        figure(&format!(
+            "planned {}, thrown ",
+            figure("outside faults planned ")
+        )),
+    );
+    assert!(planned > 0 && thrown * 2 >= planned, "{stdout}");
+}
+
+#[test]
+fn thirty_chaos_schedules_are_exact_on_the_snapshot_topology() {
+    // The server restarts from its snapshot after the harness's own kills
+    // and after kill -9 and SIGSTOP from this process, with worker crashes,
+    // kills and pauses around them.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("snapshot.csv");
+    let output = harness()
+        .args(["chaos", "--topology", "snapshot", "--schedules", "30"])
+        .args(["--seed", "13", "--scale", "0.5", "--csv"])
+        .arg(&csv)
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(": 30 exact, 0 wrong, 0 not finished, 0 failed")
+            && stdout.contains("leftovers: 0 processes, 0 temp dirs")
+            && !stdout.contains("thrown: 0 kill -9 of a redis-server"),
+        "{stdout}"
+    );
+    assert_most_outside_faults_landed(&stdout);
+    assert_eq!(csv::Reader::from_path(&csv).unwrap().records().count(), 30);
 }
 
 #[test]

@@ -19,7 +19,7 @@
 
 mod schedule;
 
-pub(crate) use schedule::{ChaosCommit, NodeFault, OutsideFault, Schedule};
+pub(crate) use schedule::{ChaosCommit, NodeFault, NodeKind, OutsideFault, Schedule};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -99,8 +99,18 @@ pub(crate) struct ChaosRow {
     pub leftover_processes: u64,
     /// Temporary directories the schedule left behind.
     pub leftover_dirs: u64,
-    /// What this process threw at the nodes (signal, process, pid, when).
+    /// What this process threw at workers and nodes (signal, process, pid,
+    /// ms after the workers start).
     pub thrown: String,
+    /// The outside faults planned but not thrown, and why (the workers had
+    /// ended first).
+    pub not_thrown: String,
+    /// The outside faults thrown, by kind (for the summary).
+    #[serde(skip)]
+    pub throws: Vec<Throw>,
+    /// How many outside faults were planned.
+    #[serde(skip)]
+    pub planned: usize,
     /// The job's summary line, or why it did not finish.
     pub detail: String,
 }
@@ -118,6 +128,23 @@ impl ChaosSummary {
     /// Schedules with this outcome.
     pub(crate) fn count(&self, outcome: Outcome) -> usize {
         self.rows.iter().filter(|r| r.outcome == outcome).count()
+    }
+
+    /// Outside faults thrown over the series at `victim`, kills (`kill`
+    /// true) or pauses.
+    pub(crate) fn thrown(&self, victim: Victim, kill: bool) -> usize {
+        self.rows
+            .iter()
+            .flat_map(|r| &r.throws)
+            .filter(|t| t.victim == victim && t.kill == kill)
+            .count()
+    }
+
+    /// Outside faults planned and thrown over the series.
+    pub(crate) fn planned_and_thrown(&self) -> (usize, usize) {
+        self.rows
+            .iter()
+            .fold((0, 0), |(p, t), r| (p + r.planned, t + r.throws.len()))
     }
 
     /// Processes and directories left behind over the series.
@@ -153,6 +180,7 @@ pub(crate) fn run_chaos(
     let mut writer = csv::Writer::from_path(&options.csv)
         .with_context(|| format!("cannot write {}", options.csv.display()))?;
     let mut summary = ChaosSummary::default();
+    let mut pace = JobPace::default();
     for (index, &seed) in seeds.iter().enumerate() {
         crate::interrupt::check()?;
         let mut schedule = Schedule::draw(seed, options.scale, options.commit, options.topology);
@@ -167,7 +195,7 @@ pub(crate) fn run_chaos(
         // One oracle per schedule: every schedule has its own input, and
         // keeping a thousand count tables in memory is pointless.
         let mut oracle = Oracle::new(&options.data_dir);
-        let row = run_schedule(&schedule, options, &mut oracle)
+        let row = run_schedule(&schedule, options, &mut oracle, &mut pace)
             .with_context(|| format!("schedule {seed} ({}) could not run", schedule.describe()))?;
         writer.serialize(&row)?;
         writer.flush()?;
@@ -183,6 +211,7 @@ fn run_schedule(
     schedule: &Schedule,
     options: &ChaosOptions,
     oracle: &mut Oracle,
+    pace: &mut JobPace,
 ) -> Result<ChaosRow> {
     let input = InputSource::Generated(GenSpec {
         preset: Preset::Uniform {
@@ -213,7 +242,17 @@ fn run_schedule(
         .with_context(|| format!("cannot start {}", options.exe.display()))?;
     let child_pid = child.id();
     let hard_limit = Duration::from_secs_f64(options.deadline_s + 30.0);
-    let (status, thrown) = drive(&mut child, schedule, hard_limit)?;
+    let input_bytes = u64::from(schedule.files) * schedule.file_bytes;
+    let driven = drive(
+        &mut child,
+        schedule,
+        hard_limit,
+        pace.expected_ms(input_bytes),
+    )?;
+    if let Some(job_ms) = driven.job_ms {
+        pace.learn(input_bytes, job_ms);
+    }
+    let status = driven.status;
     let wall_s = started.elapsed().as_secs_f64();
     let mut stdout = String::new();
     if let Some(mut out) = child.stdout.take() {
@@ -261,32 +300,116 @@ fn run_schedule(
         diff_words,
         leftover_processes,
         leftover_dirs,
-        thrown: thrown.join("; "),
+        thrown: driven
+            .thrown
+            .iter()
+            .map(|t| t.text.as_str())
+            .collect::<Vec<_>>()
+            .join("; "),
+        not_thrown: driven.not_thrown.join("; "),
+        planned: schedule.outside.len() + schedule.nodes.len(),
+        throws: driven.thrown,
         detail,
     })
 }
 
+/// The job's expected length, learned over the series: the lower quartile
+/// of the time per input byte from the workers' start to their end in the
+/// schedules run so far (faults lengthen a job: a killed server's restart
+/// alone takes longer than a small job, so the quicker jobs of the series
+/// say best how long one runs before its faults). Outside faults are timed in percent of it, so they land
+/// inside the job at any scale and on any topology (a replicated job
+/// starts Sentinels for seconds before its workers; a fixed time after the
+/// harness starts would miss the job).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct JobPace {
+    /// Milliseconds per input megabyte, one per schedule whose workers ran.
+    ms_per_mb: Vec<f64>,
+}
+
+impl JobPace {
+    /// The pace assumed before any schedule has run (about what 2 cores
+    /// do with a single server at scale 1).
+    const FIRST_GUESS_MS_PER_MB: f64 = 150.0;
+    /// The shortest job length assumed, ms.
+    const SHORTEST_MS: f64 = 20.0;
+
+    /// The expected length, ms, of a job of `bytes` input bytes.
+    pub(crate) fn expected_ms(&self, bytes: u64) -> f64 {
+        let mut paces = self.ms_per_mb.clone();
+        paces.sort_by(f64::total_cmp);
+        let pace = paces
+            .get(paces.len() / 4)
+            .copied()
+            .unwrap_or(Self::FIRST_GUESS_MS_PER_MB);
+        (pace * bytes as f64 / 1e6).max(Self::SHORTEST_MS)
+    }
+
+    /// Learns from a job of `bytes` whose workers ran for `job_ms`.
+    pub(crate) fn learn(&mut self, bytes: u64, job_ms: f64) {
+        if bytes > 0 && job_ms.is_finite() && job_ms > 0.0 {
+            self.ms_per_mb.push(job_ms / (bytes as f64 / 1e6));
+        }
+    }
+}
+
+/// Whom an outside fault hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Victim {
+    /// A worker process.
+    Worker,
+    /// A node of the topology.
+    Node(NodeKind),
+}
+
+/// One outside fault this process threw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Throw {
+    /// Whom it hit.
+    pub victim: Victim,
+    /// `kill -9` (true) or `SIGSTOP`..`SIGCONT` (false).
+    pub kill: bool,
+    /// What was thrown at which process, when.
+    pub text: String,
+}
+
+/// What [`drive`] saw of one schedule.
+struct Driven {
+    /// The child's exit code (`None`: killed after the hard limit).
+    status: Option<i32>,
+    /// The outside faults thrown.
+    thrown: Vec<Throw>,
+    /// The outside faults planned but not thrown, and why.
+    not_thrown: Vec<String>,
+    /// Milliseconds from the workers' start to their end (`None`: no
+    /// worker was seen).
+    job_ms: Option<f64>,
+}
+
 /// Throws the schedule's outside faults at the child's workers and nodes
-/// while it runs; returns its exit code (`None`: killed after
-/// `hard_limit`) and what was thrown at the nodes.
+/// while it runs, each at its share of `expected_ms` after the workers are
+/// first seen and only while workers run (after the job, the harness reads
+/// the counts; a fault then is not this schedule's). Faults still due when
+/// the workers end are reported as not thrown.
 fn drive(
     child: &mut Child,
     schedule: &Schedule,
     hard_limit: Duration,
-) -> Result<(Option<i32>, Vec<String>)> {
+    expected_ms: f64,
+) -> Result<Driven> {
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(schedule.seed ^ 0x5eed);
-    let mut faults = schedule.outside.iter().peekable();
+    let mut worker_faults = schedule.outside.iter().peekable();
     let mut node_faults = schedule.nodes.iter().peekable();
     let mut workers_seen: Option<Instant> = None;
+    let mut workers_last: Option<Instant> = None;
     let mut thrown = Vec::new();
+    let mut not_thrown = Vec::new();
     let mut paused: Vec<(u32, Instant)> = Vec::new();
-    loop {
+    let due_ms = |pct: u32| (expected_ms * f64::from(pct) / 100.0) as u64;
+    let status = loop {
         if let Some(status) = child.try_wait()? {
-            for (pid, _) in paused.drain(..) {
-                signal(pid, libc::SIGCONT);
-            }
-            return Ok((status.code().or(Some(-1)), thrown));
+            break status.code().or(Some(-1));
         }
         if crate::interrupt::requested() || started.elapsed() > hard_limit {
             for (pid, _) in paused.drain(..) {
@@ -295,9 +418,8 @@ fn drive(
             let _ = child.kill();
             let _ = child.wait();
             crate::interrupt::check()?;
-            return Ok((None, thrown));
+            break None;
         }
-        let now_ms = started.elapsed().as_millis() as u64;
         paused.retain(|&(pid, until)| {
             if Instant::now() >= until {
                 signal(pid, libc::SIGCONT);
@@ -306,62 +428,98 @@ fn drive(
                 true
             }
         });
-        while let Some(fault) = faults.peek() {
-            let at_ms = match fault {
-                OutsideFault::Kill { at_ms } | OutsideFault::Pause { at_ms, .. } => *at_ms,
-            };
-            if at_ms > now_ms {
-                break;
-            }
-            let workers = worker_pids(child.id());
-            if !workers.is_empty() {
+        let workers = worker_pids(child.id());
+        if !workers.is_empty() {
+            let now = Instant::now();
+            workers_seen.get_or_insert(now);
+            workers_last = Some(now);
+        }
+        if let Some(seen) = workers_seen.filter(|_| !workers.is_empty()) {
+            let since_ms = seen.elapsed().as_millis() as u64;
+            while let Some(fault) = worker_faults.next_if(|f| due_ms(f.at_pct()) <= since_ms) {
                 let victim = workers[rng.random_range(0..workers.len())];
-                match fault {
-                    OutsideFault::Kill { .. } => signal(victim, libc::SIGKILL),
+                let kill = matches!(fault, OutsideFault::Kill { .. });
+                let text = match fault {
+                    OutsideFault::Kill { .. } => {
+                        signal(victim, libc::SIGKILL);
+                        format!("kill -9 a worker (pid {victim}) at {since_ms} ms")
+                    }
                     OutsideFault::Pause { for_ms, .. } => {
                         signal(victim, libc::SIGSTOP);
                         paused.push((victim, Instant::now() + Duration::from_millis(*for_ms)));
+                        format!("SIGSTOP a worker (pid {victim}) at {since_ms} ms for {for_ms} ms")
                     }
-                }
-            }
-            faults.next();
-        }
-        if workers_seen.is_none() && !worker_pids(child.id()).is_empty() {
-            workers_seen = Some(Instant::now());
-        }
-        // Node faults land while the workers run (after the job, the
-        // harness reads the counts; a fault then is not this schedule's).
-        if let Some(seen) = workers_seen.filter(|_| !worker_pids(child.id()).is_empty()) {
-            let since_ms = seen.elapsed().as_millis() as u64;
-            while let Some(fault) = node_faults.next_if(|f| f.at_ms() <= since_ms) {
-                let (kind, action) = match fault {
-                    NodeFault::Kill { kind, .. } => (*kind, None),
-                    NodeFault::Pause { kind, for_ms, .. } => (*kind, Some(*for_ms)),
                 };
+                thrown.push(Throw {
+                    victim: Victim::Worker,
+                    kill,
+                    text,
+                });
+            }
+            while let Some(fault) = node_faults.next_if(|f| due_ms(f.at_pct()) <= since_ms) {
+                let kind = fault.kind();
                 let nodes = processes_titled(child.id(), kind.process());
                 if nodes.is_empty() {
-                    thrown.push(format!("no {} to hit at {since_ms} ms", kind.process()));
+                    not_thrown.push(format!(
+                        "{} (no {} alive at {since_ms} ms)",
+                        fault.describe(),
+                        kind.process()
+                    ));
                     continue;
                 }
                 let victim = nodes[rng.random_range(0..nodes.len())];
                 let title = title_of(victim);
-                match action {
-                    None => {
+                let (kill, text) = match fault {
+                    NodeFault::Kill { .. } => {
                         signal(victim, libc::SIGKILL);
-                        thrown.push(format!("kill -9 {title} (pid {victim}) at {since_ms} ms"));
+                        (
+                            true,
+                            format!("kill -9 {title} (pid {victim}) at {since_ms} ms"),
+                        )
                     }
-                    Some(for_ms) => {
+                    NodeFault::Pause { for_ms, .. } => {
                         signal(victim, libc::SIGSTOP);
-                        paused.push((victim, Instant::now() + Duration::from_millis(for_ms)));
-                        thrown.push(format!(
-                            "SIGSTOP {title} (pid {victim}) at {since_ms} ms for {for_ms} ms"
-                        ));
+                        paused.push((victim, Instant::now() + Duration::from_millis(*for_ms)));
+                        (
+                            false,
+                            format!(
+                                "SIGSTOP {title} (pid {victim}) at {since_ms} ms for {for_ms} ms"
+                            ),
+                        )
                     }
-                }
+                };
+                thrown.push(Throw {
+                    victim: Victim::Node(kind),
+                    kill,
+                    text,
+                });
             }
         }
         std::thread::sleep(Duration::from_millis(5));
+    };
+    for (pid, _) in paused.drain(..) {
+        signal(pid, libc::SIGCONT);
     }
+    let job_ms = workers_seen
+        .zip(workers_last)
+        .map(|(first, last)| last.duration_since(first).as_secs_f64() * 1000.0);
+    let why = match job_ms {
+        Some(ms) => format!("the workers had ended at {ms:.0} ms"),
+        None => "no worker was seen".to_owned(),
+    };
+    let left: Vec<(String, u32)> = worker_faults
+        .map(|f| (f.describe(), f.at_pct()))
+        .chain(node_faults.map(|f| (f.describe(), f.at_pct())))
+        .collect();
+    for (what, pct) in left {
+        not_thrown.push(format!("{what} (due at {} ms; {why})", due_ms(pct)));
+    }
+    Ok(Driven {
+        status,
+        thrown,
+        not_thrown,
+        job_ms,
+    })
 }
 
 /// The process title of `pid` (its command line, spaces for NULs).
@@ -557,6 +715,22 @@ fn read_tsv(path: &Path) -> Result<WordCounts> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pace_starts_from_a_guess_and_follows_the_quicker_jobs_of_the_series() {
+        let mut pace = JobPace::default();
+        assert_eq!(pace.expected_ms(2_000_000), 300.0);
+        assert_eq!(pace.expected_ms(1_000), JobPace::SHORTEST_MS);
+        // Replicated jobs of 1 MB taking 400, 500, 600 and (slowed by a
+        // failover) 5,000 ms: the lower quartile, not the mean.
+        for ms in [600.0, 5_000.0, 400.0, 500.0] {
+            pace.learn(1_000_000, ms);
+        }
+        assert_eq!(pace.expected_ms(2_000_000), 1_000.0);
+        pace.learn(0, 100.0);
+        pace.learn(1_000_000, f64::NAN);
+        assert_eq!(pace.expected_ms(2_000_000), 1_000.0);
+    }
 
     #[test]
     fn tsv_files_are_compared_word_by_word() {

@@ -1,14 +1,17 @@
 //! One chaos schedule, drawn from a seed: the job (workers, input, unit
 //! size, commit path) and the faults thrown at it (crash points, outside
-//! SIGKILLs and SIGSTOP pauses at random times, a straggler, the harness's
+//! SIGKILLs and SIGSTOP pauses of workers at random shares of the job, a
+//! straggler, the harness's
 //! own killer, Redis kills: of the server with restarts from snapshots on
 //! `single`, of the primary (leader), a replica (follower) or both
 //! replicas on `replicated` and `raft`), and node faults thrown from
 //! outside the harness by the chaos process itself (`kill -9` or
 //! `SIGSTOP`/`SIGCONT` of a data node or a Sentinel, which the harness did
-//! not schedule and must survive as its topology allows). The same seed
-//! and topology always give the same schedule (`harness chaos --replay
-//! SEED`).
+//! not schedule and must survive as its topology allows). Outside faults
+//! are timed in percent of the job's expected length after the workers
+//! start (the series learns the length, see `JobPace`), so they land inside
+//! the job at any scale and topology. The same seed and topology always
+//! give the same schedule (`harness chaos --replay SEED`).
 
 use std::fmt::Write as _;
 
@@ -28,22 +31,42 @@ pub(crate) enum ChaosCommit {
     Plain,
 }
 
-/// Something done to a worker process from outside the harness, at a time
-/// after the job starts.
+/// Something done to a worker process from outside the harness, at a
+/// share of the job's expected length after the workers start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OutsideFault {
     /// `kill -9` of a random worker.
     Kill {
-        /// Milliseconds after the start.
-        at_ms: u64,
+        /// Percent of the job's expected length after the workers start.
+        at_pct: u32,
     },
     /// `SIGSTOP` of a random worker, `SIGCONT` after `for_ms`.
     Pause {
-        /// Milliseconds after the start.
-        at_ms: u64,
+        /// Percent of the job's expected length after the workers start.
+        at_pct: u32,
         /// How long it stays stopped.
         for_ms: u64,
     },
+}
+
+impl OutsideFault {
+    /// When it is thrown, in percent of the job's expected length after
+    /// the workers start.
+    pub(crate) fn at_pct(&self) -> u32 {
+        match self {
+            OutsideFault::Kill { at_pct } | OutsideFault::Pause { at_pct, .. } => *at_pct,
+        }
+    }
+
+    /// What it does, in words (`kill -9 of a worker at 40% of the job`).
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            OutsideFault::Kill { at_pct } => format!("kill -9 of a worker at {at_pct}% of the job"),
+            OutsideFault::Pause { at_pct, for_ms } => {
+                format!("SIGSTOP of a worker at {at_pct}% of the job, for {for_ms} ms")
+            }
+        }
+    }
 }
 
 /// Which kind of node an outside node fault hits (a random one of its
@@ -66,21 +89,21 @@ impl NodeKind {
     }
 }
 
-/// Something done to a node of the topology from outside the harness,
-/// timed from when the workers are first seen.
+/// Something done to a node of the topology from outside the harness, at
+/// a share of the job's expected length after the workers start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NodeFault {
     /// `kill -9` of a random node of `kind`.
     Kill {
-        /// Milliseconds after the workers start.
-        at_ms: u64,
+        /// Percent of the job's expected length after the workers start.
+        at_pct: u32,
         /// Which kind of node.
         kind: NodeKind,
     },
     /// `SIGSTOP` of a random node of `kind`, `SIGCONT` after `for_ms`.
     Pause {
-        /// Milliseconds after the workers start.
-        at_ms: u64,
+        /// Percent of the job's expected length after the workers start.
+        at_pct: u32,
         /// How long it stays stopped.
         for_ms: u64,
         /// Which kind of node.
@@ -89,10 +112,36 @@ pub(crate) enum NodeFault {
 }
 
 impl NodeFault {
-    /// When it is thrown, ms after the workers start.
-    pub(crate) fn at_ms(&self) -> u64 {
+    /// When it is thrown, in percent of the job's expected length after
+    /// the workers start.
+    pub(crate) fn at_pct(&self) -> u32 {
         match self {
-            NodeFault::Kill { at_ms, .. } | NodeFault::Pause { at_ms, .. } => *at_ms,
+            NodeFault::Kill { at_pct, .. } | NodeFault::Pause { at_pct, .. } => *at_pct,
+        }
+    }
+
+    /// The kind of node it hits.
+    pub(crate) fn kind(&self) -> NodeKind {
+        match self {
+            NodeFault::Kill { kind, .. } | NodeFault::Pause { kind, .. } => *kind,
+        }
+    }
+
+    /// What it does, in words (`SIGSTOP of a redis-server at 20% of the
+    /// job, for 900 ms`).
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            NodeFault::Kill { at_pct, kind } => {
+                format!("kill -9 of a {} at {at_pct}% of the job", kind.process())
+            }
+            NodeFault::Pause {
+                at_pct,
+                for_ms,
+                kind,
+            } => format!(
+                "SIGSTOP of a {} at {at_pct}% of the job, for {for_ms} ms",
+                kind.process()
+            ),
         }
     }
 }
@@ -169,19 +218,17 @@ impl Schedule {
         }
         let mut outside = Vec::new();
         for _ in 0..rng.random_range(0..=3u32) {
-            let at_ms = rng.random_range(10..=600u64);
+            let at_pct = rng.random_range(5..=85u32);
             if rng.random_bool(0.6) {
-                outside.push(OutsideFault::Kill { at_ms });
+                outside.push(OutsideFault::Kill { at_pct });
             } else {
                 outside.push(OutsideFault::Pause {
-                    at_ms,
+                    at_pct,
                     for_ms: rng.random_range(50..=800u64),
                 });
             }
         }
-        outside.sort_by_key(|f| match f {
-            OutsideFault::Kill { at_ms } | OutsideFault::Pause { at_ms, .. } => *at_ms,
-        });
+        outside.sort_by_key(OutsideFault::at_pct);
         // Deaths that could leave nobody alive (the harness's own killer
         // spares the last live worker, but not from the other deaths): let
         // the harness replace them.
@@ -194,7 +241,7 @@ impl Schedule {
             || (params.kill_every_ms > 0 && deaths > 0)
             || rng.random_bool(0.2);
         // Node faults from outside: as many as the topology has kinds of
-        // node for, each a kill or a pause, early (small jobs are short).
+        // node for, each a kill or a pause, in the first 70% of the job.
         let rules = topology.rules(params.snapshot_s);
         let (sentinels, data_nodes): (Vec<String>, Vec<String>) = rules
             .node_names(params.f)
@@ -225,7 +272,7 @@ impl Schedule {
             } else {
                 NodeKind::Data
             };
-            let at_ms = rng.random_range(0..=300u64);
+            let at_pct = rng.random_range(0..=70u32);
             let kill = rng.random_bool(0.6);
             if kind == NodeKind::Data {
                 if data_faults_left == 0 {
@@ -234,16 +281,16 @@ impl Schedule {
                 data_faults_left -= 1;
             }
             nodes.push(if kill {
-                NodeFault::Kill { at_ms, kind }
+                NodeFault::Kill { at_pct, kind }
             } else {
                 NodeFault::Pause {
-                    at_ms,
+                    at_pct,
                     for_ms: rng.random_range(100..=2500u64),
                     kind,
                 }
             });
         }
-        nodes.sort_by_key(NodeFault::at_ms);
+        nodes.sort_by_key(NodeFault::at_pct);
         // A killed server that would come back empty loses the job: such
         // schedules snapshot, so the restart reloads the dump.
         let kills_data = nodes.iter().any(|n| {
@@ -307,30 +354,10 @@ impl Schedule {
             let _ = write!(text, "; {name} {value}");
         }
         for fault in &self.outside {
-            let _ = match fault {
-                OutsideFault::Kill { at_ms } => write!(text, "; outside kill -9 at {at_ms} ms"),
-                OutsideFault::Pause { at_ms, for_ms } => {
-                    write!(text, "; outside SIGSTOP at {at_ms} ms for {for_ms} ms")
-                }
-            };
+            let _ = write!(text, "; outside {}", fault.describe());
         }
         for fault in &self.nodes {
-            let _ = match fault {
-                NodeFault::Kill { at_ms, kind } => write!(
-                    text,
-                    "; outside kill -9 of a {} {at_ms} ms after the workers start",
-                    kind.process()
-                ),
-                NodeFault::Pause {
-                    at_ms,
-                    for_ms,
-                    kind,
-                } => write!(
-                    text,
-                    "; outside SIGSTOP of a {} {at_ms} ms after the workers start, for {for_ms} ms",
-                    kind.process()
-                ),
-            };
+            let _ = write!(text, "; outside {}", fault.describe());
         }
         text
     }

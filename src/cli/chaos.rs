@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::chaos::{ChaosCommit, ChaosOptions, Outcome, run_chaos};
+use crate::chaos::{ChaosCommit, ChaosOptions, NodeKind, Outcome, Victim, run_chaos};
 
 /// Arguments of `harness chaos`.
 #[derive(Debug, Args)]
@@ -167,13 +167,6 @@ pub(crate) fn run(args: ChaosArgs) -> Result<()> {
         summary.count(Outcome::Failed),
         args.csv.display()
     );
-    let thrown = |what: &str| {
-        summary
-            .rows
-            .iter()
-            .map(|r| r.thrown.matches(what).count())
-            .sum::<usize>()
-    };
     let summed = |key: &str| {
         summary
             .rows
@@ -187,14 +180,23 @@ pub(crate) fn run(args: ChaosArgs) -> Result<()> {
             })
             .sum::<u64>()
     };
+    let server = Victim::Node(NodeKind::Data);
+    let sentinel = Victim::Node(NodeKind::Sentinel);
     println!(
         "outside node faults thrown: {} kill -9 of a redis-server, {} of a redis-sentinel, {} SIGSTOP of a redis-server, {} of a redis-sentinel; the harness saw {} unexpected node deaths, {} failovers",
-        thrown("kill -9 /usr/bin/redis-server") + thrown("kill -9 redis-server"),
-        thrown("kill -9 /usr/bin/redis-sentinel") + thrown("kill -9 redis-sentinel"),
-        thrown("SIGSTOP /usr/bin/redis-server") + thrown("SIGSTOP redis-server"),
-        thrown("SIGSTOP /usr/bin/redis-sentinel") + thrown("SIGSTOP redis-sentinel"),
+        summary.thrown(server, true),
+        summary.thrown(sentinel, true),
+        summary.thrown(server, false),
+        summary.thrown(sentinel, false),
         summed("unexpected_node_deaths="),
         summed("failovers="),
+    );
+    let (planned, thrown) = summary.planned_and_thrown();
+    println!(
+        "outside worker faults thrown: {} kill -9, {} SIGSTOP; outside faults planned {planned}, thrown {thrown}, not thrown {} (the workers had ended before their time; listed in the CSV's not_thrown)",
+        summary.thrown(Victim::Worker, true),
+        summary.thrown(Victim::Worker, false),
+        planned - thrown.min(planned),
     );
     let mut replay_flags = String::new();
     if commit == ChaosCommit::Plain {
