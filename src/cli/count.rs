@@ -396,19 +396,24 @@ fn human_summary(spec: &JobSpec, outcome: &JobOutcome, check: Option<&Check>) ->
             what.push(format!("stealing after {} ms", params.autoclaim_ms));
         }
         let mut events = vec![format!("{} units stolen", redis.workers.units_stolen)];
-        for (n, name) in [
-            (redis.crashes, "crash"),
-            (redis.kills, "worker kill"),
-            (redis.unexpected_deaths, "unexpected worker death"),
+        for (n, one, many) in [
+            (redis.crashes, "crash", "crashes"),
+            (redis.kills, "worker kill", "worker kills"),
+            (
+                redis.unexpected_deaths,
+                "unexpected worker death",
+                "unexpected worker deaths",
+            ),
             (
                 redis.unexpected_node_deaths,
                 "Redis node death nobody scheduled",
+                "Redis node deaths nobody scheduled",
             ),
-            (redis.redis_restarts, "Redis restart"),
-            (redis.failovers, "failover"),
+            (redis.redis_restarts, "Redis restart", "Redis restarts"),
+            (redis.failovers, "failover", "failovers"),
         ] {
             if n > 0 {
-                events.push(format!("{n} {name}{}", if n == 1 { "" } else { "s" }));
+                events.push(format!("{n} {}", if n == 1 { one } else { many }));
             }
         }
         if outcome.tally.words > outcome.counts.total() {

@@ -40,6 +40,8 @@ pub(crate) use crash::{CrashPlan, CrashPoint, Crasher, WorkerCrash};
 pub(crate) use progress::JobProgress;
 pub(crate) use redis_kill::{KillSchedule, KillTarget, KillWhen, RedisAction, RedisKill, Role};
 pub(crate) use tally::{FaultKind, FaultTally};
-pub(crate) use throttle::{SlowWorker, Throttle, ThrottleError, ThrottleMethod, Throttler};
+pub(crate) use throttle::{
+    CpuCage, SlowWorker, Throttle, ThrottleError, ThrottleMethod, Throttler,
+};
 pub(crate) use time::{FaultClock, FaultTime};
 pub(crate) use worker_kill::WorkerKill;

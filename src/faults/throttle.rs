@@ -7,6 +7,11 @@
 //! Drop of its own). Where cgroups are not writable (not root, no `cpu`
 //! controller, a read-only mount) a thread sends SIGSTOP/SIGCONT to the
 //! process on a duty cycle instead. Either way the method is reported.
+//!
+//! A worker is limited from its first instruction: its cgroup (a
+//! [`CpuCage`]) is made before the process starts, and the child writes
+//! itself into it between fork and exec. Where that fails, the started
+//! process is throttled as above, a few milliseconds late.
 
 use std::fmt;
 use std::path::Path;
@@ -163,7 +168,7 @@ impl Throttler {
             self.preferred,
             ThrottleMethod::CgroupV1 | ThrottleMethod::CgroupV2
         ) {
-            match CgroupGuard::create(pid, cpu_fraction, label) {
+            match CgroupGuard::create(cpu_fraction, label).and_then(|g| g.add(pid).map(|()| g)) {
                 Ok(guard) => {
                     return Ok(Throttle {
                         method: self.preferred,
@@ -182,6 +187,92 @@ impl Throttler {
             _cgroup: None,
             _cycle: Some(cycle),
         })
+    }
+}
+
+/// A cgroup made before its process starts, so a straggler is limited from
+/// its first instruction: the child joins it between fork and exec
+/// ([`CpuCage::join_on_start`]); restarted processes of the same worker join
+/// it too. Deleted on drop (after its processes have exited).
+#[derive(Debug)]
+pub(crate) struct CpuCage {
+    guard: CgroupGuard,
+    method: ThrottleMethod,
+    /// The absolute path of its `cgroup.procs`, ready for the child.
+    procs: std::ffi::CString,
+}
+
+impl Throttler {
+    /// A cage limited to `cpu_fraction` of one CPU, where this machine has
+    /// writable cgroups; `None` elsewhere or when it cannot be made (a note
+    /// says why): then throttle the started process with
+    /// [`Throttler::throttle`].
+    pub(crate) fn cage(
+        &self,
+        cpu_fraction: f64,
+        label: &str,
+    ) -> Result<Option<CpuCage>, ThrottleError> {
+        use std::os::unix::ffi::OsStrExt;
+        if !(cpu_fraction > 0.0 && cpu_fraction < 1.0) {
+            return Err(ThrottleError::BadFraction(cpu_fraction));
+        }
+        if !matches!(
+            self.preferred,
+            ThrottleMethod::CgroupV1 | ThrottleMethod::CgroupV2
+        ) {
+            return Ok(None);
+        }
+        let made = CgroupGuard::create(cpu_fraction, label).and_then(|guard| {
+            let procs = cgroups_rs::fs::Controller::path(guard.cpu()?).join("cgroup.procs");
+            let procs = std::ffi::CString::new(procs.as_os_str().as_bytes())
+                .map_err(|_| format!("{} has a NUL byte", procs.display()))?;
+            Ok(CpuCage {
+                guard,
+                method: self.preferred,
+                procs,
+            })
+        });
+        match made {
+            Ok(cage) => Ok(Some(cage)),
+            Err(why) => {
+                eprintln!("note: no cgroup for a straggler ({why}); it is throttled once started");
+                Ok(None)
+            }
+        }
+    }
+}
+
+impl CpuCage {
+    /// Makes the process `command` starts join the cage before it runs its
+    /// first instruction (it writes `0`, itself, into `cgroup.procs`
+    /// between fork and exec). A failed write is not an error here: check
+    /// [`CpuCage::holds`] after the spawn.
+    pub(crate) fn join_on_start(&self, command: &mut std::process::Command) {
+        use std::os::unix::process::CommandExt;
+        let procs = self.procs.clone();
+        // SAFETY: the hook runs between fork and exec and only makes
+        // async-signal-safe calls (open, write, close) on memory allocated
+        // before the fork; it does not allocate.
+        unsafe {
+            command.pre_exec(move || {
+                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd >= 0 {
+                    libc::write(fd, b"0".as_ptr().cast(), 1);
+                    libc::close(fd);
+                }
+                Ok(())
+            });
+        }
+    }
+
+    /// True when process `pid` is in the cage.
+    pub(crate) fn holds(&self, pid: u32) -> bool {
+        self.guard.holds(pid)
+    }
+
+    /// The cgroup version in use.
+    pub(crate) fn method(&self) -> ThrottleMethod {
+        self.method
     }
 }
 
@@ -229,23 +320,22 @@ fn writable(path: &Path) -> bool {
     unsafe { libc::access(c_path.as_ptr(), libc::W_OK) == 0 }
 }
 
-/// A cgroup holding one process; deleted on drop.
+/// A cgroup limited to a share of one CPU; deleted on drop.
 struct CgroupGuard {
     cgroup: Cgroup,
-    pid: u32,
 }
 
 impl fmt::Debug for CgroupGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CgroupGuard")
             .field("path", &self.cgroup.path())
-            .field("pid", &self.pid)
             .finish()
     }
 }
 
 impl CgroupGuard {
-    fn create(pid: u32, cpu_fraction: f64, label: &str) -> Result<CgroupGuard, String> {
+    /// A new, empty cgroup whose processes get `cpu_fraction` of one CPU.
+    fn create(cpu_fraction: f64, label: &str) -> Result<CgroupGuard, String> {
         let name = format!(
             "harness-{}-{label}-{:08x}",
             std::process::id(),
@@ -258,19 +348,34 @@ impl CgroupGuard {
         )
         .map_err(|e| format!("creating cgroup {name}: {e}"))?;
         // From here on the guard deletes the cgroup whatever fails next.
-        let guard = CgroupGuard { cgroup, pid };
-        let cpu: &CpuController = guard
-            .cgroup
-            .controller_of()
-            .ok_or_else(|| format!("cgroup {name} has no cpu controller"))?;
+        let guard = CgroupGuard { cgroup };
         let quota_us = ((PERIOD_US as f64 * cpu_fraction).round() as i64).max(1000);
-        cpu.set_cfs_quota_and_period(Some(quota_us), Some(PERIOD_US))
-            .map_err(|e| format!("setting the CPU quota of {name}: {e}"))?;
         guard
-            .cgroup
-            .add_task_by_tgid(CgroupPid::from(u64::from(pid)))
-            .map_err(|e| format!("adding process {pid} to {name}: {e}"))?;
+            .cpu()?
+            .set_cfs_quota_and_period(Some(quota_us), Some(PERIOD_US))
+            .map_err(|e| format!("setting the CPU quota of {name}: {e}"))?;
         Ok(guard)
+    }
+
+    /// Its `cpu` controller.
+    fn cpu(&self) -> Result<&CpuController, String> {
+        self.cgroup
+            .controller_of()
+            .ok_or_else(|| format!("cgroup {} has no cpu controller", self.cgroup.path()))
+    }
+
+    /// Moves process `pid` (all its threads) into the cgroup.
+    fn add(&self, pid: u32) -> Result<(), String> {
+        self.cgroup
+            .add_task_by_tgid(CgroupPid::from(u64::from(pid)))
+            .map_err(|e| format!("adding process {pid} to {}: {e}", self.cgroup.path()))
+    }
+
+    /// True when process `pid` is in the cgroup.
+    fn holds(&self, pid: u32) -> bool {
+        self.cgroup
+            .procs()
+            .contains(&CgroupPid::from(u64::from(pid)))
     }
 }
 
@@ -469,6 +574,38 @@ mod tests {
                 .collect();
             assert!(leftovers.is_empty(), "cgroups left behind: {leftovers:?}");
         }
+    }
+
+    #[test]
+    fn a_caged_process_is_limited_from_its_first_instruction() {
+        let throttler = Throttler::detect();
+        let Some(cage) = throttler.cage(0.05, "cage-test").unwrap() else {
+            eprintln!("skipped: no writable cgroup cpu controller here");
+            return;
+        };
+        // A child that reads its own cgroups as its first act: already in
+        // the cage before exec (not moved in after the spawn).
+        let mut command = Command::new("cat");
+        command
+            .arg("/proc/self/cgroup")
+            .stdout(std::process::Stdio::piped());
+        cage.join_on_start(&mut command);
+        let output = command.output().unwrap();
+        let cgroups = String::from_utf8_lossy(&output.stdout);
+        assert!(cgroups.contains("cage-test"), "{cgroups}");
+        // A spinner in the cage gets about 5% of a CPU.
+        let mut command = Command::new("sh");
+        command.args(["-c", "while :; do :; done"]);
+        cage.join_on_start(&mut command);
+        let spinner = Spinner(command.spawn().unwrap());
+        let pid = spinner.0.id();
+        assert!(cage.holds(pid));
+        let (cpu0, t0) = (cpu_s(pid), Instant::now());
+        std::thread::sleep(Duration::from_millis(1000));
+        let share = (cpu_s(pid) - cpu0) / t0.elapsed().as_secs_f64();
+        assert!(share < 0.2, "share {share}");
+        drop(spinner);
+        drop(cage);
     }
 
     #[test]

@@ -103,6 +103,7 @@ pub(crate) fn join_job(options: &JoinOptions, exe: &Path) -> Result<JoinOutcome,
                 stderr: job_dir.path().join(format!("worker-{worker}.stderr")),
                 exec_prefix: Vec::new(),
                 external: None,
+                cpu_fraction: None,
             }
         })
         .collect();

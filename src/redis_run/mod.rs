@@ -54,7 +54,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::events::{Event, read_events};
-use crate::faults::{KillWhen, ThrottleMethod, Throttler};
+use crate::faults::KillWhen;
 use crate::input::Unit;
 use crate::params::{RedisParams, RunContext};
 use crate::queue::{CommitPath, Endpoint, JobKeys, JobQueue, QueueError, ServerLoad};
@@ -317,6 +317,11 @@ pub(crate) fn run_redis_job(
                             crash.map(|plan| (plan.point.name(), plan.on_unit)),
                         ),
                     }),
+                cpu_fraction: params
+                    .slow
+                    .iter()
+                    .find(|s| s.worker == worker)
+                    .map(|s| s.cpu_fraction),
             }
         })
         .collect();
@@ -340,7 +345,7 @@ pub(crate) fn run_redis_job(
     if let Some(network) = &mut network {
         network.start_clock()?;
     }
-    report.throttle = throttle_stragglers(&mut pool, params)?;
+    report.throttle = pool.throttle_method();
     let supervised = supervise::Supervisor {
         pool: &mut pool,
         queue: &queue,
@@ -495,32 +500,6 @@ fn read_counts_through_failovers(
             other => return other,
         }
     }
-}
-
-/// Applies the `slow` parameter to the started workers; returns the method used.
-fn throttle_stragglers(
-    pool: &mut WorkerPool,
-    params: &RedisParams,
-) -> Result<ThrottleMethod, RunError> {
-    if params.slow.is_empty() {
-        return Ok(ThrottleMethod::None);
-    }
-    let throttler = Throttler::detect();
-    let pids = pool.pids();
-    let mut method = ThrottleMethod::None;
-    for slow in &params.slow {
-        let Some(&pid) = pids.get(slow.worker as usize) else {
-            continue;
-        };
-        let throttle = throttler.throttle(pid, slow.cpu_fraction, &format!("w{}", slow.worker))?;
-        method = throttle.method();
-        eprintln!(
-            "note: worker {} (pid {pid}) limited to {} of one CPU with {method}",
-            slow.worker, slow.cpu_fraction
-        );
-        pool.attach_throttle(slow.worker, throttle);
-    }
-    Ok(method)
 }
 
 /// Deletes the job's keys from an external server when the job ends, on

@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 
 use super::RunError;
 use crate::exit_code;
-use crate::faults::Throttle;
+use crate::faults::{CpuCage, Throttle, ThrottleMethod, Throttler};
 use crate::queue::{QueueError, WorkerStats};
 use crate::worker::WorkerConfig;
 
@@ -40,6 +40,9 @@ pub(crate) struct WorkerLaunch {
     /// Bring your own worker: run this external command instead of
     /// `harness redis-worker` (see `external_worker`); `None`: the built-in one.
     pub external: Option<super::external_worker::ExternalLaunch>,
+    /// A straggler: limited to this share of one CPU from its first
+    /// instruction, and again after every restart; `None`: full speed.
+    pub cpu_fraction: Option<f64>,
 }
 
 /// How a worker process ended.
@@ -109,22 +112,47 @@ pub(crate) struct WorkerPool {
     slots: Vec<WorkerProcess>,
     /// External workers: CPU seconds of processes replaced by restarts, by index.
     cpu_before_s: Vec<f64>,
+    /// Stragglers' cgroups, by index, made before their processes start
+    /// (dropped after the processes: fields drop after `Drop::drop`).
+    cages: Vec<Option<CpuCage>>,
+    /// How stragglers are throttled where no cage could be made.
+    throttler: Throttler,
+    /// The throttling method last applied ([`ThrottleMethod::None`]: none).
+    throttle_method: ThrottleMethod,
 }
 
 impl WorkerPool {
-    /// Starts one process per launch, worker `i` from `launches[i]`.
+    /// Starts one process per launch, worker `i` from `launches[i]`;
+    /// stragglers start inside their cgroup.
     pub(crate) fn spawn(exe: &Path, launches: Vec<WorkerLaunch>) -> Result<WorkerPool, RunError> {
+        let throttler = Throttler::detect();
+        let cages = launches
+            .iter()
+            .enumerate()
+            .map(|(index, launch)| match launch.cpu_fraction {
+                Some(fraction) => throttler.cage(fraction, &format!("w{index}")),
+                None => Ok(None),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let mut pool = WorkerPool {
             exe: exe.to_path_buf(),
             slots: Vec::with_capacity(launches.len()),
             cpu_before_s: vec![0.0; launches.len()],
             launches,
+            cages,
+            throttler,
+            throttle_method: ThrottleMethod::None,
         };
         for index in 0..pool.launches.len() {
             let process = pool.start(index, false)?;
             pool.slots.push(process);
         }
         Ok(pool)
+    }
+
+    /// How stragglers are throttled ([`ThrottleMethod::None`]: no straggler).
+    pub(crate) fn throttle_method(&self) -> ThrottleMethod {
+        self.throttle_method
     }
 
     /// Starts worker `index` again after it ended (without its crash plan:
@@ -143,8 +171,38 @@ impl WorkerPool {
         Ok(pid)
     }
 
-    fn start(&self, index: usize, again: bool) -> Result<WorkerProcess, RunError> {
+    /// Starts worker `index`, throttled from its start when it is a
+    /// straggler (inside its cage, or throttled once started where the
+    /// cage could not be joined).
+    fn start(&mut self, index: usize, again: bool) -> Result<WorkerProcess, RunError> {
+        let mut process = self.spawn_process(index, again)?;
+        if let Some(fraction) = self.launches[index].cpu_fraction {
+            let pid = process.child.id();
+            let method = match self.cages[index].as_ref().filter(|cage| cage.holds(pid)) {
+                Some(cage) => cage.method(),
+                None => {
+                    let throttle = self
+                        .throttler
+                        .throttle(pid, fraction, &format!("w{index}"))?;
+                    let method = throttle.method();
+                    process.throttle = Some(throttle);
+                    method
+                }
+            };
+            if !again {
+                eprintln!(
+                    "note: worker {index} (pid {pid}) limited to {fraction} of one CPU with {method}"
+                );
+            }
+            self.throttle_method = method;
+        }
+        Ok(process)
+    }
+
+    /// Spawns worker `index`'s process (in its cage, if it has one).
+    fn spawn_process(&self, index: usize, again: bool) -> Result<WorkerProcess, RunError> {
         let launch = &self.launches[index];
+        let cage = self.cages[index].as_ref();
         let mut config = launch.config.clone();
         if again {
             config.crash = None;
@@ -168,7 +226,14 @@ impl WorkerPool {
                 error,
             })?;
         if let Some(external) = &launch.external {
-            return start_external(external, launch, &stderr, config.crash.is_some(), again);
+            return start_external(
+                external,
+                launch,
+                &stderr,
+                config.crash.is_some(),
+                again,
+                cage,
+            );
         }
         let stats_file = stats_path(&launch.stderr);
         let stdout = std::fs::File::create(&stats_file).map_err(|error| QueueError::Io {
@@ -190,6 +255,9 @@ impl WorkerPool {
             .stdout(stdout)
             .stderr(stderr);
         worker_process_setup(&mut command);
+        if let Some(cage) = cage {
+            cage.join_on_start(&mut command);
+        }
         let child = command.spawn().map_err(|error| RunError::Spawn {
             exe: self.exe.display().to_string(),
             error,
@@ -217,13 +285,6 @@ impl WorkerPool {
         (0..self.slots.len() as u32)
             .filter(|&i| !self.slots[i as usize].done)
             .collect()
-    }
-
-    /// Keeps `throttle` (of worker `worker`) until that worker exits.
-    pub(crate) fn attach_throttle(&mut self, worker: u32, throttle: Throttle) {
-        if let Some(process) = self.slots.get_mut(worker as usize) {
-            process.throttle = Some(throttle);
-        }
     }
 
     /// SIGKILLs worker `worker` on purpose (its death is then
@@ -420,6 +481,7 @@ fn start_external(
     log: &std::fs::File,
     crash_planned: bool,
     again: bool,
+    cage: Option<&CpuCage>,
 ) -> Result<WorkerProcess, RunError> {
     let mut external = external.clone();
     if again {
@@ -440,6 +502,9 @@ fn start_external(
     let mut command = super::external_worker::command(&external, &launch.exec_prefix);
     command.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
     external_process_setup(&mut command);
+    if let Some(cage) = cage {
+        cage.join_on_start(&mut command);
+    }
     let child = command.spawn().map_err(|error| RunError::Spawn {
         exe: format!("sh -c {:?}", external.cmd),
         error,
