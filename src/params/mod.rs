@@ -77,7 +77,8 @@ macro_rules! redis_parameter_list {
             [long, value_name = "S", default_value_t = 0]
             snapshot_s: u32 = 0,
             /// kill -9 a node of the managed topology, `[TARGET:]WHEN`: WHEN none, after-enqueue,
-            /// at:MS or every:MS (after the workers start), or before-read; TARGET primary (the
+            /// at:MS or every:MS (after the workers start), at:P% or every:P% (when P% of the
+            /// units are acknowledged, so the kill lands at any scale), or before-read; TARGET primary (the
             /// server or raft leader; the default), replica, random-replica, replicas=N, any, or a
             /// node name (replicated: replica-2, sentinel-1; raft: node-1 .. node-2f+1). It
             /// restarts after redis_down_ms.
