@@ -3,14 +3,16 @@
 //! `harness count --mode redis` child process with its own redis-server and
 //! workers — on a small generated input, while this process throws outside
 //! faults at the workers and at the topology's nodes (kill -9,
-//! SIGSTOP/SIGCONT at random times); the counts are then checked against
-//! the serial oracle. This process finds its victims itself: the harness
-//! starts workers, redis-servers and redis-sentinels as its direct
-//! children, so their pids are the child's children in `/proc`, told apart
-//! by process title (`redis-worker`, `redis-server`, `redis-sentinel`).
-//! Each row says what was thrown at which process (`thrown`). Every schedule has a
-//! deadline: one that misses it is a liveness result ("not finished"), not
-//! a hang.
+//! SIGSTOP/SIGCONT at random shares of the job, see [`JobPace`]); the
+//! counts are then checked against the serial oracle. This process finds
+//! its victims itself: the harness starts workers, redis-servers and
+//! redis-sentinels as its direct children, so their pids are the child's
+//! children in `/proc`, told apart by process title (`redis-worker`,
+//! `redis-server`, `redis-sentinel`). Each row says what was thrown at
+//! which process (`thrown`) and which planned fault came after the
+//! workers had ended (`not_thrown`): a schedule never passes for surviving
+//! a fault it did not get. Every schedule has a deadline: one that misses
+//! it is a liveness result ("not finished"), not a hang.
 //!
 //! After each schedule the process table is checked: this process is the
 //! child subreaper, so any process the schedule left behind (an orphaned
@@ -317,10 +319,10 @@ fn run_schedule(
 /// of the time per input byte from the workers' start to their end in the
 /// schedules run so far (faults lengthen a job: a killed server's restart
 /// alone takes longer than a small job, so the quicker jobs of the series
-/// say best how long one runs before its faults). Outside faults are timed in percent of it, so they land
-/// inside the job at any scale and on any topology (a replicated job
-/// starts Sentinels for seconds before its workers; a fixed time after the
-/// harness starts would miss the job).
+/// say best how long one runs before its faults). Outside faults are timed
+/// in percent of it, so they land inside the job at any scale and on any
+/// topology (a replicated job starts Sentinels for seconds before its
+/// workers; a fixed time after the harness starts would miss the job).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct JobPace {
     /// Milliseconds per input megabyte, one per schedule whose workers ran.

@@ -1,13 +1,13 @@
 //! One chaos schedule, drawn from a seed: the job (workers, input, unit
 //! size, commit path) and the faults thrown at it (crash points, outside
 //! SIGKILLs and SIGSTOP pauses of workers at random shares of the job, a
-//! straggler, the harness's
-//! own killer, Redis kills: of the server with restarts from snapshots on
-//! `single`, of the primary (leader), a replica (follower) or both
-//! replicas on `replicated` and `raft`), and node faults thrown from
-//! outside the harness by the chaos process itself (`kill -9` or
-//! `SIGSTOP`/`SIGCONT` of a data node or a Sentinel, which the harness did
-//! not schedule and must survive as its topology allows). Outside faults
+//! straggler, the harness's own killer, Redis kills: of the server with
+//! restarts from snapshots on `single`, of the primary (leader), a replica
+//! (follower) or both replicas on `replicated` and `raft`), and node
+//! faults thrown from outside the harness by the chaos process itself
+//! (`kill -9` or `SIGSTOP`/`SIGCONT` of a data node or a Sentinel, which
+//! the harness did not schedule and must survive as its topology allows).
+//! Outside faults
 //! are timed in percent of the job's expected length after the workers
 //! start (the series learns the length, see `JobPace`), so they land inside
 //! the job at any scale and topology. The same seed and topology always
