@@ -209,7 +209,9 @@ impl Supervisor<'_, '_> {
             }
             if managed {
                 match schedule.due(now, progress) {
-                    RedisAction::Kill => {
+                    // A due kill waits while a failover or resync is under
+                    // way (see `Topology::settled`).
+                    RedisAction::Kill if self.topology.settled() => {
                         self.outage.kill(
                             self.topology,
                             &params.redis_kill.target,
@@ -222,7 +224,7 @@ impl Supervisor<'_, '_> {
                         schedule.restarted();
                         con = None;
                     }
-                    RedisAction::Restart | RedisAction::Wait => {}
+                    RedisAction::Kill | RedisAction::Restart | RedisAction::Wait => {}
                 }
                 if schedule.reached_cap() && !cap_noted {
                     cap_noted = true;

@@ -75,6 +75,22 @@ impl Default for RedisConfig {
 ///
 /// On Linux the process is also killed when the *thread* that started or last
 /// restarted it exits (`PR_SET_PDEATHSIG`), so start servers from a thread
+
+/// What a running redis-server says it is (`ROLE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ServerRole {
+    /// A primary (`master`).
+    Primary,
+    /// A replica of the primary on `primary_port`; `in_sync` once its link
+    /// is up and the first sync done (`connected`).
+    Replica {
+        /// The port of the primary it replicates.
+        primary_port: u16,
+        /// Its link to the primary is up and synced.
+        in_sync: bool,
+    },
+}
+
 /// that outlives them, e.g. the main thread.
 #[derive(Debug)]
 pub struct RedisServer {
@@ -319,6 +335,29 @@ impl RedisServer {
     fn ping(&self) -> redis::RedisResult<()> {
         let mut con = self.connect(PROBE_TIMEOUT)?;
         redis::cmd("PING").query::<String>(&mut con).map(|_pong| ())
+    }
+
+    /// What the server says it is now (`ROLE`), asked with a short
+    /// timeout; `None` when it does not answer (down, paused, loading).
+    pub(crate) fn role(&self) -> Option<ServerRole> {
+        let mut con = self.connect(PROBE_TIMEOUT).ok()?;
+        let reply: Vec<redis::Value> = redis::cmd("ROLE").query(&mut con).ok()?;
+        let text = |i: usize| match reply.get(i) {
+            Some(redis::Value::BulkString(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+            Some(redis::Value::SimpleString(s)) => Some(s.clone()),
+            _ => None,
+        };
+        match text(0)?.as_str() {
+            "master" => Some(ServerRole::Primary),
+            "slave" => Some(ServerRole::Replica {
+                primary_port: match reply.get(2)? {
+                    redis::Value::Int(port) => u16::try_from(*port).ok()?,
+                    _ => text(2)?.parse().ok()?,
+                },
+                in_sync: text(3)? == "connected",
+            }),
+            _ => None,
+        }
     }
 
     /// Connects and authenticates with `timeout` for connecting, reading and writing.

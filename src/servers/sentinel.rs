@@ -151,6 +151,23 @@ impl Sentinel {
         addr.map(|(_, port)| port)
     }
 
+    /// True when this Sentinel sees the primary `master` at rest: up, and
+    /// no failover of it under way (its `flags` are just `master`);
+    /// `None` when the Sentinel does not answer.
+    pub(crate) fn at_rest(&self, master: &str) -> Option<bool> {
+        let mut con = self.connect().ok()?;
+        let fields: Vec<String> = redis::cmd("SENTINEL")
+            .arg("master")
+            .arg(master)
+            .query(&mut con)
+            .ok()?;
+        let flags = fields
+            .chunks(2)
+            .find(|pair| pair[0] == "flags")
+            .and_then(|pair| pair.get(1))?;
+        Some(flags == "master")
+    }
+
     /// How many replicas and other Sentinels it knows of.
     pub(crate) fn known(&self, master: &str) -> Option<(usize, usize)> {
         let mut con = self.connect().ok()?;

@@ -428,6 +428,15 @@ pub(crate) trait Topology {
     }
     /// Starts killed node `name` again on its port and password.
     fn restart(&mut self, name: &str) -> Result<(), ServerError>;
+    /// True when the topology is at rest, so a scheduled kill now meets
+    /// the topology its rules describe: no failover or resync under way
+    /// (Sentinel ends a failover only once every replica follows the new
+    /// primary; killing that primary before, Sentinel may keep naming the
+    /// old one, which by then replicates from the dead node, and nobody
+    /// accepts writes again). A due kill waits until then.
+    fn settled(&mut self) -> bool {
+        true
+    }
     /// A node that died without being killed, if any. It counts as killed
     /// from then on (not reported again; [`Topology::restart`] brings it back).
     fn died(&mut self) -> Option<DeadNode>;

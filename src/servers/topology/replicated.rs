@@ -34,6 +34,7 @@ use super::{
 };
 use crate::servers::binary::{executable, find_redis_sentinel};
 use crate::servers::port::free_port;
+use crate::servers::redis_server::ServerRole;
 use crate::servers::sentinel::{Sentinel, SentinelConfig};
 use crate::servers::{RedisConfig, RedisServer, ServerError};
 
@@ -385,6 +386,38 @@ impl Topology for Replicated {
             self.killed_at.push((name.to_owned(), Instant::now()));
         }
         Ok(())
+    }
+
+    fn settled(&mut self) -> bool {
+        // Every live Sentinel sees its primary up with no failover under
+        // way and names the same one, which says it is the primary, and
+        // every other live data node replicates it, in sync.
+        let live_sentinels = || {
+            self.sentinels
+                .iter()
+                .filter(|(name, _)| !self.killed.contains(name))
+        };
+        if !live_sentinels().all(|(_, sentinel)| sentinel.at_rest(MASTER_NAME) == Some(true)) {
+            return false;
+        }
+        let mut named = live_sentinels().map(|(_, sentinel)| sentinel.primary_port(MASTER_NAME));
+        let Some(Some(primary)) = named.next() else {
+            return false;
+        };
+        if named.any(|port| port != Some(primary)) {
+            return false;
+        }
+        self.data
+            .iter()
+            .filter(|(name, _)| !self.killed.contains(name))
+            .all(|(_, server)| match server.role() {
+                Some(ServerRole::Primary) => server.port() == primary,
+                Some(ServerRole::Replica {
+                    primary_port,
+                    in_sync,
+                }) => primary_port == primary && in_sync,
+                None => false,
+            })
     }
 
     fn ready_to_restart(&mut self, name: &str) -> bool {
