@@ -395,7 +395,11 @@ fn human_summary(spec: &JobSpec, outcome: &JobOutcome, check: Option<&Check>) ->
         if params.autoclaim_ms > 0 {
             what.push(format!("stealing after {} ms", params.autoclaim_ms));
         }
-        let mut events = vec![format!("{} units stolen", redis.workers.units_stolen)];
+        let stolen = redis.workers.units_stolen;
+        let mut events = vec![format!(
+            "{stolen} {} stolen",
+            if stolen == 1 { "unit" } else { "units" }
+        )];
         for (n, one, many) in [
             (redis.crashes, "crash", "crashes"),
             (redis.kills, "worker kill", "worker kills"),
