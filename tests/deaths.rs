@@ -407,35 +407,7 @@ fn sigterm_stops_count_and_run_promptly_and_leaves_nothing_behind() {
 fn chaos_series_are_exact_with_atomic_commits_and_the_plain_control_bites() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let csv = dir.path().join("chaos.csv");
-    let output = harness()
-        .args([
-            "chaos",
-            "--schedules",
-            "100",
-            "--seed",
-            "7",
-            "--scale",
-            "0.5",
-            "--csv",
-            csv.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("100 schedules")
-            && stdout.contains(" 0 wrong")
-            && stdout.contains("leftovers: 0 processes, 0 temp dirs"),
-        "{stdout}"
-    );
-    let rows = csv::Reader::from_path(&csv).unwrap().records().count();
-    assert_eq!(rows, 100);
-    assert_most_outside_faults_landed(&stdout);
+    chaos_series(&["--seed", "7", "--scale", "0.5"], 100, dir.path());
 
     // Schedules that once ended with "all workers died": one worker killed,
     // the others done, then Redis restored from an older snapshot before
@@ -483,34 +455,43 @@ fn chaos_series_are_exact_with_atomic_commits_and_the_plain_control_bites() {
 /// the CSV rows.
 fn thirty_lease_schedules(topology: &str, seed: &str) -> Vec<csv::StringRecord> {
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("lease.csv");
+    let args = ["--queue", "lease", "--topology", topology];
+    let (stdout, rows) = chaos_series(
+        &[&args[..], &["--seed", seed, "--scale", "0.3"]].concat(),
+        30,
+        dir.path(),
+    );
+    // This process threw node faults from outside (kill -9 of a
+    // redis-server it found by pid) and the harness survived them.
+    assert!(
+        stdout.contains("outside node faults thrown:")
+            && !stdout.contains("thrown: 0 kill -9 of a redis-server"),
+        "{stdout}"
+    );
+    rows
+}
+
+/// Runs `harness chaos` with `args` for `schedules` schedules (CSV and
+/// data in `dir`) and checks what every series must show: each schedule
+/// exact and finished, nothing left running, a row per schedule, and most
+/// planned outside faults thrown. Returns its stdout and rows.
+fn chaos_series(args: &[&str], schedules: usize, dir: &Path) -> (String, Vec<csv::StringRecord>) {
+    let csv = dir.join("chaos.csv");
     let output = harness()
-        .args([
-            "chaos",
-            "--queue",
-            "lease",
-            "--topology",
-            topology,
-            "--schedules",
-            "30",
-            "--seed",
-            seed,
-            "--scale",
-            "0.3",
-            "--csv",
-            csv.to_str().unwrap(),
-            "--data",
-            dir.path().join("data").to_str().unwrap(),
-        ])
+        .arg("chaos")
+        .args(args)
+        .args(["--schedules", &schedules.to_string(), "--csv"])
+        .arg(&csv)
+        .arg("--data")
+        .arg(dir.join("data"))
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("30 schedules")
-            && stdout.contains(" 0 wrong")
-            && stdout.contains(" 0 not finished, 0 failed")
+        stdout.contains(&format!("{schedules} schedules"))
+            && stdout.contains(" 0 wrong, 0 not finished, 0 failed")
             && stdout.contains("leftovers: 0 processes, 0 temp dirs"),
         "{stdout}"
     );
@@ -519,16 +500,9 @@ fn thirty_lease_schedules(topology: &str, seed: &str) -> Vec<csv::StringRecord> 
         .records()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(rows.len(), 30);
-    // This process threw node faults from outside (kill -9 of a
-    // redis-server it found by pid) and the harness survived them.
-    assert!(
-        stdout.contains("outside node faults thrown:")
-            && !stdout.contains("thrown: 0 kill -9 of a redis-server"),
-        "{stdout}"
-    );
+    assert_eq!(rows.len(), schedules);
     assert_most_outside_faults_landed(&stdout);
-    rows
+    (stdout, rows)
 }
 
 /// Checks that most outside faults a series planned were thrown while
@@ -560,26 +534,12 @@ fn thirty_chaos_schedules_are_exact_on_the_snapshot_topology() {
     // and after kill -9 and SIGSTOP from this process, with worker crashes,
     // kills and pauses around them.
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("snapshot.csv");
-    let output = harness()
-        .args(["chaos", "--topology", "snapshot", "--schedules", "30"])
-        .args(["--seed", "13", "--scale", "0.5", "--csv"])
-        .arg(&csv)
-        .arg("--data")
-        .arg(dir.path().join("data"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let args = ["--topology", "snapshot", "--seed", "13", "--scale", "0.5"];
+    let (stdout, _) = chaos_series(&args, 30, dir.path());
     assert!(
-        stdout.contains(": 30 exact, 0 wrong, 0 not finished, 0 failed")
-            && stdout.contains("leftovers: 0 processes, 0 temp dirs")
-            && !stdout.contains("thrown: 0 kill -9 of a redis-server"),
+        !stdout.contains("thrown: 0 kill -9 of a redis-server"),
         "{stdout}"
     );
-    assert_most_outside_faults_landed(&stdout);
-    assert_eq!(csv::Reader::from_path(&csv).unwrap().records().count(), 30);
 }
 
 #[test]
