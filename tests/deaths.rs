@@ -518,13 +518,8 @@ fn assert_most_outside_faults_landed(stdout: &str) {
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("{key:?} without a number: {stdout}"))
     };
-    let (planned, thrown) = (
-        figure("outside faults planned "),
-        figure(&format!(
-            "planned {}, thrown ",
-            figure("outside faults planned ")
-        )),
-    );
+    let planned = figure("outside faults planned ");
+    let thrown = figure(&format!("planned {planned}, thrown "));
     assert!(planned > 0 && thrown * 2 >= planned, "{stdout}");
 }
 

@@ -68,14 +68,6 @@ impl Default for RedisConfig {
     }
 }
 
-/// A redis-server process owned by the harness, with its port, password and
-/// temporary directory (log and snapshot).
-///
-/// Dropping it kills and reaps the process, then removes the directory.
-///
-/// On Linux the process is also killed when the *thread* that started or last
-/// restarted it exits (`PR_SET_PDEATHSIG`), so start servers from a thread
-
 /// What a running redis-server says it is (`ROLE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ServerRole {
@@ -91,6 +83,13 @@ pub(crate) enum ServerRole {
     },
 }
 
+/// A redis-server process owned by the harness, with its port, password and
+/// temporary directory (log and snapshot).
+///
+/// Dropping it kills and reaps the process, then removes the directory.
+///
+/// On Linux the process is also killed when the *thread* that started or last
+/// restarted it exits (`PR_SET_PDEATHSIG`), so start servers from a thread
 /// that outlives them, e.g. the main thread.
 #[derive(Debug)]
 pub struct RedisServer {

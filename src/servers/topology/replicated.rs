@@ -293,11 +293,14 @@ impl Replicated {
         Ok(())
     }
 
+    /// The nodes of `nodes` (data nodes or Sentinels) not killed now.
+    fn live<'a, T>(&'a self, nodes: &'a [(String, T)]) -> impl Iterator<Item = &'a (String, T)> {
+        nodes.iter().filter(|(name, _)| !self.killed.contains(name))
+    }
+
     /// The port of the primary the Sentinels that answer name (the first answer).
     fn primary_port(&self) -> Option<u16> {
-        self.sentinels
-            .iter()
-            .filter(|(name, _)| !self.killed.contains(name))
+        self.live(&self.sentinels)
             .find_map(|(_, s)| s.primary_port(MASTER_NAME))
     }
 
@@ -342,26 +345,18 @@ impl Topology for Replicated {
 
     fn nodes(&mut self) -> Vec<NodeView> {
         let primary = self.primary();
-        let data = self
-            .data
-            .iter()
-            .filter(|(name, _)| !self.killed.contains(name))
-            .map(|(name, _)| NodeView {
-                name: name.clone(),
-                role: if primary.as_deref() == Some(name) {
-                    Role::Primary
-                } else {
-                    Role::Replica
-                },
-            });
-        let sentinels = self
-            .sentinels
-            .iter()
-            .filter(|(name, _)| !self.killed.contains(name))
-            .map(|(name, _)| NodeView {
-                name: name.clone(),
-                role: Role::Sentinel,
-            });
+        let data = self.live(&self.data).map(|(name, _)| NodeView {
+            name: name.clone(),
+            role: if primary.as_deref() == Some(name) {
+                Role::Primary
+            } else {
+                Role::Replica
+            },
+        });
+        let sentinels = self.live(&self.sentinels).map(|(name, _)| NodeView {
+            name: name.clone(),
+            role: Role::Sentinel,
+        });
         data.chain(sentinels).collect()
     }
 
@@ -392,11 +387,7 @@ impl Topology for Replicated {
         // Every live Sentinel sees its primary up with no failover under
         // way and names the same one, which says it is the primary, and
         // every other live data node replicates it, in sync.
-        let live_sentinels = || {
-            self.sentinels
-                .iter()
-                .filter(|(name, _)| !self.killed.contains(name))
-        };
+        let live_sentinels = || self.live(&self.sentinels);
         if !live_sentinels().all(|(_, sentinel)| sentinel.at_rest(MASTER_NAME) == Some(true)) {
             return false;
         }
@@ -407,9 +398,7 @@ impl Topology for Replicated {
         if named.any(|port| port != Some(primary)) {
             return false;
         }
-        self.data
-            .iter()
-            .filter(|(name, _)| !self.killed.contains(name))
+        self.live(&self.data)
             .all(|(_, server)| match server.role() {
                 Some(ServerRole::Primary) => server.port() == primary,
                 Some(ServerRole::Replica {
